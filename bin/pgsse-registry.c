@@ -1,0 +1,201 @@
+/*
+ * pgsse-registry: the tool for the event registry (sql/registry.json).
+ *   pgsse-registry check FILE   validate it
+ *   pgsse-registry docs FILE    print docs/SSE_EVENTS.md
+ *   pgsse-registry js FILE      print www/js/channel-events.js
+ *   pgsse-registry load FILE    load it into the database's pgsse tables
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+static const char docs_head[] =
+"# SSE Events Reference\n\n"
+"<!-- Generated from sql/registry.json by `bin/pgsse-registry docs`;\n"
+"     `make regen` rewrites it and `make check` fails when it drifts. -->\n\n"
+"Every event a stream sends is listed here. A notification that maps to\n"
+"no event below is dropped by the stream process, with one log line and\n"
+"the `pgsse_dropped_total` counter.\n\n"
+"Streams: `/api/sse/<channel>`, `/api/sse?channel=a&channel=b` (several\n"
+"channels on one connection) and `/api/jobs/<id>/stream` (the `job`\n"
+"channel filtered on `job_id`, closed after `complete`).\n"
+"Payload fields listed are required, with their JSON types; publishers\n"
+"may add more.\n";
+
+static const char docs_tail[] =
+"\n## System events (every stream)\n\n"
+"**Event Types:**\n"
+"- **`stream_reset`** - The stream cannot resume from the client's last\n"
+"  event id (from before retention, from the future, or malformed): reload\n"
+"  state, then carry on from the events that follow (payload: `{reason:\n"
+"  string}`)\n\n"
+"Comments (`: ping`) are sent every heartbeat (15 s by default) and carry\n"
+"no event.\n\n"
+"## Publishing and mapping rules\n\n"
+"- **Durable:** `select pgsse.publish('demos', 'installed',\n"
+"  '{\"demo_id\":\"d1\",\"name\":\"Demo\"}')`, or `pgsse-publish demos\n"
+"  installed '{...}'`. The event is validated against this registry,\n"
+"  appended to `pgsse.log` and announced with `NOTIFY pgsse, 'demos:<id>'`.\n"
+"  Streams read the event from the log, send it with `id:`, and replay it\n"
+"  to clients that reconnect with `Last-Event-ID` (or `?last_event_id=`).\n"
+"- **Raw:** `NOTIFY demos, '{\"event\":\"installed\",\"data\":{...}}'`\n"
+"  for scripts that cannot call a function. The channel is the NOTIFY\n"
+"  channel, the event name is `event`, the payload is `data`. It must be\n"
+"  documented here and carry the documented fields, or it is dropped.\n"
+"  Trade-off: raw events are not in the log, carry no id, are lost while\n"
+"  a stream process is disconnected, and are never replayed.\n"
+"- **Ids:** one sequence for all channels, committed in order within a\n"
+"  channel. A single-channel stream sends `id: <n>`; a multi-channel\n"
+"  stream sends `id: a:<n>,b:<m>`, one cursor per channel.\n";
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*p = NULL;
+	long	 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) != NULL) {
+		if (fread(p, 1, (size_t)n, f) != (size_t)n) {
+			free(p);
+			p = NULL;
+		} else
+			p[n] = '\0';
+	}
+	fclose(f);
+	return p;
+}
+
+static void
+docs(const struct pgsse_registry *reg)
+{
+	const struct pgsse_channel	*ch;
+	const struct pgsse_event_def	*ev;
+	size_t				 i, j, k;
+
+	fputs(docs_head, stdout);
+	for (i = 0; i < reg->n; i++) {
+		ch = &reg->channels[i];
+		printf("\n## Channel: /api/sse/%s\n\n%s\n", ch->name,
+		    ch->description);
+		if (ch->private) {
+			printf("\nPrivate: readable only by");
+			for (k = 0; k < ch->nreaders; k++)
+				printf("%s `%s`", k ? "," : "",
+				    ch->readers[k]);
+			printf(" (`REMOTE_USER`).\n");
+		}
+		printf("\n**Event Types:**\n");
+		for (j = 0; j < ch->nevents; j++) {
+			ev = &ch->events[j];
+			printf("- **`%s`** - %s (payload: `{", ev->name,
+			    ev->description);
+			for (k = 0; k < ev->nfields; k++)
+				printf("%s%s: %s", k ? ", " : "",
+				    ev->fields[k].name, ev->fields[k].type);
+			printf("}`)\n");
+		}
+	}
+	fputs(docs_tail, stdout);
+}
+
+static void
+js(const struct pgsse_registry *reg)
+{
+	const struct pgsse_channel	*ch;
+	size_t				 i, j;
+
+	printf("// Generated from sql/registry.json by `bin/pgsse-registry "
+	    "js`. Do not edit:\n// `make regen` rewrites it and `make check`"
+	    " fails when it drifts.\nwindow.CHANNEL_EVENTS = Object.freeze({"
+	    "\n");
+	for (i = 0; i < reg->n; i++) {
+		ch = &reg->channels[i];
+		printf("    %s: [", ch->name);
+		for (j = 0; j < ch->nevents; j++)
+			printf("%s'%s'", j ? ", " : "", ch->events[j].name);
+		printf("]%s\n", i + 1 < reg->n ? "," : "");
+	}
+	printf("});\n");
+}
+
+static int
+load(const char *text)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	const char	*params[1] = { text };
+	int		 rc = 1;
+
+	conn = PQconnectdb(getenv("PGSSE_CONNINFO") ?
+	    getenv("PGSSE_CONNINFO") : "");
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "pgsse-registry: %s", PQerrorMessage(conn));
+		goto out;
+	}
+	res = PQexecParams(conn, "select pgsse.load_registry($1::jsonb)", 1,
+	    NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "pgsse-registry: %s", PQerrorMessage(conn));
+	else {
+		printf("loaded %s events\n", PQgetvalue(res, 0, 0));
+		rc = 0;
+	}
+	PQclear(res);
+out:
+	PQfinish(conn);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pgsse_registry	*reg = NULL;
+	struct pgsse_buf	 err = { NULL, 0, 0 };
+	char			*text = NULL;
+	int			 rc = 1;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("pgsse-registry " PGSSE_VERSION);
+		return 0;
+	}
+	if (argc != 3) {
+		fprintf(argc == 2 ? stdout : stderr, "usage: pgsse-registry "
+		    "check|docs|js|load FILE\n");
+		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	}
+	if ((text = slurp(argv[2])) == NULL) {
+		perror(argv[2]);
+		goto out;
+	}
+	if ((reg = pgsse_registry_parse(text, &err)) == NULL) {
+		fprintf(stderr, "pgsse-registry: %s: %s\n", argv[2],
+		    err.p ? err.p : "out of memory");
+		goto out;
+	}
+	rc = 0;
+	if (strcmp(argv[1], "docs") == 0)
+		docs(reg);
+	else if (strcmp(argv[1], "js") == 0)
+		js(reg);
+	else if (strcmp(argv[1], "load") == 0)
+		rc = load(text);
+	else if (strcmp(argv[1], "check") != 0) {
+		fprintf(stderr, "pgsse-registry: unknown command %s\n",
+		    argv[1]);
+		rc = 2;
+	}
+out:
+	pgsse_registry_free(reg);
+	pgsse_buf_free(&err);
+	free(text);
+	return rc;
+}

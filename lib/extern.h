@@ -1,0 +1,218 @@
+/*
+ * extern.h: internal interfaces of libpgsse. Programs in this tree may
+ * include it; applications use pgsse.h only.
+ */
+#ifndef PGSSE_EXTERN_H
+#define PGSSE_EXTERN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+/* The NOTIFY channel that pgsse.publish() rings: payload "channel:id". */
+#define PGSSE_DOORBELL "pgsse"
+/* The channel whose events the per-job stream filters on job_id. */
+#define PGSSE_JOB_CHANNEL "job"
+/* The event that ends a per-job stream. */
+#define PGSSE_JOB_END "complete"
+/* The event telling a client that it missed events and must reload. */
+#define PGSSE_RESET_EVENT "stream_reset"
+
+/* registry.c */
+struct pgsse_field {
+	char	*name;
+	char	*type;
+};
+struct pgsse_event_def {
+	char			*name;
+	char			*description;
+	struct pgsse_field	*fields;
+	size_t			 nfields;
+};
+struct pgsse_channel {
+	char			*name;
+	char			*description;
+	int			 private;
+	char			**readers;
+	size_t			 nreaders;
+	struct pgsse_event_def	*events;
+	size_t			 nevents;
+};
+struct pgsse_registry {
+	struct pgsse_channel	*channels;
+	size_t			 n;
+};
+struct pgsse_registry	*pgsse_registry_parse(const char *, struct pgsse_buf *);
+struct pgsse_registry	*pgsse_registry_load(PGconn *, struct pgsse_buf *);
+const struct pgsse_channel *pgsse_registry_channel(
+			    const struct pgsse_registry *, const char *);
+const struct pgsse_event_def *pgsse_registry_event(
+			    const struct pgsse_channel *, const char *);
+int			 pgsse_registry_may_read(const struct pgsse_channel *,
+			    const char *);
+void			 pgsse_registry_free(struct pgsse_registry *);
+
+/* db.c */
+PGconn		*pgsse_db_connect(const char *conninfo);
+void		 pgsse_db_close(PGconn *);
+
+/* Seconds a client waits for a pooled connection. */
+#define PGSSE_POOL_WAIT_SEC 5
+/* Pooled connections per stream process, for replays. */
+#define PGSSE_POOL_MAX 4
+struct pgsse_pool {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	PGconn		**idle;
+	size_t		 nidle;
+	size_t		 nopen;
+	size_t		 max;
+	const char	*conninfo;
+};
+struct pgsse_pool *pgsse_pool_new(const char *, size_t);
+PGconn		*pgsse_pool_get(struct pgsse_pool *);
+void		 pgsse_pool_put(struct pgsse_pool *, PGconn *);
+void		 pgsse_pool_free(struct pgsse_pool *);
+
+/* notify.c: maps one notification to an event; see the comment there. */
+enum pgsse_notify_kind {
+	PGSSE_NOTIFY_DOORBELL,	/* durable: fetch channel from the log */
+	PGSSE_NOTIFY_RAW,	/* raw NOTIFY with a documented event */
+	PGSSE_NOTIFY_DROP,	/* malformed or undocumented: dropped */
+	PGSSE_NOTIFY__MAX
+};
+struct pgsse_notify {
+	enum pgsse_notify_kind	 kind;
+	const struct pgsse_channel *channel;	/* registry owns it */
+	char			*event;		/* RAW: the event name */
+	char			*data;		/* RAW: JSON text of "data" */
+	const char		*why;		/* DROP: static reason */
+};
+void		 pgsse_notify_map(const struct pgsse_registry *,
+		    const char *relname, const char *payload,
+		    struct pgsse_notify *);
+void		 pgsse_notify_clear(struct pgsse_notify *);
+
+/* feed.c: reading the event log. */
+struct pgsse_event {
+	atomic_int	 refs;
+	int64_t		 id;		/* 0 for raw notifications */
+	int64_t		 job_id;	/* job channel: payload's job_id */
+	int		 chan;		/* index into the registry */
+	int		 end;		/* ends a per-job stream */
+	size_t		 len;
+	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
+};
+struct pgsse_event *pgsse_event_new(int64_t id, int chan, const char *event,
+		    const char *data, int64_t job_id);
+void		 pgsse_event_ref(struct pgsse_event *);
+void		 pgsse_event_unref(struct pgsse_event *);
+
+typedef int (*pgsse_feed_cb)(struct pgsse_event *, void *);
+enum pgsse_err	 pgsse_feed_fetch(PGconn *, const struct pgsse_registry *,
+		    const int *chans, const int64_t *after, size_t n,
+		    int64_t job_id, pgsse_feed_cb, void *);
+enum pgsse_err	 pgsse_feed_pruned(PGconn *, const struct pgsse_registry *,
+		    const int *chans, int64_t *pruned, size_t n);
+enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
+enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
+		    const int *chans, int64_t *tails, size_t n);
+
+/* hub.c: see the design comment there. */
+enum pgsse_client_dead {
+	PGSSE_CLIENT_LIVE = 0,
+	PGSSE_CLIENT_SLOW,	/* queue overflowed */
+	PGSSE_CLIENT_STOP,	/* process stopping */
+	PGSSE_CLIENT_GONE,	/* the web server hung up */
+	PGSSE_CLIENT__MAX
+};
+struct pgsse_client {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct pgsse_event	**q;		/* lock: events to send */
+	size_t			 qlen;		/* lock */
+	size_t			 qcap;		/* lock */
+	enum pgsse_client_dead	 dead;		/* lock */
+	int			 chans[PGSSE_CHANNELS_MAX];
+	int64_t			 cursor[PGSSE_CHANNELS_MAX];
+	size_t			 nchans;
+	int64_t			 job_id;	/* per-job stream, else 0 */
+	int			 fd;		/* connection to watch, or -1 */
+};
+struct pgsse_hub_sub {
+	struct pgsse_client	**v;
+	size_t			  n;
+	size_t			  cap;
+};
+struct pgsse_hub_stats {
+	size_t		 clients;
+	size_t		 channels;
+	uint64_t	 events;
+	uint64_t	 delivered;
+	uint64_t	 dropped;
+	uint64_t	 slow;
+	uint64_t	 refused;
+	int		 db_up;
+	uint64_t	 reconnects;
+	time_t		 last_connect;
+};
+struct pgsse_hub {
+	pthread_mutex_t		 lock;
+	struct pgsse_registry	*reg;		/* immutable */
+	const char		*conninfo;
+	size_t			 queue_max;
+	struct pgsse_hub_sub	*subs;		/* lock; per channel */
+	int64_t			*cursor;	/* lock; per channel */
+	size_t			 nclients;	/* lock */
+	uint64_t		 events, delivered, dropped, slow, refused;
+	uint64_t		 reconnects;
+	time_t			 last_connect;
+	int			 db_up;		/* lock */
+	int			 ready;		/* lock: cursors set */
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+	int			 epfd;		/* the reaper's epoll */
+	struct pgsse_client	**byfd;		/* lock: watched, by fd */
+	size_t			 nbyfd;		/* lock */
+	int			 reaping;
+	pthread_t		 reaper;
+};
+struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
+		    size_t);
+void		 pgsse_hub_free(struct pgsse_hub *);
+enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
+void		 pgsse_hub_release(struct pgsse_hub *);
+enum pgsse_err	 pgsse_hub_join(struct pgsse_hub *, struct pgsse_client *);
+void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
+enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
+void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
+
+/* http.c */
+enum pgsse_http_status {
+	PGSSE_HTTP_200,
+	PGSSE_HTTP_400,
+	PGSSE_HTTP_403,
+	PGSSE_HTTP_404,
+	PGSSE_HTTP_405,
+	PGSSE_HTTP_413,
+	PGSSE_HTTP_414,
+	PGSSE_HTTP_500,
+	PGSSE_HTTP_503,
+	PGSSE_HTTP__MAX
+};
+struct FCGX_Request;
+struct pgsse_req {
+	struct FCGX_Request	*fcgi;		/* NULL under plain CGI */
+	int			 broken;	/* the peer is gone */
+};
+const char	*pgsse_http_status_line(enum pgsse_http_status);
+const char	*pgsse_req_param(const struct pgsse_req *, const char *);
+enum pgsse_err	 pgsse_req_write(struct pgsse_req *, const void *, size_t);
+enum pgsse_err	 pgsse_req_flush(struct pgsse_req *);
+enum pgsse_err	 pgsse_http_text(struct pgsse_req *, enum pgsse_http_status,
+		    const char *, const char *);
+
+#endif /* PGSSE_EXTERN_H */

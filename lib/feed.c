@@ -1,0 +1,272 @@
+/*
+ * feed.c: events, and reading them back from the event log.
+ *
+ * An event is immutable once made and shared by every client queue that
+ * holds it, so it is reference-counted; the frame is encoded once, and
+ * each client adds only its own "id:" line.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+static const char *const fetch_sql =
+"select l.id, l.event, l.payload::text, l.channel,"
+" coalesce(l.payload ->> 'job_id', '0')"
+" from pgsse.log l join unnest($1::text[], $2::bigint[]) c (ch, after)"
+" on l.channel = c.ch and l.id > c.after"
+" where ($3::text = '0' or (l.channel = 'job' and l.payload ->> 'job_id' = $3))"
+" order by l.id limit " XSTR(PGSSE_FETCH_BATCH);
+
+/*
+ * Makes an event whose frame carries event and data. Returns NULL if
+ * memory ran out or event is not a valid name. The caller holds the one
+ * reference and drops it with pgsse_event_unref.
+ */
+struct pgsse_event *
+pgsse_event_new(int64_t id, int chan, const char *event, const char *data,
+    int64_t job_id)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	struct pgsse_event	*ev = NULL;
+
+	if (pgsse_sse_event(&b, NULL, event, data, strlen(data)) != PGSSE_OK)
+		goto out;
+	if ((ev = malloc(sizeof(*ev) + b.len + 1)) == NULL)
+		goto out;
+	atomic_init(&ev->refs, 1);
+	ev->id = id;
+	ev->chan = chan;
+	ev->job_id = job_id;
+	ev->end = strcmp(event, PGSSE_JOB_END) == 0;
+	ev->len = b.len;
+	memcpy(ev->frame, b.p, b.len + 1);
+out:
+	pgsse_buf_free(&b);
+	return ev;
+}
+
+/* Takes one more reference. Can't fail. */
+void
+pgsse_event_ref(struct pgsse_event *ev)
+{
+	atomic_fetch_add_explicit(&ev->refs, 1, memory_order_relaxed);
+}
+
+/* Drops one reference and frees the event with the last. Accepts NULL. */
+void
+pgsse_event_unref(struct pgsse_event *ev)
+{
+	if (ev != NULL &&
+	    atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) == 1)
+		free(ev);
+}
+
+/* Writes "{a,b}" and "{1,2}" array literals for the given channels. */
+static enum pgsse_err
+feed_arrays(const struct pgsse_registry *reg, const int *chans,
+    const int64_t *vals, size_t n, struct pgsse_buf *names,
+    struct pgsse_buf *nums)
+{
+	size_t	 i;
+
+	if (pgsse_buf_puts(names, "{") || pgsse_buf_puts(nums, "{"))
+		return PGSSE_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (pgsse_buf_printf(names, "%s%s", i ? "," : "",
+		    reg->channels[chans[i]].name) ||
+		    pgsse_buf_printf(nums, "%s%" PRId64, i ? "," : "",
+		    vals == NULL ? 0 : vals[i]))
+			return PGSSE_ERR_NOMEM;
+	}
+	if (pgsse_buf_puts(names, "}") || pgsse_buf_puts(nums, "}"))
+		return PGSSE_ERR_NOMEM;
+	return PGSSE_OK;
+}
+
+static int
+chan_index(const struct pgsse_registry *reg, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < reg->n; i++)
+		if (strcmp(reg->channels[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Reads, in id order, every logged event on chans[i] with an id above
+ * after[i] (and, when job_id is not 0, for that job only), and passes
+ * each to cb, which takes over the reference. Stops early, with
+ * PGSSE_OK, when cb returns non-zero. Reads in batches of
+ * PGSSE_FETCH_BATCH. Returns PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure;
+ * events already passed to cb stay passed.
+ */
+enum pgsse_err
+pgsse_feed_fetch(PGconn *conn, const struct pgsse_registry *reg,
+    const int *chans, const int64_t *after, size_t n, int64_t job_id,
+    pgsse_feed_cb cb, void *arg)
+{
+	struct pgsse_buf	 names = { NULL, 0, 0 }, nums = { NULL, 0, 0 };
+	int64_t			*cur = NULL;
+	char			 job[24];
+	const char		*params[3];
+	PGresult		*res = NULL;
+	struct pgsse_event	*ev;
+	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
+	int			 i, rows, c;
+	size_t			 k;
+
+	if ((cur = calloc(n ? n : 1, sizeof(*cur))) == NULL)
+		goto out;
+	memcpy(cur, after, n * sizeof(*cur));
+	snprintf(job, sizeof(job), "%" PRId64, job_id);
+	do {
+		pgsse_buf_reset(&names);
+		pgsse_buf_reset(&nums);
+		if (feed_arrays(reg, chans, cur, n, &names, &nums))
+			goto out;
+		params[0] = names.p;
+		params[1] = nums.p;
+		params[2] = job;
+		PQclear(res);
+		res = PQexecParams(conn, fetch_sql, 3, NULL, params, NULL,
+		    NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pgsse_log(PGSSE_LOG_WARN, "reading the log: %s",
+			    PQerrorMessage(conn));
+			er = PGSSE_ERR_DB;
+			goto out;
+		}
+		rows = PQntuples(res);
+		for (i = 0; i < rows; i++) {
+			if ((c = chan_index(reg, PQgetvalue(res, i, 3))) < 0)
+				continue;
+			ev = pgsse_event_new(strtoll(PQgetvalue(res, i, 0),
+			    NULL, 10), c, PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 2),
+			    strtoll(PQgetvalue(res, i, 4), NULL, 10));
+			if (ev == NULL)
+				goto out;
+			for (k = 0; k < n; k++)
+				if (chans[k] == c && ev->id > cur[k])
+					cur[k] = ev->id;
+			if (cb(ev, arg)) {
+				er = PGSSE_OK;
+				goto out;
+			}
+		}
+	} while (rows == PGSSE_FETCH_BATCH);
+	er = PGSSE_OK;
+out:
+	PQclear(res);
+	pgsse_buf_free(&names);
+	pgsse_buf_free(&nums);
+	free(cur);
+	return er;
+}
+
+/*
+ * Fills pruned[i] with the highest id that retention removed from
+ * chans[i], or 0. Returns PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure.
+ */
+enum pgsse_err
+pgsse_feed_pruned(PGconn *conn, const struct pgsse_registry *reg,
+    const int *chans, int64_t *pruned, size_t n)
+{
+	struct pgsse_buf	 names = { NULL, 0, 0 }, nums = { NULL, 0, 0 };
+	const char		*params[1];
+	PGresult		*res = NULL;
+	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
+	size_t			 k;
+	int			 i;
+
+	memset(pruned, 0, n * sizeof(*pruned));
+	if (feed_arrays(reg, chans, NULL, n, &names, &nums))
+		goto out;
+	params[0] = names.p;
+	res = PQexecParams(conn, "select channel, pruned_through from "
+	    "pgsse.channel_state where channel = any($1::text[])", 1, NULL,
+	    params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		er = PGSSE_ERR_DB;
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		for (k = 0; k < n; k++)
+			if (strcmp(reg->channels[chans[k]].name,
+			    PQgetvalue(res, i, 0)) == 0)
+				pruned[k] = strtoll(PQgetvalue(res, i, 1),
+				    NULL, 10);
+	er = PGSSE_OK;
+out:
+	PQclear(res);
+	pgsse_buf_free(&names);
+	pgsse_buf_free(&nums);
+	return er;
+}
+
+/*
+ * Reads the highest id ever handed out into *head (0 if none).
+ * Returns PGSSE_ERR_DB on failure.
+ */
+enum pgsse_err
+pgsse_feed_head(PGconn *conn, int64_t *head)
+{
+	PGresult	*res;
+	enum pgsse_err	 er = PGSSE_ERR_DB;
+
+	res = PQexecParams(conn, "select coalesce(pg_sequence_last_value("
+	    "'pgsse.log_id_seq'), 0)", 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*head = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		er = PGSSE_OK;
+	}
+	PQclear(res);
+	return er;
+}
+
+/*
+ * Fills tails[i] with the highest id logged on chans[i], or 0: a cursor
+ * that is safe to start from, because publish() hands out ids in commit
+ * order per channel. Returns PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure.
+ */
+enum pgsse_err
+pgsse_feed_tails(PGconn *conn, const struct pgsse_registry *reg,
+    const int *chans, int64_t *tails, size_t n)
+{
+	struct pgsse_buf	 names = { NULL, 0, 0 }, nums = { NULL, 0, 0 };
+	const char		*params[1];
+	PGresult		*res = NULL;
+	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
+	size_t			 k;
+
+	if (feed_arrays(reg, chans, NULL, n, &names, &nums))
+		goto out;
+	params[0] = names.p;
+	res = PQexecParams(conn, "select coalesce((select max(id) from "
+	    "pgsse.log where channel = c.ch), (select pruned_through from "
+	    "pgsse.channel_state where channel = c.ch), 0) from "
+	    "unnest($1::text[]) with ordinality c (ch, i) order by c.i",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    (size_t)PQntuples(res) != n) {
+		er = PGSSE_ERR_DB;
+		goto out;
+	}
+	for (k = 0; k < n; k++)
+		tails[k] = strtoll(PQgetvalue(res, (int)k, 0), NULL, 10);
+	er = PGSSE_OK;
+out:
+	PQclear(res);
+	pgsse_buf_free(&names);
+	pgsse_buf_free(&nums);
+	return er;
+}

@@ -1,0 +1,601 @@
+/*
+ * hub.c: one LISTEN connection per process, fanned out to every client.
+ *
+ * Design. The hub thread alone owns the LISTEN connection. It waits on
+ * the socket, drains notifications, and for each doorbell reads the new
+ * rows of that channel from the log (pgsse.log is the only source of
+ * durable events), then hands each event to every client subscribed to
+ * its channel. Raw NOTIFYs that map to a documented event are handed out
+ * as they are, without an id.
+ *
+ * Locking. Two kinds of lock, always taken in this order:
+ *   1. hub->lock guards the subscriber lists, the per-channel cursors
+ *      (highest id handed out), the client count and the figures.
+ *   2. client->lock guards that client's queue and its dead flag.
+ * The hub thread takes hub->lock, then each subscriber's lock in turn,
+ * appends a reference to the event and signals the client's condition.
+ * It never blocks on a client: a full queue marks the client dead, and
+ * the client thread closes the stream so the browser resumes with
+ * Last-Event-ID. A client thread takes only its own lock to swap its
+ * queue for an empty one, and hub->lock only to join or leave, never
+ * while holding its own. Writing to the network happens with no lock
+ * held, so a slow client delays nobody.
+ *
+ * Hang-ups. A browser that goes away makes the web server close its
+ * FastCGI connection, but a thread only learns that when it next writes.
+ * So a reaper thread watches every client's connection with epoll for a
+ * hang-up and wakes that client at once, which frees its slot, its queue
+ * and its subscription without waiting for the heartbeat. The reaper
+ * finds clients by file descriptor under hub->lock, and leaving removes
+ * the descriptor under the same lock, so it never sees a freed client.
+ *
+ * Gaps and duplicates. publish() hands out ids in commit order per
+ * channel, so "id > cursor" per channel is a complete and exact resume
+ * point. The hub keeps one cursor per channel; after a reconnect it
+ * LISTENs first and then reads everything past its cursors, so nothing
+ * committed while it was away is lost, and anything both read and rung
+ * is skipped by the cursor. Each client keeps its own cursors, and skips
+ * what it already sent during its replay the same way.
+ */
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+/* Backoff between reconnect attempts, in milliseconds. */
+#define HUB_BACKOFF_MIN_MS 100
+#define HUB_BACKOFF_MAX_MS 5000
+/* How often the hub wakes to check for shutdown, in milliseconds. */
+#define HUB_POLL_MS 500
+
+static void
+sub_remove(struct pgsse_hub_sub *s, struct pgsse_client *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == c) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+}
+
+static int
+sub_add(struct pgsse_hub_sub *s, struct pgsse_client *c)
+{
+	struct pgsse_client	**v;
+	size_t			  cap;
+
+	if (s->n == s->cap) {
+		cap = s->cap ? s->cap * 2 : 8;
+		if ((v = realloc(s->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = c;
+	return 0;
+}
+
+/*
+ * Appends ev to c's queue, or marks c dead if the queue is full.
+ * Called with hub->lock held; takes c->lock.
+ */
+static void
+client_push(struct pgsse_hub *hub, struct pgsse_client *c,
+    struct pgsse_event *ev)
+{
+	struct pgsse_event	**q;
+	size_t			  cap;
+
+	if (c->job_id != 0 && (ev->job_id != c->job_id))
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->dead)
+		goto out;
+	if (c->qlen == c->qcap) {
+		cap = c->qcap ? c->qcap * 2 : 8;
+		if (c->qlen >= hub->queue_max || (q = realloc(c->q,
+		    cap * sizeof(*q))) == NULL) {
+			c->dead = PGSSE_CLIENT_SLOW;
+			hub->slow++;
+			pthread_cond_signal(&c->cond);
+			goto out;
+		}
+		c->q = q;
+		c->qcap = cap;
+	}
+	pgsse_event_ref(ev);
+	c->q[c->qlen++] = ev;
+	if (c->qlen == 1)
+		pthread_cond_signal(&c->cond);
+out:
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Hands ev to every subscriber of its channel; takes over ev's ref. */
+static int
+hub_dispatch(struct pgsse_event *ev, void *arg)
+{
+	struct pgsse_hub	*hub = arg;
+	struct pgsse_hub_sub	*s = &hub->subs[ev->chan];
+	size_t			 i;
+
+	pthread_mutex_lock(&hub->lock);
+	if (ev->id != 0) {
+		if (ev->id <= hub->cursor[ev->chan])
+			goto out;
+		hub->cursor[ev->chan] = ev->id;
+	}
+	for (i = 0; i < s->n; i++)
+		client_push(hub, s->v[i], ev);
+	hub->events++;
+	hub->delivered += s->n;
+out:
+	pthread_mutex_unlock(&hub->lock);
+	pgsse_event_unref(ev);
+	return 0;
+}
+
+/* Reads and dispatches new log rows of the channels flagged in dirty. */
+static enum pgsse_err
+hub_catch_up(struct pgsse_hub *hub, PGconn *conn, const char *dirty)
+{
+	int		*chans;
+	int64_t		*after;
+	size_t		 i, n = 0;
+	enum pgsse_err	 er = PGSSE_ERR_NOMEM;
+
+	chans = calloc(hub->reg->n, sizeof(*chans));
+	after = calloc(hub->reg->n, sizeof(*after));
+	if (chans == NULL || after == NULL)
+		goto out;
+	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < hub->reg->n; i++)
+		if (dirty == NULL || dirty[i]) {
+			chans[n] = (int)i;
+			after[n++] = hub->cursor[i];
+		}
+	pthread_mutex_unlock(&hub->lock);
+	er = n == 0 ? PGSSE_OK : pgsse_feed_fetch(conn, hub->reg, chans,
+	    after, n, 0, hub_dispatch, hub);
+out:
+	free(chans);
+	free(after);
+	return er;
+}
+
+static int
+hub_listen(struct pgsse_hub *hub, PGconn *conn)
+{
+	PGresult	*res;
+	char		*id, sql[PGSSE_CHANNEL_MAX * 2 + 16];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i <= hub->reg->n; i++) {
+		id = PQescapeIdentifier(conn, i == hub->reg->n ?
+		    PGSSE_DOORBELL : hub->reg->channels[i].name, 64);
+		if (id == NULL)
+			return -1;
+		/* LISTEN takes no parameters; the name is whitelisted. */
+		snprintf(sql, sizeof(sql), "LISTEN %s", id);
+		PQfreemem(id);
+		res = PQexec(conn, sql);
+		rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+		PQclear(res);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sets the cursors, at the first connection only, to the log's tails. */
+static int
+hub_init_cursors(struct pgsse_hub *hub, PGconn *conn)
+{
+	int		*chans;
+	int64_t		*tails;
+	size_t		 i;
+	int		 rc = -1;
+
+	if (hub->ready)
+		return 0;
+	chans = calloc(hub->reg->n + 1, sizeof(*chans));
+	tails = calloc(hub->reg->n + 1, sizeof(*tails));
+	if (chans == NULL || tails == NULL)
+		goto out;
+	for (i = 0; i < hub->reg->n; i++)
+		chans[i] = (int)i;
+	if (pgsse_feed_tails(conn, hub->reg, chans, tails, hub->reg->n))
+		goto out;
+	pthread_mutex_lock(&hub->lock);
+	memcpy(hub->cursor, tails, hub->reg->n * sizeof(*tails));
+	pthread_mutex_unlock(&hub->lock);
+	rc = 0;
+out:
+	free(chans);
+	free(tails);
+	return rc;
+}
+
+/* Handles one notification; marks doorbell channels in dirty. */
+static void
+hub_notification(struct pgsse_hub *hub, PGnotify *nf, char *dirty)
+{
+	struct pgsse_notify	 n;
+	struct pgsse_event	*ev;
+
+	pgsse_notify_map(hub->reg, nf->relname, nf->extra, &n);
+	switch (n.kind) {
+	case PGSSE_NOTIFY_DOORBELL:
+		dirty[n.channel - hub->reg->channels] = 1;
+		break;
+	case PGSSE_NOTIFY_RAW:
+		ev = pgsse_event_new(0, (int)(n.channel - hub->reg->channels),
+		    n.event, n.data, 0);
+		if (ev != NULL)
+			hub_dispatch(ev, hub);
+		break;
+	default:
+		pthread_mutex_lock(&hub->lock);
+		hub->dropped++;
+		pthread_mutex_unlock(&hub->lock);
+		pgsse_log(PGSSE_LOG_WARN, "dropped notification on \"%.64s\""
+		    ": %s", nf->relname, n.why);
+		break;
+	}
+	pgsse_notify_clear(&n);
+}
+
+/* Serves one connection until it breaks or the hub stops. */
+static void
+hub_serve(struct pgsse_hub *hub, PGconn *conn)
+{
+	struct pollfd	 pfd;
+	PGnotify	*nf;
+	char		*dirty;
+	size_t		 i;
+	int		 any;
+
+	if ((dirty = calloc(hub->reg->n + 1, 1)) == NULL)
+		return;
+	while (!atomic_load(&hub->stop)) {
+		pfd.fd = PQsocket(conn);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, HUB_POLL_MS) == -1 && errno != EINTR)
+			break;
+		if (PQconsumeInput(conn) == 0) {
+			pgsse_log(PGSSE_LOG_WARN, "listen connection lost: %s",
+			    PQerrorMessage(conn));
+			break;
+		}
+		memset(dirty, 0, hub->reg->n);
+		any = 0;
+		while ((nf = PQnotifies(conn)) != NULL) {
+			hub_notification(hub, nf, dirty);
+			PQfreemem(nf);
+		}
+		for (i = 0; i < hub->reg->n; i++)
+			any |= dirty[i];
+		if (any && hub_catch_up(hub, conn, dirty) == PGSSE_ERR_DB)
+			break;
+	}
+	free(dirty);
+}
+
+static void
+hub_set_up(struct pgsse_hub *hub, int up)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->db_up = up;
+	if (up) {
+		hub->ready = 1;
+		hub->reconnects++;
+		hub->last_connect = time(NULL);
+	}
+	pthread_mutex_unlock(&hub->lock);
+}
+
+static void
+sleep_ms(unsigned int ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void *
+hub_main(void *arg)
+{
+	struct pgsse_hub	*hub = arg;
+	PGconn			*conn;
+	unsigned int		 backoff = HUB_BACKOFF_MIN_MS;
+
+	while (!atomic_load(&hub->stop)) {
+		conn = pgsse_db_connect(hub->conninfo);
+		if (conn == NULL || hub_listen(hub, conn) == -1 ||
+		    hub_init_cursors(hub, conn) == -1 ||
+		    hub_catch_up(hub, conn, NULL) != PGSSE_OK) {
+			pgsse_db_close(conn);
+			sleep_ms(backoff + (unsigned)rand() % 100);
+			if ((backoff *= 2) > HUB_BACKOFF_MAX_MS)
+				backoff = HUB_BACKOFF_MAX_MS;
+			continue;
+		}
+		backoff = HUB_BACKOFF_MIN_MS;
+		hub_set_up(hub, 1);
+		pgsse_log(PGSSE_LOG_INFO, "listening on %zu channels",
+		    hub->reg->n);
+		hub_serve(hub, conn);
+		hub_set_up(hub, 0);
+		pgsse_db_close(conn);
+	}
+	return NULL;
+}
+
+/* Marks c gone and wakes it. Called with hub->lock held. */
+static void
+client_gone(struct pgsse_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->dead == PGSSE_CLIENT_LIVE)
+		c->dead = PGSSE_CLIENT_GONE;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *
+reaper_main(void *arg)
+{
+	struct pgsse_hub	*hub = arg;
+	struct epoll_event	 evs[64];
+	struct pgsse_client	*c;
+	char			 b;
+	ssize_t			 r;
+	int			 i, n, fd;
+
+	while (!atomic_load(&hub->stop)) {
+		if ((n = epoll_wait(hub->epfd, evs, 64, HUB_POLL_MS)) <= 0)
+			continue;
+		pthread_mutex_lock(&hub->lock);
+		for (i = 0; i < n; i++) {
+			fd = evs[i].data.fd;
+			if (fd < 0 || (size_t)fd >= hub->nbyfd ||
+			    (c = hub->byfd[fd]) == NULL)
+				continue;
+			r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+			if (r > 0 || (r == -1 && (errno == EAGAIN ||
+			    errno == EINTR)))
+				continue;
+			epoll_ctl(hub->epfd, EPOLL_CTL_DEL, fd, NULL);
+			hub->byfd[fd] = NULL;
+			client_gone(c);
+		}
+		pthread_mutex_unlock(&hub->lock);
+	}
+	return NULL;
+}
+
+/* Starts watching c->fd for a hang-up. Called with hub->lock held. */
+static void
+reaper_watch(struct pgsse_hub *hub, struct pgsse_client *c)
+{
+	struct epoll_event	  ev;
+	struct pgsse_client	**v;
+	size_t			  n;
+
+	if (c->fd < 0 || hub->epfd < 0)
+		return;
+	if ((size_t)c->fd >= hub->nbyfd) {
+		n = (size_t)c->fd * 2 + 64;
+		if ((v = realloc(hub->byfd, n * sizeof(*v))) == NULL)
+			return;
+		memset(v + hub->nbyfd, 0, (n - hub->nbyfd) * sizeof(*v));
+		hub->byfd = v;
+		hub->nbyfd = n;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLRDHUP;
+	ev.data.fd = c->fd;
+	if (epoll_ctl(hub->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0)
+		hub->byfd[c->fd] = c;
+}
+
+/* Stops watching c->fd. Called with hub->lock held. */
+static void
+reaper_unwatch(struct pgsse_hub *hub, struct pgsse_client *c)
+{
+	if (c->fd < 0 || (size_t)c->fd >= hub->nbyfd ||
+	    hub->byfd[c->fd] != c)
+		return;
+	epoll_ctl(hub->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	hub->byfd[c->fd] = NULL;
+}
+
+/*
+ * Makes a hub over reg (which the hub then owns) and starts its thread.
+ * Returns NULL on failure. Stop and free it with pgsse_hub_free.
+ */
+struct pgsse_hub *
+pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
+    size_t queue_max)
+{
+	struct pgsse_hub	*hub;
+
+	if ((hub = calloc(1, sizeof(*hub))) == NULL)
+		return NULL;
+	pthread_mutex_init(&hub->lock, NULL);
+	hub->reg = reg;
+	hub->conninfo = conninfo;
+	hub->queue_max = queue_max;
+	hub->subs = calloc(reg->n + 1, sizeof(*hub->subs));
+	hub->cursor = calloc(reg->n + 1, sizeof(*hub->cursor));
+	hub->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (hub->subs == NULL || hub->cursor == NULL || hub->epfd < 0 ||
+	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
+		if (hub->epfd >= 0)
+			close(hub->epfd);
+		free(hub->subs);
+		free(hub->cursor);
+		free(hub);
+		return NULL;
+	}
+	hub->started = 1;
+	if (pthread_create(&hub->reaper, NULL, reaper_main, hub) == 0)
+		hub->reaping = 1;
+	return hub;
+}
+
+/* Stops the hub thread and frees the hub and its registry. Accepts NULL. */
+void
+pgsse_hub_free(struct pgsse_hub *hub)
+{
+	size_t	 i;
+
+	if (hub == NULL)
+		return;
+	atomic_store(&hub->stop, 1);
+	if (hub->started)
+		pthread_join(hub->thread, NULL);
+	if (hub->reaping)
+		pthread_join(hub->reaper, NULL);
+	close(hub->epfd);
+	free(hub->byfd);
+	for (i = 0; i < hub->reg->n; i++)
+		free(hub->subs[i].v);
+	free(hub->subs);
+	free(hub->cursor);
+	pgsse_registry_free(hub->reg);
+	pthread_mutex_destroy(&hub->lock);
+	free(hub);
+}
+
+/*
+ * Reserves a client slot. Returns PGSSE_ERR_LIMIT when max clients are
+ * already served, PGSSE_ERR_DB before the hub has first connected.
+ */
+enum pgsse_err
+pgsse_hub_reserve(struct pgsse_hub *hub, size_t max)
+{
+	enum pgsse_err	 er = PGSSE_OK;
+
+	pthread_mutex_lock(&hub->lock);
+	if (!hub->ready)
+		er = PGSSE_ERR_DB;
+	else if (hub->nclients >= max) {
+		er = PGSSE_ERR_LIMIT;
+		hub->refused++;
+	} else
+		hub->nclients++;
+	pthread_mutex_unlock(&hub->lock);
+	return er;
+}
+
+/* Gives back a slot taken by pgsse_hub_reserve. Can't fail. */
+void
+pgsse_hub_release(struct pgsse_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->nclients--;
+	pthread_mutex_unlock(&hub->lock);
+}
+
+/*
+ * Subscribes c to its channels. A cursor below 0 is set to the hub's
+ * cursor, so the client starts with the next event. Returns
+ * PGSSE_ERR_NOMEM, with c subscribed to nothing, on failure.
+ */
+enum pgsse_err
+pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
+{
+	size_t		 i;
+	enum pgsse_err	 er = PGSSE_OK;
+
+	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < c->nchans; i++) {
+		if (c->cursor[i] < 0)
+			c->cursor[i] = hub->cursor[c->chans[i]];
+		if (sub_add(&hub->subs[c->chans[i]], c) == -1) {
+			while (i-- > 0)
+				sub_remove(&hub->subs[c->chans[i]], c);
+			er = PGSSE_ERR_NOMEM;
+			break;
+		}
+	}
+	if (er == PGSSE_OK)
+		reaper_watch(hub, c);
+	pthread_mutex_unlock(&hub->lock);
+	return er;
+}
+
+/* Unsubscribes c and drops what is left in its queue. Can't fail. */
+void
+pgsse_hub_leave(struct pgsse_hub *hub, struct pgsse_client *c)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < c->nchans; i++)
+		sub_remove(&hub->subs[c->chans[i]], c);
+	reaper_unwatch(hub, c);
+	pthread_mutex_unlock(&hub->lock);
+	for (i = 0; i < c->qlen; i++)
+		pgsse_event_unref(c->q[i]);
+	c->qlen = 0;
+}
+
+/* Copies the hub's figures into st. Can't fail. */
+void
+pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
+{
+	pthread_mutex_lock(&hub->lock);
+	st->clients = hub->nclients;
+	st->channels = hub->reg->n;
+	st->events = hub->events;
+	st->delivered = hub->delivered;
+	st->dropped = hub->dropped;
+	st->slow = hub->slow;
+	st->refused = hub->refused;
+	st->db_up = hub->db_up;
+	st->reconnects = hub->reconnects;
+	st->last_connect = hub->last_connect;
+	pthread_mutex_unlock(&hub->lock);
+}
+
+/*
+ * Tells every client to stop and waits up to sec seconds for all of them
+ * to leave. Returns PGSSE_ERR_LIMIT if some are still there.
+ */
+enum pgsse_err
+pgsse_hub_drain(struct pgsse_hub *hub, unsigned int sec)
+{
+	struct pgsse_client	*c;
+	size_t			 i, j, left = 1;
+	unsigned int		 tick;
+
+	for (tick = 0; tick < sec * 10 && left > 0; tick++) {
+		pthread_mutex_lock(&hub->lock);
+		for (i = 0; i < hub->reg->n; i++)
+			for (j = 0; j < hub->subs[i].n; j++) {
+				c = hub->subs[i].v[j];
+				pthread_mutex_lock(&c->lock);
+				c->dead = PGSSE_CLIENT_STOP;
+				pthread_cond_signal(&c->cond);
+				pthread_mutex_unlock(&c->lock);
+			}
+		left = hub->nclients;
+		pthread_mutex_unlock(&hub->lock);
+		if (left > 0)
+			sleep_ms(100);
+	}
+	return left == 0 ? PGSSE_OK : PGSSE_ERR_LIMIT;
+}

@@ -1,0 +1,129 @@
+/*
+ * pgsse.h: public API of libpgsse.
+ *
+ * libpgsse turns PostgreSQL LISTEN/NOTIFY and an append-only event log
+ * into Server-Sent Events and HTML fragments served over FastCGI.
+ * Every limit on outside input is named here with the HTTP status that
+ * a request exceeding it receives; docs/SECURITY.md has the same table.
+ */
+#ifndef PGSSE_H
+#define PGSSE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PGSSE_VERSION "0.1.0"
+
+/* Length of a channel name ("^[a-z][a-z0-9_]{0,62}$"): 404 past it. */
+#define PGSSE_CHANNEL_MAX 63
+/* Length of an event name ("^[a-z][a-z0-9_]{0,63}$"). */
+#define PGSSE_EVENT_MAX 64
+/* Bytes in a query string or a urlencoded form: 414 past it. */
+#define PGSSE_QUERY_MAX 4096
+/* Key/value pairs in a query string or form: 400 past it. */
+#define PGSSE_QUERY_PAIRS_MAX 64
+/* Channels on one stream connection: 400 past it. */
+#define PGSSE_CHANNELS_MAX 16
+/* Bytes in a Last-Event-ID header or last_event_id parameter: 400. */
+#define PGSSE_LAST_ID_MAX 1100
+/* Default streaming clients per process: 200 + retry: past it. */
+#define PGSSE_CLIENTS_MAX 1000
+/* Events waiting for one slow client before it is disconnected. */
+#define PGSSE_QUEUE_MAX 4096
+/* Default seconds between heartbeat comments. */
+#define PGSSE_HEARTBEAT_SEC 15
+/* Default reconnect hint sent in retry:, in milliseconds. */
+#define PGSSE_RETRY_MS 2000
+/* Seconds a write to one client may block before it is dropped. */
+#define PGSSE_WRITE_TIMEOUT_SEC 30
+/* Rows fetched from the event log per query. */
+#define PGSSE_FETCH_BATCH 1000
+
+/* Errors returned by library calls; PGSSE_OK is 0. */
+enum pgsse_err {
+	PGSSE_OK = 0,
+	PGSSE_ERR_NOMEM,	/* allocation failed */
+	PGSSE_ERR_INVAL,	/* malformed input */
+	PGSSE_ERR_LIMIT,	/* input over a named limit */
+	PGSSE_ERR_NOTFOUND,	/* unknown channel, event or path */
+	PGSSE_ERR_FORBIDDEN,	/* private channel, user not allowed */
+	PGSSE_ERR_DB,		/* the database failed or refused */
+	PGSSE_ERR_IO,		/* the peer is gone or a write failed */
+	PGSSE_ERR__MAX
+};
+
+/* Returns a static string naming err; never NULL. */
+const char	*pgsse_err_str(enum pgsse_err err);
+
+/* buf.c: a growable byte buffer, always NUL-terminated when non-empty. */
+struct pgsse_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+enum pgsse_err	 pgsse_buf_put(struct pgsse_buf *, const void *, size_t);
+enum pgsse_err	 pgsse_buf_puts(struct pgsse_buf *, const char *);
+enum pgsse_err	 pgsse_buf_printf(struct pgsse_buf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 pgsse_buf_reset(struct pgsse_buf *);
+void		 pgsse_buf_free(struct pgsse_buf *);
+
+/* sse.c: the text/event-stream wire format. */
+enum pgsse_err	 pgsse_sse_event(struct pgsse_buf *, const char *id,
+		    const char *event, const char *data, size_t datalen);
+enum pgsse_err	 pgsse_sse_comment(struct pgsse_buf *, const char *);
+enum pgsse_err	 pgsse_sse_retry(struct pgsse_buf *, unsigned int ms);
+
+/* html.c: the one HTML writer. */
+enum pgsse_err	 pgsse_html_text(struct pgsse_buf *, const char *);
+enum pgsse_err	 pgsse_html_trusted(struct pgsse_buf *, const char *);
+
+/* name.c: channel and event name whitelists. */
+int		 pgsse_name_channel_ok(const char *);
+int		 pgsse_name_event_ok(const char *);
+
+/* query.c: application/x-www-form-urlencoded parsing. */
+struct pgsse_pair {
+	char	*key;
+	char	*val;
+};
+struct pgsse_query {
+	struct pgsse_pair	*pairs;
+	size_t			 n;
+};
+enum pgsse_err	 pgsse_query_parse(const char *, struct pgsse_query *);
+const char	*pgsse_query_get(const struct pgsse_query *, const char *);
+void		 pgsse_query_free(struct pgsse_query *);
+
+/* log.c: one line per message on standard error. */
+enum pgsse_log_level {
+	PGSSE_LOG_DEBUG,
+	PGSSE_LOG_INFO,
+	PGSSE_LOG_WARN,
+	PGSSE_LOG_ERROR,
+	PGSSE_LOG__MAX
+};
+void		 pgsse_log_set_level(enum pgsse_log_level);
+void		 pgsse_log(enum pgsse_log_level, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* publish.c: durable publishing through pgsse.publish(). */
+struct pg_conn;
+enum pgsse_err	 pgsse_publish(struct pg_conn *, const char *channel,
+		    const char *event, const char *json, int64_t *id,
+		    char **errmsg);
+
+/* stream.c: the SSE stream server. */
+struct pgsse_stream_cfg {
+	const char	*conninfo;	/* libpq conninfo; "" uses PG* env */
+	const char	*socket;	/* FastCGI socket path, or NULL */
+	unsigned int	 max_clients;	/* PGSSE_CLIENTS_MAX by default */
+	unsigned int	 heartbeat;	/* seconds, PGSSE_HEARTBEAT_SEC */
+	unsigned int	 retry_ms;	/* PGSSE_RETRY_MS */
+	size_t		 queue_max;	/* PGSSE_QUEUE_MAX */
+};
+void		 pgsse_stream_cfg_default(struct pgsse_stream_cfg *);
+int		 pgsse_stream_main(const struct pgsse_stream_cfg *);
+
+#endif /* PGSSE_H */

@@ -1,0 +1,785 @@
+/*
+ * stream.c: the SSE stream server.
+ *
+ * One acceptor thread takes FastCGI requests. Health, metrics and every
+ * refusal are answered there at once; each stream gets a detached thread
+ * of its own with a small stack, which sleeps on its queue and writes
+ * when the hub hands it events or the heartbeat is due. See hub.c for
+ * the locking and the resume rules.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+/* Stack of a client thread: it only formats and writes. */
+#define STREAM_STACK (128 * 1024)
+/* Seconds to wait for the first database connection under plain CGI. */
+#define STREAM_CGI_WAIT_SEC 10
+/* Seconds to wait for client threads to end at shutdown. */
+#define STREAM_DRAIN_SEC 5
+/* Listen backlog of a socket we open ourselves. */
+#define STREAM_BACKLOG 1024
+
+enum route {
+	ROUTE_SSE,
+	ROUTE_JOB,
+	ROUTE_HEALTH,
+	ROUTE_METRICS,
+	ROUTE__MAX
+};
+
+struct stream {
+	struct pgsse_req	 req;
+	FCGX_Request		 fcgi;
+	struct pgsse_client	 client;
+	int			 replay;	/* read the log first */
+	const char		*reset;		/* why cursors were reset */
+	int			 done;		/* per-job stream ended */
+};
+
+static struct {
+	const struct pgsse_stream_cfg	*cfg;
+	struct pgsse_hub		*hub;
+	struct pgsse_pool		*pool;
+	volatile sig_atomic_t		 stop;
+} srv;
+
+static const char sse_headers[] =
+	"Status: 200 OK\r\n"
+	"Content-Type: text/event-stream\r\n"
+	"Cache-Control: no-cache\r\n"
+	"X-Accel-Buffering: no\r\n";
+
+/* Fills cfg with the defaults. Can't fail. */
+void
+pgsse_stream_cfg_default(struct pgsse_stream_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->conninfo = "";
+	cfg->max_clients = PGSSE_CLIENTS_MAX;
+	cfg->heartbeat = PGSSE_HEARTBEAT_SEC;
+	cfg->retry_ms = PGSSE_RETRY_MS;
+	cfg->queue_max = PGSSE_QUEUE_MAX;
+}
+
+/*
+ * Turns a client away with 200, a jittered retry: hint and a comment,
+ * so an EventSource comes back later; others get Retry-After.
+ */
+static void
+stream_refuse(struct pgsse_req *r, const char *why)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	unsigned int		 ms;
+
+	ms = srv.cfg->retry_ms + (unsigned)rand() % (srv.cfg->retry_ms + 1);
+	if (pgsse_buf_printf(&b, "%sRetry-After: %u\r\n\r\n", sse_headers,
+	    (ms + 999) / 1000) == PGSSE_OK &&
+	    pgsse_sse_retry(&b, ms) == PGSSE_OK &&
+	    pgsse_sse_comment(&b, why) == PGSSE_OK &&
+	    pgsse_req_write(r, b.p, b.len) == PGSSE_OK)
+		pgsse_req_flush(r);
+	pgsse_buf_free(&b);
+}
+
+static void
+stream_health(struct pgsse_req *r, int prometheus)
+{
+	struct pgsse_hub_stats	 st;
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	enum pgsse_err		 er;
+
+	pgsse_hub_stats(srv.hub, &st);
+	if (prometheus)
+		er = pgsse_buf_printf(&b, "Status: 200 OK\r\nContent-Type: "
+		    "text/plain; version=0.0.4\r\nCache-Control: no-store\r\n\r\n"
+		    "# TYPE pgsse_clients gauge\npgsse_clients %zu\n"
+		    "# TYPE pgsse_channels gauge\npgsse_channels %zu\n"
+		    "# TYPE pgsse_events_total counter\npgsse_events_total %"
+		    PRIu64 "\n# TYPE pgsse_deliveries_total counter\n"
+		    "pgsse_deliveries_total %" PRIu64 "\n"
+		    "# TYPE pgsse_dropped_total counter\npgsse_dropped_total %"
+		    PRIu64 "\n# TYPE pgsse_slow_clients_total counter\n"
+		    "pgsse_slow_clients_total %" PRIu64 "\n"
+		    "# TYPE pgsse_refused_total counter\npgsse_refused_total %"
+		    PRIu64 "\n# TYPE pgsse_db_up gauge\npgsse_db_up %d\n"
+		    "# TYPE pgsse_db_connects_total counter\n"
+		    "pgsse_db_connects_total %" PRIu64 "\n"
+		    "# TYPE pgsse_db_last_connect_seconds gauge\n"
+		    "pgsse_db_last_connect_seconds %lld\n",
+		    st.clients, st.channels, st.events, st.delivered,
+		    st.dropped, st.slow, st.refused, st.db_up, st.reconnects,
+		    (long long)st.last_connect);
+	else
+		er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
+		    "application/json\r\nCache-Control: no-store\r\n\r\n"
+		    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
+		    "\"channels\":%zu,\"events\":%" PRIu64 ",\"delivered\":%"
+		    PRIu64 ",\"dropped\":%" PRIu64 ",\"slow\":%" PRIu64
+		    ",\"refused\":%" PRIu64 ",\"db\":\"%s\",\"db_connects\":%"
+		    PRIu64 ",\"db_last_connect\":%lld}\n",
+		    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
+		    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
+		    st.clients, st.channels, st.events, st.delivered,
+		    st.dropped, st.slow, st.refused, st.db_up ? "up" : "down",
+		    st.reconnects, (long long)st.last_connect);
+	if (er == PGSSE_OK && pgsse_req_write(r, b.p, b.len) == PGSSE_OK)
+		pgsse_req_flush(r);
+	pgsse_buf_free(&b);
+}
+
+/* Parses up to 18 decimal digits; returns -1 otherwise. */
+static int64_t
+parse_id(const char *z, size_t len)
+{
+	int64_t	 v = 0;
+	size_t	 i;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (z[i] < '0' || z[i] > '9')
+			return -1;
+		v = v * 10 + (z[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * Sets the client's cursors from a Last-Event-ID: a bare id for every
+ * channel, or "channel:id,..." as multi-channel streams send. A bad id
+ * is not an error: the client is told to reload with stream_reset.
+ */
+static void
+stream_cursors(struct stream *s, const char *z)
+{
+	const struct pgsse_registry	*reg = srv.hub->reg;
+	const char			*p, *colon, *end;
+	struct pgsse_client		*c = &s->client;
+	int64_t				 v;
+	size_t				 i, len;
+	int				 found;
+
+	if (z == NULL || *z == '\0')
+		return;
+	if (strlen(z) > PGSSE_LAST_ID_MAX) {
+		s->reset = "last event id too long";
+		return;
+	}
+	if ((v = parse_id(z, strlen(z))) >= 0) {
+		for (i = 0; i < c->nchans; i++)
+			c->cursor[i] = v;
+		s->replay = 1;
+		return;
+	}
+	for (p = z; *p != '\0'; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		colon = memchr(p, ':', (size_t)(end - p));
+		if (colon == NULL ||
+		    (v = parse_id(colon + 1, (size_t)(end - colon - 1))) < 0) {
+			s->reset = "malformed last event id";
+			s->replay = 0;
+			for (i = 0; i < c->nchans; i++)
+				c->cursor[i] = -1;
+			return;
+		}
+		len = (size_t)(colon - p);
+		for (found = 0, i = 0; i < c->nchans; i++) {
+			const char *name = reg->channels[c->chans[i]].name;
+			if (strlen(name) == len && memcmp(name, p, len) == 0) {
+				c->cursor[i] = v;
+				found = 1;
+			}
+		}
+		if (found)
+			s->replay = 1;
+	}
+}
+
+/* Adds channel name to the stream. Returns an HTTP status. */
+static enum pgsse_http_status
+stream_add_channel(struct stream *s, const char *name, const char **why)
+{
+	const struct pgsse_registry	*reg = srv.hub->reg;
+	const struct pgsse_channel	*ch;
+	struct pgsse_client		*c = &s->client;
+	size_t				 i;
+
+	if (!pgsse_name_channel_ok(name) ||
+	    (ch = pgsse_registry_channel(reg, name)) == NULL) {
+		*why = "unknown channel";
+		return PGSSE_HTTP_404;
+	}
+	if (!pgsse_registry_may_read(ch, pgsse_req_param(&s->req,
+	    "REMOTE_USER"))) {
+		*why = "channel is private";
+		return PGSSE_HTTP_403;
+	}
+	for (i = 0; i < c->nchans; i++)
+		if (c->chans[i] == (int)(ch - reg->channels))
+			return PGSSE_HTTP_200;
+	if (c->nchans == PGSSE_CHANNELS_MAX) {
+		*why = "too many channels (PGSSE_CHANNELS_MAX)";
+		return PGSSE_HTTP_400;
+	}
+	c->cursor[c->nchans] = -1;
+	c->chans[c->nchans++] = (int)(ch - reg->channels);
+	return PGSSE_HTTP_200;
+}
+
+static enum pgsse_http_status
+stream_job(struct stream *s, const char *rest, const char **why)
+{
+	enum pgsse_http_status	 st;
+	size_t			 len = strcspn(rest, "/");
+
+	if (strcmp(rest + len, "/stream") != 0 ||
+	    (s->client.job_id = parse_id(rest, len)) <= 0) {
+		*why = "no such path";
+		return PGSSE_HTTP_404;
+	}
+	if ((st = stream_add_channel(s, PGSSE_JOB_CHANNEL, why)) !=
+	    PGSSE_HTTP_200)
+		return st;
+	s->client.cursor[0] = 0;
+	s->replay = 1;
+	return PGSSE_HTTP_200;
+}
+
+/*
+ * Reads the request into s and says which route it takes. Returns an
+ * HTTP status; with anything but 200, *why says what was wrong.
+ */
+static enum pgsse_http_status
+stream_parse(struct stream *s, enum route *route, const char **why)
+{
+	struct pgsse_query	 q;
+	const char		*method, *uri, *qs, *id;
+	char			 path[256];
+	size_t			 len, i;
+	enum pgsse_http_status	 st = PGSSE_HTTP_200;
+
+	memset(&q, 0, sizeof(q));
+	method = pgsse_req_param(&s->req, "REQUEST_METHOD");
+	uri = pgsse_req_param(&s->req, "REQUEST_URI");
+	qs = pgsse_req_param(&s->req, "QUERY_STRING");
+	if (method == NULL || strcmp(method, "GET") != 0) {
+		*why = "only GET is allowed";
+		return PGSSE_HTTP_405;
+	}
+	if (uri == NULL || (len = strcspn(uri, "?")) >= sizeof(path)) {
+		*why = "no such path";
+		return PGSSE_HTTP_404;
+	}
+	memcpy(path, uri, len);
+	path[len] = '\0';
+	switch (pgsse_query_parse(qs, &q)) {
+	case PGSSE_OK:
+		break;
+	case PGSSE_ERR_LIMIT:
+		*why = "query string too long (PGSSE_QUERY_MAX)";
+		st = qs != NULL && strlen(qs) > PGSSE_QUERY_MAX ?
+		    PGSSE_HTTP_414 : PGSSE_HTTP_400;
+		goto out;
+	default:
+		*why = "malformed query string";
+		st = PGSSE_HTTP_400;
+		goto out;
+	}
+	if (strcmp(path, "/api/sse-health") == 0)
+		*route = ROUTE_HEALTH;
+	else if (strcmp(path, "/api/sse-metrics") == 0)
+		*route = ROUTE_METRICS;
+	else if (strncmp(path, "/api/sse/", 9) == 0) {
+		*route = ROUTE_SSE;
+		st = stream_add_channel(s, path + 9, why);
+	} else if (strcmp(path, "/api/sse") == 0) {
+		*route = ROUTE_SSE;
+		for (len = 0, i = 0; i < q.n; i++)
+			len += strcmp(q.pairs[i].key, "channel") == 0;
+		if (len > PGSSE_CHANNELS_MAX) {
+			*why = "too many channels (PGSSE_CHANNELS_MAX)";
+			st = PGSSE_HTTP_400;
+			goto out;
+		}
+		for (i = 0; i < q.n && st == PGSSE_HTTP_200; i++)
+			if (strcmp(q.pairs[i].key, "channel") == 0)
+				st = stream_add_channel(s, q.pairs[i].val, why);
+		if (st == PGSSE_HTTP_200 && s->client.nchans == 0) {
+			*why = "no channel given";
+			st = PGSSE_HTTP_400;
+		}
+	} else if (strncmp(path, "/api/jobs/", 10) == 0) {
+		*route = ROUTE_JOB;
+		st = stream_job(s, path + 10, why);
+	} else {
+		*why = "no such path";
+		st = PGSSE_HTTP_404;
+	}
+	if (st != PGSSE_HTTP_200 || *route > ROUTE_JOB)
+		goto out;
+	if ((id = pgsse_req_param(&s->req, "HTTP_LAST_EVENT_ID")) == NULL)
+		id = pgsse_query_get(&q, "last_event_id");
+	stream_cursors(s, id);
+out:
+	pgsse_query_free(&q);
+	return st;
+}
+
+/* Appends the client's cursor as an SSE id value. */
+static enum pgsse_err
+stream_id(struct stream *s, struct pgsse_buf *b)
+{
+	struct pgsse_client	*c = &s->client;
+	size_t			 i;
+	enum pgsse_err		 er = PGSSE_OK;
+
+	if (c->nchans == 1)
+		return pgsse_buf_printf(b, "%" PRId64, c->cursor[0]);
+	for (i = 0; i < c->nchans && er == PGSSE_OK; i++)
+		er = pgsse_buf_printf(b, "%s%s:%" PRId64, i ? "," : "",
+		    srv.hub->reg->channels[c->chans[i]].name, c->cursor[i]);
+	return er;
+}
+
+/*
+ * Appends ev to b unless the client already has it; durable events get
+ * an id line with the client's new cursor.
+ */
+static enum pgsse_err
+stream_emit(struct stream *s, struct pgsse_buf *b,
+    const struct pgsse_event *ev)
+{
+	struct pgsse_client	*c = &s->client;
+	size_t			 k;
+
+	if (s->done)
+		return PGSSE_OK;
+	for (k = 0; k < c->nchans; k++)
+		if (c->chans[k] == ev->chan)
+			break;
+	if (k == c->nchans)
+		return PGSSE_OK;
+	if (ev->id != 0) {
+		if (ev->id <= c->cursor[k])
+			return PGSSE_OK;
+		c->cursor[k] = ev->id;
+		if (pgsse_buf_puts(b, "id: ") || stream_id(s, b) ||
+		    pgsse_buf_puts(b, "\n"))
+			return PGSSE_ERR_NOMEM;
+	}
+	if (c->job_id != 0 && ev->end)
+		s->done = 1;
+	return pgsse_buf_put(b, ev->frame, ev->len);
+}
+
+struct replay {
+	struct stream		*s;
+	struct pgsse_buf	*b;
+	enum pgsse_err		 er;
+};
+
+static int
+replay_cb(struct pgsse_event *ev, void *arg)
+{
+	struct replay	*rp = arg;
+
+	rp->er = stream_emit(rp->s, rp->b, ev);
+	pgsse_event_unref(ev);
+	if (rp->er == PGSSE_OK && rp->b->len >= 8192) {
+		rp->er = pgsse_req_write(&rp->s->req, rp->b->p, rp->b->len);
+		pgsse_buf_reset(rp->b);
+	}
+	return rp->er != PGSSE_OK || rp->s->done;
+}
+
+/*
+ * Checks the client's cursors against the log: one from the future or
+ * from before retention resets that channel to "now" and makes the
+ * stream send stream_reset.
+ */
+static enum pgsse_err
+stream_check_cursors(struct stream *s, PGconn *conn)
+{
+	struct pgsse_client	*c = &s->client;
+	int64_t			 head, pruned[PGSSE_CHANNELS_MAX];
+	size_t			 i;
+
+	if (pgsse_feed_head(conn, &head) ||
+	    pgsse_feed_pruned(conn, srv.hub->reg, c->chans, pruned, c->nchans))
+		return PGSSE_ERR_DB;
+	for (i = 0; i < c->nchans; i++) {
+		if (c->cursor[i] > head) {
+			s->reset = "last event id is from the future";
+			c->cursor[i] = -1;
+		} else if (c->cursor[i] >= 0 && c->cursor[i] < pruned[i]) {
+			s->reset = "events after the last event id expired";
+			c->cursor[i] = -1;
+		}
+	}
+	return PGSSE_OK;
+}
+
+/* Sends stream_reset, once per stream, if the cursors were reset. */
+static enum pgsse_err
+stream_send_reset(struct stream *s, struct pgsse_buf *b)
+{
+	struct pgsse_buf	 d = { NULL, 0, 0 };
+	enum pgsse_err		 er;
+
+	if (s->reset == NULL)
+		return PGSSE_OK;
+	pgsse_log(PGSSE_LOG_INFO, "stream reset: %s", s->reset);
+	er = pgsse_buf_printf(&d, "{\"reason\":\"%s\"}", s->reset);
+	if (er == PGSSE_OK)
+		er = pgsse_sse_event(b, NULL, PGSSE_RESET_EVENT, d.p, d.len);
+	pgsse_buf_free(&d);
+	return er;
+}
+
+/*
+ * Starts the stream: headers, retry hint, cursor checks, joining the
+ * hub, the initial id and the replay. Returns PGSSE_ERR_DB if the log
+ * could not be read (the client is then told to come back), else the
+ * result of writing.
+ */
+static enum pgsse_err
+stream_start(struct stream *s, struct pgsse_buf *b)
+{
+	struct pgsse_client	*c = &s->client;
+	PGconn			*conn = NULL;
+	struct replay		 rp = { s, b, PGSSE_OK };
+	enum pgsse_err		 er = PGSSE_ERR_DB;
+
+	if (s->replay && ((conn = pgsse_pool_get(srv.pool)) == NULL ||
+	    stream_check_cursors(s, conn) != PGSSE_OK))
+		goto out;
+	if ((er = pgsse_hub_join(srv.hub, c)) != PGSSE_OK)
+		goto out;
+	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
+	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
+	    (er = stream_send_reset(s, b)) ||
+	    (er = pgsse_buf_puts(b, "id: ")) || (er = stream_id(s, b)) ||
+	    (er = pgsse_buf_puts(b, "\n\n")))
+		goto out;
+	if (s->replay) {
+		er = pgsse_feed_fetch(conn, srv.hub->reg, c->chans, c->cursor,
+		    c->nchans, c->job_id, replay_cb, &rp);
+		if (er == PGSSE_OK)
+			er = rp.er;
+	}
+	if (er == PGSSE_OK && (er = pgsse_req_write(&s->req, b->p, b->len)) ==
+	    PGSSE_OK)
+		er = pgsse_req_flush(&s->req);
+	pgsse_buf_reset(b);
+out:
+	pgsse_pool_put(srv.pool, conn);
+	return er;
+}
+
+/*
+ * Waits for events or the heartbeat and writes them, until the client
+ * is gone, too slow, or its per-job stream ended.
+ */
+static void
+stream_loop(struct stream *s, struct pgsse_buf *b)
+{
+	struct pgsse_client	*c = &s->client;
+	struct pgsse_event	**spare = NULL, **batch;
+	size_t			  nspare = 0, bcap, n, i;
+	struct timespec		  deadline;
+	enum pgsse_client_dead	  dead;
+	enum pgsse_err		  er = PGSSE_OK;
+
+	while (er == PGSSE_OK && !s->done && !srv.stop) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += srv.cfg->heartbeat;
+		pthread_mutex_lock(&c->lock);
+		while (c->qlen == 0 && !c->dead)
+			if (pthread_cond_timedwait(&c->cond, &c->lock,
+			    &deadline) == ETIMEDOUT)
+				break;
+		batch = c->q;
+		bcap = c->qcap;
+		n = c->qlen;
+		c->q = spare;
+		c->qcap = nspare;
+		c->qlen = 0;
+		dead = c->dead;
+		pthread_mutex_unlock(&c->lock);
+		for (i = 0; i < n; i++) {
+			if (er == PGSSE_OK)
+				er = stream_emit(s, b, batch[i]);
+			pgsse_event_unref(batch[i]);
+		}
+		spare = batch;
+		nspare = bcap;
+		if (er == PGSSE_OK && dead == PGSSE_CLIENT_SLOW)
+			er = pgsse_sse_comment(b, "client too slow; reconnect");
+		if (er == PGSSE_OK && n == 0 && !dead)
+			er = pgsse_buf_puts(b, ": ping\n\n");
+		if (er == PGSSE_OK && b->len > 0 &&
+		    (er = pgsse_req_write(&s->req, b->p, b->len)) == PGSSE_OK)
+			er = pgsse_req_flush(&s->req);
+		pgsse_buf_reset(b);
+		if (dead)
+			break;
+	}
+	free(spare);
+}
+
+static void
+stream_free(struct stream *s)
+{
+	pthread_mutex_destroy(&s->client.lock);
+	pthread_cond_destroy(&s->client.cond);
+	free(s->client.q);
+	free(s);
+}
+
+/* The end of every request: lets libfcgi close it, then frees s. */
+static void
+stream_finish(struct stream *s)
+{
+	if (s->req.fcgi != NULL)
+		FCGX_Finish_r(&s->fcgi);
+	stream_free(s);
+}
+
+/* A client thread: serves one stream, then frees everything it had. */
+static void *
+stream_thread(void *arg)
+{
+	struct stream		*s = arg;
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	enum pgsse_err		 er;
+
+	er = stream_start(s, &b);
+	if (er == PGSSE_ERR_DB)
+		stream_refuse(&s->req, "database unavailable; retry later");
+	else if (er == PGSSE_OK)
+		stream_loop(s, &b);
+	pgsse_hub_leave(srv.hub, &s->client);
+	pgsse_hub_release(srv.hub);
+	pgsse_buf_free(&b);
+	stream_finish(s);
+	return NULL;
+}
+
+static struct stream *
+stream_new(void)
+{
+	struct stream	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	pthread_mutex_init(&s->client.lock, NULL);
+	pthread_cond_init(&s->client.cond, NULL);
+	s->client.fd = -1;
+	return s;
+}
+
+/* Bounds how long a write to a stalled web server may block. */
+static void
+stream_timeouts(struct stream *s)
+{
+	struct timeval	 tv = { PGSSE_WRITE_TIMEOUT_SEC, 0 };
+
+	if (s->req.fcgi != NULL && s->fcgi.ipcFd >= 0) {
+		setsockopt(s->fcgi.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv));
+		s->client.fd = s->fcgi.ipcFd;
+	}
+}
+
+/*
+ * Routes one accepted request. Returns the stream when it needs a thread
+ * of its own (its slot is then reserved), or NULL when it was answered
+ * and finished here.
+ */
+static struct stream *
+stream_dispatch(struct stream *s)
+{
+	enum route		 route = ROUTE__MAX;
+	enum pgsse_http_status	 st;
+	const char		*why = "";
+
+	st = stream_parse(s, &route, &why);
+	if (st == PGSSE_HTTP_405)
+		pgsse_http_text(&s->req, st, "Allow: GET\r\n", why);
+	else if (st != PGSSE_HTTP_200)
+		pgsse_http_text(&s->req, st, NULL, why);
+	else if (route == ROUTE_HEALTH || route == ROUTE_METRICS)
+		stream_health(&s->req, route == ROUTE_METRICS);
+	else {
+		switch (pgsse_hub_reserve(srv.hub, srv.cfg->max_clients)) {
+		case PGSSE_OK:
+			stream_timeouts(s);
+			return s;
+		case PGSSE_ERR_LIMIT:
+			stream_refuse(&s->req, "too many clients on this "
+			    "process (max_clients); retry later");
+			break;
+		default:
+			stream_refuse(&s->req, "database unavailable; retry "
+			    "later");
+			break;
+		}
+	}
+	stream_finish(s);
+	return NULL;
+}
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	srv.stop = 1;
+	FCGX_ShutdownPending();
+}
+
+/* Installs our handlers before FCGX_Init can install its own. */
+static void
+stream_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Accepts FastCGI requests on sock until told to stop. */
+static void
+stream_accept_loop(int sock)
+{
+	struct stream	*s;
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STREAM_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (!srv.stop) {
+		if ((s = stream_new()) == NULL) {
+			sleep(1);
+			continue;
+		}
+		FCGX_InitRequest(&s->fcgi, sock, 0);
+		if (FCGX_Accept_r(&s->fcgi) < 0) {
+			FCGX_Free(&s->fcgi, 1);
+			stream_free(s);
+			if (!srv.stop && errno != EINTR)
+				sleep(1);
+			continue;
+		}
+		s->req.fcgi = &s->fcgi;
+		if ((s = stream_dispatch(s)) == NULL)
+			continue;
+		if (pthread_create(&t, &attr, stream_thread, s) != 0) {
+			pgsse_log(PGSSE_LOG_ERROR, "no thread for a client");
+			pgsse_hub_release(srv.hub);
+			stream_refuse(&s->req, "out of threads; retry later");
+			stream_finish(s);
+		}
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* Serves the single request of a plain CGI run, in this thread. */
+static void
+stream_cgi(void)
+{
+	struct stream	*s;
+	int		 i;
+
+	for (i = 0; i < STREAM_CGI_WAIT_SEC * 10; i++) {
+		pthread_mutex_lock(&srv.hub->lock);
+		if (srv.hub->ready)
+			i = STREAM_CGI_WAIT_SEC * 10;
+		pthread_mutex_unlock(&srv.hub->lock);
+		usleep(100000);
+	}
+	if ((s = stream_new()) != NULL && (s = stream_dispatch(s)) != NULL)
+		stream_thread(s);
+}
+
+/* Loads the registry, retrying until the database answers. */
+static struct pgsse_registry *
+stream_registry(const char *conninfo)
+{
+	struct pgsse_registry	*reg = NULL;
+	struct pgsse_buf	 err = { NULL, 0, 0 };
+	PGconn			*conn;
+
+	while (reg == NULL && !srv.stop) {
+		if ((conn = pgsse_db_connect(conninfo)) != NULL) {
+			pgsse_buf_reset(&err);
+			if ((reg = pgsse_registry_load(conn, &err)) == NULL)
+				pgsse_log(PGSSE_LOG_ERROR, "%s", err.p);
+			pgsse_db_close(conn);
+		}
+		if (reg == NULL)
+			sleep(1);
+	}
+	pgsse_buf_free(&err);
+	return reg;
+}
+
+/*
+ * Runs the stream server with cfg until SIGTERM. Returns the process
+ * exit status: 0 after a clean stop, 1 if it could not start.
+ */
+int
+pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
+{
+	struct pgsse_registry	*reg;
+	int			 sock = 0, cgi, rc = 1;
+
+	srv.cfg = cfg;
+	stream_signals();
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (FCGX_Init() != 0)
+		return 1;
+	cgi = cfg->socket == NULL && FCGX_IsCGI();
+	if (cfg->socket != NULL &&
+	    (sock = FCGX_OpenSocket(cfg->socket, STREAM_BACKLOG)) < 0) {
+		pgsse_log(PGSSE_LOG_ERROR, "cannot listen on %s", cfg->socket);
+		return 1;
+	}
+	if ((reg = stream_registry(cfg->conninfo)) == NULL)
+		return 1;
+	if ((srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
+	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max)) ==
+	    NULL) {
+		pgsse_registry_free(reg);
+		goto out;
+	}
+	if (cgi)
+		stream_cgi();
+	else
+		stream_accept_loop(sock);
+	rc = 0;
+	if (pgsse_hub_drain(srv.hub, STREAM_DRAIN_SEC) != PGSSE_OK)
+		return rc;	/* a client is stuck in a write; exit anyway */
+out:
+	pgsse_hub_free(srv.hub);
+	pgsse_pool_free(srv.pool);
+	return rc;
+}

@@ -1,0 +1,213 @@
+-- pgsse schema: the event registry, the append-only event log, publishing,
+-- retention and the job queue. Loading it twice is harmless.
+-- Contracts: pgsse.publish(channel, event, payload jsonb) returns bigint,
+--            pgsse.enqueue(kind, args jsonb) returns bigint.
+
+set client_min_messages = warning;
+
+create schema if not exists pgsse;
+
+-- Named settings; change them with UPDATE.
+create table if not exists pgsse.settings (
+	name	text primary key,
+	value	text not null,
+	description text not null
+);
+insert into pgsse.settings (name, value, description) values
+	('max_payload', '1048576', 'largest payload in bytes that publish() accepts'),
+	('retention_interval', '24 hours', 'events older than this are pruned'),
+	('retention_count', '100000', 'events kept per channel at most'),
+	('job_timeout', '600', 'seconds a job may run before the runner kills it'),
+	('job_max_attempts', '3', 'attempts before a job that lost its runner fails')
+on conflict (name) do nothing;
+
+create or replace function pgsse.setting(p_name text) returns text
+language sql stable as $$
+	select value from pgsse.settings where name = p_name
+$$;
+
+-- The registry: one row per channel, event and documented payload field.
+create table if not exists pgsse.channels (
+	name	text primary key
+		check (name ~ '^[a-z][a-z0-9_]{0,62}$' and name <> 'pgsse'),
+	description text not null,
+	private	boolean not null default false,
+	readers	text[] not null default '{}'
+);
+create table if not exists pgsse.events (
+	channel	text not null references pgsse.channels (name) on delete cascade,
+	name	text not null check (name ~ '^[a-z][a-z0-9_]{0,63}$'),
+	description text not null,
+	primary key (channel, name)
+);
+create table if not exists pgsse.event_fields (
+	channel	text not null,
+	event	text not null,
+	field	text not null check (field ~ '^[a-z][a-z0-9_]{0,63}$'),
+	type	text not null check (type in
+		('string', 'number', 'integer', 'boolean', 'object', 'array')),
+	ord	int not null,
+	primary key (channel, event, field),
+	foreign key (channel, event) references pgsse.events (channel, name)
+		on delete cascade
+);
+
+-- The append-only event log. Ids come from one sequence, and publish()
+-- serialises publishers per channel so ids commit in order per channel.
+create sequence if not exists pgsse.log_id_seq;
+create table if not exists pgsse.log (
+	id	bigint primary key,
+	channel	text not null,
+	event	text not null,
+	payload	jsonb not null,
+	created_at timestamptz not null default now()
+);
+create index if not exists log_channel_id on pgsse.log (channel, id);
+create index if not exists log_job on pgsse.log ((payload ->> 'job_id'), id)
+	where channel = 'job';
+
+-- Per channel, the highest id that retention removed: a reader whose
+-- cursor is below it has missed events and must reload its state.
+create table if not exists pgsse.channel_state (
+	channel	text primary key,
+	pruned_through bigint not null default 0
+);
+
+create or replace function pgsse.log_no_update() returns trigger
+language plpgsql as $$
+begin
+	raise exception 'pgsse.log is append-only';
+end $$;
+drop trigger if exists log_no_update on pgsse.log;
+create trigger log_no_update before update on pgsse.log
+	for each row execute function pgsse.log_no_update();
+
+-- Loads the registry document (sql/registry.json) in one transaction.
+-- Channels missing from the document are removed; names are checked by
+-- the tables' CHECK constraints.
+create or replace function pgsse.load_registry(doc jsonb) returns int
+language plpgsql as $$
+declare
+	c jsonb; e jsonb; f record; n int := 0; i int;
+begin
+	if jsonb_typeof(doc -> 'channels') is distinct from 'array' then
+		raise exception 'registry: "channels" must be an array';
+	end if;
+	delete from pgsse.channels where name not in
+		(select x ->> 'name' from jsonb_array_elements(doc -> 'channels') x);
+	for c in select * from jsonb_array_elements(doc -> 'channels') loop
+		if c ->> 'name' is null or c ->> 'description' is null then
+			raise exception 'registry: channel needs name and description: %', c;
+		end if;
+		insert into pgsse.channels (name, description, private, readers)
+		values (c ->> 'name', c ->> 'description',
+			coalesce((c ->> 'private')::boolean, false),
+			coalesce(array(select jsonb_array_elements_text(c -> 'readers')), '{}'))
+		on conflict (name) do update set description = excluded.description,
+			private = excluded.private, readers = excluded.readers;
+		delete from pgsse.events where channel = c ->> 'name';
+		for e in select * from jsonb_array_elements(c -> 'events') loop
+			insert into pgsse.events (channel, name, description)
+			values (c ->> 'name', e ->> 'name', e ->> 'description');
+			i := 0;
+			for f in select * from jsonb_each_text(coalesce(e -> 'fields', '{}')) loop
+				i := i + 1;
+				insert into pgsse.event_fields (channel, event, field, type, ord)
+				values (c ->> 'name', e ->> 'name', f.key, f.value, i);
+			end loop;
+			n := n + 1;
+		end loop;
+	end loop;
+	return n;
+end $$;
+
+-- Raises unless payload carries every documented field with its type.
+create or replace function pgsse.check_payload(p_channel text, p_event text,
+	p_payload jsonb) returns void
+language plpgsql stable as $$
+declare
+	f record; t text;
+begin
+	if jsonb_typeof(p_payload) is distinct from 'object' then
+		raise exception 'pgsse: payload of %.% must be a JSON object',
+			p_channel, p_event using errcode = '22023';
+	end if;
+	for f in select field, type from pgsse.event_fields
+		where channel = p_channel and event = p_event order by ord loop
+		t := jsonb_typeof(p_payload -> f.field);
+		if t is null then
+			raise exception 'pgsse: payload of %.% lacks field "%" (%)',
+				p_channel, p_event, f.field, f.type using errcode = '22023';
+		end if;
+		if not (t = f.type or (f.type = 'integer' and t = 'number'
+			and (p_payload ->> f.field)::numeric
+			    = trunc((p_payload ->> f.field)::numeric))) then
+			raise exception 'pgsse: field "%" of %.% must be %, not %',
+				f.field, p_channel, p_event, f.type, t using errcode = '22023';
+		end if;
+	end loop;
+end $$;
+
+-- Publishes one event: validates it against the registry, appends it to
+-- the log and rings the doorbell (NOTIFY pgsse, 'channel:id') in the
+-- caller's transaction. Returns the event's id.
+create or replace function pgsse.publish(p_channel text, p_event text,
+	p_payload jsonb default '{}') returns bigint
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	v_id bigint;
+begin
+	if not exists (select 1 from pgsse.channels where name = p_channel) then
+		raise exception 'pgsse: unknown channel "%"; valid channels: %',
+			p_channel, (select string_agg(name, ', ' order by name)
+				from pgsse.channels) using errcode = '22023';
+	end if;
+	if not exists (select 1 from pgsse.events
+		where channel = p_channel and name = p_event) then
+		raise exception 'pgsse: unknown event "%" on channel "%"; valid events: %',
+			p_event, p_channel, (select string_agg(name, ', ' order by name)
+				from pgsse.events where channel = p_channel)
+			using errcode = '22023';
+	end if;
+	perform pgsse.check_payload(p_channel, p_event, p_payload);
+	if octet_length(p_payload::text) > pgsse.setting('max_payload')::int then
+		raise exception 'pgsse: payload of % bytes is over max_payload (% bytes)',
+			octet_length(p_payload::text), pgsse.setting('max_payload')
+			using errcode = '54000';
+	end if;
+	-- Held to commit: the next publisher on this channel gets a larger id
+	-- and commits after us, so readers see ids in order per channel.
+	perform pg_advisory_xact_lock(1886610277, hashtext(p_channel));
+	v_id := nextval('pgsse.log_id_seq');
+	insert into pgsse.log (id, channel, event, payload)
+		values (v_id, p_channel, p_event, p_payload);
+	perform pg_notify('pgsse', p_channel || ':' || v_id);
+	return v_id;
+end $$;
+
+-- Removes events past retention; returns how many. The runner calls it
+-- on a schedule; publish() never does.
+create or replace function pgsse.prune() returns bigint
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	v_total bigint := 0; v_n bigint; v_top bigint; v_cut bigint; c text;
+begin
+	for c in select name from pgsse.channels
+		union select channel from pgsse.channel_state loop
+		select id into v_cut from pgsse.log where channel = c
+			order by id desc offset pgsse.setting('retention_count')::int limit 1;
+		with gone as (
+			delete from pgsse.log where channel = c and (id <= v_cut
+				or created_at < now() - pgsse.setting('retention_interval')::interval)
+			returning id)
+		select count(*), max(id) into v_n, v_top from gone;
+		if v_n > 0 then
+			insert into pgsse.channel_state (channel, pruned_through)
+			values (c, v_top)
+			on conflict (channel) do update set pruned_through =
+				greatest(pgsse.channel_state.pruned_through, excluded.pruned_through);
+			v_total := v_total + v_n;
+		end if;
+	end loop;
+	return v_total;
+end $$;

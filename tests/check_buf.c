@@ -1,0 +1,73 @@
+/* check_buf.c: lib/buf.c */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "pgsse.h"
+
+START_TEST(buf_appends)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	int			 i;
+
+	ck_assert_int_eq(pgsse_buf_puts(&b, "ab"), PGSSE_OK);
+	ck_assert_int_eq(pgsse_buf_printf(&b, "%d-%s", 42, "x"), PGSSE_OK);
+	ck_assert_str_eq(b.p, "ab42-x");
+	ck_assert_uint_eq(b.len, 6);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(pgsse_buf_put(&b, "0123456789", 10), PGSSE_OK);
+	ck_assert_uint_eq(b.len, 10006);
+	ck_assert_uint_eq(strlen(b.p), 10006);
+	pgsse_buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_str_eq(b.p, "");
+	pgsse_buf_free(&b);
+	ck_assert_ptr_null(b.p);
+	pgsse_buf_free(NULL);
+	pgsse_buf_reset(NULL);
+}
+END_TEST
+
+START_TEST(buf_refuses_huge)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+
+	ck_assert_int_eq(pgsse_buf_put(&b, "x", (size_t)-1 / 2),
+	    PGSSE_ERR_NOMEM);
+	ck_assert_uint_eq(b.len, 0);
+	pgsse_buf_free(&b);
+}
+END_TEST
+
+START_TEST(err_strings)
+{
+	int	 i;
+
+	for (i = 0; i < PGSSE_ERR__MAX; i++)
+		ck_assert_ptr_nonnull(pgsse_err_str((enum pgsse_err)i));
+	ck_assert_str_eq(pgsse_err_str(PGSSE_OK), "ok");
+	ck_assert_str_eq(pgsse_err_str((enum pgsse_err)999), "unknown error");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("buf");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 nf;
+
+	tcase_add_test(tc, buf_appends);
+	tcase_add_test(tc, err_strings);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_test(tc, buf_refuses_huge);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

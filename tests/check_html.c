@@ -1,0 +1,65 @@
+/* check_html.c: lib/html.c */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "pgsse.h"
+
+START_TEST(html_escapes)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+
+	ck_assert_int_eq(pgsse_html_text(&b,
+	    "<script>alert('x') & \"y\"</script>"), PGSSE_OK);
+	ck_assert_str_eq(b.p, "&lt;script&gt;alert(&#39;x&#39;) &amp; "
+	    "&quot;y&quot;&lt;/script&gt;");
+	pgsse_buf_reset(&b);
+	ck_assert_int_eq(pgsse_html_text(&b, "plain"), PGSSE_OK);
+	ck_assert_int_eq(pgsse_html_trusted(&b, "<b>"), PGSSE_OK);
+	ck_assert_str_eq(b.p, "plain<b>");
+	pgsse_buf_reset(&b);
+	ck_assert_int_eq(pgsse_html_text(&b, ""), PGSSE_OK);
+	ck_assert_uint_eq(b.len, 0);
+	pgsse_buf_free(&b);
+}
+END_TEST
+
+START_TEST(html_no_markup_survives)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	char			 z[256];
+	int			 i, j;
+
+	srand(7);
+	for (i = 0; i < 5000; i++) {
+		for (j = 0; j < 255; j++)
+			z[j] = (char)(1 + rand() % 255);
+		z[255] = '\0';
+		pgsse_buf_reset(&b);
+		ck_assert_int_eq(pgsse_html_text(&b, z), PGSSE_OK);
+		ck_assert_ptr_null(strpbrk(b.p, "<>\"'"));
+	}
+	pgsse_buf_free(&b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("html");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 nf;
+
+	tcase_add_test(tc, html_escapes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_test(tc, html_no_markup_survives);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,380 @@
+/*
+ * check_publish.c: the event model in sql/pgsse.sql and lib/publish.c,
+ * against a real PostgreSQL cluster started for this test.
+ */
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "pgsse.h"
+#include "harness.h"
+
+static struct h_pg pg;
+
+static void
+pg_up(void)
+{
+	h_pg_start(&pg, NULL);
+}
+
+static void
+pg_down(void)
+{
+	h_pg_stop(&pg);
+}
+
+/* Each test starts from an empty log and the default settings. */
+static void
+setup(void)
+{
+	PGconn	*c = h_pg_connect();
+
+	h_exec(c, "truncate pgsse.log, pgsse.channel_state");
+	h_exec(c, "update pgsse.settings set value = '100000' where name = "
+	    "'retention_count'");
+	h_exec(c, "update pgsse.settings set value = '24 hours' where name = "
+	    "'retention_interval'");
+	PQfinish(c);
+}
+
+static void
+teardown(void)
+{
+}
+
+/* Runs sql with params; returns the error's SQLSTATE, or "" on success. */
+static char *
+try_sql(PGconn *c, const char *sql, int n, const char *const *params,
+    char *msg, size_t msglen)
+{
+	static char	 state[8];
+	PGresult	*res;
+	const char	*z;
+
+	res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	state[0] = '\0';
+	if (msg != NULL)
+		msg[0] = '\0';
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK) {
+		z = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		snprintf(state, sizeof(state), "%s", z ? z : "?????");
+		if (msg != NULL)
+			snprintf(msg, msglen, "%s", PQresultErrorField(res,
+			    PG_DIAG_MESSAGE_PRIMARY));
+	}
+	PQclear(res);
+	return state;
+}
+
+static int64_t
+scalar(PGconn *c, const char *sql)
+{
+	PGresult	*res = PQexec(c, sql);
+	int64_t		 v;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return v;
+}
+
+/* Waits up to ms for a notification on c. Caller frees it. */
+static PGnotify *
+wait_notify(PGconn *c, int ms)
+{
+	struct pollfd	 pfd;
+	PGnotify	*n;
+
+	PQconsumeInput(c);
+	while ((n = PQnotifies(c)) == NULL) {
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, ms) <= 0)
+			return NULL;
+		PQconsumeInput(c);
+	}
+	return n;
+}
+
+START_TEST(publish_logs_and_rings)
+{
+	PGconn		*pub = h_pg_connect(), *lis = h_pg_connect();
+	PGnotify	*n;
+	int64_t		 id1, id2;
+	char		 want[64], *err = NULL;
+
+	h_exec(lis, "LISTEN pgsse");
+	id1 = h_publish(pub, "demos", "installed",
+	    "{\"demo_id\":\"d1\",\"name\":\"One\"}");
+	ck_assert_int_eq(pgsse_publish(pub, "status", "system_status",
+	    "{\"status\":\"ok\",\"uptime\":1.5}", &id2, &err), PGSSE_OK);
+	ck_assert_ptr_null(err);
+	ck_assert_int_gt(id2, id1);
+	n = wait_notify(lis, 5000);
+	ck_assert_ptr_nonnull(n);
+	snprintf(want, sizeof(want), "demos:%" PRId64, id1);
+	ck_assert_str_eq(n->relname, "pgsse");
+	ck_assert_str_eq(n->extra, want);
+	PQfreemem(n);
+	ck_assert_int_eq(scalar(pub, "select count(*) from pgsse.log where "
+	    "channel = 'demos' and payload ->> 'name' = 'One'"), 1);
+	PQfinish(pub);
+	PQfinish(lis);
+}
+END_TEST
+
+START_TEST(publish_validates)
+{
+	static const char *const bad[][3] = {
+		{ "nochan", "installed", "{}" },
+		{ "demos", "nope", "{}" },
+		{ "demos", "installed", "{\"demo_id\":\"d1\"}" },
+		{ "demos", "installed", "{\"demo_id\":1,\"name\":\"x\"}" },
+		{ "demos", "installed", "[1]" },
+		{ "demos", "installed", "\"x\"" },
+		{ "validation", "validation_complete", "{\"passed\":1.5,\"failed\":0}" },
+		{ "validation", "check_result", "{\"check\":\"c\",\"ok\":\"yes\",\"detail\":\"\"}" },
+		{ "Demos", "installed", "{}" },
+		{ "demos\n", "installed", "{}" },
+	};
+	PGconn		*c = h_pg_connect();
+	char		 msg[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *params[3] = { bad[i][0], bad[i][1], bad[i][2] };
+		ck_assert_str_eq(try_sql(c, "select pgsse.publish($1, $2, "
+		    "$3::jsonb)", 3, params, msg, sizeof(msg)), "22023");
+	}
+	{
+		const char *params[3] = { "nochan", "x", "{}" };
+		try_sql(c, "select pgsse.publish($1, $2, $3::jsonb)", 3,
+		    params, msg, sizeof(msg));
+		ck_assert_ptr_nonnull(strstr(msg, "valid channels: demos, "
+		    "job, logs, operations, status, validation"));
+		params[0] = "demos";
+		try_sql(c, "select pgsse.publish($1, $2, $3::jsonb)", 3,
+		    params, msg, sizeof(msg));
+		ck_assert_ptr_nonnull(strstr(msg, "valid events: installed, "
+		    "operation_completed, operation_started, uninstalled"));
+	}
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(publish_large_payloads)
+{
+	PGconn		*c = h_pg_connect(), *lis = h_pg_connect();
+	char		*json, msg[512];
+	const char	*params[3] = { "logs", "log", NULL };
+	size_t		 n = 900 * 1024;
+	PGnotify	*nf;
+
+	h_exec(lis, "LISTEN pgsse");
+	json = malloc(n + 64);
+	snprintf(json, 40, "{\"source\":\"t\",\"line\":\"");
+	memset(json + strlen(json), 'x', n);
+	strcpy(json + 22 + n, "\"}");
+	params[2] = json;
+	ck_assert_str_eq(try_sql(c, "select pgsse.publish($1, $2, $3::jsonb)",
+	    3, params, msg, sizeof(msg)), "");
+	nf = wait_notify(lis, 5000);
+	ck_assert_ptr_nonnull(nf);
+	ck_assert_uint_lt(strlen(nf->extra), 64);
+	PQfreemem(nf);
+	/* Past max_payload (1 MiB by default): a clear error, nothing kept. */
+	json = realloc(json, 1100 * 1024 + 64);
+	snprintf(json, 40, "{\"source\":\"t\",\"line\":\"");
+	memset(json + 22, 'y', 1100 * 1024);
+	strcpy(json + 22 + 1100 * 1024, "\"}");
+	params[2] = json;
+	ck_assert_str_eq(try_sql(c, "select pgsse.publish($1, $2, $3::jsonb)",
+	    3, params, msg, sizeof(msg)), "54000");
+	ck_assert_ptr_nonnull(strstr(msg, "max_payload"));
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 1);
+	free(json);
+	PQfinish(c);
+	PQfinish(lis);
+}
+END_TEST
+
+/* Identical events in one transaction are two events, two doorbells. */
+START_TEST(publish_not_merged)
+{
+	PGconn		*c = h_pg_connect(), *lis = h_pg_connect();
+	PGnotify	*a, *b;
+
+	h_exec(lis, "LISTEN pgsse");
+	h_exec(c, "begin");
+	h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"d\"}");
+	h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"d\"}");
+	h_exec(c, "commit");
+	a = wait_notify(lis, 5000);
+	b = wait_notify(lis, 5000);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_ne(a->extra, b->extra);
+	PQfreemem(a);
+	PQfreemem(b);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 2);
+	PQfinish(c);
+	PQfinish(lis);
+}
+END_TEST
+
+START_TEST(log_is_append_only)
+{
+	PGconn	*c = h_pg_connect();
+
+	h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"d\"}");
+	ck_assert_str_ne(try_sql(c, "update pgsse.log set event = 'x'", 0,
+	    NULL, NULL, 0), "");
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(prune_keeps_retention)
+{
+	PGconn	*c = h_pg_connect();
+	int64_t	 ids[25];
+	int	 i;
+
+	h_exec(c, "update pgsse.settings set value = '10' where name = "
+	    "'retention_count'");
+	for (i = 0; i < 25; i++)
+		ids[i] = h_publish(c, "logs", "log",
+		    "{\"source\":\"t\",\"line\":\"l\"}");
+	h_publish(c, "status", "system_status",
+	    "{\"status\":\"ok\",\"uptime\":1}");
+	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 15);
+	ck_assert_int_eq(scalar(c, "select min(id) from pgsse.log where "
+	    "channel = 'logs'"), ids[15]);
+	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	    "pgsse.channel_state where channel = 'logs'"), ids[14]);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	    "channel = 'status'"), 1);
+	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 0);
+	h_exec(c, "update pgsse.settings set value = '0 seconds' where name "
+	    "= 'retention_interval'");
+	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 11);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * Ordering: 8 publishers, each in its own transactions that linger
+ * after taking an id, and a reader that keeps reading past its cursor.
+ * Once the reader has seen id N on the channel, no smaller id may ever
+ * appear there later.
+ */
+#define ORDER_PUBLISHERS 8
+#define ORDER_EVENTS 150
+
+static atomic_int order_finished;
+
+static void *
+order_publisher(void *arg)
+{
+	PGconn	*c = h_pg_connect();
+	int	 i;
+
+	(void)arg;
+	for (i = 0; i < ORDER_EVENTS; i++) {
+		h_exec(c, "begin");
+		h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"o\"}");
+		if (i % 3 == 0)
+			h_publish(c, "demos", "uninstalled",
+			    "{\"demo_id\":\"o\"}");
+		h_exec(c, "select pg_sleep(random() * 0.003)");
+		h_exec(c, "commit");
+	}
+	PQfinish(c);
+	atomic_fetch_add(&order_finished, 1);
+	return NULL;
+}
+
+START_TEST(publish_orders_per_channel)
+{
+	pthread_t	 t[ORDER_PUBLISHERS];
+	PGconn		*c = h_pg_connect();
+	PGresult	*res;
+	char		 cur[32], sql[128];
+	const char	*params[1] = { cur };
+	int64_t		 cursor = 0, id, seen = 0, late = 0, below, total;
+	int		 i, r, done = 0;
+
+	for (i = 0; i < ORDER_PUBLISHERS; i++)
+		pthread_create(&t[i], NULL, order_publisher, NULL);
+	total = ORDER_PUBLISHERS * (ORDER_EVENTS + (ORDER_EVENTS + 2) / 3);
+	while (!done) {
+		done = atomic_load(&order_finished) == ORDER_PUBLISHERS;
+		snprintf(cur, sizeof(cur), "%" PRId64, cursor);
+		res = PQexecParams(c, "select id from pgsse.log where channel "
+		    "= 'demos' and id > $1 order by id", 1, NULL, params, NULL,
+		    NULL, 0);
+		ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		for (r = 0; r < PQntuples(res); r++) {
+			id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			ck_assert_int_gt(id, cursor);
+			cursor = id;
+			seen++;
+		}
+		PQclear(res);
+		/* A row at or below the cursor that we did not see is late. */
+		snprintf(sql, sizeof(sql), "select count(*) from pgsse.log "
+		    "where channel = 'demos' and id <= %" PRId64, cursor);
+		below = scalar(c, sql) - seen;
+		if (below > late)
+			late = below;
+	}
+	for (i = 0; i < ORDER_PUBLISHERS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_msg(late == 0, "%" PRId64 " events committed below an id "
+	    "already seen", late);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), total);
+	ck_assert_int_eq(seen, total);
+	PQfinish(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("publish");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 nf;
+
+	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, publish_logs_and_rings);
+	tcase_add_test(tc, publish_not_merged);
+	tcase_add_test(tc, log_is_append_only);
+	tcase_add_test(tc, prune_keeps_retention);
+	tcase_add_test(tc, publish_orders_per_channel);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, publish_validates);
+	tcase_add_test(tc, publish_large_payloads);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

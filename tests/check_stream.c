@@ -1,0 +1,550 @@
+/*
+ * check_stream.c: pgsse-stream end to end, behind the real lighttpd with
+ * the shipped etc/lighttpd/pgsse.conf and a real PostgreSQL, driven as a
+ * browser's EventSource would drive it.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+#define WAIT_MS 15000
+
+static struct h_pg	 pg;
+static struct h_web	 web;
+
+static void
+stack_up(void)
+{
+	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_web_start(&web, NULL);
+}
+
+static void
+stack_down(void)
+{
+	h_web_stop(&web);
+	h_pg_stop(&pg);
+}
+
+/* Returns the string field f of JSON text z, in a static buffer. */
+static const char *
+json_field(const char *z, const char *f)
+{
+	static char		 out[8192];
+	struct json_object	*o, *v;
+
+	out[0] = '\0';
+	if ((o = json_tokener_parse(z)) != NULL &&
+	    json_object_object_get_ex(o, f, &v))
+		snprintf(out, sizeof(out), "%s", json_object_get_string(v));
+	json_object_put(o);
+	return out;
+}
+
+START_TEST(stream_named_events_with_ids)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	int64_t		 id1, id2;
+	char		 want[32];
+
+	ck_assert_ptr_nonnull(strstr(s->head, "Content-Type: text/event-stream"));
+	ck_assert_ptr_nonnull(strstr(s->head, "Cache-Control: no-cache"));
+	ck_assert_int_ge(s->parser.retry, 100);
+	id1 = h_publish(c, "demos", "installed",
+	    "{\"demo_id\":\"d1\",\"name\":\"One\"}");
+	h_publish(c, "status", "system_status", "{\"status\":\"ok\",\"uptime\":1}");
+	id2 = h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"d1\"}");
+	ck_assert_int_eq(h_sse_wait(s, 2, WAIT_MS), 2);
+	snprintf(want, sizeof(want), "%" PRId64, id1);
+	ck_assert_str_eq(s->msgs[0].id, want);
+	ck_assert_str_eq(s->msgs[0].event, "installed");
+	ck_assert_str_eq(json_field(s->msgs[0].data, "name"), "One");
+	snprintf(want, sizeof(want), "%" PRId64, id2);
+	ck_assert_str_eq(s->msgs[1].id, want);
+	ck_assert_str_eq(s->msgs[1].event, "uninstalled");
+	/* Nothing else arrives: status is not subscribed. */
+	h_sse_wait(s, 3, 500);
+	ck_assert_uint_eq(s->nmsgs, 2);
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(stream_multi_channel)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port,
+	    "/api/sse?channel=demos&channel=status&channel=demos", NULL);
+	int64_t		 d, st;
+	char		 want[64];
+
+	d = h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"m\"}");
+	h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"no\"}");
+	st = h_publish(c, "status", "system_status",
+	    "{\"status\":\"ok\",\"uptime\":2}");
+	ck_assert_int_eq(h_sse_wait(s, 2, WAIT_MS), 2);
+	ck_assert_str_eq(s->msgs[0].event, "uninstalled");
+	ck_assert_str_eq(s->msgs[1].event, "system_status");
+	snprintf(want, sizeof(want), "demos:%" PRId64 ",status:%" PRId64, d,
+	    st);
+	ck_assert_str_eq(s->msgs[1].id, want);
+	h_sse_close(s);
+	/* Resuming from that composite id replays nothing twice. */
+	s = h_sse_connect(web.port, "/api/sse?channel=demos&channel=status",
+	    want);
+	d = h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"n\"}");
+	ck_assert_int_eq(h_sse_wait(s, 1, WAIT_MS), 1);
+	ck_assert_str_eq(json_field(s->msgs[0].data, "demo_id"), "n");
+	h_sse_wait(s, 2, 300);
+	ck_assert_uint_eq(s->nmsgs, 1);
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+/* The resume test's publisher: RESUME_EVENTS numbered log lines. */
+#define RESUME_EVENTS 10000
+#define RESUME_EVERY 500
+
+static void *
+resume_publisher(void *arg)
+{
+	PGconn	*c = h_pg_connect();
+	char	 json[96];
+	int	 i;
+
+	(void)arg;
+	for (i = 0; i < RESUME_EVENTS; i++) {
+		if (i % 10 == 0)
+			h_exec(c, "begin");
+		snprintf(json, sizeof(json),
+		    "{\"source\":\"resume\",\"line\":\"%d\"}", i);
+		h_publish(c, "logs", "log", json);
+		if (i % 10 == 9)
+			h_exec(c, "commit");
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+/*
+ * 10,000 events while the client reconnects every 500 with Last-Event-ID:
+ * each arrives exactly once and in order.
+ */
+START_TEST(stream_resume_exactly_once)
+{
+	pthread_t	 t;
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/logs", NULL);
+	char		 lastid[64];
+	int		 next = 0, n, reconnects = 0;
+	size_t		 i;
+
+	pthread_create(&t, NULL, resume_publisher, NULL);
+	while (next < RESUME_EVENTS) {
+		h_sse_wait(s, RESUME_EVERY, WAIT_MS);
+		ck_assert_msg(s->nmsgs > 0, "stalled after %d events", next);
+		for (i = 0; i < s->nmsgs; i++) {
+			n = atoi(json_field(s->msgs[i].data, "line"));
+			ck_assert_msg(n == next, "got %d, expected %d", n, next);
+			next++;
+		}
+		snprintf(lastid, sizeof(lastid), "%s", s->parser.lastid);
+		h_sse_close(s);
+		s = h_sse_connect(web.port, "/api/sse/logs", lastid);
+		reconnects++;
+	}
+	pthread_join(t, NULL);
+	/* And nothing more: no duplicate of the last events. */
+	h_sse_wait(s, 1, 500);
+	ck_assert_uint_eq(s->nmsgs, 0);
+	ck_assert_int_ge(reconnects, RESUME_EVENTS / RESUME_EVERY);
+	h_sse_close(s);
+}
+END_TEST
+
+/* Connected clients lose nothing while PostgreSQL restarts. */
+START_TEST(stream_survives_pg_restart)
+{
+	static const char *const modes[] = { "fast", "immediate" };
+	PGconn		*c;
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	char		 json[64];
+	int		 i, round, total = 0;
+
+	for (round = 0; round < 2; round++) {
+		c = h_pg_connect();
+		for (i = 0; i < 5; i++) {
+			snprintf(json, sizeof(json), "{\"demo_id\":\"%d\"}",
+			    total++);
+			h_publish(c, "demos", "uninstalled", json);
+		}
+		PQfinish(c);
+		ck_assert_int_eq(h_sse_wait(s, (size_t)total, WAIT_MS), total);
+		h_pg_restart(&pg, modes[round]);
+		/* Published before the hub is back: caught up from the log. */
+		c = h_pg_connect();
+		for (i = 0; i < 5; i++) {
+			snprintf(json, sizeof(json), "{\"demo_id\":\"%d\"}",
+			    total++);
+			h_publish(c, "demos", "uninstalled", json);
+		}
+		PQfinish(c);
+	}
+	ck_assert_int_eq(h_sse_wait(s, (size_t)total, 30000), total);
+	for (i = 0; i < total; i++)
+		ck_assert_int_eq(atoi(json_field(s->msgs[i].data, "demo_id")), i);
+	ck_assert(!s->eof);
+	h_sse_close(s);
+}
+END_TEST
+
+/* A client that stops reading is cut loose; the others keep up. */
+START_TEST(stream_slow_client)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*slow, *fast;
+	char		*json, *body = NULL;
+	int		 rcv = 4096, i, n;
+
+	slow = h_sse_connect(web.port, "/api/sse/logs", NULL);
+	setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	fast = h_sse_connect(web.port, "/api/sse/logs", NULL);
+	json = malloc(2048);
+	snprintf(json, 40, "{\"source\":\"slow\",\"line\":\"");
+	memset(json + strlen(json), 'z', 1500);
+	strcpy(json + 25 + 1500, "\"}");
+	/* Batches of 500 until the slow client's queue overflows. */
+	for (n = 0; n < 40000; n += 500) {
+		h_exec(c, "begin");
+		for (i = 0; i < 500; i++)
+			h_publish(c, "logs", "log", json);
+		h_exec(c, "commit");
+		ck_assert_int_eq(h_sse_wait(fast, (size_t)n + 500, 60000),
+		    n + 500);
+		free(body);
+		ck_assert_int_eq(h_http_get(web.port, "/api/sse-health", NULL,
+		    &body), 200);
+		if (strstr(body, "\"slow\":0,") == NULL)
+			break;
+	}
+	ck_assert_msg(strstr(body, "\"slow\":1,") != NULL, "%s", body);
+	free(body);
+	free(json);
+	h_sse_close(slow);
+	h_sse_close(fast);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(stream_refusals)
+{
+	static const struct { const char *path; int status; const char *why; }
+	    cases[] = {
+		{ "/api/sse/nope", 404, "unknown channel" },
+		{ "/api/sse/De%0Amos", 400, "" },	/* lighttpd refuses it */
+		{ "/api/sse/..%2F..%2Fetc", 404, "" },	/* lighttpd: no such file */
+		{ "/api/sse?channel=demos&channel=nope", 404, "unknown channel" },
+		{ "/api/sse", 400, "no channel" },
+		{ "/api/sse?channel=%zz", 404, "unknown channel" }, /* lighttpd re-encodes bad escapes */
+		{ "/api/sse?channel=demos%00", 400, "" },
+		{ "/api/sse/admin", 403, "private" },
+		{ "/api/jobs/abc/stream", 404, "no such path" },
+		{ "/api/jobs/0/stream", 404, "no such path" },
+		{ "/api/nothing", 404, "no such path" },
+	};
+	char	*body, path[8192];
+	size_t	 i;
+	int	 st;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		body = NULL;
+		st = h_http_get(web.port, cases[i].path, NULL, &body);
+		ck_assert_msg(st == cases[i].status, "%s: %d %s",
+		    cases[i].path, st, body);
+		ck_assert_msg(strstr(body, cases[i].why) != NULL, "%s: %s",
+		    cases[i].path, body);
+		free(body);
+	}
+	strcpy(path, "/api/sse?channel=demos");
+	for (i = 0; i < 16; i++)
+		strcat(path, "&channel=demos");
+	body = NULL;
+	ck_assert_int_eq(h_http_get(web.port, path, NULL, &body), 400);
+	ck_assert_ptr_nonnull(strstr(body, "too many channels"));
+	free(body);
+	strcpy(path, "/api/sse?x=");
+	memset(path + 11, 'a', 5000);
+	path[5011] = '\0';
+	ck_assert_int_eq(h_http_get(web.port, path, NULL, NULL), 414);
+}
+END_TEST
+
+START_TEST(stream_job_closes_after_complete)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port, "/api/jobs/5/stream",
+	    NULL);
+
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":5,\"percent\":10,\"step\":\"a\"}");
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":6,\"percent\":10,\"step\":\"other\"}");
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":5,\"percent\":90,\"step\":\"b\"}");
+	h_publish(c, "job", "complete", "{\"job_id\":5,\"state\":\"succeeded\"}");
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":5,\"percent\":100,\"step\":\"after\"}");
+	ck_assert_int_eq(h_sse_wait(s, 10, WAIT_MS), 3);
+	ck_assert(s->eof);
+	ck_assert_str_eq(s->msgs[0].event, "progress");
+	ck_assert_str_eq(json_field(s->msgs[1].data, "step"), "b");
+	ck_assert_str_eq(s->msgs[2].event, "complete");
+	h_sse_close(s);
+	/* A late client gets the job's history, then the stream closes. */
+	s = h_sse_open(web.port, "/api/jobs/5/stream", NULL);
+	ck_assert_int_eq(h_sse_wait(s, 10, WAIT_MS), 3);
+	ck_assert(s->eof);
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+/* Payloads and raw NOTIFYs built to break the framing cannot. */
+START_TEST(stream_hostile_framing)
+{
+	static const char *const evil[] = {
+		"a\\nevent: evil\\ndata: x",
+		"\\r\\n\\r\\nid: 999999\\r\\n",
+		"\\u2028\\u2029\\u0085 line separators",
+		"<script>alert(1)</script>",
+		"data: \\n\\n: comment\\nretry: 1",
+	};
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	char		 json[256], sql[512];
+	size_t		 i, n = sizeof(evil) / sizeof(evil[0]);
+
+	for (i = 0; i < n; i++) {
+		snprintf(json, sizeof(json), "{\"demo_id\":\"%s\",\"name\":"
+		    "\"%s\"}", evil[i], evil[i]);
+		h_publish(c, "demos", "installed", json);
+	}
+	/* Raw NOTIFYs: garbage is dropped, the documented one goes out. */
+	h_exec(c, "notify demos, 'not json'");
+	h_exec(c, "select pg_notify('demos', '{\"event\":\"installed\\nevent: "
+	    "evil\",\"data\":{}}')");
+	h_exec(c, "select pg_notify('demos', '{\"event\":\"nope\"}')");
+	h_exec(c, "select pg_notify('pgsse', 'demos:999999999')");
+	h_exec(c, "select pg_notify('demos', '{\"event\":\"uninstalled\","
+	    "\"data\":{\"demo_id\":\"raw\\r\\nevent: x\"}}')");
+	snprintf(sql, sizeof(sql), "select pg_notify('demos', "
+	    "'{\"event\":\"uninstalled\",\"data\":{\"demo_id\":\"' || "
+	    "repeat('q', 7900) || '\"}}')");
+	h_exec(c, sql);
+	ck_assert_int_eq(h_sse_wait(s, n + 2, WAIT_MS), (int)n + 2);
+	ck_assert_int_eq(h_sse_wait(s, n + 3, 500), (int)n + 2);
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_tokener_parse(s->msgs[i].data);
+		ck_assert_ptr_nonnull(o);
+		ck_assert_str_eq(s->msgs[i].event, "installed");
+		json_object_put(o);
+	}
+	ck_assert_str_eq(s->msgs[n].event, "uninstalled");
+	ck_assert_str_eq(json_field(s->msgs[n].data, "demo_id"),
+	    "raw\r\nevent: x");
+	ck_assert_uint_eq(strlen(json_field(s->msgs[n + 1].data, "demo_id")),
+	    7900);
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+/* Bad Last-Event-IDs get stream_reset and a working stream. */
+START_TEST(stream_hostile_last_event_id)
+{
+	static const char *const ids[] = {
+		"-5", "abc", "99999999999999999999999", "999999999999",
+		"demos:x", "demos:1,,", "1\xff",
+	};
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s;
+	char		 huge[3000];
+	size_t		 i;
+
+	memset(huge, '7', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	for (i = 0; i <= sizeof(ids) / sizeof(ids[0]); i++) {
+		s = h_sse_connect(web.port, "/api/sse/demos",
+		    i < sizeof(ids) / sizeof(ids[0]) ? ids[i] : huge);
+		h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"h\"}");
+		ck_assert_int_eq(h_sse_wait(s, 2, WAIT_MS), 2);
+		ck_assert_str_eq(s->msgs[0].event, "stream_reset");
+		ck_assert_str_eq(s->msgs[1].event, "uninstalled");
+		h_sse_close(s);
+	}
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(stream_health_and_metrics)
+{
+	char	*body = NULL;
+
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse-health", NULL, &body),
+	    200);
+	ck_assert_ptr_nonnull(strstr(body, "\"db\":\"up\""));
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse-metrics", NULL,
+	    &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "pgsse_db_up 1"));
+	ck_assert_ptr_nonnull(strstr(body, "# TYPE pgsse_deliveries_total "
+	    "counter"));
+	free(body);
+}
+END_TEST
+
+/* A second stack: two clients at most, and basic auth for private. */
+static void
+limits_up(void)
+{
+	FILE	*f;
+	char	 conf[2048], users[600];
+
+	h_pg_start(&pg, "tests/data/registry-test.json");
+	snprintf(users, sizeof(users), "%s/users", pg.dir);
+	f = fopen(users, "w");
+	fputs("alice:secret\nbob:secret\n", f);
+	fclose(f);
+	snprintf(conf, sizeof(conf),
+	    "auth.backend = \"plain\"\nauth.backend.plain.userfile = \"%s\"\n"
+	    "$HTTP[\"url\"] =~ \"^/api/sse/admin\" {\n auth.require = (\"\" => "
+	    "(\"method\" => \"basic\", \"realm\" => \"pgsse\", \"require\" => "
+	    "\"valid-user\"))\n}\n", users);
+	/* lighttpd learns that a browser left only when it next writes to
+	 * it, so a short heartbeat frees slots quickly here. */
+	setenv("PGSSE_MAX_CLIENTS", "2", 1);
+	setenv("PGSSE_HEARTBEAT", "1", 1);
+	h_web_start(&web, conf);
+	unsetenv("PGSSE_MAX_CLIENTS");
+	unsetenv("PGSSE_HEARTBEAT");
+}
+
+/* Waits until the stream process serves n clients. */
+static void
+wait_for_clients(int n)
+{
+	char	*body = NULL, want[32];
+	int	 i;
+
+	snprintf(want, sizeof(want), "\"clients\":%d,", n);
+	for (i = 0; i < 100; i++) {
+		free(body);
+		body = NULL;
+		h_http_get(web.port, "/api/sse-health", NULL, &body);
+		if (body != NULL && strstr(body, want) != NULL)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(i < 100, "clients never reached %d: %s", n, body);
+	free(body);
+}
+
+START_TEST(stream_private_channel)
+{
+	/* alice:secret and bob:secret in base64. */
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/admin", NULL, NULL),
+	    401);
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/admin",
+	    "Authorization: Basic Ym9iOnNlY3JldA==\r\n", NULL), 403);
+	{
+		struct h_sse *s = h_sse_open_hdr(web.port, "/api/sse/admin",
+		    "Authorization: Basic YWxpY2U6c2VjcmV0\r\n");
+		ck_assert_int_eq(h_sse_ready(s, WAIT_MS), 0);
+		h_sse_close(s);
+	}
+}
+END_TEST
+
+START_TEST(stream_full_process_turns_away)
+{
+	struct h_sse	*a, *b, *c;
+
+	wait_for_clients(0);
+	a = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	b = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	c = h_sse_open(web.port, "/api/sse/demos", NULL);
+	h_sse_wait(c, 1, WAIT_MS);
+	ck_assert_int_eq(c->status, 200);
+	ck_assert(c->eof);
+	ck_assert_int_ge(c->parser.retry, 1000);
+	ck_assert_ptr_nonnull(strstr(c->head, "Retry-After:"));
+	ck_assert_uint_ge(c->parser.comments, 1);
+	h_sse_close(c);
+	h_sse_close(a);
+	/* A slot is free again once a client leaves. */
+	c = NULL;
+	for (int i = 0; i < 50 && c == NULL; i++) {
+		c = h_sse_open(web.port, "/api/sse/demos", NULL);
+		if (h_sse_ready(c, 2000) != 0) {
+			h_sse_close(c);
+			c = NULL;
+			usleep(100000);
+		}
+	}
+	ck_assert_ptr_nonnull(c);
+	h_sse_close(c);
+	h_sse_close(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("stream");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 nf;
+
+	signal(SIGPIPE, SIG_IGN);
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, stream_named_events_with_ids);
+	tcase_add_test(tc, stream_multi_channel);
+	tcase_add_test(tc, stream_job_closes_after_complete);
+	tcase_add_test(tc, stream_health_and_metrics);
+	tcase_add_test(tc, stream_resume_exactly_once);
+	tcase_add_test(tc, stream_survives_pg_restart);
+	tcase_add_test(tc, stream_slow_client);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, stream_refusals);
+	tcase_add_test(tc, stream_hostile_framing);
+	tcase_add_test(tc, stream_hostile_last_event_id);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_unchecked_fixture(tc, limits_up, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, stream_private_channel);
+	tcase_add_test(tc, stream_full_process_turns_away);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

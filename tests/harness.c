@@ -1,0 +1,494 @@
+/*
+ * harness.c: see harness.h. Test code: it aborts the test with
+ * ck_abort_msg when a server cannot be started.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static struct h_pg	*live_pg;
+static struct h_web	*live_web;
+static pid_t		 live_owner;	/* the process that started them */
+
+const char *
+h_srcdir(void)
+{
+	const char *z = getenv("PGSSE_SRCDIR");
+	return z ? z : ".";
+}
+
+const char *
+h_builddir(void)
+{
+	const char *z = getenv("PGSSE_BUILDDIR");
+	return z ? z : ".";
+}
+
+/* Runs a shell command; returns its exit status. */
+int
+h_run(const char *fmt, ...)
+{
+	char	 cmd[4096];
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int
+h_free_port(void)
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	int			 fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		ck_abort_msg("no free port: %s", strerror(errno));
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* At exit, stops what this process started; forked test children skip. */
+static void
+h_cleanup(void)
+{
+	if (getpid() != live_owner)
+		return;
+	if (live_web != NULL)
+		h_web_stop(live_web);
+	if (live_pg != NULL)
+		h_pg_stop(live_pg);
+}
+
+static void
+make_tmpdir(char *dir, size_t len, const char *what)
+{
+	char	 base[400];
+
+	snprintf(base, sizeof(base), "%s/tests/tmp", h_builddir());
+	mkdir(base, 0755);
+	snprintf(dir, len, "%s/%s.XXXXXX", base, what);
+	if (mkdtemp(dir) == NULL)
+		ck_abort_msg("mkdtemp: %s", strerror(errno));
+	chmod(dir, 0755);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*p;
+	long	 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		ck_abort_msg("cannot read %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = calloc(1, (size_t)n + 1);
+	if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
+		ck_abort_msg("cannot read %s", path);
+	fclose(f);
+	return p;
+}
+
+void
+h_exec(PGconn *conn, const char *sql)
+{
+	PGresult	*res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		ck_abort_msg("%s: %s", sql, PQerrorMessage(conn));
+	PQclear(res);
+}
+
+/*
+ * Starts a private cluster, loads sql/pgsse.sql and the registry file
+ * (relative to the source tree; NULL for sql/registry.json), and points
+ * the PG* variables at it.
+ */
+void
+h_pg_start(struct h_pg *pg, const char *registry)
+{
+	char		 path[1024], port[16];
+	char		*sql, *reg;
+	const char	*params[1];
+	PGconn		*conn;
+	PGresult	*res;
+
+	make_tmpdir(pg->dir, sizeof(pg->dir), "pg");
+	pg->port = h_free_port();
+	if (h_run("%s/bin/pgsse-cluster init %s/c %d", h_srcdir(), pg->dir,
+	    pg->port) != 0 || h_run("%s/bin/pgsse-cluster start %s/c",
+	    h_srcdir(), pg->dir) != 0)
+		ck_abort_msg("cannot start PostgreSQL in %s", pg->dir);
+	live_pg = pg;
+	if (live_owner == 0)
+		atexit(h_cleanup);
+	live_owner = getpid();
+	snprintf(path, sizeof(path), "%s/c", pg->dir);
+	snprintf(port, sizeof(port), "%d", pg->port);
+	setenv("PGHOST", path, 1);
+	setenv("PGPORT", port, 1);
+	setenv("PGDATABASE", "pgsse", 1);
+	setenv("PGUSER", "pgsse", 1);
+	unsetenv("PGSERVICE");
+	unsetenv("PGSSE_CONNINFO");
+	conn = h_pg_connect();
+	snprintf(path, sizeof(path), "%s/sql/pgsse.sql", h_srcdir());
+	sql = slurp(path);
+	h_exec(conn, sql);
+	snprintf(path, sizeof(path), "%s/%s", h_srcdir(),
+	    registry ? registry : "sql/registry.json");
+	reg = slurp(path);
+	params[0] = reg;
+	res = PQexecParams(conn, "select pgsse.load_registry($1::jsonb)", 1,
+	    NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		ck_abort_msg("registry: %s", PQerrorMessage(conn));
+	PQclear(res);
+	free(sql);
+	free(reg);
+	PQfinish(conn);
+}
+
+void
+h_pg_stop(struct h_pg *pg)
+{
+	if (pg->dir[0] == '\0')
+		return;
+	h_run("%s/bin/pgsse-cluster stop %s/c immediate", h_srcdir(),
+	    pg->dir);
+	h_run("rm -rf %s", pg->dir);
+	pg->dir[0] = '\0';
+	if (live_pg == pg)
+		live_pg = NULL;
+}
+
+/* Restarts the cluster: stop with mode (fast, immediate), then start. */
+void
+h_pg_restart(struct h_pg *pg, const char *mode)
+{
+	if (h_run("%s/bin/pgsse-cluster stop %s/c %s", h_srcdir(), pg->dir,
+	    mode) != 0 || h_run("%s/bin/pgsse-cluster start %s/c",
+	    h_srcdir(), pg->dir) != 0)
+		ck_abort_msg("cannot restart PostgreSQL");
+}
+
+PGconn *
+h_pg_connect(void)
+{
+	PGconn	*conn = PQconnectdb("");
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		ck_abort_msg("connect: %s", PQerrorMessage(conn));
+	return conn;
+}
+
+int64_t
+h_publish(PGconn *conn, const char *ch, const char *ev, const char *json)
+{
+	const char	*params[3] = { ch, ev, json };
+	PGresult	*res;
+	int64_t		 id;
+
+	res = PQexecParams(conn, "select pgsse.publish($1, $2, $3::jsonb)",
+	    3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		ck_abort_msg("publish: %s", PQerrorMessage(conn));
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+static int
+h_connect(int port)
+{
+	struct sockaddr_in	 sa;
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Starts lighttpd with the shipped etc/lighttpd/pgsse.conf, adjusted only
+ * for port and paths, plus extra_conf lines (or NULL).
+ */
+void
+h_web_start(struct h_web *w, const char *extra_conf)
+{
+	char	 conf[1024];
+	FILE	*f;
+	int	 i, fd;
+	const char *lighttpd = getenv("LIGHTTPD") ? getenv("LIGHTTPD") :
+	    "/usr/sbin/lighttpd";
+
+	make_tmpdir(w->dir, sizeof(w->dir), "web");
+	w->port = h_free_port();
+	snprintf(conf, sizeof(conf), "%s/lighttpd.conf", w->dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		ck_abort_msg("cannot write %s", conf);
+	fprintf(f, "var.pgsse_bind = \"127.0.0.1\"\nvar.pgsse_port = %d\n"
+	    "var.pgsse_www = \"%s/www\"\nvar.pgsse_cgibin = \"%s/cgi-bin\"\n"
+	    "var.pgsse_run = \"%s\"\ninclude \"%s/etc/lighttpd/pgsse.conf\"\n"
+	    "%s\n", w->port, h_srcdir(), h_builddir(), w->dir, h_srcdir(),
+	    extra_conf ? extra_conf : "");
+	fclose(f);
+	if ((w->pid = fork()) == 0) {
+		execl(lighttpd, "lighttpd", "-D", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	live_web = w;
+	for (i = 0; i < 100; i++) {
+		if ((fd = h_connect(w->port)) >= 0) {
+			close(fd);
+			return;
+		}
+		usleep(50000);
+	}
+	h_run("cat %s/lighttpd-error.log >&2", w->dir);
+	ck_abort_msg("lighttpd did not start on port %d", w->port);
+}
+
+void
+h_web_stop(struct h_web *w)
+{
+	int	 i, st;
+
+	if (w->pid <= 0)
+		return;
+	kill(w->pid, SIGTERM);
+	for (i = 0; i < 100; i++) {
+		if (waitpid(w->pid, &st, WNOHANG) == w->pid)
+			break;
+		usleep(50000);
+	}
+	if (i == 100) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, &st, 0);
+	}
+	w->pid = 0;
+	if (getenv("PGSSE_KEEP_TMP") == NULL)
+		h_run("rm -rf %s", w->dir);
+	if (live_web == w)
+		live_web = NULL;
+}
+
+static void
+on_msg(const struct sse_msg *m, void *arg)
+{
+	struct h_sse	*c = arg;
+
+	if (c->nmsgs == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->msgs = realloc(c->msgs, c->cap * sizeof(*c->msgs));
+		ck_assert_ptr_nonnull(c->msgs);
+	}
+	c->msgs[c->nmsgs].id = strdup(m->id);
+	c->msgs[c->nmsgs].event = strdup(m->event);
+	c->msgs[c->nmsgs].data = strdup(m->data);
+	c->nmsgs++;
+}
+
+/* Opens a stream with HTTP/1.0 (close-delimited, as a proxy sees it). */
+struct h_sse *
+h_sse_open(int port, const char *path, const char *lastid)
+{
+	char	 hdr[4096];
+
+	snprintf(hdr, sizeof(hdr), "%s%s%s", lastid ? "Last-Event-ID: " : "",
+	    lastid ? lastid : "", lastid ? "\r\n" : "");
+	return h_sse_open_hdr(port, path, hdr);
+}
+
+/* As h_sse_open, with extra header lines (each ending in CRLF). */
+struct h_sse *
+h_sse_open_hdr(int port, const char *path, const char *headers)
+{
+	struct h_sse	*c;
+	char		 req[8192];
+	int		 n;
+
+	c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	if ((c->fd = h_connect(port)) < 0)
+		ck_abort_msg("connect to port %d: %s", port, strerror(errno));
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1"
+	    "\r\nAccept: text/event-stream\r\n%s\r\n", path, headers);
+	if (write(c->fd, req, (size_t)n) != n)
+		ck_abort_msg("write request");
+	sse_parser_init(&c->parser, on_msg, c);
+	return c;
+}
+
+/* Reads what arrives within timeout_ms. Returns -1 at EOF, else 0. */
+int
+h_sse_read(struct h_sse *c, int timeout_ms)
+{
+	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
+	char		 buf[65536], *end;
+	ssize_t		 n;
+	size_t		 take;
+
+	if (c->eof)
+		return -1;
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return 0;
+	if ((n = read(c->fd, buf, sizeof(buf))) <= 0) {
+		c->eof = 1;
+		return -1;
+	}
+	if (c->status == 0) {
+		take = (size_t)n < sizeof(c->head) - c->headlen - 1 ?
+		    (size_t)n : sizeof(c->head) - c->headlen - 1;
+		memcpy(c->head + c->headlen, buf, take);
+		c->headlen += take;
+		c->head[c->headlen] = '\0';
+		if ((end = strstr(c->head, "\r\n\r\n")) == NULL)
+			return 0;
+		c->status = atoi(c->head + 9);
+		if (c->status == 0)
+			c->status = -1;
+		take = (size_t)(end + 4 - c->head) - (c->headlen - take);
+		*(end + 2) = '\0';
+		sse_parser_feed(&c->parser, buf + take, (size_t)n - take);
+		return 0;
+	}
+	sse_parser_feed(&c->parser, buf, (size_t)n);
+	return 0;
+}
+
+/* Reads until nmsgs events arrived, EOF, or timeout. Returns nmsgs seen. */
+int
+h_sse_wait(struct h_sse *c, size_t nmsgs, int timeout_ms)
+{
+	struct timespec	 t0, t;
+	long		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (c->nmsgs < nmsgs && !c->eof) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= timeout_ms)
+			break;
+		h_sse_read(c, (int)(timeout_ms - ms));
+	}
+	return (int)c->nmsgs;
+}
+
+void
+h_sse_close(struct h_sse *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	close(c->fd);
+	for (i = 0; i < c->nmsgs; i++) {
+		free(c->msgs[i].id);
+		free(c->msgs[i].event);
+		free(c->msgs[i].data);
+	}
+	free(c->msgs);
+	sse_parser_free(&c->parser);
+	free(c);
+}
+
+/* A whole GET; returns the status and the body in *body (caller frees). */
+int
+h_http_get(int port, const char *path, const char *headers, char **body)
+{
+	char	 req[16384], *resp = NULL, *end;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 fd, status;
+
+	if ((fd = h_connect(port)) < 0)
+		return -1;
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1"
+	    "\r\n%s\r\n", path, headers ? headers : "");
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		resp = realloc(resp, len + 65536 + 1);
+		if ((n = read(fd, resp + len, 65536)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	resp[len] = '\0';
+	status = len > 12 ? atoi(resp + 9) : -1;
+	if (body != NULL) {
+		end = strstr(resp, "\r\n\r\n");
+		*body = strdup(end ? end + 4 : "");
+	}
+	free(resp);
+	return status;
+}
+
+/*
+ * Reads until the stream's headers and its first id block arrived (the
+ * stream is then subscribed). Returns 0 when ready, -1 otherwise.
+ */
+int
+h_sse_ready(struct h_sse *c, int timeout_ms)
+{
+	int	 waited = 0;
+
+	while (!c->eof && waited < timeout_ms &&
+	    (c->status == 0 || c->parser.lastid[0] == '\0')) {
+		h_sse_read(c, 50);
+		waited += 50;
+	}
+	return c->status == 200 && c->parser.lastid[0] != '\0' ? 0 : -1;
+}
+
+/* Opens a stream and waits until it is subscribed; aborts otherwise. */
+struct h_sse *
+h_sse_connect(int port, const char *path, const char *lastid)
+{
+	struct h_sse	*c = h_sse_open(port, path, lastid);
+
+	if (h_sse_ready(c, 10000) != 0)
+		ck_abort_msg("stream %s not ready: status %d, head %s", path,
+		    c->status, c->head);
+	return c;
+}

@@ -1,0 +1,73 @@
+/*
+ * harness.h: what the integration tests share. Each test binary starts
+ * its own PostgreSQL cluster and lighttpd in a temporary folder on free
+ * ports, and never talks to a server it did not start.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+#include "sseparse.h"
+
+struct h_pg {
+	char	dir[512];
+	int	port;
+};
+
+struct h_web {
+	char	dir[512];
+	int	port;
+	pid_t	pid;
+};
+
+/* A received event, as a browser would see it. */
+struct h_msg {
+	char	*id;
+	char	*event;
+	char	*data;
+};
+
+struct h_sse {
+	int			 fd;
+	int			 status;	/* HTTP status, 0 until read */
+	char			 head[4096];	/* response headers */
+	size_t			 headlen;
+	int			 eof;
+	struct sse_parser	 parser;
+	struct h_msg		*msgs;
+	size_t			 nmsgs;
+	size_t			 cap;
+};
+
+const char	*h_srcdir(void);
+const char	*h_builddir(void);
+int		 h_free_port(void);
+int		 h_run(const char *fmt, ...);
+
+void		 h_pg_start(struct h_pg *, const char *registry);
+void		 h_pg_stop(struct h_pg *);
+void		 h_pg_restart(struct h_pg *, const char *mode);
+PGconn		*h_pg_connect(void);
+int64_t		 h_publish(PGconn *, const char *, const char *, const char *);
+void		 h_exec(PGconn *, const char *);
+
+void		 h_web_start(struct h_web *, const char *extra_conf);
+void		 h_web_stop(struct h_web *);
+
+struct h_sse	*h_sse_open(int port, const char *path, const char *lastid);
+struct h_sse	*h_sse_open_hdr(int port, const char *path, const char *headers);
+int		 h_sse_ready(struct h_sse *, int timeout_ms);
+struct h_sse	*h_sse_connect(int port, const char *path, const char *lastid);
+int		 h_sse_read(struct h_sse *, int timeout_ms);
+int		 h_sse_wait(struct h_sse *, size_t nmsgs, int timeout_ms);
+void		 h_sse_close(struct h_sse *);
+
+int		 h_http_get(int port, const char *path, const char *headers,
+		    char **body);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * sseparse.h: an SSE decoder written from the WHATWG algorithm alone,
+ * independent of lib/sse.c, so tests can round-trip the encoder through
+ * it and the stream tests can read what a browser would read.
+ */
+#ifndef SSEPARSE_H
+#define SSEPARSE_H
+
+#include <stddef.h>
+
+struct sse_msg {
+	char	*id;		/* last event id after this event */
+	char	*event;		/* "message" when no event: field */
+	char	*data;
+};
+
+struct sse_parser {
+	char	*line;		/* partial line */
+	size_t	 linelen;
+	int	 cr;		/* last byte was CR */
+	char	*lastid;
+	char	*event;
+	char	*data;
+	size_t	 datalen;
+	long	 retry;		/* last retry: value, or -1 */
+	size_t	 comments;
+	int	 bom_done;
+	void	(*on_msg)(const struct sse_msg *, void *);
+	void	*arg;
+};
+
+void	sse_parser_init(struct sse_parser *,
+	    void (*)(const struct sse_msg *, void *), void *);
+void	sse_parser_feed(struct sse_parser *, const char *, size_t);
+void	sse_parser_free(struct sse_parser *);
+
+#endif
