@@ -211,3 +211,113 @@ begin
 	end loop;
 	return v_total;
 end $$;
+
+-- The job queue. Runners claim jobs with FOR UPDATE SKIP LOCKED and hold
+-- a session advisory lock on each job they run: if a runner dies, its
+-- connection ends, the lock goes, and pgsse.recover() requeues the job
+-- (or fails it after max_attempts). A job is never stuck in running.
+create table if not exists pgsse.jobs (
+	id	bigserial primary key,
+	kind	text not null check (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+	args	jsonb not null default '{}',
+	state	text not null default 'queued'
+		check (state in ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+	dedupe_key text,
+	attempts int not null default 0,
+	max_attempts int not null default 3,
+	exit_status int,
+	error	text,
+	runner	text,
+	created_at timestamptz not null default now(),
+	started_at timestamptz,
+	finished_at timestamptz
+);
+create unique index if not exists jobs_dedupe on pgsse.jobs (dedupe_key)
+	where state in ('queued', 'running');
+create index if not exists jobs_queued on pgsse.jobs (id) where state = 'queued';
+
+-- Enqueues a job and returns its id. With a dedupe_key, a job with the
+-- same key that is still queued or running is returned instead, so a
+-- double click does not start two.
+create or replace function pgsse.enqueue(p_kind text, p_args jsonb default '{}',
+	p_dedupe_key text default null) returns bigint
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	v_id bigint;
+begin
+	if p_dedupe_key is not null then
+		perform pg_advisory_xact_lock(1886610278, hashtext(p_dedupe_key));
+		select id into v_id from pgsse.jobs where dedupe_key = p_dedupe_key
+			and state in ('queued', 'running');
+		if found then
+			return v_id;
+		end if;
+	end if;
+	insert into pgsse.jobs (kind, args, dedupe_key, max_attempts)
+	values (p_kind, coalesce(p_args, '{}'), p_dedupe_key,
+		pgsse.setting('job_max_attempts')::int)
+	returning id into v_id;
+	perform pgsse.publish('operations', 'operation_status',
+		jsonb_build_object('job_id', v_id, 'kind', p_kind, 'state', 'queued'));
+	perform pg_notify('pgsse_jobs', v_id::text);
+	return v_id;
+end $$;
+
+-- Claims the oldest queued job for p_runner and locks it for this
+-- session. Returns no row when none is queued.
+create or replace function pgsse.claim(p_runner text)
+returns setof pgsse.jobs
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	j pgsse.jobs;
+begin
+	update pgsse.jobs set state = 'running', attempts = attempts + 1,
+		started_at = now(), runner = p_runner
+	where id = (select id from pgsse.jobs where state = 'queued'
+		order by id for update skip locked limit 1)
+	returning * into j;
+	if found then
+		perform pg_advisory_lock(1886610279, (j.id % 2147483647)::int);
+		return next j;
+	end if;
+end $$;
+
+-- Ends a job this session runs, and releases its lock.
+create or replace function pgsse.finish(p_id bigint, p_state text,
+	p_exit int, p_error text) returns void
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+begin
+	update pgsse.jobs set state = p_state, exit_status = p_exit,
+		error = p_error, finished_at = now()
+	where id = p_id and state = 'running';
+	perform pg_advisory_unlock(1886610279, (p_id % 2147483647)::int);
+end $$;
+
+-- Requeues (or, after max_attempts, fails) running jobs whose runner is
+-- gone: nobody holds their lock. Returns how many it touched. Call it
+-- only from a session that runs no job itself (its own locks would
+-- not block it).
+create or replace function pgsse.recover() returns int
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	j record; n int := 0;
+begin
+	for j in select id, kind, attempts, max_attempts from pgsse.jobs
+		where state = 'running' for update skip locked loop
+		if pg_try_advisory_xact_lock(1886610279, (j.id % 2147483647)::int) then
+			update pgsse.jobs set
+				state = case when j.attempts < j.max_attempts
+					then 'queued' else 'failed' end,
+				error = 'runner lost', runner = null,
+				finished_at = case when j.attempts < j.max_attempts
+					then null else now() end
+			where id = j.id;
+			perform pgsse.publish('operations', 'operation_status',
+				jsonb_build_object('job_id', j.id, 'kind', j.kind,
+				'state', case when j.attempts < j.max_attempts
+					then 'queued' else 'failed' end));
+			n := n + 1;
+		end if;
+	end loop;
+	return n;
+end $$;

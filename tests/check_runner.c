@@ -1,0 +1,308 @@
+/*
+ * check_runner.c: bin/pgsse-runner and the job functions of sql/pgsse.sql
+ * against a real PostgreSQL, with the job scripts in tests/data/jobs.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+static struct h_pg pg;
+
+static void
+pg_up(void)
+{
+	char	 path[4096];
+
+	h_pg_start(&pg, NULL);
+	snprintf(path, sizeof(path), "%s/bin:%s", h_builddir(),
+	    getenv("PATH"));
+	setenv("PATH", path, 1);
+}
+
+static void
+pg_down(void)
+{
+	h_pg_stop(&pg);
+}
+
+static void
+setup(void)
+{
+	PGconn	*c = h_pg_connect();
+
+	h_exec(c, "truncate pgsse.log, pgsse.jobs");
+	h_exec(c, "update pgsse.settings set value = '3' where name = "
+	    "'job_max_attempts'");
+	PQfinish(c);
+}
+
+static void
+teardown(void)
+{
+}
+
+static pid_t
+runner_start(const char *timeout)
+{
+	char	 prog[1024], jobs[1024];
+	pid_t	 pid;
+
+	snprintf(prog, sizeof(prog), "%s/bin/pgsse-runner", h_builddir());
+	snprintf(jobs, sizeof(jobs), "%s/tests/data/jobs", h_srcdir());
+	if ((pid = fork()) == 0) {
+		execl(prog, prog, "--jobs", jobs, "--timeout", timeout,
+		    "--workers", "2", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+static void
+runner_stop(pid_t pid, int sig)
+{
+	int	 st;
+
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+}
+
+static char *
+text(PGconn *c, const char *sql)
+{
+	PGresult	*res = PQexec(c, sql);
+	char		*z;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	z = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return z;
+}
+
+static int64_t
+enqueue(PGconn *c, const char *kind, const char *args)
+{
+	const char	*params[2] = { kind, args };
+	PGresult	*res;
+	int64_t		 id;
+
+	res = PQexecParams(c, "select pgsse.enqueue($1, $2::jsonb)", 2, NULL,
+	    params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(c));
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+/* Waits until job id is in state; returns "state exit error attempts". */
+static char *
+wait_state(PGconn *c, int64_t id, const char *state)
+{
+	char	 sql[256], *z = NULL;
+	int	 i;
+
+	snprintf(sql, sizeof(sql), "select state || ' ' || coalesce("
+	    "exit_status, -1) || ' ' || coalesce(error, '-') || ' ' || "
+	    "attempts from pgsse.jobs where id = %" PRId64, id);
+	for (i = 0; i < 300; i++) {
+		free(z);
+		z = text(c, sql);
+		if (strncmp(z, state, strlen(state)) == 0 &&
+		    z[strlen(state)] == ' ')
+			return z;
+		usleep(100000);
+	}
+	ck_abort_msg("job %" PRId64 " never reached %s: %s", id, state, z);
+	return NULL;
+}
+
+static int64_t
+count(PGconn *c, const char *sql)
+{
+	char	*z = text(c, sql);
+	int64_t	 n = strtoll(z, NULL, 10);
+
+	free(z);
+	return n;
+}
+
+START_TEST(runner_runs_and_publishes)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("30");
+	int64_t	 id = enqueue(c, "ok", "{\"word\":\"w\"}");
+	char	*z, sql[512];
+
+	z = wait_state(c, id, "succeeded");
+	ck_assert_str_eq(z, "succeeded 0 - 1");
+	free(z);
+	runner_stop(r, SIGTERM);
+	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log where "
+	    "channel = 'logs' and (payload ->> 'job_id')::bigint = %" PRId64
+	    " and payload ->> 'line' in ('hello from job %" PRId64 "', "
+	    "'arg: w')", id, id);
+	ck_assert_int_eq(count(c, sql), 2);
+	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log where "
+	    "channel = 'job' and event = 'progress' and payload @> "
+	    "'{\"job_id\": %" PRId64 ", \"percent\": 50, \"step\": "
+	    "\"halfway\"}'", id);
+	ck_assert_int_eq(count(c, sql), 1);
+	snprintf(sql, sizeof(sql), "select string_agg(payload ->> 'state', "
+	    "',' order by id) from pgsse.log where channel = 'operations' "
+	    "and (payload ->> 'job_id')::bigint = %" PRId64, id);
+	z = text(c, sql);
+	ck_assert_str_eq(z, "queued,running,succeeded");
+	free(z);
+	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log where "
+	    "channel = 'job' and event = 'complete' and payload @> "
+	    "'{\"job_id\": %" PRId64 ", \"state\": \"succeeded\"}'", id);
+	ck_assert_int_eq(count(c, sql), 1);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(runner_handles_bad_jobs)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("2");
+	int64_t	 hang = enqueue(c, "hang", "{}");
+	int64_t	 crash = enqueue(c, "crash", "{}");
+	int64_t	 fail = enqueue(c, "fail", "{}");
+	int64_t	 none = enqueue(c, "nope", "{}");
+	char	*z;
+
+	z = wait_state(c, crash, "failed");
+	ck_assert_str_eq(z, "failed 139 killed by a signal 1");
+	free(z);
+	z = wait_state(c, fail, "failed");
+	ck_assert_str_eq(z, "failed 3 exited non-zero 1");
+	free(z);
+	z = wait_state(c, none, "failed");
+	ck_assert_str_eq(z, "failed -1 no runnable script for this kind 1");
+	free(z);
+	z = wait_state(c, hang, "failed");
+	ck_assert_str_eq(z, "failed 143 timed out 1");
+	free(z);
+	/* The hanging script's process group is gone. */
+	ck_assert_int_ne(h_run("pgrep -f 'slee[p] 1000' >/dev/null"), 0);
+	runner_stop(r, SIGTERM);
+	PQfinish(c);
+}
+END_TEST
+
+/* A runner killed mid-job: the job is retried, never stuck in running. */
+START_TEST(runner_killed_mid_job)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("30");
+	int64_t	 id = enqueue(c, "slow", "{}");
+	char	*z;
+
+	free(wait_state(c, id, "running"));
+	runner_stop(r, SIGKILL);
+	h_run("pkill -KILL -f 'tests/data/jobs/slo[w]' 2>/dev/null");
+	/* Still marked running: nobody has looked yet. */
+	free(wait_state(c, id, "running"));
+	r = runner_start("30");
+	z = wait_state(c, id, "succeeded");
+	ck_assert_str_eq(z, "succeeded 0 - 2");
+	free(z);
+	runner_stop(r, SIGTERM);
+	/* With one attempt allowed, the lost job fails instead. */
+	h_exec(c, "update pgsse.settings set value = '1' where name = "
+	    "'job_max_attempts'");
+	r = runner_start("30");
+	id = enqueue(c, "slow", "{}");
+	free(wait_state(c, id, "running"));
+	runner_stop(r, SIGKILL);
+	h_run("pkill -KILL -f 'tests/data/jobs/slo[w]' 2>/dev/null");
+	ck_assert_int_eq(count(c, "select pgsse.recover()"), 1);
+	z = wait_state(c, id, "failed");
+	ck_assert_str_eq(z, "failed -1 runner lost 1");
+	free(z);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(enqueue_dedupes)
+{
+	PGconn		*c = h_pg_connect();
+	const char	*params[3] = { "ok", "{}", "demo:todo" };
+	PGresult	*a, *b;
+
+	a = PQexecParams(c, "select pgsse.enqueue($1, $2::jsonb, $3)", 3,
+	    NULL, params, NULL, NULL, 0);
+	b = PQexecParams(c, "select pgsse.enqueue($1, $2::jsonb, $3)", 3,
+	    NULL, params, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(a), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(a, 0, 0), PQgetvalue(b, 0, 0));
+	PQclear(a);
+	PQclear(b);
+	ck_assert_int_eq(count(c, "select count(*) from pgsse.jobs"), 1);
+	PQfinish(c);
+}
+END_TEST
+
+/* Two runners with two workers each: every job runs exactly once. */
+START_TEST(runners_share_the_queue)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 a = runner_start("30"), b = runner_start("30");
+	int64_t	 last = 0;
+	int	 i;
+
+	for (i = 0; i < 20; i++)
+		last = enqueue(c, "ok", "{}");
+	free(wait_state(c, last, "succeeded"));
+	for (i = 0; i < 100 && count(c, "select count(*) from pgsse.jobs "
+	    "where state <> 'succeeded'") > 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(count(c, "select count(*) from pgsse.jobs where "
+	    "state = 'succeeded' and attempts = 1"), 20);
+	ck_assert_int_eq(count(c, "select count(*) from pgsse.jobs where "
+	    "runner is null"), 0);
+	runner_stop(a, SIGTERM);
+	runner_stop(b, SIGTERM);
+	PQfinish(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("runner");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 nf;
+
+	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, runner_runs_and_publishes);
+	tcase_add_test(tc, enqueue_dedupes);
+	tcase_add_test(tc, runners_share_the_queue);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("faults");
+	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, runner_handles_bad_jobs);
+	tcase_add_test(tc, runner_killed_mid_job);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
