@@ -102,6 +102,7 @@ struct pgsse_event {
 	int64_t		 job_id;	/* job channel: payload's job_id */
 	int		 chan;		/* index into the registry */
 	int		 end;		/* ends a per-job stream */
+	int		 reset;		/* the log went back: cursor := id */
 	size_t		 len;
 	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
 };

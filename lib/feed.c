@@ -45,6 +45,7 @@ pgsse_event_new(int64_t id, int chan, const char *event, const char *data,
 	ev->chan = chan;
 	ev->job_id = job_id;
 	ev->end = strcmp(event, PGSSE_JOB_END) == 0;
+	ev->reset = 0;
 	ev->len = b.len;
 	memcpy(ev->frame, b.p, b.len + 1);
 out:

@@ -96,7 +96,7 @@ client_push(struct pgsse_hub *hub, struct pgsse_client *c,
 	struct pgsse_event	**q;
 	size_t			  cap;
 
-	if (c->job_id != 0 && (ev->job_id != c->job_id))
+	if (c->job_id != 0 && !ev->reset && ev->job_id != c->job_id)
 		return;
 	pthread_mutex_lock(&c->lock);
 	if (c->dead)
@@ -198,7 +198,41 @@ hub_listen(struct pgsse_hub *hub, PGconn *conn)
 	return 0;
 }
 
-/* Sets the cursors, at the first connection only, to the log's tails. */
+/*
+ * After a reconnect: a channel whose log now ends below the hub's cursor
+ * lost committed events (a failover to a replica that lacked them, or a
+ * crash without synchronous commit), and its ids will be handed out
+ * again. Lower the cursor, and tell every subscriber to reset.
+ */
+static void
+hub_rewind(struct pgsse_hub *hub, const int64_t *tails)
+{
+	struct pgsse_event	*ev;
+	size_t			 i, j;
+
+	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < hub->reg->n; i++) {
+		if (tails[i] >= hub->cursor[i])
+			continue;
+		pgsse_log(PGSSE_LOG_WARN, "log of \"%s\" went back from %lld "
+		    "to %lld", hub->reg->channels[i].name,
+		    (long long)hub->cursor[i], (long long)tails[i]);
+		hub->cursor[i] = tails[i];
+		if ((ev = pgsse_event_new(tails[i], (int)i, PGSSE_RESET_EVENT,
+		    "{\"reason\":\"the event log went back\"}", 0)) == NULL)
+			continue;
+		ev->reset = 1;
+		for (j = 0; j < hub->subs[i].n; j++)
+			client_push(hub, hub->subs[i].v[j], ev);
+		pgsse_event_unref(ev);
+	}
+	pthread_mutex_unlock(&hub->lock);
+}
+
+/*
+ * Sets the cursors to the log's tails at the first connection; after a
+ * reconnect, rewinds those the log fell behind.
+ */
 static int
 hub_init_cursors(struct pgsse_hub *hub, PGconn *conn)
 {
@@ -207,8 +241,6 @@ hub_init_cursors(struct pgsse_hub *hub, PGconn *conn)
 	size_t		 i;
 	int		 rc = -1;
 
-	if (hub->ready)
-		return 0;
 	chans = calloc(hub->reg->n + 1, sizeof(*chans));
 	tails = calloc(hub->reg->n + 1, sizeof(*tails));
 	if (chans == NULL || tails == NULL)
@@ -218,8 +250,10 @@ hub_init_cursors(struct pgsse_hub *hub, PGconn *conn)
 	if (pgsse_feed_tails(conn, hub->reg, chans, tails, hub->reg->n))
 		goto out;
 	pthread_mutex_lock(&hub->lock);
-	memcpy(hub->cursor, tails, hub->reg->n * sizeof(*tails));
+	if (!hub->ready)
+		memcpy(hub->cursor, tails, hub->reg->n * sizeof(*tails));
 	pthread_mutex_unlock(&hub->lock);
+	hub_rewind(hub, tails);
 	rc = 0;
 out:
 	free(chans);

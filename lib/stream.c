@@ -372,7 +372,14 @@ stream_emit(struct stream *s, struct pgsse_buf *b,
 			break;
 	if (k == c->nchans)
 		return PGSSE_OK;
-	if (ev->id != 0) {
+	if (ev->reset) {
+		if (ev->id >= c->cursor[k])
+			return PGSSE_OK;
+		c->cursor[k] = ev->id;
+		if (pgsse_buf_puts(b, "id: ") || stream_id(s, b) ||
+		    pgsse_buf_puts(b, "\n"))
+			return PGSSE_ERR_NOMEM;
+	} else if (ev->id != 0) {
 		if (ev->id <= c->cursor[k])
 			return PGSSE_OK;
 		c->cursor[k] = ev->id;

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "harness.h"
 
 START_TEST(buf_appends)
 {
@@ -56,8 +57,6 @@ main(void)
 {
 	Suite	*s = suite_create("buf");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, buf_appends);
 	tcase_add_test(tc, err_strings);
@@ -65,9 +64,5 @@ main(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, buf_refuses_huge);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "harness.h"
 
 START_TEST(html_escapes)
 {
@@ -49,17 +50,11 @@ main(void)
 {
 	Suite	*s = suite_create("html");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, html_escapes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, html_no_markup_survives);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "harness.h"
 
 START_TEST(names_good)
 {
@@ -48,17 +49,11 @@ main(void)
 {
 	Suite	*s = suite_create("name");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, names_good);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, names_hostile);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

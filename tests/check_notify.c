@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "harness.h"
 #include "extern.h"
 
 static const char reg_json[] =
@@ -121,8 +122,6 @@ main(void)
 {
 	Suite	*s = suite_create("notify");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, notify_raw_documented);
@@ -133,9 +132,5 @@ main(void)
 	tcase_add_test(tc, notify_garbage_dropped);
 	tcase_add_test(tc, notify_big_payload);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "harness.h"
 
 START_TEST(query_parses)
 {
@@ -85,8 +86,6 @@ main(void)
 {
 	Suite	*s = suite_create("query");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, query_parses);
 	suite_add_tcase(s, tc);
@@ -96,9 +95,5 @@ main(void)
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, query_hostile);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

@@ -121,8 +121,6 @@ main(void)
 {
 	Suite	*s = suite_create("registry");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, registry_demo_is_the_seed);
 	tcase_add_test(tc, registry_private);
@@ -130,9 +128,5 @@ main(void)
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, registry_rejects_bad_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

@@ -283,8 +283,6 @@ main(void)
 {
 	Suite	*s = suite_create("runner");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -300,9 +298,5 @@ main(void)
 	tcase_add_test(tc, runner_handles_bad_jobs);
 	tcase_add_test(tc, runner_killed_mid_job);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

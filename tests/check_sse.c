@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "harness.h"
 #include "sseparse.h"
 
 struct got {
@@ -146,8 +147,6 @@ main(void)
 {
 	Suite	*s = suite_create("sse");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, sse_wire_format);
 	tcase_add_test(tc, sse_roundtrip);
@@ -156,9 +155,5 @@ main(void)
 	tcase_add_test(tc, sse_refuses_breaks_in_fields);
 	tcase_add_test(tc, sse_property_hostile_data);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

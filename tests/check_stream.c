@@ -211,6 +211,41 @@ START_TEST(stream_survives_pg_restart)
 }
 END_TEST
 
+/*
+ * Committed events vanish (as after a failover to a lagging replica) and
+ * their ids are handed out again: clients are told to reset and then get
+ * the new events, instead of silently skipping them.
+ */
+START_TEST(stream_log_went_back)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/status", NULL);
+	int64_t		 keep;
+	char		 sql[256];
+	int		 i;
+
+	keep = h_publish(c, "status", "system_status",
+	    "{\"status\":\"a\",\"uptime\":1}");
+	for (i = 0; i < 3; i++)
+		h_publish(c, "status", "system_status",
+		    "{\"status\":\"lost\",\"uptime\":2}");
+	ck_assert_int_eq(h_sse_wait(s, 4, WAIT_MS), 4);
+	snprintf(sql, sizeof(sql), "delete from pgsse.log where id > %" PRId64
+	    "; select setval('pgsse.log_id_seq', %" PRId64 ")", keep, keep);
+	h_exec(c, sql);
+	PQfinish(c);
+	h_pg_restart(&pg, "fast");
+	c = h_pg_connect();
+	h_publish(c, "status", "system_status",
+	    "{\"status\":\"new\",\"uptime\":3}");
+	ck_assert_int_eq(h_sse_wait(s, 6, 30000), 6);
+	ck_assert_str_eq(s->msgs[4].event, "stream_reset");
+	ck_assert_str_eq(json_field(s->msgs[5].data, "status"), "new");
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
 /* A client that stops reading is cut loose; the others keep up. */
 START_TEST(stream_slow_client)
 {
@@ -515,8 +550,6 @@ main(void)
 {
 	Suite	*s = suite_create("stream");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 nf;
 
 	signal(SIGPIPE, SIG_IGN);
 	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
@@ -528,6 +561,7 @@ main(void)
 	tcase_add_test(tc, stream_resume_exactly_once);
 	tcase_add_test(tc, stream_survives_pg_restart);
 	tcase_add_test(tc, stream_slow_client);
+	tcase_add_test(tc, stream_log_went_back);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
@@ -542,9 +576,5 @@ main(void)
 	tcase_add_test(tc, stream_private_channel);
 	tcase_add_test(tc, stream_full_process_turns_away);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

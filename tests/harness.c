@@ -492,3 +492,16 @@ h_sse_connect(int port, const char *path, const char *lastid)
 		    c->status, c->head);
 	return c;
 }
+
+/* Runs every test of s; returns the process exit status. */
+int
+h_run_suite(Suite *s)
+{
+	SRunner	*sr = srunner_create(s);
+	int	 nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <libpq-fe.h>
 
 #include "sseparse.h"
@@ -44,6 +45,7 @@ struct h_sse {
 	size_t			 cap;
 };
 
+int		 h_run_suite(Suite *);
 const char	*h_srcdir(void);
 const char	*h_builddir(void);
 int		 h_free_port(void);
