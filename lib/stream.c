@@ -25,8 +25,8 @@
 
 /* Stack of a client thread: it only formats and writes. */
 #define STREAM_STACK (128 * 1024)
-/* Seconds to wait for the first database connection under plain CGI. */
-#define STREAM_CGI_WAIT_SEC 10
+/* Seconds to wait for the first database connection before serving. */
+#define STREAM_READY_WAIT_SEC 10
 /* Seconds to wait for client threads to end at shutdown. */
 #define STREAM_DRAIN_SEC 5
 /* Listen backlog of a socket we open ourselves. */
@@ -709,20 +709,31 @@ stream_accept_loop(int sock)
 	pthread_attr_destroy(&attr);
 }
 
+/*
+ * Waits up to sec seconds for the hub's first connection, so the first
+ * requests are served rather than told to come back.
+ */
+static void
+stream_wait_ready(unsigned int sec)
+{
+	unsigned int	 i;
+	int		 ready = 0;
+
+	for (i = 0; i < sec * 20 && !ready && !srv.stop; i++) {
+		pthread_mutex_lock(&srv.hub->lock);
+		ready = srv.hub->ready;
+		pthread_mutex_unlock(&srv.hub->lock);
+		if (!ready)
+			usleep(50000);
+	}
+}
+
 /* Serves the single request of a plain CGI run, in this thread. */
 static void
 stream_cgi(void)
 {
 	struct stream	*s;
-	int		 i;
 
-	for (i = 0; i < STREAM_CGI_WAIT_SEC * 10; i++) {
-		pthread_mutex_lock(&srv.hub->lock);
-		if (srv.hub->ready)
-			i = STREAM_CGI_WAIT_SEC * 10;
-		pthread_mutex_unlock(&srv.hub->lock);
-		usleep(100000);
-	}
 	if ((s = stream_new()) != NULL && (s = stream_dispatch(s)) != NULL)
 		stream_thread(s);
 }
@@ -778,6 +789,7 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 		pgsse_registry_free(reg);
 		goto out;
 	}
+	stream_wait_ready(STREAM_READY_WAIT_SEC);
 	if (cgi)
 		stream_cgi();
 	else
