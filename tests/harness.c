@@ -505,3 +505,34 @@ h_run_suite(Suite *s)
 	srunner_free(sr);
 	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* Runs the SQL file rel (relative to the source tree) in the cluster. */
+void
+h_pg_load(const char *rel)
+{
+	char	 path[1024], *sql;
+	PGconn	*conn = h_pg_connect();
+
+	snprintf(path, sizeof(path), "%s/%s", h_srcdir(), rel);
+	sql = slurp(path);
+	h_exec(conn, sql);
+	free(sql);
+	PQfinish(conn);
+}
+
+/*
+ * Runs a browser test script (tests/browser/NAME.mjs) with node against
+ * the web server on port; returns its exit status.
+ */
+int
+h_browser(int port, const char *name)
+{
+	char	 url[64], path[4096];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	setenv("PGSSE_URL", url, 1);
+	snprintf(path, sizeof(path), "%s/bin:%s", h_builddir(),
+	    getenv("PATH"));
+	setenv("PATH", path, 1);
+	return h_run("node %s/tests/browser/%s.mjs", h_srcdir(), name);
+}

@@ -53,6 +53,8 @@ int		 h_run(const char *fmt, ...);
 
 void		 h_pg_start(struct h_pg *, const char *registry);
 void		 h_pg_stop(struct h_pg *);
+void		 h_pg_load(const char *rel);
+int		 h_browser(int port, const char *name);
 void		 h_pg_restart(struct h_pg *, const char *mode);
 PGconn		*h_pg_connect(void);
 int64_t		 h_publish(PGconn *, const char *, const char *, const char *);

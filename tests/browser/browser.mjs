@@ -1,0 +1,54 @@
+// browser.mjs: starts the system's headless Chromium for page tests,
+// with playwright-core (www/node_modules) driving it over CDP.
+// Every test script exports nothing and exits non-zero on failure.
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const src = process.env.PGSSE_SRCDIR || '.';
+const require = createRequire(path.join(src, 'www', 'package.json'));
+const { chromium } = require('playwright-core');
+
+export const base = process.env.PGSSE_URL;
+
+// Launches Chromium with a fresh profile and no network but loopback.
+export async function launch() {
+	return chromium.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
+			'--no-first-run', '--disable-background-networking',
+			'--disable-component-update', '--disable-sync',
+			'--disable-dev-shm-usage'],
+	});
+}
+
+// Publishes through bin/pgsse-publish, as a job script would.
+export function publish(channel, event, json) {
+	return execFileSync('pgsse-publish', [channel, event, json]).toString().trim();
+}
+
+export function assert(cond, what) {
+	if (!cond) {
+		throw new Error('assertion failed: ' + what);
+	}
+}
+
+// Runs fn(page) in a new browser; prints console errors; exits 1 on failure.
+export async function run(name, fn) {
+	const browser = await launch();
+	const page = await browser.newPage();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+	try {
+		await fn(page, browser);
+		console.log(`ok: ${name}`);
+	} catch (e) {
+		console.error(`FAIL: ${name}: ${e.stack || e}`);
+		if (errors.length) console.error('page errors:\n' + errors.join('\n'));
+		process.exitCode = 1;
+	} finally {
+		await browser.close();
+	}
+}

@@ -1,0 +1,47 @@
+/*
+ * check_browser.c: the pages in www/, in real headless Chromium, against
+ * a private PostgreSQL and lighttpd with the shipped config. Each test is
+ * a script in tests/browser/ (playwright-core driving /usr/bin/chromium).
+ */
+#include <stdlib.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static struct h_pg	 pg;
+static struct h_web	 web;
+
+static void
+stack_up(void)
+{
+	h_pg_start(&pg, NULL);
+	h_pg_load("sql/demo.sql");
+	h_web_start(&web, NULL);
+}
+
+static void
+stack_down(void)
+{
+	h_web_stop(&web);
+	h_pg_stop(&pg);
+}
+
+START_TEST(browser_status_card)
+{
+	ck_assert_int_eq(h_browser(web.port, "status"), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("browser");
+	TCase	*tc = tcase_create("pages");
+
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, browser_status_card);
+	suite_add_tcase(s, tc);
+	return h_run_suite(s);
+}
