@@ -216,4 +216,40 @@ enum pgsse_err	 pgsse_req_flush(struct pgsse_req *);
 enum pgsse_err	 pgsse_http_text(struct pgsse_req *, enum pgsse_http_status,
 		    const char *, const char *);
 
+/* app.c: fragment programs. */
+#define PGSSE_APP_PARAMS_MAX 16
+#define PGSSE_APP_ARGS_MAX 4
+enum pgsse_method {
+	PGSSE_METHOD_GET,
+	PGSSE_METHOD_POST,
+	PGSSE_METHOD__MAX
+};
+struct pgsse_app {
+	struct pgsse_req	*req;
+	enum pgsse_method	 method;
+	char			 path[256];
+	struct pgsse_query	 query;
+	struct pgsse_query	 form;		/* POST only */
+	const char		*args[PGSSE_APP_ARGS_MAX];	/* <name> segments */
+	char			 argbuf[256];
+	struct pgsse_buf	 body;		/* the fragment */
+	struct pgsse_buf	 headers;	/* extra header lines */
+	char			 csrf[64];	/* the session's token */
+	PGconn			*db;
+	const char		*conninfo;
+};
+typedef enum pgsse_http_status (*pgsse_route_fn)(struct pgsse_app *);
+struct pgsse_route {
+	enum pgsse_method	 method;
+	const char		*pattern;	/* "/demos/<id>/install" */
+	pgsse_route_fn		 fn;
+};
+enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...);
+PGresult	*pgsse_app_query(struct pgsse_app *, const char *, int, ...);
+enum pgsse_http_status pgsse_app_error(struct pgsse_app *,
+		    enum pgsse_http_status, const char *);
+void		 pgsse_app_header(struct pgsse_app *, const char *, const char *);
+int		 pgsse_app_main(const char *, const struct pgsse_route *, int,
+		    char *[]);
+
 #endif /* PGSSE_EXTERN_H */

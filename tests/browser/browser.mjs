@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 const src = process.env.PGSSE_SRCDIR || '.';
-const require = createRequire(path.join(src, 'www', 'package.json'));
+const modules = process.env.PGSSE_NODE_MODULES || path.join(src, 'www', 'node_modules');
+const require = createRequire(path.join(modules, '..', 'package.json'));
 const { chromium } = require('playwright-core');
 
 export const base = process.env.PGSSE_URL;

@@ -1,0 +1,437 @@
+/*
+ * app.c: what a FastCGI program needs to answer HTMX requests with HTML
+ * fragments rendered from PostgreSQL: request parsing (method, path,
+ * query, urlencoded form, cookies), a router with <name> path segments,
+ * a response with htmx headers, CSRF protection for POST, and queries
+ * over one kept-open connection with bound parameters only.
+ *
+ * CSRF. Every response sets a random token in the pgsse_csrf cookie
+ * (SameSite=Strict) when the browser has none; pages send it back in the
+ * X-CSRF-Token header (www/js/csrf.js does it for htmx). A POST passes
+ * only with HX-Request: true, an Origin (or Referer) naming this host,
+ * and a header token equal to the cookie: a page on another origin can
+ * neither read the cookie nor send that header without a CORS preflight.
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+/* Bytes of CSRF token entropy; the token is twice as many hex digits. */
+#define APP_TOKEN_BYTES 16
+
+static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
+
+/*
+ * Appends fmt to b: the format is trusted markup (a literal in the
+ * program), every %s argument is escaped, %d, %ld, %lld and %u print
+ * numbers and %% a percent sign. Returns PGSSE_ERR_NOMEM on failure,
+ * PGSSE_ERR_INVAL on any other conversion.
+ */
+enum pgsse_err
+pgsse_html_printf(struct pgsse_buf *b, const char *fmt, ...)
+{
+	va_list		 ap;
+	const char	*p, *z;
+	enum pgsse_err	 er = PGSSE_OK;
+
+	va_start(ap, fmt);
+	for (p = fmt; *p != '\0' && er == PGSSE_OK; p++) {
+		if (*p != '%') {
+			z = p + strcspn(p, "%");
+			er = pgsse_buf_put(b, p, (size_t)(z - p));
+			p = z - 1;
+			continue;
+		}
+		switch (*++p) {
+		case 's':
+			z = va_arg(ap, const char *);
+			er = pgsse_html_text(b, z ? z : "");
+			break;
+		case 'd':
+			er = pgsse_buf_printf(b, "%d", va_arg(ap, int));
+			break;
+		case 'u':
+			er = pgsse_buf_printf(b, "%u", va_arg(ap, unsigned int));
+			break;
+		case 'l':
+			if (p[1] == 'l' && p[2] == 'd') {
+				p += 2;
+				er = pgsse_buf_printf(b, "%lld",
+				    va_arg(ap, long long));
+			} else if (p[1] == 'd') {
+				p++;
+				er = pgsse_buf_printf(b, "%ld", va_arg(ap, long));
+			} else
+				er = PGSSE_ERR_INVAL;
+			break;
+		case '%':
+			er = pgsse_buf_put(b, "%", 1);
+			break;
+		default:
+			er = PGSSE_ERR_INVAL;
+			p--;
+			break;
+		}
+	}
+	va_end(ap);
+	return er;
+}
+
+
+/*
+ * Runs sql with n text parameters on the kept-open connection,
+ * reconnecting once if it broke. Returns the result, which the caller
+ * frees with PQclear, or NULL (after logging) on failure.
+ */
+PGresult *
+pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
+{
+	const char	*params[PGSSE_APP_PARAMS_MAX];
+	PGresult	*res;
+	va_list		 ap;
+	int		 i, tries;
+
+	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
+		return NULL;
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		params[i] = va_arg(ap, const char *);
+	va_end(ap);
+	for (tries = 0; tries < 2; tries++) {
+		if (a->db == NULL || PQstatus(a->db) != CONNECTION_OK) {
+			pgsse_db_close(a->db);
+			if ((a->db = pgsse_db_connect(a->conninfo)) == NULL)
+				return NULL;
+		}
+		res = PQexecParams(a->db, sql, n, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
+		    PQresultStatus(res) == PGRES_COMMAND_OK)
+			return res;
+		pgsse_log(PGSSE_LOG_WARN, "query failed: %s",
+		    PQerrorMessage(a->db));
+		PQclear(res);
+		if (PQstatus(a->db) == CONNECTION_OK)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Returns the value of cookie name in the request, copied into out. */
+static int
+app_cookie(const struct pgsse_app *a, const char *name, char *out,
+    size_t len)
+{
+	const char	*z = pgsse_req_param(a->req, "HTTP_COOKIE"), *v;
+	size_t		 nlen = strlen(name), vlen;
+
+	for (; z != NULL && *z != '\0'; z += strcspn(z, ";"), z += *z == ';') {
+		while (*z == ' ')
+			z++;
+		if (strncmp(z, name, nlen) != 0 || z[nlen] != '=')
+			continue;
+		v = z + nlen + 1;
+		vlen = strcspn(v, ";");
+		if (vlen == 0 || vlen >= len)
+			return 0;
+		memcpy(out, v, vlen);
+		out[vlen] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+static int
+token_ok(const char *z)
+{
+	size_t	 i;
+
+	for (i = 0; z[i] != '\0'; i++)
+		if (!isxdigit((unsigned char)z[i]))
+			return 0;
+	return i == APP_TOKEN_BYTES * 2;
+}
+
+/* Makes a fresh random token in a->csrf and a Set-Cookie header. */
+static void
+app_new_token(struct pgsse_app *a)
+{
+	unsigned char	 raw[APP_TOKEN_BYTES];
+	size_t		 i;
+	int		 fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+		if (fd >= 0)
+			close(fd);
+		a->csrf[0] = '\0';
+		return;
+	}
+	close(fd);
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(a->csrf + 2 * i, 3, "%02x", raw[i]);
+	pgsse_buf_printf(&a->headers, "Set-Cookie: pgsse_csrf=%s; Path=/; "
+	    "SameSite=Strict\r\n", a->csrf);
+}
+
+/* Returns 1 if the request's Origin or Referer names this host. */
+static int
+app_same_origin(const struct pgsse_app *a)
+{
+	const char	*host = pgsse_req_param(a->req, "HTTP_HOST");
+	const char	*z = pgsse_req_param(a->req, "HTTP_ORIGIN");
+	size_t		 hlen;
+
+	if (z == NULL)
+		z = pgsse_req_param(a->req, "HTTP_REFERER");
+	if (host == NULL || z == NULL)
+		return 0;
+	if (strncmp(z, "http://", 7) == 0)
+		z += 7;
+	else if (strncmp(z, "https://", 8) == 0)
+		z += 8;
+	else
+		return 0;
+	hlen = strlen(host);
+	return strncmp(z, host, hlen) == 0 &&
+	    (z[hlen] == '\0' || z[hlen] == '/');
+}
+
+/* Returns NULL if the POST may proceed, else why not. */
+static const char *
+app_csrf_check(const struct pgsse_app *a, int had_cookie)
+{
+	const char	*hx = pgsse_req_param(a->req, "HTTP_HX_REQUEST");
+	const char	*tok = pgsse_req_param(a->req, "HTTP_X_CSRF_TOKEN");
+
+	if (hx == NULL || strcmp(hx, "true") != 0)
+		return "missing HX-Request header";
+	if (!app_same_origin(a))
+		return "cross-origin request refused";
+	if (!had_cookie || tok == NULL || strcmp(tok, a->csrf) != 0)
+		return "missing or wrong CSRF token; reload the page";
+	return NULL;
+}
+
+/* Reads an urlencoded POST body into a->form. Returns an HTTP status. */
+static enum pgsse_http_status
+app_read_form(struct pgsse_app *a)
+{
+	const char	*len = pgsse_req_param(a->req, "CONTENT_LENGTH");
+	char		*body;
+	long		 n;
+	int		 got = 0, r;
+
+	n = len ? strtol(len, NULL, 10) : 0;
+	if (n < 0 || n > PGSSE_QUERY_MAX)
+		return PGSSE_HTTP_413;
+	if ((body = calloc(1, (size_t)n + 1)) == NULL)
+		return PGSSE_HTTP_500;
+	while (got < n) {
+		r = a->req->fcgi != NULL ? FCGX_GetStr(body + got, (int)n - got,
+		    a->req->fcgi->in) : (int)read(STDIN_FILENO, body + got,
+		    (size_t)(n - got));
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	r = strlen(body) != (size_t)got ? PGSSE_ERR_INVAL :
+	    (int)pgsse_query_parse(body, &a->form);
+	free(body);
+	return r == PGSSE_OK ? PGSSE_HTTP_200 : PGSSE_HTTP_400;
+}
+
+/*
+ * Matches path against pattern ("/demos/<id>/install"), storing each
+ * <name> segment in a->args. Returns 1 on a match.
+ */
+static int
+app_match(struct pgsse_app *a, const char *pattern, const char *path)
+{
+	const char	*p = pattern, *q = path;
+	size_t		 n, nargs = 0, used = 0;
+
+	while (*p != '\0' && *q != '\0') {
+		if (*p == '<') {
+			p = strchr(p, '>');
+			if (p == NULL || nargs == PGSSE_APP_ARGS_MAX)
+				return 0;
+			p++;
+			n = strcspn(q, "/");
+			if (n == 0 || used + n + 1 > sizeof(a->argbuf))
+				return 0;
+			memcpy(a->argbuf + used, q, n);
+			a->argbuf[used + n] = '\0';
+			a->args[nargs++] = a->argbuf + used;
+			used += n + 1;
+			q += n;
+		} else if (*p++ != *q++)
+			return 0;
+	}
+	return *p == '\0' && *q == '\0';
+}
+
+/* Writes the response: status, headers, then the body. */
+static void
+app_respond(struct pgsse_app *a, enum pgsse_http_status st)
+{
+	struct pgsse_buf	 out = { NULL, 0, 0 };
+	const char		*type = st == PGSSE_HTTP_200 ?
+	    "text/html; charset=utf-8" : "text/plain; charset=utf-8";
+
+	if (pgsse_buf_printf(&out, "Status: %s\r\nContent-Type: %s\r\n"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "%s\r\n", pgsse_http_status_line(st), type,
+	    a->headers.p ? a->headers.p : "") == PGSSE_OK &&
+	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK &&
+	    pgsse_req_write(a->req, out.p, out.len) == PGSSE_OK)
+		pgsse_req_flush(a->req);
+	pgsse_buf_free(&out);
+}
+
+/* Replaces the body with a plain-text error message for htmx to show. */
+enum pgsse_http_status
+pgsse_app_error(struct pgsse_app *a, enum pgsse_http_status st,
+    const char *msg)
+{
+	pgsse_buf_reset(&a->body);
+	pgsse_buf_printf(&a->body, "%s\n", msg);
+	return st;
+}
+
+/* Adds a response header line; name and value must be trusted text. */
+void
+pgsse_app_header(struct pgsse_app *a, const char *name, const char *value)
+{
+	if (strpbrk(value, "\r\n") == NULL)
+		pgsse_buf_printf(&a->headers, "%s: %s\r\n", name, value);
+}
+
+/* Serves one request with the first matching route. */
+static void
+app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
+{
+	const struct pgsse_route	*rt;
+	const char			*m, *uri, *why;
+	enum pgsse_http_status		 st;
+	size_t				 len;
+	int				 had_cookie, method_seen = 0;
+
+	m = pgsse_req_param(a->req, "REQUEST_METHOD");
+	uri = pgsse_req_param(a->req, "REQUEST_URI");
+	had_cookie = app_cookie(a, "pgsse_csrf", a->csrf, sizeof(a->csrf)) &&
+	    token_ok(a->csrf);
+	if (!had_cookie)
+		app_new_token(a);
+	len = uri ? strcspn(uri, "?") : 0;
+	if (uri == NULL || len >= sizeof(a->path)) {
+		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_404, "no such path"));
+		return;
+	}
+	memcpy(a->path, uri, len);
+	a->path[len] = '\0';
+	if (pgsse_query_parse(pgsse_req_param(a->req, "QUERY_STRING"),
+	    &a->query) != PGSSE_OK) {
+		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_400,
+		    "malformed query string"));
+		return;
+	}
+	for (rt = routes; rt->pattern != NULL; rt++) {
+		if (!app_match(a, rt->pattern, a->path))
+			continue;
+		method_seen = 1;
+		if (m == NULL || strcmp(m, methods[rt->method]) != 0)
+			continue;
+		a->method = rt->method;
+		if (rt->method == PGSSE_METHOD_POST) {
+			if ((why = app_csrf_check(a, had_cookie)) != NULL) {
+				app_respond(a, pgsse_app_error(a,
+				    PGSSE_HTTP_403, why));
+				return;
+			}
+			if ((st = app_read_form(a)) != PGSSE_HTTP_200) {
+				app_respond(a, pgsse_app_error(a, st,
+				    st == PGSSE_HTTP_413 ? "form too large" :
+				    "malformed form"));
+				return;
+			}
+		}
+		app_respond(a, rt->fn(a));
+		return;
+	}
+	app_respond(a, method_seen ? pgsse_app_error(a, PGSSE_HTTP_405,
+	    "method not allowed") : pgsse_app_error(a, PGSSE_HTTP_404,
+	    "no such path"));
+}
+
+static void
+app_reset(struct pgsse_app *a)
+{
+	pgsse_query_free(&a->query);
+	pgsse_query_free(&a->form);
+	pgsse_buf_reset(&a->body);
+	pgsse_buf_reset(&a->headers);
+	memset(a->args, 0, sizeof(a->args));
+	a->csrf[0] = '\0';
+}
+
+/*
+ * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
+ * or --socket PATH) or one plain CGI request, until SIGTERM. Returns the
+ * exit status. The database comes from PGSSE_CONNINFO or PG* variables.
+ */
+int
+pgsse_app_main(const char *name, const struct pgsse_route *routes,
+    int argc, char *argv[])
+{
+	struct pgsse_app	 a;
+	struct pgsse_req	 req;
+	FCGX_Request		 fr;
+	int			 sock = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", name, PGSSE_VERSION);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: %s [--socket PATH|:PORT]\nServes HTMX fragments "
+		    "over FastCGI (or one CGI request).\nThe database comes "
+		    "from PGSSE_CONNINFO or the PG* variables.\n", name);
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	a.conninfo = getenv("PGSSE_CONNINFO");
+	if (FCGX_Init() != 0)
+		return 1;
+	if (argc == 3 && strcmp(argv[1], "--socket") == 0 &&
+	    (sock = FCGX_OpenSocket(argv[2], 128)) < 0)
+		return 1;
+	memset(&req, 0, sizeof(req));
+	a.req = &req;
+	if (sock == 0 && FCGX_IsCGI()) {
+		app_serve(&a, routes);
+		goto out;
+	}
+	FCGX_InitRequest(&fr, sock, 0);
+	while (FCGX_Accept_r(&fr) >= 0) {
+		memset(&req, 0, sizeof(req));
+		req.fcgi = &fr;
+		app_serve(&a, routes);
+		FCGX_Finish_r(&fr);
+		app_reset(&a);
+	}
+out:
+	app_reset(&a);
+	pgsse_buf_free(&a.body);
+	pgsse_buf_free(&a.headers);
+	pgsse_db_close(a.db);
+	return 0;
+}
