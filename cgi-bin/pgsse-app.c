@@ -1,130 +1,353 @@
 /*
- * pgsse-app: the demo application's HTMX fragments, rendered from
- * PostgreSQL. Runs as a FastCGI server (socket on fd 0 or --socket).
- * It keeps one database connection open across requests.
+ * pgsse-app: the demo application's HTMX fragments and actions, rendered
+ * from PostgreSQL through lib/app.c. Every value from the database goes
+ * through the escaping writer (pgsse_html_printf's %s).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <fcgiapp.h>
 #include <libpq-fe.h>
 
 #include "pgsse.h"
 #include "extern.h"
 
-static PGconn	*db;
+/* Log lines /logs/tail shows by default, and at most. */
+#define APP_TAIL_DEFAULT 30
+#define APP_TAIL_MAX 200
 
-/* Returns the open connection, reconnecting if it broke; or NULL. */
-static PGconn *
-app_db(void)
+#define HTML(...) do { \
+	if (pgsse_html_printf(&a->body, __VA_ARGS__) != PGSSE_OK) \
+		goto fail; \
+} while (0)
+
+static const char *
+val(PGresult *res, int row, int col)
 {
-	if (db != NULL && PQstatus(db) == CONNECTION_OK)
-		return db;
-	pgsse_db_close(db);
-	db = pgsse_db_connect(getenv("PGSSE_CONNINFO"));
-	return db;
+	return PQgetvalue(res, row, col);
 }
 
 /* GET /status/content: the system status card. */
 static enum pgsse_http_status
-app_status(struct pgsse_buf *b)
+status_content(struct pgsse_app *a)
 {
-	PGresult		*res = NULL;
-	PGconn			*conn;
-	enum pgsse_http_status	 st = PGSSE_HTTP_503;
+	PGresult	*res;
 
-	if ((conn = app_db()) == NULL)
-		goto out;
-	res = PQexecParams(conn, "select to_char(now(), 'YYYY-MM-DD HH24:MI:SS'),"
-	    " current_setting('server_version'), (select count(*) from "
-	    "pgsse.log)", 0, NULL, NULL, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		goto out;
-	if (pgsse_html_trusted(b, "<div class=\"status-card\"><h2>System "
-	    "status</h2><dl><dt>Database time</dt><dd>") ||
-	    pgsse_html_text(b, PQgetvalue(res, 0, 0)) ||
-	    pgsse_html_trusted(b, "</dd><dt>PostgreSQL</dt><dd>") ||
-	    pgsse_html_text(b, PQgetvalue(res, 0, 1)) ||
-	    pgsse_html_trusted(b, "</dd><dt>Events logged</dt><dd>") ||
-	    pgsse_html_text(b, PQgetvalue(res, 0, 2)) ||
-	    pgsse_html_trusted(b, "</dd></dl></div>\n"))
-		st = PGSSE_HTTP_500;
-	else
-		st = PGSSE_HTTP_200;
-out:
+	res = pgsse_app_query(a, "select to_char(now(), 'YYYY-MM-DD "
+	    "HH24:MI:SS'), current_setting('server_version'), (select count(*)"
+	    " from pgsse.log), coalesce((select payload ->> 'status' from "
+	    "pgsse.log where channel = 'status' order by id desc limit 1), "
+	    "'unknown'), (select count(*) from pgsse.jobs where state in "
+	    "('queued', 'running'))", 0);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	HTML("<div class=\"status-card\"><h2>System status</h2><dl>"
+	    "<dt>Database time</dt><dd>%s</dd><dt>PostgreSQL</dt><dd>%s</dd>"
+	    "<dt>Events logged</dt><dd>%s</dd><dt>Last status</dt>"
+	    "<dd class=\"status-%s\">%s</dd><dt>Active jobs</dt><dd>%s</dd>"
+	    "</dl></div>\n", val(res, 0, 0), val(res, 0, 1), val(res, 0, 2),
+	    val(res, 0, 3), val(res, 0, 3), val(res, 0, 4));
+	PQclear(res);
+	return PGSSE_HTTP_200;
+fail:
+	PQclear(res);
+	return pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
+}
+
+/* GET /demos/grid: one card per demo, with its action button. */
+static enum pgsse_http_status
+demos_grid(struct pgsse_app *a)
+{
+	PGresult	*res;
+	int		 i, on;
+
+	res = pgsse_app_query(a, "select id, name, description, installed "
+	    "from pgsse_demo.demos order by name", 0);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	for (i = 0; i < PQntuples(res); i++) {
+		on = strcmp(val(res, i, 3), "t") == 0;
+		HTML("<article class=\"demo\" id=\"demo-%s\" data-installed=\"%s\">"
+		    "<h3>%s</h3><p>%s</p><span class=\"badge %s\">%s</span>"
+		    "<button class=\"%s\" hx-post=\"/demos/%s/%s\" "
+		    "hx-target=\"#jobs\" hx-swap=\"afterbegin\" "
+		    "hx-disabled-elt=\"this\">%s</button></article>\n",
+		    val(res, i, 0), on ? "true" : "false", val(res, i, 1),
+		    val(res, i, 2), on ? "on" : "off",
+		    on ? "installed" : "not installed", on ? "secondary" : "",
+		    val(res, i, 0), on ? "uninstall" : "install",
+		    on ? "Uninstall" : "Install");
+	}
+	PQclear(res);
+	return PGSSE_HTTP_200;
+fail:
+	PQclear(res);
+	return pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
+}
+
+/* Appends one job's row: its progress, refreshed on the job's events. */
+static enum pgsse_err
+job_row(struct pgsse_app *a, PGresult *res, int i)
+{
+	const char	*id = val(res, i, 0), *state = val(res, i, 2);
+
+	return pgsse_html_printf(&a->body, "<div class=\"job-row state-%s\" "
+	    "hx-get=\"/jobs/%s\" hx-trigger=\"sse:progress, sse:complete\" "
+	    "hx-swap=\"outerHTML\"><span class=\"job-kind\">%s</span> "
+	    "<span class=\"job-target\">%s</span><progress max=\"100\" "
+	    "value=\"%s\"></progress><span class=\"job-step\">%s</span> "
+	    "<span class=\"job-state\">%s</span></div>", state, id,
+	    val(res, i, 1), val(res, i, 3), val(res, i, 4), val(res, i, 5),
+	    state);
+}
+
+static const char job_sql[] =
+    "select j.id, j.kind, j.state, coalesce(j.args ->> 'name', "
+    "j.args ->> 'demo_id', ''), case when j.state = 'succeeded' then '100' "
+    "else coalesce(p.payload ->> 'percent', '0') end, "
+    "coalesce(p.payload ->> 'step', j.state) from pgsse.jobs j "
+    "left join lateral (select payload from pgsse.log where channel = 'job'"
+    " and payload ->> 'job_id' = j.id::text and event = 'progress' "
+    "order by id desc limit 1) p on true ";
+
+/* GET /jobs/<id>: one job's row. */
+static enum pgsse_http_status
+job_get(struct pgsse_app *a)
+{
+	char		 sql[sizeof(job_sql) + 64];
+	PGresult	*res;
+	enum pgsse_http_status st = PGSSE_HTTP_200;
+
+	if (strspn(a->args[0], "0123456789") != strlen(a->args[0]) ||
+	    strlen(a->args[0]) > 18)
+		return pgsse_app_error(a, PGSSE_HTTP_404, "no such job");
+	snprintf(sql, sizeof(sql), "%s where j.id = $1::bigint", job_sql);
+	if ((res = pgsse_app_query(a, sql, 1, a->args[0])) == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	if (PQntuples(res) != 1)
+		st = pgsse_app_error(a, PGSSE_HTTP_404, "no such job");
+	else if (job_row(a, res, 0) != PGSSE_OK)
+		st = pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
 	PQclear(res);
 	return st;
 }
 
-static void
-app_serve(struct pgsse_req *r)
+/*
+ * Appends a job's container: the dedicated per-job stream (htmx SSE
+ * extension, closed on complete) around the row it refreshes.
+ */
+static enum pgsse_err
+job_container(struct pgsse_app *a, PGresult *res, int i)
 {
-	struct pgsse_buf	 b = { NULL, 0, 0 }, out = { NULL, 0, 0 };
-	const char		*method, *uri;
-	enum pgsse_http_status	 st;
-	size_t			 len;
+	int	 done = strcmp(val(res, i, 2), "queued") != 0 &&
+	    strcmp(val(res, i, 2), "running") != 0;
 
-	method = pgsse_req_param(r, "REQUEST_METHOD");
-	uri = pgsse_req_param(r, "REQUEST_URI");
-	len = uri ? strcspn(uri, "?") : 0;
-	if (method == NULL || strcmp(method, "GET") != 0) {
-		pgsse_http_text(r, PGSSE_HTTP_405, "Allow: GET\r\n",
-		    "only GET is allowed");
-		return;
-	}
-	if (uri == NULL || len != strlen("/status/content") ||
-	    strncmp(uri, "/status/content", len) != 0) {
-		pgsse_http_text(r, PGSSE_HTTP_404, NULL, "no such path");
-		return;
-	}
-	if ((st = app_status(&b)) != PGSSE_HTTP_200)
-		pgsse_http_text(r, st, NULL, "the database is unavailable");
-	else if (pgsse_buf_printf(&out, "Status: 200 OK\r\nContent-Type: "
-	    "text/html; charset=utf-8\r\nCache-Control: no-store\r\n\r\n") ||
-	    pgsse_buf_put(&out, b.p, b.len))
-		pgsse_http_text(r, PGSSE_HTTP_500, NULL, "out of memory");
-	else if (pgsse_req_write(r, out.p, out.len) == PGSSE_OK)
-		pgsse_req_flush(r);
-	pgsse_buf_free(&b);
-	pgsse_buf_free(&out);
+	if (done)
+		return pgsse_html_printf(&a->body, "<div class=\"job\" id=\"job-%s"
+		    "\">", val(res, i, 0)) || job_row(a, res, i) ||
+		    pgsse_html_printf(&a->body, "</div>\n");
+	return pgsse_html_printf(&a->body, "<div class=\"job\" id=\"job-%s\" "
+	    "hx-ext=\"sse\" sse-connect=\"/api/jobs/%s/stream\" "
+	    "sse-close=\"complete\">", val(res, i, 0), val(res, i, 0)) ||
+	    job_row(a, res, i) || pgsse_html_printf(&a->body, "</div>\n");
 }
+
+/* GET /jobs/active: containers of the jobs still queued or running. */
+static enum pgsse_http_status
+jobs_active(struct pgsse_app *a)
+{
+	char		 sql[sizeof(job_sql) + 128];
+	PGresult	*res;
+	int		 i;
+
+	snprintf(sql, sizeof(sql), "%s where j.state in ('queued', 'running')"
+	    " or j.finished_at > now() - interval '1 minute' order by j.id "
+	    "desc limit 20", job_sql);
+	if ((res = pgsse_app_query(a, sql, 0)) == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	for (i = 0; i < PQntuples(res); i++)
+		if (job_container(a, res, i) != PGSSE_OK) {
+			PQclear(res);
+			return pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
+		}
+	PQclear(res);
+	return PGSSE_HTTP_200;
+}
+
+/*
+ * Enqueues kind with args under dedupe key, answering with the job's
+ * container. A job already queued or running under that key is not
+ * started twice: the answer re-targets its existing container.
+ */
+static enum pgsse_http_status
+enqueue(struct pgsse_app *a, const char *kind, const char *args,
+    const char *key)
+{
+	char		 sql[sizeof(job_sql) + 64], target[48];
+	PGresult	*res;
+	int		 existed;
+
+	res = pgsse_app_query(a, "select id from pgsse.jobs where dedupe_key "
+	    "= $1 and state in ('queued', 'running')", 1, key);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	existed = PQntuples(res) > 0;
+	PQclear(res);
+	res = pgsse_app_query(a, "select pgsse.enqueue($1, $2::jsonb, $3)", 3,
+	    kind, args, key);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "could not enqueue");
+	snprintf(target, sizeof(target), "#job-%s", val(res, 0, 0));
+	snprintf(sql, sizeof(sql), "%s where j.id = $1::bigint", job_sql);
+	PQclear(res);
+	if ((res = pgsse_app_query(a, sql, 1, target + 5)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	}
+	if (existed) {
+		pgsse_app_header(a, "HX-Retarget", target);
+		pgsse_app_header(a, "HX-Reswap", "outerHTML");
+	}
+	if (job_container(a, res, 0) != PGSSE_OK) {
+		PQclear(res);
+		return pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
+	}
+	PQclear(res);
+	return PGSSE_HTTP_200;
+}
+
+/* POST /demos/<id>/install and /uninstall. */
+static enum pgsse_http_status
+demo_action(struct pgsse_app *a, const char *kind)
+{
+	PGresult		*res;
+	char			 key[128];
+	enum pgsse_http_status	 st;
+
+	res = pgsse_app_query(a, "select json_build_object('demo_id', id, "
+	    "'name', name)::text from pgsse_demo.demos where id = $1", 1,
+	    a->args[0]);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return pgsse_app_error(a, PGSSE_HTTP_404, "no such demo");
+	}
+	snprintf(key, sizeof(key), "demo:%s", a->args[0]);
+	st = enqueue(a, kind, val(res, 0, 0), key);
+	PQclear(res);
+	return st;
+}
+
+static enum pgsse_http_status
+demo_install(struct pgsse_app *a)
+{
+	return demo_action(a, "demo_install");
+}
+
+static enum pgsse_http_status
+demo_uninstall(struct pgsse_app *a)
+{
+	return demo_action(a, "demo_uninstall");
+}
+
+/* POST /validation/run */
+static enum pgsse_http_status
+validation_run(struct pgsse_app *a)
+{
+	return enqueue(a, "validation", "{}", "validation");
+}
+
+/* GET /logs/tail?n=N: the last N log lines, oldest first. */
+static enum pgsse_http_status
+logs_tail(struct pgsse_app *a)
+{
+	const char	*n = pgsse_query_get(&a->query, "n");
+	char		 lim[16];
+	PGresult	*res;
+	long		 v = APP_TAIL_DEFAULT;
+	int		 i;
+
+	if (n != NULL && (strspn(n, "0123456789") != strlen(n) ||
+	    strlen(n) > 4 || (v = strtol(n, NULL, 10)) < 1 ||
+	    v > APP_TAIL_MAX))
+		return pgsse_app_error(a, PGSSE_HTTP_400,
+		    "n must be a number from 1 to 200");
+	snprintf(lim, sizeof(lim), "%ld", v);
+	res = pgsse_app_query(a, "select id, payload ->> 'source', payload "
+	    "->> 'line' from (select id, payload from pgsse.log where channel "
+	    "= 'logs' order by id desc limit $1::int) t order by id", 1, lim);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	for (i = 0; i < PQntuples(res); i++)
+		HTML("<li data-id=\"%s\"><span class=\"src\">%s</span> "
+		    "<span class=\"line\">%s</span></li>\n", val(res, i, 0),
+		    val(res, i, 1), val(res, i, 2));
+	PQclear(res);
+	return PGSSE_HTTP_200;
+fail:
+	PQclear(res);
+	return pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
+}
+
+/* GET /validation/results: the latest run's checks and summary. */
+static enum pgsse_http_status
+validation_results(struct pgsse_app *a)
+{
+	PGresult	*res;
+	int		 i;
+
+	res = pgsse_app_query(a, "with start as (select coalesce(max(id), 0) "
+	    "as id from pgsse.log where channel = 'operations' and payload ->> "
+	    "'kind' = 'validation' and payload ->> 'state' = 'running') "
+	    "select event, coalesce(payload ->> 'check', ''), coalesce(payload "
+	    "->> 'ok', ''), coalesce(payload ->> 'detail', payload ->> 'error',"
+	    " ''), coalesce(payload ->> 'passed', ''), coalesce(payload ->> "
+	    "'failed', '') from pgsse.log, start where channel = 'validation' "
+	    "and log.id > start.id order by log.id", 0);
+	if (res == NULL)
+		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
+	if (PQntuples(res) == 0)
+		HTML("<p class=\"muted\">No validation has run yet.</p>\n");
+	else
+		HTML("<ul class=\"checks\">\n");
+	for (i = 0; i < PQntuples(res); i++) {
+		if (strcmp(val(res, i, 0), "check_result") == 0)
+			HTML("<li class=\"%s\">%s: %s</li>\n",
+			    strcmp(val(res, i, 2), "true") == 0 ? "ok" : "bad",
+			    val(res, i, 1), val(res, i, 3));
+		else if (strcmp(val(res, i, 0), "validation_complete") == 0)
+			HTML("<li class=\"summary\">%s passed, %s failed</li>\n",
+			    val(res, i, 4), val(res, i, 5));
+		else
+			HTML("<li class=\"bad\">error: %s</li>\n",
+			    val(res, i, 3));
+	}
+	if (PQntuples(res) > 0)
+		HTML("</ul>\n");
+	PQclear(res);
+	return PGSSE_HTTP_200;
+fail:
+	PQclear(res);
+	return pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
+}
+
+static const struct pgsse_route routes[] = {
+	{ PGSSE_METHOD_GET, "/status/content", status_content },
+	{ PGSSE_METHOD_GET, "/demos/grid", demos_grid },
+	{ PGSSE_METHOD_POST, "/demos/<id>/install", demo_install },
+	{ PGSSE_METHOD_POST, "/demos/<id>/uninstall", demo_uninstall },
+	{ PGSSE_METHOD_GET, "/jobs/active", jobs_active },
+	{ PGSSE_METHOD_GET, "/jobs/<id>", job_get },
+	{ PGSSE_METHOD_GET, "/logs/tail", logs_tail },
+	{ PGSSE_METHOD_GET, "/validation/results", validation_results },
+	{ PGSSE_METHOD_POST, "/validation/run", validation_run },
+	{ PGSSE_METHOD__MAX, NULL, NULL }
+};
 
 int
 main(int argc, char *argv[])
 {
-	FCGX_Request	 fr;
-	struct pgsse_req r;
-	int		 sock = 0;
-
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("pgsse-app " PGSSE_VERSION);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		puts("usage: pgsse-app [--socket PATH|:PORT]\nServes the demo "
-		    "application's HTMX fragments over FastCGI.\nThe database "
-		    "comes from PGSSE_CONNINFO or the PG* variables.");
-		return 0;
-	}
-	if (FCGX_Init() != 0)
-		return 1;
-	if (argc == 3 && strcmp(argv[1], "--socket") == 0 &&
-	    (sock = FCGX_OpenSocket(argv[2], 128)) < 0)
-		return 1;
-	if (sock == 0 && FCGX_IsCGI()) {
-		memset(&r, 0, sizeof(r));
-		app_serve(&r);
-		goto out;
-	}
-	FCGX_InitRequest(&fr, sock, 0);
-	while (FCGX_Accept_r(&fr) >= 0) {
-		memset(&r, 0, sizeof(r));
-		r.fcgi = &fr;
-		app_serve(&r);
-		FCGX_Finish_r(&fr);
-	}
-out:
-	pgsse_db_close(db);
-	return 0;
+	return pgsse_app_main("pgsse-app", routes, argc, argv);
 }

@@ -194,6 +194,7 @@ void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
 /* http.c */
 enum pgsse_http_status {
 	PGSSE_HTTP_200,
+	PGSSE_HTTP_204,
 	PGSSE_HTTP_400,
 	PGSSE_HTTP_403,
 	PGSSE_HTTP_404,

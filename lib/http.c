@@ -17,6 +17,7 @@
 
 static const char *const status_lines[PGSSE_HTTP__MAX] = {
 	"200 OK",
+	"204 No Content",
 	"400 Bad Request",
 	"403 Forbidden",
 	"404 Not Found",

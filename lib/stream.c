@@ -45,6 +45,7 @@ struct stream {
 	FCGX_Request		 fcgi;
 	struct pgsse_client	 client;
 	int			 replay;	/* read the log first */
+	int			 resumed;	/* the client sent a cursor */
 	const char		*reset;		/* why cursors were reset */
 	int			 done;		/* per-job stream ended */
 };
@@ -181,7 +182,7 @@ stream_cursors(struct stream *s, const char *z)
 	if ((v = parse_id(z, strlen(z))) >= 0) {
 		for (i = 0; i < c->nchans; i++)
 			c->cursor[i] = v;
-		s->replay = 1;
+		s->replay = s->resumed = 1;
 		return;
 	}
 	for (p = z; *p != '\0'; p = *end ? end + 1 : end) {
@@ -457,10 +458,33 @@ stream_send_reset(struct stream *s, struct pgsse_buf *b)
 }
 
 /*
+ * Returns 1 if the client already had the end of its per-job stream:
+ * its cursor is at or past the job's complete event.
+ */
+static int
+stream_job_ended(struct stream *s, PGconn *conn)
+{
+	char		 job[24], cur[24];
+	const char	*params[2] = { job, cur };
+	PGresult	*res;
+	int		 ended;
+
+	snprintf(job, sizeof(job), "%" PRId64, s->client.job_id);
+	snprintf(cur, sizeof(cur), "%" PRId64, s->client.cursor[0]);
+	res = PQexecParams(conn, "select 1 from pgsse.log where channel = "
+	    "'job' and payload ->> 'job_id' = $1 and event = 'complete' and "
+	    "id <= $2::bigint", 2, NULL, params, NULL, NULL, 0);
+	ended = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+	PQclear(res);
+	return ended;
+}
+
+/*
  * Starts the stream: headers, retry hint, cursor checks, joining the
  * hub, the initial id and the replay. Returns PGSSE_ERR_DB if the log
- * could not be read (the client is then told to come back), else the
- * result of writing.
+ * could not be read (the client is then told to come back),
+ * PGSSE_ERR_NOTFOUND if a per-job stream already ended for this client,
+ * else the result of writing.
  */
 static enum pgsse_err
 stream_start(struct stream *s, struct pgsse_buf *b)
@@ -473,6 +497,10 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	if (s->replay && ((conn = pgsse_pool_get(srv.pool)) == NULL ||
 	    stream_check_cursors(s, conn) != PGSSE_OK))
 		goto out;
+	if (c->job_id != 0 && s->resumed && stream_job_ended(s, conn)) {
+		er = PGSSE_ERR_NOTFOUND;
+		goto out;
+	}
 	if ((er = pgsse_hub_join(srv.hub, c)) != PGSSE_OK)
 		goto out;
 	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
@@ -576,6 +604,8 @@ stream_thread(void *arg)
 	er = stream_start(s, &b);
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
+	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
+		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
 	else if (er == PGSSE_OK)
 		stream_loop(s, &b);
 	pgsse_hub_leave(srv.hub, &s->client);

@@ -330,11 +330,22 @@ START_TEST(stream_refusals)
 }
 END_TEST
 
+/* Returns a Last-Event-ID header line, in a static buffer. */
+static const char *
+hdr(const char *id)
+{
+	static char	 line[256];
+
+	snprintf(line, sizeof(line), "Last-Event-ID: %s\r\n", id);
+	return line;
+}
+
 START_TEST(stream_job_closes_after_complete)
 {
 	PGconn		*c = h_pg_connect();
 	struct h_sse	*s = h_sse_connect(web.port, "/api/jobs/5/stream",
 	    NULL);
+	char		 lastid[64];
 
 	h_publish(c, "job", "progress",
 	    "{\"job_id\":5,\"percent\":10,\"step\":\"a\"}");
@@ -355,7 +366,11 @@ START_TEST(stream_job_closes_after_complete)
 	s = h_sse_open(web.port, "/api/jobs/5/stream", NULL);
 	ck_assert_int_eq(h_sse_wait(s, 10, WAIT_MS), 3);
 	ck_assert(s->eof);
+	snprintf(lastid, sizeof(lastid), "%s", s->parser.lastid);
 	h_sse_close(s);
+	/* Reconnecting after the end gets 204, which stops EventSource. */
+	ck_assert_int_eq(h_http_get(web.port, "/api/jobs/5/stream",
+	    hdr(lastid), NULL), 204);
 	PQfinish(c);
 }
 END_TEST

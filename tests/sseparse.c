@@ -32,6 +32,7 @@ sse_parser_init(struct sse_parser *p,
 {
 	memset(p, 0, sizeof(*p));
 	p->lastid = xstrndup("", 0);
+	p->idbuf = xstrndup("", 0);
 	p->retry = -1;
 	p->on_msg = cb;
 	p->arg = arg;
@@ -42,6 +43,8 @@ dispatch(struct sse_parser *p)
 {
 	struct sse_msg	 m;
 
+	free(p->lastid);
+	p->lastid = xstrndup(p->idbuf, strlen(p->idbuf));
 	if (p->data == NULL) {
 		free(p->event);
 		p->event = NULL;
@@ -76,8 +79,8 @@ field(struct sse_parser *p, const char *name, const char *val, size_t vlen)
 		p->data[p->datalen] = '\0';
 	} else if (strcmp(name, "id") == 0) {
 		if (memchr(val, '\0', vlen) == NULL) {
-			free(p->lastid);
-			p->lastid = xstrndup(val, vlen);
+			free(p->idbuf);
+			p->idbuf = xstrndup(val, vlen);
 		}
 	} else if (strcmp(name, "retry") == 0) {
 		for (i = 0; i < vlen; i++)
@@ -153,6 +156,7 @@ sse_parser_free(struct sse_parser *p)
 {
 	free(p->line);
 	free(p->lastid);
+	free(p->idbuf);
 	free(p->event);
 	free(p->data);
 	memset(p, 0, sizeof(*p));

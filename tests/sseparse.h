@@ -18,7 +18,8 @@ struct sse_parser {
 	char	*line;		/* partial line */
 	size_t	 linelen;
 	int	 cr;		/* last byte was CR */
-	char	*lastid;
+	char	*lastid;	/* committed at dispatch, as EventSource does */
+	char	*idbuf;		/* the last event ID buffer */
 	char	*event;
 	char	*data;
 	size_t	 datalen;
