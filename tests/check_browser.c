@@ -3,6 +3,7 @@
  * a private PostgreSQL and lighttpd with the shipped config. Each test is
  * a script in tests/browser/ (playwright-core driving /usr/bin/chromium).
  */
+#include <signal.h>
 #include <stdlib.h>
 
 #include <check.h>
@@ -11,12 +12,22 @@
 
 static struct h_pg	 pg;
 static struct h_web	 web;
+static pid_t		 runner;
 
 static void
 stack_up(void)
 {
+	PGconn	*c;
+
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/demo.sql");
+	c = h_pg_connect();
+	h_exec(c, "insert into pgsse_demo.demos (id, name, description) values "
+	    "('evil', '<img src=x onerror=\"window.__pwned=1\">', "
+	    "'<script>window.__pwned=3</script> & \"quotes\"')");
+	PQfinish(c);
+	setenv("PGSSE_DEMO_DELAY", "0.4", 1);
+	runner = h_runner_start("bin/jobs", "60");
 	h_web_start(&web, NULL);
 }
 
@@ -24,12 +35,25 @@ static void
 stack_down(void)
 {
 	h_web_stop(&web);
+	h_runner_stop(runner, SIGTERM);
 	h_pg_stop(&pg);
 }
 
 START_TEST(browser_status_card)
 {
 	ck_assert_int_eq(h_browser(web.port, "status"), 0);
+}
+END_TEST
+
+START_TEST(browser_demo_library)
+{
+	ck_assert_int_eq(h_browser(web.port, "demo"), 0);
+}
+END_TEST
+
+START_TEST(browser_stream_restart)
+{
+	ck_assert_int_eq(h_browser(web.port, "reconnect"), 0);
 }
 END_TEST
 
@@ -42,6 +66,8 @@ main(void)
 	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, browser_status_card);
+	tcase_add_test(tc, browser_demo_library);
+	tcase_add_test(tc, browser_stream_restart);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

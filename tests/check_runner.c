@@ -53,27 +53,13 @@ teardown(void)
 static pid_t
 runner_start(const char *timeout)
 {
-	char	 prog[1024], jobs[1024];
-	pid_t	 pid;
-
-	snprintf(prog, sizeof(prog), "%s/bin/pgsse-runner", h_builddir());
-	snprintf(jobs, sizeof(jobs), "%s/tests/data/jobs", h_srcdir());
-	if ((pid = fork()) == 0) {
-		execl(prog, prog, "--jobs", jobs, "--timeout", timeout,
-		    "--workers", "2", (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	return pid;
+	return h_runner_start("tests/data/jobs", timeout);
 }
 
 static void
 runner_stop(pid_t pid, int sig)
 {
-	int	 st;
-
-	kill(pid, sig);
-	waitpid(pid, &st, 0);
+	h_runner_stop(pid, sig);
 }
 
 static char *

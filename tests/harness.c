@@ -536,3 +536,39 @@ h_browser(int port, const char *name)
 	setenv("PATH", path, 1);
 	return h_run("node %s/tests/browser/%s.mjs", h_srcdir(), name);
 }
+
+/*
+ * Starts bin/pgsse-runner on the job scripts in jobs (relative to the
+ * source tree) with its own bin/ first in PATH. Returns its pid.
+ */
+pid_t
+h_runner_start(const char *jobs, const char *timeout)
+{
+	char	 prog[1024], dir[1024], path[4096];
+	pid_t	 pid;
+
+	snprintf(prog, sizeof(prog), "%s/bin/pgsse-runner", h_builddir());
+	snprintf(dir, sizeof(dir), "%s/%s", h_srcdir(), jobs);
+	if ((pid = fork()) == 0) {
+		snprintf(path, sizeof(path), "%s/bin:%s", h_builddir(),
+		    getenv("PATH"));
+		setenv("PATH", path, 1);
+		execl(prog, prog, "--jobs", dir, "--timeout", timeout,
+		    "--workers", "2", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+/* Stops a runner with sig and reaps it. */
+void
+h_runner_stop(pid_t pid, int sig)
+{
+	int	 st;
+
+	if (pid <= 0)
+		return;
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+}

@@ -60,6 +60,8 @@ PGconn		*h_pg_connect(void);
 int64_t		 h_publish(PGconn *, const char *, const char *, const char *);
 void		 h_exec(PGconn *, const char *);
 
+pid_t		 h_runner_start(const char *jobs, const char *timeout);
+void		 h_runner_stop(pid_t, int);
 void		 h_web_start(struct h_web *, const char *extra_conf);
 void		 h_web_stop(struct h_web *);
 

@@ -1,0 +1,126 @@
+// sse-manager.js: one EventSource for many channels and many targets.
+//
+// Pages call window.sseManager.connect(channel, onMessage) from Alpine
+// components; every channel asked for in the same tick shares one
+// connection to /api/sse?channel=a&channel=b. Asking again for a channel
+// already connected adds a listener, never a connection, so Alpine
+// re-inits cannot multiply EventSources. Listeners are registered only
+// for the event names in CHANNEL_EVENTS (www/js/channel-events.js, made
+// from the registry), so back end and front end cannot disagree.
+//
+// The manager keeps the last event id. When it must open a new
+// EventSource (a channel was added, or the browser gave up after an
+// error), it passes that id as last_event_id so nothing is lost.
+(function () {
+	'use strict';
+
+	const RESET_EVENT = 'stream_reset';
+	const RETRY_MS = 3000;
+
+	function SSEConnectionManager() {
+		this.handlers = {};      // channel -> [onMessage]
+		this.source = null;      // the one EventSource
+		this.channels = [];      // channels of this.source
+		this.lastEventId = '';   // last id seen on this.source
+		this.state = 'idle';     // idle | connecting | open | reconnecting
+		this.opened = 0;         // EventSources opened, for tests
+		this.pending = false;
+	}
+
+	SSEConnectionManager.prototype.setState = function (state) {
+		this.state = state;
+		document.dispatchEvent(new CustomEvent('sse-state', { detail: state }));
+	};
+
+	// Registers onMessage(data, event) for every documented event of
+	// channel. Returns a function that removes the handler.
+	SSEConnectionManager.prototype.connect = function (channel, onMessage) {
+		if (!(channel in window.CHANNEL_EVENTS)) {
+			throw new Error('sse-manager: undocumented channel ' + channel);
+		}
+		const list = this.handlers[channel] || (this.handlers[channel] = []);
+		if (list.indexOf(onMessage) < 0) {
+			list.push(onMessage);
+		}
+		if (this.channels.indexOf(channel) < 0) {
+			this.schedule();
+		}
+		return () => {
+			const i = list.indexOf(onMessage);
+			if (i >= 0) list.splice(i, 1);
+		};
+	};
+
+	// Opens (or reopens) the connection once per tick, for all channels.
+	SSEConnectionManager.prototype.schedule = function () {
+		if (this.pending) return;
+		this.pending = true;
+		queueMicrotask(() => {
+			this.pending = false;
+			this.open();
+		});
+	};
+
+	SSEConnectionManager.prototype.open = function () {
+		const channels = Object.keys(this.handlers).sort();
+		if (channels.length === 0) return;
+		if (this.source && this.source.readyState !== EventSource.CLOSED &&
+		    channels.join() === this.channels.join()) {
+			return;
+		}
+		if (this.source) this.source.close();
+		let url = '/api/sse?' + channels.map((c) => 'channel=' + encodeURIComponent(c)).join('&');
+		if (this.lastEventId) {
+			url += '&last_event_id=' + encodeURIComponent(this.lastEventId);
+		}
+		const es = new EventSource(url);
+		this.source = es;
+		this.channels = channels;
+		this.opened++;
+		this.setState('connecting');
+		es.onopen = () => this.setState('open');
+		es.onerror = () => {
+			if (es.readyState === EventSource.CLOSED) {
+				// The browser gave up: come back ourselves, from the last id.
+				this.setState('reconnecting');
+				setTimeout(() => { if (this.source === es) this.open(); }, RETRY_MS);
+			} else {
+				this.setState('reconnecting');
+			}
+		};
+		channels.forEach((channel) => {
+			window.CHANNEL_EVENTS[channel].forEach((type) => {
+				es.addEventListener(type, (event) => this.deliver(channel, event));
+			});
+		});
+		es.addEventListener(RESET_EVENT, () => {
+			document.body.dispatchEvent(new CustomEvent('sseReset', { bubbles: true }));
+		});
+	};
+
+	SSEConnectionManager.prototype.deliver = function (channel, event) {
+		if (event.lastEventId) this.lastEventId = event.lastEventId;
+		let data = null;
+		try {
+			data = JSON.parse(event.data);
+		} catch (e) {
+			console.error('sse-manager: bad JSON on ' + channel, e);
+			return;
+		}
+		(this.handlers[channel] || []).forEach((fn) => {
+			try {
+				fn(data, event);
+			} catch (e) {
+				console.error('sse-manager: handler failed', e);
+			}
+		});
+	};
+
+	window.sseManager = window.sseManager || new SSEConnectionManager();
+
+	// Runs fn once the manager exists (it does as soon as this file ran).
+	window.waitForSSEManager = function (fn) {
+		if (window.sseManager) fn();
+		else document.addEventListener('DOMContentLoaded', () => fn());
+	};
+})();
