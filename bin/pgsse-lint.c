@@ -1,0 +1,564 @@
+/*
+ * pgsse-lint REGISTRY FILE...: proves that pages, scripts and publishers
+ * agree with the event registry. It fails, naming file and line, on:
+ *  - an sse: trigger or sse-swap naming an event that the channels of
+ *    its sse-connect do not document (or used outside any sse-connect);
+ *  - an sse-connect to an unknown channel;
+ *  - one element carrying both the htmx SSE extension (hx-ext="sse" or
+ *    sse-connect) and an Alpine SSE manager connection;
+ *  - htmx.trigger(..., 'sse:...'), where a camelCase event belongs;
+ *  - a CHANNEL_EVENTS written by hand, or one that differs from the
+ *    registry; sseManager.connect() to an unknown channel;
+ *    event.type compared with an undocumented name;
+ *  - a publish (pgsse.publish, pgsse-publish, pgsse_publish, emit, raw
+ *    NOTIFY) of an event the registry does not document.
+ * These are the seed's pitfalls 1 to 3, made impossible to ship.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+/* Deepest element nesting followed in a page. */
+#define LINT_DEPTH_MAX 256
+/* Alpine component functions that call sseManager.connect. */
+#define LINT_FUNCS_MAX 64
+
+struct elem {
+	char	 name[32];
+	int	 sse;			/* has hx-ext="sse" or sse-connect */
+	int	 connect;		/* has sse-connect */
+	char	 chans[PGSSE_CHANNELS_MAX][PGSSE_CHANNEL_MAX + 1];
+	size_t	 nchans;
+};
+
+static const struct pgsse_registry	*reg;
+static int				 errors;
+static char				*funcs[LINT_FUNCS_MAX];
+static size_t				 nfuncs;
+
+static void
+fail(const char *file, int line, const char *fmt, const char *a,
+    const char *b)
+{
+	fprintf(stderr, "%s:%d: ", file, line);
+	fprintf(stderr, fmt, a ? a : "", b ? b : "");
+	fputc('\n', stderr);
+	errors++;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*p = NULL;
+	long	 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = calloc(1, (size_t)n + 1)) &&
+	    fread(p, 1, (size_t)n, f) != (size_t)n) {
+		free(p);
+		p = NULL;
+	}
+	fclose(f);
+	return p;
+}
+
+static int
+line_of(const char *text, const char *at)
+{
+	int	 n = 1;
+
+	for (; text < at; text++)
+		n += *text == '\n';
+	return n;
+}
+
+static int
+documented(const char *ch, const char *ev)
+{
+	const struct pgsse_channel *c = pgsse_registry_channel(reg, ch);
+
+	return c != NULL && pgsse_registry_event(c, ev) != NULL;
+}
+
+static int
+documented_anywhere(const char *ev)
+{
+	size_t	 i;
+
+	if (strcmp(ev, PGSSE_RESET_EVENT) == 0)
+		return 1;
+	for (i = 0; i < reg->n; i++)
+		if (pgsse_registry_event(&reg->channels[i], ev) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Calls fn for every match of pattern in text, with its groups. */
+static void
+each_match(const char *file, const char *text, const char *pattern,
+    void (*fn)(const char *, int, char [][128], size_t))
+{
+	regex_t		 re;
+	regmatch_t	 m[4];
+	char		 g[3][128];
+	const char	*p = text;
+	size_t		 i, n;
+
+	if (regcomp(&re, pattern, REG_EXTENDED) != 0)
+		abort();
+	while (regexec(&re, p, 4, m, p == text ? 0 : REG_NOTBOL) == 0) {
+		for (i = 1; i < 4; i++) {
+			g[i - 1][0] = '\0';
+			if (m[i].rm_so < 0)
+				continue;
+			n = (size_t)(m[i].rm_eo - m[i].rm_so);
+			n = n < 127 ? n : 127;
+			memcpy(g[i - 1], p + m[i].rm_so, n);
+			g[i - 1][n] = '\0';
+		}
+		fn(file, line_of(text, p + m[0].rm_so), g, 3);
+		p += m[0].rm_eo > 0 ? m[0].rm_eo : 1;
+	}
+	regfree(&re);
+}
+
+static void
+on_publish(const char *file, int line, char g[][128], size_t n)
+{
+	(void)n;
+	if (pgsse_registry_channel(reg, g[0]) == NULL)
+		fail(file, line, "publishes on unknown channel \"%s\"%s", g[0],
+		    NULL);
+	else if (!documented(g[0], g[1]))
+		fail(file, line, "publishes undocumented event \"%s\" on "
+		    "channel \"%s\"", g[1], g[0]);
+}
+
+static void
+on_publish23(const char *file, int line, char g[][128], size_t n)
+{
+	on_publish(file, line, g + 1, n - 1);
+}
+
+static void
+on_sse_trigger(const char *file, int line, char g[][128], size_t n)
+{
+	(void)g;
+	(void)n;
+	fail(file, line, "htmx.trigger() with an sse: event; trigger a "
+	    "camelCase event instead%s%s", NULL, NULL);
+}
+
+static void
+on_connect(const char *file, int line, char g[][128], size_t n)
+{
+	(void)n;
+	if (pgsse_registry_channel(reg, g[0]) == NULL)
+		fail(file, line, "sseManager.connect to unknown channel "
+		    "\"%s\"%s", g[0], NULL);
+}
+
+static void
+on_type(const char *file, int line, char g[][128], size_t n)
+{
+	(void)n;
+	if (!documented_anywhere(g[0]))
+		fail(file, line, "event.type compared with undocumented "
+		    "event \"%s\"%s", g[0], NULL);
+}
+
+static void
+on_handmade(const char *file, int line, char g[][128], size_t n)
+{
+	(void)g;
+	(void)n;
+	fail(file, line, "CHANNEL_EVENTS written by hand; use the generated "
+	    "www/js/channel-events.js%s%s", NULL, NULL);
+}
+
+/* The generated CHANNEL_EVENTS must list exactly the registry. */
+static void
+check_channel_events(const char *file, const char *text)
+{
+	char	 want[8192];
+	size_t	 i, j, len = 0;
+
+	for (i = 0; i < reg->n && len < sizeof(want) - 512; i++) {
+		len += (size_t)snprintf(want + len, sizeof(want) - len,
+		    "    %s: [", reg->channels[i].name);
+		for (j = 0; j < reg->channels[i].nevents; j++)
+			len += (size_t)snprintf(want + len, sizeof(want) - len,
+			    "%s'%s'", j ? ", " : "",
+			    reg->channels[i].events[j].name);
+		len += (size_t)snprintf(want + len, sizeof(want) - len, "]%s\n",
+		    i + 1 < reg->n ? "," : "");
+	}
+	if (strstr(text, want) == NULL)
+		fail(file, 1, "CHANNEL_EVENTS differs from the registry; run "
+		    "make regen%s%s", NULL, NULL);
+}
+
+static void
+lint_js(const char *file, const char *text)
+{
+	const char	*base = strrchr(file, '/');
+
+	base = base ? base + 1 : file;
+	each_match(file, text, "htmx\\.trigger\\([^)]*['\"`]sse:", on_sse_trigger);
+	each_match(file, text, "sseManager\\.connect\\(['\"]([^'\"]*)['\"]",
+	    on_connect);
+	each_match(file, text, "\\.type[ ]*===?[ ]*['\"]([^'\"]*)['\"]",
+	    on_type);
+	if (strcmp(base, "channel-events.js") == 0)
+		check_channel_events(file, text);
+	else
+		each_match(file, text, "CHANNEL_EVENTS[ ]*=[ ]*(Object\\.freeze"
+		    "\\()?\\{", on_handmade);
+}
+
+/* Remembers Alpine component functions whose body connects. */
+static void
+collect_funcs(const char *text)
+{
+	regex_t		 re;
+	regmatch_t	 m[2];
+	const char	*p = text, *next;
+	char		*name;
+
+	if (regcomp(&re, "function[ ]+([A-Za-z_$][A-Za-z0-9_$]*)[ ]*\\(",
+	    REG_EXTENDED) != 0)
+		abort();
+	while (regexec(&re, p, 2, m, 0) == 0 && nfuncs < LINT_FUNCS_MAX) {
+		next = strstr(p + m[0].rm_eo, "\nfunction");
+		name = strndup(p + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+		if (name != NULL && (next == NULL ? strstr(p + m[0].rm_eo,
+		    "sseManager.connect") != NULL : memmem(p + m[0].rm_eo,
+		    (size_t)(next - p - m[0].rm_eo), "sseManager.connect", 18)
+		    != NULL))
+			funcs[nfuncs++] = name;
+		else
+			free(name);
+		p += m[0].rm_eo;
+	}
+	regfree(&re);
+}
+
+/* Returns 1 if an x-data or x-init value opens an SSE manager connection. */
+static int
+alpine_connects(const char *v)
+{
+	size_t	 i, n;
+
+	if (strstr(v, "sseManager") != NULL)
+		return 1;
+	for (i = 0; i < nfuncs; i++) {
+		n = strlen(funcs[i]);
+		if (strncmp(v, funcs[i], n) == 0 && v[n] == '(')
+			return 1;
+	}
+	return 0;
+}
+
+/* Fills e->chans from an sse-connect URL. */
+static void
+connect_channels(const char *file, int line, struct elem *e, const char *url)
+{
+	struct pgsse_query	 q;
+	const char		*p = NULL;
+	size_t			 i;
+
+	e->connect = e->sse = 1;
+	if (strncmp(url, "/api/sse/", 9) == 0)
+		p = url + 9;
+	else if (strncmp(url, "/api/jobs/", 10) == 0)
+		p = PGSSE_JOB_CHANNEL;
+	if (p != NULL) {
+		snprintf(e->chans[0], sizeof(e->chans[0]), "%.*s",
+		    (int)strcspn(p, "?"), p);
+		e->nchans = 1;
+	} else if (strncmp(url, "/api/sse?", 9) == 0 &&
+	    pgsse_query_parse(url + 9, &q) == PGSSE_OK) {
+		for (i = 0; i < q.n && e->nchans < PGSSE_CHANNELS_MAX; i++)
+			if (strcmp(q.pairs[i].key, "channel") == 0)
+				snprintf(e->chans[e->nchans++],
+				    sizeof(e->chans[0]), "%s", q.pairs[i].val);
+		pgsse_query_free(&q);
+	}
+	for (i = 0; i < e->nchans; i++)
+		if (pgsse_registry_channel(reg, e->chans[i]) == NULL)
+			fail(file, line, "sse-connect to unknown channel "
+			    "\"%s\"%s", e->chans[i], NULL);
+}
+
+/* Checks an event named by sse: or sse-swap against the nearest connect. */
+static void
+check_sse_event(const char *file, int line, struct elem *stack, size_t depth,
+    const char *ev)
+{
+	size_t	 i, j;
+
+	for (i = depth; i-- > 0;) {
+		if (!stack[i].connect)
+			continue;
+		if (strcmp(ev, PGSSE_RESET_EVENT) == 0)
+			return;
+		for (j = 0; j < stack[i].nchans; j++)
+			if (documented(stack[i].chans[j], ev))
+				return;
+		fail(file, line, "sse event \"%s\" is not documented for the "
+		    "channels of its sse-connect%s", ev, NULL);
+		return;
+	}
+	fail(file, line, "sse event \"%s\" used outside any sse-connect%s", ev,
+	    NULL);
+}
+
+/* Checks the events named in hx-trigger (sse:NAME) or sse-swap. */
+static void
+check_names(const char *file, int line, struct elem *stack, size_t depth,
+    const char *v, int swap)
+{
+	char		 ev[PGSSE_EVENT_MAX + 2];
+	const char	*p = v;
+	size_t		 n;
+
+	while (*p != '\0') {
+		if (!swap) {
+			if ((p = strstr(p, "sse:")) == NULL)
+				return;
+			p += 4;
+		}
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,[");
+		if (n == 0)
+			return;
+		snprintf(ev, sizeof(ev), "%.*s", (int)(n > PGSSE_EVENT_MAX ?
+		    PGSSE_EVENT_MAX + 1 : n), p);
+		check_sse_event(file, line, stack, depth, ev);
+		p += n;
+		if (!swap)
+			p += strcspn(p, ",");
+	}
+}
+
+struct attr {
+	char	 name[64];
+	char	 val[2048];
+};
+
+/* Reads attributes from p up to '>'; returns the position after '>'. */
+static const char *
+read_attrs(const char *p, struct attr *a, size_t max, size_t *n, int *self)
+{
+	char	 q;
+	size_t	 len;
+
+	*n = 0;
+	*self = 0;
+	while (*p != '\0' && *p != '>') {
+		p += strspn(p, " \t\r\n");
+		if (*p == '/') {
+			*self = 1;
+			p++;
+			continue;
+		}
+		if (*p == '>' || *p == '\0')
+			break;
+		len = strcspn(p, " \t\r\n=/>");
+		if (*n < max) {
+			snprintf(a[*n].name, sizeof(a[*n].name), "%.*s",
+			    (int)len, p);
+			a[*n].val[0] = '\0';
+		}
+		p += len;
+		if (*p == '=') {
+			p++;
+			q = (*p == '"' || *p == '\'') ? *p++ : 0;
+			len = q ? strcspn(p, q == '"' ? "\"" : "'") :
+			    strcspn(p, " \t\r\n>");
+			if (*n < max)
+				snprintf(a[*n].val, sizeof(a[*n].val), "%.*s",
+				    (int)len, p);
+			p += len + (q && p[len] == q);
+		}
+		if (len > 0 || *p != '\0')
+			(*n)++;
+	}
+	return *p == '>' ? p + 1 : p;
+}
+
+static int
+void_elem(const char *name)
+{
+	static const char *const v[] = { "area", "base", "br", "col", "embed",
+	    "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+	    NULL };
+	size_t	 i;
+
+	for (i = 0; v[i] != NULL; i++)
+		if (strcasecmp(name, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Checks one opening tag; pushes it unless it is void. */
+static void
+lint_tag(const char *file, int line, struct elem *stack, size_t *depth,
+    const char *name, struct attr *a, size_t n, int self)
+{
+	struct elem	 e;
+	const char	*alpine = NULL;
+	size_t		 i;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	for (i = 0; i < n; i++) {
+		if (strcmp(a[i].name, "sse-connect") == 0)
+			connect_channels(file, line, &e, a[i].val);
+		else if (strcmp(a[i].name, "hx-ext") == 0 &&
+		    strstr(a[i].val, "sse") != NULL)
+			e.sse = 1;
+		else if ((strcmp(a[i].name, "x-data") == 0 ||
+		    strcmp(a[i].name, "x-init") == 0) &&
+		    alpine_connects(a[i].val))
+			alpine = a[i].val;
+	}
+	if (e.sse && alpine != NULL)
+		fail(file, line, "<%s> mixes the htmx SSE extension with an "
+		    "Alpine SSE manager connection (%s)", name, alpine);
+	if (*depth < LINT_DEPTH_MAX && !self && !void_elem(name))
+		stack[(*depth)++] = e;
+	for (i = 0; i < n; i++) {
+		if (strcmp(a[i].name, "hx-trigger") == 0)
+			check_names(file, line, stack, *depth, a[i].val, 0);
+		else if (strcmp(a[i].name, "sse-swap") == 0)
+			check_names(file, line, stack, *depth, a[i].val, 1);
+	}
+}
+
+static void
+lint_html(const char *file, const char *text)
+{
+	struct elem	*stack;
+	struct attr	 a[32];
+	char		 name[32], *js;
+	const char	*p = text, *end;
+	size_t		 depth = 0, n, len;
+	int		 self, line;
+
+	if ((stack = calloc(LINT_DEPTH_MAX, sizeof(*stack))) == NULL)
+		abort();
+	while ((p = strchr(p, '<')) != NULL) {
+		line = line_of(text, p);
+		if (strncmp(p, "<!--", 4) == 0) {
+			p = (end = strstr(p, "-->")) ? end + 3 : p + 4;
+			continue;
+		}
+		if (p[1] == '/' || p[1] == '!') {
+			len = strcspn(p + 2, " >");
+			snprintf(name, sizeof(name), "%.*s", (int)len, p + 2);
+			while (p[1] == '/' && depth > 0 &&
+			    strcasecmp(stack[--depth].name, name) != 0)
+				;
+			p = (end = strchr(p, '>')) ? end + 1 : p + 1;
+			continue;
+		}
+		len = strcspn(p + 1, " \t\r\n/>");
+		snprintf(name, sizeof(name), "%.*s", (int)len, p + 1);
+		p = read_attrs(p + 1 + len, a, 32, &n, &self);
+		lint_tag(file, line, stack, &depth, name, a, n > 32 ? 32 : n,
+		    self);
+		if (strcasecmp(name, "script") == 0 &&
+		    (end = strstr(p, "</script")) != NULL) {
+			js = calloc(1, (size_t)(end - text) + 1);
+			memset(js, '\n', (size_t)(p - text));
+			memcpy(js + (p - text), p, (size_t)(end - p));
+			collect_funcs(js);
+			lint_js(file, js);
+			free(js);
+			p = end;
+		}
+	}
+	free(stack);
+}
+
+static void
+lint_publishers(const char *file, const char *text)
+{
+	each_match(file, text, "pgsse\\.publish\\([ ]*'([a-z0-9_]+)'[ ]*,[ ]*"
+	    "'([^']+)'", on_publish);
+	each_match(file, text, "(pgsse_publish|emit)\\([^,\"]*,[ ]*\"([a-z0-9_]+)"
+	    "\"[ ]*,[ ]*\"([^\"]+)\"", on_publish23);
+	each_match(file, text, "pgsse-publish([ ]+-[sn][ ]+[^ ]+)*[ ]+"
+	    "([a-z][a-z0-9_]*)[ ]+([a-z][a-z0-9_]*)", on_publish23);
+	each_match(file, text, "(NOTIFY|notify)[ ]+([a-z][a-z0-9_]*)[ ]*,[ ]*"
+	    "'\\{\"event\"[ ]*:[ ]*\"([^\"]+)\"", on_publish23);
+}
+
+static int
+ends_with(const char *z, const char *suffix)
+{
+	size_t	 n = strlen(z), m = strlen(suffix);
+
+	return n >= m && strcmp(z + n - m, suffix) == 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pgsse_registry	*r;
+	struct pgsse_buf	 err = { NULL, 0, 0 };
+	char			*text;
+	int			 i, pass;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fprintf(argc < 2 ? stderr : stdout, "usage: pgsse-lint "
+		    "REGISTRY FILE...\nChecks pages, scripts and publishers "
+		    "against the event registry.\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if ((text = slurp(argv[1])) == NULL ||
+	    (r = pgsse_registry_parse(text, &err)) == NULL) {
+		fprintf(stderr, "pgsse-lint: %s: %s\n", argv[1],
+		    err.p ? err.p : "cannot read");
+		return 2;
+	}
+	free(text);
+	reg = r;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 2; i < argc; i++) {
+			if ((text = slurp(argv[i])) == NULL) {
+				fprintf(stderr, "pgsse-lint: cannot read %s\n",
+				    argv[i]);
+				errors++;
+				continue;
+			}
+			if (pass == 0 && ends_with(argv[i], ".js"))
+				collect_funcs(text);
+			else if (pass == 1 && ends_with(argv[i], ".html"))
+				lint_html(argv[i], text);
+			else if (pass == 1 && ends_with(argv[i], ".js"))
+				lint_js(argv[i], text);
+			else if (pass == 1)
+				lint_publishers(argv[i], text);
+			free(text);
+		}
+	pgsse_registry_free(r);
+	pgsse_buf_free(&err);
+	while (nfuncs > 0)
+		free(funcs[--nfuncs]);
+	if (errors > 0)
+		fprintf(stderr, "pgsse-lint: %d problem%s\n", errors,
+		    errors == 1 ? "" : "s");
+	return errors > 0;
+}

@@ -1,0 +1,2 @@
+// expect: 2
+window.sseManager.connect('demo', () => {});

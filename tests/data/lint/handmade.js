@@ -1,0 +1,4 @@
+// expect: 2
+const CHANNEL_EVENTS = {
+	operations: ['started', 'completed', 'failed'],
+};

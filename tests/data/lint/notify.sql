@@ -1,0 +1,2 @@
+-- expect: 2
+NOTIFY demos, '{"event":"gone","data":{}}';
