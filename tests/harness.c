@@ -74,6 +74,9 @@ h_free_port(void)
 }
 
 /* At exit, stops what this process started; forked test children skip. */
+static void web_wait(struct h_web *, const char *);
+static void make_tmpdir(char *, size_t, const char *);
+
 static void
 h_cleanup(void)
 {
@@ -254,7 +257,6 @@ h_web_start(struct h_web *w, const char *extra_conf)
 {
 	char	 conf[1024];
 	FILE	*f;
-	int	 i, fd;
 	const char *lighttpd = getenv("LIGHTTPD") ? getenv("LIGHTTPD") :
 	    "/usr/sbin/lighttpd";
 
@@ -274,15 +276,158 @@ h_web_start(struct h_web *w, const char *extra_conf)
 		_exit(127);
 	}
 	live_web = w;
-	for (i = 0; i < 100; i++) {
+	web_wait(w, "lighttpd-error.log");
+}
+
+/* Waits for the web server to accept connections; aborts otherwise. */
+static void
+web_wait(struct h_web *w, const char *log)
+{
+	int	 i, fd;
+
+	for (i = 0; i < 200; i++) {
 		if ((fd = h_connect(w->port)) >= 0) {
 			close(fd);
 			return;
 		}
 		usleep(50000);
 	}
-	h_run("cat %s/lighttpd-error.log >&2", w->dir);
-	ck_abort_msg("lighttpd did not start on port %d", w->port);
+	h_run("cat %s/%s >&2", w->dir, log);
+	ck_abort_msg("web server did not start on port %d", w->port);
+}
+
+/*
+ * Starts pgsse-stream (which 0) or pgsse-app (1) under spawn-fcgi on a
+ * socket in the server's folder, as the samples expect for Apache
+ * mod_proxy_fcgi and nginx.
+ */
+void
+h_fcgi_spawn(struct h_web *w, int which)
+{
+	static const char *const prog[2] = { "pgsse-stream", "pgsse-app" };
+	char	 sock[600], bin[600];
+	int	 i;
+
+	snprintf(sock, sizeof(sock), "%s/%s.sock", w->dir, prog[which]);
+	snprintf(bin, sizeof(bin), "%s/cgi-bin/%s", h_builddir(), prog[which]);
+	unlink(sock);
+	if ((w->fcgi[which] = fork()) == 0) {
+		execlp("spawn-fcgi", "spawn-fcgi", "-n", "-s", sock, "-M", "0666",
+		    "--", bin, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100 && access(sock, F_OK) != 0; i++)
+		usleep(50000);
+	if (i == 100)
+		ck_abort_msg("spawn-fcgi did not make %s", sock);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE	*f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		ck_abort_msg("cannot write %s", path);
+}
+
+/*
+ * Starts Apache with the shipped sample (etc/apache/pgsse-SAMPLE.conf,
+ * "proxy-fcgi" or "fcgid") under a minimal main configuration that sets
+ * only the port and the paths.
+ */
+void
+h_apache_start(struct h_web *w, const char *sample)
+{
+	char	 conf[8192], path[600];
+	int	 fcgid = strcmp(sample, "fcgid") == 0;
+
+	make_tmpdir(w->dir, sizeof(w->dir), "apache");
+	w->port = h_free_port();
+	w->sig = SIGTERM;
+	if (!fcgid) {
+		h_fcgi_spawn(w, 0);
+		h_fcgi_spawn(w, 1);
+	}
+	snprintf(conf, sizeof(conf),
+	    "ServerName localhost\nListen 127.0.0.1:%d\n"
+	    "PidFile %s/apache.pid\nErrorLog %s/error.log\nLogLevel warn\n"
+	    "DefaultRuntimeDir %s\nMutex file:%s default\n"
+	    "User www-data\nGroup www-data\nTypesConfig /etc/mime.types\n"
+	    "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+	    "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so\n"
+	    "LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so\n"
+	    "LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so\n"
+	    "LoadModule env_module /usr/lib/apache2/modules/mod_env.so\n"
+	    "LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n"
+	    "%s"
+	    "ThreadsPerChild 64\nMaxRequestWorkers 512\nServerLimit 8\n"
+	    "Define PGSSE_WWW %s/www\nDefine PGSSE_RUN %s\n"
+	    "Define PGSSE_CGIBIN %s/cgi-bin\n"
+	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse user=pgsse\"\n"
+	    "FcgidIPCDir %s/fcgid\nFcgidProcessTableFile %s/fcgid.shm\n"
+	    "Include %s/etc/apache/pgsse-%s.conf\n", w->port, w->dir, w->dir,
+	    w->dir, w->dir, fcgid ?
+	    "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n" :
+	    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
+	    "LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so\n",
+	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), w->dir, w->dir,
+	    h_builddir(), sample);
+	if (!fcgid) {
+		/* FcgidIPCDir is mod_fcgid's: drop it for proxy_fcgi. */
+		char *x = strstr(conf, "FcgidIPCDir");
+		char *y = strstr(conf, "Include ");
+		memmove(x, y, strlen(y) + 1);
+	}
+	snprintf(path, sizeof(path), "%s/apache.conf", w->dir);
+	write_file(path, conf);
+	h_run("mkdir -p %s/fcgid && chown www-data %s/fcgid 2>/dev/null",
+	    w->dir, w->dir);
+	if ((w->pid = fork()) == 0) {
+		execl("/usr/sbin/apache2", "apache2", "-f", path, "-DFOREGROUND",
+		    (char *)NULL);
+		_exit(127);
+	}
+	live_web = w;
+	web_wait(w, "error.log");
+}
+
+/*
+ * Starts nginx with the shipped etc/nginx/pgsse.conf, its listen, root
+ * and socket paths adjusted, in a minimal main configuration.
+ */
+void
+h_nginx_start(struct h_web *w)
+{
+	char	 conf[4096], path[600];
+
+	make_tmpdir(w->dir, sizeof(w->dir), "nginx");
+	w->port = h_free_port();
+	w->sig = SIGTERM;
+	h_fcgi_spawn(w, 0);
+	h_fcgi_spawn(w, 1);
+	if (h_run("sed -e 's|listen 127.0.0.1:8080;|listen 127.0.0.1:%d;|' "
+	    "-e 's|root .*;|root %s/www;|' -e 's|unix:[^;]*/pgsse-|unix:%s/pgsse-|' "
+	    "%s/etc/nginx/pgsse.conf >%s/pgsse-site.conf && "
+	    "cp /etc/nginx/fastcgi_params /etc/nginx/mime.types %s/",
+	    w->port, h_srcdir(), w->dir, h_builddir(), w->dir, w->dir) != 0)
+		ck_abort_msg("cannot adjust the nginx sample");
+	snprintf(conf, sizeof(conf), "daemon off;\nworker_processes 1;\n"
+	    "pid %s/nginx.pid;\nerror_log %s/error.log warn;\n"
+	    "events { worker_connections 8192; }\nhttp {\n include mime.types;\n"
+	    " access_log off;\n client_body_temp_path %s/tmp;\n"
+	    " fastcgi_temp_path %s/tmp;\n proxy_temp_path %s/tmp;\n"
+	    " include %s/pgsse-site.conf;\n}\n", w->dir, w->dir, w->dir,
+	    w->dir, w->dir, w->dir);
+	snprintf(path, sizeof(path), "%s/nginx.conf", w->dir);
+	write_file(path, conf);
+	if ((w->pid = fork()) == 0) {
+		execl("/usr/sbin/nginx", "nginx", "-p", w->dir, "-c", path,
+		    (char *)NULL);
+		_exit(127);
+	}
+	live_web = w;
+	web_wait(w, "error.log");
 }
 
 void
@@ -290,6 +435,12 @@ h_web_stop(struct h_web *w)
 {
 	int	 i, st;
 
+	for (i = 0; i < 2; i++)
+		if (w->fcgi[i] > 0) {
+			kill(w->fcgi[i], SIGKILL);
+			waitpid(w->fcgi[i], &st, 0);
+			w->fcgi[i] = 0;
+		}
 	if (w->pid <= 0)
 		return;
 	kill(w->pid, SIGTERM);

@@ -23,7 +23,9 @@ struct h_pg {
 struct h_web {
 	char	dir[512];
 	int	port;
-	pid_t	pid;
+	pid_t	pid;		/* the web server */
+	pid_t	fcgi[2];	/* spawn-fcgi'd pgsse-stream and pgsse-app */
+	int	sig;		/* how to stop the web server */
 };
 
 /* A received event, as a browser would see it. */
@@ -64,6 +66,9 @@ pid_t		 h_runner_start(const char *jobs, const char *timeout);
 void		 h_runner_stop(pid_t, int);
 void		 h_web_start(struct h_web *, const char *extra_conf);
 void		 h_web_stop(struct h_web *);
+void		 h_apache_start(struct h_web *, const char *sample);
+void		 h_nginx_start(struct h_web *);
+void		 h_fcgi_spawn(struct h_web *, int which);
 
 struct h_sse	*h_sse_open(int port, const char *path, const char *lastid);
 struct h_sse	*h_sse_open_hdr(int port, const char *path, const char *headers);

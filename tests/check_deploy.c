@@ -1,0 +1,209 @@
+/*
+ * check_deploy.c: the shipped sample configurations, run by the real
+ * servers (lighttpd, Apache with mod_proxy_fcgi and with mod_fcgid,
+ * nginx), adjusted only for port and paths. Each must deliver events
+ * unbuffered, to many streams at once, and resume after the stream
+ * program dies.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+#define WAIT_MS 15000
+/* Streams at once: mod_fcgid runs a process (and a LISTEN) per stream. */
+#define MANY 200
+#define MANY_FCGID 20
+
+static struct h_pg	 pg;
+static struct h_web	 web;
+static int		 fcgid;
+
+static void
+pg_up(void)
+{
+	h_pg_start(&pg, NULL);
+	h_pg_load("sql/demo.sql");
+}
+
+static void lighttpd_up(void) { pg_up(); h_web_start(&web, NULL); }
+static void apache_proxy_up(void) { pg_up(); h_apache_start(&web, "proxy-fcgi"); }
+static void apache_fcgid_up(void) { pg_up(); fcgid = 1; h_apache_start(&web, "fcgid"); }
+static void nginx_up(void) { pg_up(); h_nginx_start(&web); }
+
+static void
+stack_down(void)
+{
+	h_web_stop(&web);
+	h_pg_stop(&pg);
+	fcgid = 0;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+START_TEST(deploy_page_and_fragment)
+{
+	char	*body = NULL;
+
+	ck_assert_int_eq(h_http_get(web.port, "/", NULL, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "sse-connect=\"/api/sse/status\""));
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/status/content", NULL, &body),
+	    200);
+	ck_assert_ptr_nonnull(strstr(body, "System status"));
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/demos/grid", NULL, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "hx-post=\"/demos/todo/install\""));
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/nope", NULL, NULL),
+	    404);
+}
+END_TEST
+
+/*
+ * Nothing buffers: an event arrives within 200 ms of publish(). A
+ * buffering server would hold it for seconds (until a buffer fills or
+ * the response ends), so one quick arrival out of three proves it.
+ */
+START_TEST(deploy_unbuffered)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/status", NULL);
+	long		 t0, best = 1000000;
+	int		 i;
+
+	ck_assert_ptr_nonnull(strstr(s->head, "text/event-stream"));
+	for (i = 0; i < 3; i++) {
+		t0 = now_ms();
+		h_publish(c, "status", "system_status",
+		    "{\"status\":\"ok\",\"uptime\":1}");
+		ck_assert_int_eq(h_sse_wait(s, (size_t)i + 1, WAIT_MS), i + 1);
+		if (now_ms() - t0 < best)
+			best = now_ms() - t0;
+	}
+	ck_assert_msg(best < 200, "fastest delivery took %ld ms", best);
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+/* Many concurrent streams all receive every event. */
+START_TEST(deploy_many_streams)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s[MANY];
+	int		 n = fcgid ? MANY_FCGID : MANY, i, j;
+
+	for (i = 0; i < n; i++)
+		s[i] = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	for (i = 0; i < 3; i++)
+		h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"many\"}");
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(h_sse_wait(s[i], 3, WAIT_MS) == 3,
+		    "stream %d got %zu of 3", i, s[i]->nmsgs);
+		for (j = 1; j < 3; j++)
+			ck_assert_int_gt(atoll(s[i]->msgs[j].id),
+			    atoll(s[i]->msgs[j - 1].id));
+	}
+	for (i = 0; i < n; i++)
+		h_sse_close(s[i]);
+	PQfinish(c);
+}
+END_TEST
+
+/* Reads from s, reconnecting after EOF with Last-Event-ID, as a browser. */
+static struct h_sse *
+follow(struct h_sse *s, const char *path, size_t want, int *seen)
+{
+	char	 id[256];
+	long	 t0 = now_ms();
+
+	while (now_ms() - t0 < 30000) {
+		h_sse_wait(s, want - (size_t)*seen, 500);
+		if (!s->eof && s->nmsgs + (size_t)*seen >= want)
+			break;
+		if (s->eof) {
+			snprintf(id, sizeof(id), "%s", s->parser.lastid);
+			*seen += (int)s->nmsgs;
+			h_sse_close(s);
+			usleep(300000);
+			s = h_sse_open(web.port, path, id[0] ? id : NULL);
+		}
+	}
+	return s;
+}
+
+/* The stream program dies; clients come back and lose nothing. */
+START_TEST(deploy_stream_killed)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/logs", NULL);
+	char		*body = NULL, *p;
+	int		 i, seen = 0;
+	pid_t		 pid;
+
+	h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"before\"}");
+	ck_assert_int_eq(h_sse_wait(s, 1, WAIT_MS), 1);
+	if (web.fcgi[0] > 0) {
+		kill(web.fcgi[0], SIGKILL);
+		sleep(1);
+		h_fcgi_spawn(&web, 0);	/* as systemd's Restart= would */
+	} else {
+		ck_assert_int_eq(h_http_get(web.port, "/api/sse-health", NULL,
+		    &body), 200);
+		ck_assert_ptr_nonnull(p = strstr(body, "\"pid\":"));
+		pid = (pid_t)atoi(p + 6);
+		free(body);
+		kill(pid, SIGKILL);
+	}
+	for (i = 0; i < 5; i++)
+		h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"during\"}");
+	s = follow(s, "/api/sse/logs", 6, &seen);
+	ck_assert_int_eq(seen + (int)s->nmsgs, 6);
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+static TCase *
+server_case(const char *name, void (*up)(void), int kill_test)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, up, stack_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, deploy_page_and_fragment);
+	tcase_add_test(tc, deploy_unbuffered);
+	tcase_add_test(tc, deploy_many_streams);
+	if (kill_test)
+		tcase_add_test(tc, deploy_stream_killed);
+	return tc;
+}
+
+int
+main(void)
+{
+	Suite	*s = suite_create("deploy");
+
+	signal(SIGPIPE, SIG_IGN);
+	suite_add_tcase(s, server_case("lighttpd", lighttpd_up, 1));
+	suite_add_tcase(s, server_case("apache_proxy_fcgi", apache_proxy_up, 1));
+	suite_add_tcase(s, server_case("apache_fcgid", apache_fcgid_up, 0));
+	suite_add_tcase(s, server_case("nginx", nginx_up, 1));
+	return h_run_suite(s);
+}
