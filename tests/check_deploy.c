@@ -180,6 +180,94 @@ START_TEST(deploy_stream_killed)
 }
 END_TEST
 
+/* Apache (proxy_fcgi) and nginx side by side, for the idle test. */
+static struct h_web	 web2;
+
+static void
+idle_up(void)
+{
+	pg_up();
+	h_apache_start(&web, "proxy-fcgi");
+	h_nginx_start(&web2);
+}
+
+static void
+idle_down(void)
+{
+	h_web_stop(&web2);
+	stack_down();
+}
+
+/*
+ * A stream idle for longer than the server's default idle timeout (60 s
+ * for Apache's ProxyPass and nginx's fastcgi_read_timeout) stays open:
+ * the samples raise them and the heartbeat keeps the line busy.
+ */
+START_TEST(deploy_idle_streams_stay_open)
+{
+	PGconn		*c;
+	struct h_sse	*a = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	struct h_sse	*b = h_sse_connect(web2.port, "/api/sse/demos", NULL);
+	long		 t0 = now_ms();
+
+	while (now_ms() - t0 < 65000) {
+		h_sse_read(a, 250);
+		h_sse_read(b, 250);
+	}
+	ck_assert(!a->eof && !b->eof);
+	ck_assert_uint_ge(a->parser.comments, 4);	/* heartbeats */
+	c = h_pg_connect();
+	h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"idle\"}");
+	ck_assert_int_eq(h_sse_wait(a, 1, WAIT_MS), 1);
+	ck_assert_int_eq(h_sse_wait(b, 1, WAIT_MS), 1);
+	h_sse_close(a);
+	h_sse_close(b);
+	PQfinish(c);
+}
+END_TEST
+
+static void
+two_hosts_up(void)
+{
+	pg_up();
+	h_web_start(&web, NULL);
+	h_web_start(&web2, NULL);
+}
+
+/*
+ * Two web hosts, each with its own stream process and LISTEN connection,
+ * against one PostgreSQL: clients split between them all receive every
+ * event exactly once, in order, even while a publisher runs.
+ */
+START_TEST(deploy_two_hosts)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s[40];
+	char		 json[64];
+	int		 i, j, n = 40, events = 300;
+
+	for (i = 0; i < n; i++)
+		s[i] = h_sse_connect(i % 2 ? web2.port : web.port,
+		    "/api/sse/logs", NULL);
+	for (i = 0; i < events; i++) {
+		snprintf(json, sizeof(json), "{\"source\":\"h\",\"line\":\"%d\"}", i);
+		h_publish(c, "logs", "log", json);
+	}
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(h_sse_wait(s[i], (size_t)events, WAIT_MS) == events,
+		    "client %d got %zu", i, s[i]->nmsgs);
+		h_sse_wait(s[i], (size_t)events + 1, 50);
+		ck_assert_uint_eq(s[i]->nmsgs, (size_t)events);
+		for (j = 0; j < events; j++)
+			ck_assert_int_eq(atoi(strstr(s[i]->msgs[j].data,
+			    "\"line\": \"") + 9), j);
+	}
+	for (i = 0; i < n; i++)
+		h_sse_close(s[i]);
+	PQfinish(c);
+}
+END_TEST
+
 static TCase *
 server_case(const char *name, void (*up)(void), int kill_test)
 {
@@ -199,11 +287,22 @@ int
 main(void)
 {
 	Suite	*s = suite_create("deploy");
+	TCase	*tc;
 
 	signal(SIGPIPE, SIG_IGN);
 	suite_add_tcase(s, server_case("lighttpd", lighttpd_up, 1));
 	suite_add_tcase(s, server_case("apache_proxy_fcgi", apache_proxy_up, 1));
 	suite_add_tcase(s, server_case("apache_fcgid", apache_fcgid_up, 0));
 	suite_add_tcase(s, server_case("nginx", nginx_up, 1));
+	tc = tcase_create("two_hosts");
+	tcase_add_unchecked_fixture(tc, two_hosts_up, idle_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, deploy_two_hosts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("idle");
+	tcase_add_unchecked_fixture(tc, idle_up, idle_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, deploy_idle_streams_stay_open);
+	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
