@@ -261,19 +261,30 @@ out:
 	return rc;
 }
 
-/* Handles one notification; marks doorbell channels in dirty. */
-static void
-hub_notification(struct pgsse_hub *hub, PGnotify *nf, char *dirty)
+/*
+ * Handles one notification: a doorbell marks its channel in dirty; a raw
+ * event is handed out at once, after the doorbells before it, so events
+ * go out in commit order. Returns -1 if reading the log failed.
+ */
+static int
+hub_notification(struct pgsse_hub *hub, PGconn *conn, PGnotify *nf,
+    char *dirty, int *any)
 {
 	struct pgsse_notify	 n;
 	struct pgsse_event	*ev;
+	int			 rc = 0;
 
 	pgsse_notify_map(hub->reg, nf->relname, nf->extra, &n);
 	switch (n.kind) {
 	case PGSSE_NOTIFY_DOORBELL:
 		dirty[n.channel - hub->reg->channels] = 1;
+		*any = 1;
 		break;
 	case PGSSE_NOTIFY_RAW:
+		if (*any && hub_catch_up(hub, conn, dirty) == PGSSE_ERR_DB)
+			rc = -1;
+		memset(dirty, 0, hub->reg->n);
+		*any = 0;
 		ev = pgsse_event_new(0, (int)(n.channel - hub->reg->channels),
 		    n.event, n.data, 0);
 		if (ev != NULL)
@@ -288,6 +299,7 @@ hub_notification(struct pgsse_hub *hub, PGnotify *nf, char *dirty)
 		break;
 	}
 	pgsse_notify_clear(&n);
+	return rc;
 }
 
 /* Serves one connection until it breaks or the hub stops. */
@@ -297,12 +309,11 @@ hub_serve(struct pgsse_hub *hub, PGconn *conn)
 	struct pollfd	 pfd;
 	PGnotify	*nf;
 	char		*dirty;
-	size_t		 i;
-	int		 any;
+	int		 any, rc = 0;
 
 	if ((dirty = calloc(hub->reg->n + 1, 1)) == NULL)
 		return;
-	while (!atomic_load(&hub->stop)) {
+	while (!atomic_load(&hub->stop) && rc == 0) {
 		pfd.fd = PQsocket(conn);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, HUB_POLL_MS) == -1 && errno != EINTR)
@@ -314,13 +325,12 @@ hub_serve(struct pgsse_hub *hub, PGconn *conn)
 		}
 		memset(dirty, 0, hub->reg->n);
 		any = 0;
-		while ((nf = PQnotifies(conn)) != NULL) {
-			hub_notification(hub, nf, dirty);
+		while (rc == 0 && (nf = PQnotifies(conn)) != NULL) {
+			rc = hub_notification(hub, conn, nf, dirty, &any);
 			PQfreemem(nf);
 		}
-		for (i = 0; i < hub->reg->n; i++)
-			any |= dirty[i];
-		if (any && hub_catch_up(hub, conn, dirty) == PGSSE_ERR_DB)
+		if (rc == 0 && any && hub_catch_up(hub, conn, dirty) ==
+		    PGSSE_ERR_DB)
 			break;
 	}
 	free(dirty);
