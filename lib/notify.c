@@ -38,8 +38,12 @@ field_ok(struct json_object *v, const char *type)
 		    strcmp(type, "integer") == 0;
 	case json_type_double:
 		d = json_object_get_double(v);
-		return strcmp(type, "number") == 0 ||
-		    (strcmp(type, "integer") == 0 && d == (double)(long long)d);
+		if (strcmp(type, "number") == 0)
+			return 1;
+		/* Out of range (or NaN) is no integer, and no cast is safe. */
+		if (!(d > -9.0e18 && d < 9.0e18))
+			return 0;
+		return strcmp(type, "integer") == 0 && d == (double)(long long)d;
 	default:
 		return 0;
 	}
