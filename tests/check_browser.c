@@ -51,6 +51,12 @@ START_TEST(browser_demo_library)
 }
 END_TEST
 
+START_TEST(browser_slow_javascript)
+{
+	ck_assert_int_eq(h_browser(web.port, "slow"), 0);
+}
+END_TEST
+
 START_TEST(browser_stream_restart)
 {
 	ck_assert_int_eq(h_browser(web.port, "reconnect"), 0);
@@ -67,6 +73,7 @@ main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, browser_status_card);
 	tcase_add_test(tc, browser_demo_library);
+	tcase_add_test(tc, browser_slow_javascript);
 	tcase_add_test(tc, browser_stream_restart);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);

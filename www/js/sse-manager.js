@@ -25,6 +25,7 @@
 		this.state = 'idle';     // idle | connecting | open | reconnecting
 		this.opened = 0;         // EventSources opened, for tests
 		this.pending = false;
+		this.refreshed = false;  // targets refreshed after the first open
 	}
 
 	SSEConnectionManager.prototype.setState = function (state) {
@@ -78,7 +79,15 @@
 		this.channels = channels;
 		this.opened++;
 		this.setState('connecting');
-		es.onopen = () => this.setState('open');
+		es.onopen = () => {
+			this.setState('open');
+			// Targets loaded their state before this connection existed:
+			// refresh them once, so nothing published in between is missed.
+			if (!this.lastEventId && !this.refreshed) {
+				this.refreshed = true;
+				document.body.dispatchEvent(new CustomEvent('sseReset', { bubbles: true }));
+			}
+		};
 		es.onerror = () => {
 			if (es.readyState === EventSource.CLOSED) {
 				// The browser gave up: come back ourselves, from the last id.
