@@ -18,6 +18,7 @@ static const struct option longopts[] = {
 	{ "heartbeat", required_argument, NULL, 'b' },
 	{ "retry", required_argument, NULL, 'r' },
 	{ "queue", required_argument, NULL, 'q' },
+	{ "no-raw", no_argument, NULL, 'n' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -30,15 +31,17 @@ usage(FILE *f, const struct pgsse_stream_cfg *cfg)
 	fprintf(f,
 	    "usage: pgsse-stream [--socket PATH|:PORT] [--max-clients N]\n"
 	    "                    [--heartbeat SEC] [--retry MS] [--queue N]\n"
+	    "                    [--no-raw]\n"
 	    "Streams PostgreSQL events as text/event-stream over FastCGI.\n"
 	    "The database comes from PGSSE_CONNINFO or the PG* variables.\n"
 	    "Effective configuration:\n"
 	    "  socket       %s\n  max-clients  %u (PGSSE_MAX_CLIENTS)\n"
 	    "  heartbeat    %u s (PGSSE_HEARTBEAT)\n  retry        %u ms\n"
-	    "  queue        %zu events per client\n  conninfo     \"%s\"\n",
+	    "  queue        %zu events per client\n"
+	    "  raw NOTIFY   %s (PGSSE_RAW)\n  conninfo     \"%s\"\n",
 	    cfg->socket ? cfg->socket : "fd 0 (spawned by the web server)",
 	    cfg->max_clients, cfg->heartbeat, cfg->retry_ms, cfg->queue_max,
-	    cfg->conninfo);
+	    cfg->raw ? "mapped" : "ignored", cfg->conninfo);
 }
 
 /* Parses a number in [lo, hi]; exits with a message otherwise. */
@@ -73,7 +76,9 @@ main(int argc, char *argv[])
 		cfg.max_clients = number("PGSSE_MAX_CLIENTS", z, 1, 1000000);
 	if ((z = getenv("PGSSE_HEARTBEAT")) != NULL)
 		cfg.heartbeat = number("PGSSE_HEARTBEAT", z, 1, 3600);
-	while ((ch = getopt_long(argc, argv, "s:c:b:r:q:vhV", longopts,
+	if ((z = getenv("PGSSE_RAW")) != NULL)
+		cfg.raw = strcmp(z, "off") != 0 && strcmp(z, "0") != 0;
+	while ((ch = getopt_long(argc, argv, "s:c:b:r:q:nvhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -91,6 +96,9 @@ main(int argc, char *argv[])
 			break;
 		case 'q':
 			cfg.queue_max = number("--queue", optarg, 8, 1 << 20);
+			break;
+		case 'n':
+			cfg.raw = 0;
 			break;
 		case 'v':
 			pgsse_log_set_level(PGSSE_LOG_DEBUG);

@@ -164,6 +164,7 @@ struct pgsse_hub {
 	struct pgsse_registry	*reg;		/* immutable */
 	const char		*conninfo;
 	size_t			 queue_max;
+	int			 raw;		/* LISTEN for raw NOTIFYs too */
 	struct pgsse_hub_sub	*subs;		/* lock; per channel */
 	int64_t			*cursor;	/* lock; per channel */
 	size_t			 nclients;	/* lock */
@@ -182,7 +183,7 @@ struct pgsse_hub {
 	pthread_t		 reaper;
 };
 struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
-		    size_t);
+		    size_t, int);
 void		 pgsse_hub_free(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
 void		 pgsse_hub_release(struct pgsse_hub *);

@@ -181,7 +181,7 @@ hub_listen(struct pgsse_hub *hub, PGconn *conn)
 	size_t		 i;
 	int		 rc;
 
-	for (i = 0; i <= hub->reg->n; i++) {
+	for (i = hub->raw ? 0 : hub->reg->n; i <= hub->reg->n; i++) {
 		id = PQescapeIdentifier(conn, i == hub->reg->n ?
 		    PGSSE_DOORBELL : hub->reg->channels[i].name, 64);
 		if (id == NULL)
@@ -467,11 +467,12 @@ reaper_unwatch(struct pgsse_hub *hub, struct pgsse_client *c)
 
 /*
  * Makes a hub over reg (which the hub then owns) and starts its thread.
+ * With raw 0 it LISTENs to the doorbell only: raw NOTIFYs are ignored.
  * Returns NULL on failure. Stop and free it with pgsse_hub_free.
  */
 struct pgsse_hub *
 pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
-    size_t queue_max)
+    size_t queue_max, int raw)
 {
 	struct pgsse_hub	*hub;
 
@@ -481,6 +482,7 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->reg = reg;
 	hub->conninfo = conninfo;
 	hub->queue_max = queue_max;
+	hub->raw = raw;
 	hub->subs = calloc(reg->n + 1, sizeof(*hub->subs));
 	hub->cursor = calloc(reg->n + 1, sizeof(*hub->cursor));
 	hub->epfd = epoll_create1(EPOLL_CLOEXEC);

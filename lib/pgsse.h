@@ -122,6 +122,7 @@ struct pgsse_stream_cfg {
 	unsigned int	 heartbeat;	/* seconds, PGSSE_HEARTBEAT_SEC */
 	unsigned int	 retry_ms;	/* PGSSE_RETRY_MS */
 	size_t		 queue_max;	/* PGSSE_QUEUE_MAX */
+	int		 raw;		/* map raw NOTIFYs (1), or only the log */
 };
 void		 pgsse_stream_cfg_default(struct pgsse_stream_cfg *);
 int		 pgsse_stream_main(const struct pgsse_stream_cfg *);

@@ -73,6 +73,7 @@ pgsse_stream_cfg_default(struct pgsse_stream_cfg *cfg)
 	cfg->heartbeat = PGSSE_HEARTBEAT_SEC;
 	cfg->retry_ms = PGSSE_RETRY_MS;
 	cfg->queue_max = PGSSE_QUEUE_MAX;
+	cfg->raw = 1;
 }
 
 /*
@@ -814,7 +815,8 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	if ((reg = stream_registry(cfg->conninfo)) == NULL)
 		return 1;
 	if ((srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
-	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max)) ==
+	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max,
+	    cfg->raw)) ==
 	    NULL) {
 		pgsse_registry_free(reg);
 		goto out;

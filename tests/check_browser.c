@@ -26,9 +26,14 @@ stack_up(void)
 	    "('evil', '<img src=x onerror=\"window.__pwned=1\">', "
 	    "'<script>window.__pwned=3</script> & \"quotes\"')");
 	PQfinish(c);
+	h_pg_load("sql/roles.sql");
+	/* The programs run with the least-privilege roles, as deployed. */
 	setenv("PGSSE_DEMO_DELAY", "0.4", 1);
+	setenv("PGUSER", "pgsse_publisher", 1);
 	runner = h_runner_start("bin/jobs", "60");
+	setenv("PGUSER", "pgsse_web", 1);
 	h_web_start(&web, NULL);
+	setenv("PGUSER", "pgsse", 1);
 }
 
 static void

@@ -535,9 +535,11 @@ limits_up(void)
 	 * it, so a short heartbeat frees slots quickly here. */
 	setenv("PGSSE_MAX_CLIENTS", "2", 1);
 	setenv("PGSSE_HEARTBEAT", "1", 1);
+	setenv("PGSSE_RAW", "off", 1);
 	h_web_start(&web, conf);
 	unsetenv("PGSSE_MAX_CLIENTS");
 	unsetenv("PGSSE_HEARTBEAT");
+	unsetenv("PGSSE_RAW");
 }
 
 /* Waits until the stream process serves n clients. */
@@ -608,6 +610,25 @@ START_TEST(stream_full_process_turns_away)
 }
 END_TEST
 
+/* With raw NOTIFY off, only events from the log reach clients. */
+START_TEST(stream_raw_off)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s;
+
+	wait_for_clients(0);
+	s = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	h_exec(c, "select pg_notify('demos', '{\"event\":\"uninstalled\","
+	    "\"data\":{\"demo_id\":\"raw\"}}')");
+	h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"logged\"}");
+	ck_assert_int_eq(h_sse_wait(s, 1, WAIT_MS), 1);
+	ck_assert_int_eq(h_sse_wait(s, 2, 500), 1);
+	ck_assert_str_eq(json_field(s->msgs[0].data, "demo_id"), "logged");
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -643,6 +664,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, stream_private_channel);
 	tcase_add_test(tc, stream_full_process_turns_away);
+	tcase_add_test(tc, stream_raw_off);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

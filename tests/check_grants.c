@@ -1,0 +1,115 @@
+/*
+ * check_grants.c: the roles of sql/roles.sql grant what docs/SECURITY.md
+ * says, and nothing more, against a real PostgreSQL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+static struct h_pg pg;
+
+static void
+pg_up(void)
+{
+	h_pg_start(&pg, NULL);
+	h_pg_load("sql/demo.sql");
+	h_pg_load("sql/roles.sql");
+}
+
+static void
+pg_down(void)
+{
+	h_pg_stop(&pg);
+}
+
+static PGconn *
+as(const char *role)
+{
+	char	 ci[128];
+	PGconn	*c;
+
+	snprintf(ci, sizeof(ci), "user=%s", role);
+	c = PQconnectdb(ci);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	return c;
+}
+
+/* Returns 1 if sql succeeds as the connection's role. */
+static int
+allowed(PGconn *c, const char *sql)
+{
+	PGresult	*res = PQexec(c, sql);
+	int		 ok;
+
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok && strstr(PQerrorMessage(c), "permission denied") == NULL)
+		ck_abort_msg("%s failed for another reason: %s", sql,
+		    PQerrorMessage(c));
+	PQclear(res);
+	return ok;
+}
+
+static const char publish[] = "select pgsse.publish('status', "
+    "'system_status', '{\"status\":\"x\",\"uptime\":1}')";
+
+START_TEST(grants_web)
+{
+	PGconn	*c = as("pgsse_web");
+
+	ck_assert(allowed(c, "select count(*) from pgsse.log"));
+	ck_assert(allowed(c, "select * from pgsse.channels"));
+	ck_assert(allowed(c, "select pg_sequence_last_value('pgsse.log_id_seq')"));
+	ck_assert(allowed(c, "select * from pgsse_demo.demos"));
+	ck_assert(allowed(c, "select pgsse.enqueue('demo_install', "
+	    "'{\"demo_id\":\"todo\"}', 'demo:todo')"));
+	ck_assert(!allowed(c, publish));
+	ck_assert(!allowed(c, "insert into pgsse.log values (999, 'status', "
+	    "'system_status', '{}')"));
+	ck_assert(!allowed(c, "delete from pgsse.log"));
+	ck_assert(!allowed(c, "update pgsse.jobs set state = 'failed'"));
+	ck_assert(!allowed(c, "update pgsse_demo.demos set installed = true"));
+	ck_assert(!allowed(c, "update pgsse.settings set value = '1'"));
+	ck_assert(!allowed(c, "select pgsse.prune()"));
+	ck_assert(!allowed(c, "select pgsse.claim('x')"));
+	ck_assert(!allowed(c, "select pgsse.load_registry('{\"channels\":[]}')"));
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(grants_publisher)
+{
+	PGconn	*c = as("pgsse_publisher");
+
+	ck_assert(allowed(c, publish));
+	ck_assert(allowed(c, "select pgsse.recover()"));
+	ck_assert(allowed(c, "select pgsse.prune()"));
+	ck_assert(allowed(c, "select * from pgsse.claim('t')"));
+	ck_assert(!allowed(c, "insert into pgsse.log values (999, 'status', "
+	    "'system_status', '{}')"));
+	ck_assert(!allowed(c, "delete from pgsse.log"));
+	ck_assert(!allowed(c, "update pgsse.jobs set state = 'failed'"));
+	ck_assert(!allowed(c, "select pgsse.load_registry('{\"channels\":[]}')"));
+	ck_assert(!allowed(c, "insert into pgsse.channels values ('x', 'x')"));
+	PQfinish(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("grants");
+	TCase	*tc = tcase_create("roles");
+
+	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, grants_web);
+	tcase_add_test(tc, grants_publisher);
+	suite_add_tcase(s, tc);
+	return h_run_suite(s);
+}
