@@ -1,0 +1,264 @@
+#!/bin/bash
+# make bench: pgsse behind lighttpd (the shipped config) against
+# nginx+nchan, and against PostgreSQL's own limits, in one run on
+# loopback. Every headline figure is a ratio of two things measured here,
+# now. Writes docs/BENCHMARKS.md and docs/benchmarks.svg.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${PGSSE_BUILDDIR:-$src}
+out=${BENCH_OUT:-$src/docs}
+secs=${BENCH_SECONDS:-10}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsse-bench.XXXXXX")
+chmod 755 "$tmp"
+load=$build/tests/bench/sseload
+pub=$build/tests/bench/ssepub
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	"$src/bin/pgsse-cluster" stop "$tmp/pg" immediate >/dev/null 2>&1 || true
+	sleep 0.5
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+free_port() { local p=$((20000 + RANDOM % 20000)); while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done; echo $p; }
+
+# PostgreSQL.
+"$src/bin/pgsse-cluster" init "$tmp/pg" >/dev/null
+"$src/bin/pgsse-cluster" start "$tmp/pg"
+eval "$("$src/bin/pgsse-cluster" env "$tmp/pg")"
+psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/demo.sql"
+"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
+pgpid=$(head -1 "$tmp/pg/data/postmaster.pid")
+
+# pgsse behind lighttpd, with the shipped config; room for 10,000 streams.
+lport=$(free_port)
+mkdir -p "$tmp/web"
+cat >"$tmp/web/lighttpd.conf" <<CONF
+var.pgsse_bind = "127.0.0.1"
+var.pgsse_port = $lport
+var.pgsse_www = "$src/www"
+var.pgsse_cgibin = "$build/cgi-bin"
+var.pgsse_run = "$tmp/web"
+include "$src/etc/lighttpd/pgsse.conf"
+server.max-fds = 65000
+server.max-connections = 30000
+CONF
+PGSSE_MAX_CLIENTS=30000 /usr/sbin/lighttpd -D -f "$tmp/web/lighttpd.conf" &
+lpid=$!; pids+=($lpid)
+
+# nginx with nchan, set up the same way: one worker, EventSource on loopback.
+nport=$(free_port)
+mkdir -p "$tmp/nginx/tmp"
+cat >"$tmp/nginx/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 65000;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/tmp;
+  server {
+    listen 127.0.0.1:$nport;
+    location = /pub { nchan_publisher; nchan_channel_id bench; nchan_message_buffer_length 1000; }
+    location = /sub { nchan_subscriber eventsource; nchan_channel_id bench; }
+  }
+}
+CONF
+/usr/sbin/nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+npid=$!; pids+=($npid)
+for i in $(seq 100); do
+	curl -fs -o /dev/null "http://127.0.0.1:$lport/api/sse-health" && break
+	sleep 0.1
+done
+spid=$(curl -fs "http://127.0.0.1:$lport/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
+sleep 0.5
+
+# The processes of each system, and their CPU time (ticks) and RSS (KiB).
+procs_pgsse() { echo $lpid $spid $pgpid $(pgrep -P $pgpid); }
+procs_nchan() { echo $npid $(pgrep -P $npid); }
+cpu() { local t=0; for p in "$@"; do set -- $(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null || echo "0 0"); t=$((t + $1 + $2)); done; echo $t; }
+rss() { local t=0 v; for p in "$@"; do v=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${v:-0})); done; echo $t; }
+hz=$(getconf CLK_TCK)
+kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -1; }
+
+# run_fanout SYSTEM CLIENTS RATE SECONDS -> "delivered expected p50 p99 max cpu_s"
+run_fanout() {
+	local sys=$1 n=$2 rate=$3 s=$4 port path count c0 c1 res
+	if [ "$sys" = pgsse ]; then port=$lport; path=/api/sse/logs; else port=$nport; path=/sub; fi
+	count=$((rate * s))
+	coproc LOAD { "$load" -p "$port" -u "$path" -c "$n" -d $((s + 4)); }
+	read -r ready <&"${LOAD[0]}"
+	sleep 1
+	c0=$(cpu $(procs_$sys))
+	if [ "$sys" = pgsse ]; then "$pub" pgsse "$rate" "$count" >/dev/null
+	else "$pub" nchan "$rate" "$count" "$nport" /pub >/dev/null; fi
+	c1=$(cpu $(procs_$sys))
+	read -r res <&"${LOAD[0]}"
+	wait "$LOAD_PID" 2>/dev/null || true
+	echo "$(kv "$res" delivered) $((n * count)) $(kv "$res" p50_us) $(kv "$res" p99_us) $(kv "$res" max_us) $(awk -v a=$c0 -v b=$c1 -v h=$hz 'BEGIN{printf "%.2f", (b-a)/h}') $(kv "$res" gaps) $(kv "$res" dups)"
+}
+
+# run_idle SYSTEM CLIENTS -> "kib_per_stream connect_ms open"
+run_idle() {
+	local sys=$1 n=$2 port path m0 m1 res
+	if [ "$sys" = pgsse ]; then port=$lport; path=/api/sse/logs; else port=$nport; path=/sub; fi
+	m0=$(rss $(procs_$sys))
+	coproc IDLE { "$load" -p "$port" -u "$path" -c "$n" -d 6; }
+	read -r ready <&"${IDLE[0]}"
+	sleep 3
+	m1=$(rss $(procs_$sys))
+	read -r res <&"${IDLE[0]}"
+	wait "$IDLE_PID" 2>/dev/null || true
+	echo "$(awk -v a=$m0 -v b=$m1 -v n=$n 'BEGIN{printf "%.1f", (b-a)/n}') $(kv "$res" connect_ms) $(( $(kv "$res" connected) - $(kv "$res" closed) ))"
+	sleep 2
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+per1k() { awk -v c="$1" -v d="$2" 'BEGIN{ if (d == 0) print "n/a"; else printf "%.3f", c * 1000 / d }'; }
+ms() { awk -v u="$1" 'BEGIN{printf "%.1f", u / 1000}'; }
+
+echo "W1 fan-out: 1000 clients, 400 events/s, ${secs}s" >&2
+read -r pd pe pp50 pp99 pmax pcpu pg pdup <<<"$(run_fanout pgsse 1000 400 "$secs")"
+read -r nd ne np50 np99 nmax ncpu ng ndup <<<"$(run_fanout nchan 1000 400 "$secs")"
+echo "W2 latency: 1000 clients, 10 events/s" >&2
+read -r p2d p2e p2p50 p2p99 p2max _ _ _ <<<"$(run_fanout pgsse 1000 10 "$secs")"
+read -r n2d n2e n2p50 n2p99 n2max _ _ _ <<<"$(run_fanout nchan 1000 10 "$secs")"
+echo "W3 capacity: idle streams" >&2
+declare -A mem conn open
+for n in 100 1000 10000; do
+	read -r mem[p$n] conn[p$n] open[p$n] <<<"$(run_idle pgsse $n)"
+	read -r mem[n$n] conn[n$n] open[n$n] <<<"$(run_idle nchan $n)"
+done
+echo "W1 scale" >&2
+declare -A sc
+for n in 100 10000; do
+	read -r d e _ p99 _ c _ _ <<<"$(run_fanout pgsse $n 100 5)"
+	sc[p$n]="$(per1k "$c" "$d") $(ms "$p99") $d/$e"
+	read -r d e _ p99 _ c _ _ <<<"$(run_fanout nchan $n 100 5)"
+	sc[n$n]="$(per1k "$c" "$d") $(ms "$p99") $d/$e"
+done
+echo "W4 ceiling: 200 clients, rising rate" >&2
+ceil() {
+	local sys=$1 best=0 rate d e p99
+	for rate in 250 500 1000 2000 4000; do
+		read -r d e _ p99 _ _ _ _ <<<"$(run_fanout "$sys" 200 "$rate" 5)"
+		if [ "$p99" -gt 1000000 ] || [ "$d" -lt $((e * 99 / 100)) ]; then break; fi
+		best=$((d / 5))
+	done
+	echo $best
+}
+pceil=$(ceil pgsse); nceil=$(ceil nchan)
+
+echo "W5 fragments" >&2
+wrkrps() { wrk -t2 -c32 -d"${secs}s" "$1" 2>/dev/null | awk '/Requests\/sec/ {print int($2)}'; }
+st_rps=$(wrkrps "http://127.0.0.1:$lport/status/content")
+gr_rps=$(wrkrps "http://127.0.0.1:$lport/demos/grid")
+curl -s "http://127.0.0.1:$lport/demos/grid" >"$src/www/.bench-static.html"
+static_rps=$(wrkrps "http://127.0.0.1:$lport/.bench-static.html")
+rm -f "$src/www/.bench-static.html"
+cat >"$tmp/grid.sql" <<'SQL'
+select id, name, description, installed from pgsse_demo.demos order by name;
+SQL
+pgb_rps=$(/usr/lib/postgresql/15/bin/pgbench -n -M prepared -c 32 -j 2 -T "$secs" -f "$tmp/grid.sql" 2>/dev/null | awk '/^tps/ {print int($3)}')
+
+echo "W6 publish" >&2
+w6=$(W6_SECONDS=$secs PGSSE_SRCDIR=$src "$src/tests/bench/w6-publish.sh")
+w6p1=$(echo "$w6" | awk '/clients=1 / {print $4}' | sed 's/publish=//;s/\/s//')
+w6n1=$(echo "$w6" | awk '/clients=1 / {print $3}' | sed 's/pg_notify=//;s/\/s//')
+w6p8=$(echo "$w6" | awk '/clients=8 / {print $4}' | sed 's/publish=//;s/\/s//')
+w6n8=$(echo "$w6" | awk '/clients=8 / {print $3}' | sed 's/pg_notify=//;s/\/s//')
+
+goal() { awk -v r="$1" -v g="$2" -v dir="$3" 'BEGIN{ if (r == "n/a") print "?"; else if ((dir == "le" && r <= g) || (dir == "ge" && r >= g)) print "met"; else print "not met" }'; }
+r1=$(ratio "$(per1k "$pcpu" "$pd")" "$(per1k "$ncpu" "$nd")")
+r2=$(ratio "$p2p99" "$n2p99")
+r3=$(ratio "${mem[p10000]}" "${mem[n10000]}")
+r4=$(ratio "$pceil" "$nceil")
+r5a=$(ratio "$gr_rps" "$pgb_rps"); r5b=$(ratio "$gr_rps" "$static_rps")
+r6=$(ratio "$w6p1" "$w6n1")
+
+{
+cat <<HEAD
+# Benchmarks
+
+Made by \`make bench\` (\`tests/bench/run.sh\`) on $(date -u +%Y-%m-%d), on
+$(nproc) cores of $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),
+$(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r). Everything runs on loopback
+on this one machine: the load client (\`tests/bench/sseload.c\`, epoll),
+the publisher (\`tests/bench/ssepub.c\`), PostgreSQL 15, pgsse-stream
+behind lighttpd $(/usr/sbin/lighttpd -v 2>&1 | sed -n 's/lighttpd\/\([0-9.]*\).*/\1/p') with the shipped config, and nginx $(nginx -v 2>&1 | sed 's/.*\///') with
+nchan (one worker, EventSource). The machine is shared and noisy: read
+the ratios, which compare figures taken minutes apart in the same run.
+Server CPU is all server processes: lighttpd, pgsse-stream and
+PostgreSQL for pgsse; nginx for nchan.
+
+## Goals
+
+| workload | pgsse | nchan (or baseline) | ratio | goal | |
+| --- | --- | --- | --- | --- | --- |
+| W1 fan-out, CPU s per 1000 deliveries | $(per1k "$pcpu" "$pd") | $(per1k "$ncpu" "$nd") | $r1 | ≤ 1.0 | $(goal "$r1" 1.0 le) |
+| W1 delivered / expected | $pd / $pe (gaps $pg, dups $pdup) | $nd / $ne | | no loss | $([ "$pd" = "$pe" ] && echo met || echo "not met") |
+| W2 latency p99 (ms) | $(ms "$p2p99") | $(ms "$n2p99") | $r2 | ≤ 1.0 | $(goal "$r2" 1.0 le) |
+| W3 memory per idle stream at 10,000 (KiB) | ${mem[p10000]} | ${mem[n10000]} | $r3 | ≤ 1.0 | $(goal "$r3" 1.0 le) |
+| W4 ceiling, deliveries/s (200 clients) | $pceil | $nceil | $r4 | ≥ 1.0 | $(goal "$r4" 1.0 ge) |
+| W5 /demos/grid req/s vs pgbench same SQL | $gr_rps | $pgb_rps | $r5a | ≥ 0.7 | $(goal "$r5a" 0.7 ge) |
+| W5 /demos/grid req/s vs static file | $gr_rps | $static_rps | $r5b | ≥ 0.5 | $(goal "$r5b" 0.5 ge) |
+| W6 publish() vs pg_notify, 1 connection (events/s) | $w6p1 | $w6n1 | $r6 | ≥ 0.5 | $(goal "$r6" 0.5 ge) |
+| W6 publish() vs pg_notify, 8 connections (events/s) | $w6p8 | $w6n8 | $(ratio "$w6p8" "$w6n8") | ≥ 0.5 | $(goal "$(ratio "$w6p8" "$w6n8")" 0.5 ge) |
+
+## Details
+
+- W1: 1000 clients, 400 events/s for ${secs} s. Latency p50/p99: pgsse
+  $(ms "$pp50")/$(ms "$pp99") ms, nchan $(ms "$np50")/$(ms "$np99") ms.
+  CPU: pgsse ${pcpu} s, nchan ${ncpu} s.
+- W2: 1000 clients, 10 events/s. p50/p99/max: pgsse $(ms "$p2p50")/$(ms "$p2p99")/$(ms "$p2max") ms,
+  nchan $(ms "$n2p50")/$(ms "$n2p99")/$(ms "$n2max") ms.
+- W5: /status/content $st_rps req/s; wrk -t2 -c32; pgbench -c 32 -M prepared.
+
+## Scale
+
+| clients | pgsse KiB/stream | nchan KiB/stream | pgsse connect ms | nchan connect ms | pgsse open | nchan open |
+| --- | --- | --- | --- | --- | --- | --- |
+| 100 | ${mem[p100]} | ${mem[n100]} | ${conn[p100]} | ${conn[n100]} | ${open[p100]} | ${open[n100]} |
+| 1000 | ${mem[p1000]} | ${mem[n1000]} | ${conn[p1000]} | ${conn[n1000]} | ${open[p1000]} | ${open[n1000]} |
+| 10000 | ${mem[p10000]} | ${mem[n10000]} | ${conn[p10000]} | ${conn[n10000]} | ${open[p10000]} | ${open[n10000]} |
+
+| W1 at 100 events/s | pgsse CPU s/1000, p99 ms, delivered | nchan CPU s/1000, p99 ms, delivered |
+| --- | --- | --- |
+| 100 clients | ${sc[p100]} | ${sc[n100]} |
+| 1000 clients | $(per1k "$pcpu" "$pd") (at 400/s) | $(per1k "$ncpu" "$nd") (at 400/s) |
+| 10000 clients | ${sc[p10000]} | ${sc[n10000]} |
+
+![Memory per idle stream against clients](benchmarks.svg)
+HEAD
+} >"$out/BENCHMARKS.md"
+
+# The chart: KiB per idle stream against clients, both systems.
+awk -v p1="${mem[p100]}" -v p2="${mem[p1000]}" -v p3="${mem[p10000]}" \
+    -v n1="${mem[n100]}" -v n2="${mem[n1000]}" -v n3="${mem[n10000]}" 'BEGIN {
+	max = p1; split(p1" "p2" "p3" "n1" "n2" "n3, v, " ");
+	for (i in v) if (v[i] + 0 > max) max = v[i] + 0;
+	if (max <= 0) max = 1;
+	printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"480\" height=\"300\" font-family=\"sans-serif\" font-size=\"12\">\n";
+	printf "<rect width=\"480\" height=\"300\" fill=\"white\"/>\n";
+	printf "<text x=\"240\" y=\"20\" text-anchor=\"middle\">KiB of server memory per idle stream</text>\n";
+	printf "<line x1=\"60\" y1=\"260\" x2=\"460\" y2=\"260\" stroke=\"black\"/><line x1=\"60\" y1=\"40\" x2=\"60\" y2=\"260\" stroke=\"black\"/>\n";
+	split("100 1000 10000", lab, " ");
+	for (i = 1; i <= 3; i++) printf "<text x=\"%d\" y=\"278\" text-anchor=\"middle\">%s clients</text>\n", 60 + (i - 0.5) * 133, lab[i];
+	printf "<text x=\"55\" y=\"45\" text-anchor=\"end\">%.0f</text><text x=\"55\" y=\"260\" text-anchor=\"end\">0</text>\n", max;
+	split(p1" "p2" "p3, P, " "); split(n1" "n2" "n3, N, " ");
+	for (i = 1; i <= 3; i++) {
+		x = 60 + (i - 1) * 133 + 30;
+		h = P[i] / max * 210; if (h < 0) h = 0;
+		printf "<rect x=\"%d\" y=\"%.0f\" width=\"32\" height=\"%.0f\" fill=\"#2457c5\"/>\n", x, 260 - h, h;
+		h = N[i] / max * 210; if (h < 0) h = 0;
+		printf "<rect x=\"%d\" y=\"%.0f\" width=\"32\" height=\"%.0f\" fill=\"#b3261e\"/>\n", x + 36, 260 - h, h;
+	}
+	printf "<rect x=\"330\" y=\"35\" width=\"10\" height=\"10\" fill=\"#2457c5\"/><text x=\"345\" y=\"44\">pgsse + lighttpd</text>\n";
+	printf "<rect x=\"330\" y=\"52\" width=\"10\" height=\"10\" fill=\"#b3261e\"/><text x=\"345\" y=\"61\">nginx + nchan</text>\n";
+	printf "</svg>\n";
+}' >"$out/benchmarks.svg"
+cat "$out/BENCHMARKS.md"

@@ -1,0 +1,229 @@
+/*
+ * sseload: an epoll SSE load client for the benchmarks.
+ *
+ *   sseload -p PORT -u PATH -c CONNS -d SECONDS [-r RAMP_PER_SEC] [-o FILE]
+ *
+ * Opens CONNS streams to 127.0.0.1:PORT, parses each incrementally, and
+ * reads every event's JSON data for "seq" (the publisher's counter) and
+ * "t" (its CLOCK_REALTIME in microseconds when it published). It counts
+ * deliveries, gaps and duplicates per connection and the latency from
+ * publish to arrival, and prints one line of key=value figures, after
+ * DURATION seconds of reading (the clock starts once all are connected).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Latency histogram: 10 µs buckets up to 10 s. */
+#define HIST_STEP_US 10
+#define HIST_BUCKETS 1000000
+#define LINE_MAX_B 65536
+
+struct conn {
+	int	 fd;
+	int	 up;		/* headers seen */
+	int	 closed;
+	char	*line;
+	size_t	 len;
+	int64_t	 lastseq;
+	int64_t	 delivered;
+};
+
+static uint32_t	*hist;
+static int64_t	 nlat, gaps, dups, delivered, maxlat, closed_early;
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int64_t
+field(const char *z, const char *key)
+{
+	const char	*p = strstr(z, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* One "data:" line: the payload JSON, "seq": N and "t": T inside. */
+static void
+on_data(struct conn *c, const char *z)
+{
+	int64_t	 seq = field(z, "\"seq\": "), t = field(z, "\"t\": "), lat;
+
+	if (seq < 0)
+		seq = field(z, "\"seq\":");
+	if (t < 0)
+		t = field(z, "\"t\":");
+	if (seq < 0 || t < 0)
+		return;
+	if (c->lastseq >= 0 && seq <= c->lastseq)
+		dups++;
+	else if (c->lastseq >= 0 && seq > c->lastseq + 1)
+		gaps += seq - c->lastseq - 1;
+	if (seq > c->lastseq)
+		c->lastseq = seq;
+	c->delivered++;
+	delivered++;
+	lat = now_us() - t;
+	if (lat < 0)
+		lat = 0;
+	if (lat > maxlat)
+		maxlat = lat;
+	hist[lat / HIST_STEP_US < HIST_BUCKETS ? lat / HIST_STEP_US :
+	    HIST_BUCKETS - 1]++;
+	nlat++;
+}
+
+static void
+on_bytes(struct conn *c, const char *buf, size_t n)
+{
+	size_t	 i;
+	char	*e;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (c->len < LINE_MAX_B - 1)
+				c->line[c->len++] = buf[i];
+			continue;
+		}
+		c->line[c->len] = '\0';
+		if (c->len > 0 && c->line[c->len - 1] == '\r')
+			c->line[--c->len] = '\0';
+		if (!c->up) {
+			if (c->len == 0)
+				c->up = 1;
+		} else if (strncmp(c->line, "data:", 5) == 0)
+			on_data(c, c->line + 5);
+		else if ((e = strchr(c->line, ';')) != NULL && c->len < 12) {
+			/* a chunked-encoding size line: ignore */
+		}
+		c->len = 0;
+	}
+}
+
+static int
+open_conn(int port, const char *path)
+{
+	struct sockaddr_in	 sa;
+	char			 req[1024];
+	int			 fd, n, one = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Accept: text/event-stream\r\n\r\n", path);
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static int64_t
+percentile(double q)
+{
+	int64_t	 want = (int64_t)(q * (double)nlat), seen = 0;
+	int	 i;
+
+	for (i = 0; i < HIST_BUCKETS; i++)
+		if ((seen += hist[i]) > want)
+			return (int64_t)i * HIST_STEP_US;
+	return maxlat;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct epoll_event	 ev, evs[512];
+	struct rlimit		 rl;
+	struct conn		*cs;
+	const char		*path = "/api/sse/logs";
+	char			 buf[65536];
+	int64_t			 t0, tconn, end, connected = 0;
+	int			 port = 8080, nconn = 100, secs = 10, ep, i, n, ch;
+	ssize_t			 r;
+
+	while ((ch = getopt(argc, argv, "p:u:c:d:")) != -1) {
+		switch (ch) {
+		case 'p': port = atoi(optarg); break;
+		case 'u': path = optarg; break;
+		case 'c': nconn = atoi(optarg); break;
+		case 'd': secs = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: sseload -p PORT -u PATH -c CONNS "
+			    "-d SECONDS\n");
+			return 2;
+		}
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	hist = calloc(HIST_BUCKETS, sizeof(*hist));
+	cs = calloc((size_t)nconn, sizeof(*cs));
+	ep = epoll_create1(0);
+	t0 = now_us();
+	for (i = 0; i < nconn; i++) {
+		cs[i].lastseq = -1;
+		cs[i].line = malloc(LINE_MAX_B);
+		if ((cs[i].fd = open_conn(port, path)) < 0) {
+			fprintf(stderr, "sseload: connect %d failed: %s\n", i,
+			    strerror(errno));
+			cs[i].closed = 1;
+			continue;
+		}
+		connected++;
+		ev.events = EPOLLIN;
+		ev.data.ptr = &cs[i];
+		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+	}
+	tconn = now_us() - t0;
+	printf("ready connected=%" PRId64 "\n", connected);
+	fflush(stdout);
+	end = now_us() + (int64_t)secs * 1000000;
+	while (now_us() < end) {
+		n = epoll_wait(ep, evs, 512, 100);
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
+				on_bytes(c, buf, (size_t)r);
+			if (r == 0 || (r < 0 && errno != EAGAIN)) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				c->closed = 1;
+				closed_early++;
+			}
+		}
+	}
+	printf("connected=%" PRId64 " connect_ms=%.1f delivered=%" PRId64
+	    " gaps=%" PRId64 " dups=%" PRId64 " closed=%" PRId64
+	    " p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64 "\n",
+	    connected, (double)tconn / 1000.0, delivered, gaps, dups,
+	    closed_early, percentile(0.50), percentile(0.99), maxlat);
+	return 0;
+}

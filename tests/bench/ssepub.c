@@ -1,0 +1,104 @@
+/*
+ * ssepub: the benchmarks' publisher. Publishes COUNT events at RATE per
+ * second, each carrying "seq" and "t" (CLOCK_REALTIME, µs):
+ *   ssepub pgsse RATE COUNT            through pgsse.publish() (PG* env)
+ *   ssepub nchan RATE COUNT PORT PATH  by HTTP POST to nchan
+ * Prints the rate it achieved.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int
+post(int port, const char *path, const char *body)
+{
+	struct sockaddr_in	 sa;
+	char			 req[2048], resp[512];
+	int			 fd, n;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	n = snprintf(req, sizeof(req), "POST %s HTTP/1.0\r\nHost: x\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    path, strlen(body), body);
+	if (write(fd, req, (size_t)n) != n || read(fd, resp, sizeof(resp)) <= 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	PGconn		*conn = NULL;
+	PGresult	*res;
+	char		 json[256];
+	const char	*params[1] = { json };
+	int64_t		 rate, count, i, start, due;
+	int		 nchan;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: ssepub pgsse|nchan RATE COUNT [PORT PATH]\n");
+		return 2;
+	}
+	nchan = strcmp(argv[1], "nchan") == 0;
+	rate = atoll(argv[2]);
+	count = atoll(argv[3]);
+	if (!nchan) {
+		conn = PQconnectdb("");
+		if (PQstatus(conn) != CONNECTION_OK) {
+			fprintf(stderr, "ssepub: %s", PQerrorMessage(conn));
+			return 1;
+		}
+		res = PQprepare(conn, "pub", "select pgsse.publish('logs', 'log', "
+		    "$1::jsonb)", 1, NULL);
+		PQclear(res);
+	}
+	start = now_us();
+	for (i = 0; i < count; i++) {
+		due = start + i * 1000000 / rate;
+		while (now_us() < due)
+			usleep((useconds_t)(due - now_us() > 1000 ? 500 : 50));
+		snprintf(json, sizeof(json), "{\"source\":\"bench\",\"line\":\"x\","
+		    "\"seq\":%" PRId64 ",\"t\":%" PRId64 "}", i, now_us());
+		if (nchan) {
+			if (post(atoi(argv[4]), argv[5], json) != 0)
+				fprintf(stderr, "ssepub: post failed\n");
+		} else {
+			res = PQexecPrepared(conn, "pub", 1, params, NULL, NULL, 0);
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+				fprintf(stderr, "ssepub: %s", PQerrorMessage(conn));
+			PQclear(res);
+		}
+	}
+	printf("published=%" PRId64 " rate=%.0f\n", count,
+	    (double)count * 1e6 / (double)(now_us() - start));
+	PQfinish(conn);
+	return 0;
+}
