@@ -246,7 +246,6 @@ struct pgsse_route {
 	const char		*pattern;	/* "/demos/<id>/install" */
 	pgsse_route_fn		 fn;
 };
-enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...);
 PGresult	*pgsse_app_query(struct pgsse_app *, const char *, int, ...);
 enum pgsse_http_status pgsse_app_error(struct pgsse_app *,
 		    enum pgsse_http_status, const char *);

@@ -78,6 +78,7 @@ enum pgsse_err	 pgsse_sse_retry(struct pgsse_buf *, unsigned int ms);
 /* html.c: the one HTML writer. */
 enum pgsse_err	 pgsse_html_text(struct pgsse_buf *, const char *);
 enum pgsse_err	 pgsse_html_trusted(struct pgsse_buf *, const char *);
+enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...);
 
 /* name.c: channel and event name whitelists. */
 int		 pgsse_name_channel_ok(const char *);

@@ -26,6 +26,23 @@ START_TEST(html_escapes)
 }
 END_TEST
 
+START_TEST(html_printf_escapes_arguments)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+
+	ck_assert_int_eq(pgsse_html_printf(&b, "<li id=\"d-%s\">%s %d%% %ld "
+	    "%lld %u</li>", "x\"><script>", "<b>&", -3, 4L, 5LL, 6u), PGSSE_OK);
+	ck_assert_str_eq(b.p, "<li id=\"d-x&quot;&gt;&lt;script&gt;\">&lt;b&gt;"
+	    "&amp; -3% 4 5 6</li>");
+	pgsse_buf_reset(&b);
+	ck_assert_int_eq(pgsse_html_printf(&b, "%s", (const char *)NULL),
+	    PGSSE_OK);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_int_eq(pgsse_html_printf(&b, "%x", 1), PGSSE_ERR_INVAL);
+	pgsse_buf_free(&b);
+}
+END_TEST
+
 START_TEST(html_no_markup_survives)
 {
 	struct pgsse_buf	 b = { NULL, 0, 0 };
@@ -52,6 +69,7 @@ main(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, html_escapes);
+	tcase_add_test(tc, html_printf_escapes_arguments);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, html_no_markup_survives);
