@@ -1,7 +1,7 @@
 /*
  * sseload: an epoll SSE load client for the benchmarks.
  *
- *   sseload -p PORT -u PATH -c CONNS -d SECONDS [-r RAMP_PER_SEC] [-o FILE]
+ *   sseload -p PORT -u PATH -c CONNS -d SECONDS [-R] [-e EVENTS]
  *
  * Opens CONNS streams to 127.0.0.1:PORT, parses each incrementally, and
  * reads every event's JSON data for "seq" (the publisher's counter) and
@@ -9,6 +9,11 @@
  * deliveries, gaps and duplicates per connection and the latency from
  * publish to arrival, and prints one line of key=value figures, after
  * DURATION seconds of reading (the clock starts once all are connected).
+ * With -R a closed stream reconnects after 0.5 to 1 s with the last id
+ * it saw as Last-Event-ID, as EventSource does. With -e it stops early
+ * once every stream has seen seq EVENTS-1; with -X P each stream is
+ * also dropped at random, P times a second on average, and comes back; "silence_ms" is then the
+ * longest time in which no connection received anything.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,16 +37,24 @@
 
 struct conn {
 	int	 fd;
+	char	 id[256];	/* last event id, committed at dispatch */
+	char	 idbuf[256];
+	int64_t	 retry_at;	/* reconnect time, µs, or 0 */
 	int	 up;		/* headers seen */
+	int	 subscribed;	/* first id block seen: the stream is live */
 	int	 closed;
 	char	*line;
 	size_t	 len;
 	int64_t	 lastseq;
+	int64_t	 firstseq;
 	int64_t	 delivered;
 };
 
 static uint32_t	*hist;
 static int64_t	 nlat, gaps, dups, delivered, maxlat, closed_early;
+static int64_t	 last_delivery, max_silence, reconnects, nsubscribed;
+static int64_t	 expect = -1, ndone;	/* -e: stop when all have it */
+static double	 churn;			/* -X: disconnects per conn per s */
 
 static int64_t
 now_us(void)
@@ -72,14 +85,22 @@ on_data(struct conn *c, const char *z)
 		t = field(z, "\"t\":");
 	if (seq < 0 || t < 0)
 		return;
+	if (c->lastseq < 0)
+		c->firstseq = seq;
 	if (c->lastseq >= 0 && seq <= c->lastseq)
 		dups++;
 	else if (c->lastseq >= 0 && seq > c->lastseq + 1)
 		gaps += seq - c->lastseq - 1;
-	if (seq > c->lastseq)
+	if (seq > c->lastseq) {
+		if (expect > 0 && c->lastseq < expect - 1 && seq >= expect - 1)
+			ndone++;
 		c->lastseq = seq;
+	}
 	c->delivered++;
 	delivered++;
+	if (last_delivery > 0 && now_us() - last_delivery > max_silence)
+		max_silence = now_us() - last_delivery;
+	last_delivery = now_us();
 	lat = now_us() - t;
 	if (lat < 0)
 		lat = 0;
@@ -106,10 +127,21 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 		if (c->len > 0 && c->line[c->len - 1] == '\r')
 			c->line[--c->len] = '\0';
 		if (!c->up) {
-			if (c->len == 0)
+			/* pgsse writes its headers only once the stream is
+			 * subscribed; nchan subscribes before answering. */
+			if (c->len == 0) {
 				c->up = 1;
+				if (!c->subscribed) {
+					c->subscribed = 1;
+					nsubscribed++;
+				}
+			}
 		} else if (strncmp(c->line, "data:", 5) == 0)
 			on_data(c, c->line + 5);
+		else if (strncmp(c->line, "id: ", 4) == 0)
+			snprintf(c->idbuf, sizeof(c->idbuf), "%s", c->line + 4);
+		else if (c->len == 0)
+			memcpy(c->id, c->idbuf, sizeof(c->id));
 		else if ((e = strchr(c->line, ';')) != NULL && c->len < 12) {
 			/* a chunked-encoding size line: ignore */
 		}
@@ -118,7 +150,7 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 }
 
 static int
-open_conn(int port, const char *path)
+open_conn(int port, const char *path, const char *lastid)
 {
 	struct sockaddr_in	 sa;
 	char			 req[1024];
@@ -136,7 +168,8 @@ open_conn(int port, const char *path)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-	    "Accept: text/event-stream\r\n\r\n", path);
+	    "Accept: text/event-stream\r\n%s%s%s\r\n", path,
+	    *lastid ? "Last-Event-ID: " : "", lastid, *lastid ? "\r\n" : "");
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
@@ -167,10 +200,15 @@ main(int argc, char *argv[])
 	char			 buf[65536];
 	int64_t			 t0, tconn, end, connected = 0;
 	int			 port = 8080, nconn = 100, secs = 10, ep, i, n, ch;
+	int			 reconnect = 0;
+	int64_t			 next_churn = 0;
 	ssize_t			 r;
 
-	while ((ch = getopt(argc, argv, "p:u:c:d:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:u:c:d:e:X:R")) != -1) {
 		switch (ch) {
+		case 'X': churn = atof(optarg); reconnect = 1; break;
+		case 'e': expect = atoll(optarg); break;
+		case 'R': reconnect = 1; break;
 		case 'p': port = atoi(optarg); break;
 		case 'u': path = optarg; break;
 		case 'c': nconn = atoi(optarg); break;
@@ -191,7 +229,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < nconn; i++) {
 		cs[i].lastseq = -1;
 		cs[i].line = malloc(LINE_MAX_B);
-		if ((cs[i].fd = open_conn(port, path)) < 0) {
+		if ((cs[i].fd = open_conn(port, path, "")) < 0) {
 			fprintf(stderr, "sseload: connect %d failed: %s\n", i,
 			    strerror(errno));
 			cs[i].closed = 1;
@@ -202,12 +240,54 @@ main(int argc, char *argv[])
 		ev.data.ptr = &cs[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
 	}
+	/* Ready once every stream is subscribed (its headers arrived). */
+	end = now_us() + 30000000;
+	while (nsubscribed < connected && now_us() < end) {
+		n = epoll_wait(ep, evs, 512, 50);
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
+				on_bytes(c, buf, (size_t)r);
+		}
+	}
 	tconn = now_us() - t0;
-	printf("ready connected=%" PRId64 "\n", connected);
+	printf("ready connected=%" PRId64 " subscribed=%" PRId64 "\n",
+	    connected, nsubscribed);
 	fflush(stdout);
 	end = now_us() + (int64_t)secs * 1000000;
-	while (now_us() < end) {
-		n = epoll_wait(ep, evs, 512, 100);
+	while (now_us() < end && !(expect > 0 && ndone >= connected)) {
+		n = epoll_wait(ep, evs, 512, 50);
+		if (churn > 0 && now_us() >= next_churn) {
+			/* Drop random streams, as users closing tabs would. */
+			next_churn = now_us() + 100000;
+			for (i = 0; i < nconn; i++) {
+				struct conn *c = &cs[i];
+				if (c->closed || (double)rand() / RAND_MAX >=
+				    churn / 10)
+					continue;
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				c->closed = 1;
+				c->retry_at = now_us() + 200000;
+			}
+		}
+		for (i = 0; reconnect && i < nconn; i++) {
+			struct conn *c = &cs[i];
+			if (c->retry_at == 0 || c->retry_at > now_us())
+				continue;
+			c->retry_at = 0;
+			c->up = 0;
+			c->len = 0;
+			if ((c->fd = open_conn(port, path, c->id)) < 0) {
+				c->retry_at = now_us() + 500000;
+				continue;
+			}
+			c->closed = 0;
+			reconnects++;
+			ev.events = EPOLLIN;
+			ev.data.ptr = c;
+			epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+		}
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
@@ -217,13 +297,32 @@ main(int argc, char *argv[])
 				close(c->fd);
 				c->closed = 1;
 				closed_early++;
+				if (reconnect)
+					c->retry_at = now_us() + 500000 +
+					    rand() % 500000;
 			}
 		}
 	}
-	printf("connected=%" PRId64 " connect_ms=%.1f delivered=%" PRId64
+	{
+		int64_t fmax = -1, lmin = -1, nlate = 0;
+		for (i = 0; i < nconn; i++) {
+			if (cs[i].lastseq < 0)
+				continue;
+			if (cs[i].firstseq > fmax)
+				fmax = cs[i].firstseq;
+			if (lmin < 0 || cs[i].lastseq < lmin)
+				lmin = cs[i].lastseq;
+			nlate += cs[i].firstseq > 0;
+		}
+		printf("first_seq_max=%" PRId64 " late_starts=%" PRId64
+		    " last_seq_min=%" PRId64 " ", fmax, nlate, lmin);
+	}
+	printf("subscribed=%" PRId64 " connected=%" PRId64 " connect_ms=%.1f delivered=%" PRId64
 	    " gaps=%" PRId64 " dups=%" PRId64 " closed=%" PRId64
-	    " p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64 "\n",
-	    connected, (double)tconn / 1000.0, delivered, gaps, dups,
-	    closed_early, percentile(0.50), percentile(0.99), maxlat);
+	    " p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64
+	    " reconnects=%" PRId64 " silence_ms=%" PRId64 "\n",
+	    nsubscribed, connected, (double)tconn / 1000.0, delivered, gaps, dups,
+	    closed_early, percentile(0.50), percentile(0.99), maxlat,
+	    reconnects, max_silence / 1000);
 	return 0;
 }

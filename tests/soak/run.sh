@@ -1,0 +1,65 @@
+#!/bin/bash
+# make soak: SOAK_SECONDS (600) of 1,000 clients and 500 events/s through
+# lighttpd (the shipped config), clients dropping and resuming at random.
+# Nothing may be lost; prints the RSS of every pgsse process (and
+# lighttpd) in the first and the last minute, which should be flat.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${PGSSE_BUILDDIR:-$src}
+secs=${SOAK_SECONDS:-600}
+clients=${SOAK_CLIENTS:-1000}
+rate=${SOAK_RATE:-500}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsse-soak.XXXXXX")
+chmod 755 "$tmp"
+cluster=$src/bin/pgsse-cluster
+ulimit -n 65536 2>/dev/null || true
+lpid=0
+cleanup() {
+	[ "$lpid" -gt 0 ] && kill "$lpid" 2>/dev/null
+	"$cluster" stop "$tmp/pg" immediate >/dev/null 2>&1
+	sleep 0.5
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+"$cluster" init "$tmp/pg" >/dev/null
+"$cluster" start "$tmp/pg"
+eval "$("$cluster" env "$tmp/pg")"
+psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql"
+"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
+port=$((20000 + RANDOM % 20000))
+mkdir -p "$tmp/web"
+cat >"$tmp/web/lighttpd.conf" <<CONF
+var.pgsse_bind = "127.0.0.1"
+var.pgsse_port = $port
+var.pgsse_www = "$src/www"
+var.pgsse_cgibin = "$build/cgi-bin"
+var.pgsse_run = "$tmp/web"
+include "$src/etc/lighttpd/pgsse.conf"
+server.max-fds = 16384
+CONF
+PGSSE_MAX_CLIENTS=5000 /usr/sbin/lighttpd -D -f "$tmp/web/lighttpd.conf" &
+lpid=$!
+for i in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/api/sse-health" && break; sleep 0.1; done
+spid=$(curl -fs "http://127.0.0.1:$port/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+count=$((rate * secs))
+coproc LOAD { "$build/tests/bench/sseload" -X 0.02 -p "$port" -u /api/sse/logs -c "$clients" -d $((secs + 60)) -e "$count"; }
+read -r ready <&"${LOAD[0]}"
+"$build/tests/bench/ssepub" pgsse "$rate" "$count" >/dev/null &
+ppid=$!
+: >"$tmp/rss"
+t=0
+while kill -0 "$ppid" 2>/dev/null; do
+	echo "$t $(rss "$spid") $(rss "$lpid")" >>"$tmp/rss"
+	sleep 10
+	t=$((t + 10))
+done
+read -r res <&"${LOAD[0]}"
+kv() { echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+first=$(awk '$1 < 60 {s += $2; l += $3; n++} END {printf "%d %d", s / n, l / n}' "$tmp/rss")
+last=$(awk -v e="$t" '$1 >= e - 60 {s += $2; l += $3; n++} END {printf "%d %d", s / n, l / n}' "$tmp/rss")
+echo "soak: ${secs}s, $clients clients, $rate events/s, reconnects=$(kv reconnects)"
+echo "delivered=$(kv delivered) expected=$((clients * count)) gaps=$(kv gaps) dups=$(kv dups)"
+echo "pgsse-stream RSS KiB: first minute ${first% *}, last minute ${last% *}"
+echo "lighttpd RSS KiB: first minute ${first#* }, last minute ${last#* }"
+[ "$(kv gaps)" = 0 ] && [ "$(kv dups)" = 0 ] && [ "$(kv delivered)" = $((clients * count)) ]
