@@ -3,6 +3,7 @@
  * ck_abort_msg when a server cannot be started.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -430,9 +431,49 @@ h_nginx_start(struct h_web *w)
 	web_wait(w, "error.log");
 }
 
+/*
+ * Fills out with the descendants of pid (at most max), from /proc: the
+ * FastCGI programs a web server spawned. Returns how many.
+ */
+static size_t
+descendants(pid_t pid, pid_t *out, size_t max)
+{
+	DIR		*d;
+	struct dirent	*e;
+	FILE		*f;
+	char		 path[64];
+	pid_t		 p, pp, all[8192][2];
+	size_t		 n = 0, k = 0, i, j;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < 8192) {
+		if ((p = (pid_t)atoi(e->d_name)) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%*d (%*[^)]) %*c %d", &pp) == 1) {
+			all[n][0] = p;
+			all[n++][1] = pp;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	out[k++] = pid;
+	for (i = 0; i < k && k < max; i++)
+		for (j = 0; j < n && k < max; j++)
+			if (all[j][1] == out[i])
+				out[k++] = all[j][0];
+	memmove(out, out + 1, (k - 1) * sizeof(*out));
+	return k - 1;
+}
+
 void
 h_web_stop(struct h_web *w)
 {
+	pid_t	 kids[256];
+	size_t	 nkids, k;
 	int	 i, st;
 
 	for (i = 0; i < 2; i++)
@@ -443,6 +484,7 @@ h_web_stop(struct h_web *w)
 		}
 	if (w->pid <= 0)
 		return;
+	nkids = descendants(w->pid, kids, 256);
 	kill(w->pid, SIGTERM);
 	for (i = 0; i < 100; i++) {
 		if (waitpid(w->pid, &st, WNOHANG) == w->pid)
@@ -453,6 +495,9 @@ h_web_stop(struct h_web *w)
 		kill(w->pid, SIGKILL);
 		waitpid(w->pid, &st, 0);
 	}
+	/* Whatever the server spawned and left behind goes too. */
+	for (k = 0; k < nkids; k++)
+		kill(kids[k], SIGKILL);
 	w->pid = 0;
 	if (getenv("PGSSE_KEEP_TMP") == NULL)
 		h_run("rm -rf %s", w->dir);

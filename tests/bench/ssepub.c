@@ -96,7 +96,10 @@ main(int argc, char *argv[])
 			res = PQexecPrepared(conn, "pub", 1, params, NULL, NULL, 0);
 			if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 				PQclear(res);
-				failures++;
+				if (++failures > 600) {
+					fprintf(stderr, "ssepub: giving up\n");
+					break;
+				}
 				usleep(100000);
 				if (PQstatus(conn) != CONNECTION_OK) {
 					PQreset(conn);

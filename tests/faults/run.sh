@@ -92,14 +92,17 @@ for fault in ${FAULTS:-pg_restart pg_kill stream_kill lighttpd_restart runner_ki
 	psql -q -c "truncate pgsse.log" >/dev/null
 	count=$((rate * 20))
 	coproc LOAD { "$load" -R -p "$port" -u /api/sse/logs -c "$clients" -d 60 -e "$count"; }
-	read -r ready <&"${LOAD[0]}"
+	loadpid=$LOAD_PID
+	exec {lfd}<&"${LOAD[0]}"	# keep it: bash unsets LOAD when it ends
+	read -r ready <&"$lfd"
 	"$pub" pgsse "$rate" "$count" >/dev/null 2>&1 &
 	ppid=$!
 	sleep 5
 	"fault_$fault" >/dev/null 2>&1
 	wait "$ppid"
-	read -r res <&"${LOAD[0]}"
-	wait "$LOAD_PID" 2>/dev/null
+	read -r res <&"$lfd"
+	exec {lfd}<&-
+	wait "$loadpid" 2>/dev/null
 	kv() { echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 	delivered=$(kv delivered); gaps=$(kv gaps); dups=$(kv dups); silence=$(kv silence_ms)
 	expected=$((clients * count))

@@ -44,7 +44,9 @@ spid=$(curl -fs "http://127.0.0.1:$port/api/sse-health" | sed 's/.*"pid":\([0-9]
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 count=$((rate * secs))
 coproc LOAD { "$build/tests/bench/sseload" -X 0.02 -p "$port" -u /api/sse/logs -c "$clients" -d $((secs + 60)) -e "$count"; }
-read -r ready <&"${LOAD[0]}"
+loadpid=$LOAD_PID
+exec {lfd}<&"${LOAD[0]}"
+read -r ready <&"$lfd"
 "$build/tests/bench/ssepub" pgsse "$rate" "$count" >/dev/null &
 ppid=$!
 : >"$tmp/rss"
@@ -54,7 +56,7 @@ while kill -0 "$ppid" 2>/dev/null; do
 	sleep 10
 	t=$((t + 10))
 done
-read -r res <&"${LOAD[0]}"
+read -r res <&"$lfd"
 kv() { echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 first=$(awk '$1 < 60 {s += $2; l += $3; n++} END {printf "%d %d", s / n, l / n}' "$tmp/rss")
 last=$(awk -v e="$t" '$1 >= e - 60 {s += $2; l += $3; n++} END {printf "%d %d", s / n, l / n}' "$tmp/rss")
