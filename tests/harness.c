@@ -394,7 +394,7 @@ h_apache_start(struct h_web *w, const char *sample)
 }
 
 /*
- * Starts nginx with the shipped etc/nginx/pgsse.conf, its listen, root
+ * Starts nginx with the shipped etc/nginx/pgsse-nginx.conf, its listen, root
  * and socket paths adjusted, in a minimal main configuration.
  */
 void
@@ -409,7 +409,7 @@ h_nginx_start(struct h_web *w)
 	h_fcgi_spawn(w, 1);
 	if (h_run("sed -e 's|listen 127.0.0.1:8080;|listen 127.0.0.1:%d;|' "
 	    "-e 's|root .*;|root %s/www;|' -e 's|unix:[^;]*/pgsse-|unix:%s/pgsse-|' "
-	    "%s/etc/nginx/pgsse.conf >%s/pgsse-site.conf && "
+	    "%s/etc/nginx/pgsse-nginx.conf >%s/pgsse-site.conf && "
 	    "cp /etc/nginx/fastcgi_params /etc/nginx/mime.types %s/",
 	    w->port, h_srcdir(), w->dir, h_builddir(), w->dir, w->dir) != 0)
 		ck_abort_msg("cannot adjust the nginx sample");
