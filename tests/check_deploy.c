@@ -163,6 +163,9 @@ START_TEST(deploy_stream_killed)
 		kill(web.fcgi[0], SIGKILL);
 		sleep(1);
 		h_fcgi_spawn(&web, 0);	/* as systemd's Restart= would */
+	} else if (fcgid) {
+		/* A process per stream: kill every one Apache started. */
+		ck_assert_int_ge(h_web_kill_streams(&web), 1);
 	} else {
 		ck_assert_int_eq(h_http_get(web.port, "/api/sse-health", NULL,
 		    &body), 200);
@@ -292,7 +295,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	suite_add_tcase(s, server_case("lighttpd", lighttpd_up, 1));
 	suite_add_tcase(s, server_case("apache_proxy_fcgi", apache_proxy_up, 1));
-	suite_add_tcase(s, server_case("apache_fcgid", apache_fcgid_up, 0));
+	suite_add_tcase(s, server_case("apache_fcgid", apache_fcgid_up, 1));
 	suite_add_tcase(s, server_case("nginx", nginx_up, 1));
 	tc = tcase_create("two_hosts");
 	tcase_add_unchecked_fixture(tc, two_hosts_up, idle_down);

@@ -768,3 +768,31 @@ h_runner_stop(pid_t pid, int sig)
 	kill(pid, sig);
 	waitpid(pid, &st, 0);
 }
+
+/*
+ * Kills with SIGKILL every pgsse-stream process the web server spawned
+ * (under mod_fcgid, one per open stream). Returns how many.
+ */
+int
+h_web_kill_streams(struct h_web *w)
+{
+	pid_t	 kids[256];
+	char	 path[64], cmd[256];
+	FILE	*f;
+	size_t	 n, i, len;
+	int	 killed = 0;
+
+	n = descendants(w->pid, kids, 256);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)kids[i]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		cmd[len] = '\0';
+		if (strstr(cmd, "pgsse-stream") != NULL &&
+		    kill(kids[i], SIGKILL) == 0)
+			killed++;
+	}
+	return killed;
+}

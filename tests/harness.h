@@ -69,6 +69,7 @@ void		 h_web_stop(struct h_web *);
 void		 h_apache_start(struct h_web *, const char *sample);
 void		 h_nginx_start(struct h_web *);
 void		 h_fcgi_spawn(struct h_web *, int which);
+int		 h_web_kill_streams(struct h_web *);
 
 struct h_sse	*h_sse_open(int port, const char *path, const char *lastid);
 struct h_sse	*h_sse_open_hdr(int port, const char *path, const char *headers);
