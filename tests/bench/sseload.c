@@ -278,6 +278,8 @@ main(int argc, char *argv[])
 			c->retry_at = 0;
 			c->up = 0;
 			c->len = 0;
+			/* A new stream starts with no half-read event. */
+			memcpy(c->idbuf, c->id, sizeof(c->idbuf));
 			if ((c->fd = open_conn(port, path, c->id)) < 0) {
 				c->retry_at = now_us() + 500000;
 				continue;
