@@ -13,7 +13,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsse-faults.XXXXXX")
 chmod 755 "$tmp"
 load=$build/tests/bench/sseload
 pub=$build/tests/bench/ssepub
-cluster=$src/bin/pgsse-cluster
+. "$src/tests/lib/stack.sh"
 ulimit -n 65536 2>/dev/null || true
 lpid=0 rpid=0
 cleanup() {
@@ -25,22 +25,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-"$cluster" init "$tmp/pg" >/dev/null
-"$cluster" start "$tmp/pg"
-eval "$("$cluster" env "$tmp/pg")"
-psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/demo.sql"
-"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
-port=$((20000 + RANDOM % 20000))
-mkdir -p "$tmp/web"
-cat >"$tmp/web/lighttpd.conf" <<CONF
-var.pgsse_bind = "127.0.0.1"
-var.pgsse_port = $port
-var.pgsse_www = "$src/www"
-var.pgsse_cgibin = "$build/cgi-bin"
-var.pgsse_run = "$tmp/web"
-include "$src/etc/lighttpd/pgsse.conf"
-server.max-fds = 16384
-CONF
+stack_pg "$src/sql/demo.sql"
+stack_lighttpd_conf 16384
 web_start() {
 	/usr/sbin/lighttpd -D -f "$tmp/web/lighttpd.conf" &
 	lpid=$!

@@ -11,7 +11,7 @@ clients=${SOAK_CLIENTS:-1000}
 rate=${SOAK_RATE:-500}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsse-soak.XXXXXX")
 chmod 755 "$tmp"
-cluster=$src/bin/pgsse-cluster
+. "$src/tests/lib/stack.sh"
 ulimit -n 65536 2>/dev/null || true
 lpid=0
 cleanup() {
@@ -21,22 +21,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-"$cluster" init "$tmp/pg" >/dev/null
-"$cluster" start "$tmp/pg"
-eval "$("$cluster" env "$tmp/pg")"
-psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql"
-"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
-port=$((20000 + RANDOM % 20000))
-mkdir -p "$tmp/web"
-cat >"$tmp/web/lighttpd.conf" <<CONF
-var.pgsse_bind = "127.0.0.1"
-var.pgsse_port = $port
-var.pgsse_www = "$src/www"
-var.pgsse_cgibin = "$build/cgi-bin"
-var.pgsse_run = "$tmp/web"
-include "$src/etc/lighttpd/pgsse.conf"
-server.max-fds = 16384
-CONF
+stack_pg
+stack_lighttpd_conf 16384
 PGSSE_MAX_CLIENTS=5000 /usr/sbin/lighttpd -D -f "$tmp/web/lighttpd.conf" &
 lpid=$!
 for i in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/api/sse-health" && break; sleep 0.1; done

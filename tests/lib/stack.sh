@@ -1,0 +1,31 @@
+# stack.sh: sourced by tests/faults/run.sh and tests/soak/run.sh. Needs
+# $src, $build and $tmp. Starts a private cluster with the schema and
+# the registry, and writes a lighttpd config from the shipped sample
+# (adjusted only for port, paths and descriptors) to $tmp/web.
+cluster=$src/bin/pgsse-cluster
+
+# stack_pg [EXTRA_SQL...]: start the cluster and export its PG* settings.
+stack_pg() {
+	local args=() f
+	for f in "$src/sql/pgsse.sql" "$@"; do args+=(-f "$f"); done
+	"$cluster" init "$tmp/pg" >/dev/null
+	"$cluster" start "$tmp/pg"
+	eval "$("$cluster" env "$tmp/pg")"
+	psql -q -v ON_ERROR_STOP=1 "${args[@]}"
+	"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
+}
+
+# stack_lighttpd_conf MAX_FDS: sets $port and writes the config.
+stack_lighttpd_conf() {
+	port=$((20000 + RANDOM % 20000))
+	mkdir -p "$tmp/web"
+	cat >"$tmp/web/lighttpd.conf" <<CONF
+var.pgsse_bind = "127.0.0.1"
+var.pgsse_port = $port
+var.pgsse_www = "$src/www"
+var.pgsse_cgibin = "$build/cgi-bin"
+var.pgsse_run = "$tmp/web"
+include "$src/etc/lighttpd/pgsse.conf"
+server.max-fds = $1
+CONF
+}
