@@ -131,16 +131,28 @@ enum pgsse_client_dead {
 };
 struct pgsse_client {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
 	struct pgsse_event	**q;		/* lock: events to send */
 	size_t			 qlen;		/* lock */
 	size_t			 qcap;		/* lock */
 	enum pgsse_client_dead	 dead;		/* lock */
+	int			 attached;	/* lock: the pump writes it */
+	int			 marked;	/* lock: on the pump's list */
 	int			 chans[PGSSE_CHANNELS_MAX];
 	int64_t			 cursor[PGSSE_CHANNELS_MAX];
 	size_t			 nchans;
 	int64_t			 job_id;	/* per-job stream, else 0 */
-	int			 fd;		/* connection to watch, or -1 */
+	int			 done;		/* per-job stream ended */
+	int			 fd;		/* its connection */
+	int			 reqid;		/* FastCGI request id; 0: CGI */
+	void			(*finish)(struct pgsse_client *);
+	/* Once attached, the pump thread's alone: */
+	int			 added;		/* in the pump's table */
+	int			 watched;	/* in the pump's epoll */
+	int			 wantout;	/* waiting to be writable */
+	struct pgsse_buf	 out;		/* framed, not yet written */
+	size_t			 outoff;	/* written part of out */
+	time_t			 last_write;
+	time_t			 stalled;	/* out stuck since, or 0 */
 };
 struct pgsse_hub_sub {
 	struct pgsse_client	**v;
@@ -176,21 +188,51 @@ struct pgsse_hub {
 	atomic_int		 stop;
 	int			 started;
 	pthread_t		 thread;
-	int			 epfd;		/* the reaper's epoll */
-	struct pgsse_client	**byfd;		/* lock: watched, by fd */
-	size_t			 nbyfd;		/* lock */
-	int			 reaping;
-	pthread_t		 reaper;
+	struct pgsse_pump	*pump;		/* writes attached clients */
 };
 struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
-		    size_t, int);
+		    size_t, int, unsigned int);
 void		 pgsse_hub_free(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
 void		 pgsse_hub_release(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_join(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
+void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
+
+/* pump.c: see the design comment there. */
+struct pgsse_pump {
+	pthread_mutex_t		 lock;
+	struct pgsse_client	**marked;	/* lock: clients with news */
+	size_t			 nmarked;	/* lock */
+	size_t			 capmarked;	/* lock */
+	/* The pump thread's alone: */
+	struct pgsse_client	**work;		/* the list being served */
+	size_t			 capwork;
+	struct pgsse_event	**spare;	/* an empty queue to swap in */
+	size_t			 nspare;
+	struct pgsse_client	**byfd;		/* attached, by descriptor */
+	size_t			 nbyfd;
+	struct pgsse_buf	 scratch;
+	time_t			 now;
+	struct pgsse_hub	*hub;
+	unsigned int		 heartbeat;
+	int			 efd;		/* eventfd that wakes it */
+	int			 epfd;
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+};
+struct pgsse_pump *pgsse_pump_start(struct pgsse_hub *, unsigned int);
+void		 pgsse_pump_free(struct pgsse_pump *);
+void		 pgsse_pump_mark(struct pgsse_pump *, struct pgsse_client *);
+void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
+enum pgsse_err	 pgsse_client_id_line(const struct pgsse_registry *,
+		    const struct pgsse_client *, struct pgsse_buf *);
+enum pgsse_err	 pgsse_client_emit(const struct pgsse_registry *,
+		    struct pgsse_client *, struct pgsse_buf *,
+		    const struct pgsse_event *);
 
 /* http.c */
 enum pgsse_http_status {

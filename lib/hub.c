@@ -13,21 +13,12 @@
  *      (highest id handed out), the client count and the figures.
  *   2. client->lock guards that client's queue and its dead flag.
  * The hub thread takes hub->lock, then each subscriber's lock in turn,
- * appends a reference to the event and signals the client's condition.
- * It never blocks on a client: a full queue marks the client dead, and
- * the client thread closes the stream so the browser resumes with
- * Last-Event-ID. A client thread takes only its own lock to swap its
- * queue for an empty one, and hub->lock only to join or leave, never
- * while holding its own. Writing to the network happens with no lock
- * held, so a slow client delays nobody.
- *
- * Hang-ups. A browser that goes away makes the web server close its
- * FastCGI connection, but a thread only learns that when it next writes.
- * So a reaper thread watches every client's connection with epoll for a
- * hang-up and wakes that client at once, which frees its slot, its queue
- * and its subscription without waiting for the heartbeat. The reaper
- * finds clients by file descriptor under hub->lock, and leaving removes
- * the descriptor under the same lock, so it never sees a freed client.
+ * appends a reference to the event and, if the queue was empty, marks
+ * the client for the pump (pump.c), which does all writing to started
+ * clients without blocking. The hub never blocks on a client: a full
+ * queue marks the client dead, and the pump closes the stream so the
+ * browser resumes with Last-Event-ID. Hang-ups and heartbeats are the
+ * pump's too.
  *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume
@@ -38,8 +29,6 @@
  * what it already sent during its replay the same way.
  */
 #include <errno.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +96,7 @@ client_push(struct pgsse_hub *hub, struct pgsse_client *c,
 		    cap * sizeof(*q))) == NULL) {
 			c->dead = PGSSE_CLIENT_SLOW;
 			hub->slow++;
-			pthread_cond_signal(&c->cond);
+			pgsse_pump_mark(hub->pump, c);
 			goto out;
 		}
 		c->q = q;
@@ -116,7 +105,7 @@ client_push(struct pgsse_hub *hub, struct pgsse_client *c,
 	pgsse_event_ref(ev);
 	c->q[c->qlen++] = ev;
 	if (c->qlen == 1)
-		pthread_cond_signal(&c->cond);
+		pgsse_pump_mark(hub->pump, c);
 out:
 	pthread_mutex_unlock(&c->lock);
 }
@@ -386,85 +375,6 @@ hub_main(void *arg)
 	return NULL;
 }
 
-/* Marks c gone and wakes it. Called with hub->lock held. */
-static void
-client_gone(struct pgsse_client *c)
-{
-	pthread_mutex_lock(&c->lock);
-	if (c->dead == PGSSE_CLIENT_LIVE)
-		c->dead = PGSSE_CLIENT_GONE;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void *
-reaper_main(void *arg)
-{
-	struct pgsse_hub	*hub = arg;
-	struct epoll_event	 evs[64];
-	struct pgsse_client	*c;
-	char			 b;
-	ssize_t			 r;
-	int			 i, n, fd;
-
-	while (!atomic_load(&hub->stop)) {
-		if ((n = epoll_wait(hub->epfd, evs, 64, HUB_POLL_MS)) <= 0)
-			continue;
-		pthread_mutex_lock(&hub->lock);
-		for (i = 0; i < n; i++) {
-			fd = evs[i].data.fd;
-			if (fd < 0 || (size_t)fd >= hub->nbyfd ||
-			    (c = hub->byfd[fd]) == NULL)
-				continue;
-			r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-			if (r > 0 || (r == -1 && (errno == EAGAIN ||
-			    errno == EINTR)))
-				continue;
-			epoll_ctl(hub->epfd, EPOLL_CTL_DEL, fd, NULL);
-			hub->byfd[fd] = NULL;
-			client_gone(c);
-		}
-		pthread_mutex_unlock(&hub->lock);
-	}
-	return NULL;
-}
-
-/* Starts watching c->fd for a hang-up. Called with hub->lock held. */
-static void
-reaper_watch(struct pgsse_hub *hub, struct pgsse_client *c)
-{
-	struct epoll_event	  ev;
-	struct pgsse_client	**v;
-	size_t			  n;
-
-	if (c->fd < 0 || hub->epfd < 0)
-		return;
-	if ((size_t)c->fd >= hub->nbyfd) {
-		n = (size_t)c->fd * 2 + 64;
-		if ((v = realloc(hub->byfd, n * sizeof(*v))) == NULL)
-			return;
-		memset(v + hub->nbyfd, 0, (n - hub->nbyfd) * sizeof(*v));
-		hub->byfd = v;
-		hub->nbyfd = n;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLRDHUP;
-	ev.data.fd = c->fd;
-	if (epoll_ctl(hub->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0)
-		hub->byfd[c->fd] = c;
-}
-
-/* Stops watching c->fd. Called with hub->lock held. */
-static void
-reaper_unwatch(struct pgsse_hub *hub, struct pgsse_client *c)
-{
-	if (c->fd < 0 || (size_t)c->fd >= hub->nbyfd ||
-	    hub->byfd[c->fd] != c)
-		return;
-	epoll_ctl(hub->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	hub->byfd[c->fd] = NULL;
-}
-
 /*
  * Makes a hub over reg (which the hub then owns) and starts its thread.
  * With raw 0 it LISTENs to the doorbell only: raw NOTIFYs are ignored.
@@ -472,7 +382,7 @@ reaper_unwatch(struct pgsse_hub *hub, struct pgsse_client *c)
  */
 struct pgsse_hub *
 pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
-    size_t queue_max, int raw)
+    size_t queue_max, int raw, unsigned int heartbeat)
 {
 	struct pgsse_hub	*hub;
 
@@ -485,19 +395,16 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->raw = raw;
 	hub->subs = calloc(reg->n + 1, sizeof(*hub->subs));
 	hub->cursor = calloc(reg->n + 1, sizeof(*hub->cursor));
-	hub->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (hub->subs == NULL || hub->cursor == NULL || hub->epfd < 0 ||
+	if (hub->subs == NULL || hub->cursor == NULL ||
+	    (hub->pump = pgsse_pump_start(hub, heartbeat)) == NULL ||
 	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
-		if (hub->epfd >= 0)
-			close(hub->epfd);
+		pgsse_pump_free(hub->pump);
 		free(hub->subs);
 		free(hub->cursor);
 		free(hub);
 		return NULL;
 	}
 	hub->started = 1;
-	if (pthread_create(&hub->reaper, NULL, reaper_main, hub) == 0)
-		hub->reaping = 1;
 	return hub;
 }
 
@@ -512,10 +419,7 @@ pgsse_hub_free(struct pgsse_hub *hub)
 	atomic_store(&hub->stop, 1);
 	if (hub->started)
 		pthread_join(hub->thread, NULL);
-	if (hub->reaping)
-		pthread_join(hub->reaper, NULL);
-	close(hub->epfd);
-	free(hub->byfd);
+	pgsse_pump_free(hub->pump);
 	for (i = 0; i < hub->reg->n; i++)
 		free(hub->subs[i].v);
 	free(hub->subs);
@@ -577,8 +481,6 @@ pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 			break;
 		}
 	}
-	if (er == PGSSE_OK)
-		reaper_watch(hub, c);
 	pthread_mutex_unlock(&hub->lock);
 	return er;
 }
@@ -592,11 +494,20 @@ pgsse_hub_leave(struct pgsse_hub *hub, struct pgsse_client *c)
 	pthread_mutex_lock(&hub->lock);
 	for (i = 0; i < c->nchans; i++)
 		sub_remove(&hub->subs[c->chans[i]], c);
-	reaper_unwatch(hub, c);
 	pthread_mutex_unlock(&hub->lock);
 	for (i = 0; i < c->qlen; i++)
 		pgsse_event_unref(c->q[i]);
 	c->qlen = 0;
+}
+
+/*
+ * Hands a started client to the hub's pump, which writes to it from now
+ * on and ends it; the caller must not touch c afterwards.
+ */
+void
+pgsse_hub_attach(struct pgsse_hub *hub, struct pgsse_client *c)
+{
+	pgsse_pump_attach(hub->pump, c);
 }
 
 /* Copies the hub's figures into st. Can't fail. */
@@ -634,8 +545,9 @@ pgsse_hub_drain(struct pgsse_hub *hub, unsigned int sec)
 			for (j = 0; j < hub->subs[i].n; j++) {
 				c = hub->subs[i].v[j];
 				pthread_mutex_lock(&c->lock);
-				c->dead = PGSSE_CLIENT_STOP;
-				pthread_cond_signal(&c->cond);
+				if (c->dead == PGSSE_CLIENT_LIVE)
+					c->dead = PGSSE_CLIENT_STOP;
+				pgsse_pump_mark(hub->pump, c);
 				pthread_mutex_unlock(&c->lock);
 			}
 		left = hub->nclients;

@@ -35,6 +35,9 @@
 #define PGSSE_HEARTBEAT_SEC 15
 /* Default reconnect hint sent in retry:, in milliseconds. */
 #define PGSSE_RETRY_MS 2000
+/* Bytes written for one client but not yet taken by the web server:
+ * past it the client is too slow and its stream is closed. */
+#define PGSSE_OUT_MAX (8 * 1024 * 1024)
 /* Seconds a write to one client may block before it is dropped. */
 #define PGSSE_WRITE_TIMEOUT_SEC 30
 /* Rows fetched from the event log per query. */

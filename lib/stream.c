@@ -2,14 +2,16 @@
  * stream.c: the SSE stream server.
  *
  * One acceptor thread takes FastCGI requests. Health, metrics and every
- * refusal are answered there at once; each stream gets a detached thread
- * of its own with a small stack, which sleeps on its queue and writes
- * when the hub hands it events or the heartbeat is due. See hub.c for
- * the locking and the resume rules.
+ * refusal are answered there at once; each stream gets a short-lived
+ * thread with a small stack, which checks its cursors, writes the
+ * headers and the replay, and hands the stream to the pump (pump.c),
+ * which writes everything after that. See hub.c for the locking and the
+ * resume rules.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@
 #include "pgsse.h"
 #include "extern.h"
 
-/* Stack of a client thread: it only formats and writes. */
+/* Stack of a client thread: it only starts the stream. */
 #define STREAM_STACK (128 * 1024)
 /* Seconds to wait for the first database connection before serving. */
 #define STREAM_READY_WAIT_SEC 10
@@ -47,7 +49,6 @@ struct stream {
 	int			 replay;	/* read the log first */
 	int			 resumed;	/* the client sent a cursor */
 	const char		*reset;		/* why cursors were reset */
-	int			 done;		/* per-job stream ended */
 };
 
 static struct {
@@ -340,60 +341,6 @@ out:
 	return st;
 }
 
-/* Appends the client's cursor as an SSE id value. */
-static enum pgsse_err
-stream_id(struct stream *s, struct pgsse_buf *b)
-{
-	struct pgsse_client	*c = &s->client;
-	size_t			 i;
-	enum pgsse_err		 er = PGSSE_OK;
-
-	if (c->nchans == 1)
-		return pgsse_buf_printf(b, "%" PRId64, c->cursor[0]);
-	for (i = 0; i < c->nchans && er == PGSSE_OK; i++)
-		er = pgsse_buf_printf(b, "%s%s:%" PRId64, i ? "," : "",
-		    srv.hub->reg->channels[c->chans[i]].name, c->cursor[i]);
-	return er;
-}
-
-/*
- * Appends ev to b unless the client already has it; durable events get
- * an id line with the client's new cursor.
- */
-static enum pgsse_err
-stream_emit(struct stream *s, struct pgsse_buf *b,
-    const struct pgsse_event *ev)
-{
-	struct pgsse_client	*c = &s->client;
-	size_t			 k;
-
-	if (s->done)
-		return PGSSE_OK;
-	for (k = 0; k < c->nchans; k++)
-		if (c->chans[k] == ev->chan)
-			break;
-	if (k == c->nchans)
-		return PGSSE_OK;
-	if (ev->reset) {
-		if (ev->id >= c->cursor[k])
-			return PGSSE_OK;
-		c->cursor[k] = ev->id;
-		if (pgsse_buf_puts(b, "id: ") || stream_id(s, b) ||
-		    pgsse_buf_puts(b, "\n"))
-			return PGSSE_ERR_NOMEM;
-	} else if (ev->id != 0) {
-		if (ev->id <= c->cursor[k])
-			return PGSSE_OK;
-		c->cursor[k] = ev->id;
-		if (pgsse_buf_puts(b, "id: ") || stream_id(s, b) ||
-		    pgsse_buf_puts(b, "\n"))
-			return PGSSE_ERR_NOMEM;
-	}
-	if (c->job_id != 0 && ev->end)
-		s->done = 1;
-	return pgsse_buf_put(b, ev->frame, ev->len);
-}
-
 struct replay {
 	struct stream		*s;
 	struct pgsse_buf	*b;
@@ -405,13 +352,13 @@ replay_cb(struct pgsse_event *ev, void *arg)
 {
 	struct replay	*rp = arg;
 
-	rp->er = stream_emit(rp->s, rp->b, ev);
+	rp->er = pgsse_client_emit(srv.hub->reg, &rp->s->client, rp->b, ev);
 	pgsse_event_unref(ev);
 	if (rp->er == PGSSE_OK && rp->b->len >= 8192) {
 		rp->er = pgsse_req_write(&rp->s->req, rp->b->p, rp->b->len);
 		pgsse_buf_reset(rp->b);
 	}
-	return rp->er != PGSSE_OK || rp->s->done;
+	return rp->er != PGSSE_OK || rp->s->client.done;
 }
 
 /*
@@ -507,8 +454,8 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
 	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
 	    (er = stream_send_reset(s, b)) ||
-	    (er = pgsse_buf_puts(b, "id: ")) || (er = stream_id(s, b)) ||
-	    (er = pgsse_buf_puts(b, "\n\n")))
+	    (er = pgsse_client_id_line(srv.hub->reg, c, b)) ||
+	    (er = pgsse_buf_puts(b, "\n")))
 		goto out;
 	if (s->replay) {
 		er = pgsse_feed_fetch(conn, srv.hub->reg, c->chans, c->cursor,
@@ -525,62 +472,10 @@ out:
 	return er;
 }
 
-/*
- * Waits for events or the heartbeat and writes them, until the client
- * is gone, too slow, or its per-job stream ended.
- */
-static void
-stream_loop(struct stream *s, struct pgsse_buf *b)
-{
-	struct pgsse_client	*c = &s->client;
-	struct pgsse_event	**spare = NULL, **batch;
-	size_t			  nspare = 0, bcap, n, i;
-	struct timespec		  deadline;
-	enum pgsse_client_dead	  dead;
-	enum pgsse_err		  er = PGSSE_OK;
-
-	while (er == PGSSE_OK && !s->done && !srv.stop) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += srv.cfg->heartbeat;
-		pthread_mutex_lock(&c->lock);
-		while (c->qlen == 0 && !c->dead)
-			if (pthread_cond_timedwait(&c->cond, &c->lock,
-			    &deadline) == ETIMEDOUT)
-				break;
-		batch = c->q;
-		bcap = c->qcap;
-		n = c->qlen;
-		c->q = spare;
-		c->qcap = nspare;
-		c->qlen = 0;
-		dead = c->dead;
-		pthread_mutex_unlock(&c->lock);
-		for (i = 0; i < n; i++) {
-			if (er == PGSSE_OK)
-				er = stream_emit(s, b, batch[i]);
-			pgsse_event_unref(batch[i]);
-		}
-		spare = batch;
-		nspare = bcap;
-		if (er == PGSSE_OK && dead == PGSSE_CLIENT_SLOW)
-			er = pgsse_sse_comment(b, "client too slow; reconnect");
-		if (er == PGSSE_OK && n == 0 && !dead)
-			er = pgsse_buf_puts(b, ": ping\n\n");
-		if (er == PGSSE_OK && b->len > 0 &&
-		    (er = pgsse_req_write(&s->req, b->p, b->len)) == PGSSE_OK)
-			er = pgsse_req_flush(&s->req);
-		pgsse_buf_reset(b);
-		if (dead)
-			break;
-	}
-	free(spare);
-}
-
 static void
 stream_free(struct stream *s)
 {
 	pthread_mutex_destroy(&s->client.lock);
-	pthread_cond_destroy(&s->client.cond);
 	free(s->client.q);
 	free(s);
 }
@@ -594,7 +489,21 @@ stream_finish(struct stream *s)
 	stream_free(s);
 }
 
-/* A client thread: serves one stream, then frees everything it had. */
+/* The pump's end of a started stream: frees it and its slot. */
+static void
+stream_done(struct pgsse_client *c)
+{
+	struct stream	*s = (struct stream *)((char *)c -
+			    offsetof(struct stream, client));
+
+	stream_free(s);
+	pgsse_hub_release(srv.hub);
+}
+
+/*
+ * A client thread: starts one stream and hands it to the pump, or
+ * answers why not and frees everything it had.
+ */
 static void *
 stream_thread(void *arg)
 {
@@ -603,15 +512,22 @@ stream_thread(void *arg)
 	enum pgsse_err		 er;
 
 	er = stream_start(s, &b);
+	pgsse_buf_free(&b);
+	if (er == PGSSE_OK) {
+		if (s->req.fcgi != NULL) {
+			s->client.reqid = s->fcgi.requestId;
+			FCGX_Free(&s->fcgi, 0);	/* the pump has the socket */
+		}
+		s->client.finish = stream_done;
+		pgsse_hub_attach(srv.hub, &s->client);
+		return NULL;
+	}
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
-	else if (er == PGSSE_OK)
-		stream_loop(s, &b);
 	pgsse_hub_leave(srv.hub, &s->client);
 	pgsse_hub_release(srv.hub);
-	pgsse_buf_free(&b);
 	stream_finish(s);
 	return NULL;
 }
@@ -624,8 +540,7 @@ stream_new(void)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	pthread_mutex_init(&s->client.lock, NULL);
-	pthread_cond_init(&s->client.cond, NULL);
-	s->client.fd = -1;
+	s->client.fd = STDOUT_FILENO;	/* plain CGI */
 	return s;
 }
 
@@ -759,14 +674,23 @@ stream_wait_ready(unsigned int sec)
 	}
 }
 
-/* Serves the single request of a plain CGI run, in this thread. */
+/*
+ * Serves the single request of a plain CGI run: starts it in this
+ * thread, then waits while the pump serves it.
+ */
 static void
 stream_cgi(void)
 {
-	struct stream	*s;
+	struct stream		*s;
+	struct pgsse_hub_stats	 st;
 
-	if ((s = stream_new()) != NULL && (s = stream_dispatch(s)) != NULL)
-		stream_thread(s);
+	if ((s = stream_new()) == NULL || (s = stream_dispatch(s)) == NULL)
+		return;
+	stream_thread(s);
+	do {
+		usleep(100000);
+		pgsse_hub_stats(srv.hub, &st);
+	} while (st.clients > 0 && !srv.stop);
 }
 
 /* Loads the registry, retrying until the database answers. */
@@ -816,8 +740,7 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 		return 1;
 	if ((srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
 	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max,
-	    cfg->raw)) ==
-	    NULL) {
+	    cfg->raw, cfg->heartbeat)) == NULL) {
 		pgsse_registry_free(reg);
 		goto out;
 	}

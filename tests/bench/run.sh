@@ -137,6 +137,11 @@ ms() { awk -v u="$1" 'BEGIN{printf "%.1f", u / 1000}'; }
 echo "W1 fan-out: 1000 clients, 400 events/s, ${secs}s" >&2
 read -r pd pe pp50 pp99 pmax pcpu pg pdup <<<"$(run_fanout pgsse 1000 400 "$secs")"
 read -r nd ne np50 np99 nmax ncpu ng ndup <<<"$(run_fanout nchan 1000 400 "$secs")"
+if [ "${BENCH_ONLY:-}" = w1 ]; then	# quick loop while profiling: W1 only
+	echo "pgsse: delivered $pd/$pe p50 $pp50 p99 $pp99 us cpu $pcpu s gaps $pg dups $pdup"
+	echo "nchan: delivered $nd/$ne p50 $np50 p99 $np99 us cpu $ncpu s"
+	exit 0
+fi
 echo "W2 latency: 1000 clients, 10 events/s" >&2
 read -r p2d p2e p2p50 p2p99 p2max _ _ _ <<<"$(run_fanout pgsse 1000 10 "$secs")"
 read -r n2d n2e n2p50 n2p99 n2max _ _ _ <<<"$(run_fanout nchan 1000 10 "$secs")"

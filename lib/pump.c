@@ -1,0 +1,537 @@
+/*
+ * pump.c: one thread writes every live stream.
+ *
+ * Design. A stream's own thread only starts it: headers, cursor checks
+ * and the replay, written with blocking writes. Then it attaches the
+ * client to the pump and ends. From there on the pump thread alone
+ * writes to that client: it frames SSE text as FastCGI STDOUT records
+ * (plain bytes under CGI) and writes them without blocking. Whatever the
+ * web server cannot take yet waits in the client's out buffer, and the
+ * pump asks epoll to say when the connection is writable again. An idle
+ * stream therefore costs a descriptor and a few hundred bytes, not a
+ * thread, and one wake-up of the pump serves every client an event
+ * reached.
+ *
+ * Work. The hub appends events to a client's queue and, when the queue
+ * was empty, marks the client: it joins the pump's list and the pump's
+ * eventfd is rung. The pump swaps the list for an empty one, and for
+ * each client swaps its queue for an empty one, encodes everything in
+ * it and writes once. Under load several events go out in one write.
+ *
+ * Locking. The order is hub->lock, then client->lock, then pump->lock.
+ * The hub marks clients holding the first two; the pump takes each lock
+ * alone. Only the pump thread touches a client's out buffer, its epoll
+ * registration and the by-descriptor table, and only it frees attached
+ * clients, after pgsse_hub_leave has taken them off every subscriber
+ * list, so nothing else can reach them.
+ *
+ * Time. Once a second the pump walks its clients: a heartbeat comment
+ * to those idle for the heartbeat interval, and the end for those whose
+ * pending output has not moved for PGSSE_WRITE_TIMEOUT_SEC.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+/* Milliseconds the pump sleeps at most: the heartbeat walk's period. */
+#define PUMP_TICK_MS 1000
+/* Epoll events taken per wait. */
+#define PUMP_EVENTS 256
+/* Out buffers bigger than this are freed once written. */
+#define PUMP_KEEP_BYTES (16 * 1024)
+/* FastCGI: record header size, types, largest record body. */
+#define FCGI_HEADER 8
+#define FCGI_STDOUT 6
+#define FCGI_END_REQUEST 3
+#define FCGI_BODY_MAX 65535
+
+/* Appends a FastCGI record header for a body of len bytes. */
+static enum pgsse_err
+pump_header(struct pgsse_buf *b, int type, int reqid, size_t len)
+{
+	unsigned char	 h[FCGI_HEADER];
+
+	h[0] = 1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)((reqid >> 8) & 0xff);
+	h[3] = (unsigned char)(reqid & 0xff);
+	h[4] = (unsigned char)((len >> 8) & 0xff);
+	h[5] = (unsigned char)(len & 0xff);
+	h[6] = 0;
+	h[7] = 0;
+	return pgsse_buf_put(b, h, sizeof(h));
+}
+
+/*
+ * Appends n bytes of stream output to c's out buffer, framed for its
+ * connection. Returns PGSSE_ERR_LIMIT past PGSSE_OUT_MAX unwritten
+ * bytes: the client is too slow.
+ */
+static enum pgsse_err
+pump_put(struct pgsse_client *c, const char *p, size_t n)
+{
+	size_t		 k;
+	enum pgsse_err	 er = PGSSE_OK;
+
+	if (c->outoff > 0) {
+		memmove(c->out.p, c->out.p + c->outoff, c->out.len - c->outoff);
+		c->out.len -= c->outoff;
+		c->outoff = 0;
+	}
+	if (c->out.len + n > PGSSE_OUT_MAX)
+		return PGSSE_ERR_LIMIT;
+	if (c->reqid == 0)
+		return pgsse_buf_put(&c->out, p, n);
+	while (n > 0 && er == PGSSE_OK) {
+		k = n > FCGI_BODY_MAX ? FCGI_BODY_MAX : n;
+		if ((er = pump_header(&c->out, FCGI_STDOUT, c->reqid, k)) ==
+		    PGSSE_OK)
+			er = pgsse_buf_put(&c->out, p, k);
+		p += k;
+		n -= k;
+	}
+	return er;
+}
+
+/* Appends the end of c's FastCGI request to its out buffer. */
+static void
+pump_put_end(struct pgsse_client *c)
+{
+	static const unsigned char body[8] = { 0 };
+
+	if (c->reqid == 0)
+		return;
+	if (pump_header(&c->out, FCGI_STDOUT, c->reqid, 0) == PGSSE_OK &&
+	    pump_header(&c->out, FCGI_END_REQUEST, c->reqid, 8) == PGSSE_OK)
+		pgsse_buf_put(&c->out, body, sizeof(body));
+}
+
+/* Sets the epoll events the pump wants for c. */
+static void
+pump_want(struct pgsse_pump *pump, struct pgsse_client *c, int out)
+{
+	struct epoll_event	 ev;
+
+	if (!c->watched || c->wantout == out)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLRDHUP | (out ? EPOLLOUT : 0);
+	ev.data.fd = c->fd;
+	epoll_ctl(pump->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->wantout = out;
+}
+
+/*
+ * Writes as much of c's out buffer as the connection takes now. Returns
+ * -1 if the peer is gone, else 0 (what is left waits for EPOLLOUT).
+ */
+static int
+pump_flush(struct pgsse_pump *pump, struct pgsse_client *c)
+{
+	ssize_t	 w;
+
+	while (c->outoff < c->out.len) {
+		w = write(c->fd, c->out.p + c->outoff, c->out.len - c->outoff);
+		if (w > 0) {
+			c->outoff += (size_t)w;
+			c->last_write = pump->now;
+		} else if (w == -1 && errno == EINTR)
+			continue;
+		else if (w == -1 && errno == EAGAIN) {
+			if (c->stalled == 0)
+				c->stalled = pump->now;
+			pump_want(pump, c, 1);
+			return 0;
+		} else
+			return -1;
+	}
+	c->outoff = 0;
+	c->stalled = 0;
+	if (c->out.cap > PUMP_KEEP_BYTES)
+		pgsse_buf_free(&c->out);
+	else
+		pgsse_buf_reset(&c->out);
+	pump_want(pump, c, 0);
+	return 0;
+}
+
+/* Adds c to the by-descriptor table and to epoll, for hang-ups. */
+static void
+pump_watch(struct pgsse_pump *pump, struct pgsse_client *c)
+{
+	struct epoll_event	  ev;
+	struct pgsse_client	**v;
+	size_t			  n;
+
+	if ((size_t)c->fd >= pump->nbyfd) {
+		n = (size_t)c->fd * 2 + 64;
+		if ((v = realloc(pump->byfd, n * sizeof(*v))) == NULL)
+			return;
+		memset(v + pump->nbyfd, 0, (n - pump->nbyfd) * sizeof(*v));
+		pump->byfd = v;
+		pump->nbyfd = n;
+	}
+	pump->byfd[c->fd] = c;
+	c->added = 1;
+	c->last_write = pump->now;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLRDHUP;
+	ev.data.fd = c->fd;
+	c->watched = epoll_ctl(pump->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0;
+}
+
+/*
+ * Ends c: off the hub, off the pump, the end of its FastCGI request if
+ * clean (written if the connection takes it now), its connection closed
+ * and its owner's finish called, which frees it.
+ */
+static void
+pump_close(struct pgsse_pump *pump, struct pgsse_client *c, int clean)
+{
+	size_t	 i;
+
+	pgsse_hub_leave(pump->hub, c);
+	pthread_mutex_lock(&pump->lock);
+	for (i = 0; c->marked && i < pump->nmarked; i++)
+		if (pump->marked[i] == c)
+			pump->marked[i] = pump->marked[--pump->nmarked];
+	pthread_mutex_unlock(&pump->lock);
+	if (c->added)
+		pump->byfd[c->fd] = NULL;
+	if (c->watched)
+		epoll_ctl(pump->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (clean) {
+		pump_put_end(c);
+		pump_flush(pump, c);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	pgsse_buf_free(&c->out);
+	c->finish(c);
+}
+
+/* Writes what c's queue holds, or ends c if it is dead or done. */
+static void
+pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
+{
+	struct pgsse_buf	*b = &pump->scratch;
+	struct pgsse_event	**q;
+	size_t			  n, cap, i;
+	enum pgsse_client_dead	  dead;
+	enum pgsse_err		  er = PGSSE_OK;
+
+	pthread_mutex_lock(&c->lock);
+	q = c->q;
+	cap = c->qcap;
+	n = c->qlen;
+	c->q = pump->spare;
+	c->qcap = pump->nspare;
+	c->qlen = 0;
+	c->marked = 0;
+	dead = c->dead;
+	pthread_mutex_unlock(&c->lock);
+	if (!c->added)
+		pump_watch(pump, c);
+	for (i = 0; i < n; i++) {
+		if (er == PGSSE_OK)
+			er = pgsse_client_emit(pump->hub->reg, c, b, q[i]);
+		pgsse_event_unref(q[i]);
+	}
+	pump->spare = q;
+	pump->nspare = cap;
+	if (er == PGSSE_OK && dead == PGSSE_CLIENT_SLOW)
+		er = pgsse_sse_comment(b, "client too slow; reconnect");
+	if (er == PGSSE_OK && b->len > 0)
+		er = pump_put(c, b->p, b->len);
+	pgsse_buf_reset(b);
+	if (er == PGSSE_ERR_LIMIT && dead == PGSSE_CLIENT_LIVE) {
+		pthread_mutex_lock(&pump->hub->lock);
+		pump->hub->slow++;
+		pthread_mutex_unlock(&pump->hub->lock);
+	}
+	if (er != PGSSE_OK || pump_flush(pump, c) == -1)
+		pump_close(pump, c, 0);
+	else if (dead != PGSSE_CLIENT_LIVE || c->done)
+		pump_close(pump, c, dead != PGSSE_CLIENT_GONE);
+}
+
+/* Serves every client marked since the last round. */
+static void
+pump_serve_marked(struct pgsse_pump *pump)
+{
+	struct pgsse_client	**v;
+	size_t			  n, cap, i;
+
+	pthread_mutex_lock(&pump->lock);
+	v = pump->marked;
+	n = pump->nmarked;
+	cap = pump->capmarked;
+	pump->marked = pump->work;
+	pump->capmarked = pump->capwork;
+	pump->nmarked = 0;
+	pthread_mutex_unlock(&pump->lock);
+	for (i = 0; i < n; i++)
+		pump_serve(pump, v[i]);
+	pump->work = v;
+	pump->capwork = cap;
+}
+
+/*
+ * Handles epoll's news about one connection: writable again, or hung
+ * up. A web server closes the FastCGI connection when the browser goes.
+ */
+static void
+pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
+{
+	struct pgsse_client	*c;
+	char			 trash[256];
+	ssize_t			 r;
+
+	if (fd < 0 || (size_t)fd >= pump->nbyfd ||
+	    (c = pump->byfd[fd]) == NULL)
+		return;
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		pump_close(pump, c, 0);
+		return;
+	}
+	if (events & EPOLLRDHUP) {
+		while ((r = recv(fd, trash, sizeof(trash), MSG_DONTWAIT)) > 0)
+			continue;
+		if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+			pump_close(pump, c, 0);
+			return;
+		}
+	}
+	if ((events & EPOLLOUT) && pump_flush(pump, c) == -1)
+		pump_close(pump, c, 0);
+}
+
+/*
+ * The once-a-second walk: a heartbeat to clients idle for the interval,
+ * the end to those whose output has not moved for the write timeout.
+ */
+static void
+pump_tick(struct pgsse_pump *pump)
+{
+	struct pgsse_client	*c;
+	size_t			 fd;
+	static const char	 ping[] = ": ping\n\n";
+
+	for (fd = 0; fd < pump->nbyfd; fd++) {
+		if ((c = pump->byfd[fd]) == NULL)
+			continue;
+		if (c->stalled != 0) {
+			if (pump->now - c->stalled >= PGSSE_WRITE_TIMEOUT_SEC)
+				pump_close(pump, c, 0);
+			continue;
+		}
+		if (pump->now - c->last_write < (time_t)pump->heartbeat)
+			continue;
+		if (pump_put(c, ping, sizeof(ping) - 1) != PGSSE_OK ||
+		    pump_flush(pump, c) == -1)
+			pump_close(pump, c, 0);
+	}
+}
+
+static void *
+pump_main(void *arg)
+{
+	struct pgsse_pump	*pump = arg;
+	struct epoll_event	 evs[PUMP_EVENTS];
+	uint64_t		 v;
+	time_t			 walked = 0;
+	int			 i, n;
+
+	while (!atomic_load(&pump->stop)) {
+		n = epoll_wait(pump->epfd, evs, PUMP_EVENTS, PUMP_TICK_MS);
+		pump->now = time(NULL);
+		for (i = 0; i < n; i++)
+			if (evs[i].data.fd == pump->efd) {
+				if (read(pump->efd, &v, sizeof(v)) == -1)
+					continue;
+			} else
+				pump_io(pump, evs[i].data.fd, evs[i].events);
+		pump_serve_marked(pump);
+		if (pump->now != walked) {
+			walked = pump->now;
+			pump_tick(pump);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Makes a pump for hub's clients, heartbeat seconds between comments,
+ * and starts its thread. Returns NULL on failure. The hub owns it and
+ * frees it with pgsse_pump_free.
+ */
+struct pgsse_pump *
+pgsse_pump_start(struct pgsse_hub *hub, unsigned int heartbeat)
+{
+	struct pgsse_pump	*pump;
+	struct epoll_event	 ev;
+
+	if ((pump = calloc(1, sizeof(*pump))) == NULL)
+		return NULL;
+	pthread_mutex_init(&pump->lock, NULL);
+	pump->hub = hub;
+	pump->heartbeat = heartbeat;
+	pump->now = time(NULL);
+	pump->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pump->epfd = epoll_create1(EPOLL_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = pump->efd;
+	if (pump->efd < 0 || pump->epfd < 0 ||
+	    epoll_ctl(pump->epfd, EPOLL_CTL_ADD, pump->efd, &ev) == -1 ||
+	    pthread_create(&pump->thread, NULL, pump_main, pump) != 0) {
+		pgsse_pump_free(pump);
+		return NULL;
+	}
+	pump->started = 1;
+	return pump;
+}
+
+/*
+ * Stops the pump thread and frees the pump. Clients still attached are
+ * left alone: the process is ending. Accepts NULL.
+ */
+void
+pgsse_pump_free(struct pgsse_pump *pump)
+{
+	if (pump == NULL)
+		return;
+	atomic_store(&pump->stop, 1);
+	if (pump->started)
+		pthread_join(pump->thread, NULL);
+	if (pump->efd >= 0)
+		close(pump->efd);
+	if (pump->epfd >= 0)
+		close(pump->epfd);
+	free(pump->byfd);
+	free(pump->marked);
+	free(pump->work);
+	free(pump->spare);
+	pgsse_buf_free(&pump->scratch);
+	pthread_mutex_destroy(&pump->lock);
+	free(pump);
+}
+
+/*
+ * Puts an attached client c on the pump's list and wakes the pump,
+ * unless c is already there. Called with c->lock held.
+ */
+void
+pgsse_pump_mark(struct pgsse_pump *pump, struct pgsse_client *c)
+{
+	struct pgsse_client	**v;
+	size_t			  cap;
+	uint64_t		  one = 1;
+	int			  wake;
+
+	if (!c->attached || c->marked)
+		return;
+	pthread_mutex_lock(&pump->lock);
+	if (pump->nmarked == pump->capmarked) {
+		cap = pump->capmarked ? pump->capmarked * 2 : 64;
+		if ((v = realloc(pump->marked, cap * sizeof(*v))) == NULL) {
+			pthread_mutex_unlock(&pump->lock);
+			return;	/* served at its next event or heartbeat */
+		}
+		pump->marked = v;
+		pump->capmarked = cap;
+	}
+	pump->marked[pump->nmarked++] = c;
+	c->marked = 1;
+	wake = pump->nmarked == 1;
+	pthread_mutex_unlock(&pump->lock);
+	if (wake && write(pump->efd, &one, sizeof(one)) == -1)
+		return;	/* the counter is full: the pump is awake anyway */
+}
+
+/*
+ * Hands c to the pump, which from now on writes to c->fd (made
+ * non-blocking here) and calls c->finish when it is done with c. The
+ * caller must not touch c afterwards.
+ */
+void
+pgsse_pump_attach(struct pgsse_pump *pump, struct pgsse_client *c)
+{
+	int	 fl;
+
+	if ((fl = fcntl(c->fd, F_GETFL)) != -1)
+		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	pthread_mutex_lock(&c->lock);
+	c->attached = 1;
+	pgsse_pump_mark(pump, c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Appends the client's cursor as an SSE id value. */
+static enum pgsse_err
+client_id(const struct pgsse_registry *reg, const struct pgsse_client *c,
+    struct pgsse_buf *b)
+{
+	size_t		 i;
+	enum pgsse_err	 er = PGSSE_OK;
+
+	if (c->nchans == 1)
+		return pgsse_buf_printf(b, "%" PRId64, c->cursor[0]);
+	for (i = 0; i < c->nchans && er == PGSSE_OK; i++)
+		er = pgsse_buf_printf(b, "%s%s:%" PRId64, i ? "," : "",
+		    reg->channels[c->chans[i]].name, c->cursor[i]);
+	return er;
+}
+
+/* Appends "id: <c's cursor>\n" to b. */
+enum pgsse_err
+pgsse_client_id_line(const struct pgsse_registry *reg,
+    const struct pgsse_client *c, struct pgsse_buf *b)
+{
+	if (pgsse_buf_puts(b, "id: ") || client_id(reg, c, b) ||
+	    pgsse_buf_puts(b, "\n"))
+		return PGSSE_ERR_NOMEM;
+	return PGSSE_OK;
+}
+
+/*
+ * Appends ev to b unless c already has it or is done; durable events
+ * get an id line with c's new cursor, and the end of a per-job stream
+ * sets c->done.
+ */
+enum pgsse_err
+pgsse_client_emit(const struct pgsse_registry *reg, struct pgsse_client *c,
+    struct pgsse_buf *b, const struct pgsse_event *ev)
+{
+	size_t	 k;
+
+	if (c->done)
+		return PGSSE_OK;
+	for (k = 0; k < c->nchans; k++)
+		if (c->chans[k] == ev->chan)
+			break;
+	if (k == c->nchans)
+		return PGSSE_OK;
+	if (ev->reset || ev->id != 0) {
+		if (ev->reset ? ev->id >= c->cursor[k] : ev->id <= c->cursor[k])
+			return PGSSE_OK;
+		c->cursor[k] = ev->id;
+		if (pgsse_client_id_line(reg, c, b) != PGSSE_OK)
+			return PGSSE_ERR_NOMEM;
+	}
+	if (c->job_id != 0 && ev->end)
+		c->done = 1;
+	return pgsse_buf_put(b, ev->frame, ev->len);
+}
