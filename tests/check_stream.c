@@ -476,7 +476,6 @@ cycles_up(void)
 START_TEST(stream_connect_cycles)
 {
 	struct h_sse	*s;
-	char		*body = NULL;
 	int		 i;
 
 	for (i = 0; i < 10000; i++) {
@@ -484,16 +483,7 @@ START_TEST(stream_connect_cycles)
 		    "/api/sse?channel=demos&channel=logs", i % 3 ? NULL : "1");
 		h_sse_close(s);
 	}
-	for (i = 0; i < 400; i++) {
-		free(body);
-		body = NULL;
-		h_http_get(web.port, "/api/sse-health", NULL, &body);
-		if (body != NULL && strstr(body, "\"clients\":0,") != NULL)
-			break;
-		usleep(100000);
-	}
-	ck_assert_msg(i < 400, "clients never went back to 0: %s", body);
-	free(body);
+	ck_assert_int_eq(h_health_wait(web.port, "clients", 0, 40000), 0);
 }
 END_TEST
 
@@ -546,20 +536,7 @@ limits_up(void)
 static void
 wait_for_clients(int n)
 {
-	char	*body = NULL, want[32];
-	int	 i;
-
-	snprintf(want, sizeof(want), "\"clients\":%d,", n);
-	for (i = 0; i < 100; i++) {
-		free(body);
-		body = NULL;
-		h_http_get(web.port, "/api/sse-health", NULL, &body);
-		if (body != NULL && strstr(body, want) != NULL)
-			break;
-		usleep(100000);
-	}
-	ck_assert_msg(i < 100, "clients never reached %d: %s", n, body);
-	free(body);
+	ck_assert_int_eq(h_health_wait(web.port, "clients", n, 10000), n);
 }
 
 START_TEST(stream_private_channel)

@@ -62,7 +62,8 @@ h_free_port(void)
 	socklen_t		 len = sizeof(sa);
 	int			 fd, port;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -231,13 +232,15 @@ h_publish(PGconn *conn, const char *ch, const char *ev, const char *json)
 	return id;
 }
 
-static int
+/* Returns a TCP connection to port on loopback, or -1. */
+int
 h_connect(int port)
 {
 	struct sockaddr_in	 sa;
 	int			 fd;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
@@ -658,6 +661,42 @@ h_http_get(int port, const char *path, const char *headers, char **body)
 	}
 	free(resp);
 	return status;
+}
+
+/*
+ * Returns the number field of the stream program's /api/sse-health
+ * answer through the web server on port, or -1 if there is none.
+ */
+long
+h_health(int port, const char *field)
+{
+	char	*body = NULL, key[64], *p;
+	long	 v = -1;
+
+	snprintf(key, sizeof(key), "\"%s\":", field);
+	if (h_http_get(port, "/api/sse-health", NULL, &body) == 200 &&
+	    (p = strstr(body, key)) != NULL)
+		v = strtol(p + strlen(key), NULL, 10);
+	free(body);
+	return v;
+}
+
+/*
+ * Waits up to timeout_ms for the health field to equal want. Returns
+ * the last value read.
+ */
+long
+h_health_wait(int port, const char *field, long want, int timeout_ms)
+{
+	long	 v = -1;
+	int	 waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 100) {
+		if ((v = h_health(port, field)) == want)
+			break;
+		usleep(100000);
+	}
+	return v;
 }
 
 /*

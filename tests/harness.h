@@ -79,6 +79,10 @@ int		 h_sse_read(struct h_sse *, int timeout_ms);
 int		 h_sse_wait(struct h_sse *, size_t nmsgs, int timeout_ms);
 void		 h_sse_close(struct h_sse *);
 
+int		 h_connect(int port);
+long		 h_health(int port, const char *field);
+long		 h_health_wait(int port, const char *field, long want,
+		    int timeout_ms);
 int		 h_http_get(int port, const char *path, const char *headers,
 		    char **body);
 
