@@ -40,6 +40,22 @@ h_builddir(void)
 	return z ? z : ".";
 }
 
+/*
+ * The folder of the FastCGI programs the web servers run: the build's,
+ * or PGSSE_CGIBIN (tests/valgrind.sh points it at wrappers).
+ */
+const char *
+h_cgibin(void)
+{
+	static char	 dir[600];
+	const char	*z = getenv("PGSSE_CGIBIN");
+
+	if (z != NULL)
+		return z;
+	snprintf(dir, sizeof(dir), "%s/cgi-bin", h_builddir());
+	return dir;
+}
+
 /* Runs a shell command; returns its exit status. */
 int
 h_run(const char *fmt, ...)
@@ -270,9 +286,9 @@ h_web_start(struct h_web *w, const char *extra_conf)
 	if ((f = fopen(conf, "w")) == NULL)
 		ck_abort_msg("cannot write %s", conf);
 	fprintf(f, "var.pgsse_bind = \"127.0.0.1\"\nvar.pgsse_port = %d\n"
-	    "var.pgsse_www = \"%s/www\"\nvar.pgsse_cgibin = \"%s/cgi-bin\"\n"
+	    "var.pgsse_www = \"%s/www\"\nvar.pgsse_cgibin = \"%s\"\n"
 	    "var.pgsse_run = \"%s\"\ninclude \"%s/etc/lighttpd/pgsse.conf\"\n"
-	    "%s\n", w->port, h_srcdir(), h_builddir(), w->dir, h_srcdir(),
+	    "%s\n", w->port, h_srcdir(), h_cgibin(), w->dir, h_srcdir(),
 	    extra_conf ? extra_conf : "");
 	fclose(f);
 	if ((w->pid = fork()) == 0) {
@@ -313,7 +329,7 @@ h_fcgi_spawn(struct h_web *w, int which)
 	int	 i;
 
 	snprintf(sock, sizeof(sock), "%s/%s.sock", w->dir, prog[which]);
-	snprintf(bin, sizeof(bin), "%s/cgi-bin/%s", h_builddir(), prog[which]);
+	snprintf(bin, sizeof(bin), "%s/%s", h_cgibin(), prog[which]);
 	unlink(sock);
 	if ((w->fcgi[which] = fork()) == 0) {
 		execlp("spawn-fcgi", "spawn-fcgi", "-n", "-s", sock, "-M", "0666",
@@ -472,6 +488,27 @@ descendants(pid_t pid, pid_t *out, size_t max)
 	return k - 1;
 }
 
+/* Returns 1 if any of the n processes in v is still there. */
+static int
+alive(const pid_t *v, size_t n)
+{
+	char	 path[64], state = 'Z';
+	FILE	*f;
+	size_t	 k;
+
+	for (k = 0; k < n; k++) {
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)v[k]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+			state = 'Z';
+		fclose(f);
+		if (state != 'Z')
+			return 1;
+	}
+	return 0;
+}
+
 void
 h_web_stop(struct h_web *w)
 {
@@ -498,7 +535,12 @@ h_web_stop(struct h_web *w)
 		kill(w->pid, SIGKILL);
 		waitpid(w->pid, &st, 0);
 	}
-	/* Whatever the server spawned and left behind goes too. */
+	/* Whatever the server spawned and left behind is told to stop,
+	 * given the time a program under valgrind needs, then killed. */
+	for (k = 0; k < nkids; k++)
+		kill(kids[k], SIGTERM);
+	for (i = 0; i < 300 && alive(kids, nkids); i++)
+		usleep(50000);
 	for (k = 0; k < nkids; k++)
 		kill(kids[k], SIGKILL);
 	w->pid = 0;

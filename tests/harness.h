@@ -50,6 +50,7 @@ struct h_sse {
 int		 h_run_suite(Suite *);
 const char	*h_srcdir(void);
 const char	*h_builddir(void);
+const char	*h_cgibin(void);
 int		 h_free_port(void);
 int		 h_run(const char *fmt, ...);
 
