@@ -34,8 +34,8 @@ grant select on pgsse.events, pgsse.jobs to pgsse_publisher;
 grant execute on function pgsse.publish(text, text, jsonb),
 	pgsse.enqueue(text, jsonb, text), pgsse.claim(text),
 	pgsse.finish(bigint, text, int, text), pgsse.recover(), pgsse.prune(),
-	pgsse.setting(text), pgsse.check_payload(text, text, jsonb)
-	to pgsse_publisher;
+	pgsse.setting(text), pgsse.check_payload(text, text, jsonb),
+	pgsse.type_ok(jsonb, text) to pgsse_publisher;
 
 do $$
 begin
