@@ -13,11 +13,14 @@
  * neither read the cookie nor send that header without a CORS preflight.
  */
 #include <ctype.h>
-#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -30,6 +33,70 @@
 
 static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
 
+/* Forgets the statements prepared on a connection that is gone. */
+static void
+app_forget(struct pgsse_app *a)
+{
+	while (a->nstmts > 0)
+		free(a->stmts[--a->nstmts]);
+}
+
+/*
+ * Returns 1 if res failed because a's prepared statements went stale:
+ * gone (a pool in transaction mode hands out other sessions, so a
+ * stops preparing) or planned for a table that changed (prepared
+ * again). Either way the query is worth one more try.
+ */
+static int
+app_stale(struct pgsse_app *a, const PGresult *res)
+{
+	const char	*st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	PGresult	*r;
+
+	if (st == NULL || a->nstmts == 0 ||
+	    (strcmp(st, "26000") != 0 && strcmp(st, "0A000") != 0))
+		return 0;
+	if (strcmp(st, "26000") == 0)
+		a->unprepared = 1;
+	r = PQexec(a->db, "DEALLOCATE ALL");
+	PQclear(r);
+	app_forget(a);
+	return 1;
+}
+
+/*
+ * Runs sql on a's connection as a prepared statement, preparing it on
+ * first use; past PGSSE_APP_STMTS_MAX statements, unprepared. Returns
+ * the result (the caller frees it) or NULL if it could not be sent.
+ */
+static PGresult *
+app_exec(struct pgsse_app *a, const char *sql, int n,
+    const char *const *params)
+{
+	char		 name[32];
+	PGresult	*res;
+	size_t		 i;
+
+	for (i = 0; i < a->nstmts; i++)
+		if (strcmp(a->stmts[i], sql) == 0)
+			break;
+	if (i == a->nstmts) {
+		if (a->nstmts == PGSSE_APP_STMTS_MAX || a->unprepared)
+			return PQexecParams(a->db, sql, n, NULL, params, NULL,
+			    NULL, 0);
+		snprintf(name, sizeof(name), "pgsse_app_%zu", i);
+		res = PQprepare(a->db, name, sql, n, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		if ((a->stmts[i] = strdup(sql)) == NULL)
+			return NULL;
+		a->nstmts++;
+	}
+	snprintf(name, sizeof(name), "pgsse_app_%zu", i);
+	return PQexecPrepared(a->db, name, n, params, NULL, NULL, 0);
+}
+
 /*
  * Runs sql with n text parameters on the kept-open connection,
  * reconnecting once if it broke. Returns the result, which the caller
@@ -41,7 +108,7 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 	const char	*params[PGSSE_APP_PARAMS_MAX];
 	PGresult	*res;
 	va_list		 ap;
-	int		 i, tries;
+	int		 i, tries, stale;
 
 	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
 		return NULL;
@@ -52,17 +119,19 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 	for (tries = 0; tries < 2; tries++) {
 		if (a->db == NULL || PQstatus(a->db) != CONNECTION_OK) {
 			pgsse_db_close(a->db);
+			app_forget(a);
 			if ((a->db = pgsse_db_connect(a->conninfo)) == NULL)
 				return NULL;
 		}
-		res = PQexecParams(a->db, sql, n, NULL, params, NULL, NULL, 0);
+		res = app_exec(a, sql, n, params);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    PQresultStatus(res) == PGRES_COMMAND_OK)
 			return res;
 		pgsse_log(PGSSE_LOG_WARN, "query failed: %s",
 		    PQerrorMessage(a->db));
+		stale = app_stale(a, res);
 		PQclear(res);
-		if (PQstatus(a->db) == CONNECTION_OK)
+		if (PQstatus(a->db) == CONNECTION_OK && !stale)
 			return NULL;
 	}
 	return NULL;
@@ -109,16 +178,11 @@ app_new_token(struct pgsse_app *a)
 {
 	unsigned char	 raw[APP_TOKEN_BYTES];
 	size_t		 i;
-	int		 fd;
 
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
-		if (fd >= 0)
-			close(fd);
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
 		a->csrf[0] = '\0';
 		return;
 	}
-	close(fd);
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(a->csrf + 2 * i, 3, "%02x", raw[i]);
 	pgsse_buf_printf(&a->headers, "Set-Cookie: pgsse_csrf=%s; Path=/; "
@@ -326,55 +390,211 @@ app_reset(struct pgsse_app *a)
 	a->csrf[0] = '\0';
 }
 
+/* Frees what a holds. */
+static void
+app_free(struct pgsse_app *a)
+{
+	app_reset(a);
+	pgsse_buf_free(&a->body);
+	pgsse_buf_free(&a->headers);
+	app_forget(a);
+	pgsse_db_close(a->db);
+	a->db = NULL;
+}
+
+struct app_worker {
+	pthread_t		 thread;
+	atomic_int		 done;
+	int			 sock;
+	const struct pgsse_route *routes;
+	const char		*conninfo;
+};
+
+/* Some systems need accept() on a shared socket serialised. */
+static pthread_mutex_t app_accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A worker thread: accepts and serves requests with its own connection. */
+static void *
+app_worker(void *arg)
+{
+	struct app_worker	*w = arg;
+	struct pgsse_app	 a;
+	struct pgsse_req	 req;
+	FCGX_Request		 fr;
+	int			 rc;
+
+	memset(&a, 0, sizeof(a));
+	a.conninfo = w->conninfo;
+	a.req = &req;
+	FCGX_InitRequest(&fr, w->sock, 0);
+	for (;;) {
+		pthread_mutex_lock(&app_accept_lock);
+		rc = FCGX_Accept_r(&fr);
+		pthread_mutex_unlock(&app_accept_lock);
+		if (rc < 0)
+			break;
+		memset(&req, 0, sizeof(req));
+		req.fcgi = &fr;
+		app_serve(&a, w->routes);
+		FCGX_Finish_r(&fr);
+		app_reset(&a);
+	}
+	app_free(&a);
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/* Set by SIGTERM or SIGINT: the workers are to stop. */
+static volatile sig_atomic_t app_stop;
+
+/*
+ * The signal handler. libfcgi's accept gives up once shutdown is
+ * pending and a signal interrupts it. Installed before FCGX_Init, which
+ * then keeps it.
+ */
+static void
+app_on_signal(int sig)
+{
+	if (sig != SIGUSR1)
+		app_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+app_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = app_on_signal;	/* no SA_RESTART: accept returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Returns how many of the n started workers in w still run; with
+ * interrupt set, interrupts each of them (its accept gives up). */
+static long
+app_running(struct app_worker *w, long n, int interrupt)
+{
+	long	 i, left = 0;
+
+	for (i = 0; i < n; i++)
+		if (!atomic_load(&w[i].done)) {
+			if (interrupt)
+				pthread_kill(w[i].thread, SIGUSR1);
+			left++;
+		}
+	return left;
+}
+
+/*
+ * Runs n workers in threads of their own. This thread, which the kernel
+ * hands SIGTERM to, waits for it, then interrupts the workers until all
+ * have stopped.
+ */
+static void
+app_run_workers(struct app_worker *w, long n)
+{
+	long	 i, started;
+
+	for (started = 0; started < n; started++)
+		if (pthread_create(&w[started].thread, NULL, app_worker,
+		    &w[started]) != 0)
+			break;
+	while (!app_stop && app_running(w, started, 0) > 0)
+		usleep(100000);
+	FCGX_ShutdownPending();
+	while (app_running(w, started, 1) > 0)
+		usleep(50000);
+	for (i = 0; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+}
+
+/*
+ * Reads the command line into *sock and *threads. Returns -1 after
+ * printing usage or the version (exit 0), -2 on a bad argument (exit 1),
+ * else 0.
+ */
+static int
+app_args(const char *name, int argc, char *argv[], int *sock, long *threads)
+{
+	const char	*z = getenv("PGSSE_APP_THREADS");
+	char		*end;
+	int		 i;
+
+	*threads = z != NULL ? strtol(z, NULL, 10) : PGSSE_APP_THREADS;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", name, PGSSE_VERSION);
+			return -1;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			printf("usage: %s [--socket PATH|:PORT] [--threads N]\n"
+			    "Serves HTMX fragments over FastCGI (or one CGI "
+			    "request)\nwith N worker threads (default %d), each "
+			    "with its own database\nconnection, from "
+			    "PGSSE_CONNINFO or the PG* variables.\n", name,
+			    PGSSE_APP_THREADS);
+			return -1;
+		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+			if ((*sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
+				return -2;
+		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+			*threads = strtol(argv[++i], &end, 10);
+			if (*end != '\0')
+				*threads = 0;
+		} else {
+			fprintf(stderr, "%s: bad argument %s (try --help)\n",
+			    name, argv[i]);
+			return -2;
+		}
+	}
+	if (*threads < 1 || *threads > PGSSE_APP_THREADS_MAX) {
+		fprintf(stderr, "%s: threads must be 1 to %d\n", name,
+		    PGSSE_APP_THREADS_MAX);
+		return -2;
+	}
+	return 0;
+}
+
 /*
  * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
- * or --socket PATH) or one plain CGI request, until SIGTERM. Returns the
- * exit status. The database comes from PGSSE_CONNINFO or PG* variables.
+ * or --socket PATH) with --threads workers, or one plain CGI request,
+ * until SIGTERM. Returns the exit status. The database comes from
+ * PGSSE_CONNINFO or PG* variables.
  */
 int
 pgsse_app_main(const char *name, const struct pgsse_route *routes,
     int argc, char *argv[])
 {
+	struct app_worker	 w[PGSSE_APP_THREADS_MAX];
 	struct pgsse_app	 a;
 	struct pgsse_req	 req;
-	FCGX_Request		 fr;
-	int			 sock = 0;
+	long			 threads, i;
+	int			 sock = 0, rc;
 
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", name, PGSSE_VERSION);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s [--socket PATH|:PORT]\nServes HTMX fragments "
-		    "over FastCGI (or one CGI request).\nThe database comes "
-		    "from PGSSE_CONNINFO or the PG* variables.\n", name);
-		return 0;
-	}
-	memset(&a, 0, sizeof(a));
-	a.conninfo = getenv("PGSSE_CONNINFO");
+	app_signals();
 	if (FCGX_Init() != 0)
 		return 1;
-	if (argc == 3 && strcmp(argv[1], "--socket") == 0 &&
-	    (sock = FCGX_OpenSocket(argv[2], 128)) < 0)
-		return 1;
-	memset(&req, 0, sizeof(req));
-	a.req = &req;
+	if ((rc = app_args(name, argc, argv, &sock, &threads)) < 0)
+		return rc == -1 ? 0 : 1;
 	if (sock == 0 && FCGX_IsCGI()) {
-		app_serve(&a, routes);
-		goto out;
-	}
-	FCGX_InitRequest(&fr, sock, 0);
-	while (FCGX_Accept_r(&fr) >= 0) {
+		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));
-		req.fcgi = &fr;
+		a.conninfo = getenv("PGSSE_CONNINFO");
+		a.req = &req;
 		app_serve(&a, routes);
-		FCGX_Finish_r(&fr);
-		app_reset(&a);
+		app_free(&a);
+		return 0;
 	}
-out:
-	app_reset(&a);
-	pgsse_buf_free(&a.body);
-	pgsse_buf_free(&a.headers);
-	pgsse_db_close(a.db);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < threads; i++) {
+		w[i].sock = sock;
+		w[i].routes = routes;
+		w[i].conninfo = getenv("PGSSE_CONNINFO");
+	}
+	app_run_workers(w, threads);
 	return 0;
 }

@@ -263,6 +263,13 @@ enum pgsse_err	 pgsse_http_text(struct pgsse_req *, enum pgsse_http_status,
 /* app.c: fragment programs. */
 #define PGSSE_APP_PARAMS_MAX 16
 #define PGSSE_APP_ARGS_MAX 4
+/* Statements a fragment program prepares per connection; more run
+ * unprepared. */
+#define PGSSE_APP_STMTS_MAX 32
+/* Worker threads per fragment program, each with its own connection:
+ * the default, and the most --threads (PGSSE_APP_THREADS) accepts. */
+#define PGSSE_APP_THREADS 4
+#define PGSSE_APP_THREADS_MAX 64
 enum pgsse_method {
 	PGSSE_METHOD_GET,
 	PGSSE_METHOD_POST,
@@ -281,6 +288,9 @@ struct pgsse_app {
 	char			 csrf[64];	/* the session's token */
 	PGconn			*db;
 	const char		*conninfo;
+	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
+	size_t			 nstmts;
+	int			 unprepared;	/* statements get lost: don't */
 };
 typedef enum pgsse_http_status (*pgsse_route_fn)(struct pgsse_app *);
 struct pgsse_route {

@@ -134,6 +134,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "
 per1k() { awk -v c="$1" -v d="$2" 'BEGIN{ if (d == 0) print "n/a"; else printf "%.3f", c * 1000 / d }'; }
 ms() { awk -v u="$1" 'BEGIN{printf "%.1f", u / 1000}'; }
 
+wrkrps() { wrk -t2 -c32 -d"${secs}s" "$1" 2>/dev/null | awk '/Requests\/sec/ {print int($2)}'; }
+run_w5() {
+	echo "W5 fragments" >&2
+	st_rps=$(wrkrps "http://127.0.0.1:$lport/status/content")
+	gr_rps=$(wrkrps "http://127.0.0.1:$lport/demos/grid")
+	curl -s "http://127.0.0.1:$lport/demos/grid" >"$src/www/.bench-static.html"
+	static_rps=$(wrkrps "http://127.0.0.1:$lport/.bench-static.html")
+	rm -f "$src/www/.bench-static.html"
+	cat >"$tmp/grid.sql" <<'SQL'
+select id, name, description, installed from pgsse_demo.demos order by name;
+SQL
+	pgb_rps=$(/usr/lib/postgresql/15/bin/pgbench -n -M prepared -c 32 -j 2 -T "$secs" -f "$tmp/grid.sql" 2>/dev/null | awk '/^tps/ {print int($3)}')
+}
+if [ "${BENCH_ONLY:-}" = w5 ]; then	# quick loop while profiling: W5 only
+	run_w5
+	echo "status $st_rps grid $gr_rps static $static_rps pgbench $pgb_rps req/s"
+	exit 0
+fi
 echo "W1 fan-out: 1000 clients, 400 events/s, ${secs}s" >&2
 read -r pd pe pp50 pp99 pmax pcpu pg pdup <<<"$(run_fanout pgsse 1000 400 "$secs")"
 read -r nd ne np50 np99 nmax ncpu ng ndup <<<"$(run_fanout nchan 1000 400 "$secs")"
@@ -171,17 +189,7 @@ ceil() {
 }
 pceil=$(ceil pgsse); nceil=$(ceil nchan)
 
-echo "W5 fragments" >&2
-wrkrps() { wrk -t2 -c32 -d"${secs}s" "$1" 2>/dev/null | awk '/Requests\/sec/ {print int($2)}'; }
-st_rps=$(wrkrps "http://127.0.0.1:$lport/status/content")
-gr_rps=$(wrkrps "http://127.0.0.1:$lport/demos/grid")
-curl -s "http://127.0.0.1:$lport/demos/grid" >"$src/www/.bench-static.html"
-static_rps=$(wrkrps "http://127.0.0.1:$lport/.bench-static.html")
-rm -f "$src/www/.bench-static.html"
-cat >"$tmp/grid.sql" <<'SQL'
-select id, name, description, installed from pgsse_demo.demos order by name;
-SQL
-pgb_rps=$(/usr/lib/postgresql/15/bin/pgbench -n -M prepared -c 32 -j 2 -T "$secs" -f "$tmp/grid.sql" 2>/dev/null | awk '/^tps/ {print int($3)}')
+run_w5
 
 echo "W6 publish" >&2
 w6=$(W6_SECONDS=$secs PGSSE_SRCDIR=$src "$src/tests/bench/w6-publish.sh")
