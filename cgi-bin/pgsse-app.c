@@ -34,8 +34,9 @@ status_content(struct pgsse_app *a)
 	PGresult	*res;
 
 	res = pgsse_app_query(a, "select to_char(now(), 'YYYY-MM-DD "
-	    "HH24:MI:SS'), current_setting('server_version'), (select count(*)"
-	    " from pgsse.log), coalesce((select payload ->> 'status' from "
+	    "HH24:MI:SS'), current_setting('server_version'), (select "
+	    "coalesce(max(id), 0) from pgsse.log), coalesce((select payload "
+	    "->> 'status' from "
 	    "pgsse.log where channel = 'status' order by id desc limit 1), "
 	    "'unknown'), (select count(*) from pgsse.jobs where state in "
 	    "('queued', 'running'))", 0);
@@ -43,7 +44,7 @@ status_content(struct pgsse_app *a)
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	HTML("<div class=\"status-card\"><h2>System status</h2><dl>"
 	    "<dt>Database time</dt><dd>%s</dd><dt>PostgreSQL</dt><dd>%s</dd>"
-	    "<dt>Events logged</dt><dd>%s</dd><dt>Last status</dt>"
+	    "<dt>Last event id</dt><dd>%s</dd><dt>Last status</dt>"
 	    "<dd class=\"status-%s\">%s</dd><dt>Active jobs</dt><dd>%s</dd>"
 	    "</dl></div>\n", val(res, 0, 0), val(res, 0, 1), val(res, 0, 2),
 	    val(res, 0, 3), val(res, 0, 3), val(res, 0, 4));

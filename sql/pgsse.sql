@@ -265,6 +265,8 @@ create table if not exists pgsse.jobs (
 create unique index if not exists jobs_dedupe on pgsse.jobs (dedupe_key)
 	where state in ('queued', 'running');
 create index if not exists jobs_queued on pgsse.jobs (id) where state = 'queued';
+create index if not exists jobs_active on pgsse.jobs (state)
+	where state in ('queued', 'running');
 
 -- Enqueues a job and returns its id. With a dedupe_key, a job with the
 -- same key that is still queued or running is returned instead, so a

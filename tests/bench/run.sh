@@ -157,7 +157,7 @@ read -r pd pe pp50 pp99 pmax pcpu pg pdup <<<"$(run_fanout pgsse 1000 400 "$secs
 read -r nd ne np50 np99 nmax ncpu ng ndup <<<"$(run_fanout nchan 1000 400 "$secs")"
 if [ "${BENCH_ONLY:-}" = w1 ]; then	# quick loop while profiling: W1 only
 	echo "pgsse: delivered $pd/$pe p50 $pp50 p99 $pp99 us cpu $pcpu s gaps $pg dups $pdup"
-	echo "nchan: delivered $nd/$ne p50 $np50 p99 $np99 us cpu $ncpu s"
+	echo "nchan: delivered $nd/$ne p50 $np50 p99 $np99 us cpu $ncpu s gaps $ng dups $ndup"
 	exit 0
 fi
 echo "W2 latency: 1000 clients, 10 events/s" >&2
@@ -226,7 +226,7 @@ PostgreSQL for pgsse; nginx for nchan.
 | workload | pgsse | nchan (or baseline) | ratio | goal | |
 | --- | --- | --- | --- | --- | --- |
 | W1 fan-out, CPU s per 1000 deliveries | $(per1k "$pcpu" "$pd") | $(per1k "$ncpu" "$nd") | $r1 | ≤ 1.0 | $(goal "$r1" 1.0 le) |
-| W1 delivered / expected | $pd / $pe (gaps $pg, dups $pdup) | $nd / $ne | | no loss | $([ "$pd" = "$pe" ] && echo met || echo "not met") |
+| W1 delivered / expected | $pd / $pe (gaps $pg, dups $pdup) | $nd / $ne (gaps $ng, dups $ndup) | | no loss | $([ "$pd" = "$pe" ] && echo met || echo "not met") |
 | W2 latency p99 (ms) | $(ms "$p2p99") | $(ms "$n2p99") | $r2 | ≤ 1.0 | $(goal "$r2" 1.0 le) |
 | W3 memory per idle stream at $big (KiB) | ${mem[p$big]} | ${mem[n$big]} | $r3 | ≤ 1.0 | $(goal "$r3" 1.0 le) |
 | W4 ceiling, deliveries/s (200 clients) | $pceil | $nceil | $r4 | ≥ 1.0 | $(goal "$r4" 1.0 ge) |
