@@ -104,8 +104,7 @@ client_push(struct pgsse_hub *hub, struct pgsse_client *c,
 	}
 	pgsse_event_ref(ev);
 	c->q[c->qlen++] = ev;
-	if (c->qlen == 1)
-		pgsse_pump_mark(hub->pump, c);
+	pgsse_pump_mark(hub->pump, c);	/* no-op if marked already */
 out:
 	pthread_mutex_unlock(&c->lock);
 }

@@ -49,8 +49,11 @@
 #define PUMP_TICK_MS 1000
 /* Epoll events taken per wait. */
 #define PUMP_EVENTS 256
-/* Out buffers bigger than this are freed once written. */
-#define PUMP_KEEP_BYTES (16 * 1024)
+/* Out buffers bigger than this are freed once written, and queue
+ * arrays longer than this are freed once served, so a burst does not
+ * leave every client holding its peak. */
+#define PUMP_KEEP_BYTES 4096
+#define PUMP_KEEP_QUEUE 64
 /* FastCGI: record header size, types, largest record body. */
 #define FCGI_HEADER 8
 #define FCGI_STDOUT 6
@@ -248,6 +251,11 @@ pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 		if (er == PGSSE_OK)
 			er = pgsse_client_emit(pump->hub->reg, c, b, q[i]);
 		pgsse_event_unref(q[i]);
+	}
+	if (cap > PUMP_KEEP_QUEUE) {
+		free(q);
+		q = NULL;
+		cap = 0;
 	}
 	pump->spare = q;
 	pump->nspare = cap;

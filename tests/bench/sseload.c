@@ -39,6 +39,7 @@ struct conn {
 	int	 fd;
 	char	 id[256];	/* last event id, committed at dispatch */
 	char	 idbuf[256];
+	char	 data[512];	/* the event's data line, counted at dispatch */
 	int64_t	 retry_at;	/* reconnect time, µs, or 0 */
 	int	 up;		/* headers seen */
 	int	 subscribed;	/* first id block seen: the stream is live */
@@ -137,11 +138,17 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 				}
 			}
 		} else if (strncmp(c->line, "data:", 5) == 0)
-			on_data(c, c->line + 5);
+			snprintf(c->data, sizeof(c->data), "%s", c->line + 5);
 		else if (strncmp(c->line, "id: ", 4) == 0)
 			snprintf(c->idbuf, sizeof(c->idbuf), "%s", c->line + 4);
-		else if (c->len == 0)
+		else if (c->len == 0) {
+			/* Dispatch, as EventSource does: an event cut short
+			 * by a closed connection was never received. */
 			memcpy(c->id, c->idbuf, sizeof(c->id));
+			if (c->data[0] != '\0')
+				on_data(c, c->data);
+			c->data[0] = '\0';
+		}
 		else if ((e = strchr(c->line, ';')) != NULL && c->len < 12) {
 			/* a chunked-encoding size line: ignore */
 		}
@@ -280,6 +287,7 @@ main(int argc, char *argv[])
 			c->len = 0;
 			/* A new stream starts with no half-read event. */
 			memcpy(c->idbuf, c->id, sizeof(c->idbuf));
+			c->data[0] = '\0';
 			if ((c->fd = open_conn(port, path, c->id)) < 0) {
 				c->retry_at = now_us() + 500000;
 				continue;
