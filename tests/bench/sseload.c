@@ -49,6 +49,8 @@ struct conn {
 	int64_t	 lastseq;
 	int64_t	 firstseq;
 	int64_t	 delivered;
+	int64_t	 onconn;	/* events on the current connection */
+	char	 from[256];	/* the Last-Event-ID it resumed from */
 };
 
 static uint32_t	*hist;
@@ -56,6 +58,8 @@ static int64_t	 nlat, gaps, dups, delivered, maxlat, closed_early;
 static int64_t	 last_delivery, max_silence, reconnects, nsubscribed;
 static int64_t	 expect = -1, ndone;	/* -e: stop when all have it */
 static double	 churn;			/* -X: disconnects per conn per s */
+static int	 trace;			/* SSELOAD_TRACE: print each gap */
+static struct conn *conns;
 
 static int64_t
 now_us(void)
@@ -92,6 +96,12 @@ on_data(struct conn *c, const char *z)
 		dups++;
 	else if (c->lastseq >= 0 && seq > c->lastseq + 1)
 		gaps += seq - c->lastseq - 1;
+	if (trace && c->lastseq >= 0 && seq != c->lastseq + 1)
+		fprintf(stderr, "sseload: conn %td: seq %lld after %lld, "
+		    "%lld events on this connection, resumed from id %s\n",
+		    c - conns, (long long)seq, (long long)c->lastseq,
+		    (long long)c->onconn, c->from);
+	c->onconn++;
 	if (seq > c->lastseq) {
 		if (expect > 0 && c->lastseq < expect - 1 && seq >= expect - 1)
 			ndone++;
@@ -230,7 +240,8 @@ main(int argc, char *argv[])
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	hist = calloc(HIST_BUCKETS, sizeof(*hist));
-	cs = calloc((size_t)nconn, sizeof(*cs));
+	cs = conns = calloc((size_t)nconn, sizeof(*cs));
+	trace = getenv("SSELOAD_TRACE") != NULL;
 	ep = epoll_create1(0);
 	t0 = now_us();
 	for (i = 0; i < nconn; i++) {
@@ -264,6 +275,23 @@ main(int argc, char *argv[])
 	end = now_us() + (int64_t)secs * 1000000;
 	while (now_us() < end && !(expect > 0 && ndone >= connected)) {
 		n = epoll_wait(ep, evs, 512, 50);
+		/* Read first: once a stream is dropped below, its descriptor
+		 * may go to a new stream, and an event from this wait would
+		 * then be read into the wrong one. */
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
+				on_bytes(c, buf, (size_t)r);
+			if (r == 0 || (r < 0 && errno != EAGAIN)) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				c->closed = 1;
+				closed_early++;
+				if (reconnect)
+					c->retry_at = now_us() + 500000 +
+					    rand() % 500000;
+			}
+		}
 		if (churn > 0 && now_us() >= next_churn) {
 			/* Drop random streams, as users closing tabs would. */
 			next_churn = now_us() + 100000;
@@ -288,6 +316,8 @@ main(int argc, char *argv[])
 			/* A new stream starts with no half-read event. */
 			memcpy(c->idbuf, c->id, sizeof(c->idbuf));
 			c->data[0] = '\0';
+			c->onconn = 0;
+			memcpy(c->from, c->id, sizeof(c->from));
 			if ((c->fd = open_conn(port, path, c->id)) < 0) {
 				c->retry_at = now_us() + 500000;
 				continue;
@@ -297,20 +327,6 @@ main(int argc, char *argv[])
 			ev.events = EPOLLIN;
 			ev.data.ptr = c;
 			epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-		}
-		for (i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
-				on_bytes(c, buf, (size_t)r);
-			if (r == 0 || (r < 0 && errno != EAGAIN)) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-				close(c->fd);
-				c->closed = 1;
-				closed_early++;
-				if (reconnect)
-					c->retry_at = now_us() + 500000 +
-					    rand() % 500000;
-			}
 		}
 	}
 	{
