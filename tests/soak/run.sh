@@ -48,6 +48,7 @@ first=$(awk '$1 < 60 {s += $2; l += $3; n++} END {printf "%d %d", s / n, l / n}'
 last=$(awk -v e="$t" '$1 >= e - 60 {s += $2; l += $3; n++} END {printf "%d %d", s / n, l / n}' "$tmp/rss")
 echo "soak: ${secs}s, $clients clients, $rate events/s, reconnects=$(kv reconnects)"
 echo "delivered=$(kv delivered) expected=$((clients * count)) gaps=$(kv gaps) dups=$(kv dups)"
+echo "pgsse-stream RSS KiB by minute: $(awk '$1 % 60 == 0 {printf "%s%d", n++ ? " " : "", $2}' "$tmp/rss")"
 echo "pgsse-stream RSS KiB: first minute ${first% *}, last minute ${last% *}"
 echo "lighttpd RSS KiB: first minute ${first#* }, last minute ${last#* }"
 [ "$(kv gaps)" = 0 ] && [ "$(kv dups)" = 0 ] && [ "$(kv delivered)" = $((clients * count)) ]
