@@ -136,7 +136,7 @@ big=10000
 [ "$hard" != unlimited ] && [ "$hard" -lt 21000 ] && big=$(( (hard - 1500) / 2 / 1000 * 1000 ))
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
-per1k() { awk -v c="$1" -v d="$2" 'BEGIN{ if (d == 0) print "n/a"; else printf "%.3f", c * 1000 / d }'; }
+per1k() { awk -v c="$1" -v d="$2" 'BEGIN{ if (d == 0) print "n/a"; else printf "%.4f", c * 1000 / d }'; }
 ms() { awk -v u="$1" 'BEGIN{printf "%.1f", u / 1000}'; }
 
 wrkrps() { wrk -t2 -c32 -d"${secs}s" "$1" 2>/dev/null | awk '/Requests\/sec/ {print int($2)}'; }
