@@ -27,11 +27,30 @@ static struct h_pg	 pg;
 static struct h_web	 web;
 static int		 fcgid;
 
+/* The private channel every set-up must keep from strangers. */
+#define SECRET "only-alice-may-read-this"
+
+/*
+ * The demo database, plus a channel private to alice and the job
+ * channel made private to her too. The samples configure no
+ * authentication, so nobody may read either through them.
+ */
 static void
 pg_up(void)
 {
+	PGconn	*c;
+
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/demo.sql");
+	c = h_pg_connect();
+	h_exec(c, "insert into pgsse.channels (name, description, private, "
+	    "readers) values ('secret', 'private test channel', true, "
+	    "'{alice}')");
+	h_exec(c, "insert into pgsse.events (channel, name, description) "
+	    "values ('secret', 'note', 'a note')");
+	h_exec(c, "update pgsse.channels set private = true, readers = "
+	    "'{alice}' where name = 'job'");
+	PQfinish(c);
 }
 
 static void lighttpd_up(void) { pg_up(); h_web_start(&web, NULL); }
@@ -271,6 +290,89 @@ START_TEST(deploy_two_hosts)
 }
 END_TEST
 
+/*
+ * Reads a whole answer from a raw request on port, waiting at most
+ * 3 s: a stream that was wrongly opened never ends by itself. Returns
+ * "status=N" and the data of every event that arrived (the caller
+ * frees it).
+ */
+static char *
+answer(int port, const char *path, const char *headers)
+{
+	struct h_sse	*s = h_sse_open_hdr(port, path, headers);
+	char		*out;
+	long		 t0 = now_ms();
+	size_t		 i;
+
+	while (!s->eof && now_ms() - t0 < 3000)
+		h_sse_read(s, 100);
+	out = calloc(1, 64 + 1024 * s->nmsgs);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, 64, "status=%d ", s->status);
+	for (i = 0; i < s->nmsgs; i++)
+		if (s->msgs[i].data != NULL)
+			strncat(out, s->msgs[i].data, 1024);
+	h_sse_close(s);
+	return out;
+}
+
+/*
+ * A stranger who sends "Authorization: Basic alice:x" (any password:
+ * nothing checks it where no authentication is configured) must not
+ * read alice's channels through any route: single, multi-channel,
+ * per-job, or with resume ids. The same requests for a public channel
+ * do deliver, so the routes themselves work.
+ */
+START_TEST(deploy_forged_user_refused)
+{
+	static const char *const forged[] = {
+		"Authorization: Basic YWxpY2U6eA==\r\n",	/* alice:x */
+		"",
+	};
+	static const char *const ids[] = { "0", "secret:0", "job:0" };
+	PGconn		*c = h_pg_connect();
+	PGresult	*res;
+	char		 job[64], hdr[256], path[128], *body;
+	const char	*paths[4];
+	size_t		 f, p, i;
+
+	res = PQexec(c, "select pgsse.enqueue('nothing', '{}')");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	snprintf(job, sizeof(job), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	h_publish(c, "secret", "note", "{\"x\":\"" SECRET "\"}");
+	snprintf(hdr, sizeof(hdr), "{\"job_id\":%s,\"percent\":1,"
+	    "\"step\":\"" SECRET "\"}", job);
+	h_publish(c, "job", "progress", hdr);
+	h_publish(c, "status", "system_status", "{\"status\":\"public\","
+	    "\"uptime\":1}");
+	snprintf(path, sizeof(path), "/api/jobs/%s/stream", job);
+	paths[0] = "/api/sse/secret";
+	paths[1] = "/api/sse?channel=status&channel=secret";
+	paths[2] = "/api/sse?channel=secret&channel=status";
+	paths[3] = path;
+	for (f = 0; f < 2; f++)
+		for (p = 0; p < 4; p++)
+			for (i = 0; i < 3; i++) {
+				snprintf(hdr, sizeof(hdr), "%sLast-Event-ID: "
+				    "%s\r\n", forged[f], ids[i]);
+				body = answer(web.port, paths[p], hdr);
+				ck_assert_msg(strstr(body, SECRET) == NULL &&
+				    strncmp(body, "status=200", 10) != 0,
+				    "%s with %s got: %.300s", paths[p], hdr,
+				    body);
+				free(body);
+			}
+	body = answer(web.port, "/api/sse/status", "Authorization: Basic "
+	    "YWxpY2U6eA==\r\nLast-Event-ID: 0\r\n");
+	ck_assert_msg(strncmp(body, "status=200", 10) == 0 &&
+	    strstr(body, "public") != NULL, "public channel: %.300s",
+	    body);
+	free(body);
+	PQfinish(c);
+}
+END_TEST
+
 static TCase *
 server_case(const char *name, void (*up)(void), int kill_test)
 {
@@ -281,6 +383,7 @@ server_case(const char *name, void (*up)(void), int kill_test)
 	tcase_add_test(tc, deploy_page_and_fragment);
 	tcase_add_test(tc, deploy_unbuffered);
 	tcase_add_test(tc, deploy_many_streams);
+	tcase_add_test(tc, deploy_forged_user_refused);
 	if (kill_test)
 		tcase_add_test(tc, deploy_stream_killed);
 	return tc;
