@@ -373,6 +373,46 @@ START_TEST(deploy_forged_user_refused)
 }
 END_TEST
 
+/*
+ * nginx with the authentication that the sample's comment describes:
+ * auth_basic on /api/ and $pgsse_user set from the checked user.
+ */
+static void
+nginx_auth_up(void)
+{
+	pg_up();
+	h_nginx_start(&web);
+	if (h_run("printf 'alice:{PLAIN}secret\\nbob:{PLAIN}secret\\n' "
+	    ">%s/htpasswd && sed -i 's|^    location /api/ {|&\\n auth_basic "
+	    "pgsse; auth_basic_user_file %s/htpasswd; set $pgsse_user "
+	    "$remote_user;|' %s/pgsse-site.conf && kill -HUP %d", web.dir,
+	    web.dir, web.dir, (int)web.pid) != 0)
+		ck_abort_msg("cannot add auth_basic to the nginx sample");
+	sleep(1);
+}
+
+/* With real authentication, alice reads her channel and no one else. */
+START_TEST(deploy_nginx_auth)
+{
+	PGconn	*c = h_pg_connect();
+	char	*body;
+
+	h_publish(c, "secret", "note", "{\"x\":\"" SECRET "\"}");
+	body = answer(web.port, "/api/sse/secret", "Authorization: Basic "
+	    "YWxpY2U6c2VjcmV0\r\nLast-Event-ID: 0\r\n");	/* alice:secret */
+	ck_assert_msg(strncmp(body, "status=200", 10) == 0 &&
+	    strstr(body, SECRET) != NULL, "alice: %.300s", body);
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/secret",
+	    "Authorization: Basic YWxpY2U6eA==\r\n", NULL), 401);
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/secret",
+	    "Authorization: Basic Ym9iOnNlY3JldA==\r\n", NULL), 403);
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/secret", NULL, NULL),
+	    401);
+	PQfinish(c);
+}
+END_TEST
+
 static TCase *
 server_case(const char *name, void (*up)(void), int kill_test)
 {
@@ -400,6 +440,11 @@ main(void)
 	suite_add_tcase(s, server_case("apache_proxy_fcgi", apache_proxy_up, 1));
 	suite_add_tcase(s, server_case("apache_fcgid", apache_fcgid_up, 1));
 	suite_add_tcase(s, server_case("nginx", nginx_up, 1));
+	tc = tcase_create("nginx_auth");
+	tcase_add_unchecked_fixture(tc, nginx_auth_up, stack_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, deploy_nginx_auth);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("two_hosts");
 	tcase_add_unchecked_fixture(tc, two_hosts_up, idle_down);
 	tcase_set_timeout(tc, 240);
