@@ -42,12 +42,8 @@ pg_up(void)
 
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/demo.sql");
+	h_pg_load("tests/data/secret.sql");
 	c = h_pg_connect();
-	h_exec(c, "insert into pgsse.channels (name, description, private, "
-	    "readers) values ('secret', 'private test channel', true, "
-	    "'{alice}')");
-	h_exec(c, "insert into pgsse.events (channel, name, description) "
-	    "values ('secret', 'note', 'a note')");
 	h_exec(c, "update pgsse.channels set private = true, readers = "
 	    "'{alice}' where name = 'job'");
 	PQfinish(c);
@@ -363,6 +359,20 @@ START_TEST(deploy_forged_user_refused)
 				    body);
 				free(body);
 			}
+	/* Fragments read the log too: the job's step is alice's. */
+	snprintf(path, sizeof(path), "/jobs/%s", job);
+	for (f = 0; f < 2; f++) {
+		ck_assert_int_eq(h_http_get(web.port, path, forged[f], &body),
+		    200);
+		ck_assert_msg(strstr(body, SECRET) == NULL, "%s: %.300s", path,
+		    body);
+		free(body);
+		ck_assert_int_eq(h_http_get(web.port, "/jobs/active", forged[f],
+		    &body), 200);
+		ck_assert_msg(strstr(body, SECRET) == NULL, "/jobs/active: "
+		    "%.300s", body);
+		free(body);
+	}
 	body = answer(web.port, "/api/sse/status", "Authorization: Basic "
 	    "YWxpY2U6eA==\r\nLast-Event-ID: 0\r\n");
 	ck_assert_msg(strncmp(body, "status=200", 10) == 0 &&

@@ -19,6 +19,7 @@ pg_up(void)
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/demo.sql");
 	h_pg_load("sql/roles.sql");
+	h_pg_load("tests/data/secret.sql");
 }
 
 static void
@@ -100,6 +101,43 @@ START_TEST(grants_publisher)
 }
 END_TEST
 
+/* Returns the number that sql, run by c, answers. */
+static long
+count(PGconn *c, const char *sql)
+{
+	PGresult	*res = PQexec(c, sql);
+	long		 n;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	n = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/*
+ * Row-level security: the web role reads a private channel's events
+ * only for a reader named in pgsse.user, so no fragment can forget the
+ * check. The owner publishes one event to alice's channel "secret".
+ */
+START_TEST(grants_web_private_rows)
+{
+	PGconn	*owner = h_pg_connect(), *c = as("pgsse_web");
+	static const char q[] = "select count(*) from pgsse.log where "
+	    "channel = 'secret'";
+
+	h_exec(owner, "select pgsse.publish('secret', 'note', '{}')");
+	ck_assert_int_eq(count(c, q), 0);
+	h_exec(c, "select set_config('pgsse.user', 'bob', false)");
+	ck_assert_int_eq(count(c, q), 0);
+	h_exec(c, "select set_config('pgsse.user', 'alice', false)");
+	ck_assert_int_eq(count(c, q), 1);
+	ck_assert_int_ge(count(c, "select count(*) from pgsse.log"), 1);
+	PQfinish(c);
+	PQfinish(owner);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -110,6 +148,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, grants_web);
 	tcase_add_test(tc, grants_publisher);
+	tcase_add_test(tc, grants_web_private_rows);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
