@@ -33,7 +33,7 @@ usage(FILE *f, const struct pgsse_stream_cfg *cfg)
 	    "                    [--heartbeat SEC] [--retry MS] [--queue N]\n"
 	    "                    [--no-raw]\n"
 	    "Streams PostgreSQL events as text/event-stream over FastCGI.\n"
-	    "The database comes from PGSSE_CONNINFO or the PG* variables.\n"
+	    "The database comes from PGSSE_STREAM_CONNINFO, PGSSE_CONNINFO or the PG* variables.\n"
 	    "Effective configuration:\n"
 	    "  socket       %s\n  max-clients  %u (PGSSE_MAX_CLIENTS)\n"
 	    "  heartbeat    %u s (PGSSE_HEARTBEAT)\n  retry        %u ms\n"
@@ -68,7 +68,8 @@ main(int argc, char *argv[])
 	int			 ch;
 
 	pgsse_stream_cfg_default(&cfg);
-	if ((z = getenv("PGSSE_CONNINFO")) != NULL)
+	if ((z = getenv("PGSSE_STREAM_CONNINFO")) != NULL ||
+	    (z = getenv("PGSSE_CONNINFO")) != NULL)
 		cfg.conninfo = z;
 	if ((z = getenv("PGSSE_SOCKET")) != NULL && *z != '\0')
 		cfg.socket = z;

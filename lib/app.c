@@ -65,6 +65,60 @@ app_stale(struct pgsse_app *a, const PGresult *res)
 }
 
 /*
+ * Sends statement name (or, if NULL, sql) with n params on a's
+ * connection; in pipeline mode it only queues it. Returns 1 if sent.
+ */
+static int
+app_send(struct pgsse_app *a, const char *name, const char *sql, int n,
+    const char *const *params)
+{
+	return name != NULL ? PQsendQueryPrepared(a->db, name, n, params,
+	    NULL, NULL, 0) : PQsendQueryParams(a->db, sql, n, NULL, params,
+	    NULL, NULL, 0);
+}
+
+/*
+ * Runs the statement for a request with a user: in one round trip and
+ * one implicit transaction, set_config('pgsse.user', user, true), then
+ * the statement. The setting ends with that transaction, so it cannot
+ * outlive the request, even behind a transaction pooler, and row-level
+ * security on pgsse.log sees who asks. Returns the statement's result
+ * (or set_config's error), which the caller frees, or NULL if nothing
+ * could be sent; a connection left in a bad state is closed.
+ */
+static PGresult *
+app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
+    const char *const *params)
+{
+	const char	*user[1] = { a->user };
+	PGresult	*res, *out = NULL;
+	int		 q;
+
+	if (!PQenterPipelineMode(a->db))
+		return NULL;
+	if (!PQsendQueryParams(a->db, "select set_config('pgsse.user', $1, "
+	    "true)", 1, NULL, user, NULL, NULL, 0) ||
+	    !app_send(a, name, sql, n, params) || !PQpipelineSync(a->db))
+		goto out;
+	for (q = 0; q < 2; q++)
+		while ((res = PQgetResult(a->db)) != NULL) {
+			if (out == NULL && (q == 1 ||
+			    PQresultStatus(res) == PGRES_FATAL_ERROR))
+				out = res;
+			else
+				PQclear(res);
+		}
+	PQclear(PQgetResult(a->db));	/* PGRES_PIPELINE_SYNC */
+out:
+	if (!PQexitPipelineMode(a->db)) {
+		pgsse_db_close(a->db);
+		a->db = NULL;
+		app_forget(a);
+	}
+	return out;
+}
+
+/*
  * Runs sql on a's connection as a prepared statement, preparing it on
  * first use; past PGSSE_APP_STMTS_MAX statements, unprepared. Returns
  * the result (the caller frees it) or NULL if it could not be sent.
@@ -82,8 +136,9 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 			break;
 	if (i == a->nstmts) {
 		if (a->nstmts == PGSSE_APP_STMTS_MAX || a->unprepared)
-			return PQexecParams(a->db, sql, n, NULL, params, NULL,
-			    NULL, 0);
+			return a->user != NULL ? app_exec_as(a, NULL, sql, n,
+			    params) : PQexecParams(a->db, sql, n, NULL, params,
+			    NULL, NULL, 0);
 		snprintf(name, sizeof(name), "pgsse_app_%zu", i);
 		res = PQprepare(a->db, name, sql, n, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -94,6 +149,8 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 		a->nstmts++;
 	}
 	snprintf(name, sizeof(name), "pgsse_app_%zu", i);
+	if (a->user != NULL)
+		return app_exec_as(a, name, sql, n, params);
 	return PQexecPrepared(a->db, name, n, params, NULL, NULL, 0);
 }
 
@@ -334,6 +391,9 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 
 	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	uri = pgsse_req_param(a->req, "REQUEST_URI");
+	a->user = pgsse_req_param(a->req, "REMOTE_USER");
+	if (a->user != NULL && *a->user == '\0')
+		a->user = NULL;
 	had_cookie = app_cookie(a, "pgsse_csrf", a->csrf, sizeof(a->csrf)) &&
 	    token_ok(a->csrf);
 	if (!had_cookie)
@@ -388,6 +448,7 @@ app_reset(struct pgsse_app *a)
 	pgsse_buf_reset(&a->headers);
 	memset(a->args, 0, sizeof(a->args));
 	a->csrf[0] = '\0';
+	a->user = NULL;
 }
 
 /* Frees what a holds. */
@@ -560,6 +621,19 @@ app_args(const char *name, int argc, char *argv[], int *sock, long *threads)
 }
 
 /*
+ * Returns the database settings of fragment programs:
+ * PGSSE_APP_CONNINFO, else PGSSE_CONNINFO, else NULL (the PG*
+ * variables). The environment owns the string.
+ */
+static const char *
+app_conninfo(void)
+{
+	const char	*z = getenv("PGSSE_APP_CONNINFO");
+
+	return z != NULL ? z : getenv("PGSSE_CONNINFO");
+}
+
+/*
  * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
  * or --socket PATH) with --threads workers, or one plain CGI request,
  * until SIGTERM. Returns the exit status. The database comes from
@@ -583,7 +657,7 @@ pgsse_app_main(const char *name, const struct pgsse_route *routes,
 	if (sock == 0 && FCGX_IsCGI()) {
 		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));
-		a.conninfo = getenv("PGSSE_CONNINFO");
+		a.conninfo = app_conninfo();
 		a.req = &req;
 		app_serve(&a, routes);
 		app_free(&a);
@@ -593,7 +667,7 @@ pgsse_app_main(const char *name, const struct pgsse_route *routes,
 	for (i = 0; i < threads; i++) {
 		w[i].sock = sock;
 		w[i].routes = routes;
-		w[i].conninfo = getenv("PGSSE_CONNINFO");
+		w[i].conninfo = app_conninfo();
 	}
 	app_run_workers(w, threads);
 	return 0;

@@ -286,6 +286,7 @@ struct pgsse_app {
 	struct pgsse_buf	 body;		/* the fragment */
 	struct pgsse_buf	 headers;	/* extra header lines */
 	char			 csrf[64];	/* the session's token */
+	const char		*user;		/* REMOTE_USER, or NULL */
 	PGconn			*db;
 	const char		*conninfo;
 	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */

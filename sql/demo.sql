@@ -33,3 +33,13 @@ drop trigger if exists demos_apply on pgsse.log;
 create trigger demos_apply after insert on pgsse.log for each row
 	when (new.channel = 'demos' and new.event in ('installed', 'uninstalled'))
 	execute function pgsse_demo.apply_event();
+
+-- What the demo's fragments read, granted to the web role when it exists
+-- (sql/roles.sql makes it).
+do $$
+begin
+	if exists (select from pg_roles where rolname = 'pgsse_web') then
+		grant usage on schema pgsse_demo to pgsse_web;
+		grant select on pgsse_demo.demos to pgsse_web;
+	end if;
+end $$;

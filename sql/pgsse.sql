@@ -73,6 +73,17 @@ create table if not exists pgsse.channel_state (
 	pruned_through bigint not null default 0
 );
 
+-- Row-level security: a role other than the owner reads a private
+-- channel's events only while pgsse.user (set per request by pgsse-app,
+-- transaction-local) names one of its readers, so no fragment can forget
+-- the check. sql/roles.sql lets the stream program's role read every
+-- row: it checks readers itself, per client.
+alter table pgsse.log enable row level security;
+drop policy if exists log_readers on pgsse.log;
+create policy log_readers on pgsse.log for select using (channel in
+	(select c.name from pgsse.channels c where not c.private
+		or current_setting('pgsse.user', true) = any (c.readers)));
+
 create or replace function pgsse.log_no_update() returns trigger
 language plpgsql as $$
 begin

@@ -1,20 +1,25 @@
 -- Least-privilege roles for pgsse. Load after pgsse.sql (and demo.sql).
---   pgsse_web        pgsse-stream and pgsse-app: reads the log and the
---                    registry, enqueues jobs; cannot publish, cannot
---                    write any table.
+--   pgsse_web        pgsse-app: reads the registry, the jobs and the log
+--                    (private channels only for their readers: row-level
+--                    security on pgsse.log by pgsse.user), enqueues jobs;
+--                    cannot publish, cannot write any table.
+--   pgsse_stream     pgsse-stream: reads the registry and every row of
+--                    the log, and checks each client's channels itself;
+--                    cannot enqueue, publish or write anything.
 --   pgsse_publisher  runners and job scripts: publishes, claims and
 --                    finishes jobs, prunes; cannot touch tables directly.
 -- Only the schema owner changes tables and the registry.
 set client_min_messages = warning;
 
 do $$
+declare
+	r text;
 begin
-	if not exists (select from pg_roles where rolname = 'pgsse_web') then
-		create role pgsse_web login;
-	end if;
-	if not exists (select from pg_roles where rolname = 'pgsse_publisher') then
-		create role pgsse_publisher login;
-	end if;
+	foreach r in array array['pgsse_web', 'pgsse_stream', 'pgsse_publisher'] loop
+		if not exists (select from pg_roles where rolname = r) then
+			execute format('create role %I login', r);
+		end if;
+	end loop;
 end $$;
 
 revoke all on schema pgsse from public;
@@ -22,13 +27,20 @@ revoke all on all tables in schema pgsse from public;
 revoke all on all sequences in schema pgsse from public;
 revoke execute on all functions in schema pgsse from public;
 
-grant usage on schema pgsse to pgsse_web, pgsse_publisher;
+grant usage on schema pgsse to pgsse_web, pgsse_stream, pgsse_publisher;
 
 grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
 	pgsse.channel_state, pgsse.jobs, pgsse.settings to pgsse_web;
 grant select on sequence pgsse.log_id_seq to pgsse_web;
 grant execute on function pgsse.enqueue(text, jsonb, text),
 	pgsse.setting(text) to pgsse_web;
+
+grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
+	pgsse.channel_state, pgsse.jobs to pgsse_stream;
+grant select on sequence pgsse.log_id_seq to pgsse_stream;
+drop policy if exists log_stream on pgsse.log;
+create policy log_stream on pgsse.log for select to pgsse_stream
+	using (true);
 
 grant select on pgsse.events, pgsse.jobs to pgsse_publisher;
 grant execute on function pgsse.publish(text, text, jsonb),

@@ -393,7 +393,7 @@ nginx_auth_up(void)
 	pg_up();
 	h_nginx_start(&web);
 	if (h_run("printf 'alice:{PLAIN}secret\\nbob:{PLAIN}secret\\n' "
-	    ">%s/htpasswd && sed -i 's|^    location /api/ {|&\\n auth_basic "
+	    ">%s/htpasswd && sed -i 's|^    location .*{$|&\\n auth_basic "
 	    "pgsse; auth_basic_user_file %s/htpasswd; set $pgsse_user "
 	    "$remote_user;|' %s/pgsse-site.conf && kill -HUP %d", web.dir,
 	    web.dir, web.dir, (int)web.pid) != 0)
@@ -401,12 +401,31 @@ nginx_auth_up(void)
 	sleep(1);
 }
 
-/* With real authentication, alice reads her channel and no one else. */
+/*
+ * With real authentication, alice reads her channels, through streams
+ * and fragments, and no one else does.
+ */
 START_TEST(deploy_nginx_auth)
 {
-	PGconn	*c = h_pg_connect();
-	char	*body;
+	PGconn		*c = h_pg_connect();
+	PGresult	*res;
+	char		*body, path[64], json[128];
 
+	res = PQexec(c, "select pgsse.enqueue('nothing', '{}')");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	snprintf(path, sizeof(path), "/jobs/%s", PQgetvalue(res, 0, 0));
+	snprintf(json, sizeof(json), "{\"job_id\":%s,\"percent\":1,"
+	    "\"step\":\"" SECRET "\"}", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	h_publish(c, "job", "progress", json);
+	ck_assert_int_eq(h_http_get(web.port, path, "Authorization: Basic "
+	    "YWxpY2U6c2VjcmV0\r\n", &body), 200);
+	ck_assert_msg(strstr(body, SECRET) != NULL, "alice: %.300s", body);
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, path, "Authorization: Basic "
+	    "Ym9iOnNlY3JldA==\r\n", &body), 200);
+	ck_assert_msg(strstr(body, SECRET) == NULL, "bob: %.300s", body);
+	free(body);
 	h_publish(c, "secret", "note", "{\"x\":\"" SECRET "\"}");
 	body = answer(web.port, "/api/sse/secret", "Authorization: Basic "
 	    "YWxpY2U6c2VjcmV0\r\nLast-Event-ID: 0\r\n");	/* alice:secret */

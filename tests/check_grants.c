@@ -133,6 +133,35 @@ START_TEST(grants_web_private_rows)
 	h_exec(c, "select set_config('pgsse.user', 'alice', false)");
 	ck_assert_int_eq(count(c, q), 1);
 	ck_assert_int_ge(count(c, "select count(*) from pgsse.log"), 1);
+	h_exec(c, "begin");
+	h_exec(c, "select set_config('pgsse.user', 'alice', true)");
+	h_exec(c, "commit");
+	h_exec(c, "select set_config('pgsse.user', '', false)");
+	ck_assert_int_eq(count(c, q), 0);
+	PQfinish(c);
+	PQfinish(owner);
+}
+END_TEST
+
+/*
+ * The stream program's role reads every channel (it checks readers per
+ * client itself) and nothing else: no enqueue, no publish, no writes.
+ */
+START_TEST(grants_stream)
+{
+	PGconn	*owner = h_pg_connect(), *c = as("pgsse_stream");
+
+	h_exec(owner, "select pgsse.publish('secret', 'note', '{}')");
+	ck_assert_int_ge(count(c, "select count(*) from pgsse.log where "
+	    "channel = 'secret'"), 1);
+	ck_assert(allowed(c, "select * from pgsse.channel_state"));
+	ck_assert(allowed(c, "select * from pgsse.jobs"));
+	ck_assert(allowed(c, "select pg_sequence_last_value('pgsse.log_id_seq')"));
+	ck_assert(!allowed(c, publish));
+	ck_assert(!allowed(c, "select pgsse.enqueue('x', '{}', null)"));
+	ck_assert(!allowed(c, "select * from pgsse.settings"));
+	ck_assert(!allowed(c, "delete from pgsse.log"));
+	ck_assert(!allowed(c, "select * from pgsse_demo.demos"));
 	PQfinish(c);
 	PQfinish(owner);
 }
@@ -149,6 +178,7 @@ main(void)
 	tcase_add_test(tc, grants_web);
 	tcase_add_test(tc, grants_publisher);
 	tcase_add_test(tc, grants_web_private_rows);
+	tcase_add_test(tc, grants_stream);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -195,6 +195,12 @@ h_pg_start(struct h_pg *pg, const char *registry)
 		ck_abort_msg("registry: %s", PQerrorMessage(conn));
 	PQclear(res);
 	free(sql);
+	/* The programs connect with their own roles, as deployed: the
+	 * superuser would bypass row-level security. */
+	free(reg);
+	snprintf(path, sizeof(path), "%s/sql/roles.sql", h_srcdir());
+	reg = slurp(path);
+	h_exec(conn, reg);
 	free(reg);
 	PQfinish(conn);
 }
@@ -325,6 +331,7 @@ void
 h_fcgi_spawn(struct h_web *w, int which)
 {
 	static const char *const prog[2] = { "pgsse-stream", "pgsse-app" };
+	static const char *const role[2] = { "pgsse_stream", "pgsse_web" };
 	char	 sock[600], bin[600];
 	int	 i;
 
@@ -332,6 +339,7 @@ h_fcgi_spawn(struct h_web *w, int which)
 	snprintf(bin, sizeof(bin), "%s/%s", h_cgibin(), prog[which]);
 	unlink(sock);
 	if ((w->fcgi[which] = fork()) == 0) {
+		setenv("PGUSER", role[which], 1);
 		execlp("spawn-fcgi", "spawn-fcgi", "-n", "-s", sock, "-M", "0666",
 		    "--", bin, (char *)NULL);
 		_exit(127);
@@ -384,7 +392,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "ThreadsPerChild 64\nMaxRequestWorkers 512\nServerLimit 8\n"
 	    "Define PGSSE_WWW %s/www\nDefine PGSSE_RUN %s\n"
 	    "Define PGSSE_CGIBIN %s/cgi-bin\n"
-	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse user=pgsse\"\n"
+	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse\"\n"
 	    "FcgidIPCDir %s/fcgid\nFcgidProcessTableFile %s/fcgid.shm\n"
 	    "Include %s/etc/apache/pgsse-%s.conf\n", w->port, w->dir, w->dir,
 	    w->dir, w->dir, fcgid ?
@@ -830,6 +838,7 @@ h_runner_start(const char *jobs, const char *timeout)
 		snprintf(path, sizeof(path), "%s/bin:%s", h_builddir(),
 		    getenv("PATH"));
 		setenv("PATH", path, 1);
+		setenv("PGUSER", "pgsse_publisher", 1);
 		execl(prog, prog, "--jobs", dir, "--timeout", timeout,
 		    "--workers", "2", (char *)NULL);
 		_exit(127);

@@ -7,7 +7,7 @@ cluster=$src/bin/pgsse-cluster
 # stack_pg [EXTRA_SQL...]: start the cluster and export its PG* settings.
 stack_pg() {
 	local args=() f
-	for f in "$src/sql/pgsse.sql" "$@"; do args+=(-f "$f"); done
+	for f in "$src/sql/pgsse.sql" "$@" "$src/sql/roles.sql"; do args+=(-f "$f"); done
 	"$cluster" init "$tmp/pg" >/dev/null
 	"$cluster" start "$tmp/pg"
 	eval "$("$cluster" env "$tmp/pg")"
