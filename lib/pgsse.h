@@ -42,6 +42,15 @@
 #define PGSSE_WRITE_TIMEOUT_SEC 30
 /* Rows fetched from the event log per query. */
 #define PGSSE_FETCH_BATCH 1000
+/* Rows one fragment shows at most, and bytes of one field in it: more
+ * are left out, longer fields are cut. */
+#define PGSSE_FRAGMENT_ROWS_MAX 200
+#define PGSSE_FRAGMENT_FIELD_MAX 4096
+/* Seconds between two web enqueues of the same job (kind and dedupe
+ * key), and queued jobs of one kind at most: the defaults of
+ * pgsse.job_kinds. Past either, 429 with Retry-After. */
+#define PGSSE_ENQUEUE_COOLDOWN_SEC 5
+#define PGSSE_JOBS_QUEUED_MAX 100
 
 /* Errors returned by library calls; PGSSE_OK is 0. */
 enum pgsse_err {

@@ -243,6 +243,28 @@ START_TEST(log_is_append_only)
 }
 END_TEST
 
+/*
+ * Finished jobs go on the retention schedule too; queued and running
+ * ones stay whatever their age.
+ */
+START_TEST(prune_finished_jobs)
+{
+	PGconn	*c = h_pg_connect();
+
+	h_exec(c, "delete from pgsse.jobs");
+	h_exec(c, "insert into pgsse.jobs (kind, state, created_at, "
+	    "finished_at) values ('a', 'succeeded', now() - interval '2 days',"
+	    " now() - interval '2 days'), ('b', 'failed', now() - interval "
+	    "'2 days', now() - interval '2 days'), ('c', 'queued', now() - "
+	    "interval '2 days', null), ('d', 'succeeded', now(), now())");
+	h_exec(c, "select pgsse.prune()");
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.jobs where "
+	    "kind in ('c', 'd')"), 2);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.jobs"), 2);
+	PQfinish(c);
+}
+END_TEST
+
 START_TEST(prune_keeps_retention)
 {
 	PGconn	*c = h_pg_connect();
@@ -361,6 +383,7 @@ main(void)
 	tcase_add_test(tc, publish_not_merged);
 	tcase_add_test(tc, log_is_append_only);
 	tcase_add_test(tc, prune_keeps_retention);
+	tcase_add_test(tc, prune_finished_jobs);
 	tcase_add_test(tc, publish_orders_per_channel);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
