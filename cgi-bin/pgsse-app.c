@@ -12,9 +12,16 @@
 #include "pgsse.h"
 #include "extern.h"
 
-/* Log lines /logs/tail shows by default, and at most. */
+/* Log lines /logs/tail shows by default. */
 #define APP_TAIL_DEFAULT 30
-#define APP_TAIL_MAX 200
+
+/* SQL text of a number, such as a limit. */
+#define STR(x) STR_(x)
+#define STR_(x) #x
+/* A text field cut to PGSSE_FRAGMENT_FIELD_MAX characters. */
+#define CUT(x) "left(" x ", " STR(PGSSE_FRAGMENT_FIELD_MAX) ")"
+/* The most rows of a fragment. */
+#define ROWS " limit " STR(PGSSE_FRAGMENT_ROWS_MAX)
 
 #define HTML(...) do { \
 	if (pgsse_html_printf(&a->body, __VA_ARGS__) != PGSSE_OK) \
@@ -35,8 +42,8 @@ status_content(struct pgsse_app *a)
 
 	res = pgsse_app_query(a, "select to_char(now(), 'YYYY-MM-DD "
 	    "HH24:MI:SS'), current_setting('server_version'), (select "
-	    "coalesce(max(id), 0) from pgsse.log), coalesce((select payload "
-	    "->> 'status' from "
+	    "coalesce(max(id), 0) from pgsse.log), coalesce((select "
+	    CUT("payload ->> 'status'") " from "
 	    "pgsse.log where channel = 'status' order by id desc limit 1), "
 	    "'unknown'), (select count(*) from pgsse.jobs where state in "
 	    "('queued', 'running'))", 0);
@@ -62,8 +69,9 @@ demos_grid(struct pgsse_app *a)
 	PGresult	*res;
 	int		 i, on;
 
-	res = pgsse_app_query(a, "select id, name, description, installed "
-	    "from pgsse_demo.demos order by name", 0);
+	res = pgsse_app_query(a, "select id, " CUT("name") ", "
+	    CUT("description") ", installed from pgsse_demo.demos order by "
+	    "name" ROWS, 0);
 	if (res == NULL)
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	for (i = 0; i < PQntuples(res); i++) {
@@ -103,10 +111,10 @@ job_row(struct pgsse_app *a, PGresult *res, int i)
 }
 
 static const char job_sql[] =
-    "select j.id, j.kind, j.state, coalesce(j.args ->> 'name', "
-    "j.args ->> 'demo_id', ''), case when j.state = 'succeeded' then '100' "
-    "else coalesce(p.payload ->> 'percent', '0') end, "
-    "coalesce(p.payload ->> 'step', j.state) from pgsse.jobs j "
+    "select j.id, j.kind, j.state, " CUT("coalesce(j.args ->> 'name', "
+    "j.args ->> 'demo_id', '')") ", case when j.state = 'succeeded' then "
+    "'100' else coalesce(p.payload ->> 'percent', '0') end, "
+    CUT("coalesce(p.payload ->> 'step', j.state)") " from pgsse.jobs j "
     "left join lateral (select payload from pgsse.log where channel = 'job'"
     " and payload ->> 'job_id' = j.id::text and event = 'progress' "
     "order by id desc limit 1) p on true ";
@@ -178,7 +186,8 @@ jobs_active(struct pgsse_app *a)
 /*
  * Enqueues kind with args under dedupe key, answering with the job's
  * container. A job already queued or running under that key is not
- * started twice: the answer re-targets its existing container.
+ * started twice: the answer re-targets its existing container (decided
+ * by web_enqueue under its lock, so two clicks at once agree).
  */
 static enum pgsse_http_status
 enqueue(struct pgsse_app *a, const char *kind, const char *args,
@@ -188,16 +197,11 @@ enqueue(struct pgsse_app *a, const char *kind, const char *args,
 	PGresult	*res;
 	int		 existed;
 
-	res = pgsse_app_query(a, "select id from pgsse.jobs where dedupe_key "
-	    "= $1 and state in ('queued', 'running')", 1, key);
+	res = pgsse_app_query(a, "select id, existed from pgsse.web_enqueue("
+	    "$1, $2::jsonb, $3)", 3, kind, args, key);
 	if (res == NULL)
-		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
-	existed = PQntuples(res) > 0;
-	PQclear(res);
-	res = pgsse_app_query(a, "select pgsse.enqueue($1, $2::jsonb, $3)", 3,
-	    kind, args, key);
-	if (res == NULL)
-		return pgsse_app_error(a, PGSSE_HTTP_503, "could not enqueue");
+		return pgsse_app_db_error(a, "could not enqueue");
+	existed = strcmp(val(res, 0, 1), "t") == 0;
 	snprintf(target, sizeof(target), "#job-%s", val(res, 0, 0));
 	snprintf(sql, sizeof(sql), "%s where j.id = $1::bigint", job_sql);
 	PQclear(res);
@@ -272,13 +276,14 @@ logs_tail(struct pgsse_app *a)
 
 	if (n != NULL && (strspn(n, "0123456789") != strlen(n) ||
 	    strlen(n) > 4 || (v = strtol(n, NULL, 10)) < 1 ||
-	    v > APP_TAIL_MAX))
-		return pgsse_app_error(a, PGSSE_HTTP_400,
-		    "n must be a number from 1 to 200");
+	    v > PGSSE_FRAGMENT_ROWS_MAX))
+		return pgsse_app_error(a, PGSSE_HTTP_400, "n must be a number "
+		    "from 1 to " STR(PGSSE_FRAGMENT_ROWS_MAX));
 	snprintf(lim, sizeof(lim), "%ld", v);
-	res = pgsse_app_query(a, "select id, payload ->> 'source', payload "
-	    "->> 'line' from (select id, payload from pgsse.log where channel "
-	    "= 'logs' order by id desc limit $1::int) t order by id", 1, lim);
+	res = pgsse_app_query(a, "select id, " CUT("payload ->> 'source'") ", "
+	    CUT("payload ->> 'line'") " from (select id, payload from "
+	    "pgsse.log where channel = 'logs' order by id desc limit $1::int) "
+	    "t order by id", 1, lim);
 	if (res == NULL)
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	for (i = 0; i < PQntuples(res); i++)
@@ -301,12 +306,14 @@ validation_results(struct pgsse_app *a)
 
 	res = pgsse_app_query(a, "with start as (select coalesce(max(id), 0) "
 	    "as id from pgsse.log where channel = 'operations' and payload ->> "
-	    "'kind' = 'validation' and payload ->> 'state' = 'running') "
-	    "select event, coalesce(payload ->> 'check', ''), coalesce(payload "
-	    "->> 'ok', ''), coalesce(payload ->> 'detail', payload ->> 'error',"
-	    " ''), coalesce(payload ->> 'passed', ''), coalesce(payload ->> "
-	    "'failed', '') from pgsse.log, start where channel = 'validation' "
-	    "and log.id > start.id order by log.id", 0);
+	    "'kind' = 'validation' and payload ->> 'state' = 'running'), "
+	    "last as (select log.id, event, payload from pgsse.log, start "
+	    "where channel = 'validation' and log.id > start.id order by "
+	    "log.id desc" ROWS ") select event, " CUT("coalesce(payload ->> "
+	    "'check', '')") ", coalesce(payload ->> 'ok', ''), "
+	    CUT("coalesce(payload ->> 'detail', payload ->> 'error', '')") ", "
+	    "coalesce(payload ->> 'passed', ''), coalesce(payload ->> "
+	    "'failed', '') from last order by id", 0);
 	if (res == NULL)
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	if (PQntuples(res) == 0)

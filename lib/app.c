@@ -154,6 +154,38 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 	return PQexecPrepared(a->db, name, n, params, NULL, NULL, 0);
 }
 
+/* Keeps the SQLSTATE and HINT of a failed result for pgsse_app_db_error. */
+static void
+app_keep_error(struct pgsse_app *a, const PGresult *res)
+{
+	const char	*st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char	*hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+
+	snprintf(a->sqlstate, sizeof(a->sqlstate), "%s", st ? st : "");
+	a->retry[0] = '\0';
+	if (hint != NULL && strspn(hint, "0123456789") == strlen(hint))
+		snprintf(a->retry, sizeof(a->retry), "%s", hint);
+}
+
+/*
+ * Answers for the query that just failed: SQLSTATE PS429 (a cooldown or
+ * cap, such as pgsse.web_enqueue's) is 429 with Retry-After from its
+ * HINT; 22023 (invalid arguments) is 400; anything else is 503 with
+ * msg. Returns the status. Can't fail.
+ */
+enum pgsse_http_status
+pgsse_app_db_error(struct pgsse_app *a, const char *msg)
+{
+	if (strcmp(a->sqlstate, "PS429") == 0) {
+		pgsse_app_header(a, "Retry-After", a->retry[0] ? a->retry : "1");
+		return pgsse_app_error(a, PGSSE_HTTP_429, "too soon; retry "
+		    "later");
+	}
+	if (strcmp(a->sqlstate, "22023") == 0)
+		return pgsse_app_error(a, PGSSE_HTTP_400, "invalid arguments");
+	return pgsse_app_error(a, PGSSE_HTTP_503, msg);
+}
+
 /*
  * Runs sql with n text parameters on the kept-open connection,
  * reconnecting once if it broke. Returns the result, which the caller
@@ -167,6 +199,7 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 	va_list		 ap;
 	int		 i, tries, stale;
 
+	a->sqlstate[0] = '\0';
 	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
 		return NULL;
 	va_start(ap, n);
@@ -186,6 +219,7 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 			return res;
 		pgsse_log(PGSSE_LOG_WARN, "query failed: %s",
 		    PQerrorMessage(a->db));
+		app_keep_error(a, res);
 		stale = app_stale(a, res);
 		PQclear(res);
 		if (PQstatus(a->db) == CONNECTION_OK && !stale)
@@ -449,6 +483,7 @@ app_reset(struct pgsse_app *a)
 	memset(a->args, 0, sizeof(a->args));
 	a->csrf[0] = '\0';
 	a->user = NULL;
+	a->sqlstate[0] = a->retry[0] = '\0';
 }
 
 /* Frees what a holds. */

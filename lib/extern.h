@@ -244,6 +244,7 @@ enum pgsse_http_status {
 	PGSSE_HTTP_405,
 	PGSSE_HTTP_413,
 	PGSSE_HTTP_414,
+	PGSSE_HTTP_429,
 	PGSSE_HTTP_500,
 	PGSSE_HTTP_503,
 	PGSSE_HTTP__MAX
@@ -287,6 +288,8 @@ struct pgsse_app {
 	struct pgsse_buf	 headers;	/* extra header lines */
 	char			 csrf[64];	/* the session's token */
 	const char		*user;		/* REMOTE_USER, or NULL */
+	char			 sqlstate[6];	/* of the last failed query */
+	char			 retry[16];	/* its HINT: seconds to wait */
 	PGconn			*db;
 	const char		*conninfo;
 	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
@@ -302,6 +305,7 @@ struct pgsse_route {
 PGresult	*pgsse_app_query(struct pgsse_app *, const char *, int, ...);
 enum pgsse_http_status pgsse_app_error(struct pgsse_app *,
 		    enum pgsse_http_status, const char *);
+enum pgsse_http_status pgsse_app_db_error(struct pgsse_app *, const char *);
 void		 pgsse_app_header(struct pgsse_app *, const char *, const char *);
 int		 pgsse_app_main(const char *, const struct pgsse_route *, int,
 		    char *[]);

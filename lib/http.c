@@ -24,6 +24,7 @@ static const char *const status_lines[PGSSE_HTTP__MAX] = {
 	"405 Method Not Allowed",
 	"413 Content Too Large",
 	"414 URI Too Long",
+	"429 Too Many Requests",
 	"500 Internal Server Error",
 	"503 Service Unavailable",
 };

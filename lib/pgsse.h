@@ -49,7 +49,7 @@
 /* Seconds between two web enqueues of the same job (kind and dedupe
  * key), and queued jobs of one kind at most: the defaults of
  * pgsse.job_kinds. Past either, 429 with Retry-After. */
-#define PGSSE_ENQUEUE_COOLDOWN_SEC 5
+#define PGSSE_ENQUEUE_COOLDOWN_SEC 2
 #define PGSSE_JOBS_QUEUED_MAX 100
 
 /* Errors returned by library calls; PGSSE_OK is 0. */

@@ -34,6 +34,15 @@ create trigger demos_apply after insert on pgsse.log for each row
 	when (new.channel = 'demos' and new.event in ('installed', 'uninstalled'))
 	execute function pgsse_demo.apply_event();
 
+-- The jobs the demo's actions start from the web (pgsse.web_enqueue).
+insert into pgsse.job_kinds (kind, description, args) values
+	('demo_install', 'installs a demo',
+		'{"demo_id": "string", "name": "string"}'),
+	('demo_uninstall', 'uninstalls a demo',
+		'{"demo_id": "string", "name": "string"}'),
+	('validation', 'checks the system', '{}')
+on conflict (kind) do nothing;
+
 -- What the demo's fragments read, granted to the web role when it exists
 -- (sql/roles.sql makes it).
 do $$

@@ -18,7 +18,8 @@ insert into pgsse.settings (name, value, description) values
 	('retention_interval', '24 hours', 'events older than this are pruned'),
 	('retention_count', '100000', 'events kept per channel at most'),
 	('job_timeout', '600', 'seconds a job may run before the runner kills it'),
-	('job_max_attempts', '3', 'attempts before a job that lost its runner fails')
+	('job_max_attempts', '3', 'attempts before a job that lost its runner fails'),
+	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web')
 on conflict (name) do nothing;
 
 create or replace function pgsse.setting(p_name text) returns text
@@ -250,6 +251,9 @@ begin
 			v_total := v_total + v_n;
 		end if;
 	end loop;
+	-- Finished jobs follow the same schedule; the count is of events.
+	delete from pgsse.jobs where state not in ('queued', 'running')
+		and finished_at < now() - pgsse.setting('retention_interval')::interval;
 	return v_total;
 end $$;
 
@@ -275,6 +279,7 @@ create table if not exists pgsse.jobs (
 );
 create unique index if not exists jobs_dedupe on pgsse.jobs (dedupe_key)
 	where state in ('queued', 'running');
+create index if not exists jobs_key on pgsse.jobs (dedupe_key, created_at);
 create index if not exists jobs_queued on pgsse.jobs (id) where state = 'queued';
 create index if not exists jobs_active on pgsse.jobs (state)
 	where state in ('queued', 'running');
@@ -304,6 +309,92 @@ begin
 		jsonb_build_object('job_id', v_id, 'kind', p_kind, 'state', 'queued'));
 	perform pg_notify('pgsse_jobs', v_id::text);
 	return v_id;
+end $$;
+
+-- The job kinds that the web role may enqueue (pgsse.web_enqueue): an
+-- app declares each one with its arguments (name -> registry type), the
+-- least time between two jobs of one dedupe key, and the most queued at
+-- once. The defaults are PGSSE_ENQUEUE_COOLDOWN_SEC and
+-- PGSSE_JOBS_QUEUED_MAX in pgsse.h.
+create table if not exists pgsse.job_kinds (
+	kind	text primary key check (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+	description text not null,
+	args	jsonb not null default '{}' check (jsonb_typeof(args) = 'object'),
+	cooldown_sec int not null default 2 check (cooldown_sec >= 0),
+	max_queued int not null default 100 check (max_queued > 0)
+);
+
+-- Raises 22023 unless p_args has exactly the arguments kind k declares,
+-- each of its type, and every string is at most job_arg_max bytes with
+-- no control character (a newline would forge a runner's output line).
+create or replace function pgsse.check_job_args(k pgsse.job_kinds,
+	p_args jsonb) returns void
+language plpgsql stable set search_path = pg_catalog, pgsse as $$
+declare
+	f record;
+begin
+	if jsonb_typeof(p_args) is distinct from 'object' then
+		raise exception 'pgsse: arguments of % must be a JSON object', k.kind
+			using errcode = '22023';
+	end if;
+	for f in select key, value from jsonb_each(p_args) loop
+		if not pgsse.type_ok(f.value, coalesce(k.args ->> f.key, '-')) then
+			raise exception 'pgsse: argument "%" of % is not declared as %',
+				f.key, k.kind, jsonb_typeof(f.value) using errcode = '22023';
+		end if;
+		if jsonb_typeof(f.value) = 'string' and (f.value #>> '{}' ~ '[[:cntrl:]]'
+			or octet_length(f.value #>> '{}') > pgsse.setting('job_arg_max')::int) then
+			raise exception 'pgsse: argument "%" of % has a control character or is over job_arg_max',
+				f.key, k.kind using errcode = '22023';
+		end if;
+	end loop;
+	if exists (select from jsonb_object_keys(k.args) a where not p_args ? a) then
+		raise exception 'pgsse: % needs the arguments %', k.kind, k.args
+			using errcode = '22023';
+	end if;
+end $$;
+
+-- What the web role calls instead of enqueue(): only a declared kind
+-- with valid arguments. A job of the same dedupe key (by default the
+-- kind and arguments) still queued or running is returned with existed
+-- true, not started again, so an action can tell a double click from a
+-- new job; one started less than cooldown_sec ago, or max_queued jobs
+-- of the kind already queued, raise SQLSTATE PS429 with the seconds to
+-- wait in the HINT (pgsse-app answers 429 with Retry-After).
+drop function if exists pgsse.web_enqueue(text, jsonb, text);
+create function pgsse.web_enqueue(p_kind text, p_args jsonb default '{}',
+	p_dedupe_key text default null, out id bigint, out existed boolean)
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	k pgsse.job_kinds; v_key text; v_wait int;
+begin
+	select * into k from pgsse.job_kinds where kind = p_kind;
+	if not found then
+		raise exception 'pgsse: job kind "%" may not be enqueued from the web',
+			p_kind using errcode = '22023';
+	end if;
+	perform pgsse.check_job_args(k, p_args);
+	v_key := coalesce(p_dedupe_key, p_kind || ':' || md5(p_args::text));
+	perform pg_advisory_xact_lock(1886610278, hashtext(v_key));
+	select j.id into id from pgsse.jobs j where j.dedupe_key = v_key
+		and j.state in ('queued', 'running');
+	existed := found;
+	if existed then
+		return;
+	end if;
+	select ceil(k.cooldown_sec - extract(epoch from now() - max(created_at)))
+		into v_wait from pgsse.jobs where dedupe_key = v_key;
+	if v_wait > 0 then
+		raise exception 'pgsse: % ran a moment ago; retry in % s', p_kind,
+			v_wait using errcode = 'PS429', hint = v_wait::text;
+	end if;
+	if (select count(*) from pgsse.jobs where kind = p_kind
+		and state = 'queued') >= k.max_queued then
+		raise exception 'pgsse: % jobs of kind % are queued already',
+			k.max_queued, p_kind using errcode = 'PS429',
+			hint = greatest(k.cooldown_sec, 1)::text;
+	end if;
+	id := pgsse.enqueue(p_kind, p_args, v_key);
 end $$;
 
 -- Claims the oldest queued job for p_runner and locks it for this

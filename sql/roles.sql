@@ -1,7 +1,8 @@
 -- Least-privilege roles for pgsse. Load after pgsse.sql (and demo.sql).
 --   pgsse_web        pgsse-app: reads the registry, the jobs and the log
 --                    (private channels only for their readers: row-level
---                    security on pgsse.log by pgsse.user), enqueues jobs;
+--                    security on pgsse.log by pgsse.user), enqueues the
+--                    job kinds in pgsse.job_kinds (pgsse.web_enqueue);
 --                    cannot publish, cannot write any table.
 --   pgsse_stream     pgsse-stream: reads the registry and every row of
 --                    the log, and checks each client's channels itself;
@@ -32,7 +33,9 @@ grant usage on schema pgsse to pgsse_web, pgsse_stream, pgsse_publisher;
 grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
 	pgsse.channel_state, pgsse.jobs, pgsse.settings to pgsse_web;
 grant select on sequence pgsse.log_id_seq to pgsse_web;
-grant execute on function pgsse.enqueue(text, jsonb, text),
+revoke execute on function pgsse.enqueue(text, jsonb, text) from pgsse_web;
+grant select on pgsse.job_kinds to pgsse_web;
+grant execute on function pgsse.web_enqueue(text, jsonb, text),
 	pgsse.setting(text) to pgsse_web;
 
 grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
