@@ -229,6 +229,37 @@ START_TEST(grants_web_enqueue_bounded)
 }
 END_TEST
 
+/*
+ * The test cluster trusts nobody: over TCP every role needs the
+ * cluster's generated password (scram-sha-256), so the least-privilege
+ * roles mean something on a shared host.
+ */
+START_TEST(cluster_needs_password)
+{
+	static const char *const roles[] = { "pgsse", "pgsse_web",
+	    "pgsse_stream", "pgsse_publisher" };
+	char	 ci[256];
+	PGconn	*c;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(*roles); i++) {
+		snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d dbname=pgsse "
+		    "user=%s passfile=/dev/null", pg.port, roles[i]);
+		c = PQconnectdb(ci);
+		ck_assert_msg(PQstatus(c) != CONNECTION_OK, "%s connected over "
+		    "TCP with no password", roles[i]);
+		PQfinish(c);
+		/* With the password file that pgsse-cluster wrote. */
+		snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d dbname=pgsse "
+		    "user=%s", pg.port, roles[i]);
+		c = PQconnectdb(ci);
+		ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s: %s", roles[i],
+		    PQerrorMessage(c));
+		PQfinish(c);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -242,6 +273,7 @@ main(void)
 	tcase_add_test(tc, grants_web_private_rows);
 	tcase_add_test(tc, grants_stream);
 	tcase_add_test(tc, grants_web_enqueue_bounded);
+	tcase_add_test(tc, cluster_needs_password);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
