@@ -179,6 +179,8 @@ h_pg_start(struct h_pg *pg, const char *registry)
 	setenv("PGPORT", port, 1);
 	setenv("PGDATABASE", "pgsse", 1);
 	setenv("PGUSER", "pgsse", 1);
+	snprintf(path, sizeof(path), "%s/c/pgpass", pg->dir);
+	setenv("PGPASSFILE", path, 1);
 	unsetenv("PGSERVICE");
 	unsetenv("PGSSE_CONNINFO");
 	conn = h_pg_connect();
@@ -201,6 +203,9 @@ h_pg_start(struct h_pg *pg, const char *registry)
 	snprintf(path, sizeof(path), "%s/sql/roles.sql", h_srcdir());
 	reg = slurp(path);
 	h_exec(conn, reg);
+	if (h_run("%s/bin/pgsse-cluster passwords %s/c", h_srcdir(),
+	    pg->dir) != 0)
+		ck_abort_msg("cannot set the roles' passwords");
 	free(reg);
 	PQfinish(conn);
 }
@@ -360,6 +365,20 @@ write_file(const char *path, const char *text)
 }
 
 /*
+ * Copies the cluster's password (the last field of PGPASSFILE's line)
+ * into out, for programs that cannot read that file.
+ */
+static void
+pg_password(char *out, size_t len)
+{
+	char	*z = slurp(getenv("PGPASSFILE")), *p = strrchr(z, ':');
+
+	snprintf(out, len, "%.*s", p ? (int)strcspn(p + 1, "\n") : 0,
+	    p ? p + 1 : "");
+	free(z);
+}
+
+/*
  * Starts Apache with the shipped sample (etc/apache/pgsse-SAMPLE.conf,
  * "proxy-fcgi" or "fcgid") under a minimal main configuration that sets
  * only the port and the paths.
@@ -367,9 +386,10 @@ write_file(const char *path, const char *text)
 void
 h_apache_start(struct h_web *w, const char *sample)
 {
-	char	 conf[8192], path[600];
+	char	 conf[8192], path[600], pw[128];
 	int	 fcgid = strcmp(sample, "fcgid") == 0;
 
+	pg_password(pw, sizeof(pw));
 	make_tmpdir(w->dir, sizeof(w->dir), "apache");
 	w->port = h_free_port();
 	w->sig = SIGTERM;
@@ -392,14 +412,15 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "ThreadsPerChild 64\nMaxRequestWorkers 512\nServerLimit 8\n"
 	    "Define PGSSE_WWW %s/www\nDefine PGSSE_RUN %s\n"
 	    "Define PGSSE_CGIBIN %s/cgi-bin\n"
-	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse\"\n"
+	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse "
+	    "password=%s\"\n"
 	    "FcgidIPCDir %s/fcgid\nFcgidProcessTableFile %s/fcgid.shm\n"
 	    "Include %s/etc/apache/pgsse-%s.conf\n", w->port, w->dir, w->dir,
 	    w->dir, w->dir, fcgid ?
 	    "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n" :
 	    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
 	    "LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so\n",
-	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), w->dir, w->dir,
+	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), pw, w->dir, w->dir,
 	    h_builddir(), sample);
 	if (!fcgid) {
 		/* FcgidIPCDir is mod_fcgid's: drop it for proxy_fcgi. */
