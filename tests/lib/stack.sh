@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154
 # stack.sh: sourced by tests/faults/run.sh and tests/soak/run.sh. Needs
 # $src, $build and $tmp. Starts a private cluster with the schema and
 # the registry, and writes a lighttpd config from the shipped sample
