@@ -187,6 +187,24 @@ START_TEST(runner_handles_bad_jobs)
 }
 END_TEST
 
+/* A script that closes its output and keeps running still times out. */
+START_TEST(runner_times_out_muted_job)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("2");
+	int64_t	 id = enqueue(c, "mute", "{}");
+	char	*z;
+
+	z = wait_state(c, id, "failed");
+	ck_assert_str_eq(z, "failed 143 timed out 1");
+	free(z);
+	/* Its whole process group is gone, the sleep too. */
+	ck_assert_int_ne(h_run("pgrep -f 'slee[p] 1001' >/dev/null"), 0);
+	runner_stop(r, SIGTERM);
+	PQfinish(c);
+}
+END_TEST
+
 /* A runner killed mid-job: the job is retried, never stuck in running. */
 START_TEST(runner_killed_mid_job)
 {
@@ -282,6 +300,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, runner_handles_bad_jobs);
+	tcase_add_test(tc, runner_times_out_muted_job);
 	tcase_add_test(tc, runner_killed_mid_job);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
