@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,6 +40,10 @@
 #define RUNNER_LINE_MAX 4096
 /* Seconds between SIGTERM and SIGKILL for a job past its timeout. */
 #define RUNNER_KILL_GRACE 5
+/* Milliseconds between looks at a job's process group. */
+#define RUNNER_TICK_MS 100
+/* Most bytes read from a job's pipe once its process group is gone. */
+#define RUNNER_DRAIN_MAX 65536
 /* Most worker threads. */
 #define RUNNER_WORKERS_MAX 64
 
@@ -48,6 +53,13 @@ struct cfg {
 	unsigned int	 timeout;
 	unsigned int	 prune_every;
 	unsigned int	 status_every;
+};
+
+/* A job's output: the read end of its pipe and the line so far. */
+struct out {
+	int	 fd;
+	size_t	 len;
+	char	 line[RUNNER_LINE_MAX + 1];
 };
 
 struct job {
@@ -183,61 +195,155 @@ job_spawn(const struct job *j, int *fd)
 	setpgid(pid, pid);
 	close(p[1]);
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	*fd = p[0];
 	return pid;
 }
 
 /*
- * Reads the script's output into events until it closes its output or
- * the deadline passes. Returns 1 on time-out.
+ * Tells whether any process of process group pgid is alive: a zombie is
+ * not. Reads /proc, as nothing else tells of a group whose leader has
+ * exited. Returns 0 if /proc cannot be read.
  */
 static int
-job_pump(PGconn *conn, const struct job *j, int fd, time_t deadline)
+group_live(pid_t pgid)
 {
-	char		 line[RUNNER_LINE_MAX + 1];
-	size_t		 len = 0;
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[sizeof("/proc//stat") + NAME_MAX], buf[128];
+	char		*p, state;
+	int		 fd, pg, live = 0;
 	ssize_t		 n;
-	char		 c;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (!live && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...", and comm may hold ')'. */
+		if ((p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %c %*d %d", &state, &pg) == 2 &&
+		    pg == pgid && state != 'Z' && state != 'X')
+			live = 1;
+	}
+	closedir(d);
+	return live;
+}
+
+/* Tells whether process pid has exited, without reaping it. */
+static int
+exited(pid_t pid)
+{
+	siginfo_t	 si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    0 && si.si_pid == pid;
+}
+
+/*
+ * Reads what the script printed (one byte) into o, emitting each whole
+ * line. Returns 1 if it read, 0 if nothing is there yet, -1 at the end
+ * of the output or on error.
+ */
+static int
+out_read(PGconn *conn, const struct job *j, struct out *o)
+{
+	ssize_t	 n;
+	char	 c;
+
+	if ((n = read(o->fd, &c, 1)) <= 0)
+		return n == -1 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	if (c != '\n' && o->len < RUNNER_LINE_MAX) {
+		o->line[o->len++] = c;
+		return 1;
+	}
+	o->line[o->len] = '\0';
+	emit_line(conn, j, o->line);
+	o->len = 0;
+	if (c != '\n')
+		o->line[o->len++] = c;
+	return 1;
+}
+
+/* Emits what is left of the output as a last line, and closes it. */
+static void
+out_close(PGconn *conn, const struct job *j, struct out *o)
+{
+	if (o->fd == -1)
+		return;
+	if (o->len > 0) {
+		o->line[o->len] = '\0';
+		emit_line(conn, j, o->line);
+		o->len = 0;
+	}
+	close(o->fd);
+	o->fd = -1;
+}
+
+/*
+ * Turns the script's output into events until its whole process group
+ * pid is gone, or the deadline passes. A script that closes its output
+ * and goes on running is still running; output that a process outside
+ * the group still holds ends with the group. The leader is reaped only
+ * at the end, so that no other process can get the group's id while the
+ * runner may still signal it. Returns 1 on time-out or stop (the caller
+ * kills the group), else 0 with the leader's wait status in *st.
+ */
+static int
+job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
+    time_t deadline, int *st)
+{
+	struct pollfd	 pfd;
+	size_t		 i;
+	int		 done = 0;
 
 	for (;;) {
 		if (time(NULL) >= deadline || stopping)
 			return 1;
-		if (poll(&pfd, 1, 500) <= 0)
-			continue;
-		if ((n = read(fd, &c, 1)) <= 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
+		pfd.fd = o->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, RUNNER_TICK_MS) > 0 && out_read(conn, j, o) < 0)
+			out_close(conn, j, o);
+		if (!done)
+			done = exited(pid);
+		/* Output flowing: the group is alive, or about to be read out. */
+		if (done && (o->fd == -1 || pfd.revents == 0) &&
+		    !group_live(pid))
 			break;
-		}
-		if (c != '\n' && len < RUNNER_LINE_MAX) {
-			line[len++] = c;
-			continue;
-		}
-		line[len] = '\0';
-		emit_line(conn, j, line);
-		len = 0;
-		if (c != '\n')
-			line[len++] = c;
 	}
-	if (len > 0) {
-		line[len] = '\0';
-		emit_line(conn, j, line);
-	}
+	/* What the group wrote before it went is still in the pipe. */
+	for (i = 0; o->fd != -1 && i < RUNNER_DRAIN_MAX &&
+	    out_read(conn, j, o) > 0; i++)
+		continue;
+	out_close(conn, j, o);
+	waitpid(pid, st, 0);
 	return 0;
 }
 
-/* Ends the process group of pid: TERM, then KILL after the grace. */
+/*
+ * Ends the process group pid: TERM, then KILL if any of it is still
+ * alive after the grace. Reaps the leader; returns its wait status.
+ */
 static int
 job_kill(pid_t pid)
 {
 	int	 st = 0, i;
 
 	kill(-pid, SIGTERM);
-	for (i = 0; i < RUNNER_KILL_GRACE * 10; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(100000);
+	for (i = 0; i < RUNNER_KILL_GRACE * 1000 / RUNNER_TICK_MS; i++) {
+		if (exited(pid) && !group_live(pid))
+			break;
+		usleep(RUNNER_TICK_MS * 1000);
 	}
 	kill(-pid, SIGKILL);
 	waitpid(pid, &st, 0);
@@ -276,8 +382,9 @@ static void
 job_run(PGconn *conn, const struct job *j)
 {
 	const char	*state = "failed", *error = NULL;
-	int		 fd = -1, st = 0, code = -1;
+	int		 st = 0, code = -1;
 	pid_t		 pid;
+	struct out	 o;
 
 	emit_state(conn, j, "running");
 	if (j->demo_id != NULL)
@@ -285,13 +392,14 @@ job_run(PGconn *conn, const struct job *j)
 		    "demo_id", json_object_new_string(j->demo_id)), "operation",
 		    json_object_new_string(j->kind)), "job_id",
 		    json_object_new_int64(j->id)));
-	if ((pid = job_spawn(j, &fd)) == -1) {
+	o.len = 0;
+	if ((pid = job_spawn(j, &o.fd)) == -1) {
 		error = "no runnable script for this kind";
 		goto out;
 	}
-	if (job_pump(conn, j, fd, time(NULL) + cfg.timeout)) {
+	if (job_wait(conn, j, pid, &o, time(NULL) + cfg.timeout, &st)) {
 		st = job_kill(pid);
-		close(fd);
+		out_close(conn, j, &o);
 		if (stopping) {
 			/* Left running: once this process is gone, its lock
 			 * is too, and pgsse.recover() requeues the job. */
@@ -299,12 +407,8 @@ job_run(PGconn *conn, const struct job *j)
 			    "it will be retried", j->id);
 			return;
 		}
-		fd = -1;
 		error = "timed out";
-	} else
-		waitpid(pid, &st, 0);
-	if (fd >= 0)
-		close(fd);
+	}
 	if (WIFEXITED(st))
 		code = WEXITSTATUS(st);
 	else if (WIFSIGNALED(st))
