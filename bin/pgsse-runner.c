@@ -11,14 +11,19 @@
  * argument in its environment, in a process group of its own.
  * Every line it prints becomes a "log" event, except lines of the form
  * "PROGRESS <percent> <step>", which become "progress" events on the
- * job's own stream.
+ * job's own stream. Bytes that are not UTF-8, and NUL, become U+FFFD.
+ *
+ * Workers fork while other workers run: so every descriptor is opened
+ * close-on-exec, and a child does nothing between fork and execve but
+ * async-signal-safe calls; its environment is made before the fork.
  */
+#define _GNU_SOURCE		/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <dirent.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,6 +43,8 @@
 
 /* Longest output line turned into one event; longer lines are split. */
 #define RUNNER_LINE_MAX 4096
+/* Bytes read from a job's pipe at once. */
+#define RUNNER_READ_MAX 4096
 /* Seconds between SIGTERM and SIGKILL for a job past its timeout. */
 #define RUNNER_KILL_GRACE 5
 /* Milliseconds between looks at a job's process group. */
@@ -59,7 +66,16 @@ struct cfg {
 struct out {
 	int	 fd;
 	size_t	 len;
-	char	 line[RUNNER_LINE_MAX + 1];
+	char	 line[RUNNER_LINE_MAX];
+};
+
+/* What a job's child needs, made before the fork. */
+struct spawn {
+	char	  path[PATH_MAX];
+	char	 *argv[2];
+	char	**envp;		/* NULL-terminated */
+	size_t	  nenv;		/* entries in envp */
+	size_t	  own;		/* envp[own] on are ours to free */
 };
 
 struct job {
@@ -118,12 +134,96 @@ emit_state(PGconn *conn, const struct job *j, const char *state)
 	    json_object_new_string(state)));
 }
 
-/* One line of output: a progress report or a log line. */
-static void
-emit_line(PGconn *conn, const struct job *j, const char *line)
+/*
+ * Returns the length of the UTF-8 character at z (at most n bytes), or 0
+ * if z holds none or NUL, which PostgreSQL text cannot hold.
+ */
+static size_t
+utf8_len(const unsigned char *z, size_t n)
 {
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 need, i;
+
+	if (z[0] >= 0x01 && z[0] <= 0x7f)
+		return 1;
+	if (z[0] >= 0xc2 && z[0] <= 0xdf)
+		need = 2;
+	else if (z[0] >= 0xe0 && z[0] <= 0xef) {
+		need = 3;
+		if (z[0] == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (z[0] == 0xed)
+			hi = 0x9f;	/* surrogate */
+	} else if (z[0] >= 0xf0 && z[0] <= 0xf4) {
+		need = 4;
+		if (z[0] == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (z[0] == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+	} else
+		return 0;
+	if (n < need || z[1] < lo || z[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++)
+		if (z[i] < 0x80 || z[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+/*
+ * Copies the len bytes at z into out as a string, each byte that is not
+ * part of a UTF-8 character replaced by U+FFFD. out has room for
+ * 3 * len + 1 bytes. Can't fail.
+ */
+static void
+utf8_clean(const char *z, size_t len, char *out)
+{
+	const unsigned char	*u = (const unsigned char *)z;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_len(u + i, len - i)) == 0) {
+			memcpy(out, "\xef\xbf\xbd", 3);
+			out += 3;
+			i++;
+			continue;
+		}
+		memcpy(out, z + i, n);
+		out += n;
+		i += n;
+	}
+	*out = '\0';
+}
+
+/*
+ * Where to split a line of len bytes that is full: before a character
+ * it would cut in two, if any, else at len.
+ */
+static size_t
+utf8_cut(const char *z, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)z;
+	size_t			 k, need;
+
+	for (k = len; k > 0 && len - k < 3; k--) {
+		if (u[k - 1] < 0x80)
+			return len;
+		if (u[k - 1] >= 0xc0) {
+			need = u[k - 1] >= 0xf0 ? 4 : u[k - 1] >= 0xe0 ? 3 : 2;
+			return need > len - (k - 1) ? k - 1 : len;
+		}
+	}
+	return len;
+}
+
+/* One line of output (len bytes): a progress report or a log line. */
+static void
+emit_line(PGconn *conn, const struct job *j, const char *z, size_t len)
+{
+	char	 line[RUNNER_LINE_MAX * 3 + 1];
 	int	 pct, off = 0;
 
+	utf8_clean(z, len, line);
 	if (sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
 	    pct >= 0 && pct <= 100) {
 		emit(conn, "job", "progress", with(with(with(obj(), "job_id",
@@ -138,65 +238,153 @@ emit_line(PGconn *conn, const struct job *j, const char *line)
 	    json_object_new_int64(j->id)));
 }
 
-/*
- * Exports each top-level string or number of the job's arguments whose
- * key is a plain name as PGSSE_ARG_<key>, so scripts need no JSON parser.
- */
+/* Frees what spawn_make made. Accepts an empty s. */
 static void
-job_arg_env(const char *args)
+spawn_free(struct spawn *s)
+{
+	size_t	 i;
+
+	if (s->envp != NULL)
+		for (i = s->own; i < s->nenv; i++)
+			free(s->envp[i]);
+	free(s->envp);
+	s->envp = NULL;
+	s->nenv = s->own = 0;
+}
+
+/* Appends "name=value" to s->envp. Returns 0, or -1 out of memory. */
+static int
+spawn_env(struct spawn *s, const char *name, const char *value)
+{
+	char	**envp, *z;
+
+	if ((envp = reallocarray(s->envp, s->nenv + 2, sizeof(*envp))) ==
+	    NULL)
+		return -1;
+	s->envp = envp;
+	if (asprintf(&z, "%s=%s", name, value) == -1)
+		return -1;
+	envp[s->nenv++] = z;
+	envp[s->nenv] = NULL;
+	return 0;
+}
+
+/*
+ * Adds each top-level string or number of the job's arguments whose key
+ * is a plain name as PGSSE_ARG_<key>, so scripts need no JSON parser.
+ * Returns 0, or -1 out of memory.
+ */
+static int
+spawn_args(struct spawn *s, const char *args)
 {
 	struct json_object	*a;
 	char			 name[PGSSE_EVENT_MAX + 16];
+	int			 rc = 0;
 
-	if ((a = json_tokener_parse(args)) == NULL)
-		return;
+	if ((a = json_tokener_parse(args)) == NULL ||
+	    !json_object_is_type(a, json_type_object))
+		goto out;
 	json_object_object_foreach(a, key, val) {
 		if (!pgsse_name_event_ok(key) ||
 		    !(json_object_is_type(val, json_type_string) ||
 		    json_object_is_type(val, json_type_int)))
 			continue;
 		snprintf(name, sizeof(name), "PGSSE_ARG_%s", key);
-		setenv(name, json_object_get_string(val), 1);
+		if ((rc = spawn_env(s, name, json_object_get_string(val))) != 0)
+			break;
 	}
+out:
 	json_object_put(a);
+	return rc;
 }
 
-/* Starts the job's script; returns its pid and the read end in *fd. */
-static pid_t
-job_spawn(const struct job *j, int *fd)
+/*
+ * Makes the path, argv and environment of j's child in s: this
+ * process's environment without any PGSSE_JOB_ or PGSSE_ARG_ variable,
+ * then the job's. Returns 0, or -1 out of memory (s is then freed).
+ */
+static int
+spawn_make(const struct job *j, struct spawn *s)
 {
-	char	 path[PATH_MAX], id[32];
-	int	 p[2];
-	pid_t	 pid;
+	extern char	**environ;
+	char		  id[32];
+	size_t		  i, n = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", cfg.jobs, j->kind);
-	if (access(path, X_OK) == -1 || pipe(p) == -1)
+	memset(s, 0, sizeof(*s));
+	snprintf(s->path, sizeof(s->path), "%s/%s", cfg.jobs, j->kind);
+	s->argv[0] = s->path;
+	while (environ[n] != NULL)
+		n++;
+	if ((s->envp = calloc(n + 1, sizeof(*s->envp))) == NULL)
 		return -1;
-	if ((pid = fork()) == -1) {
-		close(p[0]);
-		close(p[1]);
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "PGSSE_JOB_", 10) != 0 &&
+		    strncmp(environ[i], "PGSSE_ARG_", 10) != 0)
+			s->envp[s->nenv++] = environ[i];
+	s->own = s->nenv;
+	snprintf(id, sizeof(id), "%" PRId64, j->id);
+	if (spawn_env(s, "PGSSE_JOB_ID", id) == -1 ||
+	    spawn_env(s, "PGSSE_JOB_KIND", j->kind) == -1 ||
+	    spawn_env(s, "PGSSE_JOB_ARGS", j->args) == -1 ||
+	    spawn_args(s, j->args) == -1) {
+		spawn_free(s);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Starts the job's script in a process group of its own, its output on
+ * a pipe and its input on /dev/null. Returns its pid and the pipe's
+ * read end (non-blocking) in *fd; -1 and a static reason in *why on
+ * error.
+ */
+static pid_t
+job_spawn(const struct job *j, int *fd, const char **why)
+{
+	struct spawn		 s;
+	struct sigaction	 dfl;
+	int			 p[2] = { -1, -1 }, null = -1;
+	pid_t			 pid = -1;
+
+	*why = "no runnable script for this kind";
+	if (spawn_make(j, &s) == -1) {
+		*why = "out of memory";
+		return -1;
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	if (access(s.path, X_OK) == -1)
+		goto out;
+	*why = "cannot start the script";
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (pid = fork()) == -1)
+		goto out;
 	if (pid == 0) {
+		/* Async-signal-safe calls only, up to execve. */
 		setpgid(0, 0);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		close(p[0]);
-		close(p[1]);
-		snprintf(id, sizeof(id), "%" PRId64, j->id);
-		setenv("PGSSE_JOB_ID", id, 1);
-		setenv("PGSSE_JOB_KIND", j->kind, 1);
-		setenv("PGSSE_JOB_ARGS", j->args, 1);
-		job_arg_env(j->args);
-		signal(SIGPIPE, SIG_DFL);
-		execl(path, path, (char *)NULL);
+		if (dup2(null, STDIN_FILENO) == -1 ||
+		    dup2(p[1], STDOUT_FILENO) == -1 ||
+		    dup2(p[1], STDERR_FILENO) == -1)
+			_exit(127);
+		sigaction(SIGPIPE, &dfl, NULL);
+		execve(s.path, s.argv, s.envp);
 		_exit(127);
 	}
 	setpgid(pid, pid);
-	close(p[1]);
-	fcntl(p[0], F_SETFD, FD_CLOEXEC);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	*fd = p[0];
+	p[0] = -1;
+	*why = NULL;
+out:
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	if (null != -1)
+		close(null);
+	spawn_free(&s);
 	return pid;
 }
 
@@ -250,28 +438,44 @@ exited(pid_t pid)
 }
 
 /*
- * Reads what the script printed (one byte) into o, emitting each whole
- * line. Returns 1 if it read, 0 if nothing is there yet, -1 at the end
- * of the output or on error.
+ * Adds byte c to the line in o, emitting the line on a newline, or its
+ * head when it is full.
  */
-static int
+static void
+out_byte(PGconn *conn, const struct job *j, struct out *o, char c)
+{
+	size_t	 cut;
+
+	if (c == '\n') {
+		emit_line(conn, j, o->line, o->len);
+		o->len = 0;
+		return;
+	}
+	if (o->len == RUNNER_LINE_MAX) {
+		cut = utf8_cut(o->line, o->len);
+		emit_line(conn, j, o->line, cut);
+		memmove(o->line, o->line + cut, o->len - cut);
+		o->len -= cut;
+	}
+	o->line[o->len++] = c;
+}
+
+/*
+ * Reads what the script printed into o, emitting each whole line.
+ * Returns the bytes read, 0 if nothing is there yet, -1 at the end of
+ * the output or on error.
+ */
+static ssize_t
 out_read(PGconn *conn, const struct job *j, struct out *o)
 {
-	ssize_t	 n;
-	char	 c;
+	char	 buf[RUNNER_READ_MAX];
+	ssize_t	 n, i;
 
-	if ((n = read(o->fd, &c, 1)) <= 0)
+	if ((n = read(o->fd, buf, sizeof(buf))) <= 0)
 		return n == -1 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
-	if (c != '\n' && o->len < RUNNER_LINE_MAX) {
-		o->line[o->len++] = c;
-		return 1;
-	}
-	o->line[o->len] = '\0';
-	emit_line(conn, j, o->line);
-	o->len = 0;
-	if (c != '\n')
-		o->line[o->len++] = c;
-	return 1;
+	for (i = 0; i < n; i++)
+		out_byte(conn, j, o, buf[i]);
+	return n;
 }
 
 /* Emits what is left of the output as a last line, and closes it. */
@@ -281,8 +485,7 @@ out_close(PGconn *conn, const struct job *j, struct out *o)
 	if (o->fd == -1)
 		return;
 	if (o->len > 0) {
-		o->line[o->len] = '\0';
-		emit_line(conn, j, o->line);
+		emit_line(conn, j, o->line, o->len);
 		o->len = 0;
 	}
 	close(o->fd);
@@ -303,7 +506,7 @@ job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
     time_t deadline, int *st)
 {
 	struct pollfd	 pfd;
-	size_t		 i;
+	ssize_t		 n, left = RUNNER_DRAIN_MAX;
 	int		 done = 0;
 
 	for (;;) {
@@ -322,9 +525,8 @@ job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
 			break;
 	}
 	/* What the group wrote before it went is still in the pipe. */
-	for (i = 0; o->fd != -1 && i < RUNNER_DRAIN_MAX &&
-	    out_read(conn, j, o) > 0; i++)
-		continue;
+	while (o->fd != -1 && left > 0 && (n = out_read(conn, j, o)) > 0)
+		left -= n;
 	out_close(conn, j, o);
 	waitpid(pid, st, 0);
 	return 0;
@@ -393,10 +595,8 @@ job_run(PGconn *conn, const struct job *j)
 		    json_object_new_string(j->kind)), "job_id",
 		    json_object_new_int64(j->id)));
 	o.len = 0;
-	if ((pid = job_spawn(j, &o.fd)) == -1) {
-		error = "no runnable script for this kind";
+	if ((pid = job_spawn(j, &o.fd, &error)) == -1)
 		goto out;
-	}
 	if (job_wait(conn, j, pid, &o, time(NULL) + cfg.timeout, &st)) {
 		st = job_kill(pid);
 		out_close(conn, j, &o);
@@ -545,6 +745,23 @@ housekeeping(void)
 	pgsse_db_close(conn);
 }
 
+/*
+ * Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so
+ * that no pipe of a job gets one of them. Returns -1 if it cannot.
+ */
+static int
+std_fds(void)
+{
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		continue;
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static unsigned int
 number(const char *name, const char *z, unsigned int lo, unsigned int hi)
 {
@@ -592,6 +809,8 @@ main(int argc, char *argv[])
 	unsigned int		 i;
 	int			 ch;
 
+	if (std_fds() == -1)
+		return 1;
 	while ((ch = getopt_long(argc, argv, "j:w:t:p:s:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
