@@ -234,6 +234,17 @@ runner_start_slowfork(const char *timeout)
 	return r;
 }
 
+/* Waits (90 s at most) until no job is queued or running. */
+static void
+wait_idle(PGconn *c)
+{
+	int	 i;
+
+	for (i = 0; i < 900 && count(c, "select count(*) from pgsse.jobs "
+	    "where state in ('queued', 'running')") > 0; i++)
+		usleep(100000);
+}
+
 /* Kills each pid listed in the file path, and removes the file. */
 static void
 kill_listed(const char *path)
@@ -271,9 +282,7 @@ START_TEST(runner_jobs_share_no_pipe)
 	snprintf(args, sizeof(args), "{\"pids\": \"%s\"}", pids);
 	for (i = 0; i < SPRAY_JOBS; i++)
 		enqueue(c, "spray", args);
-	for (i = 0; i < 900 && count(c, "select count(*) from pgsse.jobs "
-	    "where state in ('queued', 'running')") > 0; i++)
-		usleep(100000);
+	wait_idle(c);
 	runner_stop(r, SIGTERM);
 	kill_listed(pids);
 	z = text(c, "select coalesce(string_agg(payload::text, ' '), '') "
@@ -312,6 +321,48 @@ START_TEST(runner_replaces_bad_bytes)
 	ck_assert_str_eq(z, "caf\xef\xbf\xbd au lait|nul\xef\xbf\xbd" "byte|"
 	    "\xc3\xa9t\xc3\xa9|4095 a|\xc3\xa9 end");
 	free(z);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * An argument cannot forge a progress line: one that holds a control
+ * character is refused, and the part of a long line past the split is
+ * a log line whatever it says.
+ */
+START_TEST(runner_args_forge_no_progress)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("30");
+	char	 args[4200], *z, sql[512];
+	int64_t	 nl, tab, lng;
+
+	nl = enqueue(c, "ok", "{\"word\": \"x\\nPROGRESS 100 forged\"}");
+	tab = enqueue(c, "ok", "{\"n\": 1, \"word\": \"x\\ty\"}");
+	/* "arg: " and 4091 bytes fill the line; the rest is split off. */
+	snprintf(args, sizeof(args), "{\"word\": \"%4091sPROGRESS 100 forged\"}",
+	    "");
+	lng = enqueue(c, "ok", args);
+	wait_idle(c);
+	runner_stop(r, SIGTERM);
+	z = text(c, "select coalesce(string_agg(payload::text, ' '), '') "
+	    "from pgsse.log where payload::text like '%forged%' and "
+	    "event <> 'log'");
+	ck_assert_msg(*z == '\0', "forged: %s", z);
+	free(z);
+	z = wait_state(c, nl, "failed");
+	ck_assert_str_eq(z, "failed -1 argument \"word\" holds a control "
+	    "character 1");
+	free(z);
+	z = wait_state(c, tab, "failed");
+	ck_assert_str_eq(z, "failed -1 argument \"word\" holds a control "
+	    "character 1");
+	free(z);
+	free(wait_state(c, lng, "succeeded"));
+	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log where "
+	    "event = 'log' and payload ->> 'line' = 'PROGRESS 100 forged' and "
+	    "(payload ->> 'job_id')::bigint = %" PRId64, lng);
+	ck_assert_int_eq(count(c, sql), 1);
 	PQfinish(c);
 }
 END_TEST
@@ -414,6 +465,7 @@ main(void)
 	tcase_add_test(tc, runner_times_out_muted_job);
 	tcase_add_test(tc, runner_jobs_share_no_pipe);
 	tcase_add_test(tc, runner_replaces_bad_bytes);
+	tcase_add_test(tc, runner_args_forge_no_progress);
 	tcase_add_test(tc, runner_killed_mid_job);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
