@@ -66,6 +66,7 @@ struct cfg {
 struct out {
 	int	 fd;
 	size_t	 len;
+	int	 cont;	/* the line is the tail of a split one */
 	char	 line[RUNNER_LINE_MAX];
 };
 
@@ -76,6 +77,7 @@ struct spawn {
 	char	**envp;		/* NULL-terminated */
 	size_t	  nenv;		/* entries in envp */
 	size_t	  own;		/* envp[own] on are ours to free */
+	char	  why[PGSSE_EVENT_MAX + 64];	/* why the job is refused */
 };
 
 struct job {
@@ -216,15 +218,19 @@ utf8_cut(const char *z, size_t len)
 	return len;
 }
 
-/* One line of output (len bytes): a progress report or a log line. */
+/*
+ * One line of output (len bytes): a progress report or a log line. The
+ * tail of a split line (cont) is a log line, whatever it says.
+ */
 static void
-emit_line(PGconn *conn, const struct job *j, const char *z, size_t len)
+emit_line(PGconn *conn, const struct job *j, const char *z, size_t len,
+    int cont)
 {
 	char	 line[RUNNER_LINE_MAX * 3 + 1];
 	int	 pct, off = 0;
 
 	utf8_clean(z, len, line);
-	if (sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
+	if (!cont && sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
 	    pct >= 0 && pct <= 100) {
 		emit(conn, "job", "progress", with(with(with(obj(), "job_id",
 		    json_object_new_int64(j->id)), "percent",
@@ -269,16 +275,30 @@ spawn_env(struct spawn *s, const char *name, const char *value)
 	return 0;
 }
 
+/* Tells whether z holds a control character (C0 or DEL). */
+static int
+has_control(const char *z)
+{
+	for (; *z != '\0'; z++)
+		if ((unsigned char)*z < 0x20 || *z == 0x7f)
+			return 1;
+	return 0;
+}
+
 /*
  * Adds each top-level string or number of the job's arguments whose key
  * is a plain name as PGSSE_ARG_<key>, so scripts need no JSON parser.
- * Returns 0, or -1 out of memory.
+ * A value with a control character is refused, not passed on: a script
+ * that prints it would print a line of the value's choosing
+ * (PGSSE_JOB_ARGS, JSON, has it escaped). Returns 0; -1 out of memory;
+ * -2 refused, the reason in s->why.
  */
 static int
 spawn_args(struct spawn *s, const char *args)
 {
 	struct json_object	*a;
 	char			 name[PGSSE_EVENT_MAX + 16];
+	const char		*v;
 	int			 rc = 0;
 
 	if ((a = json_tokener_parse(args)) == NULL ||
@@ -289,8 +309,15 @@ spawn_args(struct spawn *s, const char *args)
 		    !(json_object_is_type(val, json_type_string) ||
 		    json_object_is_type(val, json_type_int)))
 			continue;
+		v = json_object_get_string(val);
+		if (has_control(v)) {
+			snprintf(s->why, sizeof(s->why), "argument \"%s\" "
+			    "holds a control character", key);
+			rc = -2;
+			break;
+		}
 		snprintf(name, sizeof(name), "PGSSE_ARG_%s", key);
-		if ((rc = spawn_env(s, name, json_object_get_string(val))) != 0)
+		if ((rc = spawn_env(s, name, v)) != 0)
 			break;
 	}
 out:
@@ -301,7 +328,8 @@ out:
 /*
  * Makes the path, argv and environment of j's child in s: this
  * process's environment without any PGSSE_JOB_ or PGSSE_ARG_ variable,
- * then the job's. Returns 0, or -1 out of memory (s is then freed).
+ * then the job's. Returns 0, or -1 with the reason in s->why (the rest
+ * of s is then freed).
  */
 static int
 spawn_make(const struct job *j, struct spawn *s)
@@ -309,8 +337,10 @@ spawn_make(const struct job *j, struct spawn *s)
 	extern char	**environ;
 	char		  id[32];
 	size_t		  i, n = 0;
+	int		  rc;
 
 	memset(s, 0, sizeof(*s));
+	snprintf(s->why, sizeof(s->why), "out of memory");
 	snprintf(s->path, sizeof(s->path), "%s/%s", cfg.jobs, j->kind);
 	s->argv[0] = s->path;
 	while (environ[n] != NULL)
@@ -323,10 +353,11 @@ spawn_make(const struct job *j, struct spawn *s)
 			s->envp[s->nenv++] = environ[i];
 	s->own = s->nenv;
 	snprintf(id, sizeof(id), "%" PRId64, j->id);
-	if (spawn_env(s, "PGSSE_JOB_ID", id) == -1 ||
-	    spawn_env(s, "PGSSE_JOB_KIND", j->kind) == -1 ||
-	    spawn_env(s, "PGSSE_JOB_ARGS", j->args) == -1 ||
-	    spawn_args(s, j->args) == -1) {
+	if ((rc = spawn_env(s, "PGSSE_JOB_ID", id)) == 0 &&
+	    (rc = spawn_env(s, "PGSSE_JOB_KIND", j->kind)) == 0 &&
+	    (rc = spawn_env(s, "PGSSE_JOB_ARGS", j->args)) == 0)
+		rc = spawn_args(s, j->args);
+	if (rc != 0) {
 		spawn_free(s);
 		return -1;
 	}
@@ -336,27 +367,27 @@ spawn_make(const struct job *j, struct spawn *s)
 /*
  * Starts the job's script in a process group of its own, its output on
  * a pipe and its input on /dev/null. Returns its pid and the pipe's
- * read end (non-blocking) in *fd; -1 and a static reason in *why on
- * error.
+ * read end (non-blocking) in *fd; -1 and the reason in why (of whylen
+ * bytes) on error.
  */
 static pid_t
-job_spawn(const struct job *j, int *fd, const char **why)
+job_spawn(const struct job *j, int *fd, char *why, size_t whylen)
 {
 	struct spawn		 s;
 	struct sigaction	 dfl;
 	int			 p[2] = { -1, -1 }, null = -1;
 	pid_t			 pid = -1;
 
-	*why = "no runnable script for this kind";
 	if (spawn_make(j, &s) == -1) {
-		*why = "out of memory";
+		snprintf(why, whylen, "%s", s.why);
 		return -1;
 	}
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
+	snprintf(why, whylen, "no runnable script for this kind");
 	if (access(s.path, X_OK) == -1)
 		goto out;
-	*why = "cannot start the script";
+	snprintf(why, whylen, "cannot start the script");
 	if (pipe2(p, O_CLOEXEC) == -1 ||
 	    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
 	    (pid = fork()) == -1)
@@ -376,7 +407,6 @@ job_spawn(const struct job *j, int *fd, const char **why)
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	*fd = p[0];
 	p[0] = -1;
-	*why = NULL;
 out:
 	if (p[0] != -1)
 		close(p[0]);
@@ -447,15 +477,17 @@ out_byte(PGconn *conn, const struct job *j, struct out *o, char c)
 	size_t	 cut;
 
 	if (c == '\n') {
-		emit_line(conn, j, o->line, o->len);
+		emit_line(conn, j, o->line, o->len, o->cont);
 		o->len = 0;
+		o->cont = 0;
 		return;
 	}
 	if (o->len == RUNNER_LINE_MAX) {
 		cut = utf8_cut(o->line, o->len);
-		emit_line(conn, j, o->line, cut);
+		emit_line(conn, j, o->line, cut, o->cont);
 		memmove(o->line, o->line + cut, o->len - cut);
 		o->len -= cut;
+		o->cont = 1;
 	}
 	o->line[o->len++] = c;
 }
@@ -485,7 +517,7 @@ out_close(PGconn *conn, const struct job *j, struct out *o)
 	if (o->fd == -1)
 		return;
 	if (o->len > 0) {
-		emit_line(conn, j, o->line, o->len);
+		emit_line(conn, j, o->line, o->len, o->cont);
 		o->len = 0;
 	}
 	close(o->fd);
@@ -584,6 +616,7 @@ static void
 job_run(PGconn *conn, const struct job *j)
 {
 	const char	*state = "failed", *error = NULL;
+	char		 why[PGSSE_EVENT_MAX + 64];
 	int		 st = 0, code = -1;
 	pid_t		 pid;
 	struct out	 o;
@@ -595,8 +628,11 @@ job_run(PGconn *conn, const struct job *j)
 		    json_object_new_string(j->kind)), "job_id",
 		    json_object_new_int64(j->id)));
 	o.len = 0;
-	if ((pid = job_spawn(j, &o.fd, &error)) == -1)
+	o.cont = 0;
+	if ((pid = job_spawn(j, &o.fd, why, sizeof(why))) == -1) {
+		error = why;
 		goto out;
+	}
 	if (job_wait(conn, j, pid, &o, time(NULL) + cfg.timeout, &st)) {
 		st = job_kill(pid);
 		out_close(conn, j, &o);
