@@ -137,42 +137,6 @@ emit_state(PGconn *conn, const struct job *j, const char *state)
 }
 
 /*
- * Returns the length of the UTF-8 character at z (at most n bytes), or 0
- * if z holds none or NUL, which PostgreSQL text cannot hold.
- */
-static size_t
-utf8_len(const unsigned char *z, size_t n)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 need, i;
-
-	if (z[0] >= 0x01 && z[0] <= 0x7f)
-		return 1;
-	if (z[0] >= 0xc2 && z[0] <= 0xdf)
-		need = 2;
-	else if (z[0] >= 0xe0 && z[0] <= 0xef) {
-		need = 3;
-		if (z[0] == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (z[0] == 0xed)
-			hi = 0x9f;	/* surrogate */
-	} else if (z[0] >= 0xf0 && z[0] <= 0xf4) {
-		need = 4;
-		if (z[0] == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (z[0] == 0xf4)
-			hi = 0x8f;	/* past U+10FFFF */
-	} else
-		return 0;
-	if (n < need || z[1] < lo || z[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if (z[i] < 0x80 || z[i] > 0xbf)
-			return 0;
-	return need;
-}
-
-/*
  * Copies the len bytes at z into out as a string, each byte that is not
  * part of a UTF-8 character replaced by U+FFFD. out has room for
  * 3 * len + 1 bytes. Can't fail.
@@ -184,7 +148,7 @@ utf8_clean(const char *z, size_t len, char *out)
 	size_t			 i = 0, n;
 
 	while (i < len) {
-		if ((n = utf8_len(u + i, len - i)) == 0) {
+		if ((n = pgsse_utf8_len(u + i, len - i)) == 0) {
 			memcpy(out, "\xef\xbf\xbd", 3);
 			out += 3;
 			i++;
