@@ -11,12 +11,18 @@
  * argument in its environment, in a process group of its own.
  * Every line it prints becomes a "log" event, except lines of the form
  * "PROGRESS <percent> <step>", which become "progress" events on the
- * job's own stream.
+ * job's own stream. Bytes that are not UTF-8, and NUL, become U+FFFD.
+ *
+ * Workers fork while other workers run: so every descriptor is opened
+ * close-on-exec, and a child does nothing between fork and execve but
+ * async-signal-safe calls; its environment is made before the fork.
  */
+#define _GNU_SOURCE		/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -37,8 +43,14 @@
 
 /* Longest output line turned into one event; longer lines are split. */
 #define RUNNER_LINE_MAX 4096
+/* Bytes read from a job's pipe at once. */
+#define RUNNER_READ_MAX 4096
 /* Seconds between SIGTERM and SIGKILL for a job past its timeout. */
 #define RUNNER_KILL_GRACE 5
+/* Milliseconds between looks at a job's process group. */
+#define RUNNER_TICK_MS 100
+/* Most bytes read from a job's pipe once its process group is gone. */
+#define RUNNER_DRAIN_MAX 65536
 /* Most worker threads. */
 #define RUNNER_WORKERS_MAX 64
 
@@ -48,6 +60,24 @@ struct cfg {
 	unsigned int	 timeout;
 	unsigned int	 prune_every;
 	unsigned int	 status_every;
+};
+
+/* A job's output: the read end of its pipe and the line so far. */
+struct out {
+	int	 fd;
+	size_t	 len;
+	int	 cont;	/* the line is the tail of a split one */
+	char	 line[RUNNER_LINE_MAX];
+};
+
+/* What a job's child needs, made before the fork. */
+struct spawn {
+	char	  path[PATH_MAX];
+	char	 *argv[2];
+	char	**envp;		/* NULL-terminated */
+	size_t	  nenv;		/* entries in envp */
+	size_t	  own;		/* envp[own] on are ours to free */
+	char	  why[PGSSE_EVENT_MAX + 64];	/* why the job is refused */
 };
 
 struct job {
@@ -106,13 +136,65 @@ emit_state(PGconn *conn, const struct job *j, const char *state)
 	    json_object_new_string(state)));
 }
 
-/* One line of output: a progress report or a log line. */
+/*
+ * Copies the len bytes at z into out as a string, each byte that is not
+ * part of a UTF-8 character replaced by U+FFFD. out has room for
+ * 3 * len + 1 bytes. Can't fail.
+ */
 static void
-emit_line(PGconn *conn, const struct job *j, const char *line)
+utf8_clean(const char *z, size_t len, char *out)
 {
+	const unsigned char	*u = (const unsigned char *)z;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if ((n = pgsse_utf8_len(u + i, len - i)) == 0) {
+			memcpy(out, "\xef\xbf\xbd", 3);
+			out += 3;
+			i++;
+			continue;
+		}
+		memcpy(out, z + i, n);
+		out += n;
+		i += n;
+	}
+	*out = '\0';
+}
+
+/*
+ * Where to split a line of len bytes that is full: before a character
+ * it would cut in two, if any, else at len.
+ */
+static size_t
+utf8_cut(const char *z, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)z;
+	size_t			 k, need;
+
+	for (k = len; k > 0 && len - k < 3; k--) {
+		if (u[k - 1] < 0x80)
+			return len;
+		if (u[k - 1] >= 0xc0) {
+			need = u[k - 1] >= 0xf0 ? 4 : u[k - 1] >= 0xe0 ? 3 : 2;
+			return need > len - (k - 1) ? k - 1 : len;
+		}
+	}
+	return len;
+}
+
+/*
+ * One line of output (len bytes): a progress report or a log line. The
+ * tail of a split line (cont) is a log line, whatever it says.
+ */
+static void
+emit_line(PGconn *conn, const struct job *j, const char *z, size_t len,
+    int cont)
+{
+	char	 line[RUNNER_LINE_MAX * 3 + 1];
 	int	 pct, off = 0;
 
-	if (sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
+	utf8_clean(z, len, line);
+	if (!cont && sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
 	    pct >= 0 && pct <= 100) {
 		emit(conn, "job", "progress", with(with(with(obj(), "job_id",
 		    json_object_new_int64(j->id)), "percent",
@@ -126,118 +208,340 @@ emit_line(PGconn *conn, const struct job *j, const char *line)
 	    json_object_new_int64(j->id)));
 }
 
-/*
- * Exports each top-level string or number of the job's arguments whose
- * key is a plain name as PGSSE_ARG_<key>, so scripts need no JSON parser.
- */
+/* Frees what spawn_make made. Accepts an empty s. */
 static void
-job_arg_env(const char *args)
+spawn_free(struct spawn *s)
+{
+	size_t	 i;
+
+	if (s->envp != NULL)
+		for (i = s->own; i < s->nenv; i++)
+			free(s->envp[i]);
+	free(s->envp);
+	s->envp = NULL;
+	s->nenv = s->own = 0;
+}
+
+/* Appends "name=value" to s->envp. Returns 0, or -1 out of memory. */
+static int
+spawn_env(struct spawn *s, const char *name, const char *value)
+{
+	char	**envp, *z;
+
+	if ((envp = reallocarray(s->envp, s->nenv + 2, sizeof(*envp))) ==
+	    NULL)
+		return -1;
+	s->envp = envp;
+	if (asprintf(&z, "%s=%s", name, value) == -1)
+		return -1;
+	envp[s->nenv++] = z;
+	envp[s->nenv] = NULL;
+	return 0;
+}
+
+/* Tells whether z holds a control character (C0 or DEL). */
+static int
+has_control(const char *z)
+{
+	for (; *z != '\0'; z++)
+		if ((unsigned char)*z < 0x20 || *z == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * Adds each top-level string or number of the job's arguments whose key
+ * is a plain name as PGSSE_ARG_<key>, so scripts need no JSON parser.
+ * A value with a control character is refused, not passed on: a script
+ * that prints it would print a line of the value's choosing
+ * (PGSSE_JOB_ARGS, JSON, has it escaped). Returns 0; -1 out of memory;
+ * -2 refused, the reason in s->why.
+ */
+static int
+spawn_args(struct spawn *s, const char *args)
 {
 	struct json_object	*a;
 	char			 name[PGSSE_EVENT_MAX + 16];
+	const char		*v;
+	int			 rc = 0;
 
-	if ((a = json_tokener_parse(args)) == NULL)
-		return;
+	if ((a = json_tokener_parse(args)) == NULL ||
+	    !json_object_is_type(a, json_type_object))
+		goto out;
 	json_object_object_foreach(a, key, val) {
 		if (!pgsse_name_event_ok(key) ||
 		    !(json_object_is_type(val, json_type_string) ||
 		    json_object_is_type(val, json_type_int)))
 			continue;
+		v = json_object_get_string(val);
+		if (has_control(v)) {
+			snprintf(s->why, sizeof(s->why), "argument \"%s\" "
+			    "holds a control character", key);
+			rc = -2;
+			break;
+		}
 		snprintf(name, sizeof(name), "PGSSE_ARG_%s", key);
-		setenv(name, json_object_get_string(val), 1);
+		if ((rc = spawn_env(s, name, v)) != 0)
+			break;
 	}
+out:
 	json_object_put(a);
-}
-
-/* Starts the job's script; returns its pid and the read end in *fd. */
-static pid_t
-job_spawn(const struct job *j, int *fd)
-{
-	char	 path[PATH_MAX], id[32];
-	int	 p[2];
-	pid_t	 pid;
-
-	snprintf(path, sizeof(path), "%s/%s", cfg.jobs, j->kind);
-	if (access(path, X_OK) == -1 || pipe(p) == -1)
-		return -1;
-	if ((pid = fork()) == -1) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		close(p[0]);
-		close(p[1]);
-		snprintf(id, sizeof(id), "%" PRId64, j->id);
-		setenv("PGSSE_JOB_ID", id, 1);
-		setenv("PGSSE_JOB_KIND", j->kind, 1);
-		setenv("PGSSE_JOB_ARGS", j->args, 1);
-		job_arg_env(j->args);
-		signal(SIGPIPE, SIG_DFL);
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(p[1]);
-	fcntl(p[0], F_SETFD, FD_CLOEXEC);
-	*fd = p[0];
-	return pid;
+	return rc;
 }
 
 /*
- * Reads the script's output into events until it closes its output or
- * the deadline passes. Returns 1 on time-out.
+ * Makes the path, argv and environment of j's child in s: this
+ * process's environment without any PGSSE_JOB_ or PGSSE_ARG_ variable,
+ * then the job's. Returns 0, or -1 with the reason in s->why (the rest
+ * of s is then freed).
  */
 static int
-job_pump(PGconn *conn, const struct job *j, int fd, time_t deadline)
+spawn_make(const struct job *j, struct spawn *s)
 {
-	char		 line[RUNNER_LINE_MAX + 1];
-	size_t		 len = 0;
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	ssize_t		 n;
-	char		 c;
+	extern char	**environ;
+	char		  id[32];
+	size_t		  i, n = 0;
+	int		  rc;
 
-	for (;;) {
-		if (time(NULL) >= deadline || stopping)
-			return 1;
-		if (poll(&pfd, 1, 500) <= 0)
-			continue;
-		if ((n = read(fd, &c, 1)) <= 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			break;
-		}
-		if (c != '\n' && len < RUNNER_LINE_MAX) {
-			line[len++] = c;
-			continue;
-		}
-		line[len] = '\0';
-		emit_line(conn, j, line);
-		len = 0;
-		if (c != '\n')
-			line[len++] = c;
-	}
-	if (len > 0) {
-		line[len] = '\0';
-		emit_line(conn, j, line);
+	memset(s, 0, sizeof(*s));
+	snprintf(s->why, sizeof(s->why), "out of memory");
+	snprintf(s->path, sizeof(s->path), "%s/%s", cfg.jobs, j->kind);
+	s->argv[0] = s->path;
+	while (environ[n] != NULL)
+		n++;
+	if ((s->envp = calloc(n + 1, sizeof(*s->envp))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "PGSSE_JOB_", 10) != 0 &&
+		    strncmp(environ[i], "PGSSE_ARG_", 10) != 0)
+			s->envp[s->nenv++] = environ[i];
+	s->own = s->nenv;
+	snprintf(id, sizeof(id), "%" PRId64, j->id);
+	if ((rc = spawn_env(s, "PGSSE_JOB_ID", id)) == 0 &&
+	    (rc = spawn_env(s, "PGSSE_JOB_KIND", j->kind)) == 0 &&
+	    (rc = spawn_env(s, "PGSSE_JOB_ARGS", j->args)) == 0)
+		rc = spawn_args(s, j->args);
+	if (rc != 0) {
+		spawn_free(s);
+		return -1;
 	}
 	return 0;
 }
 
-/* Ends the process group of pid: TERM, then KILL after the grace. */
+/*
+ * Starts the job's script in a process group of its own, its output on
+ * a pipe and its input on /dev/null. Returns its pid and the pipe's
+ * read end (non-blocking) in *fd; -1 and the reason in why (of whylen
+ * bytes) on error.
+ */
+static pid_t
+job_spawn(const struct job *j, int *fd, char *why, size_t whylen)
+{
+	struct spawn		 s;
+	struct sigaction	 dfl;
+	int			 p[2] = { -1, -1 }, null = -1;
+	pid_t			 pid = -1;
+
+	if (spawn_make(j, &s) == -1) {
+		snprintf(why, whylen, "%s", s.why);
+		return -1;
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	snprintf(why, whylen, "no runnable script for this kind");
+	if (access(s.path, X_OK) == -1)
+		goto out;
+	snprintf(why, whylen, "cannot start the script");
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (pid = fork()) == -1)
+		goto out;
+	if (pid == 0) {
+		/* Async-signal-safe calls only, up to execve. */
+		setpgid(0, 0);
+		if (dup2(null, STDIN_FILENO) == -1 ||
+		    dup2(p[1], STDOUT_FILENO) == -1 ||
+		    dup2(p[1], STDERR_FILENO) == -1)
+			_exit(127);
+		sigaction(SIGPIPE, &dfl, NULL);
+		execve(s.path, s.argv, s.envp);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	*fd = p[0];
+	p[0] = -1;
+out:
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	if (null != -1)
+		close(null);
+	spawn_free(&s);
+	return pid;
+}
+
+/*
+ * Tells whether any process of process group pgid is alive: a zombie is
+ * not. Reads /proc, as nothing else tells of a group whose leader has
+ * exited. Returns 0 if /proc cannot be read.
+ */
+static int
+group_live(pid_t pgid)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[sizeof("/proc//stat") + NAME_MAX], buf[128];
+	char		*p, state;
+	int		 fd, pg, live = 0;
+	ssize_t		 n;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (!live && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...", and comm may hold ')'. */
+		if ((p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %c %*d %d", &state, &pg) == 2 &&
+		    pg == pgid && state != 'Z' && state != 'X')
+			live = 1;
+	}
+	closedir(d);
+	return live;
+}
+
+/* Tells whether process pid has exited, without reaping it. */
+static int
+exited(pid_t pid)
+{
+	siginfo_t	 si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    0 && si.si_pid == pid;
+}
+
+/*
+ * Adds byte c to the line in o, emitting the line on a newline, or its
+ * head when it is full.
+ */
+static void
+out_byte(PGconn *conn, const struct job *j, struct out *o, char c)
+{
+	size_t	 cut;
+
+	if (c == '\n') {
+		emit_line(conn, j, o->line, o->len, o->cont);
+		o->len = 0;
+		o->cont = 0;
+		return;
+	}
+	if (o->len == RUNNER_LINE_MAX) {
+		cut = utf8_cut(o->line, o->len);
+		emit_line(conn, j, o->line, cut, o->cont);
+		memmove(o->line, o->line + cut, o->len - cut);
+		o->len -= cut;
+		o->cont = 1;
+	}
+	o->line[o->len++] = c;
+}
+
+/*
+ * Reads what the script printed into o, emitting each whole line.
+ * Returns the bytes read, 0 if nothing is there yet, -1 at the end of
+ * the output or on error.
+ */
+static ssize_t
+out_read(PGconn *conn, const struct job *j, struct out *o)
+{
+	char	 buf[RUNNER_READ_MAX];
+	ssize_t	 n, i;
+
+	if ((n = read(o->fd, buf, sizeof(buf))) <= 0)
+		return n == -1 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	for (i = 0; i < n; i++)
+		out_byte(conn, j, o, buf[i]);
+	return n;
+}
+
+/* Emits what is left of the output as a last line, and closes it. */
+static void
+out_close(PGconn *conn, const struct job *j, struct out *o)
+{
+	if (o->fd == -1)
+		return;
+	if (o->len > 0) {
+		emit_line(conn, j, o->line, o->len, o->cont);
+		o->len = 0;
+	}
+	close(o->fd);
+	o->fd = -1;
+}
+
+/*
+ * Turns the script's output into events until its whole process group
+ * pid is gone, or the deadline passes. A script that closes its output
+ * and goes on running is still running; output that a process outside
+ * the group still holds ends with the group. The leader is reaped only
+ * at the end, so that no other process can get the group's id while the
+ * runner may still signal it. Returns 1 on time-out or stop (the caller
+ * kills the group), else 0 with the leader's wait status in *st.
+ */
+static int
+job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
+    time_t deadline, int *st)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n, left = RUNNER_DRAIN_MAX;
+	int		 done = 0;
+
+	for (;;) {
+		if (time(NULL) >= deadline || stopping)
+			return 1;
+		pfd.fd = o->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, RUNNER_TICK_MS) > 0 && out_read(conn, j, o) < 0)
+			out_close(conn, j, o);
+		if (!done)
+			done = exited(pid);
+		/* Output flowing: the group is alive, or about to be read out. */
+		if (done && (o->fd == -1 || pfd.revents == 0) &&
+		    !group_live(pid))
+			break;
+	}
+	/* What the group wrote before it went is still in the pipe. */
+	while (o->fd != -1 && left > 0 && (n = out_read(conn, j, o)) > 0)
+		left -= n;
+	out_close(conn, j, o);
+	waitpid(pid, st, 0);
+	return 0;
+}
+
+/*
+ * Ends the process group pid: TERM, then KILL if any of it is still
+ * alive after the grace. Reaps the leader; returns its wait status.
+ */
 static int
 job_kill(pid_t pid)
 {
 	int	 st = 0, i;
 
 	kill(-pid, SIGTERM);
-	for (i = 0; i < RUNNER_KILL_GRACE * 10; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(100000);
+	for (i = 0; i < RUNNER_KILL_GRACE * 1000 / RUNNER_TICK_MS; i++) {
+		if (exited(pid) && !group_live(pid))
+			break;
+		usleep(RUNNER_TICK_MS * 1000);
 	}
 	kill(-pid, SIGKILL);
 	waitpid(pid, &st, 0);
@@ -276,8 +580,10 @@ static void
 job_run(PGconn *conn, const struct job *j)
 {
 	const char	*state = "failed", *error = NULL;
-	int		 fd = -1, st = 0, code = -1;
+	char		 why[PGSSE_EVENT_MAX + 64];
+	int		 st = 0, code = -1;
 	pid_t		 pid;
+	struct out	 o;
 
 	emit_state(conn, j, "running");
 	if (j->demo_id != NULL)
@@ -285,13 +591,15 @@ job_run(PGconn *conn, const struct job *j)
 		    "demo_id", json_object_new_string(j->demo_id)), "operation",
 		    json_object_new_string(j->kind)), "job_id",
 		    json_object_new_int64(j->id)));
-	if ((pid = job_spawn(j, &fd)) == -1) {
-		error = "no runnable script for this kind";
+	o.len = 0;
+	o.cont = 0;
+	if ((pid = job_spawn(j, &o.fd, why, sizeof(why))) == -1) {
+		error = why;
 		goto out;
 	}
-	if (job_pump(conn, j, fd, time(NULL) + cfg.timeout)) {
+	if (job_wait(conn, j, pid, &o, time(NULL) + cfg.timeout, &st)) {
 		st = job_kill(pid);
-		close(fd);
+		out_close(conn, j, &o);
 		if (stopping) {
 			/* Left running: once this process is gone, its lock
 			 * is too, and pgsse.recover() requeues the job. */
@@ -299,12 +607,8 @@ job_run(PGconn *conn, const struct job *j)
 			    "it will be retried", j->id);
 			return;
 		}
-		fd = -1;
 		error = "timed out";
-	} else
-		waitpid(pid, &st, 0);
-	if (fd >= 0)
-		close(fd);
+	}
 	if (WIFEXITED(st))
 		code = WEXITSTATUS(st);
 	else if (WIFSIGNALED(st))
@@ -441,6 +745,23 @@ housekeeping(void)
 	pgsse_db_close(conn);
 }
 
+/*
+ * Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so
+ * that no pipe of a job gets one of them. Returns -1 if it cannot.
+ */
+static int
+std_fds(void)
+{
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		continue;
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static unsigned int
 number(const char *name, const char *z, unsigned int lo, unsigned int hi)
 {
@@ -488,6 +809,8 @@ main(int argc, char *argv[])
 	unsigned int		 i;
 	int			 ch;
 
+	if (std_fds() == -1)
+		return 1;
 	while ((ch = getopt_long(argc, argv, "j:w:t:p:s:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':

@@ -95,6 +95,9 @@ void		 pgsse_notify_map(const struct pgsse_registry *,
 		    struct pgsse_notify *);
 void		 pgsse_notify_clear(struct pgsse_notify *);
 
+/* utf8.c: UTF-8 as PostgreSQL takes it. */
+size_t		 pgsse_utf8_len(const unsigned char *, size_t);
+
 /* feed.c: reading the event log. */
 struct pgsse_event {
 	atomic_int	 refs;

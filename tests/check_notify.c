@@ -100,6 +100,90 @@ START_TEST(notify_garbage_dropped)
 }
 END_TEST
 
+/*
+ * JSON that PostgreSQL's jsonb refuses, and so pgsse.publish() too, is
+ * dropped with a reason: what a browser gets must be JSON.
+ */
+START_TEST(notify_not_jsonb_dropped)
+{
+	static const char *const bad[][2] = {
+		{ "{\"event\": \"ping\", \"data\": {\"x\": NaN}}",
+		    "payload is not JSON" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": Infinity}}",
+		    "payload is not JSON" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": -Infinity}}",
+		    "payload is not JSON" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"a\\u0000b\"}}",
+		    "payload holds \\u0000" },
+		{ "{\"event\": \"ping\\u0000x\"}", "payload holds \\u0000" },
+		{ "{\"event\": \"ping\"} x", "payload is not JSON" },
+		{ "{\"event\": \"ping\"}{\"event\": \"ping\"}",
+		    "payload is not JSON" },
+		{ "{\"event\": \"ping\"}// c", "payload is not JSON" },
+		{ "{'event': 'ping'}", "payload is not JSON" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": 1.}}",
+		    "payload is not JSON" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"a\tb\"}}",
+		    "payload is not JSON" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"\\ud800\"}}",
+		    "payload holds a lone surrogate" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"\\udc00\\ud800\"}}",
+		    "payload holds a lone surrogate" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"\xc0\x80\"}}",
+		    "payload is not UTF-8" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"\xed\xa0\x80\"}}",
+		    "payload is not UTF-8" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": \"\xf4\x90\x80\x80\"}}",
+		    "payload is not UTF-8" },
+		/* jsonb keeps it; json-c would change it: dropped. */
+		{ "{\"event\": \"ping\", \"data\": {\"x\": 99999999999999999999}}",
+		    "payload holds an integer out of range" },
+	};
+	struct pgsse_notify	 n;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pgsse_notify_map(reg, "demos", bad[i][0], &n);
+		ck_assert_msg(n.kind == PGSSE_NOTIFY_DROP, "mapped %s to %s",
+		    bad[i][0], n.data);
+		ck_assert_ptr_null(n.event);
+		ck_assert_msg(n.why != NULL && strcmp(n.why, bad[i][1]) == 0,
+		    "%s: dropped for %s", bad[i][0], n.why);
+		pgsse_notify_clear(&n);
+	}
+}
+END_TEST
+
+/* JSON that jsonb takes is still mapped, its numbers as they were. */
+START_TEST(notify_jsonb_kept)
+{
+	static const char *const good[][2] = {
+		{ " {\"event\" : \"ping\", \"data\": {\"x\": 1e400}} \n",
+		    "{\"x\":1e400}" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": -0.5E-3, "
+		    "\"y\": 18446744073709551615, \"z\": -9223372036854775808}}",
+		    "{\"x\":-0.5E-3,\"y\":18446744073709551615,"
+		    "\"z\":-9223372036854775808}" },
+		{ "{\"event\": \"ping\", \"data\": {\"x\": "
+		    "\"\\ud83d\\ude00 \xc3\xa9 \\/\"}}",
+		    "{\"x\":\"\xf0\x9f\x98\x80 \xc3\xa9 \\/\"}" },
+		{ "{\"event\": \"ping\", \"data\": {\"a\": [true, false, "
+		    "null, {}, []]}}",
+		    "{\"a\":[true,false,null,{},[]]}" },
+	};
+	struct pgsse_notify	 n;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		pgsse_notify_map(reg, "demos", good[i][0], &n);
+		ck_assert_msg(n.kind == PGSSE_NOTIFY_RAW, "%s dropped: %s",
+		    good[i][0], n.why);
+		ck_assert_str_eq(n.data, good[i][1]);
+		pgsse_notify_clear(&n);
+	}
+}
+END_TEST
+
 START_TEST(notify_big_payload)
 {
 	char			 z[8000];
@@ -131,6 +215,8 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, notify_garbage_dropped);
 	tcase_add_test(tc, notify_big_payload);
+	tcase_add_test(tc, notify_not_jsonb_dropped);
+	tcase_add_test(tc, notify_jsonb_kept);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

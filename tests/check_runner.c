@@ -2,6 +2,7 @@
  * check_runner.c: bin/pgsse-runner and the job functions of sql/pgsse.sql
  * against a real PostgreSQL, with the job scripts in tests/data/jobs.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 #include <libpq-fe.h>
 
 #include "harness.h"
+
+/* Jobs run side by side to catch a pipe handed to the wrong one. */
+#define SPRAY_JOBS 100
+#define SPRAY_JOBS_STR "100"
 
 static struct h_pg pg;
 
@@ -187,6 +192,181 @@ START_TEST(runner_handles_bad_jobs)
 }
 END_TEST
 
+/* A script that closes its output and keeps running still times out. */
+START_TEST(runner_times_out_muted_job)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("2");
+	int64_t	 id = enqueue(c, "mute", "{}");
+	char	*z;
+
+	z = wait_state(c, id, "failed");
+	ck_assert_str_eq(z, "failed 143 timed out 1");
+	free(z);
+	/* Its whole process group is gone, the sleep too. */
+	ck_assert_int_ne(h_run("pgrep -f 'slee[p] 1001' >/dev/null"), 0);
+	runner_stop(r, SIGTERM);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * Starts a runner whose every fork() first waits a while (the shim
+ * tests/slowfork.c), so that a pipe one worker has open while it forks
+ * is open long enough for the other worker's fork to copy it.
+ */
+static pid_t
+runner_start_slowfork(const char *timeout)
+{
+	char		 so[1024], asan[1024];
+	const char	*old = getenv("ASAN_OPTIONS");
+	pid_t		 r;
+
+	snprintf(so, sizeof(so), "%s/tests/.libs/slowfork.so", h_builddir());
+	ck_assert_msg(access(so, R_OK) == 0, "%s: %s", so, strerror(errno));
+	/* A sanitized runner would refuse a library loaded before ASan's. */
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+	    old ? old : "", old ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
+	setenv("LD_PRELOAD", so, 1);
+	r = runner_start(timeout);
+	unsetenv("LD_PRELOAD");
+	return r;
+}
+
+/* Waits (90 s at most) until no job is queued or running. */
+static void
+wait_idle(PGconn *c)
+{
+	int	 i;
+
+	for (i = 0; i < 900 && count(c, "select count(*) from pgsse.jobs "
+	    "where state in ('queued', 'running')") > 0; i++)
+		usleep(100000);
+}
+
+/* Kills each pid listed in the file path, and removes the file. */
+static void
+kill_listed(const char *path)
+{
+	FILE	*f;
+	long	 pid;
+
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fscanf(f, "%ld", &pid) == 1)
+			if (pid > 1)
+				kill((pid_t)pid, SIGKILL);
+		fclose(f);
+	}
+	unlink(path);
+}
+
+/*
+ * Jobs side by side, each writing a forged line into every pipe it was
+ * started with besides its output, and leaving behind a process that
+ * holds them: no job may get another's pipe, so none gets another's
+ * line, and each ends when its script does.
+ */
+START_TEST(runner_jobs_share_no_pipe)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r;
+	char	 pids[1024], args[1200], *z;
+	int	 fd, i;
+
+	r = runner_start_slowfork("3");
+	snprintf(pids, sizeof(pids), "%s/tests/tmp/spray.XXXXXX",
+	    h_builddir());
+	ck_assert_int_ne(fd = mkstemp(pids), -1);
+	close(fd);
+	snprintf(args, sizeof(args), "{\"pids\": \"%s\"}", pids);
+	for (i = 0; i < SPRAY_JOBS; i++)
+		enqueue(c, "spray", args);
+	wait_idle(c);
+	runner_stop(r, SIGTERM);
+	kill_listed(pids);
+	z = text(c, "select coalesce(string_agg(payload::text, ' '), '') "
+	    "from pgsse.log where payload::text like '%forged%'");
+	ck_assert_msg(*z == '\0', "a job got another's line: %s", z);
+	free(z);
+	z = text(c, "select string_agg(state || ' ' || coalesce(error, '-') || "
+	    "' x' || n, ', ') from (select state, error, count(*) n from "
+	    "pgsse.jobs group by 1, 2) s");
+	ck_assert_str_eq(z, "succeeded - x" SPRAY_JOBS_STR);
+	free(z);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * Output that is not UTF-8, or holds a NUL, is logged with U+FFFD in
+ * place of each bad byte; a line split at the limit keeps its
+ * characters whole.
+ */
+START_TEST(runner_replaces_bad_bytes)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("30");
+	int64_t	 id = enqueue(c, "bytes", "{}");
+	char	*z, sql[512];
+
+	free(wait_state(c, id, "succeeded"));
+	runner_stop(r, SIGTERM);
+	snprintf(sql, sizeof(sql), "select string_agg(case when "
+	    "payload ->> 'line' = repeat('a', 4095) then '4095 a' else "
+	    "payload ->> 'line' end, '|' order by id) from pgsse.log where "
+	    "channel = 'logs' and (payload ->> 'job_id')::bigint = %" PRId64,
+	    id);
+	z = text(c, sql);
+	ck_assert_str_eq(z, "caf\xef\xbf\xbd au lait|nul\xef\xbf\xbd" "byte|"
+	    "\xc3\xa9t\xc3\xa9|4095 a|\xc3\xa9 end");
+	free(z);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * An argument cannot forge a progress line: one that holds a control
+ * character is refused, and the part of a long line past the split is
+ * a log line whatever it says.
+ */
+START_TEST(runner_args_forge_no_progress)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("30");
+	char	 args[4200], *z, sql[512];
+	int64_t	 nl, tab, lng;
+
+	nl = enqueue(c, "ok", "{\"word\": \"x\\nPROGRESS 100 forged\"}");
+	tab = enqueue(c, "ok", "{\"n\": 1, \"word\": \"x\\ty\"}");
+	/* "arg: " and 4091 bytes fill the line; the rest is split off. */
+	snprintf(args, sizeof(args), "{\"word\": \"%4091sPROGRESS 100 forged\"}",
+	    "");
+	lng = enqueue(c, "ok", args);
+	wait_idle(c);
+	runner_stop(r, SIGTERM);
+	z = text(c, "select coalesce(string_agg(payload::text, ' '), '') "
+	    "from pgsse.log where payload::text like '%forged%' and "
+	    "event <> 'log'");
+	ck_assert_msg(*z == '\0', "forged: %s", z);
+	free(z);
+	z = wait_state(c, nl, "failed");
+	ck_assert_str_eq(z, "failed -1 argument \"word\" holds a control "
+	    "character 1");
+	free(z);
+	z = wait_state(c, tab, "failed");
+	ck_assert_str_eq(z, "failed -1 argument \"word\" holds a control "
+	    "character 1");
+	free(z);
+	free(wait_state(c, lng, "succeeded"));
+	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log where "
+	    "event = 'log' and payload ->> 'line' = 'PROGRESS 100 forged' and "
+	    "(payload ->> 'job_id')::bigint = %" PRId64, lng);
+	ck_assert_int_eq(count(c, sql), 1);
+	PQfinish(c);
+}
+END_TEST
+
 /* A runner killed mid-job: the job is retried, never stuck in running. */
 START_TEST(runner_killed_mid_job)
 {
@@ -282,6 +462,10 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, runner_handles_bad_jobs);
+	tcase_add_test(tc, runner_times_out_muted_job);
+	tcase_add_test(tc, runner_jobs_share_no_pipe);
+	tcase_add_test(tc, runner_replaces_bad_bytes);
+	tcase_add_test(tc, runner_args_forge_no_progress);
 	tcase_add_test(tc, runner_killed_mid_job);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);

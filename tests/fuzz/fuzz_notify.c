@@ -1,8 +1,11 @@
 /*
  * fuzz_notify.c: the notification mapper (lib/notify.c). Input: channel
- * name, NUL, payload, as PostgreSQL would deliver a NOTIFY.
+ * name, NUL, payload, as PostgreSQL would deliver a NOTIFY. What a raw
+ * notification maps to must map again to itself: so it is JSON that the
+ * mapper (and jsonb) takes.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +23,26 @@ static const char reg_json[] =
 "  {\"name\": \"ping\", \"description\": \"p\"}]},"
 " {\"name\": \"logs\", \"description\": \"l\", \"events\": ["
 "  {\"name\": \"log\", \"description\": \"l\", \"fields\": {\"line\": \"string\"}}]}]}";
+
+/* Aborts unless the event and data of raw n map again to the same. */
+static void
+remap(const struct pgsse_registry *reg, const struct pgsse_notify *n)
+{
+	struct pgsse_notify	 m;
+	char			*z;
+	size_t			 len;
+
+	len = strlen(n->event) + strlen(n->data) + 32;
+	if ((z = malloc(len)) == NULL)
+		return;
+	snprintf(z, len, "{\"event\":\"%s\",\"data\":%s}", n->event,
+	    n->data);
+	pgsse_notify_map(reg, n->channel->name, z, &m);
+	if (m.kind != PGSSE_NOTIFY_RAW || strcmp(m.data, n->data) != 0)
+		abort();
+	pgsse_notify_clear(&m);
+	free(z);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
@@ -43,6 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 		abort();
 	if (n.kind == PGSSE_NOTIFY_DROP && n.why == NULL)
 		abort();
+	if (n.kind == PGSSE_NOTIFY_RAW)
+		remap(reg, &n);
 	pgsse_notify_clear(&n);
 	free(copy);
 	return 0;

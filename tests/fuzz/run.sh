@@ -18,7 +18,7 @@ build() {
 }
 build query "$src/lib/query.c"
 build sse "$src/lib/sse.c" "$src/tests/sseparse.c"
-build notify "$src/lib/notify.c" "$src/lib/registry.c"
+build notify "$src/lib/notify.c" "$src/lib/registry.c" "$src/lib/utf8.c"
 build html "$src/lib/html.c"
 rc=0
 for t in query sse notify html; do
