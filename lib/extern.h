@@ -121,6 +121,16 @@ enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
 enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *tails, size_t n);
 
+/* cursor.c: parsing a Last-Event-ID. */
+struct pgsse_cursor {
+	int64_t		 id[PGSSE_CHANNELS_MAX];	/* given id, or -1 */
+	int		 given;		/* some id applied to a channel */
+	const char	*reset;		/* static: why all were dropped */
+};
+int64_t		 pgsse_cursor_id(const char *, size_t);
+void		 pgsse_cursor_parse(struct pgsse_cursor *, const char *,
+		    const char *const [], size_t);
+
 /* hub.c: see the design comment there. */
 enum pgsse_client_dead {
 	PGSSE_CLIENT_LIVE = 0,

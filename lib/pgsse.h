@@ -27,6 +27,9 @@
 #define PGSSE_CHANNELS_MAX 16
 /* Bytes in a Last-Event-ID header or last_event_id parameter: 400. */
 #define PGSSE_LAST_ID_MAX 1100
+/* Decimal digits in one id of a Last-Event-ID (below 2^63): more is
+ * malformed, answered with stream_reset. */
+#define PGSSE_ID_DIGITS_MAX 18
 /* Default streaming clients per process: 200 + retry: past it. */
 #define PGSSE_CLIENTS_MAX 1000
 /* Events waiting for one slow client before it is disconnected. */

@@ -143,72 +143,29 @@ stream_health(struct pgsse_req *r, int prometheus)
 	pgsse_buf_free(&b);
 }
 
-/* Parses up to 18 decimal digits; returns -1 otherwise. */
-static int64_t
-parse_id(const char *z, size_t len)
-{
-	int64_t	 v = 0;
-	size_t	 i;
-
-	if (len == 0 || len > 18)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (z[i] < '0' || z[i] > '9')
-			return -1;
-		v = v * 10 + (z[i] - '0');
-	}
-	return v;
-}
-
 /*
- * Sets the client's cursors from a Last-Event-ID: a bare id for every
- * channel, or "channel:id,..." as multi-channel streams send. A bad id
- * is not an error: the client is told to reload with stream_reset.
+ * Sets the client's cursors from a Last-Event-ID (cursor.c). A bad id
+ * is not an error: the cursors stay as they were (from now, or a job's
+ * start) and the client is told to reload with stream_reset.
  */
 static void
 stream_cursors(struct stream *s, const char *z)
 {
 	const struct pgsse_registry	*reg = srv.hub->reg;
-	const char			*p, *colon, *end;
 	struct pgsse_client		*c = &s->client;
-	int64_t				 v;
-	size_t				 i, len;
-	int				 found;
+	struct pgsse_cursor		 cur;
+	const char			*names[PGSSE_CHANNELS_MAX];
+	size_t				 i;
 
-	if (z == NULL || *z == '\0')
+	for (i = 0; i < c->nchans; i++)
+		names[i] = reg->channels[c->chans[i]].name;
+	pgsse_cursor_parse(&cur, z, names, c->nchans);
+	if ((s->reset = cur.reset) != NULL || !cur.given)
 		return;
-	if (strlen(z) > PGSSE_LAST_ID_MAX) {
-		s->reset = "last event id too long";
-		return;
-	}
-	if ((v = parse_id(z, strlen(z))) >= 0) {
-		for (i = 0; i < c->nchans; i++)
-			c->cursor[i] = v;
-		s->replay = s->resumed = 1;
-		return;
-	}
-	for (p = z; *p != '\0'; p = *end ? end + 1 : end) {
-		end = p + strcspn(p, ",");
-		colon = memchr(p, ':', (size_t)(end - p));
-		if (colon == NULL ||
-		    (v = parse_id(colon + 1, (size_t)(end - colon - 1))) < 0) {
-			s->reset = "malformed last event id";
-			s->replay = 0;
-			for (i = 0; i < c->nchans; i++)
-				c->cursor[i] = -1;
-			return;
-		}
-		len = (size_t)(colon - p);
-		for (found = 0, i = 0; i < c->nchans; i++) {
-			const char *name = reg->channels[c->chans[i]].name;
-			if (strlen(name) == len && memcmp(name, p, len) == 0) {
-				c->cursor[i] = v;
-				found = 1;
-			}
-		}
-		if (found)
-			s->replay = 1;
-	}
+	for (i = 0; i < c->nchans; i++)
+		if (cur.id[i] >= 0)
+			c->cursor[i] = cur.id[i];
+	s->replay = s->resumed = 1;
 }
 
 /* Adds channel name to the stream. Returns an HTTP status. */
@@ -249,7 +206,7 @@ stream_job(struct stream *s, const char *rest, const char **why)
 	size_t			 len = strcspn(rest, "/");
 
 	if (strcmp(rest + len, "/stream") != 0 ||
-	    (s->client.job_id = parse_id(rest, len)) <= 0) {
+	    (s->client.job_id = pgsse_cursor_id(rest, len)) <= 0) {
 		*why = "no such path";
 		return PGSSE_HTTP_404;
 	}
