@@ -131,6 +131,23 @@ int64_t		 pgsse_cursor_id(const char *, size_t);
 void		 pgsse_cursor_parse(struct pgsse_cursor *, const char *,
 		    const char *const [], size_t);
 
+/* fcgi.c: FastCGI records a responder writes. */
+#define PGSSE_FCGI_VERSION 1
+#define PGSSE_FCGI_HEADER 8		/* bytes in a record header */
+#define PGSSE_FCGI_BODY_MAX 65535	/* most bytes in a record body */
+#define PGSSE_FCGI_END_BODY 8		/* bytes in END_REQUEST's body */
+enum pgsse_fcgi_type {
+	PGSSE_FCGI_END_REQUEST = 3,
+	PGSSE_FCGI_STDOUT = 6,
+	PGSSE_FCGI_TYPE__MAX
+};
+enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
+		    unsigned int, size_t);
+size_t		 pgsse_fcgi_stdout_len(size_t);
+enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
+		    const void *, size_t);
+enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
+
 /* hub.c: see the design comment there. */
 enum pgsse_client_dead {
 	PGSSE_CLIENT_LIVE = 0,

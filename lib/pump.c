@@ -54,28 +54,6 @@
  * leave every client holding its peak. */
 #define PUMP_KEEP_BYTES 4096
 #define PUMP_KEEP_QUEUE 64
-/* FastCGI: record header size, types, largest record body. */
-#define FCGI_HEADER 8
-#define FCGI_STDOUT 6
-#define FCGI_END_REQUEST 3
-#define FCGI_BODY_MAX 65535
-
-/* Appends a FastCGI record header for a body of len bytes. */
-static enum pgsse_err
-pump_header(struct pgsse_buf *b, int type, int reqid, size_t len)
-{
-	unsigned char	 h[FCGI_HEADER];
-
-	h[0] = 1;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)((reqid >> 8) & 0xff);
-	h[3] = (unsigned char)(reqid & 0xff);
-	h[4] = (unsigned char)((len >> 8) & 0xff);
-	h[5] = (unsigned char)(len & 0xff);
-	h[6] = 0;
-	h[7] = 0;
-	return pgsse_buf_put(b, h, sizeof(h));
-}
 
 /*
  * Appends n bytes of stream output to c's out buffer, framed for its
@@ -85,9 +63,6 @@ pump_header(struct pgsse_buf *b, int type, int reqid, size_t len)
 static enum pgsse_err
 pump_put(struct pgsse_client *c, const char *p, size_t n)
 {
-	size_t		 k;
-	enum pgsse_err	 er = PGSSE_OK;
-
 	if (c->outoff > 0) {
 		memmove(c->out.p, c->out.p + c->outoff, c->out.len - c->outoff);
 		c->out.len -= c->outoff;
@@ -97,28 +72,15 @@ pump_put(struct pgsse_client *c, const char *p, size_t n)
 		return PGSSE_ERR_LIMIT;
 	if (c->reqid == 0)
 		return pgsse_buf_put(&c->out, p, n);
-	while (n > 0 && er == PGSSE_OK) {
-		k = n > FCGI_BODY_MAX ? FCGI_BODY_MAX : n;
-		if ((er = pump_header(&c->out, FCGI_STDOUT, c->reqid, k)) ==
-		    PGSSE_OK)
-			er = pgsse_buf_put(&c->out, p, k);
-		p += k;
-		n -= k;
-	}
-	return er;
+	return pgsse_fcgi_stdout(&c->out, (unsigned int)c->reqid, p, n);
 }
 
 /* Appends the end of c's FastCGI request to its out buffer. */
 static void
 pump_put_end(struct pgsse_client *c)
 {
-	static const unsigned char body[8] = { 0 };
-
-	if (c->reqid == 0)
-		return;
-	if (pump_header(&c->out, FCGI_STDOUT, c->reqid, 0) == PGSSE_OK &&
-	    pump_header(&c->out, FCGI_END_REQUEST, c->reqid, 8) == PGSSE_OK)
-		pgsse_buf_put(&c->out, body, sizeof(body));
+	if (c->reqid != 0)
+		pgsse_fcgi_end(&c->out, (unsigned int)c->reqid);
 }
 
 /* Sets the epoll events the pump wants for c. */
