@@ -45,6 +45,13 @@
 #define PGSSE_WRITE_TIMEOUT_SEC 30
 /* Rows fetched from the event log per query. */
 #define PGSSE_FETCH_BATCH 1000
+/* Bytes of events one resume replays from the log (at least one event):
+ * past it the stream sends what it has and ends, and EventSource
+ * resumes from the last id it got. */
+#define PGSSE_REPLAY_BYTES (4 * 1024 * 1024)
+/* Resumes per process whose replay the web server has not yet taken:
+ * past it a resume waits PGSSE_POOL_WAIT_SEC, then gets 200 + retry:. */
+#define PGSSE_REPLAYS_MAX 8
 
 /* Errors returned by library calls; PGSSE_OK is 0. */
 enum pgsse_err {

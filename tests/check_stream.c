@@ -11,12 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "pgsse.h"
+#include "extern.h"
 #include "harness.h"
 
 #define WAIT_MS 15000
@@ -606,6 +612,149 @@ START_TEST(stream_raw_off)
 }
 END_TEST
 
+/*
+ * The replay tests' log: BIG_EVENTS events of about BIG_BYTES each on
+ * logs, just under the max_payload setting (1 MiB), whose line starts
+ * with the event's number. Returns the id of the last.
+ */
+#define BIG_EVENTS 30
+#define BIG_BYTES 1000000
+#define MAX_PAYLOAD (1024 * 1024)
+
+static int64_t
+publish_big(int64_t *first)
+{
+	PGconn	*c = h_pg_connect();
+	char	*json;
+	int64_t	 id = 0;
+	int	 i, n;
+
+	json = malloc(BIG_BYTES + 64);
+	ck_assert_ptr_nonnull(json);
+	for (i = 0; i < BIG_EVENTS; i++) {
+		n = snprintf(json, 64, "{\"source\":\"big\",\"line\":\"%d:", i);
+		memset(json + n, 'a' + i % 26, BIG_BYTES);
+		strcpy(json + n + BIG_BYTES, "\"}");
+		id = h_publish(c, "logs", "log", json);
+		if (i == 0 && first != NULL)
+			*first = id;
+	}
+	free(json);
+	PQfinish(c);
+	return id;
+}
+
+/* Returns the number at the start of a big event's line, or -1. */
+static int
+big_number(const char *data)
+{
+	const char	*p = strstr(data, "\"line\": \"");
+
+	return p == NULL ? -1 : atoi(p + 9);
+}
+
+/*
+ * Opens a stream from a client that has a tiny receive window and never
+ * reads: a browser tab that stalled. Returns the socket.
+ */
+static int
+stalled_client(int port, const char *path, const char *lastid)
+{
+	struct sockaddr_in	 sa;
+	char			 req[512];
+	int			 fd, rcv = 1024, n;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Accept: text/event-stream\r\nLast-Event-ID: %s\r\n\r\n", path,
+	    lastid);
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	return fd;
+}
+
+/* Returns the stream process's resident set in KiB, or -1. */
+static long
+stream_rss_kib(void)
+{
+	char	 path[64], line[256];
+	long	 pid, kib = -1;
+	FILE	*f;
+
+	if ((pid = h_health(web.port, "pid")) <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+/* Stalled resumes from id 0 while the log holds 30 MB. */
+#define STALLED (PGSSE_POOL_MAX + 2)
+/*
+ * What the stalled resumes may cost: each holds at most one replay's
+ * bytes and the event that crossed the bound, framed; each pooled
+ * connection that read the log keeps a buffer as large as one row and
+ * the thread that used it one event. Past that, 16 MiB of slack.
+ */
+#define STALLED_RSS_KIB ((STALLED * (PGSSE_REPLAY_BYTES + \
+	2 * MAX_PAYLOAD) + PGSSE_POOL_MAX * 2 * MAX_PAYLOAD) / 1024 + 16384)
+
+/*
+ * Clients that resume from the start of a big log and never read starve
+ * neither the other resumes nor the process's memory: a client resuming
+ * next to them is served at once, and the stream process stays within
+ * what the replay limits allow.
+ */
+START_TEST(stream_stalled_resumes_starve_nobody)
+{
+	struct h_sse	*s;
+	int		 fds[STALLED], i;
+	int64_t		 last;
+	long		 base, rss;
+	char		 lastid[32];
+
+	last = publish_big(NULL);
+	base = stream_rss_kib();
+	ck_assert_int_gt(base, 0);
+	for (i = 0; i < STALLED; i++)
+		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
+	/* Let them start their replays. */
+	ck_assert_int_eq(h_health_wait(web.port, "clients", STALLED, 10000),
+	    STALLED);
+	usleep(500000);
+	/* A client one event behind gets that event, and a live stream. */
+	snprintf(lastid, sizeof(lastid), "%" PRId64, last - 1);
+	s = h_sse_open(web.port, "/api/sse/logs", lastid);
+	h_sse_wait(s, 1, WAIT_MS);
+	ck_assert_msg(s->status == 200 && s->nmsgs == 1 && !s->eof &&
+	    s->parser.comments == 0, "resume next to %d stalled ones: status "
+	    "%d, %zu events, eof %d, %zu comments (database unavailable?)",
+	    STALLED, s->status, s->nmsgs, s->eof, s->parser.comments);
+	ck_assert_int_eq(big_number(s->msgs[0].data), BIG_EVENTS - 1);
+	h_sse_close(s);
+	rss = stream_rss_kib();
+	fprintf(stderr, "stream RSS: %ld KiB before, %ld KiB with %d stalled "
+	    "resumes (bound %ld KiB more)\n", base, rss, STALLED,
+	    (long)STALLED_RSS_KIB);
+	ck_assert_msg(rss - base <= STALLED_RSS_KIB, "RSS grew by %ld KiB "
+	    "with %d stalled resumes; bound %ld KiB", rss - base, STALLED,
+	    (long)STALLED_RSS_KIB);
+	for (i = 0; i < STALLED; i++)
+		close(fds[i]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -642,6 +791,11 @@ main(void)
 	tcase_add_test(tc, stream_private_channel);
 	tcase_add_test(tc, stream_full_process_turns_away);
 	tcase_add_test(tc, stream_raw_off);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("replay");
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, stream_stalled_resumes_starve_nobody);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
