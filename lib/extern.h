@@ -171,6 +171,7 @@ struct pgsse_client {
 	int			 done;		/* per-job stream ended */
 	int			 fd;		/* its connection */
 	int			 reqid;		/* FastCGI request id; 0: CGI */
+	int			 replaying;	/* holds a hub replay slot */
 	void			(*finish)(struct pgsse_client *);
 	/* Once attached, the pump thread's alone: */
 	int			 added;		/* in the pump's table */
@@ -178,6 +179,8 @@ struct pgsse_client {
 	int			 wantout;	/* waiting to be writable */
 	struct pgsse_buf	 out;		/* framed, not yet written */
 	size_t			 outoff;	/* written part of out */
+	size_t			 replay_left;	/* replay bytes not written */
+	int			 ending;	/* end written: close when out is */
 	time_t			 last_write;
 	time_t			 stalled;	/* out stuck since, or 0 */
 };
@@ -188,6 +191,7 @@ struct pgsse_hub_sub {
 };
 struct pgsse_hub_stats {
 	size_t		 clients;
+	size_t		 replays;
 	size_t		 channels;
 	uint64_t	 events;
 	uint64_t	 delivered;
@@ -207,6 +211,8 @@ struct pgsse_hub {
 	struct pgsse_hub_sub	*subs;		/* lock; per channel */
 	int64_t			*cursor;	/* lock; per channel */
 	size_t			 nclients;	/* lock */
+	size_t			 replays;	/* lock: replay slots taken */
+	pthread_cond_t		 replay_cond;	/* a replay slot came free */
 	uint64_t		 events, delivered, dropped, slow, refused;
 	uint64_t		 reconnects;
 	time_t			 last_connect;
@@ -222,6 +228,9 @@ struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
 void		 pgsse_hub_free(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
 void		 pgsse_hub_release(struct pgsse_hub *);
+enum pgsse_err	 pgsse_hub_replay_begin(struct pgsse_hub *, size_t,
+		    unsigned int);
+void		 pgsse_hub_replay_end(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_join(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
@@ -255,6 +264,8 @@ struct pgsse_pump *pgsse_pump_start(struct pgsse_hub *, unsigned int);
 void		 pgsse_pump_free(struct pgsse_pump *);
 void		 pgsse_pump_mark(struct pgsse_pump *, struct pgsse_client *);
 void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
+enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
+		    size_t);
 enum pgsse_err	 pgsse_client_id_line(const struct pgsse_registry *,
 		    const struct pgsse_client *, struct pgsse_buf *);
 enum pgsse_err	 pgsse_client_emit(const struct pgsse_registry *,

@@ -3,10 +3,19 @@
  *
  * One acceptor thread takes FastCGI requests. Health, metrics and every
  * refusal are answered there at once; each stream gets a short-lived
- * thread with a small stack, which checks its cursors, writes the
- * headers and the replay, and hands the stream to the pump (pump.c),
- * which writes everything after that. See hub.c for the locking and the
- * resume rules.
+ * thread with a small stack, which checks its cursors, reads its replay
+ * and frames the headers and the replay into the client's out buffer,
+ * and hands the stream to the pump (pump.c), which writes all of it
+ * without blocking. See hub.c for the locking and the resume rules.
+ *
+ * Replays. A resume reads the log past its cursor with a pooled
+ * connection, which it gives back before anything is written, and at
+ * most PGSSE_REPLAY_BYTES of it: a longer replay is cut after the event
+ * that crossed the bound, and the stream then ends instead of going on
+ * live (that would skip what the cut left out), so the browser resumes
+ * from the last id it got. At most PGSSE_REPLAYS_MAX resumes hold their
+ * replay in memory at once (hub.c); the others wait a little, then are
+ * told to retry.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +42,8 @@
 #define STREAM_DRAIN_SEC 5
 /* Listen backlog of a socket we open ourselves. */
 #define STREAM_BACKLOG 1024
+/* Replayed SSE text gathered before it is framed: one FastCGI record. */
+#define STREAM_CHUNK PGSSE_FCGI_BODY_MAX
 
 enum route {
 	ROUTE_SSE,
@@ -109,6 +120,7 @@ stream_health(struct pgsse_req *r, int prometheus)
 		er = pgsse_buf_printf(&b, "Status: 200 OK\r\nContent-Type: "
 		    "text/plain; version=0.0.4\r\nCache-Control: no-store\r\n\r\n"
 		    "# TYPE pgsse_clients gauge\npgsse_clients %zu\n"
+		    "# TYPE pgsse_replays gauge\npgsse_replays %zu\n"
 		    "# TYPE pgsse_channels gauge\npgsse_channels %zu\n"
 		    "# TYPE pgsse_events_total counter\npgsse_events_total %"
 		    PRIu64 "\n# TYPE pgsse_deliveries_total counter\n"
@@ -122,22 +134,24 @@ stream_health(struct pgsse_req *r, int prometheus)
 		    "pgsse_db_connects_total %" PRIu64 "\n"
 		    "# TYPE pgsse_db_last_connect_seconds gauge\n"
 		    "pgsse_db_last_connect_seconds %lld\n",
-		    st.clients, st.channels, st.events, st.delivered,
-		    st.dropped, st.slow, st.refused, st.db_up, st.reconnects,
-		    (long long)st.last_connect);
+		    st.clients, st.replays, st.channels, st.events,
+		    st.delivered, st.dropped, st.slow, st.refused, st.db_up,
+		    st.reconnects, (long long)st.last_connect);
 	else
 		er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
 		    "application/json\r\nCache-Control: no-store\r\n\r\n"
 		    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
-		    "\"channels\":%zu,\"events\":%" PRIu64 ",\"delivered\":%"
-		    PRIu64 ",\"dropped\":%" PRIu64 ",\"slow\":%" PRIu64
-		    ",\"refused\":%" PRIu64 ",\"db\":\"%s\",\"db_connects\":%"
-		    PRIu64 ",\"db_last_connect\":%lld}\n",
+		    "\"replays\":%zu,\"channels\":%zu,\"events\":%" PRIu64
+		    ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
+		    ",\"slow\":%" PRIu64 ",\"refused\":%" PRIu64
+		    ",\"db\":\"%s\",\"db_connects\":%" PRIu64
+		    ",\"db_last_connect\":%lld}\n",
 		    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
 		    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
-		    st.clients, st.channels, st.events, st.delivered,
-		    st.dropped, st.slow, st.refused, st.db_up ? "up" : "down",
-		    st.reconnects, (long long)st.last_connect);
+		    st.clients, st.replays, st.channels, st.events,
+		    st.delivered, st.dropped, st.slow, st.refused,
+		    st.db_up ? "up" : "down", st.reconnects,
+		    (long long)st.last_connect);
 	if (er == PGSSE_OK && pgsse_req_write(r, b.p, b.len) == PGSSE_OK)
 		pgsse_req_flush(r);
 	pgsse_buf_free(&b);
@@ -300,22 +314,50 @@ out:
 
 struct replay {
 	struct stream		*s;
-	struct pgsse_buf	*b;
+	struct pgsse_buf	*b;		/* SSE text not yet framed */
+	int			 full;		/* PGSSE_REPLAY_BYTES reached */
+	int			 cut;		/* and more events were left */
 	enum pgsse_err		 er;
 };
 
+/*
+ * Frames the SSE text in b into the client's out buffer and empties b.
+ * Returns PGSSE_ERR_NOMEM if memory ran out or the buffer would pass
+ * PGSSE_OUT_MAX (only an event that large can do that).
+ */
+static enum pgsse_err
+stream_put(struct stream *s, struct pgsse_buf *b)
+{
+	enum pgsse_err	 er;
+
+	er = pgsse_client_put(&s->client, b->p, b->len);
+	pgsse_buf_reset(b);
+	return er == PGSSE_OK ? PGSSE_OK : PGSSE_ERR_NOMEM;
+}
+
+/*
+ * Takes one replayed event. Once PGSSE_REPLAY_BYTES are reached, the
+ * next event, if there is one, is dropped and stops the read: the
+ * replay is cut there.
+ */
 static int
 replay_cb(struct pgsse_event *ev, void *arg)
 {
-	struct replay	*rp = arg;
+	struct replay		*rp = arg;
+	struct pgsse_client	*c = &rp->s->client;
 
-	rp->er = pgsse_client_emit(srv.hub->reg, &rp->s->client, rp->b, ev);
-	pgsse_event_unref(ev);
-	if (rp->er == PGSSE_OK && rp->b->len >= 8192) {
-		rp->er = pgsse_req_write(&rp->s->req, rp->b->p, rp->b->len);
-		pgsse_buf_reset(rp->b);
+	if (rp->full) {
+		pgsse_event_unref(ev);
+		rp->cut = 1;
+		return 1;
 	}
-	return rp->er != PGSSE_OK || rp->s->client.done;
+	rp->er = pgsse_client_emit(srv.hub->reg, c, rp->b, ev);
+	pgsse_event_unref(ev);
+	if (rp->er == PGSSE_OK && rp->b->len >= STREAM_CHUNK)
+		rp->er = stream_put(rp->s, rp->b);
+	if (c->out.len + rp->b->len >= PGSSE_REPLAY_BYTES)
+		rp->full = 1;
+	return rp->er != PGSSE_OK || c->done;
 }
 
 /*
@@ -385,23 +427,33 @@ stream_job_ended(struct stream *s, PGconn *conn)
 }
 
 /*
- * Starts the stream: headers, retry hint, cursor checks, joining the
- * hub, the initial id and the replay. Returns PGSSE_ERR_DB if the log
- * could not be read (the client is then told to come back),
- * PGSSE_ERR_NOTFOUND if a per-job stream already ended for this client,
- * else the result of writing.
+ * Starts the stream: a replay slot, cursor checks, joining the hub,
+ * then headers, retry hint, the initial id and the replay framed into
+ * the client's out buffer; nothing is written yet. Returns PGSSE_ERR_DB
+ * if the log could not be read, PGSSE_ERR_LIMIT if no replay slot came
+ * free (the client is then told to come back), PGSSE_ERR_NOTFOUND if a
+ * per-job stream already ended for this client, PGSSE_ERR_NOMEM if
+ * memory ran out. On failure the caller gives back the slot if
+ * c->replaying.
  */
 static enum pgsse_err
 stream_start(struct stream *s, struct pgsse_buf *b)
 {
 	struct pgsse_client	*c = &s->client;
 	PGconn			*conn = NULL;
-	struct replay		 rp = { s, b, PGSSE_OK };
-	enum pgsse_err		 er = PGSSE_ERR_DB;
+	struct replay		 rp = { s, b, 0, 0, PGSSE_OK };
+	enum pgsse_err		 er = PGSSE_ERR_LIMIT;
 
-	if (s->replay && ((conn = pgsse_pool_get(srv.pool)) == NULL ||
-	    stream_check_cursors(s, conn) != PGSSE_OK))
-		goto out;
+	if (s->replay) {
+		if (pgsse_hub_replay_begin(srv.hub, PGSSE_REPLAYS_MAX,
+		    PGSSE_POOL_WAIT_SEC) != PGSSE_OK)
+			goto out;
+		c->replaying = 1;
+		er = PGSSE_ERR_DB;
+		if ((conn = pgsse_pool_get(srv.pool)) == NULL ||
+		    stream_check_cursors(s, conn) != PGSSE_OK)
+			goto out;
+	}
 	if (c->job_id != 0 && s->resumed && stream_job_ended(s, conn)) {
 		er = PGSSE_ERR_NOTFOUND;
 		goto out;
@@ -420,10 +472,15 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		if (er == PGSSE_OK)
 			er = rp.er;
 	}
-	if (er == PGSSE_OK && (er = pgsse_req_write(&s->req, b->p, b->len)) ==
-	    PGSSE_OK)
-		er = pgsse_req_flush(&s->req);
-	pgsse_buf_reset(b);
+	pgsse_pool_put(srv.pool, conn);
+	conn = NULL;
+	if (er == PGSSE_OK)
+		er = stream_put(s, b);
+	if (er == PGSSE_OK && rp.cut) {
+		pgsse_hub_leave(srv.hub, c);
+		c->done = 1;
+	}
+	c->replay_left = c->out.len;
 out:
 	pgsse_pool_put(srv.pool, conn);
 	return er;
@@ -433,6 +490,7 @@ static void
 stream_free(struct stream *s)
 {
 	pthread_mutex_destroy(&s->client.lock);
+	pgsse_buf_free(&s->client.out);
 	free(s->client.q);
 	free(s);
 }
@@ -471,16 +529,21 @@ stream_thread(void *arg)
 	er = stream_start(s, &b);
 	pgsse_buf_free(&b);
 	if (er == PGSSE_OK) {
-		if (s->req.fcgi != NULL) {
-			s->client.reqid = s->fcgi.requestId;
+		if (s->req.fcgi != NULL)
 			FCGX_Free(&s->fcgi, 0);	/* the pump has the socket */
-		}
 		s->client.finish = stream_done;
 		pgsse_hub_attach(srv.hub, &s->client);
 		return NULL;
 	}
+	if (s->client.replaying) {
+		pgsse_hub_replay_end(srv.hub);
+		s->client.replaying = 0;
+	}
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
+	else if (er == PGSSE_ERR_LIMIT)
+		stream_refuse(&s->req, "too many resumes replaying the log "
+		    "(PGSSE_REPLAYS_MAX); retry later");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
 	pgsse_hub_leave(srv.hub, &s->client);
@@ -501,9 +564,13 @@ stream_new(void)
 	return s;
 }
 
-/* Bounds how long a write to a stalled web server may block. */
+/*
+ * Takes the stream's connection and FastCGI request id for the pump,
+ * and bounds how long a refusal written to a stalled web server may
+ * block.
+ */
 static void
-stream_timeouts(struct stream *s)
+stream_connection(struct stream *s)
 {
 	struct timeval	 tv = { PGSSE_WRITE_TIMEOUT_SEC, 0 };
 
@@ -511,6 +578,7 @@ stream_timeouts(struct stream *s)
 		setsockopt(s->fcgi.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
 		    sizeof(tv));
 		s->client.fd = s->fcgi.ipcFd;
+		s->client.reqid = s->fcgi.requestId;
 	}
 }
 
@@ -536,7 +604,7 @@ stream_dispatch(struct stream *s)
 	else {
 		switch (pgsse_hub_reserve(srv.hub, srv.cfg->max_clients)) {
 		case PGSSE_OK:
-			stream_timeouts(s);
+			stream_connection(s);
 			return s;
 		case PGSSE_ERR_LIMIT:
 			stream_refuse(&s->req, "too many clients on this "

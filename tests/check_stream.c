@@ -755,6 +755,88 @@ START_TEST(stream_stalled_resumes_starve_nobody)
 }
 END_TEST
 
+/*
+ * A resume far behind, from a client that reads slowly: the replay is
+ * cut at PGSSE_REPLAY_BYTES, the stream ends, and resuming from the
+ * last id it got delivers the rest, every event exactly once and in
+ * order, then a live stream.
+ */
+START_TEST(stream_big_resume_exactly_once)
+{
+	struct h_sse	*s;
+	int64_t		 first;
+	char		 lastid[64];
+	int		 next = 0, rounds = 0, rcv = 16384;
+	size_t		 i;
+
+	publish_big(&first);
+	snprintf(lastid, sizeof(lastid), "%" PRId64, first - 1);
+	while (next < BIG_EVENTS && rounds <= BIG_EVENTS) {
+		s = h_sse_open(web.port, "/api/sse/logs", lastid);
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		rounds++;
+		while (!s->eof && s->nmsgs < (size_t)(BIG_EVENTS - next) &&
+		    h_sse_wait(s, s->nmsgs + 1, WAIT_MS) > 0)
+			usleep(20000);	/* a slow reader */
+		ck_assert_int_eq(s->status, 200);
+		ck_assert_msg(s->nmsgs > 0, "round %d from %s: nothing",
+		    rounds, lastid);
+		for (i = 0; i < s->nmsgs; i++) {
+			ck_assert_int_eq(big_number(s->msgs[i].data), next);
+			ck_assert_uint_ge(strlen(s->msgs[i].data), BIG_BYTES);
+			next++;
+		}
+		snprintf(lastid, sizeof(lastid), "%s", s->parser.lastid);
+		if (next < BIG_EVENTS)
+			h_sse_close(s);
+	}
+	ck_assert_int_eq(next, BIG_EVENTS);
+	/* 30 MB did not fit in one replay. */
+	ck_assert_int_ge(rounds, 2);
+	fprintf(stderr, "30 MB replayed in %d rounds\n", rounds);
+	/* The last round is live, with nothing sent twice. */
+	h_sse_wait(s, s->nmsgs + 1, 500);
+	ck_assert(!s->eof);
+	ck_assert_int_eq(big_number(s->msgs[s->nmsgs - 1].data),
+	    BIG_EVENTS - 1);
+	h_sse_close(s);
+}
+END_TEST
+
+/*
+ * Past PGSSE_REPLAYS_MAX replays held by stalled clients, a resume
+ * waits, then is told to come back (200, retry:, a comment, the end);
+ * the slots come free when the stalled clients go.
+ */
+START_TEST(stream_replays_over_bound)
+{
+	struct h_sse	*s;
+	int		 fds[PGSSE_REPLAYS_MAX], i;
+
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	for (i = 0; i < PGSSE_REPLAYS_MAX; i++)
+		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
+	ck_assert_int_eq(h_health_wait(web.port, "replays", PGSSE_REPLAYS_MAX,
+	    WAIT_MS), PGSSE_REPLAYS_MAX);
+	s = h_sse_open(web.port, "/api/sse/logs", "0");
+	h_sse_wait(s, 1, (PGSSE_POOL_WAIT_SEC + 10) * 1000);
+	ck_assert_int_eq(s->status, 200);
+	ck_assert_msg(s->eof && s->nmsgs == 0 && s->parser.comments == 1,
+	    "eof %d, %zu events, %zu comments", s->eof, s->nmsgs,
+	    s->parser.comments);
+	ck_assert_int_ge(s->parser.retry, 1000);
+	ck_assert_ptr_nonnull(strstr(s->head, "Retry-After:"));
+	h_sse_close(s);
+	for (i = 0; i < PGSSE_REPLAYS_MAX; i++)
+		close(fds[i]);
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	/* And a resume is served again. */
+	s = h_sse_open(web.port, "/api/sse/logs", "0");
+	ck_assert_int_gt(h_sse_wait(s, 1, WAIT_MS), 0);
+	h_sse_close(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -796,6 +878,8 @@ main(void)
 	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, stream_stalled_resumes_starve_nobody);
+	tcase_add_test(tc, stream_big_resume_exactly_once);
+	tcase_add_test(tc, stream_replays_over_bound);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
