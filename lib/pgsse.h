@@ -52,6 +52,10 @@
 /* Resumes per process whose replay the web server has not yet taken:
  * past it a resume waits PGSSE_POOL_WAIT_SEC, then gets 200 + retry:. */
 #define PGSSE_REPLAYS_MAX 8
+/* Milliseconds a per-job stream waits for its job to appear in
+ * pgsse.jobs (a page may open it just before the job commits): 404
+ * past it. */
+#define PGSSE_JOB_GRACE_MS 2000
 
 /* Errors returned by library calls; PGSSE_OK is 0. */
 enum pgsse_err {

@@ -346,12 +346,26 @@ hdr(const char *id)
 	return line;
 }
 
+/* Makes job id in pgsse.jobs, as pgsse.enqueue() would. */
+static void
+make_job(PGconn *c, int64_t id)
+{
+	char	 sql[128];
+
+	snprintf(sql, sizeof(sql), "insert into pgsse.jobs (id, kind) values "
+	    "(%" PRId64 ", 'test')", id);
+	h_exec(c, sql);
+}
+
 START_TEST(stream_job_closes_after_complete)
 {
 	PGconn		*c = h_pg_connect();
-	struct h_sse	*s = h_sse_connect(web.port, "/api/jobs/5/stream",
-	    NULL);
+	struct h_sse	*s;
 	char		 lastid[64];
+
+	make_job(c, 5);
+	make_job(c, 6);
+	s = h_sse_connect(web.port, "/api/jobs/5/stream", NULL);
 
 	h_publish(c, "job", "progress",
 	    "{\"job_id\":5,\"percent\":10,\"step\":\"a\"}");
@@ -378,6 +392,28 @@ START_TEST(stream_job_closes_after_complete)
 	ck_assert_int_eq(h_http_get(web.port, "/api/jobs/5/stream",
 	    hdr(lastid), NULL), 204);
 	PQfinish(c);
+}
+END_TEST
+
+/*
+ * A per-job stream for a job that does not exist is answered 404, which
+ * stops EventSource, after the grace period for a job that is about to
+ * commit; nobody can hold such streams open.
+ */
+START_TEST(stream_job_unknown_404)
+{
+	struct h_sse	*s;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		s = h_sse_open(web.port, i == 2 ? "/api/jobs/424242/stream" :
+		    "/api/jobs/999999999/stream", i == 1 ? "7" : NULL);
+		h_sse_wait(s, 1, PGSSE_JOB_GRACE_MS + WAIT_MS);
+		ck_assert_msg(s->status == 404 && s->eof, "unknown job: status "
+		    "%d, eof %d, %zu events", s->status, s->eof, s->nmsgs);
+		h_sse_close(s);
+	}
+	ck_assert_int_eq(h_health_wait(web.port, "clients", 0, WAIT_MS), 0);
 }
 END_TEST
 
@@ -859,6 +895,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, stream_refusals);
+	tcase_add_test(tc, stream_job_unknown_404);
 	tcase_add_test(tc, stream_hostile_framing);
 	tcase_add_test(tc, stream_hostile_last_event_id);
 	suite_add_tcase(s, tc);
