@@ -42,6 +42,9 @@
 #define STREAM_DRAIN_SEC 5
 /* Listen backlog of a socket we open ourselves. */
 #define STREAM_BACKLOG 1024
+/* First pause, in milliseconds, between looks for a job that is not in
+ * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
+#define STREAM_JOB_POLL_MS 50
 /* Replayed SSE text gathered before it is framed: one FastCGI record. */
 #define STREAM_CHUNK PGSSE_FCGI_BODY_MAX
 
@@ -59,6 +62,7 @@ struct stream {
 	struct pgsse_client	 client;
 	int			 replay;	/* read the log first */
 	int			 resumed;	/* the client sent a cursor */
+	int			 nojob;		/* per-job stream, no such job */
 	const char		*reset;		/* why cursors were reset */
 };
 
@@ -427,13 +431,67 @@ stream_job_ended(struct stream *s, PGconn *conn)
 }
 
 /*
+ * Returns 1 if the per-job stream's job is in pgsse.jobs, 0 if it is
+ * not, -1 if the database could not say.
+ */
+static int
+stream_job_exists(struct stream *s)
+{
+	char		 job[24];
+	const char	*params[1] = { job };
+	PGconn		*conn;
+	PGresult	*res;
+	int		 rc = -1;
+
+	if ((conn = pgsse_pool_get(srv.pool)) == NULL)
+		return -1;
+	snprintf(job, sizeof(job), "%" PRId64, s->client.job_id);
+	res = PQexecParams(conn, "select 1 from pgsse.jobs where id = "
+	    "$1::bigint", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		rc = PQntuples(res) > 0;
+	PQclear(res);
+	pgsse_pool_put(srv.pool, conn);
+	return rc;
+}
+
+/*
+ * Waits up to PGSSE_JOB_GRACE_MS for the per-job stream's job to be in
+ * pgsse.jobs, holding a pooled connection only while it looks. Returns
+ * PGSSE_ERR_NOTFOUND (with s->nojob set) if it never came, PGSSE_ERR_DB
+ * if the database could not say or the process is stopping.
+ */
+static enum pgsse_err
+stream_job_wait(struct stream *s)
+{
+	struct timespec	 ts;
+	unsigned int	 waited = 0, ms = STREAM_JOB_POLL_MS;
+	int		 rc;
+
+	while ((rc = stream_job_exists(s)) == 0 &&
+	    waited < PGSSE_JOB_GRACE_MS && !srv.stop) {
+		if (ms > PGSSE_JOB_GRACE_MS - waited)
+			ms = PGSSE_JOB_GRACE_MS - waited;
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		waited += ms;
+		ms *= 2;
+	}
+	if (rc == 0 && !srv.stop)
+		s->nojob = 1;
+	return rc == 1 ? PGSSE_OK : s->nojob ? PGSSE_ERR_NOTFOUND :
+	    PGSSE_ERR_DB;
+}
+
+/*
  * Starts the stream: a replay slot, cursor checks, joining the hub,
  * then headers, retry hint, the initial id and the replay framed into
  * the client's out buffer; nothing is written yet. Returns PGSSE_ERR_DB
  * if the log could not be read, PGSSE_ERR_LIMIT if no replay slot came
  * free (the client is then told to come back), PGSSE_ERR_NOTFOUND if a
- * per-job stream already ended for this client, PGSSE_ERR_NOMEM if
- * memory ran out. On failure the caller gives back the slot if
+ * per-job stream's job does not exist (s->nojob) or already ended for
+ * this client, PGSSE_ERR_NOMEM if memory ran out. On failure the caller gives back the slot if
  * c->replaying.
  */
 static enum pgsse_err
@@ -442,8 +500,11 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	struct pgsse_client	*c = &s->client;
 	PGconn			*conn = NULL;
 	struct replay		 rp = { s, b, 0, 0, PGSSE_OK };
-	enum pgsse_err		 er = PGSSE_ERR_LIMIT;
+	enum pgsse_err		 er;
 
+	if (c->job_id != 0 && (er = stream_job_wait(s)) != PGSSE_OK)
+		goto out;
+	er = PGSSE_ERR_LIMIT;
 	if (s->replay) {
 		if (pgsse_hub_replay_begin(srv.hub, PGSSE_REPLAYS_MAX,
 		    PGSSE_POOL_WAIT_SEC) != PGSSE_OK)
@@ -544,6 +605,8 @@ stream_thread(void *arg)
 	else if (er == PGSSE_ERR_LIMIT)
 		stream_refuse(&s->req, "too many resumes replaying the log "
 		    "(PGSSE_REPLAYS_MAX); retry later");
+	else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
+		pgsse_http_text(&s->req, PGSSE_HTTP_404, NULL, "no such job");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
 	pgsse_hub_leave(srv.hub, &s->client);

@@ -417,6 +417,49 @@ START_TEST(stream_job_unknown_404)
 }
 END_TEST
 
+/*
+ * A page may open a job's stream just before the job commits: within
+ * the grace period the stream waits for it, and meanwhile holds no
+ * pooled connection, so resumes are served while such streams wait.
+ */
+START_TEST(stream_job_grace)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s, *r, *wait[PGSSE_POOL_MAX + 2];
+	size_t		 i, waiting;
+
+	s = h_sse_open(web.port, "/api/jobs/31337/stream", NULL);
+	usleep(200000);
+	make_job(c, 31337);
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":31337,\"percent\":1,\"step\":\"late\"}");
+	ck_assert_int_eq(h_sse_wait(s, 1, PGSSE_JOB_GRACE_MS + WAIT_MS), 1);
+	ck_assert_int_eq(s->status, 200);
+	ck_assert_str_eq(json_field(s->msgs[0].data, "step"), "late");
+	h_sse_close(s);
+	/* More waiting streams than pooled connections; then a resume. */
+	for (i = 0; i < PGSSE_POOL_MAX + 2; i++)
+		wait[i] = h_sse_open(web.port, "/api/jobs/77777/stream", NULL);
+	usleep(100000);
+	r = h_sse_open(web.port, "/api/sse/demos", "1");
+	ck_assert_int_eq(h_sse_ready(r, WAIT_MS), 0);
+	for (waiting = 0, i = 0; i < PGSSE_POOL_MAX + 2; i++) {
+		h_sse_read(wait[i], 0);
+		waiting += wait[i]->status == 0;
+	}
+	ck_assert_msg(waiting == PGSSE_POOL_MAX + 2, "a resume waited for "
+	    "%zu streams of a missing job to be answered",
+	    PGSSE_POOL_MAX + 2 - waiting);
+	h_sse_close(r);
+	for (i = 0; i < PGSSE_POOL_MAX + 2; i++) {
+		h_sse_wait(wait[i], 1, PGSSE_JOB_GRACE_MS + WAIT_MS);
+		ck_assert_int_eq(wait[i]->status, 404);
+		h_sse_close(wait[i]);
+	}
+	PQfinish(c);
+}
+END_TEST
+
 /* Payloads and raw NOTIFYs built to break the framing cannot. */
 START_TEST(stream_hostile_framing)
 {
@@ -896,6 +939,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, stream_refusals);
 	tcase_add_test(tc, stream_job_unknown_404);
+	tcase_add_test(tc, stream_job_grace);
 	tcase_add_test(tc, stream_hostile_framing);
 	tcase_add_test(tc, stream_hostile_last_event_id);
 	suite_add_tcase(s, tc);
