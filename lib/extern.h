@@ -124,6 +124,33 @@ enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
 enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *tails, size_t n);
 
+/* cursor.c: parsing a Last-Event-ID. */
+struct pgsse_cursor {
+	int64_t		 id[PGSSE_CHANNELS_MAX];	/* given id, or -1 */
+	int		 given;		/* some id applied to a channel */
+	const char	*reset;		/* static: why all were dropped */
+};
+int64_t		 pgsse_cursor_id(const char *, size_t);
+void		 pgsse_cursor_parse(struct pgsse_cursor *, const char *,
+		    const char *const [], size_t);
+
+/* fcgi.c: FastCGI records a responder writes. */
+#define PGSSE_FCGI_VERSION 1
+#define PGSSE_FCGI_HEADER 8		/* bytes in a record header */
+#define PGSSE_FCGI_BODY_MAX 65535	/* most bytes in a record body */
+#define PGSSE_FCGI_END_BODY 8		/* bytes in END_REQUEST's body */
+enum pgsse_fcgi_type {
+	PGSSE_FCGI_END_REQUEST = 3,
+	PGSSE_FCGI_STDOUT = 6,
+	PGSSE_FCGI_TYPE__MAX
+};
+enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
+		    unsigned int, size_t);
+size_t		 pgsse_fcgi_stdout_len(size_t);
+enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
+		    const void *, size_t);
+enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
+
 /* hub.c: see the design comment there. */
 enum pgsse_client_dead {
 	PGSSE_CLIENT_LIVE = 0,
@@ -147,6 +174,7 @@ struct pgsse_client {
 	int			 done;		/* per-job stream ended */
 	int			 fd;		/* its connection */
 	int			 reqid;		/* FastCGI request id; 0: CGI */
+	int			 replaying;	/* holds a hub replay slot */
 	void			(*finish)(struct pgsse_client *);
 	/* Once attached, the pump thread's alone: */
 	int			 added;		/* in the pump's table */
@@ -154,6 +182,8 @@ struct pgsse_client {
 	int			 wantout;	/* waiting to be writable */
 	struct pgsse_buf	 out;		/* framed, not yet written */
 	size_t			 outoff;	/* written part of out */
+	size_t			 replay_left;	/* replay bytes not written */
+	int			 ending;	/* end written: close when out is */
 	time_t			 last_write;
 	time_t			 stalled;	/* out stuck since, or 0 */
 };
@@ -164,6 +194,7 @@ struct pgsse_hub_sub {
 };
 struct pgsse_hub_stats {
 	size_t		 clients;
+	size_t		 replays;
 	size_t		 channels;
 	uint64_t	 events;
 	uint64_t	 delivered;
@@ -183,6 +214,8 @@ struct pgsse_hub {
 	struct pgsse_hub_sub	*subs;		/* lock; per channel */
 	int64_t			*cursor;	/* lock; per channel */
 	size_t			 nclients;	/* lock */
+	size_t			 replays;	/* lock: replay slots taken */
+	pthread_cond_t		 replay_cond;	/* a replay slot came free */
 	uint64_t		 events, delivered, dropped, slow, refused;
 	uint64_t		 reconnects;
 	time_t			 last_connect;
@@ -198,6 +231,9 @@ struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
 void		 pgsse_hub_free(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
 void		 pgsse_hub_release(struct pgsse_hub *);
+enum pgsse_err	 pgsse_hub_replay_begin(struct pgsse_hub *, size_t,
+		    unsigned int);
+void		 pgsse_hub_replay_end(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_join(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
@@ -231,6 +267,8 @@ struct pgsse_pump *pgsse_pump_start(struct pgsse_hub *, unsigned int);
 void		 pgsse_pump_free(struct pgsse_pump *);
 void		 pgsse_pump_mark(struct pgsse_pump *, struct pgsse_client *);
 void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
+enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
+		    size_t);
 enum pgsse_err	 pgsse_client_id_line(const struct pgsse_registry *,
 		    const struct pgsse_client *, struct pgsse_buf *);
 enum pgsse_err	 pgsse_client_emit(const struct pgsse_registry *,

@@ -103,12 +103,104 @@ chan_index(const struct pgsse_registry *reg, const char *name)
 }
 
 /*
+ * Asks the server to stop conn's running query, whose rows the caller
+ * no longer wants; they are still drained. Can't fail: if the request
+ * gets nowhere, the rest of the rows is read and dropped.
+ */
+static void
+feed_cancel(PGconn *conn)
+{
+	PGcancel	*cn;
+	char		 err[256];
+
+	if ((cn = PQgetCancel(conn)) == NULL)
+		return;
+	if (!PQcancel(cn, err, sizeof(err)))
+		pgsse_log(PGSSE_LOG_WARN, "cancelling a log read: %s", err);
+	PQfreeCancel(cn);
+}
+
+/*
+ * Makes the event of row i of res. Returns NULL, with *c below 0 for a
+ * channel the registry lacks, or if memory ran out.
+ */
+static struct pgsse_event *
+feed_event(const struct pgsse_registry *reg, PGresult *res, int i, int *c)
+{
+	if ((*c = chan_index(reg, PQgetvalue(res, i, 3))) < 0)
+		return NULL;
+	return pgsse_event_new(strtoll(PQgetvalue(res, i, 0), NULL, 10), *c,
+	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+	    strtoll(PQgetvalue(res, i, 4), NULL, 10));
+}
+
+/*
+ * Runs one batch of fetch_sql with params and passes each row's event
+ * to cb, advancing cur. Rows are read one at a time (single-row mode),
+ * so memory holds one row, whatever the batch. Sets *rows to the rows
+ * read and *stop when cb asked to stop; the rest of the query is then
+ * cancelled. Returns PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure. Every
+ * result is drained, so conn is ready for the next query.
+ */
+static enum pgsse_err
+feed_batch(PGconn *conn, const struct pgsse_registry *reg,
+    const char *const params[3], const int *chans, int64_t *cur, size_t n,
+    pgsse_feed_cb cb, void *arg, int *rows, int *stop)
+{
+	PGresult		*res;
+	struct pgsse_event	*ev;
+	enum pgsse_err		 er = PGSSE_OK;
+	size_t			 k;
+	int			 c;
+
+	*rows = 0;
+	if (!PQsendQueryParams(conn, fetch_sql, 3, NULL, params, NULL, NULL,
+	    0) || !PQsetSingleRowMode(conn))
+		er = PGSSE_ERR_DB;
+	while ((res = PQgetResult(conn)) != NULL) {
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			if (er != PGSSE_OK || *stop)
+				break;
+			(*rows)++;
+			if ((ev = feed_event(reg, res, 0, &c)) == NULL) {
+				if (c < 0)
+					break;	/* a channel we do not know */
+				er = PGSSE_ERR_NOMEM;
+				feed_cancel(conn);
+				break;
+			}
+			for (k = 0; k < n; k++)
+				if (chans[k] == c && ev->id > cur[k])
+					cur[k] = ev->id;
+			if (cb(ev, arg)) {
+				*stop = 1;
+				feed_cancel(conn);
+			}
+			break;
+		case PGRES_TUPLES_OK:
+			break;
+		default:
+			if (er == PGSSE_OK && !*stop) {
+				pgsse_log(PGSSE_LOG_WARN, "reading the log: %s",
+				    PQerrorMessage(conn));
+				er = PGSSE_ERR_DB;
+			}
+			break;
+		}
+		PQclear(res);
+	}
+	return er;
+}
+
+/*
  * Reads, in id order, every logged event on chans[i] with an id above
  * after[i] (and, when job_id is not 0, for that job only), and passes
  * each to cb, which takes over the reference. Stops early, with
  * PGSSE_OK, when cb returns non-zero. Reads in batches of
- * PGSSE_FETCH_BATCH. Returns PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure;
- * events already passed to cb stay passed.
+ * PGSSE_FETCH_BATCH rows, one row in memory at a time. Returns
+ * PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure; events already passed to
+ * cb stay passed.
  */
 enum pgsse_err
 pgsse_feed_fetch(PGconn *conn, const struct pgsse_registry *reg,
@@ -119,11 +211,8 @@ pgsse_feed_fetch(PGconn *conn, const struct pgsse_registry *reg,
 	int64_t			*cur = NULL;
 	char			 job[24];
 	const char		*params[3];
-	PGresult		*res = NULL;
-	struct pgsse_event	*ev;
 	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
-	int			 i, rows, c;
-	size_t			 k;
+	int			 rows, stop = 0;
 
 	if ((cur = calloc(n ? n : 1, sizeof(*cur))) == NULL)
 		goto out;
@@ -132,42 +221,16 @@ pgsse_feed_fetch(PGconn *conn, const struct pgsse_registry *reg,
 	do {
 		pgsse_buf_reset(&names);
 		pgsse_buf_reset(&nums);
+		er = PGSSE_ERR_NOMEM;
 		if (feed_arrays(reg, chans, cur, n, &names, &nums))
 			goto out;
 		params[0] = names.p;
 		params[1] = nums.p;
 		params[2] = job;
-		PQclear(res);
-		res = PQexecParams(conn, fetch_sql, 3, NULL, params, NULL,
-		    NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pgsse_log(PGSSE_LOG_WARN, "reading the log: %s",
-			    PQerrorMessage(conn));
-			er = PGSSE_ERR_DB;
-			goto out;
-		}
-		rows = PQntuples(res);
-		for (i = 0; i < rows; i++) {
-			if ((c = chan_index(reg, PQgetvalue(res, i, 3))) < 0)
-				continue;
-			ev = pgsse_event_new(strtoll(PQgetvalue(res, i, 0),
-			    NULL, 10), c, PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 2),
-			    strtoll(PQgetvalue(res, i, 4), NULL, 10));
-			if (ev == NULL)
-				goto out;
-			for (k = 0; k < n; k++)
-				if (chans[k] == c && ev->id > cur[k])
-					cur[k] = ev->id;
-			if (cb(ev, arg)) {
-				er = PGSSE_OK;
-				goto out;
-			}
-		}
-	} while (rows == PGSSE_FETCH_BATCH);
-	er = PGSSE_OK;
+		er = feed_batch(conn, reg, params, chans, cur, n, cb, arg,
+		    &rows, &stop);
+	} while (er == PGSSE_OK && !stop && rows == PGSSE_FETCH_BATCH);
 out:
-	PQclear(res);
 	pgsse_buf_free(&names);
 	pgsse_buf_free(&nums);
 	free(cur);

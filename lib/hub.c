@@ -20,6 +20,13 @@
  * browser resumes with Last-Event-ID. Hang-ups and heartbeats are the
  * pump's too.
  *
+ * Replays. A resume reads the log past its cursor and hands what it
+ * read, framed, to the pump (stream.c). Until the web server has taken
+ * those bytes they cost memory, so at most PGSSE_REPLAYS_MAX resumes
+ * hold a replay slot at once (hub->replays, under hub->lock, with
+ * hub->replay_cond to wait for one); the pump gives a slot back when
+ * the replay's last byte is written or the stream ends.
+ *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume
  * point. The hub keeps one cursor per channel; after a reconnect it
@@ -388,6 +395,7 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	if ((hub = calloc(1, sizeof(*hub))) == NULL)
 		return NULL;
 	pthread_mutex_init(&hub->lock, NULL);
+	pthread_cond_init(&hub->replay_cond, NULL);
 	hub->reg = reg;
 	hub->conninfo = conninfo;
 	hub->queue_max = queue_max;
@@ -400,6 +408,8 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 		pgsse_pump_free(hub->pump);
 		free(hub->subs);
 		free(hub->cursor);
+		pthread_cond_destroy(&hub->replay_cond);
+		pthread_mutex_destroy(&hub->lock);
 		free(hub);
 		return NULL;
 	}
@@ -424,6 +434,7 @@ pgsse_hub_free(struct pgsse_hub *hub)
 	free(hub->subs);
 	free(hub->cursor);
 	pgsse_registry_free(hub->reg);
+	pthread_cond_destroy(&hub->replay_cond);
 	pthread_mutex_destroy(&hub->lock);
 	free(hub);
 }
@@ -447,6 +458,44 @@ pgsse_hub_reserve(struct pgsse_hub *hub, size_t max)
 		hub->nclients++;
 	pthread_mutex_unlock(&hub->lock);
 	return er;
+}
+
+/*
+ * Takes one of max replay slots, waiting up to sec seconds for one.
+ * Returns PGSSE_ERR_LIMIT if none came free. The caller gives it back
+ * with pgsse_hub_replay_end, or hands it to the pump (see
+ * pgsse_client.replaying).
+ */
+enum pgsse_err
+pgsse_hub_replay_begin(struct pgsse_hub *hub, size_t max, unsigned int sec)
+{
+	struct timespec	 deadline;
+	enum pgsse_err	 er = PGSSE_ERR_LIMIT;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += sec;
+	pthread_mutex_lock(&hub->lock);
+	while (hub->replays >= max)
+		if (pthread_cond_timedwait(&hub->replay_cond, &hub->lock,
+		    &deadline) != 0)
+			break;
+	if (hub->replays < max) {
+		hub->replays++;
+		er = PGSSE_OK;
+	} else
+		hub->refused++;
+	pthread_mutex_unlock(&hub->lock);
+	return er;
+}
+
+/* Gives back a replay slot. Can't fail. */
+void
+pgsse_hub_replay_end(struct pgsse_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->replays--;
+	pthread_cond_signal(&hub->replay_cond);
+	pthread_mutex_unlock(&hub->lock);
 }
 
 /* Gives back a slot taken by pgsse_hub_reserve. Can't fail. */
@@ -515,6 +564,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 {
 	pthread_mutex_lock(&hub->lock);
 	st->clients = hub->nclients;
+	st->replays = hub->replays;
 	st->channels = hub->reg->n;
 	st->events = hub->events;
 	st->delivered = hub->delivered;

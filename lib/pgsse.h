@@ -27,6 +27,9 @@
 #define PGSSE_CHANNELS_MAX 16
 /* Bytes in a Last-Event-ID header or last_event_id parameter: 400. */
 #define PGSSE_LAST_ID_MAX 1100
+/* Decimal digits in one id of a Last-Event-ID (below 2^63): more is
+ * malformed, answered with stream_reset. */
+#define PGSSE_ID_DIGITS_MAX 18
 /* Default streaming clients per process: 200 + retry: past it. */
 #define PGSSE_CLIENTS_MAX 1000
 /* Events waiting for one slow client before it is disconnected. */
@@ -51,6 +54,17 @@
  * pgsse.job_kinds. Past either, 429 with Retry-After. */
 #define PGSSE_ENQUEUE_COOLDOWN_SEC 2
 #define PGSSE_JOBS_QUEUED_MAX 100
+/* Bytes of events one resume replays from the log (at least one event):
+ * past it the stream sends what it has and ends, and EventSource
+ * resumes from the last id it got. */
+#define PGSSE_REPLAY_BYTES (4 * 1024 * 1024)
+/* Resumes per process whose replay the web server has not yet taken:
+ * past it a resume waits PGSSE_POOL_WAIT_SEC, then gets 200 + retry:. */
+#define PGSSE_REPLAYS_MAX 8
+/* Milliseconds a per-job stream waits for its job to appear in
+ * pgsse.jobs (a page may open it just before the job commits): 404
+ * past it. */
+#define PGSSE_JOB_GRACE_MS 2000
 
 /* Errors returned by library calls; PGSSE_OK is 0. */
 enum pgsse_err {

@@ -1,13 +1,17 @@
 /*
  * pump.c: one thread writes every live stream.
  *
- * Design. A stream's own thread only starts it: headers, cursor checks
- * and the replay, written with blocking writes. Then it attaches the
+ * Design. A stream's own thread only starts it: it checks the cursors,
+ * reads the replay from the log and frames the headers and the replay
+ * into the client's out buffer, writing nothing. Then it attaches the
  * client to the pump and ends. From there on the pump thread alone
  * writes to that client: it frames SSE text as FastCGI STDOUT records
- * (plain bytes under CGI) and writes them without blocking. Whatever the
- * web server cannot take yet waits in the client's out buffer, and the
- * pump asks epoll to say when the connection is writable again. An idle
+ * (fcgi.c; plain bytes under CGI) and writes them without blocking.
+ * Whatever the web server cannot take yet waits in the client's out
+ * buffer, and the pump asks epoll to say when the connection is
+ * writable again. A stream that is done (a per-job stream's end, a
+ * replay cut at PGSSE_REPLAY_BYTES) gets the end of its request after
+ * its pending output and is closed once all of it is written. An idle
  * stream therefore costs a descriptor and a few hundred bytes, not a
  * thread, and one wake-up of the pump serves every client an event
  * reached.
@@ -28,6 +32,10 @@
  * Time. Once a second the pump walks its clients: a heartbeat comment
  * to those idle for the heartbeat interval, and the end for those whose
  * pending output has not moved for PGSSE_WRITE_TIMEOUT_SEC.
+ *
+ * Replays. A resume's thread hands the client over holding a replay
+ * slot of the hub (hub.c) for the bytes it framed; the pump gives the
+ * slot back once they are written, or when it closes the client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,40 +62,19 @@
  * leave every client holding its peak. */
 #define PUMP_KEEP_BYTES 4096
 #define PUMP_KEEP_QUEUE 64
-/* FastCGI: record header size, types, largest record body. */
-#define FCGI_HEADER 8
-#define FCGI_STDOUT 6
-#define FCGI_END_REQUEST 3
-#define FCGI_BODY_MAX 65535
-
-/* Appends a FastCGI record header for a body of len bytes. */
-static enum pgsse_err
-pump_header(struct pgsse_buf *b, int type, int reqid, size_t len)
-{
-	unsigned char	 h[FCGI_HEADER];
-
-	h[0] = 1;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)((reqid >> 8) & 0xff);
-	h[3] = (unsigned char)(reqid & 0xff);
-	h[4] = (unsigned char)((len >> 8) & 0xff);
-	h[5] = (unsigned char)(len & 0xff);
-	h[6] = 0;
-	h[7] = 0;
-	return pgsse_buf_put(b, h, sizeof(h));
-}
 
 /*
  * Appends n bytes of stream output to c's out buffer, framed for its
- * connection. Returns PGSSE_ERR_LIMIT past PGSSE_OUT_MAX unwritten
- * bytes: the client is too slow.
+ * connection; once the end of the request is in it, drops them. The
+ * thread starting c calls it until it attaches c, the pump after.
+ * Returns PGSSE_ERR_LIMIT past PGSSE_OUT_MAX unwritten bytes (the
+ * client is too slow), PGSSE_ERR_NOMEM if memory ran out.
  */
-static enum pgsse_err
-pump_put(struct pgsse_client *c, const char *p, size_t n)
+enum pgsse_err
+pgsse_client_put(struct pgsse_client *c, const char *p, size_t n)
 {
-	size_t		 k;
-	enum pgsse_err	 er = PGSSE_OK;
-
+	if (c->ending)
+		return PGSSE_OK;
 	if (c->outoff > 0) {
 		memmove(c->out.p, c->out.p + c->outoff, c->out.len - c->outoff);
 		c->out.len -= c->outoff;
@@ -97,28 +84,37 @@ pump_put(struct pgsse_client *c, const char *p, size_t n)
 		return PGSSE_ERR_LIMIT;
 	if (c->reqid == 0)
 		return pgsse_buf_put(&c->out, p, n);
-	while (n > 0 && er == PGSSE_OK) {
-		k = n > FCGI_BODY_MAX ? FCGI_BODY_MAX : n;
-		if ((er = pump_header(&c->out, FCGI_STDOUT, c->reqid, k)) ==
-		    PGSSE_OK)
-			er = pgsse_buf_put(&c->out, p, k);
-		p += k;
-		n -= k;
-	}
-	return er;
+	return pgsse_fcgi_stdout(&c->out, (unsigned int)c->reqid, p, n);
 }
 
-/* Appends the end of c's FastCGI request to its out buffer. */
+/* Appends the end of c's FastCGI request to its out buffer, once. */
 static void
 pump_put_end(struct pgsse_client *c)
 {
-	static const unsigned char body[8] = { 0 };
-
-	if (c->reqid == 0)
+	if (c->ending)
 		return;
-	if (pump_header(&c->out, FCGI_STDOUT, c->reqid, 0) == PGSSE_OK &&
-	    pump_header(&c->out, FCGI_END_REQUEST, c->reqid, 8) == PGSSE_OK)
-		pgsse_buf_put(&c->out, body, sizeof(body));
+	c->ending = 1;
+	if (c->reqid != 0)
+		pgsse_fcgi_end(&c->out, (unsigned int)c->reqid);
+}
+
+/*
+ * Notes that n more bytes of c's out buffer were written: once its
+ * replay is, gives back its replay slot. all says the buffer is empty.
+ */
+static void
+pump_written(struct pgsse_pump *pump, struct pgsse_client *c, size_t n,
+    int all)
+{
+	if (!c->replaying)
+		return;
+	if (!all && n < c->replay_left) {
+		c->replay_left -= n;
+		return;
+	}
+	c->replay_left = 0;
+	c->replaying = 0;
+	pgsse_hub_replay_end(pump->hub);
 }
 
 /* Sets the epoll events the pump wants for c. */
@@ -150,6 +146,7 @@ pump_flush(struct pgsse_pump *pump, struct pgsse_client *c)
 		if (w > 0) {
 			c->outoff += (size_t)w;
 			c->last_write = pump->now;
+			pump_written(pump, c, (size_t)w, 0);
 		} else if (w == -1 && errno == EINTR)
 			continue;
 		else if (w == -1 && errno == EAGAIN) {
@@ -162,6 +159,7 @@ pump_flush(struct pgsse_pump *pump, struct pgsse_client *c)
 	}
 	c->outoff = 0;
 	c->stalled = 0;
+	pump_written(pump, c, 0, 1);
 	if (c->out.cap > PUMP_KEEP_BYTES)
 		pgsse_buf_free(&c->out);
 	else
@@ -222,7 +220,21 @@ pump_close(struct pgsse_pump *pump, struct pgsse_client *c, int clean)
 	if (c->fd >= 0)
 		close(c->fd);
 	pgsse_buf_free(&c->out);
+	pump_written(pump, c, 0, 1);
 	c->finish(c);
+}
+
+/*
+ * Ends c's request once its stream is done: the end goes after what is
+ * pending, and c is closed when all of it is written (or when it stalls
+ * for the write timeout).
+ */
+static void
+pump_end(struct pgsse_pump *pump, struct pgsse_client *c)
+{
+	pump_put_end(c);
+	if (pump_flush(pump, c) == -1 || c->out.len == 0)
+		pump_close(pump, c, 0);
 }
 
 /* Writes what c's queue holds, or ends c if it is dead or done. */
@@ -262,7 +274,7 @@ pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 	if (er == PGSSE_OK && dead == PGSSE_CLIENT_SLOW)
 		er = pgsse_sse_comment(b, "client too slow; reconnect");
 	if (er == PGSSE_OK && b->len > 0)
-		er = pump_put(c, b->p, b->len);
+		er = pgsse_client_put(c, b->p, b->len);
 	pgsse_buf_reset(b);
 	if (er == PGSSE_ERR_LIMIT && dead == PGSSE_CLIENT_LIVE) {
 		pthread_mutex_lock(&pump->hub->lock);
@@ -271,8 +283,10 @@ pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 	}
 	if (er != PGSSE_OK || pump_flush(pump, c) == -1)
 		pump_close(pump, c, 0);
-	else if (dead != PGSSE_CLIENT_LIVE || c->done)
+	else if (dead != PGSSE_CLIENT_LIVE)
 		pump_close(pump, c, dead != PGSSE_CLIENT_GONE);
+	else if (c->done)
+		pump_end(pump, c);
 }
 
 /* Serves every client marked since the last round. */
@@ -322,7 +336,8 @@ pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
 			return;
 		}
 	}
-	if ((events & EPOLLOUT) && pump_flush(pump, c) == -1)
+	if ((events & EPOLLOUT) && (pump_flush(pump, c) == -1 ||
+	    (c->ending && c->out.len == 0)))
 		pump_close(pump, c, 0);
 }
 
@@ -345,9 +360,10 @@ pump_tick(struct pgsse_pump *pump)
 				pump_close(pump, c, 0);
 			continue;
 		}
-		if (pump->now - c->last_write < (time_t)pump->heartbeat)
+		if (c->ending ||
+		    pump->now - c->last_write < (time_t)pump->heartbeat)
 			continue;
-		if (pump_put(c, ping, sizeof(ping) - 1) != PGSSE_OK ||
+		if (pgsse_client_put(c, ping, sizeof(ping) - 1) != PGSSE_OK ||
 		    pump_flush(pump, c) == -1)
 			pump_close(pump, c, 0);
 	}

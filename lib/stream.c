@@ -3,10 +3,19 @@
  *
  * One acceptor thread takes FastCGI requests. Health, metrics and every
  * refusal are answered there at once; each stream gets a short-lived
- * thread with a small stack, which checks its cursors, writes the
- * headers and the replay, and hands the stream to the pump (pump.c),
- * which writes everything after that. See hub.c for the locking and the
- * resume rules.
+ * thread with a small stack, which checks its cursors, reads its replay
+ * and frames the headers and the replay into the client's out buffer,
+ * and hands the stream to the pump (pump.c), which writes all of it
+ * without blocking. See hub.c for the locking and the resume rules.
+ *
+ * Replays. A resume reads the log past its cursor with a pooled
+ * connection, which it gives back before anything is written, and at
+ * most PGSSE_REPLAY_BYTES of it: a longer replay is cut after the event
+ * that crossed the bound, and the stream then ends instead of going on
+ * live (that would skip what the cut left out), so the browser resumes
+ * from the last id it got. At most PGSSE_REPLAYS_MAX resumes hold their
+ * replay in memory at once (hub.c); the others wait a little, then are
+ * told to retry.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +42,11 @@
 #define STREAM_DRAIN_SEC 5
 /* Listen backlog of a socket we open ourselves. */
 #define STREAM_BACKLOG 1024
+/* First pause, in milliseconds, between looks for a job that is not in
+ * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
+#define STREAM_JOB_POLL_MS 50
+/* Replayed SSE text gathered before it is framed: one FastCGI record. */
+#define STREAM_CHUNK PGSSE_FCGI_BODY_MAX
 
 enum route {
 	ROUTE_SSE,
@@ -48,6 +62,7 @@ struct stream {
 	struct pgsse_client	 client;
 	int			 replay;	/* read the log first */
 	int			 resumed;	/* the client sent a cursor */
+	int			 nojob;		/* per-job stream, no such job */
 	const char		*reset;		/* why cursors were reset */
 };
 
@@ -109,6 +124,7 @@ stream_health(struct pgsse_req *r, int prometheus)
 		er = pgsse_buf_printf(&b, "Status: 200 OK\r\nContent-Type: "
 		    "text/plain; version=0.0.4\r\nCache-Control: no-store\r\n\r\n"
 		    "# TYPE pgsse_clients gauge\npgsse_clients %zu\n"
+		    "# TYPE pgsse_replays gauge\npgsse_replays %zu\n"
 		    "# TYPE pgsse_channels gauge\npgsse_channels %zu\n"
 		    "# TYPE pgsse_events_total counter\npgsse_events_total %"
 		    PRIu64 "\n# TYPE pgsse_deliveries_total counter\n"
@@ -122,93 +138,52 @@ stream_health(struct pgsse_req *r, int prometheus)
 		    "pgsse_db_connects_total %" PRIu64 "\n"
 		    "# TYPE pgsse_db_last_connect_seconds gauge\n"
 		    "pgsse_db_last_connect_seconds %lld\n",
-		    st.clients, st.channels, st.events, st.delivered,
-		    st.dropped, st.slow, st.refused, st.db_up, st.reconnects,
-		    (long long)st.last_connect);
+		    st.clients, st.replays, st.channels, st.events,
+		    st.delivered, st.dropped, st.slow, st.refused, st.db_up,
+		    st.reconnects, (long long)st.last_connect);
 	else
 		er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
 		    "application/json\r\nCache-Control: no-store\r\n\r\n"
 		    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
-		    "\"channels\":%zu,\"events\":%" PRIu64 ",\"delivered\":%"
-		    PRIu64 ",\"dropped\":%" PRIu64 ",\"slow\":%" PRIu64
-		    ",\"refused\":%" PRIu64 ",\"db\":\"%s\",\"db_connects\":%"
-		    PRIu64 ",\"db_last_connect\":%lld}\n",
+		    "\"replays\":%zu,\"channels\":%zu,\"events\":%" PRIu64
+		    ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
+		    ",\"slow\":%" PRIu64 ",\"refused\":%" PRIu64
+		    ",\"db\":\"%s\",\"db_connects\":%" PRIu64
+		    ",\"db_last_connect\":%lld}\n",
 		    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
 		    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
-		    st.clients, st.channels, st.events, st.delivered,
-		    st.dropped, st.slow, st.refused, st.db_up ? "up" : "down",
-		    st.reconnects, (long long)st.last_connect);
+		    st.clients, st.replays, st.channels, st.events,
+		    st.delivered, st.dropped, st.slow, st.refused,
+		    st.db_up ? "up" : "down", st.reconnects,
+		    (long long)st.last_connect);
 	if (er == PGSSE_OK && pgsse_req_write(r, b.p, b.len) == PGSSE_OK)
 		pgsse_req_flush(r);
 	pgsse_buf_free(&b);
 }
 
-/* Parses up to 18 decimal digits; returns -1 otherwise. */
-static int64_t
-parse_id(const char *z, size_t len)
-{
-	int64_t	 v = 0;
-	size_t	 i;
-
-	if (len == 0 || len > 18)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (z[i] < '0' || z[i] > '9')
-			return -1;
-		v = v * 10 + (z[i] - '0');
-	}
-	return v;
-}
-
 /*
- * Sets the client's cursors from a Last-Event-ID: a bare id for every
- * channel, or "channel:id,..." as multi-channel streams send. A bad id
- * is not an error: the client is told to reload with stream_reset.
+ * Sets the client's cursors from a Last-Event-ID (cursor.c). A bad id
+ * is not an error: the cursors stay as they were (from now, or a job's
+ * start) and the client is told to reload with stream_reset.
  */
 static void
 stream_cursors(struct stream *s, const char *z)
 {
 	const struct pgsse_registry	*reg = srv.hub->reg;
-	const char			*p, *colon, *end;
 	struct pgsse_client		*c = &s->client;
-	int64_t				 v;
-	size_t				 i, len;
-	int				 found;
+	struct pgsse_cursor		 cur;
+	const char			*names[PGSSE_CHANNELS_MAX];
+	size_t				 i;
 
-	if (z == NULL || *z == '\0')
+	for (i = 0; i < c->nchans; i++)
+		names[i] = reg->channels[c->chans[i]].name;
+	pgsse_cursor_parse(&cur, z, names, c->nchans);
+	if ((s->reset = cur.reset) != NULL || !cur.given)
 		return;
-	if (strlen(z) > PGSSE_LAST_ID_MAX) {
-		s->reset = "last event id too long";
-		return;
-	}
-	if ((v = parse_id(z, strlen(z))) >= 0) {
-		for (i = 0; i < c->nchans; i++)
-			c->cursor[i] = v;
-		s->replay = s->resumed = 1;
-		return;
-	}
-	for (p = z; *p != '\0'; p = *end ? end + 1 : end) {
-		end = p + strcspn(p, ",");
-		colon = memchr(p, ':', (size_t)(end - p));
-		if (colon == NULL ||
-		    (v = parse_id(colon + 1, (size_t)(end - colon - 1))) < 0) {
-			s->reset = "malformed last event id";
-			s->replay = 0;
-			for (i = 0; i < c->nchans; i++)
-				c->cursor[i] = -1;
-			return;
-		}
-		len = (size_t)(colon - p);
-		for (found = 0, i = 0; i < c->nchans; i++) {
-			const char *name = reg->channels[c->chans[i]].name;
-			if (strlen(name) == len && memcmp(name, p, len) == 0) {
-				c->cursor[i] = v;
-				found = 1;
-			}
-		}
-		if (found)
-			s->replay = 1;
-	}
+	for (i = 0; i < c->nchans; i++)
+		if (cur.id[i] >= 0)
+			c->cursor[i] = cur.id[i];
+	s->replay = s->resumed = 1;
 }
 
 /* Adds channel name to the stream. Returns an HTTP status. */
@@ -249,7 +224,7 @@ stream_job(struct stream *s, const char *rest, const char **why)
 	size_t			 len = strcspn(rest, "/");
 
 	if (strcmp(rest + len, "/stream") != 0 ||
-	    (s->client.job_id = parse_id(rest, len)) <= 0) {
+	    (s->client.job_id = pgsse_cursor_id(rest, len)) <= 0) {
 		*why = "no such path";
 		return PGSSE_HTTP_404;
 	}
@@ -343,22 +318,50 @@ out:
 
 struct replay {
 	struct stream		*s;
-	struct pgsse_buf	*b;
+	struct pgsse_buf	*b;		/* SSE text not yet framed */
+	int			 full;		/* PGSSE_REPLAY_BYTES reached */
+	int			 cut;		/* and more events were left */
 	enum pgsse_err		 er;
 };
 
+/*
+ * Frames the SSE text in b into the client's out buffer and empties b.
+ * Returns PGSSE_ERR_NOMEM if memory ran out or the buffer would pass
+ * PGSSE_OUT_MAX (only an event that large can do that).
+ */
+static enum pgsse_err
+stream_put(struct stream *s, struct pgsse_buf *b)
+{
+	enum pgsse_err	 er;
+
+	er = pgsse_client_put(&s->client, b->p, b->len);
+	pgsse_buf_reset(b);
+	return er == PGSSE_OK ? PGSSE_OK : PGSSE_ERR_NOMEM;
+}
+
+/*
+ * Takes one replayed event. Once PGSSE_REPLAY_BYTES are reached, the
+ * next event, if there is one, is dropped and stops the read: the
+ * replay is cut there.
+ */
 static int
 replay_cb(struct pgsse_event *ev, void *arg)
 {
-	struct replay	*rp = arg;
+	struct replay		*rp = arg;
+	struct pgsse_client	*c = &rp->s->client;
 
-	rp->er = pgsse_client_emit(srv.hub->reg, &rp->s->client, rp->b, ev);
-	pgsse_event_unref(ev);
-	if (rp->er == PGSSE_OK && rp->b->len >= 8192) {
-		rp->er = pgsse_req_write(&rp->s->req, rp->b->p, rp->b->len);
-		pgsse_buf_reset(rp->b);
+	if (rp->full) {
+		pgsse_event_unref(ev);
+		rp->cut = 1;
+		return 1;
 	}
-	return rp->er != PGSSE_OK || rp->s->client.done;
+	rp->er = pgsse_client_emit(srv.hub->reg, c, rp->b, ev);
+	pgsse_event_unref(ev);
+	if (rp->er == PGSSE_OK && rp->b->len >= STREAM_CHUNK)
+		rp->er = stream_put(rp->s, rp->b);
+	if (c->out.len + rp->b->len >= PGSSE_REPLAY_BYTES)
+		rp->full = 1;
+	return rp->er != PGSSE_OK || c->done;
 }
 
 /*
@@ -428,23 +431,90 @@ stream_job_ended(struct stream *s, PGconn *conn)
 }
 
 /*
- * Starts the stream: headers, retry hint, cursor checks, joining the
- * hub, the initial id and the replay. Returns PGSSE_ERR_DB if the log
- * could not be read (the client is then told to come back),
- * PGSSE_ERR_NOTFOUND if a per-job stream already ended for this client,
- * else the result of writing.
+ * Returns 1 if the per-job stream's job is in pgsse.jobs, 0 if it is
+ * not, -1 if the database could not say.
+ */
+static int
+stream_job_exists(struct stream *s)
+{
+	char		 job[24];
+	const char	*params[1] = { job };
+	PGconn		*conn;
+	PGresult	*res;
+	int		 rc = -1;
+
+	if ((conn = pgsse_pool_get(srv.pool)) == NULL)
+		return -1;
+	snprintf(job, sizeof(job), "%" PRId64, s->client.job_id);
+	res = PQexecParams(conn, "select 1 from pgsse.jobs where id = "
+	    "$1::bigint", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		rc = PQntuples(res) > 0;
+	PQclear(res);
+	pgsse_pool_put(srv.pool, conn);
+	return rc;
+}
+
+/*
+ * Waits up to PGSSE_JOB_GRACE_MS for the per-job stream's job to be in
+ * pgsse.jobs, holding a pooled connection only while it looks. Returns
+ * PGSSE_ERR_NOTFOUND (with s->nojob set) if it never came, PGSSE_ERR_DB
+ * if the database could not say or the process is stopping.
+ */
+static enum pgsse_err
+stream_job_wait(struct stream *s)
+{
+	struct timespec	 ts;
+	unsigned int	 waited = 0, ms = STREAM_JOB_POLL_MS;
+	int		 rc;
+
+	while ((rc = stream_job_exists(s)) == 0 &&
+	    waited < PGSSE_JOB_GRACE_MS && !srv.stop) {
+		if (ms > PGSSE_JOB_GRACE_MS - waited)
+			ms = PGSSE_JOB_GRACE_MS - waited;
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		waited += ms;
+		ms *= 2;
+	}
+	if (rc == 0 && !srv.stop)
+		s->nojob = 1;
+	return rc == 1 ? PGSSE_OK : s->nojob ? PGSSE_ERR_NOTFOUND :
+	    PGSSE_ERR_DB;
+}
+
+/*
+ * Starts the stream: a replay slot, cursor checks, joining the hub,
+ * then headers, retry hint, the initial id and the replay framed into
+ * the client's out buffer; nothing is written yet. Returns PGSSE_ERR_DB
+ * if the log could not be read, PGSSE_ERR_LIMIT if no replay slot came
+ * free (the client is then told to come back), PGSSE_ERR_NOTFOUND if a
+ * per-job stream's job does not exist (s->nojob) or already ended for
+ * this client, PGSSE_ERR_NOMEM if memory ran out. On failure the caller gives back the slot if
+ * c->replaying.
  */
 static enum pgsse_err
 stream_start(struct stream *s, struct pgsse_buf *b)
 {
 	struct pgsse_client	*c = &s->client;
 	PGconn			*conn = NULL;
-	struct replay		 rp = { s, b, PGSSE_OK };
-	enum pgsse_err		 er = PGSSE_ERR_DB;
+	struct replay		 rp = { s, b, 0, 0, PGSSE_OK };
+	enum pgsse_err		 er;
 
-	if (s->replay && ((conn = pgsse_pool_get(srv.pool)) == NULL ||
-	    stream_check_cursors(s, conn) != PGSSE_OK))
+	if (c->job_id != 0 && (er = stream_job_wait(s)) != PGSSE_OK)
 		goto out;
+	er = PGSSE_ERR_LIMIT;
+	if (s->replay) {
+		if (pgsse_hub_replay_begin(srv.hub, PGSSE_REPLAYS_MAX,
+		    PGSSE_POOL_WAIT_SEC) != PGSSE_OK)
+			goto out;
+		c->replaying = 1;
+		er = PGSSE_ERR_DB;
+		if ((conn = pgsse_pool_get(srv.pool)) == NULL ||
+		    stream_check_cursors(s, conn) != PGSSE_OK)
+			goto out;
+	}
 	if (c->job_id != 0 && s->resumed && stream_job_ended(s, conn)) {
 		er = PGSSE_ERR_NOTFOUND;
 		goto out;
@@ -463,10 +533,15 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		if (er == PGSSE_OK)
 			er = rp.er;
 	}
-	if (er == PGSSE_OK && (er = pgsse_req_write(&s->req, b->p, b->len)) ==
-	    PGSSE_OK)
-		er = pgsse_req_flush(&s->req);
-	pgsse_buf_reset(b);
+	pgsse_pool_put(srv.pool, conn);
+	conn = NULL;
+	if (er == PGSSE_OK)
+		er = stream_put(s, b);
+	if (er == PGSSE_OK && rp.cut) {
+		pgsse_hub_leave(srv.hub, c);
+		c->done = 1;
+	}
+	c->replay_left = c->out.len;
 out:
 	pgsse_pool_put(srv.pool, conn);
 	return er;
@@ -476,6 +551,7 @@ static void
 stream_free(struct stream *s)
 {
 	pthread_mutex_destroy(&s->client.lock);
+	pgsse_buf_free(&s->client.out);
 	free(s->client.q);
 	free(s);
 }
@@ -514,16 +590,23 @@ stream_thread(void *arg)
 	er = stream_start(s, &b);
 	pgsse_buf_free(&b);
 	if (er == PGSSE_OK) {
-		if (s->req.fcgi != NULL) {
-			s->client.reqid = s->fcgi.requestId;
+		if (s->req.fcgi != NULL)
 			FCGX_Free(&s->fcgi, 0);	/* the pump has the socket */
-		}
 		s->client.finish = stream_done;
 		pgsse_hub_attach(srv.hub, &s->client);
 		return NULL;
 	}
+	if (s->client.replaying) {
+		pgsse_hub_replay_end(srv.hub);
+		s->client.replaying = 0;
+	}
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
+	else if (er == PGSSE_ERR_LIMIT)
+		stream_refuse(&s->req, "too many resumes replaying the log "
+		    "(PGSSE_REPLAYS_MAX); retry later");
+	else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
+		pgsse_http_text(&s->req, PGSSE_HTTP_404, NULL, "no such job");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
 	pgsse_hub_leave(srv.hub, &s->client);
@@ -544,9 +627,13 @@ stream_new(void)
 	return s;
 }
 
-/* Bounds how long a write to a stalled web server may block. */
+/*
+ * Takes the stream's connection and FastCGI request id for the pump,
+ * and bounds how long a refusal written to a stalled web server may
+ * block.
+ */
 static void
-stream_timeouts(struct stream *s)
+stream_connection(struct stream *s)
 {
 	struct timeval	 tv = { PGSSE_WRITE_TIMEOUT_SEC, 0 };
 
@@ -554,6 +641,7 @@ stream_timeouts(struct stream *s)
 		setsockopt(s->fcgi.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
 		    sizeof(tv));
 		s->client.fd = s->fcgi.ipcFd;
+		s->client.reqid = s->fcgi.requestId;
 	}
 }
 
@@ -579,7 +667,7 @@ stream_dispatch(struct stream *s)
 	else {
 		switch (pgsse_hub_reserve(srv.hub, srv.cfg->max_clients)) {
 		case PGSSE_OK:
-			stream_timeouts(s);
+			stream_connection(s);
 			return s;
 		case PGSSE_ERR_LIMIT:
 			stream_refuse(&s->req, "too many clients on this "

@@ -11,12 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "pgsse.h"
+#include "extern.h"
 #include "harness.h"
 
 #define WAIT_MS 15000
@@ -340,12 +346,26 @@ hdr(const char *id)
 	return line;
 }
 
+/* Makes job id in pgsse.jobs, as pgsse.enqueue() would. */
+static void
+make_job(PGconn *c, int64_t id)
+{
+	char	 sql[128];
+
+	snprintf(sql, sizeof(sql), "insert into pgsse.jobs (id, kind) values "
+	    "(%" PRId64 ", 'test')", id);
+	h_exec(c, sql);
+}
+
 START_TEST(stream_job_closes_after_complete)
 {
 	PGconn		*c = h_pg_connect();
-	struct h_sse	*s = h_sse_connect(web.port, "/api/jobs/5/stream",
-	    NULL);
+	struct h_sse	*s;
 	char		 lastid[64];
+
+	make_job(c, 5);
+	make_job(c, 6);
+	s = h_sse_connect(web.port, "/api/jobs/5/stream", NULL);
 
 	h_publish(c, "job", "progress",
 	    "{\"job_id\":5,\"percent\":10,\"step\":\"a\"}");
@@ -371,6 +391,71 @@ START_TEST(stream_job_closes_after_complete)
 	/* Reconnecting after the end gets 204, which stops EventSource. */
 	ck_assert_int_eq(h_http_get(web.port, "/api/jobs/5/stream",
 	    hdr(lastid), NULL), 204);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * A per-job stream for a job that does not exist is answered 404, which
+ * stops EventSource, after the grace period for a job that is about to
+ * commit; nobody can hold such streams open.
+ */
+START_TEST(stream_job_unknown_404)
+{
+	struct h_sse	*s;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		s = h_sse_open(web.port, i == 2 ? "/api/jobs/424242/stream" :
+		    "/api/jobs/999999999/stream", i == 1 ? "7" : NULL);
+		h_sse_wait(s, 1, PGSSE_JOB_GRACE_MS + WAIT_MS);
+		ck_assert_msg(s->status == 404 && s->eof, "unknown job: status "
+		    "%d, eof %d, %zu events", s->status, s->eof, s->nmsgs);
+		h_sse_close(s);
+	}
+	ck_assert_int_eq(h_health_wait(web.port, "clients", 0, WAIT_MS), 0);
+}
+END_TEST
+
+/*
+ * A page may open a job's stream just before the job commits: within
+ * the grace period the stream waits for it, and meanwhile holds no
+ * pooled connection, so resumes are served while such streams wait.
+ */
+START_TEST(stream_job_grace)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s, *r, *wait[PGSSE_POOL_MAX + 2];
+	size_t		 i, waiting;
+
+	s = h_sse_open(web.port, "/api/jobs/31337/stream", NULL);
+	usleep(200000);
+	make_job(c, 31337);
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":31337,\"percent\":1,\"step\":\"late\"}");
+	ck_assert_int_eq(h_sse_wait(s, 1, PGSSE_JOB_GRACE_MS + WAIT_MS), 1);
+	ck_assert_int_eq(s->status, 200);
+	ck_assert_str_eq(json_field(s->msgs[0].data, "step"), "late");
+	h_sse_close(s);
+	/* More waiting streams than pooled connections; then a resume. */
+	for (i = 0; i < PGSSE_POOL_MAX + 2; i++)
+		wait[i] = h_sse_open(web.port, "/api/jobs/77777/stream", NULL);
+	usleep(100000);
+	r = h_sse_open(web.port, "/api/sse/demos", "1");
+	ck_assert_int_eq(h_sse_ready(r, WAIT_MS), 0);
+	for (waiting = 0, i = 0; i < PGSSE_POOL_MAX + 2; i++) {
+		h_sse_read(wait[i], 0);
+		waiting += wait[i]->status == 0;
+	}
+	ck_assert_msg(waiting == PGSSE_POOL_MAX + 2, "a resume waited for "
+	    "%zu streams of a missing job to be answered",
+	    PGSSE_POOL_MAX + 2 - waiting);
+	h_sse_close(r);
+	for (i = 0; i < PGSSE_POOL_MAX + 2; i++) {
+		h_sse_wait(wait[i], 1, PGSSE_JOB_GRACE_MS + WAIT_MS);
+		ck_assert_int_eq(wait[i]->status, 404);
+		h_sse_close(wait[i]);
+	}
 	PQfinish(c);
 }
 END_TEST
@@ -606,6 +691,252 @@ START_TEST(stream_raw_off)
 }
 END_TEST
 
+/*
+ * The replay tests' log: BIG_EVENTS events of about BIG_BYTES each on
+ * logs, just under the max_payload setting (1 MiB), whose line starts
+ * with the event's number. Returns the id of the last.
+ */
+#define BIG_EVENTS 30
+#define BIG_BYTES 1000000
+#define MAX_PAYLOAD (1024 * 1024)
+
+static int64_t
+publish_big(int64_t *first)
+{
+	PGconn	*c = h_pg_connect();
+	char	*json;
+	int64_t	 id = 0;
+	int	 i, n;
+
+	json = malloc(BIG_BYTES + 64);
+	ck_assert_ptr_nonnull(json);
+	for (i = 0; i < BIG_EVENTS; i++) {
+		n = snprintf(json, 64, "{\"source\":\"big\",\"line\":\"%d:", i);
+		memset(json + n, 'a' + i % 26, BIG_BYTES);
+		strcpy(json + n + BIG_BYTES, "\"}");
+		id = h_publish(c, "logs", "log", json);
+		if (i == 0 && first != NULL)
+			*first = id;
+	}
+	free(json);
+	PQfinish(c);
+	return id;
+}
+
+/* Returns the number at the start of a big event's line, or -1. */
+static int
+big_number(const char *data)
+{
+	const char	*p = strstr(data, "\"line\": \"");
+
+	return p == NULL ? -1 : atoi(p + 9);
+}
+
+/*
+ * Opens a stream from a client that has a tiny receive window and never
+ * reads: a browser tab that stalled. Returns the socket.
+ */
+static int
+stalled_client(int port, const char *path, const char *lastid)
+{
+	struct sockaddr_in	 sa;
+	char			 req[512];
+	int			 fd, rcv = 1024, n;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Accept: text/event-stream\r\nLast-Event-ID: %s\r\n\r\n", path,
+	    lastid);
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	return fd;
+}
+
+/* The sanitizer build's stream program carries ASan's own memory. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/*
+ * Returns the stream process's resident set in KiB, or -1, and in *own
+ * whether it is the program itself rather than a checker around it
+ * (valgrind, or an ASan build), whose memory says nothing about ours.
+ */
+static long
+stream_rss_kib(int *own)
+{
+	char	 path[64], line[256];
+	long	 pid, kib = -1;
+	FILE	*f;
+
+	*own = 0;
+	if ((pid = h_health(web.port, "pid")) <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+		else if (strncmp(line, "Name:", 5) == 0)
+			*own = strstr(line, "pgsse-stream") != NULL;
+	fclose(f);
+#ifdef UNDER_ASAN
+	*own = 0;
+#endif
+	return kib;
+}
+
+/* Stalled resumes from id 0 while the log holds 30 MB. */
+#define STALLED (PGSSE_POOL_MAX + 2)
+/*
+ * What the stalled resumes may cost: each holds at most one replay's
+ * bytes and the event that crossed the bound, framed; each pooled
+ * connection that read the log keeps a buffer as large as one row and
+ * the thread that used it one event. Past that, 16 MiB of slack.
+ */
+#define STALLED_RSS_KIB ((STALLED * (PGSSE_REPLAY_BYTES + \
+	2 * MAX_PAYLOAD) + PGSSE_POOL_MAX * 2 * MAX_PAYLOAD) / 1024 + 16384)
+
+/*
+ * Clients that resume from the start of a big log and never read starve
+ * neither the other resumes nor the process's memory: a client resuming
+ * next to them is served at once, and the stream process stays within
+ * what the replay limits allow.
+ */
+START_TEST(stream_stalled_resumes_starve_nobody)
+{
+	struct h_sse	*s;
+	int		 fds[STALLED], i;
+	int64_t		 last;
+	long		 base, rss;
+	char		 lastid[32];
+	int		 own;
+
+	last = publish_big(NULL);
+	base = stream_rss_kib(&own);
+	ck_assert_int_gt(base, 0);
+	for (i = 0; i < STALLED; i++)
+		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
+	/* Let them start their replays. */
+	ck_assert_int_eq(h_health_wait(web.port, "clients", STALLED, 10000),
+	    STALLED);
+	usleep(500000);
+	/* A client one event behind gets that event, and a live stream. */
+	snprintf(lastid, sizeof(lastid), "%" PRId64, last - 1);
+	s = h_sse_open(web.port, "/api/sse/logs", lastid);
+	h_sse_wait(s, 1, WAIT_MS);
+	ck_assert_msg(s->status == 200 && s->nmsgs == 1 && !s->eof &&
+	    s->parser.comments == 0, "resume next to %d stalled ones: status "
+	    "%d, %zu events, eof %d, %zu comments (database unavailable?)",
+	    STALLED, s->status, s->nmsgs, s->eof, s->parser.comments);
+	ck_assert_int_eq(big_number(s->msgs[0].data), BIG_EVENTS - 1);
+	h_sse_close(s);
+	rss = stream_rss_kib(&own);
+	fprintf(stderr, "stream RSS: %ld KiB before, %ld KiB with %d stalled "
+	    "resumes (bound %ld KiB more)%s\n", base, rss, STALLED,
+	    (long)STALLED_RSS_KIB, own ? "" : "; not checked: under a "
+	    "memory checker");
+	ck_assert_msg(!own || rss - base <= STALLED_RSS_KIB, "RSS grew by "
+	    "%ld KiB with %d stalled resumes; bound %ld KiB", rss - base,
+	    STALLED, (long)STALLED_RSS_KIB);
+	for (i = 0; i < STALLED; i++)
+		close(fds[i]);
+}
+END_TEST
+
+/*
+ * A resume far behind, from a client that reads slowly: the replay is
+ * cut at PGSSE_REPLAY_BYTES, the stream ends, and resuming from the
+ * last id it got delivers the rest, every event exactly once and in
+ * order, then a live stream.
+ */
+START_TEST(stream_big_resume_exactly_once)
+{
+	struct h_sse	*s;
+	int64_t		 first;
+	char		 lastid[64];
+	int		 next = 0, rounds = 0, rcv = 16384;
+	size_t		 i;
+
+	publish_big(&first);
+	snprintf(lastid, sizeof(lastid), "%" PRId64, first - 1);
+	while (next < BIG_EVENTS && rounds <= BIG_EVENTS) {
+		s = h_sse_open(web.port, "/api/sse/logs", lastid);
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		rounds++;
+		while (!s->eof && s->nmsgs < (size_t)(BIG_EVENTS - next) &&
+		    h_sse_wait(s, s->nmsgs + 1, WAIT_MS) > 0)
+			usleep(20000);	/* a slow reader */
+		ck_assert_int_eq(s->status, 200);
+		ck_assert_msg(s->nmsgs > 0, "round %d from %s: nothing",
+		    rounds, lastid);
+		for (i = 0; i < s->nmsgs; i++) {
+			ck_assert_int_eq(big_number(s->msgs[i].data), next);
+			ck_assert_uint_ge(strlen(s->msgs[i].data), BIG_BYTES);
+			next++;
+		}
+		snprintf(lastid, sizeof(lastid), "%s", s->parser.lastid);
+		if (next < BIG_EVENTS)
+			h_sse_close(s);
+	}
+	ck_assert_int_eq(next, BIG_EVENTS);
+	/* 30 MB did not fit in one replay. */
+	ck_assert_int_ge(rounds, 2);
+	fprintf(stderr, "30 MB replayed in %d rounds\n", rounds);
+	/* The last round is live, with nothing sent twice. */
+	h_sse_wait(s, s->nmsgs + 1, 500);
+	ck_assert(!s->eof);
+	ck_assert_int_eq(big_number(s->msgs[s->nmsgs - 1].data),
+	    BIG_EVENTS - 1);
+	h_sse_close(s);
+}
+END_TEST
+
+/*
+ * Past PGSSE_REPLAYS_MAX replays held by stalled clients, a resume
+ * waits, then is told to come back (200, retry:, a comment, the end);
+ * the slots come free when the stalled clients go.
+ */
+START_TEST(stream_replays_over_bound)
+{
+	struct h_sse	*s;
+	int		 fds[PGSSE_REPLAYS_MAX], i;
+
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	for (i = 0; i < PGSSE_REPLAYS_MAX; i++)
+		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
+	ck_assert_int_eq(h_health_wait(web.port, "replays", PGSSE_REPLAYS_MAX,
+	    WAIT_MS), PGSSE_REPLAYS_MAX);
+	s = h_sse_open(web.port, "/api/sse/logs", "0");
+	h_sse_wait(s, 1, (PGSSE_POOL_WAIT_SEC + 10) * 1000);
+	ck_assert_int_eq(s->status, 200);
+	ck_assert_msg(s->eof && s->nmsgs == 0 && s->parser.comments == 1,
+	    "eof %d, %zu events, %zu comments", s->eof, s->nmsgs,
+	    s->parser.comments);
+	ck_assert_int_ge(s->parser.retry, 1000);
+	ck_assert_ptr_nonnull(strstr(s->head, "Retry-After:"));
+	h_sse_close(s);
+	for (i = 0; i < PGSSE_REPLAYS_MAX; i++)
+		close(fds[i]);
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	/* And a resume is served again. */
+	s = h_sse_open(web.port, "/api/sse/logs", "0");
+	ck_assert_int_gt(h_sse_wait(s, 1, WAIT_MS), 0);
+	h_sse_close(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -628,6 +959,8 @@ main(void)
 	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, stream_refusals);
+	tcase_add_test(tc, stream_job_unknown_404);
+	tcase_add_test(tc, stream_job_grace);
 	tcase_add_test(tc, stream_hostile_framing);
 	tcase_add_test(tc, stream_hostile_last_event_id);
 	suite_add_tcase(s, tc);
@@ -642,6 +975,13 @@ main(void)
 	tcase_add_test(tc, stream_private_channel);
 	tcase_add_test(tc, stream_full_process_turns_away);
 	tcase_add_test(tc, stream_raw_off);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("replay");
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, stream_stalled_resumes_starve_nobody);
+	tcase_add_test(tc, stream_big_resume_exactly_once);
+	tcase_add_test(tc, stream_replays_over_bound);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

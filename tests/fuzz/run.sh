@@ -20,8 +20,10 @@ build query "$src/lib/query.c"
 build sse "$src/lib/sse.c" "$src/tests/sseparse.c"
 build notify "$src/lib/notify.c" "$src/lib/registry.c" "$src/lib/utf8.c"
 build html "$src/lib/html.c"
+build cursor "$src/lib/cursor.c"
+build fcgi "$src/lib/fcgi.c" "$src/tests/fcgiparse.c"
 rc=0
-for t in query sse notify html; do
+for t in query sse notify html cursor fcgi; do
 	mkdir -p "$out/corpus-$t"
 	echo "== fuzz_$t for ${secs}s"
 	if ! (cd "$out" && ./fuzz_$t -max_total_time="$secs" -max_len=8192 \
