@@ -12,7 +12,6 @@
  * and a header token equal to the cookie: a page on another origin can
  * neither read the cookie nor send that header without a CORS preflight.
  */
-#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,16 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "pgsse.h"
 #include "extern.h"
-
-/* Bytes of CSRF token entropy; the token is twice as many hex digits. */
-#define APP_TOKEN_BYTES 16
 
 static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
 
@@ -137,95 +132,36 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 	return NULL;
 }
 
-/* Returns the value of cookie name in the request, copied into out. */
-static int
-app_cookie(const struct pgsse_app *a, const char *name, char *out,
-    size_t len)
-{
-	const char	*z = pgsse_req_param(a->req, "HTTP_COOKIE"), *v;
-	size_t		 nlen = strlen(name), vlen;
+/* The key CSRF tokens are issued under; set before any request. */
+static struct pgsse_csrf_key app_key;
 
-	for (; z != NULL && *z != '\0'; z += strcspn(z, ";"), z += *z == ';') {
-		while (*z == ' ')
-			z++;
-		if (strncmp(z, name, nlen) != 0 || z[nlen] != '=')
-			continue;
-		v = z + nlen + 1;
-		vlen = strcspn(v, ";");
-		if (vlen == 0 || vlen >= len)
-			return 0;
-		memcpy(out, v, vlen);
-		out[vlen] = '\0';
-		return 1;
-	}
-	return 0;
-}
-
-static int
-token_ok(const char *z)
-{
-	size_t	 i;
-
-	for (i = 0; z[i] != '\0'; i++)
-		if (!isxdigit((unsigned char)z[i]))
-			return 0;
-	return i == APP_TOKEN_BYTES * 2;
-}
-
-/* Makes a fresh random token in a->csrf and a Set-Cookie header. */
+/* Makes a fresh token in a->csrf and a Set-Cookie header. */
 static void
 app_new_token(struct pgsse_app *a)
 {
-	unsigned char	 raw[APP_TOKEN_BYTES];
-	size_t		 i;
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		a->csrf[0] = '\0';
+	if (pgsse_csrf_issue(&app_key, a->csrf, sizeof(a->csrf)) != PGSSE_OK)
 		return;
-	}
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(a->csrf + 2 * i, 3, "%02x", raw[i]);
-	pgsse_buf_printf(&a->headers, "Set-Cookie: pgsse_csrf=%s; Path=/; "
-	    "SameSite=Strict\r\n", a->csrf);
-}
-
-/* Returns 1 if the request's Origin or Referer names this host. */
-static int
-app_same_origin(const struct pgsse_app *a)
-{
-	const char	*host = pgsse_req_param(a->req, "HTTP_HOST");
-	const char	*z = pgsse_req_param(a->req, "HTTP_ORIGIN");
-	size_t		 hlen;
-
-	if (z == NULL)
-		z = pgsse_req_param(a->req, "HTTP_REFERER");
-	if (host == NULL || z == NULL)
-		return 0;
-	if (strncmp(z, "http://", 7) == 0)
-		z += 7;
-	else if (strncmp(z, "https://", 8) == 0)
-		z += 8;
-	else
-		return 0;
-	hlen = strlen(host);
-	return strncmp(z, host, hlen) == 0 &&
-	    (z[hlen] == '\0' || z[hlen] == '/');
+	pgsse_buf_printf(&a->headers, "Set-Cookie: " PGSSE_CSRF_COOKIE
+	    "=%s; Path=/; SameSite=Strict\r\n", a->csrf);
 }
 
 /* Returns NULL if the POST may proceed, else why not. */
 static const char *
-app_csrf_check(const struct pgsse_app *a, int had_cookie)
+app_csrf_check(const struct pgsse_app *a)
 {
-	const char	*hx = pgsse_req_param(a->req, "HTTP_HX_REQUEST");
-	const char	*tok = pgsse_req_param(a->req, "HTTP_X_CSRF_TOKEN");
+	struct pgsse_csrf_req	 r;
+	enum pgsse_csrf_why	 why;
 
-	if (hx == NULL || strcmp(hx, "true") != 0)
-		return "missing HX-Request header";
-	if (!app_same_origin(a))
-		return "cross-origin request refused";
-	if (!had_cookie || tok == NULL || strcmp(tok, a->csrf) != 0)
-		return "missing or wrong CSRF token; reload the page";
-	return NULL;
+	r.hx_request = pgsse_req_param(a->req, "HTTP_HX_REQUEST");
+	r.origin = pgsse_req_param(a->req, "HTTP_ORIGIN");
+	r.referer = pgsse_req_param(a->req, "HTTP_REFERER");
+	r.host = pgsse_req_param(a->req, "HTTP_HOST");
+	r.https = pgsse_req_param(a->req, "HTTPS");
+	r.scheme = pgsse_req_param(a->req, "REQUEST_SCHEME");
+	r.cookie = pgsse_req_param(a->req, "HTTP_COOKIE");
+	r.token = pgsse_req_param(a->req, "HTTP_X_CSRF_TOKEN");
+	why = pgsse_csrf_check(&app_key, &r);
+	return why == PGSSE_CSRF_OK ? NULL : pgsse_csrf_why_str(why);
 }
 
 /* Reads an urlencoded POST body into a->form. Returns an HTTP status. */
@@ -254,36 +190,6 @@ app_read_form(struct pgsse_app *a)
 	    (int)pgsse_query_parse(body, &a->form);
 	free(body);
 	return r == PGSSE_OK ? PGSSE_HTTP_200 : PGSSE_HTTP_400;
-}
-
-/*
- * Matches path against pattern ("/demos/<id>/install"), storing each
- * <name> segment in a->args. Returns 1 on a match.
- */
-static int
-app_match(struct pgsse_app *a, const char *pattern, const char *path)
-{
-	const char	*p = pattern, *q = path;
-	size_t		 n, nargs = 0, used = 0;
-
-	while (*p != '\0' && *q != '\0') {
-		if (*p == '<') {
-			p = strchr(p, '>');
-			if (p == NULL || nargs == PGSSE_APP_ARGS_MAX)
-				return 0;
-			p++;
-			n = strcspn(q, "/");
-			if (n == 0 || used + n + 1 > sizeof(a->argbuf))
-				return 0;
-			memcpy(a->argbuf + used, q, n);
-			a->argbuf[used + n] = '\0';
-			a->args[nargs++] = a->argbuf + used;
-			used += n + 1;
-			q += n;
-		} else if (*p++ != *q++)
-			return 0;
-	}
-	return *p == '\0' && *q == '\0';
 }
 
 /* Writes the response: status, headers, then the body. */
@@ -330,13 +236,13 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	const char			*m, *uri, *why;
 	enum pgsse_http_status		 st;
 	size_t				 len;
-	int				 had_cookie, method_seen = 0;
+	int				 method_seen = 0;
 
 	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	uri = pgsse_req_param(a->req, "REQUEST_URI");
-	had_cookie = app_cookie(a, "pgsse_csrf", a->csrf, sizeof(a->csrf)) &&
-	    token_ok(a->csrf);
-	if (!had_cookie)
+	if (pgsse_cookie_get(pgsse_req_param(a->req, "HTTP_COOKIE"),
+	    PGSSE_CSRF_COOKIE, a->csrf, sizeof(a->csrf)) != PGSSE_OK ||
+	    !pgsse_csrf_valid(&app_key, a->csrf))
 		app_new_token(a);
 	len = uri ? strcspn(uri, "?") : 0;
 	if (uri == NULL || len >= sizeof(a->path)) {
@@ -352,14 +258,15 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 		return;
 	}
 	for (rt = routes; rt->pattern != NULL; rt++) {
-		if (!app_match(a, rt->pattern, a->path))
+		if (!pgsse_route_match(rt->pattern, a->path, a->args,
+		    PGSSE_APP_ARGS_MAX, a->argbuf, sizeof(a->argbuf)))
 			continue;
 		method_seen = 1;
 		if (m == NULL || strcmp(m, methods[rt->method]) != 0)
 			continue;
 		a->method = rt->method;
 		if (rt->method == PGSSE_METHOD_POST) {
-			if ((why = app_csrf_check(a, had_cookie)) != NULL) {
+			if ((why = app_csrf_check(a)) != NULL) {
 				app_respond(a, pgsse_app_error(a,
 				    PGSSE_HTTP_403, why));
 				return;
