@@ -467,6 +467,26 @@ app_args(const char *name, int argc, char *argv[], int *sock, long *threads)
 }
 
 /*
+ * Returns 1 if every route's pattern can match, else 0 after saying
+ * which cannot on standard error.
+ */
+static int
+app_routes_ok(const char *name, const struct pgsse_route *routes)
+{
+	const struct pgsse_route	*rt;
+
+	for (rt = routes; rt->pattern != NULL; rt++)
+		if (!pgsse_route_valid(rt->pattern, PGSSE_APP_ARGS_MAX)) {
+			fprintf(stderr, "%s: route %s is malformed: it must "
+			    "start with /, each <name> a whole segment, at "
+			    "most %d of them\n", name, rt->pattern,
+			    PGSSE_APP_ARGS_MAX);
+			return 0;
+		}
+	return 1;
+}
+
+/*
  * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
  * or --socket PATH) with --threads workers, or one plain CGI request,
  * until SIGTERM. Returns the exit status. The database comes from
@@ -487,6 +507,8 @@ pgsse_app_main(const char *name, const struct pgsse_route *routes,
 		return 1;
 	if ((rc = app_args(name, argc, argv, &sock, &threads)) < 0)
 		return rc == -1 ? 0 : 1;
+	if (!app_routes_ok(name, routes))
+		return 2;
 	if (sock == 0 && FCGX_IsCGI()) {
 		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));

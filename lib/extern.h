@@ -313,6 +313,7 @@ enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,
 /* route.c */
 int		 pgsse_route_match(const char *pattern, const char *path,
 		    const char **args, size_t nargs, char *buf, size_t bufsz);
+int		 pgsse_route_valid(const char *pattern, size_t nargs);
 
 /* csrf.c: see the design comment there. */
 #define PGSSE_CSRF_COOKIE "pgsse_csrf"

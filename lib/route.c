@@ -38,3 +38,31 @@ pgsse_route_match(const char *pattern, const char *path, const char **args,
 	}
 	return *p == '\0' && *q == '\0';
 }
+
+/*
+ * Returns 1 if pattern is well-formed: it starts with '/', and each
+ * <name> (letters, digits, '_') is a whole segment, at most nargs of
+ * them. Else 0: such a pattern could never match. Can't fail.
+ */
+int
+pgsse_route_valid(const char *pattern, size_t nargs)
+{
+	const char	*p = pattern;
+	size_t		 n, got = 0;
+
+	if (*p != '/')
+		return 0;
+	for (; *p != '\0'; p++) {
+		if (*p == '>')
+			return 0;
+		if (*p != '<')
+			continue;
+		n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (p[-1] != '/' || n == 0 || p[n + 1] != '>' ||
+		    (p[n + 2] != '/' && p[n + 2] != '\0') || ++got > nargs)
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}

@@ -106,6 +106,26 @@ START_TEST(route_bad_pattern)
 }
 END_TEST
 
+START_TEST(route_valid)
+{
+	ck_assert(pgsse_route_valid("/status/content", 4));
+	ck_assert(pgsse_route_valid("/demos/<id>/install", 4));
+	ck_assert(pgsse_route_valid("/<a>/<b_2>/<c>/<D>", 4));
+	ck_assert(pgsse_route_valid("/jobs/<id>/", 1));
+	ck_assert(!pgsse_route_valid("/<a>/<b>/<c>/<d>/<e>", 4));
+	ck_assert(!pgsse_route_valid("/<a>/<b>", 1));
+	ck_assert(!pgsse_route_valid("status", 4));
+	ck_assert(!pgsse_route_valid("", 4));
+	ck_assert(!pgsse_route_valid("/jobs/<id", 4));
+	ck_assert(!pgsse_route_valid("/jobs/<>", 4));
+	ck_assert(!pgsse_route_valid("/jobs/id>", 4));
+	ck_assert(!pgsse_route_valid("/jobs/x<id>", 4));
+	ck_assert(!pgsse_route_valid("/jobs/<id>.json", 4));
+	ck_assert(!pgsse_route_valid("/jobs/<i d>", 4));
+	ck_assert(!pgsse_route_valid("/jobs/<<id>>", 4));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -123,6 +143,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, route_bad_pattern);
+	tcase_add_test(tc, route_valid);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
