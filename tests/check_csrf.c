@@ -1,0 +1,346 @@
+/*
+ * check_csrf.c: lib/csrf.c, the CSRF check of a POST, as a pure
+ * function of the request's headers. Every refusal has a test whose
+ * request differs from an accepted one in that one respect.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "pgsse.h"
+#include "extern.h"
+#include "harness.h"
+
+static struct pgsse_csrf_key	 key, other;
+static char			 tok[PGSSE_CSRF_TOKEN_LEN + 1];
+static char			 tok2[PGSSE_CSRF_TOKEN_LEN + 1];
+static char			 cookie[256];
+
+/* Two secrets, a token issued under the first, and its cookie. */
+static void
+setup(void)
+{
+	ck_assert_int_eq(pgsse_csrf_key_set(&key,
+	    "0123456789abcdef0123456789abcdef-one", 36), PGSSE_OK);
+	ck_assert_int_eq(pgsse_csrf_key_set(&other,
+	    "0123456789abcdef0123456789abcdef-two", 36), PGSSE_OK);
+	ck_assert_int_eq(pgsse_csrf_issue(&key, tok, sizeof(tok)), PGSSE_OK);
+	ck_assert_int_eq(pgsse_csrf_issue(&key, tok2, sizeof(tok2)), PGSSE_OK);
+	ck_assert_str_ne(tok, tok2);
+	snprintf(cookie, sizeof(cookie), "theme=dark; pgsse_csrf=%s", tok);
+}
+
+/* A POST from a page of http://example.com:8080 that must pass. */
+static struct pgsse_csrf_req
+good(void)
+{
+	struct pgsse_csrf_req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.hx_request = "true";
+	r.origin = "http://example.com:8080";
+	r.host = "example.com:8080";
+	r.scheme = "http";
+	r.cookie = cookie;
+	r.token = tok;
+	return r;
+}
+
+static enum pgsse_csrf_why
+check(const struct pgsse_csrf_req *r)
+{
+	return pgsse_csrf_check(&key, r);
+}
+
+START_TEST(csrf_accepts)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	/* TLS, named by HTTPS=on or REQUEST_SCHEME, default port. */
+	r.origin = "https://example.com";
+	r.host = "example.com";
+	r.https = "on";
+	r.scheme = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.https = NULL;
+	r.scheme = "https";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	/* Default ports written out or left out are the same origin. */
+	r.origin = "https://example.com:443";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.origin = "https://example.com";
+	r.host = "example.com:443";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.scheme = "http";
+	r.origin = "http://example.com:80";
+	r.host = "example.com";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	/* Host names are case-insensitive. */
+	r.origin = "http://Example.COM";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	/* No scheme from the server: plain HTTP. */
+	r.scheme = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	/* IPv6 literals. */
+	r.origin = "http://[::1]:8080";
+	r.host = "[::1]:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+}
+END_TEST
+
+START_TEST(csrf_referer_fallback)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	r.origin = NULL;
+	r.referer = "http://example.com:8080/demos?x=1#top";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.referer = "http://example.com:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.referer = "http://evil.example:8080/demos";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.referer = "http://example.com:8080.evil.example/";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.referer = "http://example.com:8080@evil.example/";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.referer = "https://example.com:8080/demos";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.referer = "http://example.com:8081/demos";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	/* An Origin, when sent, is what counts. */
+	r.origin = "http://evil.example";
+	r.referer = "http://example.com:8080/";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+}
+END_TEST
+
+START_TEST(csrf_refuses_no_hx)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	r.hx_request = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_NO_HX);
+	r.hx_request = "false";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_NO_HX);
+	ck_assert_str_eq(pgsse_csrf_why_str(check(&r)),
+	    "missing HX-Request header");
+}
+END_TEST
+
+START_TEST(csrf_refuses_foreign_origin)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	r.origin = "http://evil.example:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	ck_assert_str_eq(pgsse_csrf_why_str(check(&r)),
+	    "cross-origin request refused");
+	r.origin = "http://example.com:8080.evil.example";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.co";
+	r.host = "example.com";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "null";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "example.com";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.com/";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r = good();
+	r.host = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+}
+END_TEST
+
+START_TEST(csrf_refuses_scheme_mismatch)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	/* A plain-HTTP page posting to the TLS site, and back. */
+	r.origin = "http://example.com";
+	r.host = "example.com";
+	r.https = "on";
+	r.scheme = "https";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.https = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "https://example.com";
+	r.scheme = "http";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r = good();
+	r.origin = "https://example.com:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "ftp://example.com:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+}
+END_TEST
+
+START_TEST(csrf_refuses_port_mismatch)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	r.origin = "http://example.com:8081";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.com";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.com:80";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.host = "example.com";
+	r.origin = "http://example.com:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	/* The TLS default port is not the plain one. */
+	r.origin = "http://example.com:443";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.com:";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.com:99999";
+	r.host = "example.com:99999";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+}
+END_TEST
+
+START_TEST(csrf_refuses_missing_token)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	r.token = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+	ck_assert_str_eq(pgsse_csrf_why_str(check(&r)),
+	    "missing or wrong CSRF token; reload the page");
+	r = good();
+	r.cookie = NULL;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+	r.cookie = "theme=dark";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+	r.token = "";
+	r.cookie = "pgsse_csrf=";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+}
+END_TEST
+
+START_TEST(csrf_refuses_wrong_token)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	/* Another token this server issued, but not the cookie's. */
+	r.token = tok2;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+	r.token = "not a token";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+}
+END_TEST
+
+/* The old format: any 32 hex digits, chosen by the client. */
+START_TEST(csrf_refuses_unsigned_token)
+{
+	struct pgsse_csrf_req	 r = good();
+	static const char	 self[] = "0123456789abcdef0123456789abcdef";
+
+	r.cookie = "pgsse_csrf=0123456789abcdef0123456789abcdef";
+	r.token = self;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+	ck_assert(!pgsse_csrf_valid(&key, self));
+}
+END_TEST
+
+START_TEST(csrf_refuses_other_secret)
+{
+	struct pgsse_csrf_req	 r = good();
+	char			 t[PGSSE_CSRF_TOKEN_LEN + 1], c[256];
+
+	ck_assert_int_eq(pgsse_csrf_issue(&other, t, sizeof(t)), PGSSE_OK);
+	snprintf(c, sizeof(c), "pgsse_csrf=%s", t);
+	r.cookie = c;
+	r.token = t;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+	ck_assert(!pgsse_csrf_valid(&key, t));
+	ck_assert(pgsse_csrf_valid(&other, t));
+	ck_assert_int_eq(pgsse_csrf_check(&other, &r), PGSSE_CSRF_OK);
+}
+END_TEST
+
+/* Any changed digit of an issued token, in cookie and header alike. */
+START_TEST(csrf_refuses_altered_token)
+{
+	struct pgsse_csrf_req	 r = good();
+	char			 t[PGSSE_CSRF_TOKEN_LEN + 1], c[256];
+	size_t			 i;
+
+	for (i = 0; i < PGSSE_CSRF_TOKEN_LEN; i++) {
+		memcpy(t, tok, sizeof(t));
+		t[i] = t[i] == '0' ? '1' : '0';
+		snprintf(c, sizeof(c), "pgsse_csrf=%s", t);
+		r.cookie = c;
+		r.token = t;
+		ck_assert_msg(check(&r) == PGSSE_CSRF_BAD_TOKEN,
+		    "digit %zu changed, still accepted", i);
+	}
+	/* Cut short or made longer. */
+	memcpy(t, tok, sizeof(t));
+	t[PGSSE_CSRF_TOKEN_LEN - 1] = '\0';
+	ck_assert(!pgsse_csrf_valid(&key, t));
+	snprintf(c, sizeof(c), "%s0", tok);
+	ck_assert(!pgsse_csrf_valid(&key, c));
+}
+END_TEST
+
+START_TEST(csrf_refuses_cookie_header_differ)
+{
+	struct pgsse_csrf_req	 r = good();
+	char			 c[256];
+
+	/* Both issued here, each valid alone. */
+	snprintf(c, sizeof(c), "pgsse_csrf=%s", tok2);
+	r.cookie = c;
+	ck_assert(pgsse_csrf_valid(&key, tok));
+	ck_assert(pgsse_csrf_valid(&key, tok2));
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+}
+END_TEST
+
+/* Every process and host with the same secret accepts the token. */
+START_TEST(csrf_shared_secret)
+{
+	struct pgsse_csrf_key	 copy;
+	struct pgsse_csrf_req	 r = good();
+
+	memset(&copy, 0, sizeof(copy));
+	ck_assert_int_eq(pgsse_csrf_key_set(&copy,
+	    "0123456789abcdef0123456789abcdef-one", 36), PGSSE_OK);
+	ck_assert(pgsse_csrf_valid(&copy, tok));
+	ck_assert_int_eq(pgsse_csrf_check(&copy, &r), PGSSE_CSRF_OK);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("csrf");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, csrf_accepts);
+	tcase_add_test(tc, csrf_referer_fallback);
+	tcase_add_test(tc, csrf_shared_secret);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("refusals");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, csrf_refuses_no_hx);
+	tcase_add_test(tc, csrf_refuses_foreign_origin);
+	tcase_add_test(tc, csrf_refuses_scheme_mismatch);
+	tcase_add_test(tc, csrf_refuses_port_mismatch);
+	tcase_add_test(tc, csrf_refuses_missing_token);
+	tcase_add_test(tc, csrf_refuses_wrong_token);
+	tcase_add_test(tc, csrf_refuses_unsigned_token);
+	tcase_add_test(tc, csrf_refuses_other_secret);
+	tcase_add_test(tc, csrf_refuses_altered_token);
+	tcase_add_test(tc, csrf_refuses_cookie_header_differ);
+	suite_add_tcase(s, tc);
+	return h_run_suite(s);
+}
