@@ -285,7 +285,7 @@ struct pgsse_app {
 	char			 argbuf[256];
 	struct pgsse_buf	 body;		/* the fragment */
 	struct pgsse_buf	 headers;	/* extra header lines */
-	char			 csrf[64];	/* the session's token */
+	char			 csrf[128];	/* the session's token */
 	PGconn			*db;
 	const char		*conninfo;
 	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
@@ -317,11 +317,15 @@ int		 pgsse_route_valid(const char *pattern, size_t nargs);
 
 /* csrf.c: see the design comment there. */
 #define PGSSE_CSRF_COOKIE "pgsse_csrf"
-/* Characters in a token. */
-#define PGSSE_CSRF_TOKEN_LEN 32
+/* Characters in a token: a nonce and its HMAC-SHA256, in hex. */
+#define PGSSE_CSRF_TOKEN_LEN 96
+/* Bytes in the secret file (PGSSE_SECRET_FILE): pgsse-app refuses to
+ * start with fewer or more. */
+#define PGSSE_CSRF_SECRET_MIN 32
+#define PGSSE_CSRF_SECRET_MAX 1024
 struct pgsse_csrf_key {
-	unsigned char	 k[1024];
-	size_t		 len;
+	unsigned char	 k[PGSSE_CSRF_SECRET_MAX];
+	size_t		 len;		/* 0: no secret, no token valid */
 };
 /* A POST's CGI parameters the check reads; any may be NULL. */
 struct pgsse_csrf_req {
@@ -343,11 +347,16 @@ enum pgsse_csrf_why {
 };
 enum pgsse_err	 pgsse_csrf_key_set(struct pgsse_csrf_key *, const void *,
 		    size_t);
+enum pgsse_err	 pgsse_csrf_key_load(struct pgsse_csrf_key *, const char *,
+		    char *, size_t);
 enum pgsse_err	 pgsse_csrf_issue(const struct pgsse_csrf_key *, char *,
 		    size_t);
 int		 pgsse_csrf_valid(const struct pgsse_csrf_key *, const char *);
 enum pgsse_csrf_why pgsse_csrf_check(const struct pgsse_csrf_key *,
 		    const struct pgsse_csrf_req *);
 const char	*pgsse_csrf_why_str(enum pgsse_csrf_why);
+enum pgsse_err	 pgsse_csrf_set_cookie(const struct pgsse_csrf_key *,
+		    const struct pgsse_csrf_req *, char *, size_t,
+		    struct pgsse_buf *);
 
 #endif /* PGSSE_EXTERN_H */

@@ -3,12 +3,13 @@
  * servers with the shipped config, which share one CSRF secret as the
  * hosts of one site do (each spawns two pgsse-app processes). A forged
  * POST gets 403 and enqueues nothing; a token one host issued passes on
- * the other.
+ * the other. And pgsse-app refuses to start without a usable secret.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -177,6 +178,93 @@ START_TEST(app_token_shared)
 }
 END_TEST
 
+/*
+ * Runs pgsse-app as one CGI request for /nope with PGSSE_SECRET_FILE set
+ * to env (or unset, if NULL) and the arguments args. Returns its exit
+ * status; out gets standard output and standard error.
+ */
+static int
+app_run(const char *env, const char *args, char *out, size_t len)
+{
+	char	 path[600];
+	FILE	*f;
+	size_t	 n;
+	int	 rc;
+
+	snprintf(path, sizeof(path), "%s/tests/tmp/app-run.%d",
+	    h_builddir(), (int)getpid());
+	rc = h_run("mkdir -p %s/tests/tmp && %s%s%s REQUEST_METHOD=GET "
+	    "REQUEST_URI=/nope %s/cgi-bin/pgsse-app %s </dev/null >%s 2>&1",
+	    h_builddir(), env ? "env PGSSE_SECRET_FILE='" :
+	    "env -u PGSSE_SECRET_FILE", env ? env : "", env ? "'" : "",
+	    h_builddir(), args, path);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	unlink(path);
+	return rc;
+}
+
+/* Writes n bytes to a new file of mode; returns its path (static). */
+static const char *
+secret(size_t n, mode_t mode)
+{
+	static char	 path[600];
+
+	snprintf(path, sizeof(path), "%s/tests/tmp/app-secret.%d",
+	    h_builddir(), (int)getpid());
+	ck_assert_int_eq(h_run("mkdir -p %s/tests/tmp && rm -f %s && "
+	    "head -c %zu /dev/urandom >%s && chmod %o %s", h_builddir(), path,
+	    n, path, (unsigned)mode, path), 0);
+	return path;
+}
+
+START_TEST(app_no_secret)
+{
+	char	 out[4096];
+
+	ck_assert_int_eq(app_run(NULL, "", out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "PGSSE_SECRET_FILE") != NULL &&
+	    strstr(out, "POST /demos/<id>/install needs a CSRF secret") != NULL,
+	    "%s", out);
+	ck_assert_int_eq(app_run("", "", out, sizeof(out)), 2);
+	ck_assert_int_eq(app_run("/nonexistent/secret", "", out, sizeof(out)),
+	    2);
+	ck_assert_msg(strstr(out, "cannot read /nonexistent/secret") != NULL,
+	    "%s", out);
+}
+END_TEST
+
+START_TEST(app_bad_secret)
+{
+	char	 out[4096];
+
+	ck_assert_int_eq(app_run(secret(32, 0644), "", out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "chmod o-rwx") != NULL, "%s", out);
+	ck_assert_int_eq(app_run(secret(16, 0600), "", out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "holds 16 bytes") != NULL, "%s", out);
+}
+END_TEST
+
+/* With a good secret it serves, and issues a 96-digit token. */
+START_TEST(app_good_secret)
+{
+	char	 out[4096], arg[700], *p;
+
+	ck_assert_int_eq(app_run(secret(32, 0640), "", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(p = strstr(out, "Set-Cookie: pgsse_csrf="));
+	p += strlen("Set-Cookie: pgsse_csrf=");
+	ck_assert_uint_eq(strspn(p, "0123456789abcdef"), 96);
+	/* --secret-file wins over the environment. */
+	snprintf(arg, sizeof(arg), "--secret-file %s", secret(32, 0600));
+	ck_assert_int_eq(app_run("/nonexistent/secret", arg, out,
+	    sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -188,6 +276,11 @@ main(void)
 	tcase_add_test(tc, app_forged_token);
 	tcase_add_test(tc, app_scheme_mismatch);
 	tcase_add_test(tc, app_token_shared);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("secret");
+	tcase_add_test(tc, app_no_secret);
+	tcase_add_test(tc, app_bad_secret);
+	tcase_add_test(tc, app_good_secret);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

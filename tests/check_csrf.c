@@ -4,7 +4,10 @@
  * request differs from an accepted one in that one respect.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -318,6 +321,172 @@ START_TEST(csrf_shared_secret)
 }
 END_TEST
 
+/*
+ * Writes n bytes to a new file of mode in a fresh folder under
+ * tests/tmp; its path goes to path (of size len).
+ */
+static void
+secret_file(char *path, size_t len, size_t n, mode_t mode)
+{
+	char	 dir[512];
+	FILE	*f;
+	size_t	 i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp", h_builddir());
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/csrf.XXXXXX", h_builddir());
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, len, "%s/secret", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (i = 0; i < n; i++)
+		fputc((int)(i * 7 + 1) & 0xff, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+START_TEST(csrf_key_load)
+{
+	struct pgsse_csrf_key	 k1, k2;
+	char			 path[600], why[1024], t[PGSSE_CSRF_TOKEN_LEN + 1];
+
+	secret_file(path, sizeof(path), 32, 0600);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k1, path, why, sizeof(why)),
+	    PGSSE_OK);
+	ck_assert_uint_eq(k1.len, 32);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k2, path, why, sizeof(why)),
+	    PGSSE_OK);
+	/* Another process reading the same file accepts the token. */
+	ck_assert_int_eq(pgsse_csrf_issue(&k1, t, sizeof(t)), PGSSE_OK);
+	ck_assert(pgsse_csrf_valid(&k2, t));
+	ck_assert(!pgsse_csrf_valid(&key, t));
+	secret_file(path, sizeof(path), PGSSE_CSRF_SECRET_MAX, 0400);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k1, path, why, sizeof(why)),
+	    PGSSE_OK);
+	ck_assert_uint_eq(k1.len, PGSSE_CSRF_SECRET_MAX);
+}
+END_TEST
+
+START_TEST(csrf_key_refused)
+{
+	struct pgsse_csrf_key	 k;
+	char			 path[600], why[1024];
+
+	secret_file(path, sizeof(path), 32, 0644);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, path, why, sizeof(why)),
+	    PGSSE_ERR_FORBIDDEN);
+	ck_assert_msg(strstr(why, path) != NULL && strstr(why, "chmod o-rwx"),
+	    "%s", why);
+	ck_assert_int_eq(chmod(path, 0602), 0);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, path, why, sizeof(why)),
+	    PGSSE_ERR_FORBIDDEN);
+	secret_file(path, sizeof(path), 31, 0600);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, path, why, sizeof(why)),
+	    PGSSE_ERR_LIMIT);
+	ck_assert_msg(strstr(why, "holds 31 bytes") != NULL, "%s", why);
+	secret_file(path, sizeof(path), 0, 0600);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, path, why, sizeof(why)),
+	    PGSSE_ERR_LIMIT);
+	secret_file(path, sizeof(path), PGSSE_CSRF_SECRET_MAX + 1, 0600);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, path, why, sizeof(why)),
+	    PGSSE_ERR_LIMIT);
+	ck_assert_msg(strstr(why, "over 1024") != NULL, "%s", why);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, "/nonexistent/secret", why,
+	    sizeof(why)), PGSSE_ERR_IO);
+	ck_assert_msg(strstr(why, "/nonexistent/secret") != NULL, "%s", why);
+	*strrchr(path, '/') = '\0';
+	ck_assert_int_eq(chmod(path, 0700), 0);
+	ck_assert_int_eq(pgsse_csrf_key_load(&k, path, why, sizeof(why)),
+	    PGSSE_ERR_IO);
+	ck_assert_msg(strstr(why, "not a regular file") != NULL, "%s", why);
+	/* No secret: no token is issued, none is valid. */
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(pgsse_csrf_issue(&k, path, sizeof(path)),
+	    PGSSE_ERR_INVAL);
+	ck_assert(!pgsse_csrf_valid(&k, tok));
+	ck_assert_int_eq(pgsse_csrf_key_set(&k, "short", 5), PGSSE_ERR_LIMIT);
+}
+END_TEST
+
+/* The cookie is Secure under TLS, and carries a valid token. */
+START_TEST(csrf_set_cookie)
+{
+	struct pgsse_csrf_req	 r = good();
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	char			 t[PGSSE_CSRF_TOKEN_LEN + 1], want[256];
+
+	ck_assert_int_eq(pgsse_csrf_set_cookie(&key, &r, t, sizeof(t), &b),
+	    PGSSE_OK);
+	ck_assert(pgsse_csrf_valid(&key, t));
+	snprintf(want, sizeof(want), "Set-Cookie: pgsse_csrf=%s; Path=/; "
+	    "SameSite=Strict\r\n", t);
+	ck_assert_str_eq(b.p, want);
+	pgsse_buf_reset(&b);
+	r.https = "on";
+	ck_assert_int_eq(pgsse_csrf_set_cookie(&key, &r, t, sizeof(t), &b),
+	    PGSSE_OK);
+	snprintf(want, sizeof(want), "Set-Cookie: pgsse_csrf=%s; Path=/; "
+	    "SameSite=Strict; Secure\r\n", t);
+	ck_assert_str_eq(b.p, want);
+	ck_assert_int_eq(pgsse_csrf_set_cookie(&key, &r, t, sizeof(t) - 1, &b),
+	    PGSSE_ERR_LIMIT);
+	pgsse_buf_free(&b);
+}
+END_TEST
+
+/* The issued token with its MAC in capitals is not the token. */
+START_TEST(csrf_refuses_capitals)
+{
+	struct pgsse_csrf_req	 r = good();
+	char			 t[PGSSE_CSRF_TOKEN_LEN + 1], c[256];
+	size_t			 i;
+
+	memcpy(t, tok, sizeof(t));
+	for (i = 32; i < PGSSE_CSRF_TOKEN_LEN; i++)
+		if (t[i] >= 'a')
+			t[i] -= 'a' - 'A';
+	ck_assert_str_ne(t, tok);
+	snprintf(c, sizeof(c), "pgsse_csrf=%s", t);
+	r.cookie = c;
+	r.token = t;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_TOKEN);
+}
+END_TEST
+
+/* Hosts and ports past their limits are refused, not truncated. */
+START_TEST(csrf_hostile_hosts)
+{
+	struct pgsse_csrf_req	 r = good();
+	char			 host[PGSSE_HOST_MAX + 2], o[PGSSE_HOST_MAX + 16];
+
+	memset(host, 'a', sizeof(host));
+	host[PGSSE_HOST_MAX] = '\0';
+	snprintf(o, sizeof(o), "http://%s", host);
+	r.origin = o;
+	r.host = host;
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	host[PGSSE_HOST_MAX] = 'a';
+	host[PGSSE_HOST_MAX + 1] = '\0';
+	snprintf(o, sizeof(o), "http://%s", host);
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r = good();
+	r.origin = "http://example.com:008080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = "http://example.com:0";
+	r.host = "example.com:0";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r = good();
+	r.host = "example.com:8080 ";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.host = "[]:8080";
+	r.origin = "http://[]:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	r.host = "[::1:8080";
+	r.origin = "http://[::1:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -341,6 +510,17 @@ main(void)
 	tcase_add_test(tc, csrf_refuses_other_secret);
 	tcase_add_test(tc, csrf_refuses_altered_token);
 	tcase_add_test(tc, csrf_refuses_cookie_header_differ);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("secret");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, csrf_key_load);
+	tcase_add_test(tc, csrf_key_refused);
+	tcase_add_test(tc, csrf_set_cookie);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, csrf_hostile_hosts);
+	tcase_add_test(tc, csrf_refuses_capitals);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
