@@ -56,66 +56,89 @@ check(const struct pgsse_csrf_req *r)
 	return pgsse_csrf_check(&key, r);
 }
 
-START_TEST(csrf_accepts)
+/* A page's origin (or referer) and the request it posts. */
+struct from {
+	const char	*origin;
+	const char	*referer;
+	const char	*host;
+	const char	*https;		/* HTTPS */
+	const char	*scheme;	/* REQUEST_SCHEME */
+};
+
+/* Checks good() sent as each of the n cases in v, expecting want. */
+static void
+from_each(const struct from *v, size_t n, enum pgsse_csrf_why want)
 {
 	struct pgsse_csrf_req	 r = good();
+	size_t			 i;
 
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	/* TLS, named by HTTPS=on or REQUEST_SCHEME, default port. */
-	r.origin = "https://example.com";
-	r.host = "example.com";
-	r.https = "on";
-	r.scheme = NULL;
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	r.https = NULL;
-	r.scheme = "https";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	/* Default ports written out or left out are the same origin. */
-	r.origin = "https://example.com:443";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	r.origin = "https://example.com";
-	r.host = "example.com:443";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	r.scheme = "http";
-	r.origin = "http://example.com:80";
-	r.host = "example.com";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	/* Host names are case-insensitive. */
-	r.origin = "http://Example.COM";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	/* No scheme from the server: plain HTTP. */
-	r.scheme = NULL;
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	/* IPv6 literals. */
-	r.origin = "http://[::1]:8080";
-	r.host = "[::1]:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	for (i = 0; i < n; i++) {
+		r.origin = v[i].origin;
+		r.referer = v[i].referer;
+		r.host = v[i].host;
+		r.https = v[i].https;
+		r.scheme = v[i].scheme;
+		ck_assert_msg(check(&r) == want, "Origin %s, Referer %s, Host "
+		    "%s, HTTPS %s, scheme %s: %s", v[i].origin, v[i].referer,
+		    v[i].host, v[i].https, v[i].scheme,
+		    pgsse_csrf_why_str(check(&r)));
+	}
+}
+
+#define FROM_EACH(v, want) from_each((v), sizeof(v) / sizeof((v)[0]), (want))
+
+START_TEST(csrf_accepts)
+{
+	static const struct from v[] = {
+		{ "http://example.com:8080", NULL, "example.com:8080", NULL,
+		    "http" },
+		/* TLS, named by HTTPS=on or REQUEST_SCHEME. */
+		{ "https://example.com", NULL, "example.com", "on", NULL },
+		{ "https://example.com", NULL, "example.com", NULL, "https" },
+		/* Default ports written out or left out. */
+		{ "https://example.com:443", NULL, "example.com", NULL,
+		    "https" },
+		{ "https://example.com", NULL, "example.com:443", NULL,
+		    "https" },
+		{ "http://example.com:80", NULL, "example.com", NULL, "http" },
+		/* Host names are case-insensitive. */
+		{ "http://Example.COM", NULL, "example.com", NULL, "http" },
+		/* No scheme from the server: plain HTTP. */
+		{ "http://example.com", NULL, "example.com", NULL, NULL },
+		{ "http://[::1]:8080", NULL, "[::1]:8080", NULL, "http" },
+	};
+
+	FROM_EACH(v, PGSSE_CSRF_OK);
 }
 END_TEST
 
 START_TEST(csrf_referer_fallback)
 {
-	struct pgsse_csrf_req	 r = good();
+	static const struct from ok[] = {
+		{ NULL, "http://example.com:8080/demos?x=1#top",
+		    "example.com:8080", NULL, "http" },
+		{ NULL, "http://example.com:8080", "example.com:8080", NULL,
+		    "http" },
+		{ NULL, "https://example.com/?q", "example.com", "on", NULL },
+	};
+	static const struct from refused[] = {
+		{ NULL, "http://evil.example:8080/demos", "example.com:8080",
+		    NULL, "http" },
+		{ NULL, "http://example.com:8080.evil.example/",
+		    "example.com:8080", NULL, "http" },
+		{ NULL, "http://example.com:8080@evil.example/",
+		    "example.com:8080", NULL, "http" },
+		{ NULL, "https://example.com:8080/demos", "example.com:8080",
+		    NULL, "http" },
+		{ NULL, "http://example.com:8081/demos", "example.com:8080",
+		    NULL, "http" },
+		/* An Origin, when sent, is what counts. */
+		{ "http://evil.example", "http://example.com:8080/",
+		    "example.com:8080", NULL, "http" },
+	};
 
-	r.origin = NULL;
-	r.referer = "http://example.com:8080/demos?x=1#top";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	r.referer = "http://example.com:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
-	r.referer = "http://evil.example:8080/demos";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.referer = "http://example.com:8080.evil.example/";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.referer = "http://example.com:8080@evil.example/";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.referer = "https://example.com:8080/demos";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.referer = "http://example.com:8081/demos";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	/* An Origin, when sent, is what counts. */
-	r.origin = "http://evil.example";
-	r.referer = "http://example.com:8080/";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	FROM_EACH(ok, PGSSE_CSRF_OK);
+	FROM_EACH(refused, PGSSE_CSRF_CROSS_ORIGIN);
 }
 END_TEST
 
@@ -134,77 +157,67 @@ END_TEST
 
 START_TEST(csrf_refuses_foreign_origin)
 {
+	static const struct from v[] = {
+		{ "http://evil.example:8080", NULL, "example.com:8080", NULL,
+		    "http" },
+		{ "http://example.com:8080.evil.example", NULL,
+		    "example.com:8080", NULL, "http" },
+		{ "http://example.co", NULL, "example.com", NULL, "http" },
+		{ "null", NULL, "example.com", NULL, "http" },
+		{ "", NULL, "example.com", NULL, "http" },
+		{ "example.com", NULL, "example.com", NULL, "http" },
+		{ "http://example.com/", NULL, "example.com", NULL, "http" },
+		{ NULL, NULL, "example.com", NULL, "http" },
+		{ "http://example.com", NULL, NULL, NULL, "http" },
+	};
 	struct pgsse_csrf_req	 r = good();
 
-	r.origin = "http://evil.example:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	FROM_EACH(v, PGSSE_CSRF_CROSS_ORIGIN);
+	r.origin = v[0].origin;
 	ck_assert_str_eq(pgsse_csrf_why_str(check(&r)),
 	    "cross-origin request refused");
-	r.origin = "http://example.com:8080.evil.example";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.co";
-	r.host = "example.com";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "null";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "example.com";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.com/";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = NULL;
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r = good();
-	r.host = NULL;
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
 }
 END_TEST
 
 START_TEST(csrf_refuses_scheme_mismatch)
 {
-	struct pgsse_csrf_req	 r = good();
+	static const struct from v[] = {
+		/* A plain-HTTP page posting to the TLS site, and back. */
+		{ "http://example.com", NULL, "example.com", "on", "https" },
+		{ "http://example.com", NULL, "example.com", NULL, "https" },
+		{ "http://example.com", NULL, "example.com", "on", NULL },
+		{ "https://example.com", NULL, "example.com", NULL, "http" },
+		{ "https://example.com:8080", NULL, "example.com:8080", NULL,
+		    "http" },
+		{ "ftp://example.com:8080", NULL, "example.com:8080", NULL,
+		    "http" },
+	};
 
-	/* A plain-HTTP page posting to the TLS site, and back. */
-	r.origin = "http://example.com";
-	r.host = "example.com";
-	r.https = "on";
-	r.scheme = "https";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.https = NULL;
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "https://example.com";
-	r.scheme = "http";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r = good();
-	r.origin = "https://example.com:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "ftp://example.com:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	FROM_EACH(v, PGSSE_CSRF_CROSS_ORIGIN);
 }
 END_TEST
 
 START_TEST(csrf_refuses_port_mismatch)
 {
-	struct pgsse_csrf_req	 r = good();
+	static const struct from v[] = {
+		{ "http://example.com:8081", NULL, "example.com:8080", NULL,
+		    "http" },
+		{ "http://example.com", NULL, "example.com:8080", NULL,
+		    "http" },
+		{ "http://example.com:80", NULL, "example.com:8080", NULL,
+		    "http" },
+		{ "http://example.com:8080", NULL, "example.com", NULL,
+		    "http" },
+		/* The TLS default port is not the plain one. */
+		{ "http://example.com:443", NULL, "example.com", NULL, "http" },
+		{ "https://example.com:80", NULL, "example.com", NULL,
+		    "https" },
+		{ "http://example.com:", NULL, "example.com", NULL, "http" },
+		{ "http://example.com:99999", NULL, "example.com:99999", NULL,
+		    "http" },
+	};
 
-	r.origin = "http://example.com:8081";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.com";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.com:80";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.host = "example.com";
-	r.origin = "http://example.com:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	/* The TLS default port is not the plain one. */
-	r.origin = "http://example.com:443";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.com:";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.com:99999";
-	r.host = "example.com:99999";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	FROM_EACH(v, PGSSE_CSRF_CROSS_ORIGIN);
 }
 END_TEST
 
@@ -347,7 +360,8 @@ secret_file(char *path, size_t len, size_t n, mode_t mode)
 START_TEST(csrf_key_load)
 {
 	struct pgsse_csrf_key	 k1, k2;
-	char			 path[600], why[1024], t[PGSSE_CSRF_TOKEN_LEN + 1];
+	char			 path[600], why[1024];
+	char			 t[PGSSE_CSRF_TOKEN_LEN + 1];
 
 	secret_file(path, sizeof(path), 32, 0600);
 	ck_assert_int_eq(pgsse_csrf_key_load(&k1, path, why, sizeof(why)),
@@ -456,8 +470,18 @@ END_TEST
 /* Hosts and ports past their limits are refused, not truncated. */
 START_TEST(csrf_hostile_hosts)
 {
+	static const struct from v[] = {
+		{ "http://example.com:008080", NULL, "example.com:8080", NULL,
+		    "http" },
+		{ "http://example.com:0", NULL, "example.com:0", NULL, "http" },
+		{ "http://example.com:8080", NULL, "example.com:8080 ", NULL,
+		    "http" },
+		{ "http://[]:8080", NULL, "[]:8080", NULL, "http" },
+		{ "http://[::1:8080", NULL, "[::1:8080", NULL, "http" },
+	};
 	struct pgsse_csrf_req	 r = good();
-	char			 host[PGSSE_HOST_MAX + 2], o[PGSSE_HOST_MAX + 16];
+	char			 host[PGSSE_HOST_MAX + 2];
+	char			 o[PGSSE_HOST_MAX + 16];
 
 	memset(host, 'a', sizeof(host));
 	host[PGSSE_HOST_MAX] = '\0';
@@ -469,21 +493,7 @@ START_TEST(csrf_hostile_hosts)
 	host[PGSSE_HOST_MAX + 1] = '\0';
 	snprintf(o, sizeof(o), "http://%s", host);
 	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r = good();
-	r.origin = "http://example.com:008080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.origin = "http://example.com:0";
-	r.host = "example.com:0";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r = good();
-	r.host = "example.com:8080 ";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.host = "[]:8080";
-	r.origin = "http://[]:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
-	r.host = "[::1:8080";
-	r.origin = "http://[::1:8080";
-	ck_assert_int_eq(check(&r), PGSSE_CSRF_CROSS_ORIGIN);
+	FROM_EACH(v, PGSSE_CSRF_CROSS_ORIGIN);
 }
 END_TEST
 
