@@ -5,14 +5,13 @@
  * a response with htmx headers, CSRF protection for POST, and queries
  * over one kept-open connection with bound parameters only.
  *
- * CSRF. Every response sets a random token in the pgsse_csrf cookie
- * (SameSite=Strict) when the browser has none; pages send it back in the
- * X-CSRF-Token header (www/js/csrf.js does it for htmx). A POST passes
- * only with HX-Request: true, an Origin (or Referer) naming this host,
- * and a header token equal to the cookie: a page on another origin can
- * neither read the cookie nor send that header without a CORS preflight.
+ * CSRF (see csrf.c). Every response sets a signed token in the
+ * pgsse_csrf cookie when the browser has none valid; pages send it back
+ * in the X-CSRF-Token header (www/js/csrf.js does it for htmx). A POST
+ * passes only with HX-Request: true, an Origin (or Referer) of this
+ * scheme, host and port, and a header token equal to the cookie, signed
+ * with the site's secret (PGSSE_SECRET_FILE).
  */
-#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,16 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "pgsse.h"
 #include "extern.h"
-
-/* Bytes of CSRF token entropy; the token is twice as many hex digits. */
-#define APP_TOKEN_BYTES 16
 
 static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
 
@@ -228,95 +223,55 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 	return NULL;
 }
 
-/* Returns the value of cookie name in the request, copied into out. */
-static int
-app_cookie(const struct pgsse_app *a, const char *name, char *out,
-    size_t len)
-{
-	const char	*z = pgsse_req_param(a->req, "HTTP_COOKIE"), *v;
-	size_t		 nlen = strlen(name), vlen;
+/* The key CSRF tokens are issued under; set before any request. */
+static struct pgsse_csrf_key app_key;
+_Static_assert(sizeof(((struct pgsse_app *)0)->csrf) > PGSSE_CSRF_TOKEN_LEN,
+    "pgsse_app's csrf holds a token");
 
-	for (; z != NULL && *z != '\0'; z += strcspn(z, ";"), z += *z == ';') {
-		while (*z == ' ')
-			z++;
-		if (strncmp(z, name, nlen) != 0 || z[nlen] != '=')
-			continue;
-		v = z + nlen + 1;
-		vlen = strcspn(v, ";");
-		if (vlen == 0 || vlen >= len)
-			return 0;
-		memcpy(out, v, vlen);
-		out[vlen] = '\0';
-		return 1;
-	}
-	return 0;
-}
-
-static int
-token_ok(const char *z)
-{
-	size_t	 i;
-
-	for (i = 0; z[i] != '\0'; i++)
-		if (!isxdigit((unsigned char)z[i]))
-			return 0;
-	return i == APP_TOKEN_BYTES * 2;
-}
-
-/* Makes a fresh random token in a->csrf and a Set-Cookie header. */
+/* Fills r with the request's parameters that the CSRF check reads. */
 static void
-app_new_token(struct pgsse_app *a)
+app_csrf_req(const struct pgsse_app *a, struct pgsse_csrf_req *r)
 {
-	unsigned char	 raw[APP_TOKEN_BYTES];
-	size_t		 i;
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		a->csrf[0] = '\0';
-		return;
-	}
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(a->csrf + 2 * i, 3, "%02x", raw[i]);
-	pgsse_buf_printf(&a->headers, "Set-Cookie: pgsse_csrf=%s; Path=/; "
-	    "SameSite=Strict\r\n", a->csrf);
+	r->hx_request = pgsse_req_param(a->req, "HTTP_HX_REQUEST");
+	r->origin = pgsse_req_param(a->req, "HTTP_ORIGIN");
+	r->referer = pgsse_req_param(a->req, "HTTP_REFERER");
+	r->host = pgsse_req_param(a->req, "HTTP_HOST");
+	r->https = pgsse_req_param(a->req, "HTTPS");
+	r->scheme = pgsse_req_param(a->req, "REQUEST_SCHEME");
+	r->cookie = pgsse_req_param(a->req, "HTTP_COOKIE");
+	r->token = pgsse_req_param(a->req, "HTTP_X_CSRF_TOKEN");
 }
 
-/* Returns 1 if the request's Origin or Referer names this host. */
-static int
-app_same_origin(const struct pgsse_app *a)
+/*
+ * Keeps the request's token in a->csrf if this site's secret signed
+ * it, else makes a fresh one there with its Set-Cookie header. Without
+ * a secret (a program with no POST route) there are no tokens.
+ */
+static void
+app_token(struct pgsse_app *a)
 {
-	const char	*host = pgsse_req_param(a->req, "HTTP_HOST");
-	const char	*z = pgsse_req_param(a->req, "HTTP_ORIGIN");
-	size_t		 hlen;
+	struct pgsse_csrf_req	 r;
 
-	if (z == NULL)
-		z = pgsse_req_param(a->req, "HTTP_REFERER");
-	if (host == NULL || z == NULL)
-		return 0;
-	if (strncmp(z, "http://", 7) == 0)
-		z += 7;
-	else if (strncmp(z, "https://", 8) == 0)
-		z += 8;
-	else
-		return 0;
-	hlen = strlen(host);
-	return strncmp(z, host, hlen) == 0 &&
-	    (z[hlen] == '\0' || z[hlen] == '/');
+	app_csrf_req(a, &r);
+	if (app_key.len == 0 || (pgsse_cookie_get(r.cookie, PGSSE_CSRF_COOKIE,
+	    a->csrf, sizeof(a->csrf)) == PGSSE_OK &&
+	    pgsse_csrf_valid(&app_key, a->csrf)))
+		return;
+	if (pgsse_csrf_set_cookie(&app_key, &r, a->csrf, sizeof(a->csrf),
+	    &a->headers) != PGSSE_OK)
+		pgsse_log(PGSSE_LOG_WARN, "cannot issue a CSRF token");
 }
 
 /* Returns NULL if the POST may proceed, else why not. */
 static const char *
-app_csrf_check(const struct pgsse_app *a, int had_cookie)
+app_csrf_check(const struct pgsse_app *a)
 {
-	const char	*hx = pgsse_req_param(a->req, "HTTP_HX_REQUEST");
-	const char	*tok = pgsse_req_param(a->req, "HTTP_X_CSRF_TOKEN");
+	struct pgsse_csrf_req	 r;
+	enum pgsse_csrf_why	 why;
 
-	if (hx == NULL || strcmp(hx, "true") != 0)
-		return "missing HX-Request header";
-	if (!app_same_origin(a))
-		return "cross-origin request refused";
-	if (!had_cookie || tok == NULL || strcmp(tok, a->csrf) != 0)
-		return "missing or wrong CSRF token; reload the page";
-	return NULL;
+	app_csrf_req(a, &r);
+	why = pgsse_csrf_check(&app_key, &r);
+	return why == PGSSE_CSRF_OK ? NULL : pgsse_csrf_why_str(why);
 }
 
 /* Reads an urlencoded POST body into a->form. Returns an HTTP status. */
@@ -345,36 +300,6 @@ app_read_form(struct pgsse_app *a)
 	    (int)pgsse_query_parse(body, &a->form);
 	free(body);
 	return r == PGSSE_OK ? PGSSE_HTTP_200 : PGSSE_HTTP_400;
-}
-
-/*
- * Matches path against pattern ("/demos/<id>/install"), storing each
- * <name> segment in a->args. Returns 1 on a match.
- */
-static int
-app_match(struct pgsse_app *a, const char *pattern, const char *path)
-{
-	const char	*p = pattern, *q = path;
-	size_t		 n, nargs = 0, used = 0;
-
-	while (*p != '\0' && *q != '\0') {
-		if (*p == '<') {
-			p = strchr(p, '>');
-			if (p == NULL || nargs == PGSSE_APP_ARGS_MAX)
-				return 0;
-			p++;
-			n = strcspn(q, "/");
-			if (n == 0 || used + n + 1 > sizeof(a->argbuf))
-				return 0;
-			memcpy(a->argbuf + used, q, n);
-			a->argbuf[used + n] = '\0';
-			a->args[nargs++] = a->argbuf + used;
-			used += n + 1;
-			q += n;
-		} else if (*p++ != *q++)
-			return 0;
-	}
-	return *p == '\0' && *q == '\0';
 }
 
 /* Writes the response: status, headers, then the body. */
@@ -421,17 +346,14 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	const char			*m, *uri, *why;
 	enum pgsse_http_status		 st;
 	size_t				 len;
-	int				 had_cookie, method_seen = 0;
+	int				 method_seen = 0;
 
 	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	uri = pgsse_req_param(a->req, "REQUEST_URI");
 	a->user = pgsse_req_param(a->req, "REMOTE_USER");
 	if (a->user != NULL && *a->user == '\0')
 		a->user = NULL;
-	had_cookie = app_cookie(a, "pgsse_csrf", a->csrf, sizeof(a->csrf)) &&
-	    token_ok(a->csrf);
-	if (!had_cookie)
-		app_new_token(a);
+	app_token(a);
 	len = uri ? strcspn(uri, "?") : 0;
 	if (uri == NULL || len >= sizeof(a->path)) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_404, "no such path"));
@@ -446,14 +368,15 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 		return;
 	}
 	for (rt = routes; rt->pattern != NULL; rt++) {
-		if (!app_match(a, rt->pattern, a->path))
+		if (!pgsse_route_match(rt->pattern, a->path, a->args,
+		    PGSSE_APP_ARGS_MAX, a->argbuf, sizeof(a->argbuf)))
 			continue;
 		method_seen = 1;
 		if (m == NULL || strcmp(m, methods[rt->method]) != 0)
 			continue;
 		a->method = rt->method;
 		if (rt->method == PGSSE_METHOD_POST) {
-			if ((why = app_csrf_check(a, had_cookie)) != NULL) {
+			if ((why = app_csrf_check(a)) != NULL) {
 				app_respond(a, pgsse_app_error(a,
 				    PGSSE_HTTP_403, why));
 				return;
@@ -610,33 +533,41 @@ app_run_workers(struct app_worker *w, long n)
 }
 
 /*
- * Reads the command line into *sock and *threads. Returns -1 after
+ * Reads the command line into *sock, *threads and *secret (the CSRF
+ * secret's file; argv's or the environment's). Returns -1 after
  * printing usage or the version (exit 0), -2 on a bad argument (exit 1),
  * else 0.
  */
 static int
-app_args(const char *name, int argc, char *argv[], int *sock, long *threads)
+app_args(const char *name, int argc, char *argv[], int *sock, long *threads,
+    const char **secret)
 {
 	const char	*z = getenv("PGSSE_APP_THREADS");
 	char		*end;
 	int		 i;
 
 	*threads = z != NULL ? strtol(z, NULL, 10) : PGSSE_APP_THREADS;
+	*secret = getenv("PGSSE_SECRET_FILE");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("%s %s\n", name, PGSSE_VERSION);
 			return -1;
 		} else if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s [--socket PATH|:PORT] [--threads N]\n"
+			printf("usage: %s [--socket PATH|:PORT] [--threads N] "
+			    "[--secret-file FILE]\n"
 			    "Serves HTMX fragments over FastCGI (or one CGI "
 			    "request)\nwith N worker threads (default %d), each "
 			    "with its own database\nconnection, from "
-			    "PGSSE_CONNINFO or the PG* variables.\n", name,
-			    PGSSE_APP_THREADS);
+			    "PGSSE_CONNINFO or the PG* variables. CSRF tokens\n"
+			    "are signed with the secret in FILE "
+			    "(PGSSE_SECRET_FILE).\n", name, PGSSE_APP_THREADS);
 			return -1;
 		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
 			if ((*sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
 				return -2;
+		} else if (strcmp(argv[i], "--secret-file") == 0 &&
+		    i + 1 < argc) {
+			*secret = argv[++i];
 		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
 			*threads = strtol(argv[++i], &end, 10);
 			if (*end != '\0')
@@ -669,10 +600,66 @@ app_conninfo(void)
 }
 
 /*
+ * Returns 1 if every route's pattern can match, else 0 after saying
+ * which cannot on standard error.
+ */
+static int
+app_routes_ok(const char *name, const struct pgsse_route *routes)
+{
+	const struct pgsse_route	*rt;
+
+	for (rt = routes; rt->pattern != NULL; rt++)
+		if (!pgsse_route_valid(rt->pattern, PGSSE_APP_ARGS_MAX)) {
+			fprintf(stderr, "%s: route %s is malformed: it must "
+			    "start with /, each <name> a whole segment, at "
+			    "most %d of them\n", name, rt->pattern,
+			    PGSSE_APP_ARGS_MAX);
+			return 0;
+		}
+	return 1;
+}
+
+/*
+ * Loads the CSRF secret in the file at path into app_key. Returns 1, or
+ * 0 after saying why on standard error: the file is unusable, or there
+ * is none and a route takes POST.
+ */
+static int
+app_secret(const char *name, const char *path,
+    const struct pgsse_route *routes)
+{
+	const struct pgsse_route	*rt;
+	char				 why[1024];
+
+	if (path != NULL && *path != '\0') {
+		if (pgsse_csrf_key_load(&app_key, path, why, sizeof(why)) ==
+		    PGSSE_OK)
+			return 1;
+		fprintf(stderr, "%s: CSRF secret (PGSSE_SECRET_FILE): %s\n",
+		    name, why);
+		return 0;
+	}
+	for (rt = routes; rt->pattern != NULL; rt++)
+		if (rt->method == PGSSE_METHOD_POST) {
+			fprintf(stderr, "%s: POST %s needs a CSRF secret: set "
+			    "PGSSE_SECRET_FILE (or --secret-file) to a file of "
+			    "%d to %d random bytes, the same on every host, "
+			    "that only the web programs can read:\n"
+			    "  head -c 32 /dev/urandom >/etc/pgsse/secret; "
+			    "chmod 640 /etc/pgsse/secret\n", name,
+			    rt->pattern, PGSSE_CSRF_SECRET_MIN,
+			    PGSSE_CSRF_SECRET_MAX);
+			return 0;
+		}
+	return 1;
+}
+
+/*
  * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
  * or --socket PATH) with --threads workers, or one plain CGI request,
- * until SIGTERM. Returns the exit status. The database comes from
- * PGSSE_CONNINFO or PG* variables.
+ * until SIGTERM. Returns the exit status: 2 if the routes or the CSRF
+ * secret are unusable. The database comes from PGSSE_CONNINFO or PG*
+ * variables, the secret from PGSSE_SECRET_FILE or --secret-file.
  */
 int
 pgsse_app_main(const char *name, const struct pgsse_route *routes,
@@ -681,14 +668,17 @@ pgsse_app_main(const char *name, const struct pgsse_route *routes,
 	struct app_worker	 w[PGSSE_APP_THREADS_MAX];
 	struct pgsse_app	 a;
 	struct pgsse_req	 req;
+	const char		*secret;
 	long			 threads, i;
 	int			 sock = 0, rc;
 
 	app_signals();
 	if (FCGX_Init() != 0)
 		return 1;
-	if ((rc = app_args(name, argc, argv, &sock, &threads)) < 0)
+	if ((rc = app_args(name, argc, argv, &sock, &threads, &secret)) < 0)
 		return rc == -1 ? 0 : 1;
+	if (!app_routes_ok(name, routes) || !app_secret(name, secret, routes))
+		return 2;
 	if (sock == 0 && FCGX_IsCGI()) {
 		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));

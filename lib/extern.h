@@ -327,7 +327,7 @@ struct pgsse_app {
 	char			 argbuf[256];
 	struct pgsse_buf	 body;		/* the fragment */
 	struct pgsse_buf	 headers;	/* extra header lines */
-	char			 csrf[64];	/* the session's token */
+	char			 csrf[128];	/* the session's token */
 	const char		*user;		/* REMOTE_USER, or NULL */
 	char			 sqlstate[6];	/* of the last failed query */
 	char			 retry[16];	/* its HINT: seconds to wait */
@@ -350,5 +350,59 @@ enum pgsse_http_status pgsse_app_db_error(struct pgsse_app *, const char *);
 void		 pgsse_app_header(struct pgsse_app *, const char *, const char *);
 int		 pgsse_app_main(const char *, const struct pgsse_route *, int,
 		    char *[]);
+
+
+/* cookie.c */
+enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,
+		    char *out, size_t outsz);
+
+/* route.c */
+int		 pgsse_route_match(const char *pattern, const char *path,
+		    const char **args, size_t nargs, char *buf, size_t bufsz);
+int		 pgsse_route_valid(const char *pattern, size_t nargs);
+
+/* csrf.c: see the design comment there. */
+#define PGSSE_CSRF_COOKIE "pgsse_csrf"
+/* Characters in a token: a nonce and its HMAC-SHA256, in hex. */
+#define PGSSE_CSRF_TOKEN_LEN 96
+/* Bytes in the secret file (PGSSE_SECRET_FILE): pgsse-app refuses to
+ * start with fewer or more. */
+#define PGSSE_CSRF_SECRET_MIN 32
+#define PGSSE_CSRF_SECRET_MAX 1024
+struct pgsse_csrf_key {
+	unsigned char	 k[PGSSE_CSRF_SECRET_MAX];
+	size_t		 len;		/* 0: no secret, no token valid */
+};
+/* A POST's CGI parameters the check reads; any may be NULL. */
+struct pgsse_csrf_req {
+	const char	*hx_request;	/* HTTP_HX_REQUEST */
+	const char	*origin;	/* HTTP_ORIGIN */
+	const char	*referer;	/* HTTP_REFERER */
+	const char	*host;		/* HTTP_HOST */
+	const char	*https;		/* HTTPS: "on" under TLS */
+	const char	*scheme;	/* REQUEST_SCHEME */
+	const char	*cookie;	/* HTTP_COOKIE */
+	const char	*token;		/* HTTP_X_CSRF_TOKEN */
+};
+enum pgsse_csrf_why {
+	PGSSE_CSRF_OK,
+	PGSSE_CSRF_NO_HX,		/* no HX-Request: true */
+	PGSSE_CSRF_CROSS_ORIGIN,	/* Origin or Referer not this one */
+	PGSSE_CSRF_BAD_TOKEN,		/* missing, forged or not the cookie */
+	PGSSE_CSRF__MAX
+};
+enum pgsse_err	 pgsse_csrf_key_set(struct pgsse_csrf_key *, const void *,
+		    size_t);
+enum pgsse_err	 pgsse_csrf_key_load(struct pgsse_csrf_key *, const char *,
+		    char *, size_t);
+enum pgsse_err	 pgsse_csrf_issue(const struct pgsse_csrf_key *, char *,
+		    size_t);
+int		 pgsse_csrf_valid(const struct pgsse_csrf_key *, const char *);
+enum pgsse_csrf_why pgsse_csrf_check(const struct pgsse_csrf_key *,
+		    const struct pgsse_csrf_req *);
+const char	*pgsse_csrf_why_str(enum pgsse_csrf_why);
+enum pgsse_err	 pgsse_csrf_set_cookie(const struct pgsse_csrf_key *,
+		    const struct pgsse_csrf_req *, char *, size_t,
+		    struct pgsse_buf *);
 
 #endif /* PGSSE_EXTERN_H */

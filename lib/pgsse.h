@@ -23,6 +23,9 @@
 #define PGSSE_QUERY_MAX 4096
 /* Key/value pairs in a query string or form: 400 past it. */
 #define PGSSE_QUERY_PAIRS_MAX 64
+/* Bytes in the host of the Host header and of the Origin or Referer
+ * a POST is checked against: 403 past it. */
+#define PGSSE_HOST_MAX 255
 /* Channels on one stream connection: 400 past it. */
 #define PGSSE_CHANNELS_MAX 16
 /* Bytes in a Last-Event-ID header or last_event_id parameter: 400. */

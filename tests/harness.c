@@ -291,6 +291,7 @@ h_web_start(struct h_web *w, const char *extra_conf)
 	const char *lighttpd = getenv("LIGHTTPD") ? getenv("LIGHTTPD") :
 	    "/usr/sbin/lighttpd";
 
+	h_secret_init();
 	make_tmpdir(w->dir, sizeof(w->dir), "web");
 	w->port = h_free_port();
 	snprintf(conf, sizeof(conf), "%s/lighttpd.conf", w->dir);
@@ -390,6 +391,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	int	 fcgid = strcmp(sample, "fcgid") == 0;
 
 	pg_password(pw, sizeof(pw));
+	h_secret_init();
 	make_tmpdir(w->dir, sizeof(w->dir), "apache");
 	w->port = h_free_port();
 	w->sig = SIGTERM;
@@ -414,13 +416,15 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "Define PGSSE_CGIBIN %s/cgi-bin\n"
 	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse "
 	    "password=%s\"\n"
+	    "Define PGSSE_SECRET_FILE %s\n"
 	    "FcgidIPCDir %s/fcgid\nFcgidProcessTableFile %s/fcgid.shm\n"
 	    "Include %s/etc/apache/pgsse-%s.conf\n", w->port, w->dir, w->dir,
 	    w->dir, w->dir, fcgid ?
 	    "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n" :
 	    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
 	    "LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so\n",
-	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), pw, w->dir, w->dir,
+	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), pw,
+	    getenv("PGSSE_SECRET_FILE"), w->dir, w->dir,
 	    h_builddir(), sample);
 	if (!fcgid) {
 		/* FcgidIPCDir is mod_fcgid's: drop it for proxy_fcgi. */
@@ -450,6 +454,7 @@ h_nginx_start(struct h_web *w)
 {
 	char	 conf[4096], path[600];
 
+	h_secret_init();
 	make_tmpdir(w->dir, sizeof(w->dir), "nginx");
 	w->port = h_free_port();
 	w->sig = SIGTERM;
@@ -906,4 +911,35 @@ h_web_kill_streams(struct h_web *w)
 			killed++;
 	}
 	return killed;
+}
+
+/*
+ * Makes the CSRF secret for the FastCGI programs this process starts
+ * and exports PGSSE_SECRET_FILE, once (forked tests inherit it): every
+ * web server a test starts shares it, as the hosts of one site do. 32 random bytes,
+ * mode 600, owned by www-data where that user exists (Apache's
+ * mod_fcgid runs the programs as www-data).
+ */
+void
+h_secret_init(void)
+{
+	static int	 done;
+	char		 dir[512], path[600];
+	unsigned char	 k[32];
+	FILE		*f;
+
+	if (done)
+		return;
+	make_tmpdir(dir, sizeof(dir), "secret");
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	if ((f = fopen("/dev/urandom", "rb")) == NULL ||
+	    fread(k, 1, sizeof(k), f) != sizeof(k))
+		ck_abort_msg("cannot read /dev/urandom");
+	fclose(f);
+	if ((f = fopen(path, "wb")) == NULL || fchmod(fileno(f), 0600) != 0 ||
+	    fwrite(k, 1, sizeof(k), f) != sizeof(k) || fclose(f) != 0)
+		ck_abort_msg("cannot write %s", path);
+	h_run("chown www-data %s 2>/dev/null", path);
+	setenv("PGSSE_SECRET_FILE", path, 1);
+	done = 1;
 }

@@ -86,5 +86,6 @@ long		 h_health_wait(int port, const char *field, long want,
 		    int timeout_ms);
 int		 h_http_get(int port, const char *path, const char *headers,
 		    char **body);
+void		 h_secret_init(void);
 
 #endif

@@ -36,6 +36,8 @@ pgpid=$(head -1 "$tmp/pg/data/postmaster.pid")
 # pgsse behind lighttpd, with the shipped config; room for 10,000 streams.
 lport=$(free_port)
 mkdir -p "$tmp/web"
+(umask 077 && head -c 32 /dev/urandom >"$tmp/web/secret")
+export PGSSE_SECRET_FILE=$tmp/web/secret
 cat >"$tmp/web/lighttpd.conf" <<CONF
 var.pgsse_bind = "127.0.0.1"
 var.pgsse_port = $lport

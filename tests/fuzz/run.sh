@@ -8,8 +8,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/pgsse-fuzz.XXXXXX")}
 cc=${CLANG:-clang}
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib -I$src/tests $(pkg-config --cflags libpq json-c)"
-libs="$(pkg-config --libs libpq json-c)"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib -I$src/tests $(pkg-config --cflags libpq json-c libcrypto)"
+libs="$(pkg-config --libs libpq json-c libcrypto)"
 common="$src/lib/buf.c $src/lib/name.c $src/lib/log.c"
 build() {
 	name=$1; shift
@@ -22,8 +22,11 @@ build notify "$src/lib/notify.c" "$src/lib/registry.c" "$src/lib/utf8.c"
 build html "$src/lib/html.c"
 build cursor "$src/lib/cursor.c"
 build fcgi "$src/lib/fcgi.c" "$src/tests/fcgiparse.c"
+build cookie "$src/lib/cookie.c"
+build route "$src/lib/route.c"
+build csrf "$src/lib/csrf.c" "$src/lib/cookie.c"
 rc=0
-for t in query sse notify html cursor fcgi; do
+for t in query sse notify html cursor fcgi cookie route csrf; do
 	mkdir -p "$out/corpus-$t"
 	echo "== fuzz_$t for ${secs}s"
 	if ! (cd "$out" && ./fuzz_$t -max_total_time="$secs" -max_len=8192 \

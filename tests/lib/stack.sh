@@ -20,6 +20,8 @@ stack_pg() {
 stack_lighttpd_conf() {
 	port=$((20000 + RANDOM % 20000))
 	mkdir -p "$tmp/web"
+	(umask 077 && head -c 32 /dev/urandom >"$tmp/web/secret")
+	export PGSSE_SECRET_FILE=$tmp/web/secret
 	cat >"$tmp/web/lighttpd.conf" <<CONF
 var.pgsse_bind = "127.0.0.1"
 var.pgsse_port = $port

@@ -1,0 +1,349 @@
+/*
+ * csrf.c: the CSRF check of a POST to a fragment program, as a pure
+ * function of the request's headers, and the tokens it takes.
+ *
+ * A token is a random nonce and its HMAC-SHA256 under a secret that
+ * only the fragment programs read: a file named by PGSSE_SECRET_FILE
+ * (or pgsse-app --secret-file), never the database, so no web-role SQL
+ * can read it. Every process and host of a site shares the file, so a
+ * token one issued passes on all. The server sets the token in the
+ * pgsse_csrf cookie (SameSite=Strict, Secure under TLS); pages send it
+ * back in the X-CSRF-Token header (www/js/csrf.js). A POST passes only
+ * with:
+ *  - HX-Request: true;
+ *  - an Origin (or, without one, a Referer) whose scheme, host and port
+ *    are the request's own: the scheme from HTTPS=on or REQUEST_SCHEME,
+ *    host and port from Host, missing ports being 80 or 443;
+ *  - a cookie token this secret signed, and the same token in the
+ *    header.
+ * A page on another origin can neither read the cookie nor send the
+ * header without a CORS preflight that pgsse never answers, and cannot
+ * make up a token of its own. MACs and tokens are compared in constant
+ * time (CRYPTO_memcmp).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "pgsse.h"
+#include "extern.h"
+
+/* Bytes of the nonce and of the MAC; the token is both in hex. */
+#define CSRF_NONCE_BYTES 16
+#define CSRF_MAC_BYTES 32
+/* What the MAC covers before the nonce: a secret used elsewhere too
+ * signs nothing a token could be taken for. */
+#define CSRF_CONTEXT "pgsse-csrf-v1"
+
+static const char *const whys[PGSSE_CSRF__MAX] = {
+	"ok",
+	"missing HX-Request header",
+	"cross-origin request refused",
+	"missing or wrong CSRF token; reload the page",
+};
+
+/* The scheme, host and port of an origin. host points into the text. */
+struct csrf_origin {
+	int		 tls;
+	const char	*host;
+	size_t		 hlen;
+	long		 port;
+};
+
+/* Returns why's message for a 403 body. Can't fail; never NULL. */
+const char *
+pgsse_csrf_why_str(enum pgsse_csrf_why why)
+{
+	return why < PGSSE_CSRF__MAX ? whys[why] : "refused";
+}
+
+/*
+ * Sets key to the len bytes of secret. Returns PGSSE_ERR_LIMIT if len
+ * is out of bounds. key is the caller's.
+ */
+enum pgsse_err
+pgsse_csrf_key_set(struct pgsse_csrf_key *key, const void *secret,
+    size_t len)
+{
+	if (len < PGSSE_CSRF_SECRET_MIN || len > sizeof(key->k))
+		return PGSSE_ERR_LIMIT;
+	memcpy(key->k, secret, len);
+	key->len = len;
+	return PGSSE_OK;
+}
+
+/*
+ * Reads the secret in the file at path into key. It must be a regular
+ * file that others cannot read or write, of PGSSE_CSRF_SECRET_MIN to
+ * PGSSE_CSRF_SECRET_MAX bytes. On error returns PGSSE_ERR_IO (cannot
+ * read), PGSSE_ERR_FORBIDDEN (others may read it) or PGSSE_ERR_LIMIT
+ * (size), and writes why, naming the file, into why (of size whysz).
+ * Not thread-safe (strerror): call it at start-up.
+ */
+enum pgsse_err
+pgsse_csrf_key_load(struct pgsse_csrf_key *key, const char *path,
+    char *why, size_t whysz)
+{
+	unsigned char	 buf[PGSSE_CSRF_SECRET_MAX + 1];
+	struct stat	 st;
+	size_t		 len = 0;
+	ssize_t		 n = 1;
+	int		 fd;
+	enum pgsse_err	 er = PGSSE_ERR_IO;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(why, whysz, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whysz, "%s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & S_IRWXO) {
+		snprintf(why, whysz, "%s is open to other users (mode %03o): "
+		    "chmod o-rwx %s", path, (unsigned)st.st_mode & 0777, path);
+		er = PGSSE_ERR_FORBIDDEN;
+		goto out;
+	}
+	while (len < sizeof(buf) && (n = read(fd, buf + len,
+	    sizeof(buf) - len)) > 0)
+		len += (size_t)n;
+	if (n < 0) {
+		snprintf(why, whysz, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	er = pgsse_csrf_key_set(key, buf, len);
+	if (er != PGSSE_OK)
+		snprintf(why, whysz, "%s holds %s%zu bytes; it must hold %d to "
+		    "%d random bytes: head -c 32 /dev/urandom >%s", path,
+		    len > PGSSE_CSRF_SECRET_MAX ? "over " : "",
+		    len > PGSSE_CSRF_SECRET_MAX ? (size_t)PGSSE_CSRF_SECRET_MAX :
+		    len, PGSSE_CSRF_SECRET_MIN, PGSSE_CSRF_SECRET_MAX, path);
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (fd != -1)
+		close(fd);
+	return er;
+}
+
+/* Writes the n bytes of p in lowercase hex, and a NUL, to out. */
+static void
+csrf_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * Writes the hex MAC of the hex nonce (2 * CSRF_NONCE_BYTES digits)
+ * under key to out. Returns 0 if libcrypto failed.
+ */
+static int
+csrf_mac(const struct pgsse_csrf_key *key, const char *nonce, char *out)
+{
+	unsigned char	 msg[sizeof(CSRF_CONTEXT) + 2 * CSRF_NONCE_BYTES];
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 len = 0;
+
+	memcpy(msg, CSRF_CONTEXT, sizeof(CSRF_CONTEXT));
+	memcpy(msg + sizeof(CSRF_CONTEXT), nonce, 2 * CSRF_NONCE_BYTES);
+	if (HMAC(EVP_sha256(), key->k, (int)key->len, msg, sizeof(msg), mac,
+	    &len) == NULL || len != CSRF_MAC_BYTES)
+		return 0;
+	csrf_hex(mac, CSRF_MAC_BYTES, out);
+	return 1;
+}
+
+/*
+ * Writes a fresh token signed with key into out, of size outsz.
+ * Returns PGSSE_ERR_INVAL if key holds no secret, PGSSE_ERR_LIMIT if
+ * out is too small, PGSSE_ERR_IO if no random bytes or no MAC came;
+ * out then holds the empty string if it has room.
+ */
+enum pgsse_err
+pgsse_csrf_issue(const struct pgsse_csrf_key *key, char *out, size_t outsz)
+{
+	unsigned char	 raw[CSRF_NONCE_BYTES];
+
+	if (outsz < PGSSE_CSRF_TOKEN_LEN + 1)
+		return PGSSE_ERR_LIMIT;
+	out[0] = '\0';
+	if (key->len == 0)
+		return PGSSE_ERR_INVAL;
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return PGSSE_ERR_IO;
+	csrf_hex(raw, sizeof(raw), out);
+	if (!csrf_mac(key, out, out + 2 * CSRF_NONCE_BYTES)) {
+		out[0] = '\0';
+		return PGSSE_ERR_IO;
+	}
+	return PGSSE_OK;
+}
+
+/*
+ * Returns 1 if token was issued under key (its MAC checks), else 0.
+ * Takes the same time for every wrong token of the right length.
+ */
+int
+pgsse_csrf_valid(const struct pgsse_csrf_key *key, const char *token)
+{
+	char	 mac[2 * CSRF_MAC_BYTES + 1];
+
+	if (key->len == 0 || token == NULL ||
+	    strnlen(token, PGSSE_CSRF_TOKEN_LEN + 1) != PGSSE_CSRF_TOKEN_LEN ||
+	    strspn(token, "0123456789abcdef") != PGSSE_CSRF_TOKEN_LEN ||
+	    !csrf_mac(key, token, mac))
+		return 0;
+	return CRYPTO_memcmp(mac, token + 2 * CSRF_NONCE_BYTES,
+	    2 * CSRF_MAC_BYTES) == 0;
+}
+
+/* Returns 1 if the request came over TLS: HTTPS=on or scheme https. */
+static int
+csrf_tls(const struct pgsse_csrf_req *r)
+{
+	if (r->https != NULL && strcasecmp(r->https, "on") == 0)
+		return 1;
+	return r->scheme != NULL && strcasecmp(r->scheme, "https") == 0;
+}
+
+/*
+ * Parses "host[:port]" at z into o, whose tls is set: a DNS name or
+ * address, or an IPv6 literal in brackets, at most PGSSE_HOST_MAX
+ * bytes; a port of 1 to 65535, or the scheme's default. Returns what
+ * follows, or NULL if it is malformed.
+ */
+static const char *
+csrf_hostport(const char *z, struct csrf_origin *o)
+{
+	static const char	 name[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
+	size_t			 n;
+
+	o->host = z;
+	if (*z == '[') {
+		n = strspn(z + 1, "0123456789abcdefABCDEF:.");
+		if (n == 0 || z[n + 1] != ']')
+			return NULL;
+		o->hlen = n + 2;
+	} else
+		o->hlen = strspn(z, name);
+	if (o->hlen == 0 || o->hlen > PGSSE_HOST_MAX)
+		return NULL;
+	z += o->hlen;
+	o->port = o->tls ? 443 : 80;
+	if (*z != ':')
+		return z;
+	n = strspn(++z, "0123456789");
+	if (n == 0 || n > 5)
+		return NULL;
+	for (o->port = 0; n > 0; n--)
+		o->port = o->port * 10 + *z++ - '0';
+	return o->port >= 1 && o->port <= 65535 ? z : NULL;
+}
+
+/*
+ * Parses the origin at the start of url ("https://host:port") into o.
+ * Returns 1 if it is well-formed and ends there, or (for a Referer,
+ * with path set) goes on with a path, query or fragment.
+ */
+static int
+csrf_origin(const char *url, int path, struct csrf_origin *o)
+{
+	const char	*z;
+
+	if (strncasecmp(url, "http://", 7) == 0) {
+		o->tls = 0;
+		z = url + 7;
+	} else if (strncasecmp(url, "https://", 8) == 0) {
+		o->tls = 1;
+		z = url + 8;
+	} else
+		return 0;
+	if ((z = csrf_hostport(z, o)) == NULL)
+		return 0;
+	return *z == '\0' || (path && (*z == '/' || *z == '?' || *z == '#'));
+}
+
+/* Returns 1 if the request's Origin (else Referer) is its own. */
+static int
+csrf_same_origin(const struct pgsse_csrf_req *r)
+{
+	struct csrf_origin	 self, from;
+	const char		*z;
+
+	if (r->host == NULL)
+		return 0;
+	self.tls = csrf_tls(r);
+	if ((z = csrf_hostport(r->host, &self)) == NULL || *z != '\0')
+		return 0;
+	if (r->origin != NULL) {
+		if (!csrf_origin(r->origin, 0, &from))
+			return 0;
+	} else if (r->referer == NULL || !csrf_origin(r->referer, 1, &from))
+		return 0;
+	return from.tls == self.tls && from.port == self.port &&
+	    from.hlen == self.hlen &&
+	    strncasecmp(from.host, self.host, self.hlen) == 0;
+}
+
+/*
+ * Decides whether the POST described by r may proceed, with key being
+ * the secret the tokens are issued under. Returns PGSSE_CSRF_OK, or why
+ * not. Reads r only; can't fail otherwise.
+ */
+enum pgsse_csrf_why
+pgsse_csrf_check(const struct pgsse_csrf_key *key,
+    const struct pgsse_csrf_req *r)
+{
+	char	 cookie[PGSSE_CSRF_TOKEN_LEN + 1];
+
+	if (r->hx_request == NULL || strcmp(r->hx_request, "true") != 0)
+		return PGSSE_CSRF_NO_HX;
+	if (!csrf_same_origin(r))
+		return PGSSE_CSRF_CROSS_ORIGIN;
+	if (pgsse_cookie_get(r->cookie, PGSSE_CSRF_COOKIE, cookie,
+	    sizeof(cookie)) != PGSSE_OK || !pgsse_csrf_valid(key, cookie) ||
+	    r->token == NULL ||
+	    strnlen(r->token, sizeof(cookie)) != PGSSE_CSRF_TOKEN_LEN ||
+	    CRYPTO_memcmp(r->token, cookie, PGSSE_CSRF_TOKEN_LEN) != 0)
+		return PGSSE_CSRF_BAD_TOKEN;
+	return PGSSE_CSRF_OK;
+}
+
+/*
+ * Issues a token under key into token (of size tokensz) and appends its
+ * Set-Cookie line, Secure if r came over TLS, to headers. Returns as
+ * pgsse_csrf_issue does, or PGSSE_ERR_NOMEM.
+ */
+enum pgsse_err
+pgsse_csrf_set_cookie(const struct pgsse_csrf_key *key,
+    const struct pgsse_csrf_req *r, char *token, size_t tokensz,
+    struct pgsse_buf *headers)
+{
+	enum pgsse_err	 er;
+
+	if ((er = pgsse_csrf_issue(key, token, tokensz)) != PGSSE_OK)
+		return er;
+	return pgsse_buf_printf(headers, "Set-Cookie: " PGSSE_CSRF_COOKIE
+	    "=%s; Path=/; SameSite=Strict%s\r\n", token,
+	    csrf_tls(r) ? "; Secure" : "");
+}

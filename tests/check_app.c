@@ -1,0 +1,286 @@
+/*
+ * check_app.c: lib/app.c end to end: pgsse-app behind two lighttpd
+ * servers with the shipped config, which share one CSRF secret as the
+ * hosts of one site do (each spawns two pgsse-app processes). A forged
+ * POST gets 403 and enqueues nothing; a token one host issued passes on
+ * the other. And pgsse-app refuses to start without a usable secret.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+/* Seconds a request may take before the test gives up on it. */
+#define REQ_TIMEOUT_SEC 20
+
+static struct h_pg	 pg;
+static struct h_web	 web1, web2;
+
+static void
+stack_up(void)
+{
+	h_pg_start(&pg, NULL);
+	h_pg_load("sql/demo.sql");
+	h_pg_load("sql/roles.sql");
+	setenv("PGUSER", "pgsse_web", 1);
+	h_web_start(&web1, NULL);
+	h_web_start(&web2, NULL);
+	setenv("PGUSER", "pgsse", 1);
+}
+
+static void
+stack_down(void)
+{
+	h_web_stop(&web1);
+	h_web_stop(&web2);
+	h_pg_stop(&pg);
+}
+
+/*
+ * Sends method path with Host 127.0.0.1:port and the extra header
+ * lines hdrs to port. Returns the status; *resp gets the whole
+ * response (the caller frees it).
+ */
+static int
+request(int port, const char *method, const char *path, const char *hdrs,
+    char **resp)
+{
+	struct timeval	 tv = { REQ_TIMEOUT_SEC, 0 };
+	char		 req[4096], *p = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d"
+	    "\r\n%s%s\r\n", method, path, port, hdrs,
+	    strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	for (;;) {
+		ck_assert_ptr_nonnull(p = realloc(p, len + 65536 + 1));
+		if ((n = read(fd, p + len, 65536)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	p[len] = '\0';
+	*resp = p;
+	return len > 12 ? atoi(p + 9) : -1;
+}
+
+/* POSTs path to port as htmx would, with token in cookie and header. */
+static int
+post(int port, const char *origin, const char *token, char **resp)
+{
+	char	 hdrs[1024];
+
+	snprintf(hdrs, sizeof(hdrs), "HX-Request: true\r\nOrigin: %s\r\n"
+	    "Cookie: pgsse_csrf=%s\r\nX-CSRF-Token: %s\r\n", origin, token,
+	    token);
+	return request(port, "POST", "/validation/run", hdrs, resp);
+}
+
+/* Returns how many validation jobs were ever enqueued. */
+static long
+validations(void)
+{
+	PGconn		*c = h_pg_connect();
+	PGresult	*r;
+	long		 n;
+
+	r = PQexec(c, "select count(*) from pgsse.jobs where kind = "
+	    "'validation'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+/* Gets a token issued by the server on port, into tok. */
+static void
+issued(int port, char *tok, size_t len)
+{
+	char	*resp, *p;
+	size_t	 n;
+
+	ck_assert_int_eq(request(port, "GET", "/status/content", "", &resp),
+	    200);
+	p = strstr(resp, "Set-Cookie: pgsse_csrf=");
+	ck_assert_msg(p != NULL, "no token in: %s", resp);
+	p += strlen("Set-Cookie: pgsse_csrf=");
+	n = strcspn(p, ";\r\n");
+	ck_assert_uint_lt(n, len);
+	memcpy(tok, p, n);
+	tok[n] = '\0';
+	free(resp);
+}
+
+/* A token the client chose itself, the same in cookie and header. */
+START_TEST(app_forged_token)
+{
+	char	 origin[64], *resp;
+	long	 before = validations();
+
+	snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", web1.port);
+	ck_assert_int_eq(post(web1.port, origin,
+	    "0123456789abcdef0123456789abcdef", &resp), 403);
+	ck_assert_ptr_nonnull(strstr(resp, "missing or wrong CSRF token"));
+	free(resp);
+	ck_assert_int_eq(validations(), before);
+}
+END_TEST
+
+/* An issued token, from a page on https:// of the same host and port. */
+START_TEST(app_scheme_mismatch)
+{
+	char	 origin[64], tok[256], *resp;
+	long	 before = validations();
+
+	issued(web1.port, tok, sizeof(tok));
+	snprintf(origin, sizeof(origin), "https://127.0.0.1:%d", web1.port);
+	ck_assert_int_eq(post(web1.port, origin, tok, &resp), 403);
+	ck_assert_ptr_nonnull(strstr(resp, "cross-origin request refused"));
+	free(resp);
+	ck_assert_int_eq(validations(), before);
+}
+END_TEST
+
+/*
+ * A token issued by one host passes on the other, and on every
+ * process of the first: they share the secret.
+ */
+START_TEST(app_token_shared)
+{
+	char	 origin[64], tok[256], *resp;
+	int	 i;
+
+	issued(web1.port, tok, sizeof(tok));
+	snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", web2.port);
+	ck_assert_int_eq(post(web2.port, origin, tok, &resp), 200);
+	ck_assert_msg(strstr(resp, "class=\"job\"") != NULL, "%s", resp);
+	free(resp);
+	snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", web1.port);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(post(web1.port, origin, tok, &resp), 200);
+		free(resp);
+	}
+	ck_assert_int_ge(validations(), 1);
+}
+END_TEST
+
+/*
+ * Runs pgsse-app as one CGI request for /nope with PGSSE_SECRET_FILE set
+ * to env (or unset, if NULL) and the arguments args. Returns its exit
+ * status; out gets standard output and standard error.
+ */
+static int
+app_run(const char *env, const char *args, char *out, size_t len)
+{
+	char	 path[600];
+	FILE	*f;
+	size_t	 n;
+	int	 rc;
+
+	snprintf(path, sizeof(path), "%s/tests/tmp/app-run.%d",
+	    h_builddir(), (int)getpid());
+	rc = h_run("mkdir -p %s/tests/tmp && %s%s%s REQUEST_METHOD=GET "
+	    "REQUEST_URI=/nope %s/cgi-bin/pgsse-app %s </dev/null >%s 2>&1",
+	    h_builddir(), env ? "env PGSSE_SECRET_FILE='" :
+	    "env -u PGSSE_SECRET_FILE", env ? env : "", env ? "'" : "",
+	    h_builddir(), args, path);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	unlink(path);
+	return rc;
+}
+
+/* Writes n bytes to a new file of mode; returns its path (static). */
+static const char *
+secret(size_t n, mode_t mode)
+{
+	static char	 path[600];
+
+	snprintf(path, sizeof(path), "%s/tests/tmp/app-secret.%d",
+	    h_builddir(), (int)getpid());
+	ck_assert_int_eq(h_run("mkdir -p %s/tests/tmp && rm -f %s && "
+	    "head -c %zu /dev/urandom >%s && chmod %o %s", h_builddir(), path,
+	    n, path, (unsigned)mode, path), 0);
+	return path;
+}
+
+START_TEST(app_no_secret)
+{
+	char	 out[4096];
+
+	ck_assert_int_eq(app_run(NULL, "", out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "PGSSE_SECRET_FILE") != NULL &&
+	    strstr(out, "POST /demos/<id>/install needs a CSRF secret") != NULL,
+	    "%s", out);
+	ck_assert_int_eq(app_run("", "", out, sizeof(out)), 2);
+	ck_assert_int_eq(app_run("/nonexistent/secret", "", out, sizeof(out)),
+	    2);
+	ck_assert_msg(strstr(out, "cannot read /nonexistent/secret") != NULL,
+	    "%s", out);
+}
+END_TEST
+
+START_TEST(app_bad_secret)
+{
+	char	 out[4096];
+
+	ck_assert_int_eq(app_run(secret(32, 0644), "", out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "chmod o-rwx") != NULL, "%s", out);
+	ck_assert_int_eq(app_run(secret(16, 0600), "", out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "holds 16 bytes") != NULL, "%s", out);
+}
+END_TEST
+
+/* With a good secret it serves, and issues a 96-digit token. */
+START_TEST(app_good_secret)
+{
+	char	 out[4096], arg[700], *p;
+
+	ck_assert_int_eq(app_run(secret(32, 0640), "", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(p = strstr(out, "Set-Cookie: pgsse_csrf="));
+	p += strlen("Set-Cookie: pgsse_csrf=");
+	ck_assert_uint_eq(strspn(p, "0123456789abcdef"), 96);
+	/* --secret-file wins over the environment. */
+	snprintf(arg, sizeof(arg), "--secret-file %s", secret(32, 0600));
+	ck_assert_int_eq(app_run("/nonexistent/secret", arg, out,
+	    sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("app");
+	TCase	*tc = tcase_create("csrf");
+
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, app_forged_token);
+	tcase_add_test(tc, app_scheme_mismatch);
+	tcase_add_test(tc, app_token_shared);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("secret");
+	tcase_add_test(tc, app_no_secret);
+	tcase_add_test(tc, app_bad_secret);
+	tcase_add_test(tc, app_good_secret);
+	suite_add_tcase(s, tc);
+	return h_run_suite(s);
+}
