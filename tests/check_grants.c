@@ -229,6 +229,26 @@ START_TEST(grants_web_enqueue_bounded)
 }
 END_TEST
 
+/* Returns role's password from PGPASSFILE (static storage). */
+static const char *
+password_of(const char *role)
+{
+	static char	 pw[256];
+	char		 line[512], want[128];
+	FILE		*f = fopen(getenv("PGPASSFILE"), "r");
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(want, sizeof(want), "*:*:*:%s:", role);
+	pw[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, want, strlen(want)) == 0)
+			snprintf(pw, sizeof(pw), "%.*s", (int)strcspn(line +
+			    strlen(want), "\n"), line + strlen(want));
+	fclose(f);
+	ck_assert_msg(pw[0] != '\0', "no password for %s", role);
+	return pw;
+}
+
 /*
  * The test cluster trusts nobody: over TCP every role needs the
  * cluster's generated password (scram-sha-256), so the least-privilege
@@ -255,6 +275,16 @@ START_TEST(cluster_needs_password)
 		c = PQconnectdb(ci);
 		ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s: %s", roles[i],
 		    PQerrorMessage(c));
+		PQfinish(c);
+	}
+	/* One role's password is no other role's, the superuser's least. */
+	for (i = 1; i < sizeof(roles) / sizeof(*roles); i++) {
+		snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d dbname=pgsse "
+		    "user=pgsse passfile=/dev/null password=%s", pg.port,
+		    password_of(roles[i]));
+		c = PQconnectdb(ci);
+		ck_assert_msg(PQstatus(c) != CONNECTION_OK, "%s's password is "
+		    "the superuser's", roles[i]);
 		PQfinish(c);
 	}
 }

@@ -366,20 +366,6 @@ write_file(const char *path, const char *text)
 }
 
 /*
- * Copies the cluster's password (the last field of PGPASSFILE's line)
- * into out, for programs that cannot read that file.
- */
-static void
-pg_password(char *out, size_t len)
-{
-	char	*z = slurp(getenv("PGPASSFILE")), *p = strrchr(z, ':');
-
-	snprintf(out, len, "%.*s", p ? (int)strcspn(p + 1, "\n") : 0,
-	    p ? p + 1 : "");
-	free(z);
-}
-
-/*
  * Starts Apache with the shipped sample (etc/apache/pgsse-SAMPLE.conf,
  * "proxy-fcgi" or "fcgid") under a minimal main configuration that sets
  * only the port and the paths.
@@ -387,12 +373,16 @@ pg_password(char *out, size_t len)
 void
 h_apache_start(struct h_web *w, const char *sample)
 {
-	char	 conf[8192], path[600], pw[128];
+	char	 conf[8192], path[600];
 	int	 fcgid = strcmp(sample, "fcgid") == 0;
 
-	pg_password(pw, sizeof(pw));
 	h_secret_init();
 	make_tmpdir(w->dir, sizeof(w->dir), "apache");
+	/* mod_fcgid's programs run as www-data and connect over TCP: a
+	 * copy of the cluster's password file that they may read. */
+	if (h_run("install -m 600 -o www-data %s %s/pgpass",
+	    getenv("PGPASSFILE"), w->dir) != 0)
+		ck_abort_msg("cannot copy the password file for Apache");
 	w->port = h_free_port();
 	w->sig = SIGTERM;
 	if (!fcgid) {
@@ -415,7 +405,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "Define PGSSE_WWW %s/www\nDefine PGSSE_RUN %s\n"
 	    "Define PGSSE_CGIBIN %s/cgi-bin\n"
 	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse "
-	    "password=%s\"\n"
+	    "passfile=%s/pgpass\"\n"
 	    "Define PGSSE_SECRET_FILE %s\n"
 	    "FcgidIPCDir %s/fcgid\nFcgidProcessTableFile %s/fcgid.shm\n"
 	    "Include %s/etc/apache/pgsse-%s.conf\n", w->port, w->dir, w->dir,
@@ -423,7 +413,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n" :
 	    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
 	    "LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so\n",
-	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), pw,
+	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), w->dir,
 	    getenv("PGSSE_SECRET_FILE"), w->dir, w->dir,
 	    h_builddir(), sample);
 	if (!fcgid) {
