@@ -343,7 +343,7 @@ static void
 app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 {
 	const struct pgsse_route	*rt;
-	const char			*m, *uri, *why;
+	const char			*m, *uri, *why, *qs;
 	enum pgsse_http_status		 st;
 	size_t				 len;
 	int				 method_seen = 0;
@@ -361,8 +361,13 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	}
 	memcpy(a->path, uri, len);
 	a->path[len] = '\0';
-	if (pgsse_query_parse(pgsse_req_param(a->req, "QUERY_STRING"),
-	    &a->query) != PGSSE_OK) {
+	qs = pgsse_req_param(a->req, "QUERY_STRING");
+	if (qs != NULL && strlen(qs) > PGSSE_QUERY_MAX) {
+		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_414,
+		    "query string too long (PGSSE_QUERY_MAX)"));
+		return;
+	}
+	if (pgsse_query_parse(qs, &a->query) != PGSSE_OK) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_400,
 		    "malformed query string"));
 		return;

@@ -152,6 +152,22 @@ START_TEST(action_cooldown)
 }
 END_TEST
 
+/* A query string over PGSSE_QUERY_MAX is 414, as the stream says too. */
+START_TEST(fragment_query_too_long)
+{
+	char	*path, *r;
+
+	ck_assert_ptr_nonnull(path = malloc(PGSSE_QUERY_MAX + 64));
+	strcpy(path, "/logs/tail?n=");
+	memset(path + 13, '1', PGSSE_QUERY_MAX);
+	path[13 + PGSSE_QUERY_MAX] = '\0';
+	r = request("GET", path, "", "");
+	ck_assert_msg(strncmp(r, "HTTP/1.0 414", 12) == 0, "%.200s", r);
+	free(r);
+	free(path);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -162,6 +178,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, fragments_bounded);
 	tcase_add_test(tc, action_cooldown);
+	tcase_add_test(tc, fragment_query_too_long);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
