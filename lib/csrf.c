@@ -49,6 +49,7 @@ static const char *const whys[PGSSE_CSRF__MAX] = {
 	"missing HX-Request header",
 	"cross-origin request refused",
 	"missing or wrong CSRF token; reload the page",
+	"host not allowed (PGSSE_ALLOWED_HOSTS)",
 };
 
 /* The scheme, host and port of an origin. host points into the text. */

@@ -383,12 +383,14 @@ struct pgsse_csrf_req {
 	const char	*scheme;	/* REQUEST_SCHEME */
 	const char	*cookie;	/* HTTP_COOKIE */
 	const char	*token;		/* HTTP_X_CSRF_TOKEN */
+	const char	*hosts;		/* "host[:port], ...", or NULL: any */
 };
 enum pgsse_csrf_why {
 	PGSSE_CSRF_OK,
 	PGSSE_CSRF_NO_HX,		/* no HX-Request: true */
 	PGSSE_CSRF_CROSS_ORIGIN,	/* Origin or Referer not this one */
 	PGSSE_CSRF_BAD_TOKEN,		/* missing, forged or not the cookie */
+	PGSSE_CSRF_BAD_HOST,		/* Host not in the allowed list */
 	PGSSE_CSRF__MAX
 };
 enum pgsse_err	 pgsse_csrf_key_set(struct pgsse_csrf_key *, const void *,

@@ -155,6 +155,41 @@ START_TEST(csrf_refuses_no_hx)
 }
 END_TEST
 
+/*
+ * DNS rebinding: a page of the attacker's name, resolved to this
+ * server, sends its own name as Origin and as Host, and could read the
+ * cookie. With the site's names in hosts (PGSSE_ALLOWED_HOSTS) only
+ * those pass; without a list, any Host does.
+ */
+START_TEST(csrf_refuses_rebound_host)
+{
+	struct pgsse_csrf_req	 r = good();
+
+	r.hosts = "example.com:8080, www.example.com:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.host = "WWW.example.com:8080";
+	r.origin = "http://www.example.com:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.host = "rebind.attacker.example:8080";
+	r.origin = "http://rebind.attacker.example:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_HOST);
+	ck_assert_str_eq(pgsse_csrf_why_str(check(&r)),
+	    "host not allowed (PGSSE_ALLOWED_HOSTS)");
+	r.host = "example.com:8081";
+	r.origin = "http://example.com:8081";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_HOST);
+	r.host = "example.com";
+	r.origin = "http://example.com";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_BAD_HOST);
+	r.hosts = "example.com";	/* a port defaults to the scheme's */
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+	r.hosts = NULL;
+	r.host = "rebind.attacker.example:8080";
+	r.origin = "http://rebind.attacker.example:8080";
+	ck_assert_int_eq(check(&r), PGSSE_CSRF_OK);
+}
+END_TEST
+
 START_TEST(csrf_refuses_foreign_origin)
 {
 	static const struct from v[] = {
@@ -512,6 +547,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, csrf_refuses_no_hx);
 	tcase_add_test(tc, csrf_refuses_foreign_origin);
+	tcase_add_test(tc, csrf_refuses_rebound_host);
 	tcase_add_test(tc, csrf_refuses_scheme_mismatch);
 	tcase_add_test(tc, csrf_refuses_port_mismatch);
 	tcase_add_test(tc, csrf_refuses_missing_token);
