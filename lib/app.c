@@ -240,6 +240,9 @@ app_csrf_req(const struct pgsse_app *a, struct pgsse_csrf_req *r)
 	r->scheme = pgsse_req_param(a->req, "REQUEST_SCHEME");
 	r->cookie = pgsse_req_param(a->req, "HTTP_COOKIE");
 	r->token = pgsse_req_param(a->req, "HTTP_X_CSRF_TOKEN");
+	r->hosts = getenv("PGSSE_ALLOWED_HOSTS");
+	if (r->hosts != NULL && *r->hosts == '\0')
+		r->hosts = NULL;
 }
 
 /*

@@ -284,6 +284,29 @@ csrf_origin(const char *url, int path, struct csrf_origin *o)
 	return *z == '\0' || (path && (*z == '/' || *z == '?' || *z == '#'));
 }
 
+/*
+ * Returns 1 if self is one of the "host[:port]" entries of the comma-
+ * separated list hosts (a missing port is the scheme's default).
+ */
+static int
+csrf_host_listed(const char *hosts, const struct csrf_origin *self)
+{
+	struct csrf_origin	 e;
+	const char		*z = hosts;
+
+	while (*z != '\0') {
+		z += strspn(z, ", ");
+		e.tls = self->tls;
+		if (*z == '\0' || (z = csrf_hostport(z, &e)) == NULL)
+			return 0;
+		if (e.port == self->port && e.hlen == self->hlen &&
+		    strncasecmp(e.host, self->host, self->hlen) == 0)
+			return 1;
+		z += strcspn(z, ",");
+	}
+	return 0;
+}
+
 /* Returns 1 if the request's Origin (else Referer) is its own. */
 static int
 csrf_same_origin(const struct pgsse_csrf_req *r)
@@ -306,6 +329,18 @@ csrf_same_origin(const struct pgsse_csrf_req *r)
 	    strncasecmp(from.host, self.host, self.hlen) == 0;
 }
 
+/* Returns 1 if the request's Host is in r->hosts. */
+static int
+csrf_allowed(const struct pgsse_csrf_req *r)
+{
+	struct csrf_origin	 self;
+	const char		*z;
+
+	self.tls = csrf_tls(r);
+	return (z = csrf_hostport(r->host, &self)) != NULL && *z == '\0' &&
+	    csrf_host_listed(r->hosts, &self);
+}
+
 /*
  * Decides whether the POST described by r may proceed, with key being
  * the secret the tokens are issued under. Returns PGSSE_CSRF_OK, or why
@@ -321,6 +356,8 @@ pgsse_csrf_check(const struct pgsse_csrf_key *key,
 		return PGSSE_CSRF_NO_HX;
 	if (!csrf_same_origin(r))
 		return PGSSE_CSRF_CROSS_ORIGIN;
+	if (r->hosts != NULL && !csrf_allowed(r))
+		return PGSSE_CSRF_BAD_HOST;
 	if (pgsse_cookie_get(r->cookie, PGSSE_CSRF_COOKIE, cookie,
 	    sizeof(cookie)) != PGSSE_OK || !pgsse_csrf_valid(key, cookie) ||
 	    r->token == NULL ||
