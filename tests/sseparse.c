@@ -145,7 +145,12 @@ sse_parser_feed(struct sse_parser *p, const char *buf, size_t n)
 			p->linelen = 0;
 			continue;
 		}
-		p->line = xrealloc(p->line, p->linelen + 2);
+		/* Doubling: a byte at a time would copy a 1 MB line a
+		 * million times (and ASan's realloc always copies). */
+		if (p->linelen + 2 > p->linecap) {
+			p->linecap = p->linecap ? p->linecap * 2 : 256;
+			p->line = xrealloc(p->line, p->linecap);
+		}
 		p->line[p->linelen++] = c;
 		p->line[p->linelen] = '\0';
 	}

@@ -17,6 +17,7 @@ struct sse_msg {
 struct sse_parser {
 	char	*line;		/* partial line */
 	size_t	 linelen;
+	size_t	 linecap;	/* bytes allocated for line */
 	int	 cr;		/* last byte was CR */
 	char	*lastid;	/* committed at dispatch, as EventSource does */
 	char	*idbuf;		/* the last event ID buffer */
