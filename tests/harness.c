@@ -379,9 +379,12 @@ h_apache_start(struct h_web *w, const char *sample)
 	h_secret_init();
 	make_tmpdir(w->dir, sizeof(w->dir), "apache");
 	/* mod_fcgid's programs run as www-data and connect over TCP: a
-	 * copy of the cluster's password file that they may read. */
-	if (h_run("install -m 600 -o www-data %s %s/pgpass",
-	    getenv("PGPASSFILE"), w->dir) != 0)
+	 * copy of the cluster's password file that they may read, at a
+	 * short path (mod_fcgid cuts FcgidInitialEnv values at 128 bytes). */
+	snprintf(w->pwdir, sizeof(w->pwdir), "/tmp/pgsse-pw.XXXXXX");
+	if (mkdtemp(w->pwdir) == NULL || chmod(w->pwdir, 0755) != 0 ||
+	    h_run("install -m 600 -o www-data %s %s/pgpass",
+	    getenv("PGPASSFILE"), w->pwdir) != 0)
 		ck_abort_msg("cannot copy the password file for Apache");
 	w->port = h_free_port();
 	w->sig = SIGTERM;
@@ -413,7 +416,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n" :
 	    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
 	    "LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so\n",
-	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), w->dir,
+	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), w->pwdir,
 	    getenv("PGSSE_SECRET_FILE"), w->dir, w->dir,
 	    h_builddir(), sample);
 	if (!fcgid) {
@@ -568,6 +571,9 @@ h_web_stop(struct h_web *w)
 	for (k = 0; k < nkids; k++)
 		kill(kids[k], SIGKILL);
 	w->pid = 0;
+	if (w->pwdir[0] != '\0')
+		h_run("rm -rf %s", w->pwdir);
+	w->pwdir[0] = '\0';
 	if (getenv("PGSSE_KEEP_TMP") == NULL)
 		h_run("rm -rf %s", w->dir);
 	if (live_web == w)

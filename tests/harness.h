@@ -26,6 +26,7 @@ struct h_web {
 	pid_t	pid;		/* the web server */
 	pid_t	fcgi[2];	/* spawn-fcgi'd pgsse-stream and pgsse-app */
 	int	sig;		/* how to stop the web server */
+	char	pwdir[64];	/* a short folder for Apache's password file */
 };
 
 /* A received event, as a browser would see it. */
