@@ -692,16 +692,16 @@ START_TEST(stream_raw_off)
 END_TEST
 
 /*
- * The replay tests' log: BIG_EVENTS events of about BIG_BYTES each on
- * logs, just under the max_payload setting (1 MiB), whose line starts
- * with the event's number. Returns the id of the last.
+ * The replay tests' log: n events (BIG_EVENTS for most tests) of about
+ * BIG_BYTES each on logs, just under the max_payload setting (1 MiB),
+ * whose line starts with the event's number. Returns the id of the last.
  */
 #define BIG_EVENTS 30
 #define BIG_BYTES 1000000
 #define MAX_PAYLOAD (1024 * 1024)
 
 static int64_t
-publish_big(int64_t *first)
+publish_big(int n_events, int64_t *first)
 {
 	PGconn	*c = h_pg_connect();
 	char	*json;
@@ -710,7 +710,7 @@ publish_big(int64_t *first)
 
 	json = malloc(BIG_BYTES + 64);
 	ck_assert_ptr_nonnull(json);
-	for (i = 0; i < BIG_EVENTS; i++) {
+	for (i = 0; i < n_events; i++) {
 		n = snprintf(json, 64, "{\"source\":\"big\",\"line\":\"%d:", i);
 		memset(json + n, 'a' + i % 26, BIG_BYTES);
 		strcpy(json + n + BIG_BYTES, "\"}");
@@ -823,7 +823,7 @@ START_TEST(stream_stalled_resumes_starve_nobody)
 	char		 lastid[32];
 	int		 own;
 
-	last = publish_big(NULL);
+	last = publish_big(BIG_EVENTS, NULL);
 	base = stream_rss_kib(&own);
 	ck_assert_int_gt(base, 0);
 	for (i = 0; i < STALLED; i++)
@@ -869,7 +869,7 @@ START_TEST(stream_big_resume_exactly_once)
 	int		 next = 0, rounds = 0, rcv = 16384;
 	size_t		 i;
 
-	publish_big(&first);
+	publish_big(BIG_EVENTS, &first);
 	snprintf(lastid, sizeof(lastid), "%" PRId64, first - 1);
 	while (next < BIG_EVENTS && rounds <= BIG_EVENTS) {
 		s = h_sse_open(web.port, "/api/sse/logs", lastid);
@@ -937,6 +937,85 @@ START_TEST(stream_replays_over_bound)
 }
 END_TEST
 
+/* The stranger's resumes: more than PGSSE_REPLAYS_MAX. */
+#define STRANGERS (PGSSE_REPLAYS_MAX + 2)
+/* Megabytes the stranger's channel holds past any earlier test's. */
+#define STRANGER_MB 5
+
+/* Waits up to timeout_ms for the health field to reach at least want. */
+static long
+health_at_least(const char *field, long want, int timeout_ms)
+{
+	long	 v = -1;
+	int	 waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 100) {
+		if ((v = h_health(web.port, field)) >= want)
+			break;
+		usleep(100000);
+	}
+	return v;
+}
+
+/*
+ * Asserts that stream s got want events, is still live and was not
+ * told to come back, within WAIT_MS.
+ */
+static void
+assert_served(struct h_sse *s, size_t want, const char *what)
+{
+	h_sse_wait(s, want, WAIT_MS);
+	ck_assert_msg(s->status == 200 && s->nmsgs == want && !s->eof &&
+	    s->parser.comments == 0, "%s next to %d stalled resumes from 0: "
+	    "status %d, %zu of %zu events, eof %d, %zu comments (told to "
+	    "come back?)", what, STRANGERS, s->status, s->nmsgs, want, s->eof,
+	    s->parser.comments);
+}
+
+/*
+ * A stranger opens more resumes from 0 than PGSSE_REPLAYS_MAX on a
+ * public channel holding megabytes, and never reads them. A per-job
+ * stream (which always replays its job) and a resume one event behind
+ * are still served at once: nobody can take every replay for himself.
+ */
+START_TEST(stream_stranger_replays_starve_nobody)
+{
+	PGconn		*c;
+	struct h_sse	*job, *s;
+	int		 fds[STRANGERS], i;
+	int64_t		 big;
+	char		 lastid[32];
+
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	big = publish_big(STRANGER_MB, NULL);
+	c = h_pg_connect();
+	make_job(c, 4242);
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":4242,\"percent\":10,\"step\":\"a\"}");
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":4242,\"percent\":20,\"step\":\"b\"}");
+	h_publish(c, "logs", "log", "{\"source\":\"small\",\"line\":\"tail\"}");
+	for (i = 0; i < STRANGERS; i++)
+		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
+	/* Let them take what they can. */
+	ck_assert_int_ge(health_at_least("replays", PGSSE_REPLAYS_MAX,
+	    WAIT_MS), PGSSE_REPLAYS_MAX);
+	job = h_sse_open(web.port, "/api/jobs/4242/stream", NULL);
+	snprintf(lastid, sizeof(lastid), "%" PRId64, big);
+	s = h_sse_open(web.port, "/api/sse/logs", lastid);
+	assert_served(job, 2, "a per-job stream");
+	ck_assert_str_eq(json_field(job->msgs[1].data, "step"), "b");
+	assert_served(s, 1, "a resume one event behind");
+	ck_assert_str_eq(json_field(s->msgs[0].data, "line"), "tail");
+	h_sse_close(job);
+	h_sse_close(s);
+	for (i = 0; i < STRANGERS; i++)
+		close(fds[i]);
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -982,6 +1061,7 @@ main(void)
 	tcase_add_test(tc, stream_stalled_resumes_starve_nobody);
 	tcase_add_test(tc, stream_big_resume_exactly_once);
 	tcase_add_test(tc, stream_replays_over_bound);
+	tcase_add_test(tc, stream_stranger_replays_starve_nobody);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
