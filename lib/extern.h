@@ -174,7 +174,9 @@ struct pgsse_client {
 	int			 done;		/* per-job stream ended */
 	int			 fd;		/* its connection */
 	int			 reqid;		/* FastCGI request id; 0: CGI */
-	int			 replaying;	/* holds a hub replay slot */
+	int			 replaying;	/* counted as a replay (hub.c) */
+	int			 replay_small;	/* its first bytes are free */
+	size_t			 replay_bytes;	/* of the replay budget */
 	void			(*finish)(struct pgsse_client *);
 	/* Once attached, the pump thread's alone: */
 	int			 added;		/* in the pump's table */
@@ -195,6 +197,7 @@ struct pgsse_hub_sub {
 struct pgsse_hub_stats {
 	size_t		 clients;
 	size_t		 replays;
+	size_t		 replay_bytes;
 	size_t		 channels;
 	uint64_t	 events;
 	uint64_t	 delivered;
@@ -214,8 +217,9 @@ struct pgsse_hub {
 	struct pgsse_hub_sub	*subs;		/* lock; per channel */
 	int64_t			*cursor;	/* lock; per channel */
 	size_t			 nclients;	/* lock */
-	size_t			 replays;	/* lock: replay slots taken */
-	pthread_cond_t		 replay_cond;	/* a replay slot came free */
+	size_t			 replays;	/* lock: replays in flight */
+	size_t			 replays_small;	/* lock: of them, with free bytes */
+	atomic_size_t		 replay_bytes;	/* of PGSSE_REPLAY_BUDGET taken */
 	uint64_t		 events, delivered, dropped, slow, refused;
 	uint64_t		 reconnects;
 	time_t			 last_connect;
@@ -231,9 +235,11 @@ struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
 void		 pgsse_hub_free(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
 void		 pgsse_hub_release(struct pgsse_hub *);
-enum pgsse_err	 pgsse_hub_replay_begin(struct pgsse_hub *, size_t,
-		    unsigned int);
-void		 pgsse_hub_replay_end(struct pgsse_hub *);
+void		 pgsse_hub_replay_begin(struct pgsse_hub *,
+		    struct pgsse_client *);
+enum pgsse_err	 pgsse_hub_replay_fit(struct pgsse_hub *,
+		    struct pgsse_client *, size_t);
+void		 pgsse_hub_replay_end(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_join(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);

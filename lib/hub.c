@@ -22,10 +22,19 @@
  *
  * Replays. A resume reads the log past its cursor and hands what it
  * read, framed, to the pump (stream.c). Until the web server has taken
- * those bytes they cost memory, so at most PGSSE_REPLAYS_MAX resumes
- * hold a replay slot at once (hub->replays, under hub->lock, with
- * hub->replay_cond to wait for one); the pump gives a slot back when
- * the replay's last byte is written or the stream ends.
+ * those bytes they cost memory, so every replay takes what it buffers,
+ * event by event, from one budget of PGSSE_REPLAY_BUDGET bytes per
+ * process (hub->replay_bytes, atomic, so a replay never waits for the
+ * hub's lock); the pump gives it back when the replay's last byte is
+ * written or the stream ends. Whoever holds the budget (a stranger's
+ * stalled resumes, say) must not starve the small replays: per-job
+ * streams and resumes a few events behind. So the first
+ * PGSSE_REPLAY_SMALL bytes of a replay stay outside the budget, for up
+ * to PGSSE_REPLAYS_SMALL_MAX replays at once (hub->replays_small,
+ * under hub->lock): as many as the default client slots, so starving
+ * them takes every slot; all replays together hold PGSSE_REPLAY_MEMORY
+ * at most. Nothing waits for the budget: a replay that gets no room for
+ * an event is cut there, or refused if it has none.
  *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume
@@ -395,7 +404,7 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	if ((hub = calloc(1, sizeof(*hub))) == NULL)
 		return NULL;
 	pthread_mutex_init(&hub->lock, NULL);
-	pthread_cond_init(&hub->replay_cond, NULL);
+	atomic_init(&hub->replay_bytes, 0);
 	hub->reg = reg;
 	hub->conninfo = conninfo;
 	hub->queue_max = queue_max;
@@ -408,7 +417,6 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 		pgsse_pump_free(hub->pump);
 		free(hub->subs);
 		free(hub->cursor);
-		pthread_cond_destroy(&hub->replay_cond);
 		pthread_mutex_destroy(&hub->lock);
 		free(hub);
 		return NULL;
@@ -434,7 +442,6 @@ pgsse_hub_free(struct pgsse_hub *hub)
 	free(hub->subs);
 	free(hub->cursor);
 	pgsse_registry_free(hub->reg);
-	pthread_cond_destroy(&hub->replay_cond);
 	pthread_mutex_destroy(&hub->lock);
 	free(hub);
 }
@@ -461,41 +468,65 @@ pgsse_hub_reserve(struct pgsse_hub *hub, size_t max)
 }
 
 /*
- * Takes one of max replay slots, waiting up to sec seconds for one.
- * Returns PGSSE_ERR_LIMIT if none came free. The caller gives it back
- * with pgsse_hub_replay_end, or hands it to the pump (see
+ * Starts c's replay, with nothing of the budget taken yet; its first
+ * PGSSE_REPLAY_SMALL bytes are free if fewer than
+ * PGSSE_REPLAYS_SMALL_MAX replays have theirs. Can't fail. The caller
+ * ends it with pgsse_hub_replay_end, or hands it to the pump (see
  * pgsse_client.replaying).
  */
-enum pgsse_err
-pgsse_hub_replay_begin(struct pgsse_hub *hub, size_t max, unsigned int sec)
+void
+pgsse_hub_replay_begin(struct pgsse_hub *hub, struct pgsse_client *c)
 {
-	struct timespec	 deadline;
-	enum pgsse_err	 er = PGSSE_ERR_LIMIT;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += sec;
 	pthread_mutex_lock(&hub->lock);
-	while (hub->replays >= max)
-		if (pthread_cond_timedwait(&hub->replay_cond, &hub->lock,
-		    &deadline) != 0)
-			break;
-	if (hub->replays < max) {
-		hub->replays++;
-		er = PGSSE_OK;
-	} else
-		hub->refused++;
+	hub->replays++;
+	c->replay_small = hub->replays_small < PGSSE_REPLAYS_SMALL_MAX;
+	if (c->replay_small)
+		hub->replays_small++;
 	pthread_mutex_unlock(&hub->lock);
-	return er;
+	c->replay_bytes = 0;
+	c->replaying = 1;
 }
 
-/* Gives back a replay slot. Can't fail. */
-void
-pgsse_hub_replay_end(struct pgsse_hub *hub)
+/*
+ * Makes c's share of the replay budget cover n bytes buffered (past its
+ * free first bytes), taking more if it must. Returns PGSSE_ERR_LIMIT,
+ * with the share unchanged, if the budget lacks room.
+ */
+enum pgsse_err
+pgsse_hub_replay_fit(struct pgsse_hub *hub, struct pgsse_client *c,
+    size_t n)
 {
+	size_t	 free_bytes = c->replay_small ? PGSSE_REPLAY_SMALL : 0;
+	size_t	 want = n > free_bytes ? n - free_bytes : 0, used, more;
+
+	if (want <= c->replay_bytes)
+		return PGSSE_OK;
+	more = want - c->replay_bytes;
+	used = atomic_load(&hub->replay_bytes);
+	do {
+		if (more > PGSSE_REPLAY_BUDGET - used)
+			return PGSSE_ERR_LIMIT;
+	} while (!atomic_compare_exchange_weak(&hub->replay_bytes, &used,
+	    used + more));
+	c->replay_bytes = want;
+	return PGSSE_OK;
+}
+
+/* Ends c's replay, if it has one, and gives back its share. Can't fail. */
+void
+pgsse_hub_replay_end(struct pgsse_hub *hub, struct pgsse_client *c)
+{
+	if (!c->replaying)
+		return;
+	atomic_fetch_sub(&hub->replay_bytes, c->replay_bytes);
 	pthread_mutex_lock(&hub->lock);
 	hub->replays--;
-	pthread_cond_signal(&hub->replay_cond);
+	if (c->replay_small)
+		hub->replays_small--;
 	pthread_mutex_unlock(&hub->lock);
+	c->replay_bytes = 0;
+	c->replay_small = 0;
+	c->replaying = 0;
 }
 
 /* Gives back a slot taken by pgsse_hub_reserve. Can't fail. */
@@ -565,6 +596,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	pthread_mutex_lock(&hub->lock);
 	st->clients = hub->nclients;
 	st->replays = hub->replays;
+	st->replay_bytes = atomic_load(&hub->replay_bytes);
 	st->channels = hub->reg->n;
 	st->events = hub->events;
 	st->delivered = hub->delivered;

@@ -57,13 +57,26 @@
  * pgsse.job_kinds. Past either, 429 with Retry-After. */
 #define PGSSE_ENQUEUE_COOLDOWN_SEC 2
 #define PGSSE_JOBS_QUEUED_MAX 100
-/* Bytes of events one resume replays from the log (at least one event):
- * past it the stream sends what it has and ends, and EventSource
- * resumes from the last id it got. */
+/* Bytes one resume's replay holds (at least one event): the event that
+ * would pass it is left out, the stream sends what it has and ends, and
+ * EventSource resumes from the last id it got. */
 #define PGSSE_REPLAY_BYTES (4 * 1024 * 1024)
-/* Resumes per process whose replay the web server has not yet taken:
- * past it a resume waits PGSSE_POOL_WAIT_SEC, then gets 200 + retry:. */
+/* Replays of PGSSE_REPLAY_BYTES that PGSSE_REPLAY_BUDGET holds. */
 #define PGSSE_REPLAYS_MAX 8
+/* Bytes of replays per process that the web server has not taken yet,
+ * past each replay's first PGSSE_REPLAY_SMALL: a replay that gets no
+ * more is cut there and ends (EventSource resumes from the last id it
+ * got); one that gets no room for its first event: 200 + retry:. */
+#define PGSSE_REPLAY_BUDGET (PGSSE_REPLAYS_MAX * PGSSE_REPLAY_BYTES)
+/* The first bytes of a replay, which stay outside the budget so that
+ * nobody holding the budget can starve per-job streams and resumes a
+ * few events behind; for PGSSE_REPLAYS_SMALL_MAX replays at once (as
+ * many as the default client slots), past which they come from the
+ * budget too. All replays together hold PGSSE_REPLAY_MEMORY at most. */
+#define PGSSE_REPLAY_SMALL (64 * 1024)
+#define PGSSE_REPLAYS_SMALL_MAX PGSSE_CLIENTS_MAX
+#define PGSSE_REPLAY_MEMORY (PGSSE_REPLAY_BUDGET + \
+	PGSSE_REPLAYS_SMALL_MAX * PGSSE_REPLAY_SMALL)
 /* Milliseconds a per-job stream waits for its job to appear in
  * pgsse.jobs (a page may open it just before the job commits): 404
  * past it. */

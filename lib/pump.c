@@ -33,9 +33,11 @@
  * to those idle for the heartbeat interval, and the end for those whose
  * pending output has not moved for PGSSE_WRITE_TIMEOUT_SEC.
  *
- * Replays. A resume's thread hands the client over holding a replay
- * slot of the hub (hub.c) for the bytes it framed; the pump gives the
- * slot back once they are written, or when it closes the client.
+ * Replays. A resume's thread hands the client over holding its share
+ * of the hub's replay budget (hub.c) for the bytes it framed; the pump
+ * gives it back once they are all written, or when it closes the
+ * client. Until then the out buffer keeps its size, so the share is
+ * given back whole, not as the bytes go.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,7 +102,8 @@ pump_put_end(struct pgsse_client *c)
 
 /*
  * Notes that n more bytes of c's out buffer were written: once its
- * replay is, gives back its replay slot. all says the buffer is empty.
+ * replay is, ends it (its share of the replay budget goes back). all
+ * says the buffer is empty.
  */
 static void
 pump_written(struct pgsse_pump *pump, struct pgsse_client *c, size_t n,
@@ -113,8 +116,7 @@ pump_written(struct pgsse_pump *pump, struct pgsse_client *c, size_t n,
 		return;
 	}
 	c->replay_left = 0;
-	c->replaying = 0;
-	pgsse_hub_replay_end(pump->hub);
+	pgsse_hub_replay_end(pump->hub, c);
 }
 
 /* Sets the epoll events the pump wants for c. */

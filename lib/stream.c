@@ -10,12 +10,14 @@
  *
  * Replays. A resume reads the log past its cursor with a pooled
  * connection, which it gives back before anything is written, and at
- * most PGSSE_REPLAY_BYTES of it: a longer replay is cut after the event
- * that crossed the bound, and the stream then ends instead of going on
- * live (that would skip what the cut left out), so the browser resumes
- * from the last id it got. At most PGSSE_REPLAYS_MAX resumes hold their
- * replay in memory at once (hub.c); the others wait a little, then are
- * told to retry.
+ * most PGSSE_REPLAY_BYTES of it, each event's bytes taken from the
+ * process's replay budget (hub.c) before the event is kept. A replay
+ * that would pass PGSSE_REPLAY_BYTES, or finds the budget full, is cut
+ * before that event, and the stream then ends instead of going on live
+ * (that would skip what the cut left out), so the browser resumes from
+ * the last id it got. A replay with no room for its first event is told
+ * to retry; the first PGSSE_REPLAY_SMALL bytes of a replay are free, so
+ * small replays are served whoever holds the budget.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -125,6 +127,7 @@ stream_health(struct pgsse_req *r, int prometheus)
 		    "text/plain; version=0.0.4\r\nCache-Control: no-store\r\n\r\n"
 		    "# TYPE pgsse_clients gauge\npgsse_clients %zu\n"
 		    "# TYPE pgsse_replays gauge\npgsse_replays %zu\n"
+		    "# TYPE pgsse_replay_bytes gauge\npgsse_replay_bytes %zu\n"
 		    "# TYPE pgsse_channels gauge\npgsse_channels %zu\n"
 		    "# TYPE pgsse_events_total counter\npgsse_events_total %"
 		    PRIu64 "\n# TYPE pgsse_deliveries_total counter\n"
@@ -138,22 +141,23 @@ stream_health(struct pgsse_req *r, int prometheus)
 		    "pgsse_db_connects_total %" PRIu64 "\n"
 		    "# TYPE pgsse_db_last_connect_seconds gauge\n"
 		    "pgsse_db_last_connect_seconds %lld\n",
-		    st.clients, st.replays, st.channels, st.events,
-		    st.delivered, st.dropped, st.slow, st.refused, st.db_up,
-		    st.reconnects, (long long)st.last_connect);
+		    st.clients, st.replays, st.replay_bytes, st.channels,
+		    st.events, st.delivered, st.dropped, st.slow, st.refused,
+		    st.db_up, st.reconnects, (long long)st.last_connect);
 	else
 		er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
 		    "application/json\r\nCache-Control: no-store\r\n\r\n"
 		    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
-		    "\"replays\":%zu,\"channels\":%zu,\"events\":%" PRIu64
+		    "\"replays\":%zu,\"replay_bytes\":%zu,\"channels\":%zu,"
+		    "\"events\":%" PRIu64
 		    ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
 		    ",\"slow\":%" PRIu64 ",\"refused\":%" PRIu64
 		    ",\"db\":\"%s\",\"db_connects\":%" PRIu64
 		    ",\"db_last_connect\":%lld}\n",
 		    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
 		    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
-		    st.clients, st.replays, st.channels, st.events,
-		    st.delivered, st.dropped, st.slow, st.refused,
+		    st.clients, st.replays, st.replay_bytes, st.channels,
+		    st.events, st.delivered, st.dropped, st.slow, st.refused,
 		    st.db_up ? "up" : "down", st.reconnects,
 		    (long long)st.last_connect);
 	if (er == PGSSE_OK && pgsse_req_write(r, b.p, b.len) == PGSSE_OK)
@@ -319,8 +323,8 @@ out:
 struct replay {
 	struct stream		*s;
 	struct pgsse_buf	*b;		/* SSE text not yet framed */
-	int			 full;		/* PGSSE_REPLAY_BYTES reached */
-	int			 cut;		/* and more events were left */
+	size_t			 events;	/* events kept */
+	int			 cut;		/* events were left out */
 	enum pgsse_err		 er;
 };
 
@@ -340,27 +344,51 @@ stream_put(struct stream *s, struct pgsse_buf *b)
 }
 
 /*
- * Takes one replayed event. Once PGSSE_REPLAY_BYTES are reached, the
- * next event, if there is one, is dropped and stops the read: the
- * replay is cut there.
+ * Returns the bytes the client's out buffer holds once the SSE text in
+ * b is framed into it (stream_put). Can't fail.
+ */
+static size_t
+replay_framed(const struct pgsse_client *c, const struct pgsse_buf *b)
+{
+	return c->out.len + (c->reqid == 0 ? b->len :
+	    pgsse_fcgi_stdout_len(b->len));
+}
+
+/*
+ * Takes one replayed event, and its bytes from the replay budget. An
+ * event that would take the replay past PGSSE_REPLAY_BYTES (unless it
+ * is the first), or that the budget has no room for, is left out as if
+ * never read and stops the read: the replay is cut there, or, with no
+ * event kept yet, refused (rp->er is PGSSE_ERR_LIMIT).
  */
 static int
 replay_cb(struct pgsse_event *ev, void *arg)
 {
 	struct replay		*rp = arg;
 	struct pgsse_client	*c = &rp->s->client;
+	int64_t			 cursor[PGSSE_CHANNELS_MAX];
+	size_t			 len = rp->b->len, n;
+	int			 done = c->done;
 
-	if (rp->full) {
-		pgsse_event_unref(ev);
+	memcpy(cursor, c->cursor, sizeof(cursor));
+	rp->er = pgsse_client_emit(srv.hub->reg, c, rp->b, ev);
+	pgsse_event_unref(ev);
+	if (rp->er != PGSSE_OK || rp->b->len == len)
+		return rp->er != PGSSE_OK || c->done;
+	n = replay_framed(c, rp->b);
+	if ((rp->events > 0 && n > PGSSE_REPLAY_BYTES) ||
+	    pgsse_hub_replay_fit(srv.hub, c, n) != PGSSE_OK) {
+		rp->b->p[rp->b->len = len] = '\0';
+		memcpy(c->cursor, cursor, sizeof(cursor));
+		c->done = done;
+		if (rp->events == 0)
+			rp->er = PGSSE_ERR_LIMIT;
 		rp->cut = 1;
 		return 1;
 	}
-	rp->er = pgsse_client_emit(srv.hub->reg, c, rp->b, ev);
-	pgsse_event_unref(ev);
-	if (rp->er == PGSSE_OK && rp->b->len >= STREAM_CHUNK)
+	rp->events++;
+	if (rp->b->len >= STREAM_CHUNK)
 		rp->er = stream_put(rp->s, rp->b);
-	if (c->out.len + rp->b->len >= PGSSE_REPLAY_BYTES)
-		rp->full = 1;
 	return rp->er != PGSSE_OK || c->done;
 }
 
@@ -485,14 +513,15 @@ stream_job_wait(struct stream *s)
 }
 
 /*
- * Starts the stream: a replay slot, cursor checks, joining the hub,
- * then headers, retry hint, the initial id and the replay framed into
- * the client's out buffer; nothing is written yet. Returns PGSSE_ERR_DB
- * if the log could not be read, PGSSE_ERR_LIMIT if no replay slot came
- * free (the client is then told to come back), PGSSE_ERR_NOTFOUND if a
- * per-job stream's job does not exist (s->nojob) or already ended for
- * this client, PGSSE_ERR_NOMEM if memory ran out. On failure the caller gives back the slot if
- * c->replaying.
+ * Starts the stream: cursor checks, joining the hub, then headers,
+ * retry hint, the initial id and the replay framed into the client's
+ * out buffer; nothing is written yet. Returns PGSSE_ERR_DB if the log
+ * could not be read, PGSSE_ERR_LIMIT if the replay budget had no room
+ * for the first event (the client is then told to come back),
+ * PGSSE_ERR_NOTFOUND if a per-job stream's job does not exist
+ * (s->nojob) or already ended for this client, PGSSE_ERR_NOMEM if
+ * memory ran out. On failure the caller ends the replay
+ * (pgsse_hub_replay_end).
  */
 static enum pgsse_err
 stream_start(struct stream *s, struct pgsse_buf *b)
@@ -504,12 +533,8 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 
 	if (c->job_id != 0 && (er = stream_job_wait(s)) != PGSSE_OK)
 		goto out;
-	er = PGSSE_ERR_LIMIT;
 	if (s->replay) {
-		if (pgsse_hub_replay_begin(srv.hub, PGSSE_REPLAYS_MAX,
-		    PGSSE_POOL_WAIT_SEC) != PGSSE_OK)
-			goto out;
-		c->replaying = 1;
+		pgsse_hub_replay_begin(srv.hub, c);
 		er = PGSSE_ERR_DB;
 		if ((conn = pgsse_pool_get(srv.pool)) == NULL ||
 		    stream_check_cursors(s, conn) != PGSSE_OK)
@@ -596,16 +621,16 @@ stream_thread(void *arg)
 		pgsse_hub_attach(srv.hub, &s->client);
 		return NULL;
 	}
-	if (s->client.replaying) {
-		pgsse_hub_replay_end(srv.hub);
-		s->client.replaying = 0;
-	}
+	pgsse_hub_replay_end(srv.hub, &s->client);
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
-	else if (er == PGSSE_ERR_LIMIT)
+	else if (er == PGSSE_ERR_LIMIT) {
+		pthread_mutex_lock(&srv.hub->lock);
+		srv.hub->refused++;
+		pthread_mutex_unlock(&srv.hub->lock);
 		stream_refuse(&s->req, "too many resumes replaying the log "
-		    "(PGSSE_REPLAYS_MAX); retry later");
-	else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
+		    "(PGSSE_REPLAY_BUDGET); retry later");
+	} else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_404, NULL, "no such job");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");

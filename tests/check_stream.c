@@ -692,28 +692,29 @@ START_TEST(stream_raw_off)
 END_TEST
 
 /*
- * The replay tests' log: BIG_EVENTS events of about BIG_BYTES each on
- * logs, just under the max_payload setting (1 MiB), whose line starts
- * with the event's number. Returns the id of the last.
+ * The replay tests' log: n events (BIG_EVENTS for most tests) of about
+ * bytes each (BIG_BYTES, just under the max_payload setting of 1 MiB,
+ * for most) on logs, whose line starts with the event's number. Returns
+ * the id of the last.
  */
 #define BIG_EVENTS 30
 #define BIG_BYTES 1000000
 #define MAX_PAYLOAD (1024 * 1024)
 
 static int64_t
-publish_big(int64_t *first)
+publish_big(int n_events, size_t bytes, int64_t *first)
 {
 	PGconn	*c = h_pg_connect();
 	char	*json;
 	int64_t	 id = 0;
 	int	 i, n;
 
-	json = malloc(BIG_BYTES + 64);
+	json = malloc(bytes + 64);
 	ck_assert_ptr_nonnull(json);
-	for (i = 0; i < BIG_EVENTS; i++) {
+	for (i = 0; i < n_events; i++) {
 		n = snprintf(json, 64, "{\"source\":\"big\",\"line\":\"%d:", i);
-		memset(json + n, 'a' + i % 26, BIG_BYTES);
-		strcpy(json + n + BIG_BYTES, "\"}");
+		memset(json + n, 'a' + i % 26, bytes);
+		strcpy(json + n + bytes, "\"}");
 		id = h_publish(c, "logs", "log", json);
 		if (i == 0 && first != NULL)
 			*first = id;
@@ -758,6 +759,21 @@ stalled_client(int port, const char *path, const char *lastid)
 	return fd;
 }
 
+/* Waits up to timeout_ms for the health field to reach at least want. */
+static long
+health_at_least(const char *field, long want, int timeout_ms)
+{
+	long	 v = -1;
+	int	 waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 100) {
+		if ((v = h_health(web.port, field)) >= want)
+			break;
+		usleep(100000);
+	}
+	return v;
+}
+
 /* The sanitizer build's stream program carries ASan's own memory. */
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -797,6 +813,24 @@ stream_rss_kib(int *own)
 	return kib;
 }
 
+/*
+ * Asserts that the stream process grew by at most bound KiB since it
+ * held base KiB, with n stalled resumes, unless a checker runs it.
+ */
+static void
+assert_rss(long base, int n, long bound)
+{
+	long	 rss;
+	int	 own;
+
+	rss = stream_rss_kib(&own);
+	fprintf(stderr, "stream RSS: %ld KiB before, %ld KiB with %d stalled "
+	    "resumes (bound %ld KiB more)%s\n", base, rss, n, bound,
+	    own ? "" : "; not checked: under a memory checker");
+	ck_assert_msg(!own || rss - base <= bound, "RSS grew by %ld KiB with "
+	    "%d stalled resumes; bound %ld KiB", rss - base, n, bound);
+}
+
 /* Stalled resumes from id 0 while the log holds 30 MB. */
 #define STALLED (PGSSE_POOL_MAX + 2)
 /*
@@ -819,11 +853,11 @@ START_TEST(stream_stalled_resumes_starve_nobody)
 	struct h_sse	*s;
 	int		 fds[STALLED], i;
 	int64_t		 last;
-	long		 base, rss;
+	long		 base;
 	char		 lastid[32];
 	int		 own;
 
-	last = publish_big(NULL);
+	last = publish_big(BIG_EVENTS, BIG_BYTES, NULL);
 	base = stream_rss_kib(&own);
 	ck_assert_int_gt(base, 0);
 	for (i = 0; i < STALLED; i++)
@@ -842,14 +876,7 @@ START_TEST(stream_stalled_resumes_starve_nobody)
 	    STALLED, s->status, s->nmsgs, s->eof, s->parser.comments);
 	ck_assert_int_eq(big_number(s->msgs[0].data), BIG_EVENTS - 1);
 	h_sse_close(s);
-	rss = stream_rss_kib(&own);
-	fprintf(stderr, "stream RSS: %ld KiB before, %ld KiB with %d stalled "
-	    "resumes (bound %ld KiB more)%s\n", base, rss, STALLED,
-	    (long)STALLED_RSS_KIB, own ? "" : "; not checked: under a "
-	    "memory checker");
-	ck_assert_msg(!own || rss - base <= STALLED_RSS_KIB, "RSS grew by "
-	    "%ld KiB with %d stalled resumes; bound %ld KiB", rss - base,
-	    STALLED, (long)STALLED_RSS_KIB);
+	assert_rss(base, STALLED, STALLED_RSS_KIB);
 	for (i = 0; i < STALLED; i++)
 		close(fds[i]);
 }
@@ -869,7 +896,7 @@ START_TEST(stream_big_resume_exactly_once)
 	int		 next = 0, rounds = 0, rcv = 16384;
 	size_t		 i;
 
-	publish_big(&first);
+	publish_big(BIG_EVENTS, BIG_BYTES, &first);
 	snprintf(lastid, sizeof(lastid), "%" PRId64, first - 1);
 	while (next < BIG_EVENTS && rounds <= BIG_EVENTS) {
 		s = h_sse_open(web.port, "/api/sse/logs", lastid);
@@ -904,22 +931,51 @@ START_TEST(stream_big_resume_exactly_once)
 END_TEST
 
 /*
- * Past PGSSE_REPLAYS_MAX replays held by stalled clients, a resume
- * waits, then is told to come back (200, retry:, a comment, the end);
- * the slots come free when the stalled clients go.
+ * The over-bound test's fillers: PGSSE_REPLAYS_MAX stalled resumes of
+ * FILL_EVENTS events of FILL_BYTES, under PGSSE_REPLAY_BYTES but more
+ * than lighttpd and the sockets take from a client that never reads.
+ * Together they leave less of the budget than a resume of a BIG_BYTES
+ * event needs past its free first bytes.
+ */
+#define FILL_EVENTS 10
+#define FILL_BYTES 415000
+#define FILL_TAKES (FILL_EVENTS * FILL_BYTES - PGSSE_REPLAY_SMALL)
+_Static_assert(PGSSE_REPLAY_BUDGET - PGSSE_REPLAYS_MAX * FILL_TAKES <
+    BIG_BYTES - PGSSE_REPLAY_SMALL, "the fillers leave room for a resume");
+_Static_assert(FILL_EVENTS * (FILL_BYTES + 100) < PGSSE_REPLAY_BYTES,
+    "a filler's replay is cut");
+
+/*
+ * Past PGSSE_REPLAY_BUDGET bytes held by stalled resumes, a resume
+ * whose first event finds no room is told to come back (200, retry:,
+ * a comment, the end); the budget comes back when the stalled clients
+ * go.
  */
 START_TEST(stream_replays_over_bound)
 {
 	struct h_sse	*s;
 	int		 fds[PGSSE_REPLAYS_MAX], i;
+	int64_t		 big, first;
+	long		 taken;
+	char		 lastid[32];
 
 	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
-	for (i = 0; i < PGSSE_REPLAYS_MAX; i++)
-		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
-	ck_assert_int_eq(h_health_wait(web.port, "replays", PGSSE_REPLAYS_MAX,
-	    WAIT_MS), PGSSE_REPLAYS_MAX);
-	s = h_sse_open(web.port, "/api/sse/logs", "0");
-	h_sse_wait(s, 1, (PGSSE_POOL_WAIT_SEC + 10) * 1000);
+	big = publish_big(1, BIG_BYTES, NULL);
+	publish_big(FILL_EVENTS, FILL_BYTES, &first);
+	snprintf(lastid, sizeof(lastid), "%" PRId64, first - 1);
+	/* One after the other, so each gets its whole replay. */
+	for (i = 0; i < PGSSE_REPLAYS_MAX; i++) {
+		fds[i] = stalled_client(web.port, "/api/sse/logs", lastid);
+		taken = health_at_least("replay_bytes", (i + 1L) * FILL_TAKES,
+		    WAIT_MS);
+		ck_assert_msg(taken >= (i + 1L) * FILL_TAKES && taken <=
+		    PGSSE_REPLAY_BUDGET, "%d stalled resumes took %ld bytes "
+		    "of the replay budget (%d)", i + 1, taken,
+		    PGSSE_REPLAY_BUDGET);
+	}
+	snprintf(lastid, sizeof(lastid), "%" PRId64, big - 1);
+	s = h_sse_open(web.port, "/api/sse/logs", lastid);
+	h_sse_wait(s, 1, WAIT_MS);
 	ck_assert_int_eq(s->status, 200);
 	ck_assert_msg(s->eof && s->nmsgs == 0 && s->parser.comments == 1,
 	    "eof %d, %zu events, %zu comments", s->eof, s->nmsgs,
@@ -930,10 +986,92 @@ START_TEST(stream_replays_over_bound)
 	for (i = 0; i < PGSSE_REPLAYS_MAX; i++)
 		close(fds[i]);
 	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
-	/* And a resume is served again. */
-	s = h_sse_open(web.port, "/api/sse/logs", "0");
+	ck_assert_int_eq(h_health_wait(web.port, "replay_bytes", 0, WAIT_MS),
+	    0);
+	/* And that resume is served again. */
+	s = h_sse_open(web.port, "/api/sse/logs", lastid);
 	ck_assert_int_gt(h_sse_wait(s, 1, WAIT_MS), 0);
+	ck_assert_int_eq(big_number(s->msgs[0].data), 0);
 	h_sse_close(s);
+}
+END_TEST
+
+/* The stranger's resumes: more than PGSSE_REPLAYS_MAX. */
+#define STRANGERS (PGSSE_REPLAYS_MAX + 2)
+/* Megabytes the stranger's channel holds past any earlier test's. */
+#define STRANGER_MB 5
+/*
+ * What the stranger's resumes may cost: the replay budget and the free
+ * first bytes of each, and what the pooled connections and threads keep
+ * (see STALLED_RSS_KIB). Past that, 16 MiB of slack.
+ */
+#define STRANGER_RSS_KIB (((long)PGSSE_REPLAY_BUDGET + STRANGERS * \
+	PGSSE_REPLAY_SMALL + PGSSE_POOL_MAX * 2 * MAX_PAYLOAD) / 1024 + 16384)
+
+/*
+ * Asserts that stream s got want events, is still live and was not
+ * told to come back, within WAIT_MS.
+ */
+static void
+assert_served(struct h_sse *s, size_t want, const char *what)
+{
+	h_sse_wait(s, want, WAIT_MS);
+	ck_assert_msg(s->status == 200 && s->nmsgs == want && !s->eof &&
+	    s->parser.comments == 0, "%s next to %d stalled resumes from 0: "
+	    "status %d, %zu of %zu events, eof %d, %zu comments (told to "
+	    "come back?)", what, STRANGERS, s->status, s->nmsgs, want, s->eof,
+	    s->parser.comments);
+}
+
+/*
+ * A stranger opens more resumes from 0 than PGSSE_REPLAYS_MAX on a
+ * public channel holding megabytes, and never reads them. A per-job
+ * stream (which always replays its job) and a resume one event behind
+ * are still served at once: nobody can take every replay for himself.
+ */
+START_TEST(stream_stranger_replays_starve_nobody)
+{
+	PGconn		*c;
+	struct h_sse	*job, *s;
+	int		 fds[STRANGERS], i, own;
+	int64_t		 big;
+	long		 base, taken;
+	char		 lastid[32];
+
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	big = publish_big(STRANGER_MB, BIG_BYTES, NULL);
+	base = stream_rss_kib(&own);
+	ck_assert_int_gt(base, 0);
+	c = h_pg_connect();
+	make_job(c, 4242);
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":4242,\"percent\":10,\"step\":\"a\"}");
+	h_publish(c, "job", "progress",
+	    "{\"job_id\":4242,\"percent\":20,\"step\":\"b\"}");
+	h_publish(c, "logs", "log", "{\"source\":\"small\",\"line\":\"tail\"}");
+	for (i = 0; i < STRANGERS; i++)
+		fds[i] = stalled_client(web.port, "/api/sse/logs", "0");
+	/* Let them take what they can. */
+	ck_assert_int_ge(health_at_least("replays", PGSSE_REPLAYS_MAX,
+	    WAIT_MS), PGSSE_REPLAYS_MAX);
+	taken = health_at_least("replay_bytes", PGSSE_REPLAY_BUDGET / 2,
+	    WAIT_MS);
+	ck_assert_msg(taken >= PGSSE_REPLAY_BUDGET / 2, "the stranger took "
+	    "%ld bytes of the replay budget", taken);
+	job = h_sse_open(web.port, "/api/jobs/4242/stream", NULL);
+	snprintf(lastid, sizeof(lastid), "%" PRId64, big);
+	s = h_sse_open(web.port, "/api/sse/logs", lastid);
+	assert_served(job, 2, "a per-job stream");
+	ck_assert_str_eq(json_field(job->msgs[1].data, "step"), "b");
+	assert_served(s, 1, "a resume one event behind");
+	ck_assert_str_eq(json_field(s->msgs[0].data, "line"), "tail");
+	h_sse_close(job);
+	h_sse_close(s);
+	assert_rss(base, STRANGERS, STRANGER_RSS_KIB);
+	for (i = 0; i < STRANGERS; i++)
+		close(fds[i]);
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	PQfinish(c);
 }
 END_TEST
 
@@ -982,6 +1120,7 @@ main(void)
 	tcase_add_test(tc, stream_stalled_resumes_starve_nobody);
 	tcase_add_test(tc, stream_big_resume_exactly_once);
 	tcase_add_test(tc, stream_replays_over_bound);
+	tcase_add_test(tc, stream_stranger_replays_starve_nobody);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
