@@ -1,7 +1,8 @@
 /*
  * pgsse-app: the demo application's HTMX fragments and actions, rendered
- * from PostgreSQL through lib/app.c. Every value from the database goes
- * through the escaping writer (pgsse_html_printf's %s).
+ * from PostgreSQL, on the public API alone (pgsse-app.h), like any app
+ * built outside this tree. Every value from the database goes through
+ * the escaping writer (pgsse_app_html's %s).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,7 @@
 
 #include <libpq-fe.h>
 
-#include "pgsse.h"
-#include "extern.h"
+#include "pgsse-app.h"
 
 /* Log lines /logs/tail shows by default. */
 #define APP_TAIL_DEFAULT 30
@@ -24,7 +24,7 @@
 #define ROWS " limit " STR(PGSSE_FRAGMENT_ROWS_MAX)
 
 #define HTML(...) do { \
-	if (pgsse_html_printf(&a->body, __VA_ARGS__) != PGSSE_OK) \
+	if (pgsse_app_html(a, __VA_ARGS__) != PGSSE_OK) \
 		goto fail; \
 } while (0)
 
@@ -36,7 +36,7 @@ val(PGresult *res, int row, int col)
 
 /* GET /status/content: the system status card. */
 static enum pgsse_http_status
-status_content(struct pgsse_app *a)
+status_content(pgsse_app *a)
 {
 	PGresult	*res;
 
@@ -64,7 +64,7 @@ fail:
 
 /* GET /demos/grid: one card per demo, with its action button. */
 static enum pgsse_http_status
-demos_grid(struct pgsse_app *a)
+demos_grid(pgsse_app *a)
 {
 	PGresult	*res;
 	int		 i, on;
@@ -96,11 +96,11 @@ fail:
 
 /* Appends one job's row: its progress, refreshed on the job's events. */
 static enum pgsse_err
-job_row(struct pgsse_app *a, PGresult *res, int i)
+job_row(pgsse_app *a, PGresult *res, int i)
 {
 	const char	*id = val(res, i, 0), *state = val(res, i, 2);
 
-	return pgsse_html_printf(&a->body, "<div class=\"job-row state-%s\" "
+	return pgsse_app_html(a, "<div class=\"job-row state-%s\" "
 	    "hx-get=\"/jobs/%s\" hx-trigger=\"sse:progress, sse:complete\" "
 	    "hx-swap=\"outerHTML\"><span class=\"job-kind\">%s</span> "
 	    "<span class=\"job-target\">%s</span><progress max=\"100\" "
@@ -121,17 +121,17 @@ static const char job_sql[] =
 
 /* GET /jobs/<id>: one job's row. */
 static enum pgsse_http_status
-job_get(struct pgsse_app *a)
+job_get(pgsse_app *a)
 {
 	char		 sql[sizeof(job_sql) + 64];
 	PGresult	*res;
 	enum pgsse_http_status st = PGSSE_HTTP_200;
 
-	if (strspn(a->args[0], "0123456789") != strlen(a->args[0]) ||
-	    strlen(a->args[0]) > 18)
+	if (strspn(pgsse_app_arg(a, "id"), "0123456789") != strlen(pgsse_app_arg(a, "id")) ||
+	    strlen(pgsse_app_arg(a, "id")) > 18)
 		return pgsse_app_error(a, PGSSE_HTTP_404, "no such job");
 	snprintf(sql, sizeof(sql), "%s where j.id = $1::bigint", job_sql);
-	if ((res = pgsse_app_query(a, sql, 1, a->args[0])) == NULL)
+	if ((res = pgsse_app_query(a, sql, 1, pgsse_app_arg(a, "id"))) == NULL)
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	if (PQntuples(res) != 1)
 		st = pgsse_app_error(a, PGSSE_HTTP_404, "no such job");
@@ -146,24 +146,24 @@ job_get(struct pgsse_app *a)
  * extension, closed on complete) around the row it refreshes.
  */
 static enum pgsse_err
-job_container(struct pgsse_app *a, PGresult *res, int i)
+job_container(pgsse_app *a, PGresult *res, int i)
 {
 	int	 done = strcmp(val(res, i, 2), "queued") != 0 &&
 	    strcmp(val(res, i, 2), "running") != 0;
 
 	if (done)
-		return pgsse_html_printf(&a->body, "<div class=\"job\" id=\"job-%s"
+		return pgsse_app_html(a, "<div class=\"job\" id=\"job-%s"
 		    "\">", val(res, i, 0)) || job_row(a, res, i) ||
-		    pgsse_html_printf(&a->body, "</div>\n");
-	return pgsse_html_printf(&a->body, "<div class=\"job\" id=\"job-%s\" "
+		    pgsse_app_html(a, "</div>\n");
+	return pgsse_app_html(a, "<div class=\"job\" id=\"job-%s\" "
 	    "hx-ext=\"sse\" sse-connect=\"/api/jobs/%s/stream\" "
 	    "sse-close=\"complete\">", val(res, i, 0), val(res, i, 0)) ||
-	    job_row(a, res, i) || pgsse_html_printf(&a->body, "</div>\n");
+	    job_row(a, res, i) || pgsse_app_html(a, "</div>\n");
 }
 
 /* GET /jobs/active: containers of the jobs still queued or running. */
 static enum pgsse_http_status
-jobs_active(struct pgsse_app *a)
+jobs_active(pgsse_app *a)
 {
 	char		 sql[sizeof(job_sql) + 128];
 	PGresult	*res;
@@ -190,29 +190,26 @@ jobs_active(struct pgsse_app *a)
  * by web_enqueue under its lock, so two clicks at once agree).
  */
 static enum pgsse_http_status
-enqueue(struct pgsse_app *a, const char *kind, const char *args,
+enqueue(pgsse_app *a, const char *kind, const char *args,
     const char *key)
 {
 	char		 sql[sizeof(job_sql) + 64], target[48];
 	PGresult	*res;
+	int64_t		 id;
 	int		 existed;
 
-	res = pgsse_app_query(a, "select id, existed from pgsse.web_enqueue("
-	    "$1, $2::jsonb, $3)", 3, kind, args, key);
-	if (res == NULL)
+	if (pgsse_app_enqueue(a, kind, args, key, &id, &existed) != PGSSE_OK)
 		return pgsse_app_db_error(a, "could not enqueue");
-	existed = strcmp(val(res, 0, 1), "t") == 0;
-	snprintf(target, sizeof(target), "#job-%s", val(res, 0, 0));
+	snprintf(target, sizeof(target), "#job-%lld", (long long)id);
 	snprintf(sql, sizeof(sql), "%s where j.id = $1::bigint", job_sql);
-	PQclear(res);
 	if ((res = pgsse_app_query(a, sql, 1, target + 5)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	}
 	if (existed) {
-		pgsse_app_header(a, "HX-Retarget", target);
-		pgsse_app_header(a, "HX-Reswap", "outerHTML");
+		pgsse_app_hx(a, PGSSE_HX_RETARGET, target);
+		pgsse_app_hx(a, PGSSE_HX_RESWAP, "outerHTML");
 	}
 	if (job_container(a, res, 0) != PGSSE_OK) {
 		PQclear(res);
@@ -224,7 +221,7 @@ enqueue(struct pgsse_app *a, const char *kind, const char *args,
 
 /* POST /demos/<id>/install and /uninstall. */
 static enum pgsse_http_status
-demo_action(struct pgsse_app *a, const char *kind)
+demo_action(pgsse_app *a, const char *kind)
 {
 	PGresult		*res;
 	char			 key[128];
@@ -232,43 +229,43 @@ demo_action(struct pgsse_app *a, const char *kind)
 
 	res = pgsse_app_query(a, "select json_build_object('demo_id', id, "
 	    "'name', name)::text from pgsse_demo.demos where id = $1", 1,
-	    a->args[0]);
+	    pgsse_app_arg(a, "id"));
 	if (res == NULL)
 		return pgsse_app_error(a, PGSSE_HTTP_503, "database unavailable");
 	if (PQntuples(res) != 1) {
 		PQclear(res);
 		return pgsse_app_error(a, PGSSE_HTTP_404, "no such demo");
 	}
-	snprintf(key, sizeof(key), "demo:%s", a->args[0]);
+	snprintf(key, sizeof(key), "demo:%s", pgsse_app_arg(a, "id"));
 	st = enqueue(a, kind, val(res, 0, 0), key);
 	PQclear(res);
 	return st;
 }
 
 static enum pgsse_http_status
-demo_install(struct pgsse_app *a)
+demo_install(pgsse_app *a)
 {
 	return demo_action(a, "demo_install");
 }
 
 static enum pgsse_http_status
-demo_uninstall(struct pgsse_app *a)
+demo_uninstall(pgsse_app *a)
 {
 	return demo_action(a, "demo_uninstall");
 }
 
 /* POST /validation/run */
 static enum pgsse_http_status
-validation_run(struct pgsse_app *a)
+validation_run(pgsse_app *a)
 {
 	return enqueue(a, "validation", "{}", "validation");
 }
 
 /* GET /logs/tail?n=N: the last N log lines, oldest first. */
 static enum pgsse_http_status
-logs_tail(struct pgsse_app *a)
+logs_tail(pgsse_app *a)
 {
-	const char	*n = pgsse_query_get(&a->query, "n");
+	const char	*n = pgsse_app_get(a, "n");
 	char		 lim[16];
 	PGresult	*res;
 	long		 v = APP_TAIL_DEFAULT;
@@ -299,7 +296,7 @@ fail:
 
 /* GET /validation/results: the latest run's checks and summary. */
 static enum pgsse_http_status
-validation_results(struct pgsse_app *a)
+validation_results(pgsse_app *a)
 {
 	PGresult	*res;
 	int		 i;

@@ -19,12 +19,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "pgsse.h"
+#include "pgsse-app.h"
 #include "extern.h"
+#include "csrf.h"
+#include "http.h"
+#include "query.h"
+
+/* One worker's request, response and connection: see pgsse-app.h. */
+struct pgsse_app {
+	struct pgsse_req	*req;
+	enum pgsse_method	 method;
+	char			 path[PGSSE_APP_PATH_MAX + 1];
+	const struct pgsse_route *route;	/* the one matched */
+	struct pgsse_query	 query;
+	struct pgsse_query	 form;		/* POST only */
+	const char		*args[PGSSE_APP_ARGS_MAX];	/* <name> segments */
+	char			 argbuf[PGSSE_APP_PATH_MAX + 1];
+	struct pgsse_buf	 body;		/* the fragment */
+	struct pgsse_buf	 headers;	/* extra header lines */
+	struct pgsse_buf	 hx[PGSSE_HX__MAX];	/* htmx headers' values */
+	char			 csrf[128];	/* the session's token */
+	const char		*user;		/* REMOTE_USER, or NULL */
+	char			 sqlstate[6];	/* of the last failed query */
+	char			 retry[16];	/* its HINT: seconds to wait */
+	PGconn			*db;
+	const char		*conninfo;
+	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
+	size_t			 nstmts;
+	int			 unprepared;	/* statements get lost: don't */
+};
+
+static const char *const hx_names[PGSSE_HX__MAX] = {
+	"HX-Trigger", "HX-Retarget", "HX-Reswap", "HX-Redirect", "HX-Refresh",
+	"HX-Push-Url",
+};
 
 static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
 
@@ -169,7 +203,7 @@ app_keep_error(struct pgsse_app *a, const PGresult *res)
  * msg. Returns the status. Can't fail.
  */
 enum pgsse_http_status
-pgsse_app_db_error(struct pgsse_app *a, const char *msg)
+pgsse_app_db_error(pgsse_app *a, const char *msg)
 {
 	if (strcmp(a->sqlstate, "PS429") == 0) {
 		pgsse_app_header(a, "Retry-After", a->retry[0] ? a->retry : "1");
@@ -182,25 +216,21 @@ pgsse_app_db_error(struct pgsse_app *a, const char *msg)
 }
 
 /*
- * Runs sql with n text parameters on the kept-open connection,
- * reconnecting once if it broke. Returns the result, which the caller
- * frees with PQclear, or NULL (after logging) on failure.
+ * Runs sql with n text parameters (NULL for SQL NULL) on the worker's
+ * connection as a prepared statement, reconnecting once if it broke.
+ * Returns the result, which the caller frees with PQclear, or NULL
+ * (after logging; pgsse_app_sqlstate says why) on failure.
  */
 PGresult *
-pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
+pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
+    const char *const *params)
 {
-	const char	*params[PGSSE_APP_PARAMS_MAX];
 	PGresult	*res;
-	va_list		 ap;
-	int		 i, tries, stale;
+	int		 tries, stale;
 
 	a->sqlstate[0] = '\0';
 	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
 		return NULL;
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		params[i] = va_arg(ap, const char *);
-	va_end(ap);
 	for (tries = 0; tries < 2; tries++) {
 		if (a->db == NULL || PQstatus(a->db) != CONNECTION_OK) {
 			pgsse_db_close(a->db);
@@ -223,9 +253,82 @@ pgsse_app_query(struct pgsse_app *a, const char *sql, int n, ...)
 	return NULL;
 }
 
+/*
+ * pgsse_app_queryv with the n parameters as arguments, each a const
+ * char * (or NULL). Returns what pgsse_app_queryv returns.
+ */
+PGresult *
+pgsse_app_query(pgsse_app *a, const char *sql, int n, ...)
+{
+	const char	*params[PGSSE_APP_PARAMS_MAX];
+	va_list		 ap;
+	int		 i;
+
+	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
+		return NULL;
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		params[i] = va_arg(ap, const char *);
+	va_end(ap);
+	return pgsse_app_queryv(a, sql, n, params);
+}
+
+/* Returns the SQLSTATE of the last failed query, or "". a owns it. */
+const char *
+pgsse_app_sqlstate(const pgsse_app *a)
+{
+	return a->sqlstate;
+}
+
+/*
+ * Publishes one event as the request's user (pgsse.publish), storing
+ * its id in *id if id is not NULL; json NULL is "{}". Returns
+ * PGSSE_ERR_DB if the database refused (pgsse_app_db_error answers).
+ */
+enum pgsse_err
+pgsse_app_publish(pgsse_app *a, const char *channel, const char *event,
+    const char *json, int64_t *id)
+{
+	PGresult	*res;
+
+	res = pgsse_app_query(a, "select pgsse.publish($1, $2, $3::jsonb)",
+	    3, channel, event, json != NULL ? json : "{}");
+	if (res == NULL)
+		return PGSSE_ERR_DB;
+	if (id != NULL)
+		*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return PGSSE_OK;
+}
+
+/*
+ * Enqueues a job of a declared kind (pgsse.web_enqueue) with json
+ * arguments (NULL: "{}") under dedupe (NULL: kind and arguments).
+ * Stores its id in *id and, in *existed, 1 if that job was already
+ * queued or running (either may be NULL). Returns PGSSE_ERR_DB if the
+ * database refused: pgsse_app_db_error answers 429 or 400 for it.
+ */
+enum pgsse_err
+pgsse_app_enqueue(pgsse_app *a, const char *kind, const char *json,
+    const char *dedupe, int64_t *id, int *existed)
+{
+	PGresult	*res;
+
+	res = pgsse_app_query(a, "select id, existed from pgsse.web_enqueue("
+	    "$1, $2::jsonb, $3)", 3, kind, json != NULL ? json : "{}", dedupe);
+	if (res == NULL)
+		return PGSSE_ERR_DB;
+	if (id != NULL)
+		*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (existed != NULL)
+		*existed = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	return PGSSE_OK;
+}
+
 /* The key CSRF tokens are issued under; set before any request. */
 static struct pgsse_csrf_key app_key;
-_Static_assert(sizeof(((struct pgsse_app *)0)->csrf) > PGSSE_CSRF_TOKEN_LEN,
+_Static_assert(sizeof(((pgsse_app *)0)->csrf) > PGSSE_CSRF_TOKEN_LEN,
     "pgsse_app's csrf holds a token");
 
 /* Fills r with the request's parameters that the CSRF check reads. */
@@ -312,33 +415,182 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 	struct pgsse_buf	 out = { NULL, 0, 0 };
 	const char		*type = st == PGSSE_HTTP_200 ?
 	    "text/html; charset=utf-8" : "text/plain; charset=utf-8";
+	enum pgsse_err		 er;
+	int			 i;
 
-	if (pgsse_buf_printf(&out, "Status: %s\r\nContent-Type: %s\r\n"
+	er = pgsse_buf_printf(&out, "Status: %s\r\nContent-Type: %s\r\n"
 	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-	    "%s\r\n", pgsse_http_status_line(st), type,
-	    a->headers.p ? a->headers.p : "") == PGSSE_OK &&
+	    "%s", pgsse_http_status_line(st), type,
+	    a->headers.p ? a->headers.p : "");
+	for (i = 0; i < PGSSE_HX__MAX && er == PGSSE_OK; i++)
+		if (a->hx[i].len > 0)
+			er = pgsse_buf_printf(&out, "%s: %s\r\n", hx_names[i],
+			    a->hx[i].p);
+	if (er == PGSSE_OK && pgsse_buf_put(&out, "\r\n", 2) == PGSSE_OK &&
 	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK &&
 	    pgsse_req_write(a->req, out.p, out.len) == PGSSE_OK)
 		pgsse_req_flush(a->req);
 	pgsse_buf_free(&out);
 }
 
-/* Replaces the body with a plain-text error message for htmx to show. */
+/*
+ * Replaces the body with a plain-text error message for htmx to show.
+ * Returns st. Can't fail.
+ */
 enum pgsse_http_status
-pgsse_app_error(struct pgsse_app *a, enum pgsse_http_status st,
-    const char *msg)
+pgsse_app_error(pgsse_app *a, enum pgsse_http_status st, const char *msg)
 {
 	pgsse_buf_reset(&a->body);
 	pgsse_buf_printf(&a->body, "%s\n", msg);
 	return st;
 }
 
-/* Adds a response header line; name and value must be trusted text. */
-void
-pgsse_app_header(struct pgsse_app *a, const char *name, const char *value)
+/* Returns 1 if value is fit for a header line: no control byte. */
+static int
+app_header_value_ok(const char *value)
 {
-	if (strpbrk(value, "\r\n") == NULL)
-		pgsse_buf_printf(&a->headers, "%s: %s\r\n", name, value);
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Adds a response header line. Returns PGSSE_ERR_INVAL if name is not
+ * an HTTP token or is one the library writes itself (Status,
+ * Content-Type, or an htmx header: use pgsse_app_hx), or if value holds
+ * a control byte (a newline would forge headers); PGSSE_ERR_NOMEM.
+ */
+enum pgsse_err
+pgsse_app_header(pgsse_app *a, const char *name, const char *value)
+{
+	size_t	 n = strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`|~");
+
+	if (n == 0 || name[n] != '\0' || value == NULL ||
+	    !app_header_value_ok(value) || strcasecmp(name, "Status") == 0 ||
+	    strcasecmp(name, "Content-Type") == 0 ||
+	    strncasecmp(name, "HX-", 3) == 0)
+		return PGSSE_ERR_INVAL;
+	return pgsse_buf_printf(&a->headers, "%s: %s\r\n", name, value);
+}
+
+/*
+ * Sets an htmx response header; a later call for the same header
+ * replaces the value. PGSSE_HX_REFRESH takes NULL for "true". Returns
+ * PGSSE_ERR_INVAL for an unknown header, a NULL or empty value, or a
+ * control byte in it; PGSSE_ERR_NOMEM.
+ */
+enum pgsse_err
+pgsse_app_hx(pgsse_app *a, enum pgsse_hx h, const char *value)
+{
+	if (h == PGSSE_HX_REFRESH && value == NULL)
+		value = "true";
+	if ((unsigned)h >= PGSSE_HX__MAX || value == NULL || *value == '\0' ||
+	    !app_header_value_ok(value))
+		return PGSSE_ERR_INVAL;
+	pgsse_buf_reset(&a->hx[h]);
+	return pgsse_buf_puts(&a->hx[h], value);
+}
+
+/*
+ * Appends HTML to the response: fmt is trusted markup, every %s
+ * argument is escaped (pgsse_html_printf). Returns PGSSE_ERR_NOMEM, or
+ * PGSSE_ERR_INVAL on a conversion other than %s, %d, %u, %ld, %lld, %%.
+ */
+enum pgsse_err
+pgsse_app_html(pgsse_app *a, const char *fmt, ...)
+{
+	va_list		 ap;
+	enum pgsse_err	 er;
+
+	va_start(ap, fmt);
+	er = pgsse_html_vprintf(&a->body, fmt, ap);
+	va_end(ap);
+	return er;
+}
+
+/* Returns the request's method. */
+enum pgsse_method
+pgsse_app_method(const pgsse_app *a)
+{
+	return a->method;
+}
+
+/* Returns the request's path, without the query string. a owns it. */
+const char *
+pgsse_app_path(const pgsse_app *a)
+{
+	return a->path;
+}
+
+/*
+ * Returns the path segment that the route's <name> matched,
+ * percent-decoded, or NULL if the route has no such segment. a owns it.
+ */
+const char *
+pgsse_app_arg(const pgsse_app *a, const char *name)
+{
+	int	 i;
+
+	if (a->route == NULL ||
+	    (i = pgsse_route_arg(a->route->pattern, name)) < 0)
+		return NULL;
+	return a->args[i];
+}
+
+/* Returns the query string's value of key, decoded, or NULL. */
+const char *
+pgsse_app_get(const pgsse_app *a, const char *key)
+{
+	return pgsse_query_get(&a->query, key);
+}
+
+/* Returns the POST form's value of key, decoded, or NULL. */
+const char *
+pgsse_app_form(const pgsse_app *a, const char *key)
+{
+	return pgsse_query_get(&a->form, key);
+}
+
+/*
+ * Copies the value of cookie name into out, of outsz bytes. Returns
+ * PGSSE_ERR_NOTFOUND if the request has none, PGSSE_ERR_LIMIT if it
+ * does not fit.
+ */
+enum pgsse_err
+pgsse_app_cookie(const pgsse_app *a, const char *name, char *out,
+    size_t outsz)
+{
+	return pgsse_cookie_get(pgsse_req_param(a->req, "HTTP_COOKIE"), name,
+	    out, outsz);
+}
+
+/* Returns REMOTE_USER, set by the web server's authentication, or NULL. */
+const char *
+pgsse_app_user(const pgsse_app *a)
+{
+	return a->user;
+}
+
+/* Returns the CGI variable name (e.g. "HTTP_HX_TARGET"), or NULL. */
+const char *
+pgsse_app_param(const pgsse_app *a, const char *name)
+{
+	return pgsse_req_param(a->req, name);
+}
+
+/*
+ * Returns the request's CSRF token, which a page sends back in
+ * PGSSE_CSRF_HEADER with every POST, or NULL if the program has no
+ * secret (and so no POST route). a owns it.
+ */
+const char *
+pgsse_app_csrf_token(const pgsse_app *a)
+{
+	return a->csrf[0] != '\0' ? a->csrf : NULL;
 }
 
 /* Serves one request with the first matching route. */
@@ -383,6 +635,7 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 		if (m == NULL || strcmp(m, methods[rt->method]) != 0)
 			continue;
 		a->method = rt->method;
+		a->route = rt;
 		if (rt->method == PGSSE_METHOD_POST) {
 			if ((why = app_csrf_check(a)) != NULL) {
 				app_respond(a, pgsse_app_error(a,
@@ -404,14 +657,20 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	    "no such path"));
 }
 
+/* Forgets the request a served, keeping its buffers and connection. */
 static void
 app_reset(struct pgsse_app *a)
 {
+	int	 i;
+
 	pgsse_query_free(&a->query);
 	pgsse_query_free(&a->form);
 	pgsse_buf_reset(&a->body);
 	pgsse_buf_reset(&a->headers);
 	memset(a->args, 0, sizeof(a->args));
+	for (i = 0; i < PGSSE_HX__MAX; i++)
+		pgsse_buf_reset(&a->hx[i]);
+	a->route = NULL;
 	a->csrf[0] = '\0';
 	a->user = NULL;
 	a->sqlstate[0] = a->retry[0] = '\0';
@@ -421,9 +680,13 @@ app_reset(struct pgsse_app *a)
 static void
 app_free(struct pgsse_app *a)
 {
+	int	 i;
+
 	app_reset(a);
 	pgsse_buf_free(&a->body);
 	pgsse_buf_free(&a->headers);
+	for (i = 0; i < PGSSE_HX__MAX; i++)
+		pgsse_buf_free(&a->hx[i]);
 	app_forget(a);
 	pgsse_db_close(a->db);
 	a->db = NULL;

@@ -35,7 +35,9 @@
 #include <openssl/hmac.h>
 
 #include "pgsse.h"
+#include "pgsse-app.h"
 #include "extern.h"
+#include "csrf.h"
 
 /* Bytes of the nonce and of the MAC; the token is both in hex. */
 #define CSRF_NONCE_BYTES 16

@@ -1,6 +1,9 @@
 /*
- * extern.h: internal interfaces of libpgsse. Programs in this tree may
- * include it; applications use pgsse.h only.
+ * extern.h: internal functions of libpgsse, which the library does not
+ * export: in-tree programs and tests that include it link the
+ * convenience library lib/libpgsse_priv.la. Applications use pgsse.h
+ * and pgsse-app.h only. Types that several modules share live in their
+ * module's header (query.h, http.h, csrf.h, ...).
  */
 #ifndef PGSSE_EXTERN_H
 #define PGSSE_EXTERN_H
@@ -281,83 +284,6 @@ enum pgsse_err	 pgsse_client_emit(const struct pgsse_registry *,
 		    struct pgsse_client *, struct pgsse_buf *,
 		    const struct pgsse_event *);
 
-/* http.c */
-enum pgsse_http_status {
-	PGSSE_HTTP_200,
-	PGSSE_HTTP_204,
-	PGSSE_HTTP_400,
-	PGSSE_HTTP_403,
-	PGSSE_HTTP_404,
-	PGSSE_HTTP_405,
-	PGSSE_HTTP_413,
-	PGSSE_HTTP_414,
-	PGSSE_HTTP_429,
-	PGSSE_HTTP_500,
-	PGSSE_HTTP_503,
-	PGSSE_HTTP__MAX
-};
-struct FCGX_Request;
-struct pgsse_req {
-	struct FCGX_Request	*fcgi;		/* NULL under plain CGI */
-	int			 broken;	/* the peer is gone */
-};
-const char	*pgsse_http_status_line(enum pgsse_http_status);
-const char	*pgsse_req_param(const struct pgsse_req *, const char *);
-enum pgsse_err	 pgsse_req_write(struct pgsse_req *, const void *, size_t);
-enum pgsse_err	 pgsse_req_flush(struct pgsse_req *);
-enum pgsse_err	 pgsse_http_text(struct pgsse_req *, enum pgsse_http_status,
-		    const char *, const char *);
-
-/* app.c: fragment programs. */
-#define PGSSE_APP_PARAMS_MAX 16
-#define PGSSE_APP_ARGS_MAX 4
-/* Statements a fragment program prepares per connection; more run
- * unprepared. */
-#define PGSSE_APP_STMTS_MAX 32
-/* Worker threads per fragment program, each with its own connection:
- * the default, and the most --threads (PGSSE_APP_THREADS) accepts. */
-#define PGSSE_APP_THREADS 4
-#define PGSSE_APP_THREADS_MAX 64
-enum pgsse_method {
-	PGSSE_METHOD_GET,
-	PGSSE_METHOD_POST,
-	PGSSE_METHOD__MAX
-};
-struct pgsse_app {
-	struct pgsse_req	*req;
-	enum pgsse_method	 method;
-	char			 path[256];
-	struct pgsse_query	 query;
-	struct pgsse_query	 form;		/* POST only */
-	const char		*args[PGSSE_APP_ARGS_MAX];	/* <name> segments */
-	char			 argbuf[256];
-	struct pgsse_buf	 body;		/* the fragment */
-	struct pgsse_buf	 headers;	/* extra header lines */
-	char			 csrf[128];	/* the session's token */
-	const char		*user;		/* REMOTE_USER, or NULL */
-	char			 sqlstate[6];	/* of the last failed query */
-	char			 retry[16];	/* its HINT: seconds to wait */
-	PGconn			*db;
-	const char		*conninfo;
-	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
-	size_t			 nstmts;
-	int			 unprepared;	/* statements get lost: don't */
-};
-typedef enum pgsse_http_status (*pgsse_route_fn)(struct pgsse_app *);
-struct pgsse_route {
-	enum pgsse_method	 method;
-	const char		*pattern;	/* "/demos/<id>/install" */
-	pgsse_route_fn		 fn;
-};
-PGresult	*pgsse_app_query(struct pgsse_app *, const char *, int, ...);
-enum pgsse_http_status pgsse_app_error(struct pgsse_app *,
-		    enum pgsse_http_status, const char *);
-enum pgsse_http_status pgsse_app_db_error(struct pgsse_app *, const char *);
-void		 pgsse_app_header(struct pgsse_app *, const char *, const char *);
-int		 pgsse_app_main(const char *, const struct pgsse_route *, int,
-		    char *[]);
-
-
 /* cookie.c */
 enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,
 		    char *out, size_t outsz);
@@ -366,51 +292,16 @@ enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,
 int		 pgsse_route_match(const char *pattern, const char *path,
 		    const char **args, size_t nargs, char *buf, size_t bufsz);
 int		 pgsse_route_valid(const char *pattern, size_t nargs);
+int		 pgsse_route_arg(const char *pattern, const char *name);
 
-/* csrf.c: see the design comment there. */
-#define PGSSE_CSRF_COOKIE "pgsse_csrf"
-/* Characters in a token: a nonce and its HMAC-SHA256, in hex. */
-#define PGSSE_CSRF_TOKEN_LEN 96
-/* Bytes in the secret file (PGSSE_SECRET_FILE): pgsse-app refuses to
- * start with fewer or more. */
-#define PGSSE_CSRF_SECRET_MIN 32
-#define PGSSE_CSRF_SECRET_MAX 1024
-struct pgsse_csrf_key {
-	unsigned char	 k[PGSSE_CSRF_SECRET_MAX];
-	size_t		 len;		/* 0: no secret, no token valid */
-};
-/* A POST's CGI parameters the check reads; any may be NULL. */
-struct pgsse_csrf_req {
-	const char	*hx_request;	/* HTTP_HX_REQUEST */
-	const char	*origin;	/* HTTP_ORIGIN */
-	const char	*referer;	/* HTTP_REFERER */
-	const char	*host;		/* HTTP_HOST */
-	const char	*https;		/* HTTPS: "on" under TLS */
-	const char	*scheme;	/* REQUEST_SCHEME */
-	const char	*cookie;	/* HTTP_COOKIE */
-	const char	*token;		/* HTTP_X_CSRF_TOKEN */
-	const char	*hosts;		/* "host[:port], ...", or NULL: any */
-};
-enum pgsse_csrf_why {
-	PGSSE_CSRF_OK,
-	PGSSE_CSRF_NO_HX,		/* no HX-Request: true */
-	PGSSE_CSRF_CROSS_ORIGIN,	/* Origin or Referer not this one */
-	PGSSE_CSRF_BAD_TOKEN,		/* missing, forged or not the cookie */
-	PGSSE_CSRF_BAD_HOST,		/* Host not in the allowed list */
-	PGSSE_CSRF__MAX
-};
-enum pgsse_err	 pgsse_csrf_key_set(struct pgsse_csrf_key *, const void *,
-		    size_t);
-enum pgsse_err	 pgsse_csrf_key_load(struct pgsse_csrf_key *, const char *,
-		    char *, size_t);
-enum pgsse_err	 pgsse_csrf_issue(const struct pgsse_csrf_key *, char *,
-		    size_t);
-int		 pgsse_csrf_valid(const struct pgsse_csrf_key *, const char *);
-enum pgsse_csrf_why pgsse_csrf_check(const struct pgsse_csrf_key *,
-		    const struct pgsse_csrf_req *);
-const char	*pgsse_csrf_why_str(enum pgsse_csrf_why);
-enum pgsse_err	 pgsse_csrf_set_cookie(const struct pgsse_csrf_key *,
-		    const struct pgsse_csrf_req *, char *, size_t,
-		    struct pgsse_buf *);
+/* sse.c: the text/event-stream wire format. */
+enum pgsse_err	 pgsse_sse_event(struct pgsse_buf *, const char *id,
+		    const char *event, const char *data, size_t datalen);
+enum pgsse_err	 pgsse_sse_comment(struct pgsse_buf *, const char *);
+enum pgsse_err	 pgsse_sse_retry(struct pgsse_buf *, unsigned int ms);
+
+/* name.c: channel and event name whitelists. */
+int		 pgsse_name_channel_ok(const char *);
+int		 pgsse_name_event_ok(const char *);
 
 #endif /* PGSSE_EXTERN_H */

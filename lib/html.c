@@ -61,18 +61,16 @@ pgsse_html_trusted(struct pgsse_buf *b, const char *markup)
 
 /*
  * Appends fmt to b: the format is trusted markup (a literal in the
- * program), every %s argument is escaped, %d, %ld, %lld and %u print
- * numbers and %% a percent sign. Returns PGSSE_ERR_NOMEM on failure,
- * PGSSE_ERR_INVAL on any other conversion.
+ * program), every %s argument is escaped (NULL is empty), %d, %ld, %lld
+ * and %u print numbers and %% a percent sign. Returns PGSSE_ERR_NOMEM
+ * on failure, PGSSE_ERR_INVAL on any other conversion.
  */
 enum pgsse_err
-pgsse_html_printf(struct pgsse_buf *b, const char *fmt, ...)
+pgsse_html_vprintf(struct pgsse_buf *b, const char *fmt, va_list ap)
 {
-	va_list		 ap;
 	const char	*p, *z;
 	enum pgsse_err	 er = PGSSE_OK;
 
-	va_start(ap, fmt);
 	for (p = fmt; *p != '\0' && er == PGSSE_OK; p++) {
 		if (*p != '%') {
 			z = p + strcspn(p, "%");
@@ -111,6 +109,18 @@ pgsse_html_printf(struct pgsse_buf *b, const char *fmt, ...)
 			break;
 		}
 	}
+	return er;
+}
+
+/* pgsse_html_vprintf with the arguments given here; returns the same. */
+enum pgsse_err
+pgsse_html_printf(struct pgsse_buf *b, const char *fmt, ...)
+{
+	va_list		 ap;
+	enum pgsse_err	 er;
+
+	va_start(ap, fmt);
+	er = pgsse_html_vprintf(b, fmt, ap);
 	va_end(ap);
 	return er;
 }

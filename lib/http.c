@@ -14,6 +14,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "http.h"
 
 static const char *const status_lines[PGSSE_HTTP__MAX] = {
 	"200 OK",

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "pgsse.h"
+#include "extern.h"
 
 static int
 name_ok(const char *z, size_t max)

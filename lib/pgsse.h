@@ -5,6 +5,17 @@
  * into Server-Sent Events and HTML fragments served over FastCGI.
  * Every limit on outside input is named here with the HTTP status that
  * a request exceeding it receives; docs/SECURITY.md has the same table.
+ *
+ * This header and pgsse-app.h are the library's whole interface: the
+ * library exports nothing else (lib/libpgsse.map). Build against it
+ * with `pkg-config --cflags --libs pgsse`. Pages: pgsse_buf(3),
+ * pgsse_html(3), pgsse_publish(3), pgsse_log(3), pgsse_stream_main(3).
+ *
+ * Threads. A PGconn serves one thread at a time: give each thread its
+ * own connection. pgsse_buf and pgsse_html calls are safe from any
+ * thread on buffers no other thread touches; pgsse_log is safe from
+ * any thread; pgsse_log_set_level and pgsse_stream_main belong to the
+ * main thread, before any other thread starts.
  */
 #ifndef PGSSE_H
 #define PGSSE_H
@@ -95,10 +106,31 @@ enum pgsse_err {
 	PGSSE_ERR__MAX
 };
 
+/* HTTP statuses that pgsse answers with. */
+enum pgsse_http_status {
+	PGSSE_HTTP_200,
+	PGSSE_HTTP_204,
+	PGSSE_HTTP_400,
+	PGSSE_HTTP_403,
+	PGSSE_HTTP_404,
+	PGSSE_HTTP_405,
+	PGSSE_HTTP_413,
+	PGSSE_HTTP_414,
+	PGSSE_HTTP_429,
+	PGSSE_HTTP_500,
+	PGSSE_HTTP_503,
+	PGSSE_HTTP__MAX
+};
+
 /* Returns a static string naming err; never NULL. */
 const char	*pgsse_err_str(enum pgsse_err err);
 
-/* buf.c: a growable byte buffer, always NUL-terminated when non-empty. */
+/*
+ * buf.c: a growable byte buffer. A value type, so that it lives on the
+ * stack or inside a struct: start it zeroed ({ NULL, 0, 0 }), read p
+ * (NUL-terminated when len > 0) and len, change it only through these
+ * calls. Its owner frees p with pgsse_buf_free.
+ */
 struct pgsse_buf {
 	char	*p;
 	size_t	 len;
@@ -111,33 +143,13 @@ enum pgsse_err	 pgsse_buf_printf(struct pgsse_buf *, const char *, ...)
 void		 pgsse_buf_reset(struct pgsse_buf *);
 void		 pgsse_buf_free(struct pgsse_buf *);
 
-/* sse.c: the text/event-stream wire format. */
-enum pgsse_err	 pgsse_sse_event(struct pgsse_buf *, const char *id,
-		    const char *event, const char *data, size_t datalen);
-enum pgsse_err	 pgsse_sse_comment(struct pgsse_buf *, const char *);
-enum pgsse_err	 pgsse_sse_retry(struct pgsse_buf *, unsigned int ms);
-
 /* html.c: the one HTML writer. */
 enum pgsse_err	 pgsse_html_text(struct pgsse_buf *, const char *);
 enum pgsse_err	 pgsse_html_trusted(struct pgsse_buf *, const char *);
-enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...);
-
-/* name.c: channel and event name whitelists. */
-int		 pgsse_name_channel_ok(const char *);
-int		 pgsse_name_event_ok(const char *);
-
-/* query.c: application/x-www-form-urlencoded parsing. */
-struct pgsse_pair {
-	char	*key;
-	char	*val;
-};
-struct pgsse_query {
-	struct pgsse_pair	*pairs;
-	size_t			 n;
-};
-enum pgsse_err	 pgsse_query_parse(const char *, struct pgsse_query *);
-const char	*pgsse_query_get(const struct pgsse_query *, const char *);
-void		 pgsse_query_free(struct pgsse_query *);
+enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+enum pgsse_err	 pgsse_html_vprintf(struct pgsse_buf *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
 
 /* log.c: one line per message on standard error. */
 enum pgsse_log_level {
@@ -151,10 +163,14 @@ void		 pgsse_log_set_level(enum pgsse_log_level);
 void		 pgsse_log(enum pgsse_log_level, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
-/* publish.c: durable publishing through pgsse.publish(). */
+/* publish.c: durable publishing through pgsse.publish(), and jobs
+ * through pgsse.enqueue(). */
 struct pg_conn;
 enum pgsse_err	 pgsse_publish(struct pg_conn *, const char *channel,
 		    const char *event, const char *json, int64_t *id,
+		    char **errmsg);
+enum pgsse_err	 pgsse_enqueue(struct pg_conn *, const char *kind,
+		    const char *json, const char *dedupe, int64_t *id,
 		    char **errmsg);
 
 /* stream.c: the SSE stream server. */

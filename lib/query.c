@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pgsse.h"
+#include "query.h"
 
 static int
 hexval(int c)

@@ -7,10 +7,51 @@
 #include "pgsse.h"
 #include "extern.h"
 
+static int
+route_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Copies the n bytes of segment q into buf, percent-decoded, with a
+ * NUL. Returns the bytes written without the NUL, or -1 if an escape
+ * is malformed or decodes to NUL. buf holds at least n + 1 bytes.
+ */
+static long
+route_decode(const char *q, size_t n, char *buf)
+{
+	size_t	 i, j = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (q[i] != '%') {
+			buf[j++] = q[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			return -1;
+		hi = route_hex((unsigned char)q[i + 1]);
+		lo = route_hex((unsigned char)q[i + 2]);
+		if (hi < 0 || lo < 0 || (hi | lo) == 0)
+			return -1;
+		buf[j++] = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	buf[j] = '\0';
+	return (long)j;
+}
+
 /*
  * Matches path against pattern, storing each <name> segment in args (at
- * most nargs) as strings copied into buf, of size bufsz. Returns 1 on a
- * match, else 0. args point into buf, which the caller owns.
+ * most nargs), percent-decoded, as strings copied into buf, of size
+ * bufsz. Returns 1 on a match, else 0: a segment with a malformed
+ * escape or an encoded NUL matches nothing. args point into buf, which
+ * the caller owns.
  */
 int
 pgsse_route_match(const char *pattern, const char *path, const char **args,
@@ -18,6 +59,7 @@ pgsse_route_match(const char *pattern, const char *path, const char **args,
 {
 	const char	*p = pattern, *q = path;
 	size_t		 n, got = 0, used = 0;
+	long		 w;
 
 	while (*p != '\0' && *q != '\0') {
 		if (*p == '<') {
@@ -26,12 +68,11 @@ pgsse_route_match(const char *pattern, const char *path, const char **args,
 				return 0;
 			p++;
 			n = strcspn(q, "/");
-			if (n == 0 || used + n + 1 > bufsz)
+			if (n == 0 || used + n + 1 > bufsz ||
+			    (w = route_decode(q, n, buf + used)) <= 0)
 				return 0;
-			memcpy(buf + used, q, n);
-			buf[used + n] = '\0';
 			args[got++] = buf + used;
-			used += n + 1;
+			used += (size_t)w + 1;
 			q += n;
 		} else if (*p++ != *q++)
 			return 0;
@@ -65,4 +106,24 @@ pgsse_route_valid(const char *pattern, size_t nargs)
 		p += n + 1;
 	}
 	return 1;
+}
+
+/*
+ * Returns the index among pattern's <name> segments of the one called
+ * name, or -1 if it has none of that name. Can't fail.
+ */
+int
+pgsse_route_arg(const char *pattern, const char *name)
+{
+	const char	*p = pattern;
+	size_t		 n = strlen(name);
+	int		 i = 0;
+
+	while ((p = strchr(p, '<')) != NULL) {
+		if (strncmp(p + 1, name, n) == 0 && p[n + 1] == '>')
+			return i;
+		i++;
+		p++;
+	}
+	return -1;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pgsse.h"
+#include "extern.h"
 
 static int
 has_break(const char *z)

@@ -35,6 +35,8 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "query.h"
+#include "http.h"
 
 /* Stack of a client thread: it only starts the stream. */
 #define STREAM_STACK (128 * 1024)

@@ -13,6 +13,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "csrf.h"
 #include "harness.h"
 
 static struct pgsse_csrf_key	 key, other;

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "extern.h"
 #include "harness.h"
 
 START_TEST(names_good)

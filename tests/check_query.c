@@ -5,6 +5,8 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "extern.h"
+#include "query.h"
 #include "harness.h"
 
 START_TEST(query_parses)

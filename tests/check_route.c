@@ -4,6 +4,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "pgsse-app.h"
 #include "extern.h"
 #include "harness.h"
 
@@ -44,9 +45,28 @@ START_TEST(route_args)
 	ck_assert_str_eq(args[1], "two");
 	ck_assert(match("/<a>/<b>/<c>/<d>", "/1/2/3/4"));
 	ck_assert_str_eq(args[3], "4");
-	/* A segment is taken as it comes: decoding is the handler's. */
+	/* A segment is percent-decoded; a bad escape or a NUL matches
+	 * nothing; '+' is a plus in a path. */
 	ck_assert(match("/jobs/<id>", "/jobs/a%2Fb"));
-	ck_assert_str_eq(args[0], "a%2Fb");
+	ck_assert_str_eq(args[0], "a/b");
+	ck_assert(match("/notes/<t>", "/notes/caf%C3%a9+x"));
+	ck_assert_str_eq(args[0], "caf\xc3\xa9+x");
+	ck_assert(!match("/jobs/<id>", "/jobs/a%00b"));
+	ck_assert(!match("/jobs/<id>", "/jobs/a%zzb"));
+	ck_assert(!match("/jobs/<id>", "/jobs/ab%4"));
+	ck_assert(!match("/jobs/<id>", "/jobs/ab%"));
+}
+END_TEST
+
+/* pgsse_app_arg's lookup: a <name>'s index in its pattern. */
+START_TEST(route_arg_index)
+{
+	ck_assert_int_eq(pgsse_route_arg("/a/<x>/b/<y>", "x"), 0);
+	ck_assert_int_eq(pgsse_route_arg("/a/<x>/b/<y>", "y"), 1);
+	ck_assert_int_eq(pgsse_route_arg("/a/<x>/b/<y>", "z"), -1);
+	ck_assert_int_eq(pgsse_route_arg("/a/<xy>", "x"), -1);
+	ck_assert_int_eq(pgsse_route_arg("/a/<x>", "xy"), -1);
+	ck_assert_int_eq(pgsse_route_arg("/a/b", "a"), -1);
 }
 END_TEST
 
@@ -139,6 +159,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
 	tcase_add_test(tc, route_too_many_args);
+	tcase_add_test(tc, route_arg_index);
 	tcase_add_test(tc, route_overlong);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");

@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "extern.h"
 #include "harness.h"
 #include "sseparse.h"
 

@@ -11,6 +11,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "csrf.h"
 
 /* The seed corpus's tokens are signed with this. */
 #define FUZZ_KEY "pgsse-fuzz-key-0123456789abcdef0123456789"

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "pgsse.h"
+#include "extern.h"
+#include "query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

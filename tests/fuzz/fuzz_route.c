@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pgsse.h"
+#include "pgsse-app.h"
 #include "extern.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -58,7 +59,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	for (i = 0; i < PGSSE_APP_ARGS_MAX && args[i] != NULL; i++)
 		if (args[i] < buf || args[i] >= buf + sizeof(buf) ||
-		    *args[i] == '\0' || strchr(args[i], '/') != NULL)
+		    *args[i] == '\0' || args[i] + strlen(args[i]) >=
+		    buf + sizeof(buf))
+			abort();
+	/* Segments are percent-decoded: without escapes, the args put
+	 * back into the pattern give the path again. */
+	if (strchr(path, '%') != NULL)
+		goto out;
+	for (i = 0; i < PGSSE_APP_ARGS_MAX && args[i] != NULL; i++)
+		if (strchr(args[i], '/') != NULL)
 			abort();
 	if ((back = malloc(size + 1)) == NULL)
 		goto out;

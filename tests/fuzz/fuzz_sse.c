@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pgsse.h"
+#include "extern.h"
 #include "sseparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);

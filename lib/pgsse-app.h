@@ -1,0 +1,115 @@
+/*
+ * pgsse-app.h: your own FastCGI program of HTMX fragments and actions,
+ * on libpgsse. Build it with `pkg-config --cflags --libs pgsse`; the
+ * pages are pgsse_app(3), pgsse_app_request(3), pgsse_app_response(3)
+ * and pgsse_app_query(3).
+ *
+ * A program is a table of routes and a main() that calls
+ * pgsse_app_main(). The library parses each request (with the limits
+ * in pgsse.h), checks CSRF before any POST route runs, keeps one
+ * PostgreSQL connection per worker thread with every query prepared
+ * once on it, and writes the response: status, htmx headers, the HTML
+ * that the route appended through the one HTML writer.
+ *
+ * Threads. pgsse_app_main() runs --threads workers (PGSSE_APP_THREADS
+ * by default). Each worker owns one pgsse_app and one connection: a
+ * route runs on its worker's thread and may use only the pgsse_app it
+ * is given, and only until it returns. Nothing a pgsse_app_* call
+ * returns may outlive the request or pass to another thread. A result
+ * of pgsse_app_query() belongs to the caller and is freed with PQclear.
+ * pgsse_log() and the pgsse_buf and pgsse_html calls on distinct
+ * buffers are safe from any thread. Routes share nothing else through
+ * the library: what they share between themselves, they lock.
+ */
+#ifndef PGSSE_APP_H
+#define PGSSE_APP_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "pgsse.h"
+
+/* One request being served, its response, and its worker's database
+ * connection; opaque. The library owns it. */
+typedef struct pgsse_app pgsse_app;
+
+/* Route parameters (<name> segments) per route, and their bytes. */
+#define PGSSE_APP_ARGS_MAX 4
+/* Bound parameters of one query. */
+#define PGSSE_APP_PARAMS_MAX 16
+/* Statements prepared per connection; more run unprepared. */
+#define PGSSE_APP_STMTS_MAX 32
+/* Worker threads: the default, and the most --threads accepts. */
+#define PGSSE_APP_THREADS 4
+#define PGSSE_APP_THREADS_MAX 64
+/* Bytes of a request path a route can match: 404 past it. */
+#define PGSSE_APP_PATH_MAX 255
+/* The CSRF token's cookie, and the request header a page sends it in. */
+#define PGSSE_CSRF_COOKIE "pgsse_csrf"
+#define PGSSE_CSRF_HEADER "X-CSRF-Token"
+
+enum pgsse_method {
+	PGSSE_METHOD_GET,
+	PGSSE_METHOD_POST,
+	PGSSE_METHOD__MAX
+};
+
+/* A route answers with a status; its body is what it appended. */
+typedef enum pgsse_http_status (*pgsse_route_fn)(pgsse_app *);
+
+/* A route: "/notes/<id>/done" matches /notes/7/done with id "7". The
+ * table ends with a route whose pattern is NULL. */
+struct pgsse_route {
+	enum pgsse_method	 method;
+	const char		*pattern;
+	pgsse_route_fn		 fn;
+};
+
+/* The program: pgsse_app(3). */
+int		 pgsse_app_main(const char *name, const struct pgsse_route *,
+		    int argc, char *argv[]);
+
+/* The request: pgsse_app_request(3). */
+enum pgsse_method pgsse_app_method(const pgsse_app *);
+const char	*pgsse_app_path(const pgsse_app *);
+const char	*pgsse_app_arg(const pgsse_app *, const char *name);
+const char	*pgsse_app_get(const pgsse_app *, const char *key);
+const char	*pgsse_app_form(const pgsse_app *, const char *key);
+enum pgsse_err	 pgsse_app_cookie(const pgsse_app *, const char *name,
+		    char *out, size_t outsz);
+const char	*pgsse_app_user(const pgsse_app *);
+const char	*pgsse_app_param(const pgsse_app *, const char *cgi_name);
+const char	*pgsse_app_csrf_token(const pgsse_app *);
+
+/* The response: pgsse_app_response(3). */
+enum pgsse_hx {
+	PGSSE_HX_TRIGGER,	/* HX-Trigger: events to fire */
+	PGSSE_HX_RETARGET,	/* HX-Retarget: a CSS selector */
+	PGSSE_HX_RESWAP,	/* HX-Reswap: "outerHTML", ... */
+	PGSSE_HX_REDIRECT,	/* HX-Redirect: a URL */
+	PGSSE_HX_REFRESH,	/* HX-Refresh: "true" */
+	PGSSE_HX_PUSH_URL,	/* HX-Push-Url: a URL or "false" */
+	PGSSE_HX__MAX
+};
+enum pgsse_err	 pgsse_app_html(pgsse_app *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+enum pgsse_err	 pgsse_app_header(pgsse_app *, const char *name,
+		    const char *value);
+enum pgsse_err	 pgsse_app_hx(pgsse_app *, enum pgsse_hx, const char *value);
+enum pgsse_http_status pgsse_app_error(pgsse_app *, enum pgsse_http_status,
+		    const char *msg);
+enum pgsse_http_status pgsse_app_db_error(pgsse_app *, const char *msg);
+
+/* The database: pgsse_app_query(3). */
+PGresult	*pgsse_app_query(pgsse_app *, const char *sql, int n, ...);
+PGresult	*pgsse_app_queryv(pgsse_app *, const char *sql, int n,
+		    const char *const *params);
+const char	*pgsse_app_sqlstate(const pgsse_app *);
+enum pgsse_err	 pgsse_app_publish(pgsse_app *, const char *channel,
+		    const char *event, const char *json, int64_t *id);
+enum pgsse_err	 pgsse_app_enqueue(pgsse_app *, const char *kind,
+		    const char *json, const char *dedupe, int64_t *id,
+		    int *existed);
+
+#endif /* PGSSE_APP_H */
