@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -938,4 +939,58 @@ h_secret_init(void)
 	h_run("chown www-data %s 2>/dev/null", path);
 	setenv("PGSSE_SECRET_FILE", path, 1);
 	done = 1;
+}
+
+/*
+ * Sends method path to port with Host 127.0.0.1:port, the extra header
+ * lines hdrs (each ending in "\r\n", or NULL) and body (or NULL), and
+ * reads the whole answer, giving up after timeout_sec without one.
+ * Returns the status, or -1; *resp (if not NULL) gets the answer,
+ * headers included, which the caller frees.
+ */
+int
+h_http(int port, const char *method, const char *path, const char *hdrs,
+    const char *body, int timeout_sec, char **resp)
+{
+	struct timeval	 tv = { timeout_sec, 0 };
+	char		*req, *p = NULL, clen[96] = "";
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, status, reqlen;
+
+	if (body != NULL)
+		snprintf(clen, sizeof(clen), "Content-Type: application/"
+		    "x-www-form-urlencoded\r\nContent-Length: %zu\r\n",
+		    strlen(body));
+#define H_HTTP_REQ "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s%s\r\n%s"
+	reqlen = snprintf(NULL, 0, H_HTTP_REQ, method, path, port,
+	    hdrs ? hdrs : "", clen, body ? body : "");
+	if (reqlen < 0 || (req = malloc((size_t)reqlen + 1)) == NULL)
+		ck_abort_msg("out of memory");
+	snprintf(req, (size_t)reqlen + 1, H_HTTP_REQ, method, path, port,
+	    hdrs ? hdrs : "", clen, body ? body : "");
+	if ((fd = h_connect(port)) < 0) {
+		free(req);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = write(fd, req, (size_t)reqlen);
+	free(req);
+	for (; n >= 0;) {
+		if ((p = realloc(p, len + 65536 + 1)) == NULL)
+			ck_abort_msg("out of memory");
+		if ((n = read(fd, p + len, 65536)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (p == NULL && (p = malloc(1)) == NULL)
+		ck_abort_msg("out of memory");
+	p[len] = '\0';
+	status = len > 12 ? atoi(p + 9) : -1;
+	if (resp != NULL)
+		*resp = p;
+	else
+		free(p);
+	return status;
 }

@@ -88,5 +88,8 @@ long		 h_health_wait(int port, const char *field, long want,
 int		 h_http_get(int port, const char *path, const char *headers,
 		    char **body);
 void		 h_secret_init(void);
+int		 h_http(int port, const char *method, const char *path,
+		    const char *hdrs, const char *body, int timeout_sec,
+		    char **resp);
 
 #endif
