@@ -53,28 +53,7 @@ static int
 request(int port, const char *method, const char *path, const char *hdrs,
     char **resp)
 {
-	struct timeval	 tv = { REQ_TIMEOUT_SEC, 0 };
-	char		 req[4096], *p = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd;
-
-	ck_assert_int_ge(fd = h_connect(port), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d"
-	    "\r\n%s%s\r\n", method, path, port, hdrs,
-	    strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
-	ck_assert_int_eq(write(fd, req, (size_t)n), n);
-	for (;;) {
-		ck_assert_ptr_nonnull(p = realloc(p, len + 65536 + 1));
-		if ((n = read(fd, p + len, 65536)) <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	p[len] = '\0';
-	*resp = p;
-	return len > 12 ? atoi(p + 9) : -1;
+	return h_http(port, method, path, hdrs, NULL, REQ_TIMEOUT_SEC, resp);
 }
 
 /* POSTs path to port as htmx would, with token in cookie and header. */

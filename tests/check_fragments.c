@@ -14,6 +14,9 @@
 #include "harness.h"
 #include "pgsse.h"
 
+/* Seconds a request may take before the test gives up on it. */
+#define REQ_TIMEOUT_SEC 20
+
 static struct h_pg	 pg;
 static struct h_web	 web;
 
@@ -40,24 +43,9 @@ static char *
 request(const char *method, const char *path, const char *headers,
     const char *body)
 {
-	char	 req[8192], *resp = NULL;
-	size_t	 len = 0;
-	ssize_t	 n;
-	int	 fd;
+	static char	*resp;	/* not a local: gcc 12 sees a dangling one */
 
-	ck_assert_int_ge(fd = h_connect(web.port), 0);
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d"
-	    "\r\nContent-Length: %zu\r\n%s\r\n%s", method, path, web.port,
-	    strlen(body), headers, body);
-	ck_assert_int_eq(write(fd, req, (size_t)n), n);
-	for (;;) {
-		ck_assert_ptr_nonnull(resp = realloc(resp, len + 65537));
-		if ((n = read(fd, resp + len, 65536)) <= 0)
-			break;
-		len += (size_t)n;
-	}
-	resp[len] = '\0';
-	close(fd);
+	h_http(web.port, method, path, headers, body, REQ_TIMEOUT_SEC, &resp);
 	return resp;
 }
 

@@ -943,7 +943,8 @@ h_secret_init(void)
 
 /*
  * Sends method path to port with Host 127.0.0.1:port, the extra header
- * lines hdrs (each ending in "\r\n", or NULL) and body (or NULL), and
+ * lines hdrs (each ending in "\r\n", or NULL) and an urlencoded body
+ * (or NULL: none, Content-Length: 0 for a POST), and
  * reads the whole answer, giving up after timeout_sec without one.
  * Returns the status, or -1; *resp (if not NULL) gets the answer,
  * headers included, which the caller frees.
@@ -962,6 +963,8 @@ h_http(int port, const char *method, const char *path, const char *hdrs,
 		snprintf(clen, sizeof(clen), "Content-Type: application/"
 		    "x-www-form-urlencoded\r\nContent-Length: %zu\r\n",
 		    strlen(body));
+	else if (strcmp(method, "POST") == 0)
+		snprintf(clen, sizeof(clen), "Content-Length: 0\r\n");
 #define H_HTTP_REQ "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s%s\r\n%s"
 	reqlen = snprintf(NULL, 0, H_HTTP_REQ, method, path, port,
 	    hdrs ? hdrs : "", clen, body ? body : "");
