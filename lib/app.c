@@ -478,10 +478,24 @@ pgsse_app_header(pgsse_app *a, const char *name, const char *value)
 }
 
 /*
+ * Returns 1 if url is relative or http(s): htmx assigns HX-Redirect to
+ * window.location, where "javascript:" would run script. Can't fail.
+ */
+static int
+app_url_ok(const char *url)
+{
+	size_t	 n = strcspn(url, ":/?#");
+
+	return url[n] != ':' || (n == 4 && strncasecmp(url, "http", 4) == 0) ||
+	    (n == 5 && strncasecmp(url, "https", 5) == 0);
+}
+
+/*
  * Sets an htmx response header; a later call for the same header
  * replaces the value. PGSSE_HX_REFRESH takes NULL for "true". Returns
- * PGSSE_ERR_INVAL for an unknown header, a NULL or empty value, or a
- * control byte in it; PGSSE_ERR_NOMEM.
+ * PGSSE_ERR_INVAL for an unknown header, a NULL or empty value, a
+ * control byte in it, or a redirect or pushed URL with a scheme other
+ * than http and https; PGSSE_ERR_NOMEM.
  */
 enum pgsse_err
 pgsse_app_hx(pgsse_app *a, enum pgsse_hx h, const char *value)
@@ -489,7 +503,8 @@ pgsse_app_hx(pgsse_app *a, enum pgsse_hx h, const char *value)
 	if (h == PGSSE_HX_REFRESH && value == NULL)
 		value = "true";
 	if ((unsigned)h >= PGSSE_HX__MAX || value == NULL || *value == '\0' ||
-	    !app_header_value_ok(value))
+	    !app_header_value_ok(value) || ((h == PGSSE_HX_REDIRECT ||
+	    h == PGSSE_HX_PUSH_URL) && !app_url_ok(value)))
 		return PGSSE_ERR_INVAL;
 	pgsse_buf_reset(&a->hx[h]);
 	return pgsse_buf_puts(&a->hx[h], value);

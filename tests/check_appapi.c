@@ -68,8 +68,16 @@ r_headers(pgsse_app *a)
 	    "/x\r\nSet-Cookie: evil=1") == PGSSE_ERR_INVAL);
 	pgsse_app_html(a, "hxempty=%d ", pgsse_app_hx(a, PGSSE_HX_RETARGET,
 	    "") == PGSSE_ERR_INVAL);
-	pgsse_app_html(a, "hxbad=%d\n", pgsse_app_hx(a, PGSSE_HX__MAX, "x") ==
+	pgsse_app_html(a, "hxbad=%d ", pgsse_app_hx(a, PGSSE_HX__MAX, "x") ==
 	    PGSSE_ERR_INVAL);
+	pgsse_app_html(a, "js=%d ", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
+	    "JavaScript:alert(1)") == PGSSE_ERR_INVAL);
+	pgsse_app_html(a, "data=%d ", pgsse_app_hx(a, PGSSE_HX_PUSH_URL,
+	    "data:text/html,x") == PGSSE_ERR_INVAL);
+	pgsse_app_html(a, "https=%d ", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
+	    "https://example.org/a:b") == PGSSE_OK);
+	pgsse_app_html(a, "rel=%d\n", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
+	    "/x?y=a:b") == PGSSE_OK);
 	return PGSSE_HTTP_200;
 }
 
@@ -214,7 +222,7 @@ START_TEST(appapi_headers_refused)
 
 	ck_assert_int_eq(run(get_routes, env, NULL), 200);
 	ck_assert_msg(strstr(answer, "crlf=1 lf=1 space=1 status=1 ctype=1 "
-	    "hx=1 ok=1 hxlf=1 hxempty=1 hxbad=1\n") != NULL, "%s", answer);
+	    "hx=1 ok=1 hxlf=1 hxempty=1 hxbad=1 js=1 data=1 https=1 rel=1\n") != NULL, "%s", answer);
 	ck_assert_ptr_nonnull(body = strstr(answer, "\r\n\r\n"));
 	body[2] = '\0';
 	ck_assert_msg(strstr(answer, "evil") == NULL, "%s", answer);
