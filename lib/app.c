@@ -229,8 +229,11 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 	int		 tries, stale;
 
 	a->sqlstate[0] = '\0';
-	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
+	if (n < 0 || n > PGSSE_APP_PARAMS_MAX) {
+		pgsse_log(PGSSE_LOG_ERROR, "query with %d parameters (at most "
+		    "PGSSE_APP_PARAMS_MAX): not sent", n);
 		return NULL;
+	}
 	for (tries = 0; tries < 2; tries++) {
 		if (a->db == NULL || PQstatus(a->db) != CONNECTION_OK) {
 			pgsse_db_close(a->db);
@@ -264,8 +267,12 @@ pgsse_app_query(pgsse_app *a, const char *sql, int n, ...)
 	va_list		 ap;
 	int		 i;
 
-	if (n < 0 || n > PGSSE_APP_PARAMS_MAX)
+	a->sqlstate[0] = '\0';
+	if (n < 0 || n > PGSSE_APP_PARAMS_MAX) {
+		pgsse_log(PGSSE_LOG_ERROR, "query with %d parameters (at most "
+		    "PGSSE_APP_PARAMS_MAX): not sent", n);
 		return NULL;
+	}
 	va_start(ap, n);
 	for (i = 0; i < n; i++)
 		params[i] = va_arg(ap, const char *);
@@ -590,11 +597,29 @@ pgsse_app_user(const pgsse_app *a)
 	return a->user;
 }
 
-/* Returns the CGI variable name (e.g. "HTTP_HX_TARGET"), or NULL. */
+/*
+ * Returns the request's CGI variable name: a header (HTTP_*, e.g.
+ * "HTTP_HX_TARGET") or one of RFC 3875's meta-variables; NULL if the
+ * request has none or name is neither (under plain CGI the variables
+ * are the process environment, which holds more than the request).
+ */
 const char *
 pgsse_app_param(const pgsse_app *a, const char *name)
 {
-	return pgsse_req_param(a->req, name);
+	static const char *const meta[] = { "AUTH_TYPE", "CONTENT_LENGTH",
+	    "CONTENT_TYPE", "GATEWAY_INTERFACE", "HTTPS", "PATH_INFO",
+	    "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_HOST",
+	    "REMOTE_IDENT", "REMOTE_PORT", "REMOTE_USER", "REQUEST_METHOD",
+	    "REQUEST_SCHEME", "REQUEST_URI", "SCRIPT_NAME", "SERVER_NAME",
+	    "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE", NULL };
+	size_t	 i;
+
+	if (strncmp(name, "HTTP_", 5) == 0)
+		return pgsse_req_param(a->req, name);
+	for (i = 0; meta[i] != NULL; i++)
+		if (strcmp(name, meta[i]) == 0)
+			return pgsse_req_param(a->req, name);
+	return NULL;
 }
 
 /*
@@ -832,7 +857,10 @@ app_args(const char *name, int argc, char *argv[], int *sock, long *threads,
 	char		*end;
 	int		 i;
 
-	*threads = z != NULL ? strtol(z, NULL, 10) : PGSSE_APP_THREADS;
+	*threads = PGSSE_APP_THREADS;
+	if (z != NULL && (*threads = strtol(z, &end, 10), *end != '\0' ||
+	    end == z))
+		*threads = 0;
 	*secret = getenv("PGSSE_SECRET_FILE");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0) {

@@ -34,7 +34,7 @@
  * connection; opaque. The library owns it. */
 typedef struct pgsse_app pgsse_app;
 
-/* Route parameters (<name> segments) per route, and their bytes. */
+/* Route parameters (<name> segments) per route. */
 #define PGSSE_APP_ARGS_MAX 4
 /* Bound parameters of one query. */
 #define PGSSE_APP_PARAMS_MAX 16

@@ -8,8 +8,8 @@
  *
  * This header and pgsse-app.h are the library's whole interface: the
  * library exports nothing else (lib/libpgsse.map). Build against it
- * with `pkg-config --cflags --libs pgsse`. Pages: pgsse_buf(3),
- * pgsse_html(3), pgsse_publish(3), pgsse_log(3), pgsse_stream_main(3).
+ * with `pkg-config --cflags --libs pgsse`. Pages: pgsse_html(3) (with
+ * the buffer), pgsse_publish(3), pgsse_log(3), pgsse_stream_main(3).
  *
  * Threads. A PGconn serves one thread at a time: give each thread its
  * own connection. pgsse_buf and pgsse_html calls are safe from any

@@ -24,10 +24,13 @@
 static enum pgsse_http_status
 r_echo(pgsse_app *a)
 {
-	pgsse_app_html(a, "path=%s a=%s b=%s c=%s q=%s user=%s target=%s\n",
-	    pgsse_app_path(a), pgsse_app_arg(a, "a"), pgsse_app_arg(a, "b"),
-	    pgsse_app_arg(a, "c") ? "set" : "none", pgsse_app_get(a, "q"),
-	    pgsse_app_user(a), pgsse_app_param(a, "HTTP_HX_TARGET"));
+	pgsse_app_html(a, "path=%s a=%s b=%s c=%s q=%s user=%s target=%s "
+	    "method=%s pw=%s\n", pgsse_app_path(a), pgsse_app_arg(a, "a"),
+	    pgsse_app_arg(a, "b"), pgsse_app_arg(a, "c") ? "set" : "none",
+	    pgsse_app_get(a, "q"), pgsse_app_user(a),
+	    pgsse_app_param(a, "HTTP_HX_TARGET"),
+	    pgsse_app_param(a, "REQUEST_METHOD"),
+	    pgsse_app_param(a, "PGPASSWORD"));
 	return PGSSE_HTTP_200;
 }
 
@@ -183,11 +186,13 @@ run(const struct pgsse_route *routes, const char *const *env,
 START_TEST(appapi_request)
 {
 	const char *const env[] = { GET("/echo/x%20y/2?q=a%26b", "q=a%26b"),
-	    "REMOTE_USER=alice", "HTTP_HX_TARGET=#list", NULL };
+	    "REMOTE_USER=alice", "HTTP_HX_TARGET=#list", "PGPASSWORD=hunter2",
+	    NULL };
 
 	ck_assert_int_eq(run(get_routes, env, NULL), 200);
 	ck_assert_msg(strstr(answer, "path=/echo/x%20y/2 a=x y b=2 c=none "
-	    "q=a&amp;b user=alice target=#list\n") != NULL, "%s", answer);
+	    "q=a&amp;b user=alice target=#list method=GET pw=\n") != NULL,
+	    "%s", answer);
 	ck_assert_int_eq(status, 0);
 }
 END_TEST
