@@ -244,6 +244,54 @@ START_TEST(app_good_secret)
 }
 END_TEST
 
+static struct h_web	 txweb;
+
+/* lighttpd with tests/txapp, one worker, so two requests share a
+ * connection. */
+static void
+tx_up(void)
+{
+	char	 conf[1024];
+
+	h_pg_start(&pg, NULL);
+	h_pg_load("sql/roles.sql");
+	snprintf(conf, sizeof(conf), "$HTTP[\"url\"] =~ \"^/tx/\" {\n"
+	    " fastcgi.server = ( \"/tx/\" => ((\n"
+	    "  \"socket\" => \"%s/txapp.sock\",\n"
+	    "  \"bin-path\" => \"%s/tests/txapp\",\n"
+	    "  \"max-procs\" => 1, \"check-local\" => \"disable\",\n"
+	    "  \"bin-environment\" => ( \"PGUSER\" => \"pgsse_web\",\n"
+	    "   \"PGSSE_APP_THREADS\" => \"1\" ),\n )))\n}\n",
+	    h_builddir(), h_builddir());
+	h_web_start(&txweb, conf);
+}
+
+static void
+tx_down(void)
+{
+	h_web_stop(&txweb);
+	h_pg_stop(&pg);
+}
+
+/*
+ * A route that leaves a transaction open does not hand it to the next
+ * request on its connection: that one would run in the old transaction,
+ * with its settings (pgsse.user among them) and its snapshot.
+ */
+START_TEST(app_tx_not_inherited)
+{
+	char	*resp;
+
+	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/open", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 200);
+	free(resp);
+	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/check", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_msg(strstr(resp, "mark= fresh=t\n") != NULL, "%s", resp);
+	free(resp);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -260,6 +308,11 @@ main(void)
 	tcase_add_test(tc, app_no_secret);
 	tcase_add_test(tc, app_bad_secret);
 	tcase_add_test(tc, app_good_secret);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tx");
+	tcase_add_unchecked_fixture(tc, tx_up, tx_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, app_tx_not_inherited);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
