@@ -280,14 +280,19 @@ tx_down(void)
  */
 START_TEST(app_tx_not_inherited)
 {
-	char	*resp;
+	char	*resp, at[128], *p;
 
 	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/open", NULL, NULL,
 	    REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_ptr_nonnull(p = strstr(resp, "\r\n\r\nat="));
+	snprintf(at, sizeof(at), "%s", p + 4);	/* "at=...\n" */
 	free(resp);
+	usleep(10000);
 	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/check", NULL, NULL,
 	    REQ_TIMEOUT_SEC, &resp), 200);
-	ck_assert_msg(strstr(resp, "mark= fresh=t\n") != NULL, "%s", resp);
+	ck_assert_msg(strstr(resp, "\r\n\r\nmark= at=") != NULL, "%s", resp);
+	ck_assert_msg(strstr(resp, at) == NULL, "same transaction (%s): %s",
+	    at, resp);
 	free(resp);
 }
 END_TEST

@@ -14,11 +14,11 @@ tx_open(pgsse_app *a)
 		return pgsse_app_db_error(a, "begin failed");
 	PQclear(res);
 	res = pgsse_app_query(a, "select set_config('txapp.mark', 'leaked', "
-	    "true)", 0);
+	    "true), now()", 0);
 	if (res == NULL)
 		return pgsse_app_db_error(a, "set_config failed");
+	pgsse_app_html(a, "at=%s\n", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	pgsse_app_html(a, "opened\n");
 	return PGSSE_HTTP_200;
 }
 
@@ -29,10 +29,10 @@ tx_check(pgsse_app *a)
 	PGresult	*res;
 
 	res = pgsse_app_query(a, "select coalesce(current_setting("
-	    "'txapp.mark', true), ''), now() = statement_timestamp()", 0);
+	    "'txapp.mark', true), ''), now()", 0);
 	if (res == NULL)
 		return pgsse_app_db_error(a, "query failed");
-	pgsse_app_html(a, "mark=%s fresh=%s\n", PQgetvalue(res, 0, 0),
+	pgsse_app_html(a, "mark=%s at=%s\n", PQgetvalue(res, 0, 0),
 	    PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return PGSSE_HTTP_200;
