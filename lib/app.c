@@ -697,11 +697,38 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	    "no such path"));
 }
 
+/*
+ * Rolls back a transaction that a route left open: the next request on
+ * the connection must not run in it, with its settings (pgsse.user
+ * among them) and its snapshot. A connection that cannot is closed.
+ */
+static void
+app_end_tx(struct pgsse_app *a)
+{
+	PGresult	*res;
+
+	if (a->db == NULL || PQtransactionStatus(a->db) == PQTRANS_IDLE ||
+	    PQtransactionStatus(a->db) == PQTRANS_UNKNOWN)
+		return;
+	pgsse_log(PGSSE_LOG_WARN, "%s left a transaction open: rolled back",
+	    a->path);
+	res = PQexec(a->db, "rollback");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
+	    PQtransactionStatus(a->db) != PQTRANS_IDLE) {
+		pgsse_db_close(a->db);
+		a->db = NULL;
+		app_forget(a);
+	}
+	PQclear(res);
+}
+
 /* Forgets the request a served, keeping its buffers and connection. */
 static void
 app_reset(struct pgsse_app *a)
 {
 	int	 i;
+
+	app_end_tx(a);
 
 	pgsse_query_free(&a->query);
 	pgsse_query_free(&a->form);
