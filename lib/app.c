@@ -53,6 +53,7 @@ struct pgsse_app {
 	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
 	size_t			 nstmts;
 	int			 unprepared;	/* statements get lost: don't */
+	int			 plain;		/* body is pgsse_app_error's text */
 };
 
 static const char *const hx_names[PGSSE_HX__MAX] = {
@@ -420,7 +421,7 @@ static void
 app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 {
 	struct pgsse_buf	 out = { NULL, 0, 0 };
-	const char		*type = st == PGSSE_HTTP_200 ?
+	const char		*type = st == PGSSE_HTTP_200 && !a->plain ?
 	    "text/html; charset=utf-8" : "text/plain; charset=utf-8";
 	enum pgsse_err		 er;
 	int			 i;
@@ -433,6 +434,8 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 		if (a->hx[i].len > 0)
 			er = pgsse_buf_printf(&out, "%s: %s\r\n", hx_names[i],
 			    a->hx[i].p);
+	if (st == PGSSE_HTTP_204)
+		pgsse_buf_reset(&a->body);	/* 204 has no body */
 	if (er == PGSSE_OK && pgsse_buf_put(&out, "\r\n", 2) == PGSSE_OK &&
 	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK &&
 	    pgsse_req_write(a->req, out.p, out.len) == PGSSE_OK)
@@ -441,14 +444,15 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 }
 
 /*
- * Replaces the body with a plain-text error message for htmx to show.
- * Returns st. Can't fail.
+ * Replaces the body with a plain-text error message for htmx to show,
+ * sent as text/plain whatever st is. Returns st. Can't fail.
  */
 enum pgsse_http_status
 pgsse_app_error(pgsse_app *a, enum pgsse_http_status st, const char *msg)
 {
 	pgsse_buf_reset(&a->body);
 	pgsse_buf_printf(&a->body, "%s\n", msg);
+	a->plain = 1;
 	return st;
 }
 
@@ -738,6 +742,7 @@ app_reset(struct pgsse_app *a)
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_reset(&a->hx[i]);
 	a->route = NULL;
+	a->plain = 0;
 	a->csrf[0] = '\0';
 	a->user = NULL;
 	a->sqlstate[0] = a->retry[0] = '\0';

@@ -106,6 +106,20 @@ r_error(pgsse_app *a)
 	return pgsse_app_error(a, PGSSE_HTTP_404, "no such thing");
 }
 
+/* An error is plain text even with 200; 204 sends no body. */
+static enum pgsse_http_status
+r_plain(pgsse_app *a)
+{
+	return pgsse_app_error(a, PGSSE_HTTP_200, "<script>x</script>");
+}
+
+static enum pgsse_http_status
+r_empty(pgsse_app *a)
+{
+	pgsse_app_html(a, "<p>dropped</p>");
+	return PGSSE_HTTP_204;
+}
+
 static enum pgsse_http_status
 r_form(pgsse_app *a)
 {
@@ -121,6 +135,8 @@ static const struct pgsse_route get_routes[] = {
 	{ PGSSE_METHOD_GET, "/headers", r_headers },
 	{ PGSSE_METHOD_GET, "/hx", r_hx },
 	{ PGSSE_METHOD_GET, "/error", r_error },
+	{ PGSSE_METHOD_GET, "/plain", r_plain },
+	{ PGSSE_METHOD_GET, "/empty", r_empty },
 	{ PGSSE_METHOD__MAX, NULL, NULL }
 };
 
@@ -266,6 +282,21 @@ START_TEST(appapi_error_replaces_body)
 }
 END_TEST
 
+START_TEST(appapi_plain_and_empty)
+{
+	const char *const plain[] = { GET("/plain", ""), NULL };
+	const char *const empty[] = { GET("/empty", ""), NULL };
+
+	ck_assert_int_eq(run(get_routes, plain, NULL), 200);
+	ck_assert_msg(strstr(answer, "Content-Type: text/plain; charset=utf-8"
+	    "\r\n") != NULL, "%s", answer);
+	ck_assert_int_eq(run(get_routes, empty, NULL), 204);
+	ck_assert_msg(strstr(answer, "dropped") == NULL, "%s", answer);
+	ck_assert_msg(strcmp(answer + strlen(answer) - 4, "\r\n\r\n") == 0,
+	    "%s", answer);
+}
+END_TEST
+
 START_TEST(appapi_not_found_and_method)
 {
 	const char *const nf[] = { GET("/nothing", ""), NULL };
@@ -352,6 +383,7 @@ main(void)
 	tcase_add_test(tc, appapi_headers_refused);
 	tcase_add_test(tc, appapi_hx_and_html);
 	tcase_add_test(tc, appapi_error_replaces_body);
+	tcase_add_test(tc, appapi_plain_and_empty);
 	tcase_add_test(tc, appapi_not_found_and_method);
 	tcase_add_test(tc, appapi_path_max);
 	tcase_add_test(tc, appapi_post_needs_secret);
