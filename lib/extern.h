@@ -20,30 +20,10 @@
 /* The event telling a client that it missed events and must reload. */
 #define PGSSE_RESET_EVENT "stream_reset"
 
-/* registry.c */
-struct pgsse_field {
-	char	*name;
-	char	*type;
-};
-struct pgsse_event_def {
-	char			*name;
-	char			*description;
-	struct pgsse_field	*fields;
-	size_t			 nfields;
-};
-struct pgsse_channel {
-	char			*name;
-	char			*description;
-	int			 private;
-	char			**readers;
-	size_t			 nreaders;
-	struct pgsse_event_def	*events;
-	size_t			 nevents;
-};
-struct pgsse_registry {
-	struct pgsse_channel	*channels;
-	size_t			 n;
-};
+/* registry.c: data types in registry.h. */
+struct pgsse_registry;
+struct pgsse_channel;
+struct pgsse_event_def;
 struct pgsse_registry	*pgsse_registry_parse(const char *, struct pgsse_buf *);
 struct pgsse_registry	*pgsse_registry_load(PGconn *, struct pgsse_buf *);
 const struct pgsse_channel *pgsse_registry_channel(
@@ -76,20 +56,9 @@ PGconn		*pgsse_pool_get(struct pgsse_pool *);
 void		 pgsse_pool_put(struct pgsse_pool *, PGconn *);
 void		 pgsse_pool_free(struct pgsse_pool *);
 
-/* notify.c: maps one notification to an event; see the comment there. */
-enum pgsse_notify_kind {
-	PGSSE_NOTIFY_DOORBELL,	/* durable: fetch channel from the log */
-	PGSSE_NOTIFY_RAW,	/* raw NOTIFY with a documented event */
-	PGSSE_NOTIFY_DROP,	/* malformed or undocumented: dropped */
-	PGSSE_NOTIFY__MAX
-};
-struct pgsse_notify {
-	enum pgsse_notify_kind	 kind;
-	const struct pgsse_channel *channel;	/* registry owns it */
-	char			*event;		/* RAW: the event name */
-	char			*data;		/* RAW: JSON text of "data" */
-	const char		*why;		/* DROP: static reason */
-};
+/* notify.c: maps one notification to an event; see the comment there.
+ * Data types in notify.h. */
+struct pgsse_notify;
 void		 pgsse_notify_map(const struct pgsse_registry *,
 		    const char *relname, const char *payload,
 		    struct pgsse_notify *);
@@ -98,17 +67,8 @@ void		 pgsse_notify_clear(struct pgsse_notify *);
 /* utf8.c: UTF-8 as PostgreSQL takes it. */
 size_t		 pgsse_utf8_len(const unsigned char *, size_t);
 
-/* feed.c: reading the event log. */
-struct pgsse_event {
-	atomic_int	 refs;
-	int64_t		 id;		/* 0 for raw notifications */
-	int64_t		 job_id;	/* job channel: payload's job_id */
-	int		 chan;		/* index into the registry */
-	int		 end;		/* ends a per-job stream */
-	int		 reset;		/* the log went back: cursor := id */
-	size_t		 len;
-	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
-};
+/* feed.c: events, and reading the event log. Data types in feed.h. */
+struct pgsse_event;
 struct pgsse_event *pgsse_event_new(int64_t id, int chan, const char *event,
 		    const char *data, int64_t job_id);
 void		 pgsse_event_ref(struct pgsse_event *);
@@ -124,28 +84,14 @@ enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
 enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *tails, size_t n);
 
-/* cursor.c: parsing a Last-Event-ID. */
-struct pgsse_cursor {
-	int64_t		 id[PGSSE_CHANNELS_MAX];	/* given id, or -1 */
-	int		 given;		/* some id applied to a channel */
-	const char	*reset;		/* static: why all were dropped */
-};
+/* cursor.c: parsing a Last-Event-ID. Data types in cursor.h. */
+struct pgsse_cursor;
 int64_t		 pgsse_cursor_id(const char *, size_t);
 void		 pgsse_cursor_parse(struct pgsse_cursor *, const char *,
 		    const char *const [], size_t);
 
-/* fcgi.c: FastCGI records a responder writes. */
-#define PGSSE_FCGI_VERSION 1
-#define PGSSE_FCGI_HEADER 8		/* bytes in a record header */
-#define PGSSE_FCGI_BODY_MAX 65535	/* most bytes in a record body */
-#define PGSSE_FCGI_END_BODY 8		/* bytes in END_REQUEST's body */
-enum pgsse_fcgi_type {
-	PGSSE_FCGI_END_REQUEST = 3,
-	PGSSE_FCGI_STDOUT = 6,
-	PGSSE_FCGI_TYPE__MAX
-};
-enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
-		    unsigned int, size_t);
+/* fcgi.c: FastCGI records a responder writes. Constants, and the
+ * function taking a record type, in fcgi.h. */
 size_t		 pgsse_fcgi_stdout_len(size_t);
 enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
 		    const void *, size_t);

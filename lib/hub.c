@@ -54,6 +54,9 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "feed.h"
+#include "notify.h"
+#include "registry.h"
 
 /* Backoff between reconnect attempts, in milliseconds. */
 #define HUB_BACKOFF_MIN_MS 100

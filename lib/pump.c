@@ -54,6 +54,8 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "feed.h"
+#include "registry.h"
 
 /* Milliseconds the pump sleeps at most: the heartbeat walk's period. */
 #define PUMP_TICK_MS 1000

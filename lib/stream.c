@@ -35,6 +35,9 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "cursor.h"
+#include "fcgi.h"
+#include "registry.h"
 
 /* Stack of a client thread: it only starts the stream. */
 #define STREAM_STACK (128 * 1024)
