@@ -38,19 +38,12 @@ void			 pgsse_registry_free(struct pgsse_registry *);
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);
 
+/* pool.c: the struct is private to it. */
+struct pgsse_pool;
 /* Seconds a client waits for a pooled connection. */
 #define PGSSE_POOL_WAIT_SEC 5
 /* Pooled connections per stream process, for replays. */
 #define PGSSE_POOL_MAX 4
-struct pgsse_pool {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	PGconn		**idle;
-	size_t		 nidle;
-	size_t		 nopen;
-	size_t		 max;
-	const char	*conninfo;
-};
 struct pgsse_pool *pgsse_pool_new(const char *, size_t);
 PGconn		*pgsse_pool_get(struct pgsse_pool *);
 void		 pgsse_pool_put(struct pgsse_pool *, PGconn *);
