@@ -90,7 +90,7 @@ enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
 		    const void *, size_t);
 enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
 
-/* hub.c: see the design comment there. */
+/* hub.c: see the design comment there. Its figures in hub.h. */
 enum pgsse_client_dead {
 	PGSSE_CLIENT_LIVE = 0,
 	PGSSE_CLIENT_SLOW,	/* queue overflowed */
@@ -128,47 +128,8 @@ struct pgsse_client {
 	time_t			 last_write;
 	time_t			 stalled;	/* out stuck since, or 0 */
 };
-struct pgsse_hub_sub {
-	struct pgsse_client	**v;
-	size_t			  n;
-	size_t			  cap;
-};
-struct pgsse_hub_stats {
-	size_t		 clients;
-	size_t		 replays;
-	size_t		 replay_bytes;
-	size_t		 channels;
-	uint64_t	 events;
-	uint64_t	 delivered;
-	uint64_t	 dropped;
-	uint64_t	 slow;
-	uint64_t	 refused;
-	int		 db_up;
-	uint64_t	 reconnects;
-	time_t		 last_connect;
-};
-struct pgsse_hub {
-	pthread_mutex_t		 lock;
-	struct pgsse_registry	*reg;		/* immutable */
-	const char		*conninfo;
-	size_t			 queue_max;
-	int			 raw;		/* LISTEN for raw NOTIFYs too */
-	struct pgsse_hub_sub	*subs;		/* lock; per channel */
-	int64_t			*cursor;	/* lock; per channel */
-	size_t			 nclients;	/* lock */
-	size_t			 replays;	/* lock: replays in flight */
-	size_t			 replays_small;	/* lock: of them, with free bytes */
-	atomic_size_t		 replay_bytes;	/* of PGSSE_REPLAY_BUDGET taken */
-	uint64_t		 events, delivered, dropped, slow, refused;
-	uint64_t		 reconnects;
-	time_t			 last_connect;
-	int			 db_up;		/* lock */
-	int			 ready;		/* lock: cursors set */
-	atomic_int		 stop;
-	int			 started;
-	pthread_t		 thread;
-	struct pgsse_pump	*pump;		/* writes attached clients */
-};
+struct pgsse_hub;
+struct pgsse_hub_stats;
 struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
 		    size_t, int, unsigned int);
 void		 pgsse_hub_free(struct pgsse_hub *);
@@ -184,32 +145,15 @@ void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
+const struct pgsse_registry *pgsse_hub_registry(const struct pgsse_hub *);
+int		 pgsse_hub_ready(struct pgsse_hub *);
+void		 pgsse_hub_refused(struct pgsse_hub *);
 
 /* pump.c: see the design comment there. */
-struct pgsse_pump {
-	pthread_mutex_t		 lock;
-	struct pgsse_client	**marked;	/* lock: clients with news */
-	size_t			 nmarked;	/* lock */
-	size_t			 capmarked;	/* lock */
-	/* The pump thread's alone: */
-	struct pgsse_client	**work;		/* the list being served */
-	size_t			 capwork;
-	struct pgsse_event	**spare;	/* an empty queue to swap in */
-	size_t			 nspare;
-	struct pgsse_client	**byfd;		/* attached, by descriptor */
-	size_t			 nbyfd;
-	struct pgsse_buf	 scratch;
-	time_t			 now;
-	struct pgsse_hub	*hub;
-	unsigned int		 heartbeat;
-	int			 efd;		/* eventfd that wakes it */
-	int			 epfd;
-	atomic_int		 stop;
-	int			 started;
-	pthread_t		 thread;
-};
+struct pgsse_pump;
 struct pgsse_pump *pgsse_pump_start(struct pgsse_hub *, unsigned int);
 void		 pgsse_pump_free(struct pgsse_pump *);
+uint64_t	 pgsse_pump_slow(struct pgsse_pump *);
 void		 pgsse_pump_mark(struct pgsse_pump *, struct pgsse_client *);
 void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
 enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,

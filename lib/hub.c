@@ -55,6 +55,7 @@
 #include "pgsse.h"
 #include "extern.h"
 #include "feed.h"
+#include "hub.h"
 #include "notify.h"
 #include "registry.h"
 
@@ -63,6 +64,35 @@
 #define HUB_BACKOFF_MAX_MS 5000
 /* How often the hub wakes to check for shutdown, in milliseconds. */
 #define HUB_POLL_MS 500
+
+/* One channel's subscribers. */
+struct pgsse_hub_sub {
+	struct pgsse_client	**v;
+	size_t			  n;
+	size_t			  cap;
+};
+struct pgsse_hub {
+	pthread_mutex_t		 lock;
+	struct pgsse_registry	*reg;		/* immutable */
+	const char		*conninfo;
+	size_t			 queue_max;
+	int			 raw;		/* LISTEN for raw NOTIFYs too */
+	struct pgsse_hub_sub	*subs;		/* lock; per channel */
+	int64_t			*cursor;	/* lock; per channel */
+	size_t			 nclients;	/* lock */
+	size_t			 replays;	/* lock: replays in flight */
+	size_t			 replays_small;	/* lock: of them, with free bytes */
+	atomic_size_t		 replay_bytes;	/* of PGSSE_REPLAY_BUDGET taken */
+	uint64_t		 events, delivered, dropped, slow, refused;
+	uint64_t		 reconnects;
+	time_t			 last_connect;
+	int			 db_up;		/* lock */
+	int			 ready;		/* lock: cursors set */
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+	struct pgsse_pump	*pump;		/* writes attached clients */
+};
 
 static void
 sub_remove(struct pgsse_hub_sub *s, struct pgsse_client *c)
@@ -592,6 +622,34 @@ pgsse_hub_attach(struct pgsse_hub *hub, struct pgsse_client *c)
 	pgsse_pump_attach(hub->pump, c);
 }
 
+/* Returns the hub's registry, which it owns and never changes. */
+const struct pgsse_registry *
+pgsse_hub_registry(const struct pgsse_hub *hub)
+{
+	return hub->reg;
+}
+
+/* Returns 1 once the hub has first connected, else 0. Can't fail. */
+int
+pgsse_hub_ready(struct pgsse_hub *hub)
+{
+	int	 ready;
+
+	pthread_mutex_lock(&hub->lock);
+	ready = hub->ready;
+	pthread_mutex_unlock(&hub->lock);
+	return ready;
+}
+
+/* Counts one client refused for the replay budget. Can't fail. */
+void
+pgsse_hub_refused(struct pgsse_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->refused++;
+	pthread_mutex_unlock(&hub->lock);
+}
+
 /* Copies the hub's figures into st. Can't fail. */
 void
 pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
@@ -604,7 +662,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	st->events = hub->events;
 	st->delivered = hub->delivered;
 	st->dropped = hub->dropped;
-	st->slow = hub->slow;
+	st->slow = hub->slow + pgsse_pump_slow(hub->pump);
 	st->refused = hub->refused;
 	st->db_up = hub->db_up;
 	st->reconnects = hub->reconnects;

@@ -67,6 +67,30 @@
 #define PUMP_KEEP_BYTES 4096
 #define PUMP_KEEP_QUEUE 64
 
+struct pgsse_pump {
+	pthread_mutex_t		 lock;
+	struct pgsse_client	**marked;	/* lock: clients with news */
+	size_t			 nmarked;	/* lock */
+	size_t			 capmarked;	/* lock */
+	/* The pump thread's alone: */
+	struct pgsse_client	**work;		/* the list being served */
+	size_t			 capwork;
+	struct pgsse_event	**spare;	/* an empty queue to swap in */
+	size_t			 nspare;
+	struct pgsse_client	**byfd;		/* attached, by descriptor */
+	size_t			 nbyfd;
+	struct pgsse_buf	 scratch;
+	time_t			 now;
+	struct pgsse_hub	*hub;
+	unsigned int		 heartbeat;
+	int			 efd;		/* eventfd that wakes it */
+	int			 epfd;
+	atomic_uint_least64_t	 slow;		/* clients too slow for PGSSE_OUT_MAX */
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+};
+
 /*
  * Appends n bytes of stream output to c's out buffer, framed for its
  * connection; once the end of the request is in it, drops them. The
@@ -265,7 +289,7 @@ pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 		pump_watch(pump, c);
 	for (i = 0; i < n; i++) {
 		if (er == PGSSE_OK)
-			er = pgsse_client_emit(pump->hub->reg, c, b, q[i]);
+			er = pgsse_client_emit(pgsse_hub_registry(pump->hub), c, b, q[i]);
 		pgsse_event_unref(q[i]);
 	}
 	if (cap > PUMP_KEEP_QUEUE) {
@@ -280,11 +304,8 @@ pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 	if (er == PGSSE_OK && b->len > 0)
 		er = pgsse_client_put(c, b->p, b->len);
 	pgsse_buf_reset(b);
-	if (er == PGSSE_ERR_LIMIT && dead == PGSSE_CLIENT_LIVE) {
-		pthread_mutex_lock(&pump->hub->lock);
-		pump->hub->slow++;
-		pthread_mutex_unlock(&pump->hub->lock);
-	}
+	if (er == PGSSE_ERR_LIMIT && dead == PGSSE_CLIENT_LIVE)
+		atomic_fetch_add_explicit(&pump->slow, 1, memory_order_relaxed);
 	if (er != PGSSE_OK || pump_flush(pump, c) == -1)
 		pump_close(pump, c, 0);
 	else if (dead != PGSSE_CLIENT_LIVE)
@@ -414,6 +435,7 @@ pgsse_pump_start(struct pgsse_hub *hub, unsigned int heartbeat)
 	if ((pump = calloc(1, sizeof(*pump))) == NULL)
 		return NULL;
 	pthread_mutex_init(&pump->lock, NULL);
+	atomic_init(&pump->slow, 0);
 	pump->hub = hub;
 	pump->heartbeat = heartbeat;
 	pump->now = time(NULL);
@@ -455,6 +477,13 @@ pgsse_pump_free(struct pgsse_pump *pump)
 	pgsse_buf_free(&pump->scratch);
 	pthread_mutex_destroy(&pump->lock);
 	free(pump);
+}
+
+/* Returns how many clients the pump cut loose for PGSSE_OUT_MAX. */
+uint64_t
+pgsse_pump_slow(struct pgsse_pump *pump)
+{
+	return atomic_load_explicit(&pump->slow, memory_order_relaxed);
 }
 
 /*

@@ -37,6 +37,7 @@
 #include "extern.h"
 #include "cursor.h"
 #include "fcgi.h"
+#include "hub.h"
 #include "registry.h"
 
 /* Stack of a client thread: it only starts the stream. */
@@ -176,7 +177,7 @@ stream_health(struct pgsse_req *r, int prometheus)
 static void
 stream_cursors(struct stream *s, const char *z)
 {
-	const struct pgsse_registry	*reg = srv.hub->reg;
+	const struct pgsse_registry	*reg = pgsse_hub_registry(srv.hub);
 	struct pgsse_client		*c = &s->client;
 	struct pgsse_cursor		 cur;
 	const char			*names[PGSSE_CHANNELS_MAX];
@@ -197,7 +198,7 @@ stream_cursors(struct stream *s, const char *z)
 static enum pgsse_http_status
 stream_add_channel(struct stream *s, const char *name, const char **why)
 {
-	const struct pgsse_registry	*reg = srv.hub->reg;
+	const struct pgsse_registry	*reg = pgsse_hub_registry(srv.hub);
 	const struct pgsse_channel	*ch;
 	struct pgsse_client		*c = &s->client;
 	size_t				 i;
@@ -374,7 +375,7 @@ replay_cb(struct pgsse_event *ev, void *arg)
 	int			 done = c->done;
 
 	memcpy(cursor, c->cursor, sizeof(cursor));
-	rp->er = pgsse_client_emit(srv.hub->reg, c, rp->b, ev);
+	rp->er = pgsse_client_emit(pgsse_hub_registry(srv.hub), c, rp->b, ev);
 	pgsse_event_unref(ev);
 	if (rp->er != PGSSE_OK || rp->b->len == len)
 		return rp->er != PGSSE_OK || c->done;
@@ -408,7 +409,7 @@ stream_check_cursors(struct stream *s, PGconn *conn)
 	size_t			 i;
 
 	if (pgsse_feed_head(conn, &head) ||
-	    pgsse_feed_pruned(conn, srv.hub->reg, c->chans, pruned, c->nchans))
+	    pgsse_feed_pruned(conn, pgsse_hub_registry(srv.hub), c->chans, pruned, c->nchans))
 		return PGSSE_ERR_DB;
 	for (i = 0; i < c->nchans; i++) {
 		if (c->cursor[i] > head) {
@@ -552,11 +553,11 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
 	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
 	    (er = stream_send_reset(s, b)) ||
-	    (er = pgsse_client_id_line(srv.hub->reg, c, b)) ||
+	    (er = pgsse_client_id_line(pgsse_hub_registry(srv.hub), c, b)) ||
 	    (er = pgsse_buf_puts(b, "\n")))
 		goto out;
 	if (s->replay) {
-		er = pgsse_feed_fetch(conn, srv.hub->reg, c->chans, c->cursor,
+		er = pgsse_feed_fetch(conn, pgsse_hub_registry(srv.hub), c->chans, c->cursor,
 		    c->nchans, c->job_id, replay_cb, &rp);
 		if (er == PGSSE_OK)
 			er = rp.er;
@@ -628,9 +629,7 @@ stream_thread(void *arg)
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
 	else if (er == PGSSE_ERR_LIMIT) {
-		pthread_mutex_lock(&srv.hub->lock);
-		srv.hub->refused++;
-		pthread_mutex_unlock(&srv.hub->lock);
+		pgsse_hub_refused(srv.hub);
 		stream_refuse(&s->req, "too many resumes replaying the log "
 		    "(PGSSE_REPLAY_BUDGET); retry later");
 	} else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
@@ -782,10 +781,7 @@ stream_wait_ready(unsigned int sec)
 	int		 ready = 0;
 
 	for (i = 0; i < sec * 20 && !ready && !srv.stop; i++) {
-		pthread_mutex_lock(&srv.hub->lock);
-		ready = srv.hub->ready;
-		pthread_mutex_unlock(&srv.hub->lock);
-		if (!ready)
+		if (!(ready = pgsse_hub_ready(srv.hub)))
 			usleep(50000);
 	}
 }
