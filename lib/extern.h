@@ -1,6 +1,13 @@
 /*
  * extern.h: internal interfaces of libpgsse. Programs in this tree may
  * include it; applications use pgsse.h only.
+ *
+ * It declares functions, and names structs without their bodies: the
+ * data types that several modules read are in their module's own
+ * header (lib/registry.h, notify.h, feed.h, cursor.h, fcgi.h, hub.h,
+ * client.h), included only where read, with the few functions that
+ * take one of their enums; the hub, pump, pool and client keep their
+ * structs in their own .c file (tests/check-private-structs.sh).
  */
 #ifndef PGSSE_EXTERN_H
 #define PGSSE_EXTERN_H
@@ -90,44 +97,72 @@ enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
 		    const void *, size_t);
 enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
 
-/* hub.c: see the design comment there. Its figures in hub.h. */
-enum pgsse_client_dead {
-	PGSSE_CLIENT_LIVE = 0,
-	PGSSE_CLIENT_SLOW,	/* queue overflowed */
-	PGSSE_CLIENT_STOP,	/* process stopping */
-	PGSSE_CLIENT_GONE,	/* the web server hung up */
-	PGSSE_CLIENT__MAX
-};
-struct pgsse_client {
-	pthread_mutex_t		 lock;
-	struct pgsse_event	**q;		/* lock: events to send */
-	size_t			 qlen;		/* lock */
-	size_t			 qcap;		/* lock */
-	enum pgsse_client_dead	 dead;		/* lock */
-	int			 attached;	/* lock: the pump writes it */
-	int			 marked;	/* lock: on the pump's list */
-	int			 chans[PGSSE_CHANNELS_MAX];
-	int64_t			 cursor[PGSSE_CHANNELS_MAX];
-	size_t			 nchans;
-	int64_t			 job_id;	/* per-job stream, else 0 */
-	int			 done;		/* per-job stream ended */
-	int			 fd;		/* its connection */
-	int			 reqid;		/* FastCGI request id; 0: CGI */
-	int			 replaying;	/* counted as a replay (hub.c) */
-	int			 replay_small;	/* its first bytes are free */
-	size_t			 replay_bytes;	/* of the replay budget */
-	void			(*finish)(struct pgsse_client *);
-	/* Once attached, the pump thread's alone: */
-	int			 added;		/* in the pump's table */
-	int			 watched;	/* in the pump's epoll */
-	int			 wantout;	/* waiting to be writable */
-	struct pgsse_buf	 out;		/* framed, not yet written */
-	size_t			 outoff;	/* written part of out */
-	size_t			 replay_left;	/* replay bytes not written */
-	int			 ending;	/* end written: close when out is */
-	time_t			 last_write;
-	time_t			 stalled;	/* out stuck since, or 0 */
-};
+/* client.c: one streaming client; its body is private to client.c,
+ * its dead states in client.h. See client.c for the locking. */
+struct pgsse_client;
+typedef int (*pgsse_client_wake)(struct pgsse_client *, void *);
+struct pgsse_client *pgsse_client_new(const struct pgsse_registry *);
+void		 pgsse_client_free(struct pgsse_client *);
+void		 pgsse_client_set_conn(struct pgsse_client *, int, int);
+int		 pgsse_client_fd(const struct pgsse_client *);
+void		 pgsse_client_on_finish(struct pgsse_client *,
+		    void (*)(void *), void *);
+void		 pgsse_client_finish(struct pgsse_client *);
+enum pgsse_err	 pgsse_client_add(struct pgsse_client *, int);
+size_t		 pgsse_client_nchans(const struct pgsse_client *);
+const int	*pgsse_client_chans(const struct pgsse_client *);
+const int64_t	*pgsse_client_cursors(const struct pgsse_client *);
+void		 pgsse_client_seek(struct pgsse_client *, const int64_t *);
+void		 pgsse_client_start_from(struct pgsse_client *,
+		    const int64_t *);
+const char	*pgsse_client_check(struct pgsse_client *, int64_t,
+		    const int64_t *);
+void		 pgsse_client_set_job(struct pgsse_client *, int64_t);
+int64_t		 pgsse_client_job(const struct pgsse_client *);
+void		 pgsse_client_set_done(struct pgsse_client *);
+int		 pgsse_client_done(const struct pgsse_client *);
+enum pgsse_err	 pgsse_client_id_line(const struct pgsse_client *,
+		    struct pgsse_buf *);
+enum pgsse_err	 pgsse_client_emit(struct pgsse_client *, struct pgsse_buf *,
+		    const struct pgsse_event *);
+enum pgsse_err	 pgsse_client_emit_fit(struct pgsse_client *,
+		    struct pgsse_buf *, const struct pgsse_event *,
+		    int (*)(struct pgsse_client *, size_t, void *), void *);
+enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
+		    size_t);
+void		 pgsse_client_put_end(struct pgsse_client *);
+int		 pgsse_client_ending(const struct pgsse_client *);
+int		 pgsse_client_write(struct pgsse_client *, size_t *);
+void		 pgsse_client_close(struct pgsse_client *);
+void		 pgsse_client_replay_begin(struct pgsse_client *, int);
+size_t		 pgsse_client_replay_more(const struct pgsse_client *,
+		    size_t);
+void		 pgsse_client_replay_took(struct pgsse_client *, size_t);
+void		 pgsse_client_replay_framed(struct pgsse_client *);
+int		 pgsse_client_replay_written(const struct pgsse_client *);
+int		 pgsse_client_replay_end(struct pgsse_client *, size_t *,
+		    int *);
+int		 pgsse_client_push(struct pgsse_client *, struct pgsse_event *,
+		    size_t);
+void		 pgsse_client_stop(struct pgsse_client *);
+void		 pgsse_client_drop(struct pgsse_client *);
+void		 pgsse_client_attach(struct pgsse_client *, pgsse_client_wake,
+		    void *);
+int		 pgsse_client_detach(struct pgsse_client *);
+
+/* pump.c: writes every attached client; see the design comment there.
+ * Its struct is private to pump.c. It calls its owner back only
+ * through the two functions given to pgsse_pump_start. */
+struct pgsse_pump;
+typedef void (*pgsse_pump_cb)(struct pgsse_client *, void *);
+struct pgsse_pump *pgsse_pump_start(unsigned int, pgsse_pump_cb,
+		    pgsse_pump_cb, void *);
+void		 pgsse_pump_free(struct pgsse_pump *);
+uint64_t	 pgsse_pump_slow(struct pgsse_pump *);
+void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
+
+/* hub.c: see the design comment there. Its struct is private to hub.c,
+ * its figures in hub.h. */
 struct pgsse_hub;
 struct pgsse_hub_stats;
 struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
@@ -148,21 +183,6 @@ void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
 const struct pgsse_registry *pgsse_hub_registry(const struct pgsse_hub *);
 int		 pgsse_hub_ready(struct pgsse_hub *);
 void		 pgsse_hub_refused(struct pgsse_hub *);
-
-/* pump.c: see the design comment there. */
-struct pgsse_pump;
-struct pgsse_pump *pgsse_pump_start(struct pgsse_hub *, unsigned int);
-void		 pgsse_pump_free(struct pgsse_pump *);
-uint64_t	 pgsse_pump_slow(struct pgsse_pump *);
-void		 pgsse_pump_mark(struct pgsse_pump *, struct pgsse_client *);
-void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
-enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
-		    size_t);
-enum pgsse_err	 pgsse_client_id_line(const struct pgsse_registry *,
-		    const struct pgsse_client *, struct pgsse_buf *);
-enum pgsse_err	 pgsse_client_emit(const struct pgsse_registry *,
-		    struct pgsse_client *, struct pgsse_buf *,
-		    const struct pgsse_event *);
 
 /* http.c */
 enum pgsse_http_status {
