@@ -44,7 +44,8 @@
  * functions change on that thread's behalf. Only the pump thread, and
  * only after pgsse_client_detach, closes the connection and calls the
  * finish function, which frees the client once the hub has dropped it
- * (pgsse_hub_leave): nothing can reach it then.
+ * (pgsse_hub_leave): nothing can reach it then. A client that is never
+ * attached is dropped by the hub and freed by its start thread.
  */
 #include <fcntl.h>
 #include <errno.h>
@@ -295,7 +296,8 @@ client_id(const struct pgsse_client *c, struct pgsse_buf *b)
 	return er;
 }
 
-/* Appends "id: <c's cursor>\n" to b. Returns PGSSE_ERR_NOMEM on failure. */
+/* Appends "id: <c's cursor>\n" to b. Returns PGSSE_ERR_NOMEM on
+ * failure. */
 enum pgsse_err
 pgsse_client_id_line(const struct pgsse_client *c, struct pgsse_buf *b)
 {

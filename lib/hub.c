@@ -28,15 +28,16 @@
  * event by event, from one budget of PGSSE_REPLAY_BUDGET bytes per
  * process (hub->replay_bytes, atomic, so a replay never waits for the
  * hub's lock); it goes back when the pump says the replay's last byte
- * is written or the stream ended (hub_replayed, hub_ended). Whoever holds the budget (a stranger's
- * stalled resumes, say) must not starve the small replays: per-job
- * streams and resumes a few events behind. So the first
- * PGSSE_REPLAY_SMALL bytes of a replay stay outside the budget, for up
- * to PGSSE_REPLAYS_SMALL_MAX replays at once (hub->replays_small,
- * under hub->lock): as many as the default client slots, so starving
- * them takes every slot; all replays together hold PGSSE_REPLAY_MEMORY
- * at most. Nothing waits for the budget: a replay that gets no room for
- * an event is cut there, or refused if it has none.
+ * is written or the stream ended (hub_replayed, hub_ended). Whoever
+ * holds the budget (a stranger's stalled resumes, say) must not starve
+ * the small replays: per-job streams and resumes a few events behind.
+ * So the first PGSSE_REPLAY_SMALL bytes of a replay stay outside the
+ * budget, for up to PGSSE_REPLAYS_SMALL_MAX replays at once
+ * (hub->replays_small, under hub->lock): as many as the default client
+ * slots, so starving them takes every slot; all replays together hold
+ * PGSSE_REPLAY_MEMORY at most. Nothing waits for the budget: a replay
+ * that gets no room for an event is cut there, or refused if it has
+ * none.
  *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume

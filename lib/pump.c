@@ -98,13 +98,13 @@ struct pgsse_pump {
 	void			*arg;		/* theirs */
 	int			 efd;		/* eventfd that wakes it */
 	int			 epfd;
-	atomic_uint_least64_t	 slow;		/* clients too slow for PGSSE_OUT_MAX */
+	atomic_uint_least64_t	 slow;		/* cut for PGSSE_OUT_MAX */
 	atomic_int		 stop;
 	int			 started;
 	pthread_t		 thread;
 };
 
-/* Returns c's place in the by-descriptor table, or NULL if it has none. */
+/* Returns c's place in the by-descriptor table, or NULL. */
 static struct pump_slot *
 pump_slot(struct pgsse_pump *pump, const struct pgsse_client *c)
 {
