@@ -33,7 +33,8 @@
  * put it on the pump's list. The pump takes each lock alone. Nothing
  * blocks while holding a lock, and no lock is taken under a later one.
  * Two counters need no lock: the hub's replay budget (hub->replay_bytes)
- * and the pump's slow clients, both atomic.
+ * and the pump's slow clients, both atomic. The pool's lock (pool.c)
+ * stands apart: nothing else is taken under it.
  *
  * Who owns the rest of a client. Its channels and job id are set by its
  * start thread and never change once it joins the hub (the hub reads
@@ -45,10 +46,11 @@
  * only after pgsse_client_detach, closes the connection and calls the
  * finish function, which frees the client once the hub has dropped it
  * (pgsse_hub_leave): nothing can reach it then. A client that is never
- * attached is dropped by the hub and freed by its start thread.
+ * attached is dropped by the hub and freed by the thread that started
+ * it (the acceptor, for one refused at once).
  */
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
