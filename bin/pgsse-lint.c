@@ -25,6 +25,7 @@
 #include "pgsse.h"
 #include "extern.h"
 #include "query.h"
+#include "registry.h"
 
 /* Deepest element nesting followed in a page. */
 #define LINT_DEPTH_MAX 256

@@ -13,6 +13,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "registry.h"
 
 static const char docs_head[] =
 "# SSE Events Reference\n\n"

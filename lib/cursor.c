@@ -11,6 +11,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "cursor.h"
 
 /*
  * Returns the value of the len bytes at z if they are 1 to

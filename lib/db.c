@@ -1,11 +1,9 @@
 /*
  * db.c: libpq connections. A connection belongs to one thread at a time:
- * the hub's LISTEN connection to the hub thread, pooled ones to whichever
- * client thread took them until it puts them back.
+ * the hub's LISTEN connection to the hub thread, pooled ones (pool.c) to
+ * whichever client thread took them until it puts them back.
  */
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "pgsse.h"
 #include "extern.h"
@@ -40,98 +38,4 @@ pgsse_db_close(PGconn *conn)
 {
 	if (conn != NULL)
 		PQfinish(conn);
-}
-
-/*
- * Makes a pool of at most max connections. Returns NULL if memory ran
- * out. The caller frees it with pgsse_pool_free.
- */
-struct pgsse_pool *
-pgsse_pool_new(const char *conninfo, size_t max)
-{
-	struct pgsse_pool	*p;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
-	if ((p->idle = calloc(max, sizeof(PGconn *))) == NULL) {
-		free(p);
-		return NULL;
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	p->conninfo = conninfo;
-	p->max = max;
-	return p;
-}
-
-/*
- * Takes a connection, opening one if fewer than max are open, else
- * waiting up to PGSSE_POOL_WAIT_SEC for one. Returns NULL on failure or
- * time-out. The caller owns the connection until pgsse_pool_put.
- */
-PGconn *
-pgsse_pool_get(struct pgsse_pool *p)
-{
-	PGconn		*conn = NULL;
-	struct timespec	 deadline;
-	int		 open = 0;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += PGSSE_POOL_WAIT_SEC;
-	pthread_mutex_lock(&p->lock);
-	while (p->nidle == 0 && p->nopen >= p->max)
-		if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline))
-			break;
-	if (p->nidle > 0)
-		conn = p->idle[--p->nidle];
-	else if (p->nopen < p->max) {
-		p->nopen++;
-		open = 1;
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (open && (conn = pgsse_db_connect(p->conninfo)) == NULL) {
-		pthread_mutex_lock(&p->lock);
-		p->nopen--;
-		pthread_cond_signal(&p->cond);
-		pthread_mutex_unlock(&p->lock);
-	}
-	return conn;
-}
-
-/*
- * Gives a connection back; a broken one is closed instead. Accepts NULL.
- */
-void
-pgsse_pool_put(struct pgsse_pool *p, PGconn *conn)
-{
-	if (conn == NULL)
-		return;
-	if (PQstatus(conn) != CONNECTION_OK ||
-	    PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		pgsse_db_close(conn);
-		conn = NULL;
-	}
-	pthread_mutex_lock(&p->lock);
-	if (conn == NULL)
-		p->nopen--;
-	else
-		p->idle[p->nidle++] = conn;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* Closes every idle connection and frees the pool. Accepts NULL. */
-void
-pgsse_pool_free(struct pgsse_pool *p)
-{
-	size_t	 i;
-
-	if (p == NULL)
-		return;
-	for (i = 0; i < p->nidle; i++)
-		pgsse_db_close(p->idle[i]);
-	free(p->idle);
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->cond);
-	free(p);
 }

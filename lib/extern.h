@@ -2,15 +2,18 @@
  * extern.h: internal functions of libpgsse, which the library does not
  * export: in-tree programs and tests that include it link the
  * convenience library lib/libpgsse_priv.la. Applications use pgsse.h
- * and pgsse-app.h only. Types that several modules share live in their
- * module's header (query.h, http.h, csrf.h, ...).
+ * and pgsse-app.h only.
+ *
+ * It declares functions, and names structs without their bodies: the
+ * data types that several modules read are in their module's own
+ * header (lib/registry.h, notify.h, feed.h, cursor.h, fcgi.h, hub.h,
+ * client.h, query.h, http.h, csrf.h), included only where read, with
+ * the few functions that take one of their enums; the hub, pump, pool
+ * and client keep their structs in their own .c file
+ * (tests/check-private-structs.sh).
  */
 #ifndef PGSSE_EXTERN_H
 #define PGSSE_EXTERN_H
-
-#include <pthread.h>
-#include <stdatomic.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -23,30 +26,10 @@
 /* The event telling a client that it missed events and must reload. */
 #define PGSSE_RESET_EVENT "stream_reset"
 
-/* registry.c */
-struct pgsse_field {
-	char	*name;
-	char	*type;
-};
-struct pgsse_event_def {
-	char			*name;
-	char			*description;
-	struct pgsse_field	*fields;
-	size_t			 nfields;
-};
-struct pgsse_channel {
-	char			*name;
-	char			*description;
-	int			 private;
-	char			**readers;
-	size_t			 nreaders;
-	struct pgsse_event_def	*events;
-	size_t			 nevents;
-};
-struct pgsse_registry {
-	struct pgsse_channel	*channels;
-	size_t			 n;
-};
+/* registry.c: data types in registry.h. */
+struct pgsse_registry;
+struct pgsse_channel;
+struct pgsse_event_def;
 struct pgsse_registry	*pgsse_registry_parse(const char *, struct pgsse_buf *);
 struct pgsse_registry	*pgsse_registry_load(PGconn *, struct pgsse_buf *);
 const struct pgsse_channel *pgsse_registry_channel(
@@ -61,38 +44,20 @@ void			 pgsse_registry_free(struct pgsse_registry *);
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);
 
+/* pool.c: the struct is private to it. */
+struct pgsse_pool;
 /* Seconds a client waits for a pooled connection. */
 #define PGSSE_POOL_WAIT_SEC 5
 /* Pooled connections per stream process, for replays. */
 #define PGSSE_POOL_MAX 4
-struct pgsse_pool {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	PGconn		**idle;
-	size_t		 nidle;
-	size_t		 nopen;
-	size_t		 max;
-	const char	*conninfo;
-};
 struct pgsse_pool *pgsse_pool_new(const char *, size_t);
 PGconn		*pgsse_pool_get(struct pgsse_pool *);
 void		 pgsse_pool_put(struct pgsse_pool *, PGconn *);
 void		 pgsse_pool_free(struct pgsse_pool *);
 
-/* notify.c: maps one notification to an event; see the comment there. */
-enum pgsse_notify_kind {
-	PGSSE_NOTIFY_DOORBELL,	/* durable: fetch channel from the log */
-	PGSSE_NOTIFY_RAW,	/* raw NOTIFY with a documented event */
-	PGSSE_NOTIFY_DROP,	/* malformed or undocumented: dropped */
-	PGSSE_NOTIFY__MAX
-};
-struct pgsse_notify {
-	enum pgsse_notify_kind	 kind;
-	const struct pgsse_channel *channel;	/* registry owns it */
-	char			*event;		/* RAW: the event name */
-	char			*data;		/* RAW: JSON text of "data" */
-	const char		*why;		/* DROP: static reason */
-};
+/* notify.c: maps one notification to an event; see the comment there.
+ * Data types in notify.h. */
+struct pgsse_notify;
 void		 pgsse_notify_map(const struct pgsse_registry *,
 		    const char *relname, const char *payload,
 		    struct pgsse_notify *);
@@ -101,17 +66,8 @@ void		 pgsse_notify_clear(struct pgsse_notify *);
 /* utf8.c: UTF-8 as PostgreSQL takes it. */
 size_t		 pgsse_utf8_len(const unsigned char *, size_t);
 
-/* feed.c: reading the event log. */
-struct pgsse_event {
-	atomic_int	 refs;
-	int64_t		 id;		/* 0 for raw notifications */
-	int64_t		 job_id;	/* job channel: payload's job_id */
-	int		 chan;		/* index into the registry */
-	int		 end;		/* ends a per-job stream */
-	int		 reset;		/* the log went back: cursor := id */
-	size_t		 len;
-	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
-};
+/* feed.c: events, and reading the event log. Data types in feed.h. */
+struct pgsse_event;
 struct pgsse_event *pgsse_event_new(int64_t id, int chan, const char *event,
 		    const char *data, int64_t job_id);
 void		 pgsse_event_ref(struct pgsse_event *);
@@ -127,112 +83,87 @@ enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
 enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *tails, size_t n);
 
-/* cursor.c: parsing a Last-Event-ID. */
-struct pgsse_cursor {
-	int64_t		 id[PGSSE_CHANNELS_MAX];	/* given id, or -1 */
-	int		 given;		/* some id applied to a channel */
-	const char	*reset;		/* static: why all were dropped */
-};
+/* cursor.c: parsing a Last-Event-ID. Data types in cursor.h. */
+struct pgsse_cursor;
 int64_t		 pgsse_cursor_id(const char *, size_t);
 void		 pgsse_cursor_parse(struct pgsse_cursor *, const char *,
 		    const char *const [], size_t);
 
-/* fcgi.c: FastCGI records a responder writes. */
-#define PGSSE_FCGI_VERSION 1
-#define PGSSE_FCGI_HEADER 8		/* bytes in a record header */
-#define PGSSE_FCGI_BODY_MAX 65535	/* most bytes in a record body */
-#define PGSSE_FCGI_END_BODY 8		/* bytes in END_REQUEST's body */
-enum pgsse_fcgi_type {
-	PGSSE_FCGI_END_REQUEST = 3,
-	PGSSE_FCGI_STDOUT = 6,
-	PGSSE_FCGI_TYPE__MAX
-};
-enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
-		    unsigned int, size_t);
+/* fcgi.c: FastCGI records a responder writes. Constants, and the
+ * function taking a record type, in fcgi.h. */
 size_t		 pgsse_fcgi_stdout_len(size_t);
 enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
 		    const void *, size_t);
 enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
 
-/* hub.c: see the design comment there. */
-enum pgsse_client_dead {
-	PGSSE_CLIENT_LIVE = 0,
-	PGSSE_CLIENT_SLOW,	/* queue overflowed */
-	PGSSE_CLIENT_STOP,	/* process stopping */
-	PGSSE_CLIENT_GONE,	/* the web server hung up */
-	PGSSE_CLIENT__MAX
-};
-struct pgsse_client {
-	pthread_mutex_t		 lock;
-	struct pgsse_event	**q;		/* lock: events to send */
-	size_t			 qlen;		/* lock */
-	size_t			 qcap;		/* lock */
-	enum pgsse_client_dead	 dead;		/* lock */
-	int			 attached;	/* lock: the pump writes it */
-	int			 marked;	/* lock: on the pump's list */
-	int			 chans[PGSSE_CHANNELS_MAX];
-	int64_t			 cursor[PGSSE_CHANNELS_MAX];
-	size_t			 nchans;
-	int64_t			 job_id;	/* per-job stream, else 0 */
-	int			 done;		/* per-job stream ended */
-	int			 fd;		/* its connection */
-	int			 reqid;		/* FastCGI request id; 0: CGI */
-	int			 replaying;	/* counted as a replay (hub.c) */
-	int			 replay_small;	/* its first bytes are free */
-	size_t			 replay_bytes;	/* of the replay budget */
-	void			(*finish)(struct pgsse_client *);
-	/* Once attached, the pump thread's alone: */
-	int			 added;		/* in the pump's table */
-	int			 watched;	/* in the pump's epoll */
-	int			 wantout;	/* waiting to be writable */
-	struct pgsse_buf	 out;		/* framed, not yet written */
-	size_t			 outoff;	/* written part of out */
-	size_t			 replay_left;	/* replay bytes not written */
-	int			 ending;	/* end written: close when out is */
-	time_t			 last_write;
-	time_t			 stalled;	/* out stuck since, or 0 */
-};
-struct pgsse_hub_sub {
-	struct pgsse_client	**v;
-	size_t			  n;
-	size_t			  cap;
-};
-struct pgsse_hub_stats {
-	size_t		 clients;
-	size_t		 replays;
-	size_t		 replay_bytes;
-	size_t		 channels;
-	uint64_t	 events;
-	uint64_t	 delivered;
-	uint64_t	 dropped;
-	uint64_t	 slow;
-	uint64_t	 refused;
-	int		 db_up;
-	uint64_t	 reconnects;
-	time_t		 last_connect;
-};
-struct pgsse_hub {
-	pthread_mutex_t		 lock;
-	struct pgsse_registry	*reg;		/* immutable */
-	const char		*conninfo;
-	size_t			 queue_max;
-	int			 raw;		/* LISTEN for raw NOTIFYs too */
-	struct pgsse_hub_sub	*subs;		/* lock; per channel */
-	int64_t			*cursor;	/* lock; per channel */
-	size_t			 nclients;	/* lock */
-	size_t			 replays;	/* lock: replays in flight */
-	size_t			 replays_small;	/* lock: of them, with free bytes */
-	atomic_size_t		 replay_bytes;	/* of PGSSE_REPLAY_BUDGET taken */
-	uint64_t		 events, delivered, dropped, slow, refused;
-	uint64_t		 reconnects;
-	time_t			 last_connect;
-	int			 db_up;		/* lock */
-	int			 ready;		/* lock: cursors set */
-	atomic_int		 stop;
-	int			 started;
-	pthread_t		 thread;
-	struct pgsse_pump	*pump;		/* writes attached clients */
-};
+/* client.c: one streaming client; its body is private to client.c,
+ * its dead states in client.h. See client.c for the locking. */
+struct pgsse_client;
+typedef int (*pgsse_client_wake)(struct pgsse_client *, void *);
+struct pgsse_client *pgsse_client_new(const struct pgsse_registry *);
+void		 pgsse_client_free(struct pgsse_client *);
+void		 pgsse_client_set_conn(struct pgsse_client *, int, int);
+int		 pgsse_client_fd(const struct pgsse_client *);
+void		 pgsse_client_on_finish(struct pgsse_client *,
+		    void (*)(void *), void *);
+void		 pgsse_client_finish(struct pgsse_client *);
+enum pgsse_err	 pgsse_client_add(struct pgsse_client *, int);
+size_t		 pgsse_client_nchans(const struct pgsse_client *);
+const int	*pgsse_client_chans(const struct pgsse_client *);
+const int64_t	*pgsse_client_cursors(const struct pgsse_client *);
+void		 pgsse_client_seek(struct pgsse_client *, const int64_t *);
+void		 pgsse_client_start_from(struct pgsse_client *,
+		    const int64_t *);
+const char	*pgsse_client_check(struct pgsse_client *, int64_t,
+		    const int64_t *);
+void		 pgsse_client_set_job(struct pgsse_client *, int64_t);
+int64_t		 pgsse_client_job(const struct pgsse_client *);
+void		 pgsse_client_set_done(struct pgsse_client *);
+int		 pgsse_client_done(const struct pgsse_client *);
+enum pgsse_err	 pgsse_client_id_line(const struct pgsse_client *,
+		    struct pgsse_buf *);
+enum pgsse_err	 pgsse_client_emit(struct pgsse_client *, struct pgsse_buf *,
+		    const struct pgsse_event *);
+enum pgsse_err	 pgsse_client_emit_fit(struct pgsse_client *,
+		    struct pgsse_buf *, const struct pgsse_event *,
+		    int (*)(struct pgsse_client *, size_t, void *), void *);
+enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
+		    size_t);
+void		 pgsse_client_put_end(struct pgsse_client *);
+int		 pgsse_client_ending(const struct pgsse_client *);
+int		 pgsse_client_write(struct pgsse_client *, size_t *);
+void		 pgsse_client_close(struct pgsse_client *);
+void		 pgsse_client_replay_begin(struct pgsse_client *, int);
+size_t		 pgsse_client_replay_more(const struct pgsse_client *,
+		    size_t);
+void		 pgsse_client_replay_took(struct pgsse_client *, size_t);
+void		 pgsse_client_replay_framed(struct pgsse_client *);
+int		 pgsse_client_replay_written(const struct pgsse_client *);
+int		 pgsse_client_replay_end(struct pgsse_client *, size_t *,
+		    int *);
+int		 pgsse_client_push(struct pgsse_client *, struct pgsse_event *,
+		    size_t);
+void		 pgsse_client_stop(struct pgsse_client *);
+void		 pgsse_client_drop(struct pgsse_client *);
+void		 pgsse_client_attach(struct pgsse_client *, pgsse_client_wake,
+		    void *);
+int		 pgsse_client_detach(struct pgsse_client *);
+
+/* pump.c: writes every attached client; see the design comment there.
+ * Its struct is private to pump.c. It calls its owner back only
+ * through the two functions given to pgsse_pump_start. */
+struct pgsse_pump;
+typedef void (*pgsse_pump_cb)(struct pgsse_client *, void *);
+struct pgsse_pump *pgsse_pump_start(unsigned int, pgsse_pump_cb,
+		    pgsse_pump_cb, void *);
+void		 pgsse_pump_free(struct pgsse_pump *);
+uint64_t	 pgsse_pump_slow(struct pgsse_pump *);
+void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
+
+/* hub.c: see the design comment there. Its struct is private to hub.c,
+ * its figures in hub.h. */
+struct pgsse_hub;
+struct pgsse_hub_stats;
 struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
 		    size_t, int, unsigned int);
 void		 pgsse_hub_free(struct pgsse_hub *);
@@ -248,41 +179,9 @@ void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
-
-/* pump.c: see the design comment there. */
-struct pgsse_pump {
-	pthread_mutex_t		 lock;
-	struct pgsse_client	**marked;	/* lock: clients with news */
-	size_t			 nmarked;	/* lock */
-	size_t			 capmarked;	/* lock */
-	/* The pump thread's alone: */
-	struct pgsse_client	**work;		/* the list being served */
-	size_t			 capwork;
-	struct pgsse_event	**spare;	/* an empty queue to swap in */
-	size_t			 nspare;
-	struct pgsse_client	**byfd;		/* attached, by descriptor */
-	size_t			 nbyfd;
-	struct pgsse_buf	 scratch;
-	time_t			 now;
-	struct pgsse_hub	*hub;
-	unsigned int		 heartbeat;
-	int			 efd;		/* eventfd that wakes it */
-	int			 epfd;
-	atomic_int		 stop;
-	int			 started;
-	pthread_t		 thread;
-};
-struct pgsse_pump *pgsse_pump_start(struct pgsse_hub *, unsigned int);
-void		 pgsse_pump_free(struct pgsse_pump *);
-void		 pgsse_pump_mark(struct pgsse_pump *, struct pgsse_client *);
-void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
-enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
-		    size_t);
-enum pgsse_err	 pgsse_client_id_line(const struct pgsse_registry *,
-		    const struct pgsse_client *, struct pgsse_buf *);
-enum pgsse_err	 pgsse_client_emit(const struct pgsse_registry *,
-		    struct pgsse_client *, struct pgsse_buf *,
-		    const struct pgsse_event *);
+const struct pgsse_registry *pgsse_hub_registry(const struct pgsse_hub *);
+int		 pgsse_hub_ready(struct pgsse_hub *);
+void		 pgsse_hub_refused(struct pgsse_hub *);
 
 /* cookie.c */
 enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,

@@ -14,6 +14,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "fcgi.h"
 
 /*
  * Appends the header of a record of type for request reqid with a body

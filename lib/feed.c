@@ -12,6 +12,8 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "feed.h"
+#include "registry.h"
 
 #define STR(x) #x
 #define XSTR(x) STR(x)

@@ -8,33 +8,36 @@
  * its channel. Raw NOTIFYs that map to a documented event are handed out
  * as they are, without an id.
  *
- * Locking. Two kinds of lock, always taken in this order:
- *   1. hub->lock guards the subscriber lists, the per-channel cursors
- *      (highest id handed out), the client count and the figures.
- *   2. client->lock guards that client's queue and its dead flag.
- * The hub thread takes hub->lock, then each subscriber's lock in turn,
- * appends a reference to the event and, if the queue was empty, marks
- * the client for the pump (pump.c), which does all writing to started
- * clients without blocking. The hub never blocks on a client: a full
- * queue marks the client dead, and the pump closes the stream so the
- * browser resumes with Last-Event-ID. Hang-ups and heartbeats are the
- * pump's too.
+ * The hub never blocks on a client: a full queue makes the client dead,
+ * and the pump (pump.c), which does all writing to started clients
+ * without blocking, closes the stream so the browser resumes with
+ * Last-Event-ID. Hang-ups and heartbeats are the pump's too.
+ *
+ * Dependencies. The hub calls the client (client.c) to queue events
+ * and the pump to start, attach and count; the pump calls the hub back
+ * only through the two callbacks given to pgsse_pump_start
+ * (hub_replayed, hub_ended). The stream (stream.c) calls the hub.
+ *
+ * Locking: see client.c, which has the one account of the lock order
+ * (hub->lock, then a client's lock, then the pump's) and of who owns
+ * what.
  *
  * Replays. A resume reads the log past its cursor and hands what it
  * read, framed, to the pump (stream.c). Until the web server has taken
  * those bytes they cost memory, so every replay takes what it buffers,
  * event by event, from one budget of PGSSE_REPLAY_BUDGET bytes per
  * process (hub->replay_bytes, atomic, so a replay never waits for the
- * hub's lock); the pump gives it back when the replay's last byte is
- * written or the stream ends. Whoever holds the budget (a stranger's
- * stalled resumes, say) must not starve the small replays: per-job
- * streams and resumes a few events behind. So the first
- * PGSSE_REPLAY_SMALL bytes of a replay stay outside the budget, for up
- * to PGSSE_REPLAYS_SMALL_MAX replays at once (hub->replays_small,
- * under hub->lock): as many as the default client slots, so starving
- * them takes every slot; all replays together hold PGSSE_REPLAY_MEMORY
- * at most. Nothing waits for the budget: a replay that gets no room for
- * an event is cut there, or refused if it has none.
+ * hub's lock); it goes back when the pump says the replay's last byte
+ * is written or the stream ended (hub_replayed, hub_ended). Whoever
+ * holds the budget (a stranger's stalled resumes, say) must not starve
+ * the small replays: per-job streams and resumes a few events behind.
+ * So the first PGSSE_REPLAY_SMALL bytes of a replay stay outside the
+ * budget, for up to PGSSE_REPLAYS_SMALL_MAX replays at once
+ * (hub->replays_small, under hub->lock): as many as the default client
+ * slots, so starving them takes every slot; all replays together hold
+ * PGSSE_REPLAY_MEMORY at most. Nothing waits for the budget: a replay
+ * that gets no room for an event is cut there, or refused if it has
+ * none.
  *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume
@@ -44,6 +47,7 @@
  * is skipped by the cursor. Each client keeps its own cursors, and skips
  * what it already sent during its replay the same way.
  */
+#include <pthread.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -54,12 +58,48 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "feed.h"
+#include "hub.h"
+#include "notify.h"
+#include "registry.h"
 
 /* Backoff between reconnect attempts, in milliseconds. */
 #define HUB_BACKOFF_MIN_MS 100
 #define HUB_BACKOFF_MAX_MS 5000
 /* How often the hub wakes to check for shutdown, in milliseconds. */
 #define HUB_POLL_MS 500
+
+/* One channel's subscribers. */
+struct pgsse_hub_sub {
+	struct pgsse_client	**v;
+	size_t			  n;
+	size_t			  cap;
+};
+struct pgsse_hub {
+	pthread_mutex_t		 lock;
+	struct pgsse_registry	*reg;		/* immutable */
+	const char		*conninfo;
+	size_t			 queue_max;
+	int			 raw;		/* LISTEN for raw NOTIFYs too */
+	struct pgsse_hub_sub	*subs;		/* lock; per channel */
+	int64_t			*cursor;	/* lock; per channel */
+	size_t			 nclients;	/* lock */
+	size_t			 replays;	/* lock: replays in flight */
+	size_t			 replays_small;	/* lock: of them, with free bytes */
+	atomic_size_t		 replay_bytes;	/* of PGSSE_REPLAY_BUDGET taken */
+	uint64_t		 events, delivered, dropped, slow, refused;
+	uint64_t		 reconnects;
+	time_t			 last_connect;
+	int			 db_up;		/* lock */
+	int			 ready;		/* lock: cursors set */
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+	struct pgsse_pump	*pump;		/* writes attached clients */
+};
+
+static void	hub_replayed(struct pgsse_client *, void *);
+static void	hub_ended(struct pgsse_client *, void *);
 
 static void
 sub_remove(struct pgsse_hub_sub *s, struct pgsse_client *c)
@@ -91,38 +131,15 @@ sub_add(struct pgsse_hub_sub *s, struct pgsse_client *c)
 }
 
 /*
- * Appends ev to c's queue, or marks c dead if the queue is full.
- * Called with hub->lock held; takes c->lock.
+ * Appends ev to c's queue, or makes c dead if the queue is full; the
+ * client wakes the pump. Called with hub->lock held; takes c->lock.
  */
 static void
 client_push(struct pgsse_hub *hub, struct pgsse_client *c,
     struct pgsse_event *ev)
 {
-	struct pgsse_event	**q;
-	size_t			  cap;
-
-	if (c->job_id != 0 && !ev->reset && ev->job_id != c->job_id)
-		return;
-	pthread_mutex_lock(&c->lock);
-	if (c->dead)
-		goto out;
-	if (c->qlen == c->qcap) {
-		cap = c->qcap ? c->qcap * 2 : 8;
-		if (c->qlen >= hub->queue_max || (q = realloc(c->q,
-		    cap * sizeof(*q))) == NULL) {
-			c->dead = PGSSE_CLIENT_SLOW;
-			hub->slow++;
-			pgsse_pump_mark(hub->pump, c);
-			goto out;
-		}
-		c->q = q;
-		c->qcap = cap;
-	}
-	pgsse_event_ref(ev);
-	c->q[c->qlen++] = ev;
-	pgsse_pump_mark(hub->pump, c);	/* no-op if marked already */
-out:
-	pthread_mutex_unlock(&c->lock);
+	if (pgsse_client_push(c, ev, hub->queue_max))
+		hub->slow++;
 }
 
 /* Hands ev to every subscriber of its channel; takes over ev's ref. */
@@ -412,7 +429,8 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->subs = calloc(reg->n + 1, sizeof(*hub->subs));
 	hub->cursor = calloc(reg->n + 1, sizeof(*hub->cursor));
 	if (hub->subs == NULL || hub->cursor == NULL ||
-	    (hub->pump = pgsse_pump_start(hub, heartbeat)) == NULL ||
+	    (hub->pump = pgsse_pump_start(heartbeat, hub_replayed, hub_ended,
+	    hub)) == NULL ||
 	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
 		pgsse_pump_free(hub->pump);
 		free(hub->subs);
@@ -471,20 +489,21 @@ pgsse_hub_reserve(struct pgsse_hub *hub, size_t max)
  * Starts c's replay, with nothing of the budget taken yet; its first
  * PGSSE_REPLAY_SMALL bytes are free if fewer than
  * PGSSE_REPLAYS_SMALL_MAX replays have theirs. Can't fail. The caller
- * ends it with pgsse_hub_replay_end, or hands it to the pump (see
- * pgsse_client.replaying).
+ * ends it with pgsse_hub_replay_end, or attaches c, and the pump's
+ * news ends it (hub_replayed, hub_ended).
  */
 void
 pgsse_hub_replay_begin(struct pgsse_hub *hub, struct pgsse_client *c)
 {
+	int	 small;
+
 	pthread_mutex_lock(&hub->lock);
 	hub->replays++;
-	c->replay_small = hub->replays_small < PGSSE_REPLAYS_SMALL_MAX;
-	if (c->replay_small)
+	small = hub->replays_small < PGSSE_REPLAYS_SMALL_MAX;
+	if (small)
 		hub->replays_small++;
 	pthread_mutex_unlock(&hub->lock);
-	c->replay_bytes = 0;
-	c->replaying = 1;
+	pgsse_client_replay_begin(c, small);
 }
 
 /*
@@ -496,19 +515,17 @@ enum pgsse_err
 pgsse_hub_replay_fit(struct pgsse_hub *hub, struct pgsse_client *c,
     size_t n)
 {
-	size_t	 free_bytes = c->replay_small ? PGSSE_REPLAY_SMALL : 0;
-	size_t	 want = n > free_bytes ? n - free_bytes : 0, used, more;
+	size_t	 more = pgsse_client_replay_more(c, n), used;
 
-	if (want <= c->replay_bytes)
+	if (more == 0)
 		return PGSSE_OK;
-	more = want - c->replay_bytes;
 	used = atomic_load(&hub->replay_bytes);
 	do {
 		if (more > PGSSE_REPLAY_BUDGET - used)
 			return PGSSE_ERR_LIMIT;
 	} while (!atomic_compare_exchange_weak(&hub->replay_bytes, &used,
 	    used + more));
-	c->replay_bytes = want;
+	pgsse_client_replay_took(c, more);
 	return PGSSE_OK;
 }
 
@@ -516,17 +533,17 @@ pgsse_hub_replay_fit(struct pgsse_hub *hub, struct pgsse_client *c,
 void
 pgsse_hub_replay_end(struct pgsse_hub *hub, struct pgsse_client *c)
 {
-	if (!c->replaying)
+	size_t	 bytes;
+	int	 small;
+
+	if (!pgsse_client_replay_end(c, &bytes, &small))
 		return;
-	atomic_fetch_sub(&hub->replay_bytes, c->replay_bytes);
+	atomic_fetch_sub(&hub->replay_bytes, bytes);
 	pthread_mutex_lock(&hub->lock);
 	hub->replays--;
-	if (c->replay_small)
+	if (small)
 		hub->replays_small--;
 	pthread_mutex_unlock(&hub->lock);
-	c->replay_bytes = 0;
-	c->replay_small = 0;
-	c->replaying = 0;
 }
 
 /* Gives back a slot taken by pgsse_hub_reserve. Can't fail. */
@@ -546,16 +563,16 @@ pgsse_hub_release(struct pgsse_hub *hub)
 enum pgsse_err
 pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 {
-	size_t		 i;
+	const int	*chans = pgsse_client_chans(c);
+	size_t		 i, n = pgsse_client_nchans(c);
 	enum pgsse_err	 er = PGSSE_OK;
 
 	pthread_mutex_lock(&hub->lock);
-	for (i = 0; i < c->nchans; i++) {
-		if (c->cursor[i] < 0)
-			c->cursor[i] = hub->cursor[c->chans[i]];
-		if (sub_add(&hub->subs[c->chans[i]], c) == -1) {
+	pgsse_client_start_from(c, hub->cursor);
+	for (i = 0; i < n; i++) {
+		if (sub_add(&hub->subs[chans[i]], c) == -1) {
 			while (i-- > 0)
-				sub_remove(&hub->subs[c->chans[i]], c);
+				sub_remove(&hub->subs[chans[i]], c);
 			er = PGSSE_ERR_NOMEM;
 			break;
 		}
@@ -568,15 +585,32 @@ pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 void
 pgsse_hub_leave(struct pgsse_hub *hub, struct pgsse_client *c)
 {
-	size_t	 i;
+	const int	*chans = pgsse_client_chans(c);
+	size_t		 i, n = pgsse_client_nchans(c);
 
 	pthread_mutex_lock(&hub->lock);
-	for (i = 0; i < c->nchans; i++)
-		sub_remove(&hub->subs[c->chans[i]], c);
+	for (i = 0; i < n; i++)
+		sub_remove(&hub->subs[chans[i]], c);
 	pthread_mutex_unlock(&hub->lock);
-	for (i = 0; i < c->qlen; i++)
-		pgsse_event_unref(c->q[i]);
-	c->qlen = 0;
+	pgsse_client_drop(c);
+}
+
+/* The pump's news that c's replay is all written: its share goes back. */
+static void
+hub_replayed(struct pgsse_client *c, void *arg)
+{
+	pgsse_hub_replay_end(arg, c);
+}
+
+/*
+ * The pump's news that it closed c: off every subscriber list, its
+ * replay share back. The pump finishes c next.
+ */
+static void
+hub_ended(struct pgsse_client *c, void *arg)
+{
+	pgsse_hub_leave(arg, c);
+	pgsse_hub_replay_end(arg, c);
 }
 
 /*
@@ -587,6 +621,34 @@ void
 pgsse_hub_attach(struct pgsse_hub *hub, struct pgsse_client *c)
 {
 	pgsse_pump_attach(hub->pump, c);
+}
+
+/* Returns the hub's registry, which it owns and never changes. */
+const struct pgsse_registry *
+pgsse_hub_registry(const struct pgsse_hub *hub)
+{
+	return hub->reg;
+}
+
+/* Returns 1 once the hub has first connected, else 0. Can't fail. */
+int
+pgsse_hub_ready(struct pgsse_hub *hub)
+{
+	int	 ready;
+
+	pthread_mutex_lock(&hub->lock);
+	ready = hub->ready;
+	pthread_mutex_unlock(&hub->lock);
+	return ready;
+}
+
+/* Counts one client refused for the replay budget. Can't fail. */
+void
+pgsse_hub_refused(struct pgsse_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->refused++;
+	pthread_mutex_unlock(&hub->lock);
 }
 
 /* Copies the hub's figures into st. Can't fail. */
@@ -601,7 +663,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	st->events = hub->events;
 	st->delivered = hub->delivered;
 	st->dropped = hub->dropped;
-	st->slow = hub->slow;
+	st->slow = hub->slow + pgsse_pump_slow(hub->pump);
 	st->refused = hub->refused;
 	st->db_up = hub->db_up;
 	st->reconnects = hub->reconnects;
@@ -616,21 +678,14 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 enum pgsse_err
 pgsse_hub_drain(struct pgsse_hub *hub, unsigned int sec)
 {
-	struct pgsse_client	*c;
 	size_t			 i, j, left = 1;
 	unsigned int		 tick;
 
 	for (tick = 0; tick < sec * 10 && left > 0; tick++) {
 		pthread_mutex_lock(&hub->lock);
 		for (i = 0; i < hub->reg->n; i++)
-			for (j = 0; j < hub->subs[i].n; j++) {
-				c = hub->subs[i].v[j];
-				pthread_mutex_lock(&c->lock);
-				if (c->dead == PGSSE_CLIENT_LIVE)
-					c->dead = PGSSE_CLIENT_STOP;
-				pgsse_pump_mark(hub->pump, c);
-				pthread_mutex_unlock(&c->lock);
-			}
+			for (j = 0; j < hub->subs[i].n; j++)
+				pgsse_client_stop(hub->subs[i].v[j]);
 		left = hub->nclients;
 		pthread_mutex_unlock(&hub->lock);
 		if (left > 0)

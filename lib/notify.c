@@ -28,6 +28,8 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "notify.h"
+#include "registry.h"
 
 /* Deepest nesting of arrays and objects in a raw payload. */
 #define NOTIFY_DEPTH_MAX 32

@@ -1,6 +1,12 @@
 /*
  * pump.c: one thread writes every live stream.
  *
+ * Dependencies. The pump is a leaf under the hub, as an event loop is
+ * under its server: it knows clients (client.c), epoll and nothing of
+ * the hub or the stream. Its owner (hub.c) starts it with two callbacks,
+ * for a client whose replay is written and for a client it closed, and
+ * the client's own owner gets it back through its finish function.
+ *
  * Design. A stream's own thread only starts it: it checks the cursors,
  * reads the replay from the log and frames the headers and the replay
  * into the client's out buffer, writing nothing. Then it attaches the
@@ -16,18 +22,17 @@
  * thread, and one wake-up of the pump serves every client an event
  * reached.
  *
- * Work. The hub appends events to a client's queue and, when the queue
- * was empty, marks the client: it joins the pump's list and the pump's
- * eventfd is rung. The pump swaps the list for an empty one, and for
- * each client swaps its queue for an empty one, encodes everything in
- * it and writes once. Under load several events go out in one write.
+ * Work. The hub appends events to a client's queue and, when the client
+ * was not woken yet, the client wakes the pump (pump_wake): it joins
+ * the pump's list and the pump's eventfd is rung. The pump swaps the
+ * list for an empty one, and for each client swaps its queue for an
+ * empty one, encodes everything in it and writes once. Under load
+ * several events go out in one write.
  *
- * Locking. The order is hub->lock, then client->lock, then pump->lock.
- * The hub marks clients holding the first two; the pump takes each lock
- * alone. Only the pump thread touches a client's out buffer, its epoll
- * registration and the by-descriptor table, and only it frees attached
- * clients, after pgsse_hub_leave has taken them off every subscriber
- * list, so nothing else can reach them.
+ * Locking: see client.c. The pump takes each lock alone; its list of
+ * woken clients is under pump->lock, and everything else here (the
+ * by-descriptor table with each client's epoll registration and write
+ * times) is the pump thread's alone.
  *
  * Time. Once a second the pump walks its clients: a heartbeat comment
  * to those idle for the heartbeat interval, and the end for those whose
@@ -35,14 +40,14 @@
  *
  * Replays. A resume's thread hands the client over holding its share
  * of the hub's replay budget (hub.c) for the bytes it framed; the pump
- * gives it back once they are all written, or when it closes the
- * client. Until then the out buffer keeps its size, so the share is
- * given back whole, not as the bytes go.
+ * tells its owner once they are all written, or when it closes the
+ * client, and the owner gives the share back. Until then the out buffer
+ * keeps its size, so the share is given back whole, not as the bytes
+ * go.
  */
+#include <pthread.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,176 +59,164 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "client.h"
+#include "feed.h"
 
 /* Milliseconds the pump sleeps at most: the heartbeat walk's period. */
 #define PUMP_TICK_MS 1000
 /* Epoll events taken per wait. */
 #define PUMP_EVENTS 256
-/* Out buffers bigger than this are freed once written, and queue
- * arrays longer than this are freed once served, so a burst does not
- * leave every client holding its peak. */
-#define PUMP_KEEP_BYTES 4096
+/* Queue arrays longer than this are freed once served, so a burst does
+ * not leave every client holding its peak. */
 #define PUMP_KEEP_QUEUE 64
 
-/*
- * Appends n bytes of stream output to c's out buffer, framed for its
- * connection; once the end of the request is in it, drops them. The
- * thread starting c calls it until it attaches c, the pump after.
- * Returns PGSSE_ERR_LIMIT past PGSSE_OUT_MAX unwritten bytes (the
- * client is too slow), PGSSE_ERR_NOMEM if memory ran out.
- */
-enum pgsse_err
-pgsse_client_put(struct pgsse_client *c, const char *p, size_t n)
+/* An attached client's place in the by-descriptor table. */
+struct pump_slot {
+	struct pgsse_client	*c;		/* NULL: free */
+	int			 watched;	/* in the pump's epoll */
+	int			 wantout;	/* waiting to be writable */
+	time_t			 last_write;
+	time_t			 stalled;	/* out stuck since, or 0 */
+};
+
+struct pgsse_pump {
+	pthread_mutex_t		 lock;
+	struct pgsse_client	**marked;	/* lock: clients with news */
+	size_t			 nmarked;	/* lock */
+	size_t			 capmarked;	/* lock */
+	/* The pump thread's alone: */
+	struct pgsse_client	**work;		/* the list being served */
+	size_t			 capwork;
+	struct pgsse_event	**spare;	/* an empty queue to swap in */
+	size_t			 nspare;
+	struct pump_slot	*byfd;		/* attached, by descriptor */
+	size_t			 nbyfd;
+	struct pgsse_buf	 scratch;
+	time_t			 now;
+	unsigned int		 heartbeat;
+	pgsse_pump_cb		 replayed;	/* a client's replay is written */
+	pgsse_pump_cb		 ended;		/* a client is closed */
+	void			*arg;		/* theirs */
+	int			 efd;		/* eventfd that wakes it */
+	int			 epfd;
+	atomic_uint_least64_t	 slow;		/* cut for PGSSE_OUT_MAX */
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+};
+
+/* Returns c's place in the by-descriptor table, or NULL. */
+static struct pump_slot *
+pump_slot(struct pgsse_pump *pump, const struct pgsse_client *c)
 {
-	if (c->ending)
-		return PGSSE_OK;
-	if (c->outoff > 0) {
-		memmove(c->out.p, c->out.p + c->outoff, c->out.len - c->outoff);
-		c->out.len -= c->outoff;
-		c->outoff = 0;
-	}
-	if (c->out.len + n > PGSSE_OUT_MAX)
-		return PGSSE_ERR_LIMIT;
-	if (c->reqid == 0)
-		return pgsse_buf_put(&c->out, p, n);
-	return pgsse_fcgi_stdout(&c->out, (unsigned int)c->reqid, p, n);
+	int	 fd = pgsse_client_fd(c);
+
+	if (fd < 0 || (size_t)fd >= pump->nbyfd || pump->byfd[fd].c != c)
+		return NULL;
+	return &pump->byfd[fd];
 }
 
-/* Appends the end of c's FastCGI request to its out buffer, once. */
+/* Sets the epoll events the pump wants for the client in sl. */
 static void
-pump_put_end(struct pgsse_client *c)
-{
-	if (c->ending)
-		return;
-	c->ending = 1;
-	if (c->reqid != 0)
-		pgsse_fcgi_end(&c->out, (unsigned int)c->reqid);
-}
-
-/*
- * Notes that n more bytes of c's out buffer were written: once its
- * replay is, ends it (its share of the replay budget goes back). all
- * says the buffer is empty.
- */
-static void
-pump_written(struct pgsse_pump *pump, struct pgsse_client *c, size_t n,
-    int all)
-{
-	if (!c->replaying)
-		return;
-	if (!all && n < c->replay_left) {
-		c->replay_left -= n;
-		return;
-	}
-	c->replay_left = 0;
-	pgsse_hub_replay_end(pump->hub, c);
-}
-
-/* Sets the epoll events the pump wants for c. */
-static void
-pump_want(struct pgsse_pump *pump, struct pgsse_client *c, int out)
+pump_want(struct pgsse_pump *pump, struct pump_slot *sl, int fd, int out)
 {
 	struct epoll_event	 ev;
 
-	if (!c->watched || c->wantout == out)
+	if (sl == NULL || !sl->watched || sl->wantout == out)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLRDHUP | (out ? EPOLLOUT : 0);
-	ev.data.fd = c->fd;
-	epoll_ctl(pump->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	c->wantout = out;
+	ev.data.fd = fd;
+	epoll_ctl(pump->epfd, EPOLL_CTL_MOD, fd, &ev);
+	sl->wantout = out;
 }
 
 /*
- * Writes as much of c's out buffer as the connection takes now. Returns
- * -1 if the peer is gone, else 0 (what is left waits for EPOLLOUT).
+ * Writes as much of c's out buffer as the connection takes now, and
+ * tells the owner when that finished c's replay. Returns -1 if the peer
+ * is gone, 1 if some is left (it waits for EPOLLOUT), 0 once all is
+ * written.
  */
 static int
 pump_flush(struct pgsse_pump *pump, struct pgsse_client *c)
 {
-	ssize_t	 w;
+	struct pump_slot	*sl = pump_slot(pump, c);
+	size_t			 n = 0;
+	int			 rc;
 
-	while (c->outoff < c->out.len) {
-		w = write(c->fd, c->out.p + c->outoff, c->out.len - c->outoff);
-		if (w > 0) {
-			c->outoff += (size_t)w;
-			c->last_write = pump->now;
-			pump_written(pump, c, (size_t)w, 0);
-		} else if (w == -1 && errno == EINTR)
-			continue;
-		else if (w == -1 && errno == EAGAIN) {
-			if (c->stalled == 0)
-				c->stalled = pump->now;
-			pump_want(pump, c, 1);
-			return 0;
-		} else
-			return -1;
-	}
-	c->outoff = 0;
-	c->stalled = 0;
-	pump_written(pump, c, 0, 1);
-	if (c->out.cap > PUMP_KEEP_BYTES)
-		pgsse_buf_free(&c->out);
-	else
-		pgsse_buf_reset(&c->out);
-	pump_want(pump, c, 0);
-	return 0;
+	rc = pgsse_client_write(c, &n);
+	if (sl != NULL && n > 0)
+		sl->last_write = pump->now;
+	if (pgsse_client_replay_written(c))
+		pump->replayed(c, pump->arg);
+	if (rc == -1)
+		return -1;
+	if (sl != NULL)
+		sl->stalled = rc == 0 ? 0 : sl->stalled != 0 ? sl->stalled :
+		    pump->now;
+	pump_want(pump, sl, pgsse_client_fd(c), rc);
+	return rc;
 }
 
 /* Adds c to the by-descriptor table and to epoll, for hang-ups. */
 static void
 pump_watch(struct pgsse_pump *pump, struct pgsse_client *c)
 {
-	struct epoll_event	  ev;
-	struct pgsse_client	**v;
-	size_t			  n;
+	struct epoll_event	 ev;
+	struct pump_slot	*v;
+	size_t			 n;
+	int			 fd = pgsse_client_fd(c);
 
-	if ((size_t)c->fd >= pump->nbyfd) {
-		n = (size_t)c->fd * 2 + 64;
+	if ((size_t)fd >= pump->nbyfd) {
+		n = (size_t)fd * 2 + 64;
 		if ((v = realloc(pump->byfd, n * sizeof(*v))) == NULL)
 			return;
 		memset(v + pump->nbyfd, 0, (n - pump->nbyfd) * sizeof(*v));
 		pump->byfd = v;
 		pump->nbyfd = n;
 	}
-	pump->byfd[c->fd] = c;
-	c->added = 1;
-	c->last_write = pump->now;
+	v = &pump->byfd[fd];
+	memset(v, 0, sizeof(*v));
+	v->c = c;
+	v->last_write = pump->now;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLRDHUP;
-	ev.data.fd = c->fd;
-	c->watched = epoll_ctl(pump->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0;
+	ev.data.fd = fd;
+	v->watched = epoll_ctl(pump->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 /*
- * Ends c: off the hub, off the pump, the end of its FastCGI request if
- * clean (written if the connection takes it now), its connection closed
- * and its owner's finish called, which frees it.
+ * Ends c: no more wake-ups, off the pump, the end of its FastCGI
+ * request if clean (written if the connection takes it now), its
+ * connection closed, the owner told, and its finish called, which frees
+ * it.
  */
 static void
 pump_close(struct pgsse_pump *pump, struct pgsse_client *c, int clean)
 {
-	size_t	 i;
+	struct pump_slot	*sl = pump_slot(pump, c);
+	size_t			 i;
 
-	pgsse_hub_leave(pump->hub, c);
-	pthread_mutex_lock(&pump->lock);
-	for (i = 0; c->marked && i < pump->nmarked; i++)
-		if (pump->marked[i] == c)
-			pump->marked[i] = pump->marked[--pump->nmarked];
-	pthread_mutex_unlock(&pump->lock);
-	if (c->added)
-		pump->byfd[c->fd] = NULL;
-	if (c->watched)
-		epoll_ctl(pump->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (pgsse_client_detach(c)) {
+		pthread_mutex_lock(&pump->lock);
+		for (i = 0; i < pump->nmarked; i++)
+			if (pump->marked[i] == c)
+				pump->marked[i] = pump->marked[--pump->nmarked];
+		pthread_mutex_unlock(&pump->lock);
+	}
+	if (sl != NULL) {
+		if (sl->watched)
+			epoll_ctl(pump->epfd, EPOLL_CTL_DEL, pgsse_client_fd(c),
+			    NULL);
+		memset(sl, 0, sizeof(*sl));
+	}
 	if (clean) {
-		pump_put_end(c);
+		pgsse_client_put_end(c);
 		pump_flush(pump, c);
 	}
-	if (c->fd >= 0)
-		close(c->fd);
-	pgsse_buf_free(&c->out);
-	pump_written(pump, c, 0, 1);
-	c->finish(c);
+	pgsse_client_close(c);
+	pump->ended(c, pump->arg);
+	pgsse_client_finish(c);
 }
 
 /*
@@ -234,8 +227,8 @@ pump_close(struct pgsse_pump *pump, struct pgsse_client *c, int clean)
 static void
 pump_end(struct pgsse_pump *pump, struct pgsse_client *c)
 {
-	pump_put_end(c);
-	if (pump_flush(pump, c) == -1 || c->out.len == 0)
+	pgsse_client_put_end(c);
+	if (pump_flush(pump, c) != 1)
 		pump_close(pump, c, 0);
 }
 
@@ -244,26 +237,17 @@ static void
 pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 {
 	struct pgsse_buf	*b = &pump->scratch;
-	struct pgsse_event	**q;
-	size_t			  n, cap, i;
+	struct pgsse_event	**q = pump->spare;
+	size_t			  n, cap = pump->nspare, i;
 	enum pgsse_client_dead	  dead;
 	enum pgsse_err		  er = PGSSE_OK;
 
-	pthread_mutex_lock(&c->lock);
-	q = c->q;
-	cap = c->qcap;
-	n = c->qlen;
-	c->q = pump->spare;
-	c->qcap = pump->nspare;
-	c->qlen = 0;
-	c->marked = 0;
-	dead = c->dead;
-	pthread_mutex_unlock(&c->lock);
-	if (!c->added)
+	dead = pgsse_client_take(c, &q, &n, &cap);
+	if (pump_slot(pump, c) == NULL)
 		pump_watch(pump, c);
 	for (i = 0; i < n; i++) {
 		if (er == PGSSE_OK)
-			er = pgsse_client_emit(pump->hub->reg, c, b, q[i]);
+			er = pgsse_client_emit(c, b, q[i]);
 		pgsse_event_unref(q[i]);
 	}
 	if (cap > PUMP_KEEP_QUEUE) {
@@ -278,16 +262,13 @@ pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 	if (er == PGSSE_OK && b->len > 0)
 		er = pgsse_client_put(c, b->p, b->len);
 	pgsse_buf_reset(b);
-	if (er == PGSSE_ERR_LIMIT && dead == PGSSE_CLIENT_LIVE) {
-		pthread_mutex_lock(&pump->hub->lock);
-		pump->hub->slow++;
-		pthread_mutex_unlock(&pump->hub->lock);
-	}
+	if (er == PGSSE_ERR_LIMIT && dead == PGSSE_CLIENT_LIVE)
+		atomic_fetch_add_explicit(&pump->slow, 1, memory_order_relaxed);
 	if (er != PGSSE_OK || pump_flush(pump, c) == -1)
 		pump_close(pump, c, 0);
 	else if (dead != PGSSE_CLIENT_LIVE)
 		pump_close(pump, c, dead != PGSSE_CLIENT_GONE);
-	else if (c->done)
+	else if (pgsse_client_done(c))
 		pump_end(pump, c);
 }
 
@@ -322,9 +303,10 @@ pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
 	struct pgsse_client	*c;
 	char			 trash[256];
 	ssize_t			 r;
+	int			 rc;
 
 	if (fd < 0 || (size_t)fd >= pump->nbyfd ||
-	    (c = pump->byfd[fd]) == NULL)
+	    (c = pump->byfd[fd].c) == NULL)
 		return;
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		pump_close(pump, c, 0);
@@ -338,8 +320,8 @@ pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
 			return;
 		}
 	}
-	if ((events & EPOLLOUT) && (pump_flush(pump, c) == -1 ||
-	    (c->ending && c->out.len == 0)))
+	if ((events & EPOLLOUT) && ((rc = pump_flush(pump, c)) == -1 ||
+	    (rc == 0 && pgsse_client_ending(c))))
 		pump_close(pump, c, 0);
 }
 
@@ -350,20 +332,22 @@ pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
 static void
 pump_tick(struct pgsse_pump *pump)
 {
+	struct pump_slot	*sl;
 	struct pgsse_client	*c;
 	size_t			 fd;
 	static const char	 ping[] = ": ping\n\n";
 
 	for (fd = 0; fd < pump->nbyfd; fd++) {
-		if ((c = pump->byfd[fd]) == NULL)
+		sl = &pump->byfd[fd];
+		if ((c = sl->c) == NULL)
 			continue;
-		if (c->stalled != 0) {
-			if (pump->now - c->stalled >= PGSSE_WRITE_TIMEOUT_SEC)
+		if (sl->stalled != 0) {
+			if (pump->now - sl->stalled >= PGSSE_WRITE_TIMEOUT_SEC)
 				pump_close(pump, c, 0);
 			continue;
 		}
-		if (c->ending ||
-		    pump->now - c->last_write < (time_t)pump->heartbeat)
+		if (pgsse_client_ending(c) ||
+		    pump->now - sl->last_write < (time_t)pump->heartbeat)
 			continue;
 		if (pgsse_client_put(c, ping, sizeof(ping) - 1) != PGSSE_OK ||
 		    pump_flush(pump, c) == -1)
@@ -399,12 +383,15 @@ pump_main(void *arg)
 }
 
 /*
- * Makes a pump for hub's clients, heartbeat seconds between comments,
- * and starts its thread. Returns NULL on failure. The hub owns it and
+ * Makes a pump, heartbeat seconds between comments, and starts its
+ * thread. It calls replayed(c, arg) once c's replay is all written, and
+ * ended(c, arg) when it closed c, before c's finish; both on its thread,
+ * holding no lock. Returns NULL on failure. The caller owns it and
  * frees it with pgsse_pump_free.
  */
 struct pgsse_pump *
-pgsse_pump_start(struct pgsse_hub *hub, unsigned int heartbeat)
+pgsse_pump_start(unsigned int heartbeat, pgsse_pump_cb replayed,
+    pgsse_pump_cb ended, void *arg)
 {
 	struct pgsse_pump	*pump;
 	struct epoll_event	 ev;
@@ -412,7 +399,10 @@ pgsse_pump_start(struct pgsse_hub *hub, unsigned int heartbeat)
 	if ((pump = calloc(1, sizeof(*pump))) == NULL)
 		return NULL;
 	pthread_mutex_init(&pump->lock, NULL);
-	pump->hub = hub;
+	atomic_init(&pump->slow, 0);
+	pump->replayed = replayed;
+	pump->ended = ended;
+	pump->arg = arg;
 	pump->heartbeat = heartbeat;
 	pump->now = time(NULL);
 	pump->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -455,109 +445,55 @@ pgsse_pump_free(struct pgsse_pump *pump)
 	free(pump);
 }
 
-/*
- * Puts an attached client c on the pump's list and wakes the pump,
- * unless c is already there. Called with c->lock held.
- */
-void
-pgsse_pump_mark(struct pgsse_pump *pump, struct pgsse_client *c)
+/* Returns how many clients the pump cut loose for PGSSE_OUT_MAX. */
+uint64_t
+pgsse_pump_slow(struct pgsse_pump *pump)
 {
+	return atomic_load_explicit(&pump->slow, memory_order_relaxed);
+}
+
+/*
+ * The wake function the pump gives its clients: puts c on the pump's
+ * list and rings the pump if the list was empty. Called with c's lock
+ * held. Returns -1 if memory ran out (c is woken again with its next
+ * event or heartbeat).
+ */
+static int
+pump_wake(struct pgsse_client *c, void *arg)
+{
+	struct pgsse_pump	 *pump = arg;
 	struct pgsse_client	**v;
 	size_t			  cap;
 	uint64_t		  one = 1;
-	int			  wake;
+	ssize_t			  w = 0;
+	int			  ring;
 
-	if (!c->attached || c->marked)
-		return;
 	pthread_mutex_lock(&pump->lock);
 	if (pump->nmarked == pump->capmarked) {
 		cap = pump->capmarked ? pump->capmarked * 2 : 64;
 		if ((v = realloc(pump->marked, cap * sizeof(*v))) == NULL) {
 			pthread_mutex_unlock(&pump->lock);
-			return;	/* served at its next event or heartbeat */
+			return -1;
 		}
 		pump->marked = v;
 		pump->capmarked = cap;
 	}
 	pump->marked[pump->nmarked++] = c;
-	c->marked = 1;
-	wake = pump->nmarked == 1;
+	ring = pump->nmarked == 1;
 	pthread_mutex_unlock(&pump->lock);
-	if (wake && write(pump->efd, &one, sizeof(one)) == -1)
-		return;	/* the counter is full: the pump is awake anyway */
+	if (ring)
+		w = write(pump->efd, &one, sizeof(one));
+	(void)w;	/* -1: the counter is full, the pump is awake anyway */
+	return 0;
 }
 
 /*
- * Hands c to the pump, which from now on writes to c->fd (made
- * non-blocking here) and calls c->finish when it is done with c. The
- * caller must not touch c afterwards.
+ * Hands c to the pump, which from now on writes to c's connection and
+ * finishes c (pgsse_client_finish) when it is done with it. The caller
+ * must not touch c afterwards.
  */
 void
 pgsse_pump_attach(struct pgsse_pump *pump, struct pgsse_client *c)
 {
-	int	 fl;
-
-	if ((fl = fcntl(c->fd, F_GETFL)) != -1)
-		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
-	pthread_mutex_lock(&c->lock);
-	c->attached = 1;
-	pgsse_pump_mark(pump, c);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Appends the client's cursor as an SSE id value. */
-static enum pgsse_err
-client_id(const struct pgsse_registry *reg, const struct pgsse_client *c,
-    struct pgsse_buf *b)
-{
-	size_t		 i;
-	enum pgsse_err	 er = PGSSE_OK;
-
-	if (c->nchans == 1)
-		return pgsse_buf_printf(b, "%" PRId64, c->cursor[0]);
-	for (i = 0; i < c->nchans && er == PGSSE_OK; i++)
-		er = pgsse_buf_printf(b, "%s%s:%" PRId64, i ? "," : "",
-		    reg->channels[c->chans[i]].name, c->cursor[i]);
-	return er;
-}
-
-/* Appends "id: <c's cursor>\n" to b. */
-enum pgsse_err
-pgsse_client_id_line(const struct pgsse_registry *reg,
-    const struct pgsse_client *c, struct pgsse_buf *b)
-{
-	if (pgsse_buf_puts(b, "id: ") || client_id(reg, c, b) ||
-	    pgsse_buf_puts(b, "\n"))
-		return PGSSE_ERR_NOMEM;
-	return PGSSE_OK;
-}
-
-/*
- * Appends ev to b unless c already has it or is done; durable events
- * get an id line with c's new cursor, and the end of a per-job stream
- * sets c->done.
- */
-enum pgsse_err
-pgsse_client_emit(const struct pgsse_registry *reg, struct pgsse_client *c,
-    struct pgsse_buf *b, const struct pgsse_event *ev)
-{
-	size_t	 k;
-
-	if (c->done)
-		return PGSSE_OK;
-	for (k = 0; k < c->nchans; k++)
-		if (c->chans[k] == ev->chan)
-			break;
-	if (k == c->nchans)
-		return PGSSE_OK;
-	if (ev->reset || ev->id != 0) {
-		if (ev->reset ? ev->id >= c->cursor[k] : ev->id <= c->cursor[k])
-			return PGSSE_OK;
-		c->cursor[k] = ev->id;
-		if (pgsse_client_id_line(reg, c, b) != PGSSE_OK)
-			return PGSSE_ERR_NOMEM;
-	}
-	if (c->job_id != 0 && ev->end)
-		c->done = 1;
-	return pgsse_buf_put(b, ev->frame, ev->len);
+	pgsse_client_attach(c, pump_wake, pump);
 }

@@ -13,6 +13,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "registry.h"
 
 /* Largest registry document we accept. */
 #define REGISTRY_MAX (1024 * 1024)

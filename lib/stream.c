@@ -6,7 +6,12 @@
  * thread with a small stack, which checks its cursors, reads its replay
  * and frames the headers and the replay into the client's out buffer,
  * and hands the stream to the pump (pump.c), which writes all of it
- * without blocking. See hub.c for the locking and the resume rules.
+ * without blocking. See client.c for the locking, hub.c for the resume
+ * rules.
+ *
+ * Dependencies. The stream calls the hub (hub.c), its clients
+ * (client.c), the pool (pool.c) and the log (feed.c); none of them
+ * calls it but through a client's finish function (stream_done).
  *
  * Replays. A resume reads the log past its cursor with a pooled
  * connection, which it gives back before anything is written, and at
@@ -19,10 +24,10 @@
  * to retry; the first PGSSE_REPLAY_SMALL bytes of a replay are free, so
  * small replays are served whoever holds the budget.
  */
+#include <pthread.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,10 @@
 #include "extern.h"
 #include "query.h"
 #include "http.h"
+#include "cursor.h"
+#include "fcgi.h"
+#include "hub.h"
+#include "registry.h"
 
 /* Stack of a client thread: it only starts the stream. */
 #define STREAM_STACK (128 * 1024)
@@ -63,7 +72,7 @@ enum route {
 struct stream {
 	struct pgsse_req	 req;
 	FCGX_Request		 fcgi;
-	struct pgsse_client	 client;
+	struct pgsse_client	*client;
 	int			 replay;	/* read the log first */
 	int			 resumed;	/* the client sent a cursor */
 	int			 nojob;		/* per-job stream, no such job */
@@ -175,20 +184,18 @@ stream_health(struct pgsse_req *r, int prometheus)
 static void
 stream_cursors(struct stream *s, const char *z)
 {
-	const struct pgsse_registry	*reg = srv.hub->reg;
-	struct pgsse_client		*c = &s->client;
+	const struct pgsse_registry	*reg = pgsse_hub_registry(srv.hub);
+	const int			*chans = pgsse_client_chans(s->client);
 	struct pgsse_cursor		 cur;
 	const char			*names[PGSSE_CHANNELS_MAX];
-	size_t				 i;
+	size_t				 i, n = pgsse_client_nchans(s->client);
 
-	for (i = 0; i < c->nchans; i++)
-		names[i] = reg->channels[c->chans[i]].name;
-	pgsse_cursor_parse(&cur, z, names, c->nchans);
+	for (i = 0; i < n; i++)
+		names[i] = reg->channels[chans[i]].name;
+	pgsse_cursor_parse(&cur, z, names, n);
 	if ((s->reset = cur.reset) != NULL || !cur.given)
 		return;
-	for (i = 0; i < c->nchans; i++)
-		if (cur.id[i] >= 0)
-			c->cursor[i] = cur.id[i];
+	pgsse_client_seek(s->client, cur.id);
 	s->replay = s->resumed = 1;
 }
 
@@ -196,10 +203,8 @@ stream_cursors(struct stream *s, const char *z)
 static enum pgsse_http_status
 stream_add_channel(struct stream *s, const char *name, const char **why)
 {
-	const struct pgsse_registry	*reg = srv.hub->reg;
+	const struct pgsse_registry	*reg = pgsse_hub_registry(srv.hub);
 	const struct pgsse_channel	*ch;
-	struct pgsse_client		*c = &s->client;
-	size_t				 i;
 
 	if (!pgsse_name_channel_ok(name) ||
 	    (ch = pgsse_registry_channel(reg, name)) == NULL) {
@@ -211,15 +216,11 @@ stream_add_channel(struct stream *s, const char *name, const char **why)
 		*why = "channel is private";
 		return PGSSE_HTTP_403;
 	}
-	for (i = 0; i < c->nchans; i++)
-		if (c->chans[i] == (int)(ch - reg->channels))
-			return PGSSE_HTTP_200;
-	if (c->nchans == PGSSE_CHANNELS_MAX) {
+	if (pgsse_client_add(s->client, (int)(ch - reg->channels)) !=
+	    PGSSE_OK) {
 		*why = "too many channels (PGSSE_CHANNELS_MAX)";
 		return PGSSE_HTTP_400;
 	}
-	c->cursor[c->nchans] = -1;
-	c->chans[c->nchans++] = (int)(ch - reg->channels);
 	return PGSSE_HTTP_200;
 }
 
@@ -228,16 +229,17 @@ stream_job(struct stream *s, const char *rest, const char **why)
 {
 	enum pgsse_http_status	 st;
 	size_t			 len = strcspn(rest, "/");
+	int64_t			 job_id;
 
 	if (strcmp(rest + len, "/stream") != 0 ||
-	    (s->client.job_id = pgsse_cursor_id(rest, len)) <= 0) {
+	    (job_id = pgsse_cursor_id(rest, len)) <= 0) {
 		*why = "no such path";
 		return PGSSE_HTTP_404;
 	}
 	if ((st = stream_add_channel(s, PGSSE_JOB_CHANNEL, why)) !=
 	    PGSSE_HTTP_200)
 		return st;
-	s->client.cursor[0] = 0;
+	pgsse_client_set_job(s->client, job_id);
 	s->replay = 1;
 	return PGSSE_HTTP_200;
 }
@@ -301,7 +303,8 @@ stream_parse(struct stream *s, enum route *route, const char **why)
 		for (i = 0; i < q.n && st == PGSSE_HTTP_200; i++)
 			if (strcmp(q.pairs[i].key, "channel") == 0)
 				st = stream_add_channel(s, q.pairs[i].val, why);
-		if (st == PGSSE_HTTP_200 && s->client.nchans == 0) {
+		if (st == PGSSE_HTTP_200 &&
+		    pgsse_client_nchans(s->client) == 0) {
 			*why = "no channel given";
 			st = PGSSE_HTTP_400;
 		}
@@ -340,58 +343,53 @@ stream_put(struct stream *s, struct pgsse_buf *b)
 {
 	enum pgsse_err	 er;
 
-	er = pgsse_client_put(&s->client, b->p, b->len);
+	er = pgsse_client_put(s->client, b->p, b->len);
 	pgsse_buf_reset(b);
 	return er == PGSSE_OK ? PGSSE_OK : PGSSE_ERR_NOMEM;
 }
 
 /*
- * Returns the bytes the client's out buffer holds once the SSE text in
- * b is framed into it (stream_put). Can't fail.
+ * Says if the client's out buffer may hold n bytes once the replay's
+ * next event is framed into it: not past PGSSE_REPLAY_BYTES (unless it
+ * is the first event), and with room in the replay budget, which then
+ * holds them.
  */
-static size_t
-replay_framed(const struct pgsse_client *c, const struct pgsse_buf *b)
+static int
+replay_fits(struct pgsse_client *c, size_t n, void *arg)
 {
-	return c->out.len + (c->reqid == 0 ? b->len :
-	    pgsse_fcgi_stdout_len(b->len));
+	struct replay	*rp = arg;
+
+	return (rp->events == 0 || n <= PGSSE_REPLAY_BYTES) &&
+	    pgsse_hub_replay_fit(srv.hub, c, n) == PGSSE_OK;
 }
 
 /*
  * Takes one replayed event, and its bytes from the replay budget. An
- * event that would take the replay past PGSSE_REPLAY_BYTES (unless it
- * is the first), or that the budget has no room for, is left out as if
- * never read and stops the read: the replay is cut there, or, with no
- * event kept yet, refused (rp->er is PGSSE_ERR_LIMIT).
+ * event that does not fit (replay_fits) is left out as if never read
+ * and stops the read: the replay is cut there, or, with no event kept
+ * yet, refused (rp->er is PGSSE_ERR_LIMIT).
  */
 static int
 replay_cb(struct pgsse_event *ev, void *arg)
 {
 	struct replay		*rp = arg;
-	struct pgsse_client	*c = &rp->s->client;
-	int64_t			 cursor[PGSSE_CHANNELS_MAX];
-	size_t			 len = rp->b->len, n;
-	int			 done = c->done;
+	struct pgsse_client	*c = rp->s->client;
+	size_t			 len = rp->b->len;
 
-	memcpy(cursor, c->cursor, sizeof(cursor));
-	rp->er = pgsse_client_emit(srv.hub->reg, c, rp->b, ev);
+	rp->er = pgsse_client_emit_fit(c, rp->b, ev, replay_fits, rp);
 	pgsse_event_unref(ev);
-	if (rp->er != PGSSE_OK || rp->b->len == len)
-		return rp->er != PGSSE_OK || c->done;
-	n = replay_framed(c, rp->b);
-	if ((rp->events > 0 && n > PGSSE_REPLAY_BYTES) ||
-	    pgsse_hub_replay_fit(srv.hub, c, n) != PGSSE_OK) {
-		rp->b->p[rp->b->len = len] = '\0';
-		memcpy(c->cursor, cursor, sizeof(cursor));
-		c->done = done;
-		if (rp->events == 0)
-			rp->er = PGSSE_ERR_LIMIT;
+	if (rp->er == PGSSE_ERR_LIMIT) {
+		if (rp->events > 0)
+			rp->er = PGSSE_OK;
 		rp->cut = 1;
 		return 1;
 	}
+	if (rp->er != PGSSE_OK || rp->b->len == len)
+		return rp->er != PGSSE_OK || pgsse_client_done(c);
 	rp->events++;
 	if (rp->b->len >= STREAM_CHUNK)
 		rp->er = stream_put(rp->s, rp->b);
-	return rp->er != PGSSE_OK || c->done;
+	return rp->er != PGSSE_OK || pgsse_client_done(c);
 }
 
 /*
@@ -402,22 +400,16 @@ replay_cb(struct pgsse_event *ev, void *arg)
 static enum pgsse_err
 stream_check_cursors(struct stream *s, PGconn *conn)
 {
-	struct pgsse_client	*c = &s->client;
+	struct pgsse_client	*c = s->client;
 	int64_t			 head, pruned[PGSSE_CHANNELS_MAX];
-	size_t			 i;
+	const char		*why;
 
 	if (pgsse_feed_head(conn, &head) ||
-	    pgsse_feed_pruned(conn, srv.hub->reg, c->chans, pruned, c->nchans))
+	    pgsse_feed_pruned(conn, pgsse_hub_registry(srv.hub),
+	    pgsse_client_chans(c), pruned, pgsse_client_nchans(c)))
 		return PGSSE_ERR_DB;
-	for (i = 0; i < c->nchans; i++) {
-		if (c->cursor[i] > head) {
-			s->reset = "last event id is from the future";
-			c->cursor[i] = -1;
-		} else if (c->cursor[i] >= 0 && c->cursor[i] < pruned[i]) {
-			s->reset = "events after the last event id expired";
-			c->cursor[i] = -1;
-		}
-	}
+	if ((why = pgsse_client_check(c, head, pruned)) != NULL)
+		s->reset = why;
 	return PGSSE_OK;
 }
 
@@ -450,8 +442,9 @@ stream_job_ended(struct stream *s, PGconn *conn)
 	PGresult	*res;
 	int		 ended;
 
-	snprintf(job, sizeof(job), "%" PRId64, s->client.job_id);
-	snprintf(cur, sizeof(cur), "%" PRId64, s->client.cursor[0]);
+	snprintf(job, sizeof(job), "%" PRId64, pgsse_client_job(s->client));
+	snprintf(cur, sizeof(cur), "%" PRId64,
+	    pgsse_client_cursors(s->client)[0]);
 	res = PQexecParams(conn, "select 1 from pgsse.log where channel = "
 	    "'job' and payload ->> 'job_id' = $1 and event = 'complete' and "
 	    "id <= $2::bigint", 2, NULL, params, NULL, NULL, 0);
@@ -475,7 +468,7 @@ stream_job_exists(struct stream *s)
 
 	if ((conn = pgsse_pool_get(srv.pool)) == NULL)
 		return -1;
-	snprintf(job, sizeof(job), "%" PRId64, s->client.job_id);
+	snprintf(job, sizeof(job), "%" PRId64, pgsse_client_job(s->client));
 	res = PQexecParams(conn, "select 1 from pgsse.jobs where id = "
 	    "$1::bigint", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -528,12 +521,12 @@ stream_job_wait(struct stream *s)
 static enum pgsse_err
 stream_start(struct stream *s, struct pgsse_buf *b)
 {
-	struct pgsse_client	*c = &s->client;
+	struct pgsse_client	*c = s->client;
 	PGconn			*conn = NULL;
 	struct replay		 rp = { s, b, 0, 0, PGSSE_OK };
 	enum pgsse_err		 er;
 
-	if (c->job_id != 0 && (er = stream_job_wait(s)) != PGSSE_OK)
+	if (pgsse_client_job(c) != 0 && (er = stream_job_wait(s)) != PGSSE_OK)
 		goto out;
 	if (s->replay) {
 		pgsse_hub_replay_begin(srv.hub, c);
@@ -542,7 +535,8 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		    stream_check_cursors(s, conn) != PGSSE_OK)
 			goto out;
 	}
-	if (c->job_id != 0 && s->resumed && stream_job_ended(s, conn)) {
+	if (pgsse_client_job(c) != 0 && s->resumed &&
+	    stream_job_ended(s, conn)) {
 		er = PGSSE_ERR_NOTFOUND;
 		goto out;
 	}
@@ -551,12 +545,14 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
 	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
 	    (er = stream_send_reset(s, b)) ||
-	    (er = pgsse_client_id_line(srv.hub->reg, c, b)) ||
+	    (er = pgsse_client_id_line(c, b)) ||
 	    (er = pgsse_buf_puts(b, "\n")))
 		goto out;
 	if (s->replay) {
-		er = pgsse_feed_fetch(conn, srv.hub->reg, c->chans, c->cursor,
-		    c->nchans, c->job_id, replay_cb, &rp);
+		er = pgsse_feed_fetch(conn, pgsse_hub_registry(srv.hub),
+		    pgsse_client_chans(c), pgsse_client_cursors(c),
+		    pgsse_client_nchans(c), pgsse_client_job(c), replay_cb,
+		    &rp);
 		if (er == PGSSE_OK)
 			er = rp.er;
 	}
@@ -566,9 +562,9 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		er = stream_put(s, b);
 	if (er == PGSSE_OK && rp.cut) {
 		pgsse_hub_leave(srv.hub, c);
-		c->done = 1;
+		pgsse_client_set_done(c);
 	}
-	c->replay_left = c->out.len;
+	pgsse_client_replay_framed(c);
 out:
 	pgsse_pool_put(srv.pool, conn);
 	return er;
@@ -577,9 +573,7 @@ out:
 static void
 stream_free(struct stream *s)
 {
-	pthread_mutex_destroy(&s->client.lock);
-	pgsse_buf_free(&s->client.out);
-	free(s->client.q);
+	pgsse_client_free(s->client);
 	free(s);
 }
 
@@ -592,12 +586,12 @@ stream_finish(struct stream *s)
 	stream_free(s);
 }
 
-/* The pump's end of a started stream: frees it and its slot. */
+/* The finish of a started stream, which the pump calls: frees it and
+ * its slot. */
 static void
-stream_done(struct pgsse_client *c)
+stream_done(void *arg)
 {
-	struct stream	*s = (struct stream *)((char *)c -
-			    offsetof(struct stream, client));
+	struct stream	*s = arg;
 
 	stream_free(s);
 	pgsse_hub_release(srv.hub);
@@ -619,24 +613,22 @@ stream_thread(void *arg)
 	if (er == PGSSE_OK) {
 		if (s->req.fcgi != NULL)
 			FCGX_Free(&s->fcgi, 0);	/* the pump has the socket */
-		s->client.finish = stream_done;
-		pgsse_hub_attach(srv.hub, &s->client);
+		pgsse_client_on_finish(s->client, stream_done, s);
+		pgsse_hub_attach(srv.hub, s->client);
 		return NULL;
 	}
-	pgsse_hub_replay_end(srv.hub, &s->client);
+	pgsse_hub_replay_end(srv.hub, s->client);
 	if (er == PGSSE_ERR_DB)
 		stream_refuse(&s->req, "database unavailable; retry later");
 	else if (er == PGSSE_ERR_LIMIT) {
-		pthread_mutex_lock(&srv.hub->lock);
-		srv.hub->refused++;
-		pthread_mutex_unlock(&srv.hub->lock);
+		pgsse_hub_refused(srv.hub);
 		stream_refuse(&s->req, "too many resumes replaying the log "
 		    "(PGSSE_REPLAY_BUDGET); retry later");
 	} else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_404, NULL, "no such job");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
-	pgsse_hub_leave(srv.hub, &s->client);
+	pgsse_hub_leave(srv.hub, s->client);
 	pgsse_hub_release(srv.hub);
 	stream_finish(s);
 	return NULL;
@@ -649,8 +641,11 @@ stream_new(void)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	pthread_mutex_init(&s->client.lock, NULL);
-	s->client.fd = STDOUT_FILENO;	/* plain CGI */
+	if ((s->client = pgsse_client_new(pgsse_hub_registry(srv.hub))) ==
+	    NULL) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -667,8 +662,8 @@ stream_connection(struct stream *s)
 	if (s->req.fcgi != NULL && s->fcgi.ipcFd >= 0) {
 		setsockopt(s->fcgi.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
 		    sizeof(tv));
-		s->client.fd = s->fcgi.ipcFd;
-		s->client.reqid = s->fcgi.requestId;
+		pgsse_client_set_conn(s->client, s->fcgi.ipcFd,
+		    s->fcgi.requestId);
 	}
 }
 
@@ -781,10 +776,7 @@ stream_wait_ready(unsigned int sec)
 	int		 ready = 0;
 
 	for (i = 0; i < sec * 20 && !ready && !srv.stop; i++) {
-		pthread_mutex_lock(&srv.hub->lock);
-		ready = srv.hub->ready;
-		pthread_mutex_unlock(&srv.hub->lock);
-		if (!ready)
+		if (!(ready = pgsse_hub_ready(srv.hub)))
 			usleep(50000);
 	}
 }

@@ -7,6 +7,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "cursor.h"
 #include "harness.h"
 
 static const char *const names[] = { "demos", "status", "logs" };

@@ -6,6 +6,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "fcgi.h"
 #include "fcgiparse.h"
 #include "harness.h"
 

@@ -8,6 +8,8 @@
 #include "pgsse.h"
 #include "harness.h"
 #include "extern.h"
+#include "notify.h"
+#include "registry.h"
 
 static const char reg_json[] =
 "{\"channels\": ["

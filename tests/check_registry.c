@@ -8,6 +8,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "registry.h"
 #include "harness.h"
 
 static char *

@@ -12,6 +12,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "cursor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -12,6 +12,7 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "fcgi.h"
 #include "fcgiparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -11,6 +11,8 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "notify.h"
+#include "registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

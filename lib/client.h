@@ -1,0 +1,20 @@
+/*
+ * client.h: a client's dead states (client.c), which the pump acts on
+ * when it takes the client's queue. Include after pgsse.h and extern.h.
+ */
+#ifndef PGSSE_CLIENT_H
+#define PGSSE_CLIENT_H
+
+#include <stddef.h>
+
+enum pgsse_client_dead {
+	PGSSE_CLIENT_LIVE = 0,
+	PGSSE_CLIENT_SLOW,	/* queue overflowed */
+	PGSSE_CLIENT_STOP,	/* process stopping */
+	PGSSE_CLIENT_GONE,	/* the web server hung up */
+	PGSSE_CLIENT__MAX
+};
+enum pgsse_client_dead pgsse_client_take(struct pgsse_client *,
+		    struct pgsse_event ***, size_t *, size_t *);
+
+#endif /* PGSSE_CLIENT_H */

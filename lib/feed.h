@@ -1,0 +1,24 @@
+/*
+ * feed.h: an event (feed.c), as the hub hands it out and a client
+ * writes it. Immutable once made, but for the hub marking a reset
+ * before handing it out. Include after pgsse.h and extern.h.
+ */
+#ifndef PGSSE_FEED_H
+#define PGSSE_FEED_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pgsse_event {
+	atomic_int	 refs;
+	int64_t		 id;		/* 0 for raw notifications */
+	int64_t		 job_id;	/* job channel: payload's job_id */
+	int		 chan;		/* index into the registry */
+	int		 end;		/* ends a per-job stream */
+	int		 reset;		/* the log went back: cursor := id */
+	size_t		 len;
+	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
+};
+
+#endif /* PGSSE_FEED_H */
