@@ -247,7 +247,8 @@ END_TEST
 static struct h_web	 txweb;
 
 /* lighttpd with tests/txapp, one worker, so two requests share a
- * connection. */
+ * connection, and a user, so that queries take the pipelined path
+ * that sets pgsse.user. */
 static void
 tx_up(void)
 {
@@ -255,7 +256,9 @@ tx_up(void)
 
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/roles.sql");
-	snprintf(conf, sizeof(conf), "$HTTP[\"url\"] =~ \"^/tx/\" {\n"
+	snprintf(conf, sizeof(conf), "server.modules += ( \"mod_setenv\" )\n"
+	    "$HTTP[\"url\"] =~ \"^/tx/\" {\n"
+	    " setenv.add-environment = ( \"REMOTE_USER\" => \"alice\" )\n"
 	    " fastcgi.server = ( \"/tx/\" => ((\n"
 	    "  \"socket\" => \"%s/txapp.sock\",\n"
 	    "  \"bin-path\" => \"%s/tests/txapp\",\n"
@@ -285,7 +288,7 @@ START_TEST(app_tx_not_inherited)
 	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/open", NULL, NULL,
 	    REQ_TIMEOUT_SEC, &resp), 200);
 	ck_assert_ptr_nonnull(p = strstr(resp, "\r\n\r\nat="));
-	snprintf(at, sizeof(at), "%s", p + 4);	/* "at=...\n" */
+	snprintf(at, sizeof(at), "%.*s", (int)strcspn(p + 4, "\n"), p + 4);
 	free(resp);
 	usleep(10000);
 	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/check", NULL, NULL,
@@ -293,6 +296,47 @@ START_TEST(app_tx_not_inherited)
 	ck_assert_msg(strstr(resp, "\r\n\r\nmark= at=") != NULL, "%s", resp);
 	ck_assert_msg(strstr(resp, at) == NULL, "same transaction (%s): %s",
 	    at, resp);
+	ck_assert_msg(strstr(resp, " user=alice\n") != NULL, "%s", resp);
+	free(resp);
+}
+END_TEST
+
+/*
+ * A connection lost inside a route's transaction fails the route's
+ * later queries instead of running them on a new connection, outside
+ * the transaction (where a later commit would report success); the
+ * next request gets a fresh connection.
+ */
+START_TEST(app_tx_lost)
+{
+	char	*resp;
+
+	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/lost", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_msg(strstr(resp, "\r\n\r\nafter=failed\n") != NULL, "%s",
+	    resp);
+	free(resp);
+	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/check", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_msg(strstr(resp, "\r\n\r\nmark= at=") != NULL, "%s", resp);
+	free(resp);
+}
+END_TEST
+
+/* A COPY is refused (it would never hand the connection back), and the
+ * worker serves the next request. */
+START_TEST(app_copy_refused)
+{
+	char	*resp;
+
+	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/copy", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_msg(strstr(resp, "\r\n\r\ncopy=refused\n") != NULL, "%s",
+	    resp);
+	free(resp);
+	ck_assert_int_eq(h_http(txweb.port, "GET", "/tx/check", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_msg(strstr(resp, "\r\n\r\nmark= at=") != NULL, "%s", resp);
 	free(resp);
 }
 END_TEST
@@ -318,6 +362,8 @@ main(void)
 	tcase_add_unchecked_fixture(tc, tx_up, tx_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, app_tx_not_inherited);
+	tcase_add_test(tc, app_tx_lost);
+	tcase_add_test(tc, app_copy_refused);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -79,8 +79,12 @@ r_headers(pgsse_app *a)
 	    "data:text/html,x") == PGSSE_ERR_INVAL);
 	pgsse_app_html(a, "https=%d ", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
 	    "https://example.org/a:b") == PGSSE_OK);
-	pgsse_app_html(a, "rel=%d\n", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
+	pgsse_app_html(a, "rel=%d ", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
 	    "/x?y=a:b") == PGSSE_OK);
+	pgsse_app_html(a, "slashes=%d ", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
+	    "//evil.example/") == PGSSE_ERR_INVAL);
+	pgsse_app_html(a, "backslash=%d\n", pgsse_app_hx(a, PGSSE_HX_PUSH_URL,
+	    "/\\evil.example/") == PGSSE_ERR_INVAL);
 	return PGSSE_HTTP_200;
 }
 
@@ -106,11 +110,22 @@ r_error(pgsse_app *a)
 	return pgsse_app_error(a, PGSSE_HTTP_404, "no such thing");
 }
 
-/* An error is plain text even with 200; 204 sends no body. */
+/* An error is plain text even with 200, and escaped all the same
+ * (htmx swaps a 2xx as HTML); 204 sends no body. */
 static enum pgsse_http_status
 r_plain(pgsse_app *a)
 {
-	return pgsse_app_error(a, PGSSE_HTTP_200, "<script>x</script>");
+	return pgsse_app_error(a, PGSSE_HTTP_200, pgsse_app_get(a, "m"));
+}
+
+/* A refused conversion appends nothing of its format. */
+static enum pgsse_http_status
+r_badfmt(pgsse_app *a)
+{
+	pgsse_app_html(a, "<p>");
+	pgsse_app_html(a, "<ul><li>%i</li></ul>", 3);
+	pgsse_app_html(a, "</p>");
+	return PGSSE_HTTP_200;
 }
 
 static enum pgsse_http_status
@@ -136,6 +151,7 @@ static const struct pgsse_route get_routes[] = {
 	{ PGSSE_METHOD_GET, "/hx", r_hx },
 	{ PGSSE_METHOD_GET, "/error", r_error },
 	{ PGSSE_METHOD_GET, "/plain", r_plain },
+	{ PGSSE_METHOD_GET, "/badfmt", r_badfmt },
 	{ PGSSE_METHOD_GET, "/empty", r_empty },
 	{ PGSSE_METHOD__MAX, NULL, NULL }
 };
@@ -243,7 +259,7 @@ START_TEST(appapi_headers_refused)
 
 	ck_assert_int_eq(run(get_routes, env, NULL), 200);
 	ck_assert_msg(strstr(answer, "crlf=1 lf=1 space=1 status=1 ctype=1 "
-	    "hx=1 ok=1 hxlf=1 hxempty=1 hxbad=1 js=1 data=1 https=1 rel=1\n") != NULL, "%s", answer);
+	    "hx=1 ok=1 hxlf=1 hxempty=1 hxbad=1 js=1 data=1 https=1 rel=1 slashes=1 backslash=1\n") != NULL, "%s", answer);
 	ck_assert_ptr_nonnull(body = strstr(answer, "\r\n\r\n"));
 	body[2] = '\0';
 	ck_assert_msg(strstr(answer, "evil") == NULL, "%s", answer);
@@ -284,12 +300,18 @@ END_TEST
 
 START_TEST(appapi_plain_and_empty)
 {
-	const char *const plain[] = { GET("/plain", ""), NULL };
+	const char *const plain[] = { GET("/plain",
+	    "m=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"), NULL };
 	const char *const empty[] = { GET("/empty", ""), NULL };
+	const char *const badfmt[] = { GET("/badfmt", ""), NULL };
 
 	ck_assert_int_eq(run(get_routes, plain, NULL), 200);
 	ck_assert_msg(strstr(answer, "Content-Type: text/plain; charset=utf-8"
 	    "\r\n") != NULL, "%s", answer);
+	ck_assert_msg(strstr(answer, "\r\n\r\n&lt;img src") != NULL, "%s",
+	    answer);
+	ck_assert_int_eq(run(get_routes, badfmt, NULL), 200);
+	ck_assert_msg(strstr(answer, "\r\n\r\n<p></p>") != NULL, "%s", answer);
 	ck_assert_int_eq(run(get_routes, empty, NULL), 204);
 	ck_assert_msg(strstr(answer, "dropped") == NULL, "%s", answer);
 	ck_assert_msg(strcmp(answer + strlen(answer) - 4, "\r\n\r\n") == 0,
@@ -348,6 +370,12 @@ START_TEST(appapi_post_csrf)
 	const char *get[] = { GET("/form", ""), envs, NULL };
 	const char *post[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/form",
 	    "CONTENT_LENGTH=11", "HTTP_HX_REQUEST=true", envs, NULL };
+	char	 cookie[256], token[256];
+	const char *good[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/form",
+	    "CONTENT_LENGTH=11", "HTTP_HX_REQUEST=true", envs,
+	    "HTTP_HOST=example.com", "HTTP_ORIGIN=http://example.com", cookie,
+	    token, NULL };
+	const char *p;
 	FILE	*f;
 
 	ck_assert_ptr_nonnull(mkdtemp(secret));
@@ -362,6 +390,21 @@ START_TEST(appapi_post_csrf)
 	ck_assert_msg(strstr(answer, "Set-Cookie: " PGSSE_CSRF_COOKIE "=") !=
 	    NULL, "%s", answer);
 	ck_assert_int_eq(run(post_routes, post, "title=hello"), 403);
+	ck_assert_msg(strstr(answer, "title=") == NULL, "%s", answer);
+	/* With the token it passes, unless the body is shorter than its
+	 * Content-Length: a truncated form is 400, not a shorter one. */
+	ck_assert_int_eq(run(post_routes, get, NULL), 200);
+	ck_assert_ptr_nonnull(p = strstr(answer, PGSSE_CSRF_COOKIE "="));
+	p += strlen(PGSSE_CSRF_COOKIE "=");
+	snprintf(cookie, sizeof(cookie), "HTTP_COOKIE=" PGSSE_CSRF_COOKIE
+	    "=%.*s", (int)strcspn(p, ";\r"), p);
+	snprintf(token, sizeof(token), "HTTP_X_CSRF_TOKEN=%.*s",
+	    (int)strcspn(p, ";\r"), p);
+	ck_assert_int_eq(run(post_routes, good, "title=hello"), 200);
+	ck_assert_msg(strstr(answer, "title=hello method=1") != NULL, "%s",
+	    answer);
+	good[2] = "CONTENT_LENGTH=100";
+	ck_assert_int_eq(run(post_routes, good, "title=hello"), 400);
 	ck_assert_msg(strstr(answer, "title=") == NULL, "%s", answer);
 	unlink(file);
 	rmdir(secret);

@@ -29,16 +29,56 @@ tx_check(pgsse_app *a)
 	PGresult	*res;
 
 	res = pgsse_app_query(a, "select coalesce(current_setting("
-	    "'txapp.mark', true), ''), now()", 0);
+	    "'txapp.mark', true), ''), now(), coalesce(current_setting("
+	    "'pgsse.user', true), '')", 0);
 	if (res == NULL)
 		return pgsse_app_db_error(a, "query failed");
-	pgsse_app_html(a, "mark=%s at=%s\n", PQgetvalue(res, 0, 0),
-	    PQgetvalue(res, 0, 1));
+	pgsse_app_html(a, "mark=%s at=%s user=%s\n", PQgetvalue(res, 0, 0),
+	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return PGSSE_HTTP_200;
+}
+
+/*
+ * GET /tx/lost: begins, marks the transaction, loses the connection,
+ * then asks for the mark again: that must fail, not run on a new
+ * connection outside the transaction.
+ */
+static enum pgsse_http_status
+tx_lost(pgsse_app *a)
+{
+	PGresult	*res;
+
+	if ((res = pgsse_app_query(a, "begin", 0)) == NULL)
+		return pgsse_app_db_error(a, "begin failed");
+	PQclear(res);
+	PQclear(pgsse_app_query(a, "select set_config('txapp.mark', 'mine', "
+	    "true)", 0));
+	PQclear(pgsse_app_query(a, "select pg_terminate_backend("
+	    "pg_backend_pid())", 0));
+	res = pgsse_app_query(a, "select coalesce(current_setting("
+	    "'txapp.mark', true), '')", 0);
+	pgsse_app_html(a, "after=%s\n", res ? PQgetvalue(res, 0, 0) :
+	    "failed");
+	PQclear(res);
+	return PGSSE_HTTP_200;
+}
+
+/* GET /tx/copy: a COPY, which never returns to the route. */
+static enum pgsse_http_status
+tx_copy(pgsse_app *a)
+{
+	PGresult	*res;
+
+	res = pgsse_app_query(a, "copy (select 1) to stdout", 0);
+	pgsse_app_html(a, "copy=%s\n", res ? "ran" : "refused");
 	PQclear(res);
 	return PGSSE_HTTP_200;
 }
 
 static const struct pgsse_route routes[] = {
+	{ PGSSE_METHOD_GET, "/tx/lost", tx_lost },
+	{ PGSSE_METHOD_GET, "/tx/copy", tx_copy },
 	{ PGSSE_METHOD_GET, "/tx/open", tx_open },
 	{ PGSSE_METHOD_GET, "/tx/check", tx_check },
 	{ PGSSE_METHOD__MAX, NULL, NULL }
