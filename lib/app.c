@@ -54,6 +54,7 @@ struct pgsse_app {
 	size_t			 nstmts;
 	int			 unprepared;	/* statements get lost: don't */
 	int			 plain;		/* body is pgsse_app_error's text */
+	int			 lost_tx;	/* the route's transaction died */
 };
 
 static const char *const hx_names[PGSSE_HX__MAX] = {
@@ -94,6 +95,29 @@ app_stale(struct pgsse_app *a, const PGresult *res)
 	return 1;
 }
 
+/* Returns 1 if res started a COPY, which fragment programs refuse. */
+static int
+app_copy(const PGresult *res)
+{
+	ExecStatusType	 st = PQresultStatus(res);
+
+	if (st != PGRES_COPY_IN && st != PGRES_COPY_OUT &&
+	    st != PGRES_COPY_BOTH)
+		return 0;
+	pgsse_log(PGSSE_LOG_ERROR, "a route ran COPY: refused, connection "
+	    "closed");
+	return 1;
+}
+
+/* Closes a's connection, forgetting what was prepared on it. */
+static void
+app_drop(struct pgsse_app *a)
+{
+	pgsse_db_close(a->db);
+	a->db = NULL;
+	app_forget(a);
+}
+
 /*
  * Sends statement name (or, if NULL, sql) with n params on a's
  * connection; in pipeline mode it only queues it. Returns 1 if sent.
@@ -132,6 +156,12 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 		goto out;
 	for (q = 0; q < 2; q++)
 		while ((res = PQgetResult(a->db)) != NULL) {
+			if (app_copy(res)) {	/* it never ends */
+				PQclear(res);
+				PQclear(out);
+				app_drop(a);
+				return NULL;
+			}
 			if (out == NULL && (q == 1 ||
 			    PQresultStatus(res) == PGRES_FATAL_ERROR))
 				out = res;
@@ -140,11 +170,8 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 		}
 	PQclear(PQgetResult(a->db));	/* PGRES_PIPELINE_SYNC */
 out:
-	if (!PQexitPipelineMode(a->db)) {
-		pgsse_db_close(a->db);
-		a->db = NULL;
-		app_forget(a);
-	}
+	if (!PQexitPipelineMode(a->db))
+		app_drop(a);
 	return out;
 }
 
@@ -227,12 +254,17 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
     const char *const *params)
 {
 	PGresult	*res;
-	int		 tries, stale;
+	int		 tries, stale, intx;
 
 	a->sqlstate[0] = '\0';
 	if (n < 0 || n > PGSSE_APP_PARAMS_MAX) {
 		pgsse_log(PGSSE_LOG_ERROR, "query with %d parameters (at most "
 		    "PGSSE_APP_PARAMS_MAX): not sent", n);
+		return NULL;
+	}
+	if (a->lost_tx) {
+		pgsse_log(PGSSE_LOG_WARN, "%s: query refused: the connection "
+		    "was lost inside the route's transaction", a->path);
 		return NULL;
 	}
 	for (tries = 0; tries < 2; tries++) {
@@ -242,10 +274,17 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 			if ((a->db = pgsse_db_connect(a->conninfo)) == NULL)
 				return NULL;
 		}
+		intx = PQtransactionStatus(a->db) == PQTRANS_INTRANS ||
+		    PQtransactionStatus(a->db) == PQTRANS_INERROR;
 		res = app_exec(a, sql, n, params);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    PQresultStatus(res) == PGRES_COMMAND_OK)
 			return res;
+		if (res != NULL && app_copy(res)) {
+			PQclear(res);
+			app_drop(a);
+			return NULL;
+		}
 		pgsse_log(PGSSE_LOG_WARN, "query failed: %s",
 		    PQerrorMessage(a->db));
 		app_keep_error(a, res);
@@ -253,6 +292,12 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 		PQclear(res);
 		if (PQstatus(a->db) == CONNECTION_OK && !stale)
 			return NULL;
+		/* On a new connection it would run outside the route's
+		 * transaction, which is gone: the route must fail. */
+		if (intx && PQstatus(a->db) != CONNECTION_OK) {
+			a->lost_tx = 1;
+			return NULL;
+		}
 	}
 	return NULL;
 }
@@ -410,7 +455,7 @@ app_read_form(struct pgsse_app *a)
 			break;
 		got += r;
 	}
-	r = strlen(body) != (size_t)got ? PGSSE_ERR_INVAL :
+	r = got != n || strlen(body) != (size_t)got ? PGSSE_ERR_INVAL :
 	    (int)pgsse_query_parse(body, &a->form);
 	free(body);
 	return r == PGSSE_OK ? PGSSE_HTTP_200 : PGSSE_HTTP_400;
@@ -444,14 +489,15 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 }
 
 /*
- * Replaces the body with a plain-text error message for htmx to show,
- * sent as text/plain whatever st is. Returns st. Can't fail.
+ * Replaces the body with an error message for htmx to show, sent as
+ * text/plain but HTML-escaped all the same: htmx swaps a 2xx (and, if
+ * told to, an error) as HTML whatever its type. Returns st. Can't fail.
  */
 enum pgsse_http_status
 pgsse_app_error(pgsse_app *a, enum pgsse_http_status st, const char *msg)
 {
 	pgsse_buf_reset(&a->body);
-	pgsse_buf_printf(&a->body, "%s\n", msg);
+	pgsse_html_printf(&a->body, "%s\n", msg);
 	a->plain = 1;
 	return st;
 }
@@ -489,14 +535,20 @@ pgsse_app_header(pgsse_app *a, const char *name, const char *value)
 }
 
 /*
- * Returns 1 if url is relative or http(s): htmx assigns HX-Redirect to
- * window.location, where "javascript:" would run script. Can't fail.
+ * Returns 1 if url is a path on this site or an http(s) URL: htmx
+ * assigns HX-Redirect to window.location, where "javascript:" would run
+ * script; "//host" and "/\\host" would leave the site unseen. Another
+ * host's http(s) URL passes: whether it may be the caller's. Can't
+ * fail.
  */
 static int
 app_url_ok(const char *url)
 {
 	size_t	 n = strcspn(url, ":/?#");
 
+	if (url[0] == '\\' || (url[0] == '/' && (url[1] == '/' ||
+	    url[1] == '\\')))
+		return 0;	/* another host, without saying so */
 	return url[n] != ':' || (n == 4 && strncasecmp(url, "http", 4) == 0) ||
 	    (n == 5 && strncasecmp(url, "https", 5) == 0);
 }
@@ -524,7 +576,8 @@ pgsse_app_hx(pgsse_app *a, enum pgsse_hx h, const char *value)
 /*
  * Appends HTML to the response: fmt is trusted markup, every %s
  * argument is escaped (pgsse_html_printf). Returns PGSSE_ERR_NOMEM, or
- * PGSSE_ERR_INVAL on a conversion other than %s, %d, %u, %ld, %lld, %%.
+ * PGSSE_ERR_INVAL on a conversion other than %s, %d, %u, %ld, %lld, %%;
+ * either way none of it is appended.
  */
 enum pgsse_err
 pgsse_app_html(pgsse_app *a, const char *fmt, ...)
@@ -532,9 +585,18 @@ pgsse_app_html(pgsse_app *a, const char *fmt, ...)
 	va_list		 ap;
 	enum pgsse_err	 er;
 
+	size_t		 len = a->body.len;
+
 	va_start(ap, fmt);
 	er = pgsse_html_vprintf(&a->body, fmt, ap);
 	va_end(ap);
+	if (er != PGSSE_OK && a->body.len > len) {	/* none of it, then */
+		a->body.len = len;
+		a->body.p[len] = '\0';
+	}
+	if (er == PGSSE_ERR_INVAL)
+		pgsse_log(PGSSE_LOG_ERROR, "%s: pgsse_app_html: a conversion "
+		    "other than %%s, %%d, %%u, %%ld, %%lld, %%%%", a->path);
 	return er;
 }
 
@@ -718,11 +780,8 @@ app_end_tx(struct pgsse_app *a)
 	    a->path);
 	res = PQexec(a->db, "rollback");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
-	    PQtransactionStatus(a->db) != PQTRANS_IDLE) {
-		pgsse_db_close(a->db);
-		a->db = NULL;
-		app_forget(a);
-	}
+	    PQtransactionStatus(a->db) != PQTRANS_IDLE)
+		app_drop(a);
 	PQclear(res);
 }
 
@@ -743,6 +802,7 @@ app_reset(struct pgsse_app *a)
 		pgsse_buf_reset(&a->hx[i]);
 	a->route = NULL;
 	a->plain = 0;
+	a->lost_tx = 0;
 	a->csrf[0] = '\0';
 	a->user = NULL;
 	a->sqlstate[0] = a->retry[0] = '\0';
@@ -759,9 +819,7 @@ app_free(struct pgsse_app *a)
 	pgsse_buf_free(&a->headers);
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_free(&a->hx[i]);
-	app_forget(a);
-	pgsse_db_close(a->db);
-	a->db = NULL;
+	app_drop(a);
 }
 
 struct app_worker {
