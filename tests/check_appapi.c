@@ -351,6 +351,22 @@ START_TEST(appapi_path_max)
 }
 END_TEST
 
+/* With PGSSE_ALLOWED_HOSTS, a GET for another Host is refused too: a
+ * rebound DNS name must not read fragments (or get a token). */
+START_TEST(appapi_allowed_hosts)
+{
+	const char *const other[] = { GET("/echo/1/2", ""),
+	    "PGSSE_ALLOWED_HOSTS=example.com", "HTTP_HOST=rebind.attacker.example",
+	    NULL };
+	const char *const ours[] = { GET("/echo/1/2", ""),
+	    "PGSSE_ALLOWED_HOSTS=example.com", "HTTP_HOST=example.com", NULL };
+
+	ck_assert_int_eq(run(get_routes, other, NULL), 403);
+	ck_assert_msg(strstr(answer, "path=") == NULL, "%s", answer);
+	ck_assert_int_eq(run(get_routes, ours, NULL), 200);
+}
+END_TEST
+
 /* A program with a POST route does not start without a CSRF secret. */
 START_TEST(appapi_post_needs_secret)
 {
@@ -429,6 +445,7 @@ main(void)
 	tcase_add_test(tc, appapi_plain_and_empty);
 	tcase_add_test(tc, appapi_not_found_and_method);
 	tcase_add_test(tc, appapi_path_max);
+	tcase_add_test(tc, appapi_allowed_hosts);
 	tcase_add_test(tc, appapi_post_needs_secret);
 	tcase_add_test(tc, appapi_post_csrf);
 	suite_add_tcase(s, tc);
