@@ -704,6 +704,7 @@ static void
 app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 {
 	const struct pgsse_route	*rt;
+	struct pgsse_csrf_req		 r;
 	const char			*m, *uri, *why, *qs;
 	enum pgsse_http_status		 st;
 	size_t				 len;
@@ -714,6 +715,12 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	a->user = pgsse_req_param(a->req, "REMOTE_USER");
 	if (a->user != NULL && *a->user == '\0')
 		a->user = NULL;
+	app_csrf_req(a, &r);
+	if (!pgsse_csrf_host_ok(&r)) {
+		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_403, "host not "
+		    "allowed (PGSSE_ALLOWED_HOSTS)"));
+		return;
+	}
 	app_token(a);
 	len = uri ? strcspn(uri, "?") : 0;
 	if (uri == NULL || len >= sizeof(a->path)) {

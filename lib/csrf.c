@@ -344,6 +344,17 @@ csrf_allowed(const struct pgsse_csrf_req *r)
 }
 
 /*
+ * Returns 1 if the request's Host may be served: r->hosts is NULL (any
+ * host) or lists it. For every request, so that a rebound DNS name
+ * reads nothing. Can't fail.
+ */
+int
+pgsse_csrf_host_ok(const struct pgsse_csrf_req *r)
+{
+	return r->hosts == NULL || csrf_allowed(r);
+}
+
+/*
  * Decides whether the POST described by r may proceed, with key being
  * the secret the tokens are issued under. Returns PGSSE_CSRF_OK, or why
  * not. Reads r only; can't fail otherwise.

@@ -42,6 +42,7 @@ enum pgsse_err	 pgsse_csrf_key_load(struct pgsse_csrf_key *, const char *,
 enum pgsse_err	 pgsse_csrf_issue(const struct pgsse_csrf_key *, char *,
 		    size_t);
 int		 pgsse_csrf_valid(const struct pgsse_csrf_key *, const char *);
+int		 pgsse_csrf_host_ok(const struct pgsse_csrf_req *);
 enum pgsse_csrf_why pgsse_csrf_check(const struct pgsse_csrf_key *,
 		    const struct pgsse_csrf_req *);
 const char	*pgsse_csrf_why_str(enum pgsse_csrf_why);
