@@ -267,6 +267,7 @@ raw(struct pgsse_htmltok *t, char ch, const char **err)
 		t->c.st = HS_BEFORE_ATTR;
 		t->c.end = 1;
 		t->c.elem = EL_NONE;
+		t->c.n = t->c.m = 0;
 	} else if (ch == '>') {
 		t->c.st = HS_TEXT;
 		t->c.elem = EL_NONE;
@@ -409,8 +410,10 @@ markup(struct pgsse_htmltok *t, char ch)
 		else if (ch == '-') {
 			t->c.st = HS_COMMENT;
 			t->c.n = CM_START;
-		} else
+		} else {
 			t->c.st = ch == '>' ? HS_TEXT : HS_BOGUS;
+			t->c.n = 0;
+		}
 		break;
 	default: /* HS_BOGUS */
 		if (ch == '>')
@@ -430,6 +433,13 @@ pgsse_htmltok_feed(struct pgsse_htmltok *t, const char *z, size_t n,
 	size_t	 i;
 
 	for (i = 0; i < n; i++) {
+		if (t->noeq && t->c.st == HS_BEFORE_ATTR && z[i] == '=') {
+			*err = "\"=\" right after a section or partial tag "
+			    "between attributes";
+			return -1;
+		}
+		if (!is_space(z[i]))
+			t->noeq = 0;
 		switch (t->c.st) {
 		case HS_RAW:
 			if (raw(t, z[i], err) == -1)
@@ -451,6 +461,9 @@ pgsse_htmltok_feed(struct pgsse_htmltok *t, const char *z, size_t n,
 			markup(t, z[i]);
 			break;
 		}
+		/* Element text is one state, whatever led to it. */
+		if (t->c.st == HS_TEXT)
+			memset(&t->c, 0, sizeof(t->c));
 	}
 	return 0;
 }
@@ -462,6 +475,23 @@ pgsse_htmltok_naming(const struct pgsse_htmltok *t)
 	return t->c.st == HS_TAG_OPEN || t->c.st == HS_END_OPEN ||
 	    t->c.st == HS_TAG_NAME || t->c.st == HS_ATTR_NAME ||
 	    t->c.st == HS_MARKUP;
+}
+
+/*
+ * A section or partial tag, or a partial's end, is at t: in a tag, what
+ * follows may come after an attribute name on one path and not on the
+ * other, so after an attribute name is between attributes, and no "="
+ * may follow. Can't fail.
+ */
+void
+pgsse_htmltok_boundary(struct pgsse_htmltok *t)
+{
+	if (t->c.st == HS_AFTER_ATTR) {
+		t->c.st = HS_BEFORE_ATTR;
+		t->c.attr = AK_TEXT;
+	}
+	if (t->c.st == HS_BEFORE_ATTR)
+		t->noeq = 1;
 }
 
 /* What an interpolation needs at t; this function can't fail. */

@@ -41,6 +41,7 @@ struct pgsse_htmltok {
 	char			 name[PGSSE_HTMLCTX_NAME_MAX];
 	size_t			 nname;	/* may pass PGSSE_HTMLCTX_NAME_MAX */
 	char			 attr[PGSSE_HTMLCTX_NAME_MAX]; /* last one */
+	int			 noeq;	/* no = next: after a boundary */
 };
 
 void			 pgsse_htmltok_init(struct pgsse_htmltok *,
@@ -49,6 +50,7 @@ int			 pgsse_htmltok_feed(struct pgsse_htmltok *,
 			    const char *, size_t, const char **);
 enum pgsse_htmlctx_need	 pgsse_htmltok_need(const struct pgsse_htmltok *);
 int			 pgsse_htmltok_naming(const struct pgsse_htmltok *);
+void			 pgsse_htmltok_boundary(struct pgsse_htmltok *);
 void			 pgsse_htmltok_where(const struct pgsse_htmltok *,
 			    char *, size_t);
 

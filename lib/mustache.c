@@ -32,7 +32,16 @@
  * Rendering walks the nodes with a context stack on the C stack: no
  * allocation but the output's. Each section and partial is one level of
  * C recursion, at most PGSSE_MUSTACHE_DEPTH_MAX deep; output and work
- * have limits too (mustache.h).
+ * have limits too (mustache.h). *
+ * Where we differ from mustache.js: names of Object.prototype (toString,
+ * constructor, ...) are not properties of JSON objects; integers past
+ * 2^53 render exactly; a string's character at an index that is half of
+ * a surrogate pair is U+FFFD; a partial is parsed when the template is,
+ * so one that does not parse fails the load even if never rendered; a
+ * name looked up in a null view goes on up the stack where mustache.js
+ * throws; delimiters are at most 15 bytes, without NUL; a partial nested
+ * past the depth limit, or recursion mustache.js would overflow its
+ * stack with, fails the render.
  */
 #include <ctype.h>
 #include <math.h>
@@ -91,7 +100,7 @@ struct part {
 	char			*name;		/* the key, while parsing */
 	char			*indent;
 	int			 lnh;
-	struct pgsse_htmlctx	 c;
+	struct pgsse_htmltok	 h;		/* the HTML context it starts in */
 };
 
 struct pgsse_mustache {
@@ -366,28 +375,31 @@ scan_text(struct text *x, struct line *l, size_t i, size_t end)
 	return 0;
 }
 
-/* mustache.js's compileTags: the delimiters in the value of {{=...=}}. */
+/*
+ * mustache.js's compileTags: the delimiters in the value of {{=...=}},
+ * into open and close (16 bytes each). Returns -1 if there are not two,
+ * or one is too long or holds a NUL.
+ */
 static int
 delims(const struct text *x, size_t v, size_t vlen, char *open,
     char *close)
 {
-	size_t	 a, b, n, e = v + vlen;
-	uint32_t c;
+	size_t	 a, b, c, n, e = v + vlen;
 
 	for (a = v; a < e && !js_space(u8(x->z + a, e - a, &n)); a += n)
 		continue;
-	for (b = a; b < e && js_space(c = u8(x->z + b, e - b, &n)); b += n)
+	for (b = a; b < e && js_space(u8(x->z + b, e - b, &n)); b += n)
 		continue;
-	if (a == v || a == e || a - v >= 16)
+	for (c = b; c < e && !js_space(u8(x->z + c, e - c, &n)); c += n)
+		continue;
+	if (a == v || a - v >= 16 || c == b || c - b >= 16 ||
+	    memchr(x->z + v, '\0', a - v) != NULL ||
+	    memchr(x->z + b, '\0', c - b) != NULL)
 		return -1;
 	memcpy(open, x->z + v, a - v);
 	open[a - v] = '\0';
-	for (a = b; a < e && !js_space(u8(x->z + a, e - a, &n)); a += n)
-		continue;
-	if (a == b || a - b >= 16)
-		return -1;
-	memcpy(close, x->z + b, a - b);
-	close[a - b] = '\0';
+	memcpy(close, x->z + b, c - b);
+	close[c - b] = '\0';
 	return 0;
 }
 
@@ -678,7 +690,7 @@ partial(struct parser *p, struct text *x, const struct tok *k,
 		if (pt->name != NULL && strcmp(pt->name, name) == 0 &&
 		    strcmp(pt->indent, ind) == 0 &&
 		    pt->lnh == (k->ilen ? k->lnh : 0) &&
-		    memcmp(&pt->c, &h->c, sizeof(h->c)) == 0) {
+		    memcmp(&pt->h.c, &h->c, sizeof(h->c)) == 0) {
 			*part = (uint32_t)i;
 			rc = 0;
 			goto out;
@@ -724,7 +736,7 @@ partial(struct parser *p, struct text *x, const struct tok *k,
 	pt->name = name;
 	pt->indent = ind;
 	pt->lnh = k->ilen ? k->lnh : 0;
-	pt->c = h->c;
+	pt->h = *h;
 	name = ind = NULL;
 	memset(&y, 0, sizeof(y));
 	y.name = t->parts[*part].name;
@@ -804,7 +816,7 @@ pass2(struct parser *p, struct text *x, size_t pi, int depth)
 	int			 join = 0;
 	char			 w1[128], w2[128];
 
-	pgsse_htmltok_init(&h, &p->t->parts[pi].c);
+	h = p->t->parts[pi].h;
 	for (i = 0; i < x->ntoks; i++) {
 		k = &x->toks[i];
 		if (k->kind == T_TEXT) {
@@ -822,6 +834,8 @@ pass2(struct parser *p, struct text *x, size_t pi, int depth)
 			    "end the name before it", w1);
 			goto fail;
 		}
+		if (k->kind != T_VAR && k->kind != T_RAW)
+			pgsse_htmltok_boundary(&h);
 		switch (k->kind) {
 		case T_VAR:
 		case T_RAW:
@@ -863,10 +877,11 @@ pass2(struct parser *p, struct text *x, size_t pi, int depth)
 		if (node_name(p->t, &ns.v[ns.n - 1], x, k) == -1)
 			goto nomem;
 	}
-	if (check && memcmp(&h.c, &p->t->parts[pi].c, sizeof(h.c)) != 0) {
+	if (check && pi > 0)
+		pgsse_htmltok_boundary(&h);
+	if (check && memcmp(&h.c, &p->t->parts[pi].h.c, sizeof(h.c)) != 0) {
 		pgsse_htmltok_where(&h, w2, sizeof(w2));
-		pgsse_htmltok_init(&h, &p->t->parts[pi].c);
-		pgsse_htmltok_where(&h, w1, sizeof(w1));
+		pgsse_htmltok_where(&p->t->parts[pi].h, w1, sizeof(w1));
 		fail(p, x, x->len, "the template ends in %s, not where it "
 		    "began, in %s", w2, w1);
 		goto fail;
@@ -1535,7 +1550,8 @@ descend(struct render *r, size_t pi, size_t from, size_t end,
 {
 	enum pgsse_err	 er;
 
-	if (r->depth >= PGSSE_MUSTACHE_DEPTH_MAX)
+	if (r->depth >= PGSSE_MUSTACHE_DEPTH_MAX ||
+	    ++r->steps > PGSSE_MUSTACHE_STEPS_MAX)
 		return PGSSE_ERR_LIMIT;
 	r->depth++;
 	if (v != NULL)
