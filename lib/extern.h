@@ -63,6 +63,9 @@ void		 pgsse_notify_map(const struct pgsse_registry *,
 		    struct pgsse_notify *);
 void		 pgsse_notify_clear(struct pgsse_notify *);
 
+/* html.c: pgsse_html_text over n bytes, NUL included. */
+enum pgsse_err	 pgsse_html_textn(struct pgsse_buf *, const char *, size_t);
+
 /* utf8.c: UTF-8 as PostgreSQL takes it. */
 size_t		 pgsse_utf8_len(const unsigned char *, size_t);
 

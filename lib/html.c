@@ -9,44 +9,43 @@
 #include "extern.h"
 
 /*
- * Appends z with &, <, >, " and ' escaped, so it is safe both as element
- * text and inside a quoted attribute. Returns PGSSE_ERR_NOMEM on failure.
+ * Appends the n bytes of z with the characters mustache.js escapes
+ * replaced by its entities: & < > " ' / ` and =, so the text is safe as
+ * element text and inside a quoted attribute, and cannot end an
+ * unquoted one early with = or a backquote. Other bytes, NUL and not
+ * UTF-8 included, pass as they are. Returns PGSSE_ERR_NOMEM on failure.
  */
+enum pgsse_err
+pgsse_html_textn(struct pgsse_buf *b, const char *z, size_t n)
+{
+	static const char *const rep[] = {
+		"&amp;", "&lt;", "&gt;", "&quot;", "&#39;", "&#x2F;",
+		"&#x60;", "&#x3D;"
+	};
+	static const char	 set[] = "&<>\"'/`=";
+	size_t			 i, run;
+
+	for (i = 0; i < n; ) {
+		for (run = i; run < n && memchr(set, z[run], sizeof(set) - 1)
+		    == NULL; run++)
+			continue;
+		if (run > i && pgsse_buf_put(b, z + i, run - i))
+			return PGSSE_ERR_NOMEM;
+		if (run == n)
+			break;
+		if (pgsse_buf_puts(b, rep[(const char *)memchr(set, z[run],
+		    sizeof(set) - 1) - set]))
+			return PGSSE_ERR_NOMEM;
+		i = run + 1;
+	}
+	return PGSSE_OK;
+}
+
+/* pgsse_html_textn over the NUL-terminated z; returns the same. */
 enum pgsse_err
 pgsse_html_text(struct pgsse_buf *b, const char *z)
 {
-	const char	*rep;
-	size_t		 run;
-
-	while (*z != '\0') {
-		run = strcspn(z, "&<>\"'");
-		if (run > 0 && pgsse_buf_put(b, z, run))
-			return PGSSE_ERR_NOMEM;
-		z += run;
-		switch (*z) {
-		case '\0':
-			return PGSSE_OK;
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		default:
-			rep = "&#39;";
-			break;
-		}
-		if (pgsse_buf_puts(b, rep))
-			return PGSSE_ERR_NOMEM;
-		z++;
-	}
-	return PGSSE_OK;
+	return pgsse_html_textn(b, z, strlen(z));
 }
 
 /*

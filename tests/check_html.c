@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "pgsse.h"
+#include "extern.h"
 #include "harness.h"
 
 START_TEST(html_escapes)
@@ -14,7 +15,10 @@ START_TEST(html_escapes)
 	ck_assert_int_eq(pgsse_html_text(&b,
 	    "<script>alert('x') & \"y\"</script>"), PGSSE_OK);
 	ck_assert_str_eq(b.p, "&lt;script&gt;alert(&#39;x&#39;) &amp; "
-	    "&quot;y&quot;&lt;/script&gt;");
+	    "&quot;y&quot;&lt;&#x2F;script&gt;");
+	pgsse_buf_reset(&b);
+	ck_assert_int_eq(pgsse_html_text(&b, "a=`b`/c"), PGSSE_OK);
+	ck_assert_str_eq(b.p, "a&#x3D;&#x60;b&#x60;&#x2F;c");
 	pgsse_buf_reset(&b);
 	ck_assert_int_eq(pgsse_html_text(&b, "plain"), PGSSE_OK);
 	ck_assert_int_eq(pgsse_html_trusted(&b, "<b>"), PGSSE_OK);
@@ -22,6 +26,9 @@ START_TEST(html_escapes)
 	pgsse_buf_reset(&b);
 	ck_assert_int_eq(pgsse_html_text(&b, ""), PGSSE_OK);
 	ck_assert_uint_eq(b.len, 0);
+	ck_assert_int_eq(pgsse_html_textn(&b, "a\0<", 3), PGSSE_OK);
+	ck_assert_uint_eq(b.len, 6);
+	ck_assert_mem_eq(b.p, "a\0&lt;", 6);
 	pgsse_buf_free(&b);
 }
 END_TEST
@@ -56,7 +63,7 @@ START_TEST(html_no_markup_survives)
 		z[255] = '\0';
 		pgsse_buf_reset(&b);
 		ck_assert_int_eq(pgsse_html_text(&b, z), PGSSE_OK);
-		ck_assert_ptr_null(strpbrk(b.p, "<>\"'"));
+		ck_assert_ptr_null(strpbrk(b.p, "<>\"'`=/"));
 	}
 	pgsse_buf_free(&b);
 }

@@ -297,7 +297,7 @@ START_TEST(install_app_behind_lighttpd)
 	notes_up();
 	ck_assert_int_eq(h_http(web.port, "GET", "/notes/list", NULL, NULL,
 	    REQ_TIMEOUT_SEC, &resp), 200);
-	ck_assert_msg(strstr(resp, "<li id=\"note-1\">&lt;b&gt;first&lt;/b&gt;"
+	ck_assert_msg(strstr(resp, "<li id=\"note-1\">&lt;b&gt;first&lt;&#x2F;b&gt;"
 	    "</li>") != NULL, "%s", resp);
 	free(resp);
 	ck_assert_int_eq(h_http(web.port, "GET", "/notes/list?q=zz", NULL,

@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 	memcpy(z, buf, size);
 	z[size] = '\0';
 	if (pgsse_html_text(&b, z) == PGSSE_OK && b.p != NULL &&
-	    strpbrk(b.p, "<>\"'") != NULL)
+	    strpbrk(b.p, "<>\"'`=/") != NULL)
 		abort();
 	pgsse_buf_free(&b);
 	free(z);

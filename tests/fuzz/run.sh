@@ -25,8 +25,9 @@ build fcgi "$src/lib/fcgi.c" "$src/tests/fcgiparse.c"
 build cookie "$src/lib/cookie.c"
 build route "$src/lib/route.c"
 build csrf "$src/lib/csrf.c" "$src/lib/cookie.c"
+build mustache "$src/lib/mustache.c" "$src/lib/htmlctx.c" "$src/lib/html.c"
 rc=0
-for t in query sse notify html cursor fcgi cookie route csrf; do
+for t in query sse notify html cursor fcgi cookie route csrf mustache; do
 	mkdir -p "$out/corpus-$t"
 	echo "== fuzz_$t for ${secs}s"
 	if ! (cd "$out" && ./fuzz_$t -max_total_time="$secs" -max_len=8192 \
