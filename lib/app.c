@@ -27,6 +27,7 @@
 #include "pgsse.h"
 #include "pgsse-app.h"
 #include "extern.h"
+#include "appdef.h"
 #include "csrf.h"
 #include "http.h"
 #include "query.h"
@@ -50,8 +51,12 @@ struct pgsse_app {
 	char			 retry[16];	/* its HINT: seconds to wait */
 	PGconn			*db;
 	const char		*conninfo;
-	char			*stmts[PGSSE_APP_STMTS_MAX];	/* prepared on db */
+	char			**stmts;	/* prepared on db */
 	size_t			 nstmts;
+	size_t			 stmtsalloc;
+	size_t			 stmtsmax;	/* C's and the folder's */
+	struct pgsse_appdef	*def;		/* the request's folder */
+	unsigned long		 defgen;	/* the folder stmts are for */
 	int			 unprepared;	/* statements get lost: don't */
 	int			 plain;		/* body is pgsse_app_error's text */
 	int			 lost_tx;	/* the route's transaction died */
@@ -177,7 +182,8 @@ out:
 
 /*
  * Runs sql on a's connection as a prepared statement, preparing it on
- * first use; past PGSSE_APP_STMTS_MAX statements, unprepared. Returns
+ * first use; past PGSSE_APP_STMTS_MAX statements (and the app folder's
+ * own), unprepared. Returns
  * the result (the caller frees it) or NULL if it could not be sent.
  */
 static PGresult *
@@ -188,14 +194,23 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 	PGresult	*res;
 	size_t		 i;
 
+	char		**p;
+
 	for (i = 0; i < a->nstmts; i++)
 		if (strcmp(a->stmts[i], sql) == 0)
 			break;
 	if (i == a->nstmts) {
-		if (a->nstmts == PGSSE_APP_STMTS_MAX || a->unprepared)
+		if (a->nstmts >= a->stmtsmax || a->unprepared)
 			return a->user != NULL ? app_exec_as(a, NULL, sql, n,
 			    params) : PQexecParams(a->db, sql, n, NULL, params,
 			    NULL, NULL, 0);
+		if (a->nstmts == a->stmtsalloc) {
+			if ((p = reallocarray(a->stmts, a->stmtsalloc + 16,
+			    sizeof(*p))) == NULL)
+				return NULL;
+			a->stmts = p;
+			a->stmtsalloc += 16;
+		}
 		snprintf(name, sizeof(name), "pgsse_app_%zu", i);
 		res = PQprepare(a->db, name, sql, n, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -565,12 +580,29 @@ pgsse_app_hx(pgsse_app *a, enum pgsse_hx h, const char *value)
 {
 	if (h == PGSSE_HX_REFRESH && value == NULL)
 		value = "true";
-	if ((unsigned)h >= PGSSE_HX__MAX || value == NULL || *value == '\0' ||
-	    !app_header_value_ok(value) || ((h == PGSSE_HX_REDIRECT ||
-	    h == PGSSE_HX_PUSH_URL) && !app_url_ok(value)))
+	if (!pgsse_app_hx_ok(h, value))
 		return PGSSE_ERR_INVAL;
 	pgsse_buf_reset(&a->hx[h]);
 	return pgsse_buf_puts(&a->hx[h], value);
+}
+
+/*
+ * Returns 1 if pgsse_app_hx takes value for h, else 0. Can't fail.
+ */
+int
+pgsse_app_hx_ok(enum pgsse_hx h, const char *value)
+{
+	return (unsigned)h < PGSSE_HX__MAX && value != NULL &&
+	    *value != '\0' && app_header_value_ok(value) &&
+	    ((h != PGSSE_HX_REDIRECT && h != PGSSE_HX_PUSH_URL) ||
+	    app_url_ok(value));
+}
+
+/* Returns the response's body, for appdef.c to render into. */
+struct pgsse_buf *
+pgsse_app_body(pgsse_app *a)
+{
+	return &a->body;
 }
 
 /*
@@ -699,16 +731,103 @@ pgsse_app_csrf_token(const pgsse_app *a)
 	return a->csrf[0] != '\0' ? a->csrf : NULL;
 }
 
-/* Serves one request with the first matching route. */
+/*
+ * The app folder being served, if any: each request takes a reference
+ * under the lock (app_def_take), so that a reload that swaps in a new
+ * snapshot (app_def_swap) frees the old one only when the last request
+ * that started with it has ended.
+ */
+static struct pgsse_appdef	*app_def;
+static pthread_mutex_t		 app_def_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Returns a reference to the folder being served, or NULL. */
+static struct pgsse_appdef *
+app_def_take(void)
+{
+	struct pgsse_appdef	*def;
+
+	pthread_mutex_lock(&app_def_lock);
+	def = pgsse_appdef_hold(app_def);
+	pthread_mutex_unlock(&app_def_lock);
+	return def;
+}
+
+/* Serves def (whose reference it takes) from now on. */
+static void
+app_def_swap(struct pgsse_appdef *def)
+{
+	struct pgsse_appdef	*old;
+
+	pthread_mutex_lock(&app_def_lock);
+	old = app_def;
+	app_def = def;
+	pthread_mutex_unlock(&app_def_lock);
+	pgsse_appdef_release(old);
+}
+
+/*
+ * Takes the folder for a's request. Statements prepared for another
+ * generation of it are deallocated, so that changed SQL is prepared
+ * anew and the cache holds only what the folder and C routes use.
+ */
+static void
+app_def_begin(struct pgsse_appdef *def, struct pgsse_app *a)
+{
+	size_t		 n = 0;
+	PGresult	*res;
+
+	a->def = def;
+	if (a->def != NULL)
+		pgsse_appdef_routes(a->def, &n, NULL);
+	a->stmtsmax = PGSSE_APP_STMTS_MAX + n;
+	if (a->def == NULL || pgsse_appdef_gen(a->def) == a->defgen)
+		return;
+	a->defgen = pgsse_appdef_gen(a->def);
+	if (a->nstmts == 0 || a->db == NULL)
+		return;
+	res = PQexec(a->db, "DEALLOCATE ALL");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		app_drop(a);
+	PQclear(res);
+	app_forget(a);
+}
+
+/*
+ * Returns the first of routes that matches a's path and method m, or
+ * NULL; sets *method_seen if one matches the path alone.
+ */
+static const struct pgsse_route *
+app_match(struct pgsse_app *a, const struct pgsse_route *routes,
+    const char *m, int *method_seen)
+{
+	const struct pgsse_route	*rt;
+
+	for (rt = routes; rt != NULL && rt->pattern != NULL; rt++) {
+		if (!pgsse_route_match(rt->pattern, a->path, a->args,
+		    PGSSE_APP_ARGS_MAX, a->argbuf, sizeof(a->argbuf)))
+			continue;
+		*method_seen = 1;
+		if (m != NULL && strcmp(m, methods[rt->method]) == 0)
+			return rt;
+	}
+	return NULL;
+}
+
+/*
+ * Serves one request with the first matching route: of routes (may be
+ * NULL), then of the app folder.
+ */
 static void
 app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 {
-	const struct pgsse_route	*rt;
+	const struct pgsse_route	*rt, *declared = NULL;
 	struct pgsse_csrf_req		 r;
 	const char			*m, *uri, *why, *qs;
 	enum pgsse_http_status		 st;
 	size_t				 len;
 	int				 method_seen = 0;
+
+	app_def_begin(app_def_take(), a);
 
 	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	uri = pgsse_req_param(a->req, "REQUEST_URI");
@@ -740,34 +859,33 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 		    "malformed query string"));
 		return;
 	}
-	for (rt = routes; rt->pattern != NULL; rt++) {
-		if (!pgsse_route_match(rt->pattern, a->path, a->args,
-		    PGSSE_APP_ARGS_MAX, a->argbuf, sizeof(a->argbuf)))
-			continue;
-		method_seen = 1;
-		if (m == NULL || strcmp(m, methods[rt->method]) != 0)
-			continue;
-		a->method = rt->method;
-		a->route = rt;
-		if (rt->method == PGSSE_METHOD_POST) {
-			if ((why = app_csrf_check(a)) != NULL) {
-				app_respond(a, pgsse_app_error(a,
-				    PGSSE_HTTP_403, why));
-				return;
-			}
-			if ((st = app_read_form(a)) != PGSSE_HTTP_200) {
-				app_respond(a, pgsse_app_error(a, st,
-				    st == PGSSE_HTTP_413 ? "form too large" :
-				    "malformed form"));
-				return;
-			}
-		}
-		app_respond(a, rt->fn(a));
+	if ((rt = app_match(a, routes, m, &method_seen)) == NULL &&
+	    a->def != NULL && (rt = app_match(a, declared =
+	    pgsse_appdef_routes(a->def, NULL, NULL), m, &method_seen)) ==
+	    NULL)
+		declared = NULL;
+	if (rt == NULL) {
+		app_respond(a, method_seen ? pgsse_app_error(a, PGSSE_HTTP_405,
+		    "method not allowed") : pgsse_app_error(a, PGSSE_HTTP_404,
+		    "no such path"));
 		return;
 	}
-	app_respond(a, method_seen ? pgsse_app_error(a, PGSSE_HTTP_405,
-	    "method not allowed") : pgsse_app_error(a, PGSSE_HTTP_404,
-	    "no such path"));
+	a->method = rt->method;
+	a->route = rt;
+	if (rt->method == PGSSE_METHOD_POST) {
+		if ((why = app_csrf_check(a)) != NULL) {
+			app_respond(a, pgsse_app_error(a, PGSSE_HTTP_403, why));
+			return;
+		}
+		if ((st = app_read_form(a)) != PGSSE_HTTP_200) {
+			app_respond(a, pgsse_app_error(a, st, st ==
+			    PGSSE_HTTP_413 ? "form too large" :
+			    "malformed form"));
+			return;
+		}
+	}
+	app_respond(a, declared != NULL ? pgsse_appdef_serve(a, a->def,
+	    (size_t)(rt - declared)) : rt->fn(a));
 }
 
 /*
@@ -808,6 +926,8 @@ app_reset(struct pgsse_app *a)
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_reset(&a->hx[i]);
 	a->route = NULL;
+	pgsse_appdef_release(a->def);
+	a->def = NULL;
 	a->plain = 0;
 	a->lost_tx = 0;
 	a->csrf[0] = '\0';
@@ -827,6 +947,9 @@ app_free(struct pgsse_app *a)
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_free(&a->hx[i]);
 	app_drop(a);
+	free(a->stmts);
+	a->stmts = NULL;
+	a->stmtsalloc = 0;
 }
 
 struct app_worker {
@@ -873,22 +996,30 @@ app_worker(void *arg)
 
 /* Set by SIGTERM or SIGINT: the workers are to stop. */
 static volatile sig_atomic_t app_stop;
+/* Set by SIGHUP: the app folder is to be loaded again. */
+static volatile sig_atomic_t app_hup;
 
 /*
  * The signal handler. libfcgi's accept gives up once shutdown is
  * pending and a signal interrupts it. Installed before FCGX_Init, which
- * then keeps it.
+ * then keeps it. SIGHUP only asks for a reload, which the main thread
+ * does: the workers block it.
  */
 static void
 app_on_signal(int sig)
 {
+	if (sig == SIGHUP) {
+		app_hup = 1;
+		return;
+	}
 	if (sig != SIGUSR1)
 		app_stop = 1;
 	FCGX_ShutdownPending();
 }
 
+/* Installs the handlers; SIGHUP's only for a program with a folder. */
 static void
-app_signals(void)
+app_signals(int folder)
 {
 	struct sigaction	 sa;
 
@@ -899,6 +1030,10 @@ app_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	if (folder) {
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGHUP, &sa, NULL);
+	}
 }
 
 /* Returns how many of the n started workers in w still run; with
@@ -918,21 +1053,62 @@ app_running(struct app_worker *w, long n, int interrupt)
 }
 
 /*
- * Runs n workers in threads of their own. This thread, which the kernel
- * hands SIGTERM to, waits for it, then interrupts the workers until all
- * have stopped.
+ * Loads the app folder dir again for program name: serves the new
+ * definition if it loads, else logs why (file:line) and keeps the one
+ * it serves. Requests in flight finish with the one they started with.
  */
 static void
-app_run_workers(struct app_worker *w, long n)
+app_reload(const char *name, const char *dir, int secret)
 {
-	long	 i, started;
+	struct pgsse_appdef	*def;
+	char			 err[1024];
+	size_t			 n, nactions;
 
+	if ((def = pgsse_appdef_load(dir, err, sizeof(err))) == NULL) {
+		pgsse_log(PGSSE_LOG_ERROR, "%s: reload of %s failed, the "
+		    "previous definition stays: %s", name, dir, err);
+		return;
+	}
+	pgsse_appdef_routes(def, &n, &nactions);
+	if (nactions > 0 && !secret) {
+		pgsse_log(PGSSE_LOG_ERROR, "%s: reload of %s refused, the "
+		    "previous definition stays: its actions (POST) need a "
+		    "CSRF secret (PGSSE_SECRET_FILE)", name, dir);
+		pgsse_appdef_release(def);
+		return;
+	}
+	app_def_swap(def);
+	pgsse_log(PGSSE_LOG_INFO, "%s: reloaded %s: %zu routes", name, dir, n);
+}
+
+/*
+ * Runs n workers in threads of their own, which block SIGHUP. This
+ * thread, which the kernel hands the signals to, reloads dir (if not
+ * NULL) on SIGHUP and waits for SIGTERM, then interrupts the workers
+ * until all have stopped.
+ */
+static void
+app_run_workers(struct app_worker *w, long n, const char *name,
+    const char *dir, int secret)
+{
+	sigset_t	 hup, old;
+	long		 i, started;
+
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &hup, &old);
 	for (started = 0; started < n; started++)
 		if (pthread_create(&w[started].thread, NULL, app_worker,
 		    &w[started]) != 0)
 			break;
-	while (!app_stop && app_running(w, started, 0) > 0)
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	while (!app_stop && app_running(w, started, 0) > 0) {
+		if (app_hup && dir != NULL) {
+			app_hup = 0;
+			app_reload(name, dir, secret);
+		}
 		usleep(100000);
+	}
 	FCGX_ShutdownPending();
 	while (app_running(w, started, 1) > 0)
 		usleep(50000);
@@ -940,56 +1116,72 @@ app_run_workers(struct app_worker *w, long n)
 		pthread_join(w[i].thread, NULL);
 }
 
+/* What the command line says. */
+struct app_opts {
+	int		 sock;
+	long		 threads;
+	const char	*secret;	/* the CSRF secret's file */
+	const char	*dir;		/* the app folder */
+};
+
 /*
- * Reads the command line into *sock, *threads and *secret (the CSRF
- * secret's file; argv's or the environment's). Returns -1 after
- * printing usage or the version (exit 0), -2 on a bad argument (exit 1),
- * else 0.
+ * Reads the command line into o: --app only if folder (a program with
+ * an app folder that it does not name itself). Returns -1 after printing
+ * usage or the version (exit 0), -2 on a bad argument (exit 1), else 0.
  */
 static int
-app_args(const char *name, int argc, char *argv[], int *sock, long *threads,
-    const char **secret)
+app_args(const char *name, int folder, int argc, char *argv[],
+    struct app_opts *o)
 {
 	const char	*z = getenv("PGSSE_APP_THREADS");
 	char		*end;
 	int		 i;
 
-	*threads = PGSSE_APP_THREADS;
-	if (z != NULL && (*threads = strtol(z, &end, 10), *end != '\0' ||
+	o->threads = PGSSE_APP_THREADS;
+	if (z != NULL && (o->threads = strtol(z, &end, 10), *end != '\0' ||
 	    end == z))
-		*threads = 0;
-	*secret = getenv("PGSSE_SECRET_FILE");
+		o->threads = 0;
+	o->secret = getenv("PGSSE_SECRET_FILE");
+	if (folder)
+		o->dir = getenv("PGSSE_APP_DIR");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("%s %s\n", name, PGSSE_VERSION);
 			return -1;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			printf("usage: %s [--socket PATH|:PORT] [--threads N] "
-			    "[--secret-file FILE]\n"
+			    "[--secret-file FILE]%s\n"
 			    "Serves HTMX fragments over FastCGI (or one CGI "
 			    "request)\nwith N worker threads (default %d), each "
 			    "with its own database\nconnection, from "
 			    "PGSSE_CONNINFO or the PG* variables. CSRF tokens\n"
 			    "are signed with the secret in FILE "
-			    "(PGSSE_SECRET_FILE).\n", name, PGSSE_APP_THREADS);
+			    "(PGSSE_SECRET_FILE).\n%s", name, folder ?
+			    " [--app DIR]" : "", PGSSE_APP_THREADS, folder ?
+			    "The fragments and actions are declared in the app "
+			    "folder DIR\n(PGSSE_APP_DIR), loaded again on "
+			    "SIGHUP.\n" : "");
 			return -1;
 		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-			if ((*sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
+			if ((o->sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
 				return -2;
 		} else if (strcmp(argv[i], "--secret-file") == 0 &&
 		    i + 1 < argc) {
-			*secret = argv[++i];
+			o->secret = argv[++i];
+		} else if (strcmp(argv[i], "--app") == 0 && folder &&
+		    i + 1 < argc) {
+			o->dir = argv[++i];
 		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-			*threads = strtol(argv[++i], &end, 10);
+			o->threads = strtol(argv[++i], &end, 10);
 			if (*end != '\0')
-				*threads = 0;
+				o->threads = 0;
 		} else {
 			fprintf(stderr, "%s: bad argument %s (try --help)\n",
 			    name, argv[i]);
 			return -2;
 		}
 	}
-	if (*threads < 1 || *threads > PGSSE_APP_THREADS_MAX) {
+	if (o->threads < 1 || o->threads > PGSSE_APP_THREADS_MAX) {
 		fprintf(stderr, "%s: threads must be 1 to %d\n", name,
 		    PGSSE_APP_THREADS_MAX);
 		return -2;
@@ -1019,7 +1211,7 @@ app_routes_ok(const char *name, const struct pgsse_route *routes)
 {
 	const struct pgsse_route	*rt;
 
-	for (rt = routes; rt->pattern != NULL; rt++)
+	for (rt = routes; rt != NULL && rt->pattern != NULL; rt++)
 		if (!pgsse_route_valid(rt->pattern, PGSSE_APP_ARGS_MAX)) {
 			fprintf(stderr, "%s: route %s is malformed: it must "
 			    "start with /, each <name> a whole segment, at "
@@ -1033,14 +1225,15 @@ app_routes_ok(const char *name, const struct pgsse_route *routes)
 /*
  * Loads the CSRF secret in the file at path into app_key. Returns 1, or
  * 0 after saying why on standard error: the file is unusable, or there
- * is none and a route takes POST.
+ * is none and a route takes POST, of routes or of the folder def.
  */
 static int
 app_secret(const char *name, const char *path,
-    const struct pgsse_route *routes)
+    const struct pgsse_route *routes, const struct pgsse_appdef *def)
 {
 	const struct pgsse_route	*rt;
 	char				 why[1024];
+	int				 k;
 
 	if (path != NULL && *path != '\0') {
 		if (pgsse_csrf_key_load(&app_key, path, why, sizeof(why)) ==
@@ -1050,19 +1243,100 @@ app_secret(const char *name, const char *path,
 		    name, why);
 		return 0;
 	}
-	for (rt = routes; rt->pattern != NULL; rt++)
-		if (rt->method == PGSSE_METHOD_POST) {
-			fprintf(stderr, "%s: POST %s needs a CSRF secret: set "
-			    "PGSSE_SECRET_FILE (or --secret-file) to a file of "
-			    "%d to %d random bytes, the same on every host, "
-			    "that only the web programs can read:\n"
-			    "  head -c 32 /dev/urandom >/etc/pgsse/secret; "
-			    "chmod 640 /etc/pgsse/secret\n", name,
-			    rt->pattern, PGSSE_CSRF_SECRET_MIN,
-			    PGSSE_CSRF_SECRET_MAX);
-			return 0;
-		}
+	for (k = 0; k < 2; k++) {
+		rt = k == 0 ? routes : def != NULL ?
+		    pgsse_appdef_routes(def, NULL, NULL) : NULL;
+		for (; rt != NULL && rt->pattern != NULL; rt++)
+			if (rt->method == PGSSE_METHOD_POST) {
+				fprintf(stderr, "%s: POST %s needs a CSRF "
+				    "secret: set PGSSE_SECRET_FILE (or "
+				    "--secret-file) to a file of %d to %d "
+				    "random bytes, the same on every host, "
+				    "that only the web programs can read:\n"
+				    "  head -c 32 /dev/urandom "
+				    ">/etc/pgsse/secret; chmod 640 "
+				    "/etc/pgsse/secret\n", name, rt->pattern,
+				    PGSSE_CSRF_SECRET_MIN,
+				    PGSSE_CSRF_SECRET_MAX);
+				return 0;
+			}
+	}
 	return 1;
+}
+
+/*
+ * Loads the app folder o->dir into app_def, if folder. Returns 1, or 0
+ * after saying why on standard error.
+ */
+static int
+app_folder(const char *name, int folder, const struct app_opts *o)
+{
+	struct pgsse_appdef	*def;
+	char			 err[1024];
+
+	if (!folder)
+		return 1;
+	if (o->dir == NULL || *o->dir == '\0') {
+		fprintf(stderr, "%s: no app folder: give --app DIR or set "
+		    "PGSSE_APP_DIR\n", name);
+		return 0;
+	}
+	if ((def = pgsse_appdef_load(o->dir, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		return 0;
+	}
+	app_def_swap(def);
+	return 1;
+}
+
+/*
+ * Runs a fragment program: routes, then with folder the app folder's
+ * (dir, or --app, or PGSSE_APP_DIR). Returns the exit status.
+ */
+static int
+app_main(const char *name, int folder, const char *dir,
+    const struct pgsse_route *routes, int argc, char *argv[])
+{
+	struct app_worker	 w[PGSSE_APP_THREADS_MAX];
+	struct pgsse_app	 a;
+	struct pgsse_req	 req;
+	struct app_opts		 o;
+	long			 i;
+	int			 rc;
+
+	memset(&o, 0, sizeof(o));
+	app_signals(folder);
+	if (FCGX_Init() != 0)
+		return 1;
+	if ((rc = app_args(name, folder && dir == NULL, argc, argv, &o)) < 0)
+		return rc == -1 ? 0 : 1;
+	if (dir != NULL)
+		o.dir = dir;
+	if (!app_routes_ok(name, routes) || !app_folder(name, folder, &o) ||
+	    !app_secret(name, o.secret, routes, app_def)) {
+		app_def_swap(NULL);
+		return 2;
+	}
+	if (o.sock == 0 && FCGX_IsCGI()) {
+		memset(&a, 0, sizeof(a));
+		memset(&req, 0, sizeof(req));
+		a.conninfo = app_conninfo();
+		a.req = &req;
+		app_serve(&a, routes);
+		app_free(&a);
+		app_def_swap(NULL);
+		return 0;
+	}
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < o.threads; i++) {
+		w[i].sock = o.sock;
+		w[i].routes = routes;
+		w[i].conninfo = app_conninfo();
+	}
+	app_run_workers(w, o.threads, name, folder ? o.dir : NULL,
+	    app_key.len > 0);
+	app_def_swap(NULL);
+	return 0;
 }
 
 /*
@@ -1076,35 +1350,19 @@ int
 pgsse_app_main(const char *name, const struct pgsse_route *routes,
     int argc, char *argv[])
 {
-	struct app_worker	 w[PGSSE_APP_THREADS_MAX];
-	struct pgsse_app	 a;
-	struct pgsse_req	 req;
-	const char		*secret;
-	long			 threads, i;
-	int			 sock = 0, rc;
+	return app_main(name, 0, NULL, routes, argc, argv);
+}
 
-	app_signals();
-	if (FCGX_Init() != 0)
-		return 1;
-	if ((rc = app_args(name, argc, argv, &sock, &threads, &secret)) < 0)
-		return rc == -1 ? 0 : 1;
-	if (!app_routes_ok(name, routes) || !app_secret(name, secret, routes))
-		return 2;
-	if (sock == 0 && FCGX_IsCGI()) {
-		memset(&a, 0, sizeof(a));
-		memset(&req, 0, sizeof(req));
-		a.conninfo = app_conninfo();
-		a.req = &req;
-		app_serve(&a, routes);
-		app_free(&a);
-		return 0;
-	}
-	memset(w, 0, sizeof(w));
-	for (i = 0; i < threads; i++) {
-		w[i].sock = sock;
-		w[i].routes = routes;
-		w[i].conninfo = app_conninfo();
-	}
-	app_run_workers(w, threads);
-	return 0;
+/*
+ * Runs a fragment program that serves the app folder dir (NULL: the
+ * --app option's, else PGSSE_APP_DIR's) and routes of its own (NULL for
+ * none), which are tried first; reloads the folder on SIGHUP. Returns
+ * what pgsse_app_main returns, and 2 if the folder does not load (the
+ * error, with its file and line, is on standard error).
+ */
+int
+pgsse_app_main_folder(const char *name, const char *dir,
+    const struct pgsse_route *routes, int argc, char *argv[])
+{
+	return app_main(name, 1, dir, routes, argc, argv);
 }

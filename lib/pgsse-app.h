@@ -45,6 +45,14 @@ typedef struct pgsse_app pgsse_app;
 #define PGSSE_APP_THREADS_MAX 64
 /* Bytes of a request path a route can match: 404 past it. */
 #define PGSSE_APP_PATH_MAX 255
+/* An app folder (pgsse_app_main_folder): bytes of app.json, of an SQL
+ * file or a template; declared routes; the length a text parameter
+ * takes unless it declares its own max_len (400 past it); bytes of an
+ * htmx header's value with its columns filled in (not sent past it). */
+#define PGSSE_APP_FILE_MAX (1024u * 1024)
+#define PGSSE_APP_ROUTES_MAX 256
+#define PGSSE_APP_TEXT_MAX 1024
+#define PGSSE_APP_HX_MAX 2048
 /* The CSRF token's cookie, and the request header a page sends it in. */
 #define PGSSE_CSRF_COOKIE "pgsse_csrf"
 #define PGSSE_CSRF_HEADER "X-CSRF-Token"
@@ -69,6 +77,10 @@ struct pgsse_route {
 /* The program: pgsse_app(3). */
 int		 pgsse_app_main(const char *name, const struct pgsse_route *,
 		    int argc, char *argv[]);
+/* A program serving an app folder, and routes of its own (may be NULL)
+ * tried first: pgsse_app(3). dir NULL: --app DIR or PGSSE_APP_DIR. */
+int		 pgsse_app_main_folder(const char *name, const char *dir,
+		    const struct pgsse_route *, int argc, char *argv[]);
 
 /* The request: pgsse_app_request(3). */
 enum pgsse_method pgsse_app_method(const pgsse_app *);
