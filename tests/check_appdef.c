@@ -1,0 +1,551 @@
+/*
+ * check_appdef: lib/appdef.c without a server or a database. Loading a
+ * folder: each kind of mistake fails with its file, line and column.
+ * Serving: each bad parameter is answered before any SQL runs (the
+ * program runs as a plain CGI child, as check_appapi does, with no
+ * database to reach). And the JSON a result becomes, typed by OID.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "pgsse.h"
+#include "pgsse-app.h"
+#include "appdef.h"
+#include "harness.h"
+
+/* Bytes of one CGI answer the test reads at most. */
+#define ANSWER_MAX 65536
+
+static char	 dir[64];
+static char	 err[2048];
+
+/* Writes text into the folder's file rel, making its folder. */
+static void
+put(const char *rel, const char *text)
+{
+	char	 path[256];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/templates", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/sql", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	ck_assert_msg((f = fopen(path, "w")) != NULL, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A fresh folder for each case. */
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_appdef.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	put("templates/t.html", "<p>{{title}}</p>\n");
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * Loads the folder with app.json text, which must fail with an error
+ * that starts with "DIR/" + where and holds what.
+ */
+static void
+refused(const char *json, const char *where, const char *what)
+{
+	struct pgsse_appdef	*def;
+	char			 want[256];
+
+	put("app.json", json);
+	def = pgsse_appdef_load(dir, err, sizeof(err));
+	pgsse_appdef_release(def);
+	ck_assert_msg(def == NULL, "loaded: %s", json);
+	snprintf(want, sizeof(want), "%s/%s", dir, where);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0 &&
+	    strstr(err, what) != NULL, "want %s ... %s, got: %s", want, what,
+	    err);
+}
+
+/* Loads the folder with app.json text, which must load. */
+static struct pgsse_appdef *
+loaded(const char *json)
+{
+	struct pgsse_appdef	*def;
+
+	put("app.json", json);
+	def = pgsse_appdef_load(dir, err, sizeof(err));
+	ck_assert_msg(def != NULL, "%s", err);
+	return def;
+}
+
+START_TEST(load_ok)
+{
+	struct pgsse_appdef		*def, *def2;
+	const struct pgsse_route	*rt;
+	size_t				 n, na;
+
+	put("sql/list.sql", "select 1 as title\n");
+	put("templates/row.html", "<li>{{title}}</li>");
+	put("templates/list.html", "<ul>{{#rows}}{{> row}}{{/rows}}</ul>"
+	    "<a href=\"{{u}}\">x</a>{{{raw}}}");
+	def = loaded("{\n"
+	    " \"fragments\": [\n"
+	    "  {\"route\": \"/n/<id>\", \"sql\": \"select $1::bigint\",\n"
+	    "   \"params\": [{\"name\": \"id\", \"from\": \"route\",\n"
+	    "    \"type\": \"int\"}], \"template\": \"t.html\"},\n"
+	    "  {\"route\": \"/n\", \"sql_file\": \"list.sql\",\n"
+	    "   \"template\": \"list.html\", \"escape\": {\"u\": \"url\"},\n"
+	    "   \"raw\": true, \"description\": \"the list\"}\n"
+	    " ],\n"
+	    " \"actions\": [\n"
+	    "  {\"route\": \"/n/<id>\", \"sql\": \"select 1\",\n"
+	    "   \"params\": [{\"name\": \"id\", \"from\": \"route\"},\n"
+	    "    {\"name\": \"done\", \"from\": \"form\", \"type\": \"bool\",\n"
+	    "     \"default\": false},\n"
+	    "    {\"name\": \"who\", \"from\": \"user\", \"optional\": true}],\n"
+	    "   \"hx\": {\"trigger\": \"noted-{{id}}\", \"refresh\": true}}\n"
+	    " ]\n"
+	    "}\n");
+	rt = pgsse_appdef_routes(def, &n, &na);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(na, 1);
+	ck_assert_str_eq(rt[0].pattern, "/n/<id>");
+	ck_assert_int_eq(rt[0].method, PGSSE_METHOD_GET);
+	ck_assert_int_eq(rt[2].method, PGSSE_METHOD_POST);
+	ck_assert_ptr_null(rt[3].pattern);
+	/* A later load is a later generation; references are counted. */
+	def2 = loaded("{}");
+	ck_assert_uint_gt(pgsse_appdef_gen(def2), pgsse_appdef_gen(def));
+	ck_assert_ptr_eq(pgsse_appdef_hold(def), def);
+	pgsse_appdef_release(def);
+	pgsse_appdef_release(def);
+	pgsse_appdef_release(def2);
+}
+END_TEST
+
+START_TEST(load_bad_json)
+{
+	refused("{\n \"fragments\": [\n  {\"route\": \"/a\",, }\n ]\n}\n",
+	    "app.json:3:18: ", "");
+	refused("{\"fragments\": []", "app.json:1:17: ", "ends too soon");
+	refused("{} {}", "app.json:1:4: ", "text after the JSON document");
+	refused("[]", "app.json:1:1: ", "the document is an object");
+	refused("{\"fragments\": [], /* no */ \"actions\": []}",
+	    "app.json:1:19: ", "");
+}
+END_TEST
+
+START_TEST(load_unknown_key)
+{
+	refused("{\n \"fragments\": [\n  {\"route\": \"/a\", \"sql\": \"select "
+	    "1\",\n   \"template\": \"t.html\",\n   \"colour\": \"red\"}\n"
+	    " ]\n}\n", "app.json:5:14: /fragments/0/colour: ",
+	    "unknown key \"colour\"");
+	refused("{\"pages\": []}", "app.json:1:11: /pages: ", "unknown key");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", \"params\": "
+	    "[{\"name\": \"a\", \"from\": \"form\", \"size\": 3}]}]}",
+	    "app.json:1:91: /actions/0/params/0/size: ", "unknown key");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", \"hx\": "
+	    "{\"trigger\": \"t\", \"location\": \"/x\"}}]}",
+	    "app.json:1:77: /actions/0/hx/location: ",
+	    "unknown htmx header \"location\"");
+}
+END_TEST
+
+START_TEST(load_bad_route)
+{
+	refused("{\"fragments\": [\n {\"route\": \"/a/<b\", \"sql\": \"x\", "
+	    "\"template\": \"t.html\"}]}", "app.json:2:12: /fragments/0/route: ",
+	    "/a/<b is malformed");
+	refused("{\"fragments\": [{\"route\": \"a\", \"sql\": \"x\", "
+	    "\"template\": \"t.html\"}]}", "app.json:1:26: ", "a is malformed");
+	refused("{\"fragments\": [{\"sql\": \"x\", \"template\": \"t.html\"}]}",
+	    "app.json:1:16: /fragments/0: ", "\"route\" is missing");
+	refused("{\"fragments\": [{\"route\": 7, \"sql\": \"x\", "
+	    "\"template\": \"t.html\"}]}", "app.json:1:26: /fragments/0/route: ",
+	    "must be a string");
+}
+END_TEST
+
+START_TEST(load_duplicate_route)
+{
+	refused("{\"fragments\": [\n"
+	    " {\"route\": \"/a/<x>\", \"sql\": \"x\", \"template\": \"t.html\"},\n"
+	    " {\"route\": \"/a/<y>\", \"sql\": \"x\", \"template\": \"t.html\"}\n"
+	    "]}", "app.json:3:12: /fragments/1/route: ",
+	    "GET /a/<y> is declared twice (as /a/<x> before)");
+	/* A GET and a POST of one path are two routes. */
+	pgsse_appdef_release(loaded("{\"fragments\": [{\"route\": \"/a\", "
+	    "\"sql\": \"x\", \"template\": \"t.html\"}], \"actions\": "
+	    "[{\"route\": \"/a\", \"sql\": \"x\"}]}"));
+}
+END_TEST
+
+START_TEST(load_bad_param)
+{
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\",\n"
+	    " \"template\": \"t.html\", \"params\": [\n"
+	    "  {\"name\": \"n\", \"from\": \"query\", \"type\": \"integer\"}]}]}",
+	    "app.json:3:42: /fragments/0/params/0/type: ",
+	    "unknown type \"integer\" (text, int or bool)");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"t.html\", \"params\": [{\"name\": \"n\", "
+	    "\"from\": \"body\"}]}]}", "app.json:1:", "unknown source \"body\"");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"t.html\", \"params\": [{\"name\": \"id\", "
+	    "\"from\": \"route\"}]}]}", "app.json:1:", "no segment <id>");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"t.html\", \"params\": [{\"name\": \"t\", "
+	    "\"from\": \"form\"}]}]}", "app.json:1:", "a fragment (GET) has "
+	    "no form");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"params\": [{\"name\": \"n\", \"from\": \"form\", \"type\": "
+	    "\"int\", \"max\": 5, \"default\": 9}]}]}",
+	    "app.json:1:", "/default: an integer from -9223372036854775808 to 5");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"params\": [{\"name\": \"n\", \"from\": \"form\"}, "
+	    "{\"name\": \"n\", \"from\": \"query\"}]}]}",
+	    "app.json:1:", "a second parameter \"n\"");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"params\": [{\"name\": \"n\", \"from\": \"form\", "
+	    "\"max_len\": 0}]}]}", "app.json:1:", "from 1 to 4096 bytes");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"params\": [{\"name\": \"n-1\", \"from\": \"form\"}]}]}",
+	    "app.json:1:", "\"n-1\" is not a name");
+}
+END_TEST
+
+START_TEST(load_sql_missing)
+{
+	refused("{\"fragments\": [\n {\"route\": \"/a\", \"template\": "
+	    "\"t.html\"}]}", "app.json:2:2: /fragments/0: ",
+	    "the SQL is missing");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql_file\": \"no.sql\", "
+	    "\"template\": \"t.html\"}]}", "app.json:1:", "sql/no.sql: No such "
+	    "file");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"sql_file\": \"a.sql\", \"template\": \"t.html\"}]}",
+	    "app.json:1:", "one or the other");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"  \", "
+	    "\"template\": \"t.html\"}]}", "app.json:1:", "the SQL is empty");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql_file\": "
+	    "\"../app.json\", \"template\": \"t.html\"}]}", "app.json:1:",
+	    "names no file under sql/");
+}
+END_TEST
+
+START_TEST(load_template_missing)
+{
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"none.html\"}]}", "templates/none.html: ",
+	    "No such file or directory (the template of GET /a at ");
+	refused("{\"fragments\": [\n {\"route\": \"/a\", \"sql\": \"x\"}]}",
+	    "app.json:2:2: /fragments/0: ", "\"template\" is missing");
+	put("templates/p.html", "<ul>\n{{> nopartial}}</ul>");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"p.html\"}]}", "templates/p.html:2:1: ",
+	    "cannot load partial \"nopartial\": ");
+}
+END_TEST
+
+START_TEST(load_template_refused)
+{
+	put("templates/a.html", "<p>\n<a href=\"{{u}}\">x</a></p>");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"a.html\"}]}", "templates/a.html:2:10: ",
+	    "needs an escaper: declare it url or urlpart (the template of "
+	    "GET /a at ");
+	/* In a partial, the error names the partial's file. */
+	put("templates/b.html", "<ul>{{#rows}}{{> row}}{{/rows}}</ul>");
+	put("templates/row.html", "<li>\n<b onclick=\"f({{id}})\">x</b></li>");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"b.html\"}]}", "templates/row.html:2:", "\"id\" in");
+	put("templates/c.html", "<p>{{{html}}}</p>");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"c.html\"}]}", "templates/c.html:1:4: ",
+	    "raw interpolation");
+	refused("{\"fragments\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"template\": \"a.html\", \"escape\": {\"u\": \"uri\"}}]}",
+	    "app.json:1:", "/fragments/0/escape/u: escaper \"uri\"");
+}
+END_TEST
+
+START_TEST(load_bad_hx)
+{
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", \"hx\": "
+	    "{\"redirect\": \"javascript:alert(1)\"}}]}", "app.json:1:",
+	    "/actions/0/hx/redirect: refused");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", \"hx\": "
+	    "{\"retarget\": \"#job-{{ id }}\"}}]}", "app.json:1:",
+	    "{{ must start a {{column}}");
+	refused("{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", \"hx\": "
+	    "{\"trigger\": \"a\\r\\nSet-Cookie: x=1\"}}]}", "app.json:1:",
+	    "holds a control byte");
+}
+END_TEST
+
+START_TEST(load_limits)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	int			 i;
+
+	pgsse_buf_puts(&b, "{\"actions\": [");
+	for (i = 0; i <= PGSSE_APP_ROUTES_MAX; i++)
+		pgsse_buf_printf(&b, "%s{\"route\": \"/a%d\", \"sql\": \"x\"}",
+		    i ? "," : "", i);
+	pgsse_buf_puts(&b, "]}");
+	refused(b.p, "app.json:1:13: /actions: ", "more than 256 routes");
+	pgsse_buf_reset(&b);
+	pgsse_buf_puts(&b, "{\"actions\": [{\"route\": \"/a\", \"sql\": \"x\", "
+	    "\"params\": [");
+	for (i = 0; i <= PGSSE_APP_PARAMS_MAX; i++)
+		pgsse_buf_printf(&b, "%s{\"name\": \"p%d\", \"from\": \"form\"}",
+		    i ? "," : "", i);
+	pgsse_buf_puts(&b, "]}]}");
+	refused(b.p, "app.json:1:", "more than 16 parameters");
+	pgsse_buf_free(&b);
+	ck_assert_ptr_null(pgsse_appdef_load("/nonexistent", err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/app.json: No such"));
+}
+END_TEST
+
+/* The answer of the last run. */
+static char	 answer[ANSWER_MAX + 1];
+
+/*
+ * Runs the folder as a CGI program in a child for GET uri (with user
+ * as REMOTE_USER if not NULL). Fills answer; returns the HTTP status.
+ */
+static int
+get(const char *uri, const char *user)
+{
+	int	 out[2], st;
+	size_t	 len = 0;
+	ssize_t	 n;
+	pid_t	 pid;
+	char	*argv[] = { "t", "--app", dir, NULL }, *q;
+	char	 env[4][512];
+
+	ck_assert_int_eq(pipe(out), 0);
+	if ((pid = fork()) == 0) {
+		clearenv();
+		q = strchr(uri, '?');
+		snprintf(env[0], sizeof(env[0]), "REQUEST_URI=%s", uri);
+		snprintf(env[1], sizeof(env[1]), "QUERY_STRING=%s",
+		    q ? q + 1 : "");
+		snprintf(env[2], sizeof(env[2]), "REMOTE_USER=%s",
+		    user ? user : "");
+		putenv(env[0]);
+		putenv(env[1]);
+		putenv(env[2]);
+		putenv("REQUEST_METHOD=GET");
+		putenv("PGHOST=/nonexistent");
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		_exit(pgsse_app_main_folder("t", NULL, NULL, 3, argv));
+	}
+	close(out[1]);
+	while (len < ANSWER_MAX &&
+	    (n = read(out[0], answer + len, ANSWER_MAX - len)) > 0)
+		len += (size_t)n;
+	answer[len] = '\0';
+	close(out[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit %d", st);
+	return strncmp(answer, "Status: ", 8) == 0 ? atoi(answer + 8) : -1;
+}
+
+/* Asserts that GET uri is answered status with a body of msg. */
+static void
+answered(const char *uri, const char *user, int status, const char *msg)
+{
+	const char	*body;
+
+	ck_assert_msg(get(uri, user) == status, "%s: %s", uri, answer);
+	ck_assert_ptr_nonnull(body = strstr(answer, "\r\n\r\n"));
+	ck_assert_msg(strcmp(body + 4, msg) == 0, "%s: %s", uri, answer);
+}
+
+/* Bad parameters are answered before the SQL, which has no database. */
+START_TEST(serve_params)
+{
+	char	 uri[8192];
+
+	put("app.json", "{\"fragments\": [{\"route\": \"/n/<id>\", \"sql\": "
+	    "\"select 1\", \"template\": \"t.html\", \"params\": [\n"
+	    " {\"name\": \"id\", \"from\": \"route\", \"type\": \"int\", "
+	    "\"min\": 1, \"max\": 1000},\n"
+	    " {\"name\": \"q\", \"from\": \"query\", \"max_len\": 5},\n"
+	    " {\"name\": \"all\", \"from\": \"query\", \"type\": \"bool\", "
+	    "\"default\": false},\n"
+	    " {\"name\": \"t\", \"from\": \"query\", \"optional\": true},\n"
+	    " {\"name\": \"who\", \"from\": \"user\"}]}]}");
+	answered("/n/x?q=a", "al", 400, "parameter id: an integer from 1 to "
+	    "1000, please\n");
+	answered("/n/1001?q=a", "al", 400, "parameter id: an integer from 1 "
+	    "to 1000, please\n");
+	answered("/n/-0x1?q=a", "al", 400, "parameter id: an integer from 1 "
+	    "to 1000, please\n");
+	answered("/n/%2B5?q=a", "al", 400, "parameter id: an integer from 1 "
+	    "to 1000, please\n");
+	answered("/n/99999999999999999999?q=a", "al", 400, "parameter id: an "
+	    "integer from 1 to 1000, please\n");
+	answered("/n/5", "al", 400, "parameter q: missing\n");
+	answered("/n/5?q=abcdef", "al", 400, "parameter q: longer than 5 "
+	    "bytes\n");
+	answered("/n/5?q=%FF", "al", 400, "parameter q: not UTF-8 text\n");
+	answered("/n/5?q=a&all=maybe", "al", 400, "parameter all: true or "
+	    "false (1 or 0, on or off), please\n");
+	answered("/n/5?q=a", NULL, 403, "parameter who: this needs an "
+	    "authenticated user\n");
+	/* All good: on to the database, which is not there. */
+	answered("/n/5?q=abcde&all=on&t=", "al", 503, "database "
+	    "unavailable\n");
+	answered("/n/5?q=&all=", "al", 503, "database unavailable\n");
+	/* The message never echoes the value. */
+	memset(uri, 0, sizeof(uri));
+	snprintf(uri, sizeof(uri), "/n/5?q=<script>");
+	answered(uri, "al", 400, "parameter q: longer than 5 bytes\n");
+}
+END_TEST
+
+/* A bad folder stops the program with the error on standard error. */
+START_TEST(serve_bad_folder)
+{
+	int	 err_pipe[2], st;
+	pid_t	 pid;
+	char	*argv[] = { "t", "--app", dir, NULL }, buf[1024];
+	ssize_t	 n;
+
+	put("app.json", "{\"fragments\": [{\"route\": \"/a\"}]}");
+	ck_assert_int_eq(pipe(err_pipe), 0);
+	if ((pid = fork()) == 0) {
+		clearenv();
+		putenv("REQUEST_METHOD=GET");
+		putenv("REQUEST_URI=/a");
+		dup2(err_pipe[1], STDERR_FILENO);
+		_exit(pgsse_app_main_folder("t", NULL, NULL, 3, argv));
+	}
+	close(err_pipe[1]);
+	n = read(err_pipe[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(err_pipe[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 2);
+	ck_assert_msg(strstr(buf, "/app.json:1:16: /fragments/0: the SQL is "
+	    "missing") != NULL, "%s", buf);
+	/* A program that names no folder: --app is a bad argument. */
+	if ((pid = fork()) == 0) {
+		close(STDERR_FILENO);
+		_exit(pgsse_app_main("t", NULL, 3, argv));
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+}
+END_TEST
+
+/* Describes column c of a result: its name and type OID. */
+static void
+column(PGresAttDesc *at, int c, const char *name, Oid oid)
+{
+	memset(&at[c], 0, sizeof(at[c]));
+	at[c].name = (char *)name;
+	at[c].typid = oid;
+	at[c].typlen = -1;
+	at[c].atttypmod = -1;
+}
+
+/* A result becomes JSON typed by column OID. */
+START_TEST(rows_typed)
+{
+	static const char *const vals[2][9] = {
+		{ "7", "-32768", "9223372036854775807", "1.5", "t", "1.50",
+		  "{\"a\": [1, 2]}", "<b>", NULL },
+		{ "8", "0", "-1", "NaN", "f", "0", "null", "", "x" },
+	};
+	PGresAttDesc		 at[9];
+	PGresult		*res;
+	struct json_object	*rows;
+	int			 r, c;
+
+	res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	column(at, 0, "i4", 23);
+	column(at, 1, "i2", 21);
+	column(at, 2, "i8", 20);
+	column(at, 3, "f8", 701);
+	column(at, 4, "b", 16);
+	column(at, 5, "num", 1700);
+	column(at, 6, "j", 3802);
+	column(at, 7, "t", 25);
+	column(at, 8, "z", 25);
+	ck_assert_int_eq(PQsetResultAttrs(res, 9, at), 1);
+	for (r = 0; r < 2; r++)
+		for (c = 0; c < 9; c++)
+			ck_assert_int_eq(PQsetvalue(res, r, c,
+			    (char *)vals[r][c], vals[r][c] ?
+			    (int)strlen(vals[r][c]) : -1), 1);
+	rows = pgsse_appdef_rows(res);
+	ck_assert_str_eq(json_object_to_json_string_ext(rows,
+	    JSON_C_TO_STRING_PLAIN), "[{\"i4\":7,\"i2\":-32768,"
+	    "\"i8\":9223372036854775807,\"f8\":1.5,\"b\":true,\"num\":\"1.50\","
+	    "\"j\":{\"a\":[1,2]},\"t\":\"<b>\",\"z\":null},"
+	    "{\"i4\":8,\"i2\":0,\"i8\":-1,\"f8\":NaN,\"b\":false,\"num\":\"0\","
+	    "\"j\":null,\"t\":\"\",\"z\":\"x\"}]");
+	json_object_put(rows);
+	PQclear(res);
+	/* No rows: an empty array. */
+	res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQsetResultAttrs(res, 1, at), 1);
+	rows = pgsse_appdef_rows(res);
+	ck_assert_str_eq(json_object_to_json_string_ext(rows,
+	    JSON_C_TO_STRING_PLAIN), "[]");
+	json_object_put(rows);
+	PQclear(res);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("appdef");
+	TCase	*tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, load_ok);
+	tcase_add_test(tc, load_bad_json);
+	tcase_add_test(tc, load_unknown_key);
+	tcase_add_test(tc, load_bad_route);
+	tcase_add_test(tc, load_duplicate_route);
+	tcase_add_test(tc, load_bad_param);
+	tcase_add_test(tc, load_sql_missing);
+	tcase_add_test(tc, load_template_missing);
+	tcase_add_test(tc, load_template_refused);
+	tcase_add_test(tc, load_bad_hx);
+	tcase_add_test(tc, load_limits);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("serve");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, serve_params);
+	tcase_add_test(tc, serve_bad_folder);
+	tcase_add_test(tc, rows_typed);
+	suite_add_tcase(s, tc);
+	return h_run_suite(s);
+}
