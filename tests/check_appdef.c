@@ -1,10 +1,16 @@
 /*
- * check_appdef: lib/appdef.c without a server or a database. Loading a
- * folder: each kind of mistake fails with its file, line and column.
- * Serving: each bad parameter is answered before any SQL runs (the
- * program runs as a plain CGI child, as check_appapi does, with no
- * database to reach). And the JSON a result becomes, typed by OID.
+ * check_appdef: lib/appdef.c. Without a server or a database: loading a
+ * folder, where each kind of mistake fails with its file, line and
+ * column; serving, where each bad parameter is answered before any SQL
+ * runs (the program runs as a plain CGI child, as check_appapi does,
+ * with no database to reach); and the JSON a result becomes, typed by
+ * OID. Then live: tests/appdirapp behind lighttpd on PostgreSQL serves
+ * a folder made here, with a fragment, a CSRF-protected action that
+ * inserts and publishes, and a C route; SIGHUP reloads a changed folder
+ * while requests keep coming, and keeps the old one if the new is bad.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -522,6 +528,373 @@ START_TEST(rows_typed)
 }
 END_TEST
 
+/* Seconds a request may take before the test gives up on it. */
+#define REQ_TIMEOUT_SEC 20
+
+static struct h_pg	 pg;
+static struct h_web	 web;
+static pid_t		 app_pid;
+static char		 app_log[600];
+
+/* The folder's first version. */
+static const char *const board_v1 =
+    "{\n"
+    " \"fragments\": [\n"
+    "  {\"route\": \"/board/items/<id>\", \"sql_file\": \"item.sql\",\n"
+    "   \"params\": [{\"name\": \"id\", \"from\": \"route\", \"type\": "
+    "\"int\", \"min\": 1},\n"
+    "    {\"name\": \"q\", \"from\": \"query\", \"max_len\": 20, "
+    "\"default\": \"all\"}],\n"
+    "   \"template\": \"item.html\"},\n"
+    "  {\"route\": \"/board/version\", \"template\": \"version.html\",\n"
+    "   \"sql\": \"select 'v1' as v, count(*) as stmts, count(*) filter "
+    "(where position(chr(39) || 'v' || '1' || chr(39) in statement) > 0) "
+    "as stale from pg_prepared_statements\"},\n"
+    "  {\"route\": \"/board/slow\", \"template\": \"version.html\",\n"
+    "   \"sql\": \"select 'old' as v, pg_sleep(1)::text as z\"}\n"
+    " ],\n"
+    " \"actions\": [\n"
+    "  {\"route\": \"/board/add\", \"template\": \"item.html\",\n"
+    "   \"sql\": \"with i as (insert into board.item (title, price) values "
+    "($1, $2::numeric) returning *) select i.*, pgsse.publish('logs', "
+    "'log', jsonb_build_object('source', 'board', 'line', i.title)) as "
+    "event from i\",\n"
+    "   \"params\": [{\"name\": \"title\", \"from\": \"form\", "
+    "\"max_len\": 100},\n"
+    "    {\"name\": \"price\", \"from\": \"form\", \"default\": "
+    "\"0\"}],\n"
+    "   \"hx\": {\"trigger\": \"itemAdded-{{id}}\", \"retarget\": "
+    "\"#items\"}}\n"
+    " ]\n"
+    "}\n";
+
+/* Its second: changed SQL, a new fragment. */
+static const char *const board_v2 =
+    "{\"fragments\": [\n"
+    "  {\"route\": \"/board/items/<id>\", \"sql_file\": \"item.sql\",\n"
+    "   \"params\": [{\"name\": \"id\", \"from\": \"route\", \"type\": "
+    "\"int\"},\n"
+    "    {\"name\": \"q\", \"from\": \"query\", \"default\": \"all\"}],\n"
+    "   \"template\": \"item.html\"},\n"
+    "  {\"route\": \"/board/version\", \"template\": \"version.html\",\n"
+    "   \"sql\": \"select 'v2' as v, count(*) as stmts, count(*) filter "
+    "(where position(chr(39) || 'v' || '1' || chr(39) in statement) > 0) "
+    "as stale from pg_prepared_statements\"},\n"
+    "  {\"route\": \"/board/slow\", \"template\": \"version.html\",\n"
+    "   \"sql\": \"select 'new' as v\"},\n"
+    "  {\"route\": \"/board/count\", \"template\": \"count.html\",\n"
+    "   \"sql\": \"select count(*) as n from board.item\"}\n"
+    "]}\n";
+
+/*
+ * PostgreSQL with pgsse's roles and the board's table, which pgsse_web
+ * may read, add to and publish about; the board's folder; appdirapp
+ * under spawn-fcgi (so that its pid is known), with one worker, its
+ * log in app_log; lighttpd sending /board/ and /c/ to it.
+ */
+static void
+live_up(void)
+{
+	char	 conf[1024], sock[600];
+	PGconn	*c;
+
+	setup();
+	h_pg_start(&pg, NULL);
+	h_pg_load("sql/roles.sql");
+	c = h_pg_connect();
+	h_exec(c, "create schema board; create table board.item (id bigserial "
+	    "primary key, title text not null, price numeric not null default "
+	    "0, done bool not null default false, meta jsonb not null default "
+	    "'{}'); grant usage on schema board to pgsse_web; grant select, "
+	    "insert on board.item to pgsse_web; grant usage on sequence "
+	    "board.item_id_seq to pgsse_web; grant pgsse_publisher to "
+	    "pgsse_web; insert into board.item (title, price, done, meta) "
+	    "values ('<b>first</b>', 12.50, true, '{\"tag\": \"x&y\"}')");
+	PQfinish(c);
+	put("app.json", board_v1);
+	put("sql/item.sql", "select id, title, price, done, meta, $2::text as q "
+	    "from board.item where id = $1::bigint\n");
+	put("templates/item.html", "<li id=\"item-{{id}}\" data-q=\"{{q}}\">"
+	    "{{title}} {{price}} {{#done}}done{{/done}}{{^done}}open{{/done}} "
+	    "{{meta.tag}} {{params.id}}</li>\n");
+	put("templates/version.html", "<p>{{v}} {{stmts}} {{stale}}</p>\n");
+	put("templates/count.html", "<p>{{n}} items</p>\n");
+	h_secret_init();
+	snprintf(sock, sizeof(sock), "%s/app.sock", dir);
+	snprintf(app_log, sizeof(app_log), "%s/app.log", dir);
+	if ((app_pid = fork()) == 0) {
+		freopen(app_log, "w", stderr);
+		setenv("PGUSER", "pgsse_web", 1);
+		setenv("PGSSE_APP_THREADS", "1", 1);
+		setenv("PGSSE_APP_DIR", dir, 1);
+		snprintf(conf, sizeof(conf), "%s/tests/appdirapp",
+		    h_builddir());
+		execlp("spawn-fcgi", "spawn-fcgi", "-n", "-s", sock, "-M",
+		    "0666", "--", conf, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(conf, sizeof(conf), "$HTTP[\"url\"] =~ \"^/(board|c)/\" {\n"
+	    " fastcgi.server = ( \"/\" => ((\n"
+	    "  \"socket\" => \"%s\", \"check-local\" => \"disable\",\n"
+	    " )))\n}\n", sock);
+	h_web_start(&web, conf);
+}
+
+static void
+live_down(void)
+{
+	int	 st;
+
+	h_web_stop(&web);
+	if (app_pid > 0) {
+		kill(app_pid, SIGTERM);
+		waitpid(app_pid, &st, 0);
+	}
+	h_pg_stop(&pg);
+	teardown();
+}
+
+/* GETs path from the board; returns the status, *body the body. */
+static int
+board_get(const char *path, char **resp, const char **body)
+{
+	int	 st;
+
+	st = h_http(web.port, "GET", path, NULL, NULL, REQ_TIMEOUT_SEC, resp);
+	*body = strstr(*resp, "\r\n\r\n");
+	*body = *body != NULL ? *body + 4 : "";
+	return st;
+}
+
+/* A fragment with a route segment and a query parameter; a C route. */
+START_TEST(live_fragment)
+{
+	char		*resp;
+	const char	*body;
+
+	ck_assert_int_eq(board_get("/board/items/1?q=%3Cq%3E", &resp, &body),
+	    200);
+	ck_assert_str_eq(body, "<li id=\"item-1\" data-q=\"&lt;q&gt;\">"
+	    "&lt;b&gt;first&lt;&#x2F;b&gt; 12.50 done x&amp;y 1</li>\n");
+	free(resp);
+	ck_assert_int_eq(board_get("/board/items/1", &resp, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "data-q=\"all\""));
+	free(resp);
+	ck_assert_int_eq(board_get("/board/items/0", &resp, &body), 400);
+	ck_assert_str_eq(body, "parameter id: an integer from 1 to "
+	    "9223372036854775807, please\n");
+	free(resp);
+	ck_assert_int_eq(board_get("/c/hello", &resp, &body), 200);
+	ck_assert_str_eq(body, "hello from C\n");
+	free(resp);
+	ck_assert_int_eq(board_get("/board/nothing", &resp, &body), 404);
+	free(resp);
+	ck_assert_int_eq(h_http(web.port, "POST", "/board/items/1", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &resp), 405);
+	free(resp);
+}
+END_TEST
+
+/* Returns the number of rows the superuser's query sql counts. */
+static long
+count(const char *sql)
+{
+	PGconn		*c = h_pg_connect();
+	PGresult	*r = PQexec(c, sql);
+	long		 n;
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+/* An action: refused without CSRF; with it, inserts and publishes. */
+START_TEST(live_action)
+{
+	char		 tok[256], hdrs[1024], *resp, *p;
+	const char	*body;
+	size_t		 n;
+
+	ck_assert_int_eq(board_get("/board/version", &resp, &body), 200);
+	ck_assert_ptr_nonnull(p = strstr(resp, "Set-Cookie: pgsse_csrf="));
+	p += strlen("Set-Cookie: pgsse_csrf=");
+	n = strcspn(p, ";\r\n");
+	ck_assert_uint_lt(n, sizeof(tok));
+	memcpy(tok, p, n);
+	tok[n] = '\0';
+	free(resp);
+	ck_assert_int_eq(h_http(web.port, "POST", "/board/add", NULL,
+	    "title=x", REQ_TIMEOUT_SEC, &resp), 403);
+	free(resp);
+	snprintf(hdrs, sizeof(hdrs), "HX-Request: true\r\nOrigin: "
+	    "http://127.0.0.1:%d\r\nCookie: pgsse_csrf=%s\r\n"
+	    "X-CSRF-Token: %s\r\n", web.port, tok, tok);
+	ck_assert_int_eq(h_http(web.port, "POST", "/board/add", hdrs,
+	    "title=a+long+title+that+is+far+too+long+for+the+board+and+goes+"
+	    "on+and+on+and+on+until+it+passes+one+hundred+bytes+at+last",
+	    REQ_TIMEOUT_SEC, &resp), 400);
+	ck_assert_ptr_nonnull(strstr(resp, "parameter title: longer than 100 "
+	    "bytes"));
+	free(resp);
+	ck_assert_int_eq(h_http(web.port, "POST", "/board/add", hdrs,
+	    "title=second&price=3.25", REQ_TIMEOUT_SEC, &resp), 200);
+	ck_assert_msg(strstr(resp, "\r\nHX-Trigger: itemAdded-2\r\n") !=
+	    NULL && strstr(resp, "\r\nHX-Retarget: #items\r\n") != NULL,
+	    "%s", resp);
+	ck_assert_msg(strstr(resp, "\r\n\r\n<li id=\"item-2\" data-q=\"\">"
+	    "second 3.25 open  </li>\n") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(count("select count(*) from board.item"), 2);
+	ck_assert_int_eq(count("select count(*) from pgsse.log where channel "
+	    "= 'logs' and payload->>'line' = 'second'"), 1);
+}
+END_TEST
+
+/* GETs from a thread until told to stop, counting what is not 200. */
+struct hammer {
+	pthread_t	 thread;
+	volatile int	 stop;
+	int		 ok;
+	int		 bad;
+	char		 last[256];
+};
+
+static void *
+hammer(void *arg)
+{
+	struct hammer	*h = arg;
+	char		*resp;
+	int		 st;
+
+	while (!h->stop) {
+		st = h_http(web.port, "GET", "/board/items/1", NULL, NULL,
+		    REQ_TIMEOUT_SEC, &resp);
+		if (st == 200 && strstr(resp, "&lt;b&gt;first") != NULL)
+			h->ok++;
+		else {
+			h->bad++;
+			snprintf(h->last, sizeof(h->last), "%s", resp);
+		}
+		free(resp);
+	}
+	return NULL;
+}
+
+/* GET /board/slow, from a thread. */
+struct slow {
+	pthread_t	 thread;
+	int		 status;
+	char		*resp;
+};
+
+static void *
+slow(void *arg)
+{
+	struct slow	*s = arg;
+
+	s->status = h_http(web.port, "GET", "/board/slow", NULL, NULL,
+	    REQ_TIMEOUT_SEC, &s->resp);
+	return NULL;
+}
+
+/*
+ * SIGHUP loads the changed folder: the new route serves, the changed
+ * SQL runs (prepared anew: no statement of the old one is left on the
+ * connection), a request in flight finishes with the definition it
+ * started with, and none of the requests sent all along fails.
+ */
+START_TEST(live_reload)
+{
+	struct hammer	 h;
+	struct slow	 sl;
+	char		*resp;
+	const char	*body;
+	int		 i, st = 0;
+
+	ck_assert_int_eq(board_get("/board/version", &resp, &body), 200);
+	ck_assert_msg(strncmp(body, "<p>v1 ", 6) == 0 &&
+	    strstr(body, " 1</p>") != NULL, "%s", body);
+	free(resp);
+	ck_assert_int_eq(board_get("/board/count", &resp, &body), 404);
+	free(resp);
+	memset(&h, 0, sizeof(h));
+	memset(&sl, 0, sizeof(sl));
+	ck_assert_int_eq(pthread_create(&sl.thread, NULL, slow, &sl), 0);
+	ck_assert_int_eq(pthread_create(&h.thread, NULL, hammer, &h), 0);
+	usleep(300000);
+	put("app.json", board_v2);
+	ck_assert_int_eq(kill(app_pid, SIGHUP), 0);
+	for (i = 0; i < 200 && st != 200; i++) {
+		st = board_get("/board/count", &resp, &body);
+		if (st == 200)
+			ck_assert_str_eq(body, "<p>2 items</p>\n");
+		free(resp);
+		if (st != 200)
+			usleep(50000);
+	}
+	ck_assert_int_eq(st, 200);
+	pthread_join(sl.thread, NULL);
+	ck_assert_int_eq(sl.status, 200);
+	ck_assert_msg(strstr(sl.resp, "\r\n\r\n<p>old") != NULL, "%s",
+	    sl.resp);
+	free(sl.resp);
+	usleep(200000);
+	h.stop = 1;
+	pthread_join(h.thread, NULL);
+	ck_assert_msg(h.bad == 0, "%d of %d failed, the last: %s", h.bad,
+	    h.bad + h.ok, h.last);
+	ck_assert_int_gt(h.ok, 0);
+	ck_assert_int_eq(board_get("/board/version", &resp, &body), 200);
+	ck_assert_msg(strncmp(body, "<p>v2 ", 6) == 0 &&
+	    strstr(body, " 0</p>") != NULL, "%s", body);
+	free(resp);
+	ck_assert_int_eq(board_get("/board/slow", &resp, &body), 200);
+	ck_assert_str_eq(body, "<p>new  </p>\n");
+	free(resp);
+}
+END_TEST
+
+/* A broken edit: the error is logged with file:line, the old stays. */
+START_TEST(live_reload_broken)
+{
+	char		*resp, *log = NULL, want[700];
+	const char	*body;
+	size_t		 len;
+	FILE		*f;
+	int		 i;
+
+	put("app.json", "{\"fragments\": [\n"
+	    "  {\"route\": \"/board/count\", \"template\": \"count.html\",\n"
+	    "   \"sql\": \"select 1\" \"params\": []}\n]}\n");
+	ck_assert_int_eq(kill(app_pid, SIGHUP), 0);
+	snprintf(want, sizeof(want), "reload of %s failed, the previous "
+	    "definition stays: %s/app.json:3:", dir, dir);
+	for (i = 0; i < 200; i++) {
+		free(log);
+		log = NULL;
+		if ((f = fopen(app_log, "r")) != NULL) {
+			len = 0;
+			getdelim(&log, &len, '\0', f);
+			fclose(f);
+		}
+		if (log != NULL && strstr(log, want) != NULL)
+			break;
+		usleep(50000);
+	}
+	ck_assert_msg(log != NULL && strstr(log, want) != NULL, "%s",
+	    log ? log : "(no log)");
+	free(log);
+	ck_assert_int_eq(board_get("/board/count", &resp, &body), 200);
+	ck_assert_str_eq(body, "<p>2 items</p>\n");
+	free(resp);
+	ck_assert_int_eq(board_get("/board/version", &resp, &body), 200);
+	ck_assert_msg(strncmp(body, "<p>v2 ", 6) == 0, "%s", body);
+	free(resp);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -546,6 +919,14 @@ main(void)
 	tcase_add_test(tc, serve_params);
 	tcase_add_test(tc, serve_bad_folder);
 	tcase_add_test(tc, rows_typed);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("live");
+	tcase_add_unchecked_fixture(tc, live_up, live_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, live_fragment);
+	tcase_add_test(tc, live_action);
+	tcase_add_test(tc, live_reload);
+	tcase_add_test(tc, live_reload_broken);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
