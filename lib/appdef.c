@@ -1032,29 +1032,55 @@ def_routes(struct loader *ld, struct json_object *root,
 
 /*
  * Loads the app folder dir: DIR/app.json, its SQL files and templates.
+ * Returns what pgsse_appdef_parse returns.
+ */
+struct pgsse_appdef *
+pgsse_appdef_load(const char *dir, char *err, size_t errsz)
+{
+	struct pgsse_appdef	*def;
+	char			 path[PATH_MAX], *z;
+	size_t			 len;
+
+	snprintf(path, sizeof(path), "%s/app.json", dir);
+	if ((z = def_read(path, &len, err, errsz)) == NULL)
+		return NULL;
+	def = pgsse_appdef_parse(dir, z, len, err, errsz);
+	free(z);
+	return def;
+}
+
+/*
+ * Loads the app folder dir with text (len bytes) for its app.json.
  * Returns a snapshot holding one reference, which the caller gives up
  * with pgsse_appdef_release, or NULL with "file:line:col: message" in
  * err (errsz bytes).
  */
 struct pgsse_appdef *
-pgsse_appdef_load(const char *dir, char *err, size_t errsz)
+pgsse_appdef_parse(const char *dir, const char *text, size_t len,
+    char *err, size_t errsz)
 {
 	struct pgsse_appdef	*def = NULL;
 	struct json_tokener	*tok = NULL;
 	struct json_object	*root = NULL;
 	struct loader		 ld;
 	enum json_tokener_error	 jerr;
-	char			*z = NULL;
+	const char		*z = text;
 	size_t			 off, line, col;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.dir = dir;
 	ld.err = err;
 	ld.errsz = errsz;
+	ld.z = text;
+	ld.len = len;
 	snprintf(ld.file, sizeof(ld.file), "%s/app.json", dir);
-	if ((z = def_read(ld.file, &ld.len, err, errsz)) == NULL)
-		goto fail;
-	ld.z = z;
+	if (len > PGSSE_APP_FILE_MAX || len > INT_MAX ||
+	    memchr(text, '\0', len) != NULL) {
+		snprintf(err, errsz, "%s: %s", ld.file, len > PGSSE_APP_FILE_MAX ||
+		    len > INT_MAX ? "larger than PGSSE_APP_FILE_MAX" :
+		    "holds a NUL byte");
+		return NULL;
+	}
 	if ((tok = json_tokener_new()) == NULL ||
 	    (def = calloc(1, sizeof(*def))) == NULL) {
 		snprintf(err, errsz, "%s: out of memory", ld.file);
@@ -1088,14 +1114,12 @@ pgsse_appdef_load(const char *dir, char *err, size_t errsz)
 	def->gen = atomic_fetch_add(&def_gens, 1) + 1;
 	json_object_put(root);
 	json_tokener_free(tok);
-	free(z);
 	return def;
 fail:
 	def_free(def);
 	json_object_put(root);
 	if (tok != NULL)
 		json_tokener_free(tok);
-	free(z);
 	return NULL;
 }
 

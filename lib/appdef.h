@@ -21,6 +21,8 @@ struct pgsse_appdef;
 /* appdef.c */
 struct pgsse_appdef	*pgsse_appdef_load(const char *dir, char *err,
 			    size_t errsz);
+struct pgsse_appdef	*pgsse_appdef_parse(const char *dir, const char *,
+			    size_t, char *err, size_t errsz);
 struct pgsse_appdef	*pgsse_appdef_hold(struct pgsse_appdef *);
 void			 pgsse_appdef_release(struct pgsse_appdef *);
 const struct pgsse_route *pgsse_appdef_routes(const struct pgsse_appdef *,
