@@ -38,7 +38,8 @@ typedef struct pgsse_app pgsse_app;
 #define PGSSE_APP_ARGS_MAX 4
 /* Bound parameters of one query. */
 #define PGSSE_APP_PARAMS_MAX 16
-/* Statements prepared per connection; more run unprepared. */
+/* Statements prepared per connection, beside one per route of an app
+ * folder; more run unprepared. */
 #define PGSSE_APP_STMTS_MAX 32
 /* Worker threads: the default, and the most --threads accepts. */
 #define PGSSE_APP_THREADS 4
