@@ -182,9 +182,9 @@ out:
 
 /*
  * Runs sql on a's connection as a prepared statement, preparing it on
- * first use; past PGSSE_APP_STMTS_MAX statements (and the app folder's
- * own), unprepared. Returns
- * the result (the caller frees it) or NULL if it could not be sent.
+ * first use; past PGSSE_APP_STMTS_MAX statements and one per route of
+ * the app folder, unprepared. Returns the result (the caller frees it)
+ * or NULL if it could not be sent.
  */
 static PGresult *
 app_exec(struct pgsse_app *a, const char *sql, int n,
@@ -193,7 +193,6 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 	char		 name[32];
 	PGresult	*res;
 	size_t		 i;
-
 	char		**p;
 
 	for (i = 0; i < a->nstmts; i++)

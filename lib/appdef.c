@@ -287,6 +287,7 @@ def_push(struct loader *ld, const char *key, size_t i)
 	ld->path[ld->depth++] = key;
 }
 
+/* Leaves the key or index entered last. */
 static void
 def_pop(struct loader *ld)
 {

@@ -60,6 +60,7 @@ setup(void)
 	put("templates/t.html", "<p>{{title}}</p>\n");
 }
 
+/* Removes the case's folder. */
 static void
 teardown(void)
 {
@@ -640,6 +641,7 @@ live_up(void)
 	h_web_start(&web, conf);
 }
 
+/* Stops what live_up started and removes the folder. */
 static void
 live_down(void)
 {
@@ -761,6 +763,7 @@ struct hammer {
 	char		 last[256];
 };
 
+/* The thread of a struct hammer. */
 static void *
 hammer(void *arg)
 {
@@ -789,6 +792,7 @@ struct slow {
 	char		*resp;
 };
 
+/* The thread of a struct slow. */
 static void *
 slow(void *arg)
 {
