@@ -598,6 +598,7 @@ live_up(void)
 {
 	char	 conf[1024], sock[600];
 	PGconn	*c;
+	int	 i;
 
 	setup();
 	h_pg_start(&pg, NULL);
@@ -620,9 +621,13 @@ live_up(void)
 	    "{{meta.tag}} {{params.id}}</li>\n");
 	put("templates/version.html", "<p>{{v}} {{stmts}} {{stale}}</p>\n");
 	put("templates/count.html", "<p>{{n}} items</p>\n");
-	h_secret_init();
 	snprintf(sock, sizeof(sock), "%s/app.sock", dir);
 	snprintf(app_log, sizeof(app_log), "%s/app.log", dir);
+	snprintf(conf, sizeof(conf), "$HTTP[\"url\"] =~ \"^/(board|c)/\" {\n"
+	    " fastcgi.server = ( \"/\" => ((\n"
+	    "  \"socket\" => \"%s\", \"check-local\" => \"disable\",\n"
+	    " )))\n}\n", sock);
+	h_web_start(&web, conf);	/* first: it sets PGSSE_SECRET_FILE */
 	if ((app_pid = fork()) == 0) {
 		freopen(app_log, "w", stderr);
 		setenv("PGUSER", "pgsse_web", 1);
@@ -634,11 +639,15 @@ live_up(void)
 		    "0666", "--", conf, (char *)NULL);
 		_exit(127);
 	}
-	snprintf(conf, sizeof(conf), "$HTTP[\"url\"] =~ \"^/(board|c)/\" {\n"
-	    " fastcgi.server = ( \"/\" => ((\n"
-	    "  \"socket\" => \"%s\", \"check-local\" => \"disable\",\n"
-	    " )))\n}\n", sock);
-	h_web_start(&web, conf);
+	for (i = 0; i < 200 && access(sock, F_OK) != 0; i++)
+		usleep(50000);
+	if (i == 200) {
+		kill(app_pid, SIGTERM);
+		waitpid(app_pid, &i, 0);
+		app_pid = 0;
+		h_run("cat %s >&2", app_log);
+		ck_abort_msg("appdirapp did not make %s", sock);
+	}
 }
 
 /* Stops what live_up started and removes the folder. */
