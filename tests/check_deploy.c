@@ -403,10 +403,33 @@ nginx_auth_up(void)
 }
 
 /*
+ * lighttpd with mod_auth on the private paths, as the sample's comment
+ * says: /jobs/ reaches pgsse-app through the routing rule's rewrite, to
+ * a path no auth.require covers, and must keep the checked user.
+ */
+static void
+lighttpd_auth_up(void)
+{
+	char	 conf[2048], users[600];
+
+	pg_up();
+	snprintf(users, sizeof(users), "%s/users", pg.dir);
+	if (h_run("printf 'alice:secret\\nbob:secret\\n' >%s", users) != 0)
+		ck_abort_msg("cannot write %s", users);
+	snprintf(conf, sizeof(conf), "auth.backend = \"plain\"\n"
+	    "auth.backend.plain.userfile = \"%s\"\n"
+	    "$HTTP[\"url\"] =~ \"^/(jobs|api)/\" {\n auth.require = (\"\" => "
+	    "(\"method\" => \"basic\", \"realm\" => \"pgsse\", \"require\" "
+	    "=> \"valid-user\"))\n}\n", users);
+	h_web_start(&web, conf);
+}
+
+/*
  * With real authentication, alice reads her channels, through streams
  * and fragments, and no one else does.
  */
-START_TEST(deploy_nginx_auth)
+static void
+auth_checks(void)
 {
 	PGconn		*c = h_pg_connect();
 	PGresult	*res;
@@ -440,6 +463,17 @@ START_TEST(deploy_nginx_auth)
 	ck_assert_int_eq(h_http_get(web.port, "/api/sse/secret", NULL, NULL),
 	    401);
 	PQfinish(c);
+}
+
+START_TEST(deploy_nginx_auth)
+{
+	auth_checks();
+}
+END_TEST
+
+START_TEST(deploy_lighttpd_auth)
+{
+	auth_checks();
 }
 END_TEST
 
@@ -630,6 +664,11 @@ main(void)
 	tcase_add_unchecked_fixture(tc, nginx_auth_up, stack_down);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, deploy_nginx_auth);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lighttpd_auth");
+	tcase_add_unchecked_fixture(tc, lighttpd_auth_up, stack_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, deploy_lighttpd_auth);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("two_hosts");
 	tcase_add_unchecked_fixture(tc, two_hosts_up, idle_down);
