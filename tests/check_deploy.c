@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -402,10 +403,33 @@ nginx_auth_up(void)
 }
 
 /*
+ * lighttpd with mod_auth on the private paths, as the sample's comment
+ * says: /jobs/ reaches pgsse-app through the routing rule's rewrite, to
+ * a path no auth.require covers, and must keep the checked user.
+ */
+static void
+lighttpd_auth_up(void)
+{
+	char	 conf[2048], users[600];
+
+	pg_up();
+	snprintf(users, sizeof(users), "%s/users", pg.dir);
+	if (h_run("printf 'alice:secret\\nbob:secret\\n' >%s", users) != 0)
+		ck_abort_msg("cannot write %s", users);
+	snprintf(conf, sizeof(conf), "auth.backend = \"plain\"\n"
+	    "auth.backend.plain.userfile = \"%s\"\n"
+	    "$HTTP[\"url\"] =~ \"^/(jobs|api)/\" {\n auth.require = (\"\" => "
+	    "(\"method\" => \"basic\", \"realm\" => \"pgsse\", \"require\" "
+	    "=> \"valid-user\"))\n}\n", users);
+	h_web_start(&web, conf);
+}
+
+/*
  * With real authentication, alice reads her channels, through streams
  * and fragments, and no one else does.
  */
-START_TEST(deploy_nginx_auth)
+static void
+auth_checks(void)
 {
 	PGconn		*c = h_pg_connect();
 	PGresult	*res;
@@ -440,6 +464,172 @@ START_TEST(deploy_nginx_auth)
 	    401);
 	PQfinish(c);
 }
+
+START_TEST(deploy_nginx_auth)
+{
+	auth_checks();
+}
+END_TEST
+
+START_TEST(deploy_lighttpd_auth)
+{
+	auth_checks();
+}
+END_TEST
+
+/*
+ * Returns the value of the header name in the whole answer r, cut at
+ * the end of its line, in a newly allocated string the caller frees;
+ * NULL if the answer has no such header.
+ */
+static char *
+header(const char *r, const char *name)
+{
+	const char	*p = strstr(r, "\r\n"), *end = strstr(r, "\r\n\r\n");
+	size_t		 len = strlen(name);
+
+	for (; p != NULL && p < end; p = strstr(p + 2, "\r\n"))
+		if (strncasecmp(p + 2, name, len) == 0 && p[2 + len] == ':')
+			return strndup(p + 3 + len + strspn(p + 3 + len, " "),
+			    strcspn(p + 3 + len, "\r\n") - strspn(p + 3 + len,
+			    " "));
+	return NULL;
+}
+
+/* Returns the body of the whole answer r: r owns it. */
+static const char *
+body_of(const char *r)
+{
+	const char	*p = strstr(r, "\r\n\r\n");
+
+	return p != NULL ? p + 4 : "";
+}
+
+/*
+ * Returns whether the whole answer r comes from pgsse-app: only it sets
+ * the CSRF cookie (on any answer to a request without a valid one).
+ */
+static int
+from_app(const char *r)
+{
+	char	*v = header(r, "Set-Cookie");
+	int	 yes = v != NULL && strncmp(v, "pgsse_csrf=", 11) == 0;
+
+	free(v);
+	return yes;
+}
+
+/* Returns the contents of www/rel, which the caller frees. */
+static char *
+www_file(const char *rel)
+{
+	char	 path[1024], *p = NULL;
+	FILE	*f;
+	long	 n;
+
+	snprintf(path, sizeof(path), "%s/www/%s", h_srcdir(), rel);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (p = calloc(1, (size_t)n + 1)) == NULL ||
+	    fread(p, 1, (size_t)n, f) != (size_t)n)
+		ck_abort_msg("cannot read %s", path);
+	fclose(f);
+	return p;
+}
+
+/*
+ * One routing rule in every sample: /api/ is pgsse-stream's, a file
+ * under www/ is the web server's (a folder serves its index.html), and
+ * every other path is pgsse-app's, with REQUEST_URI as sent, so a new
+ * route needs no edit of the samples. pgsse-app answers a path it
+ * lacks with its own 404, which the web server's would not be.
+ */
+START_TEST(deploy_one_routing_rule)
+{
+	static const struct {
+		const char	*path, *file, *type;
+	} files[] = {
+		{ "/", "index.html", "text/html" },
+		{ "/index.html", "index.html", "text/html" },
+		{ "/css/pgsse.css", "css/pgsse.css", "text/css" },
+		{ "/js/sse-manager.js", "js/sse-manager.js", "javascript" },
+		{ "/vendor/htmx.min.js", "vendor/htmx.min.js", "javascript" },
+	};
+	static const char *const news[] = { "/brandnew/route", "/brandnew",
+	    "/brandnew/route?x=1", "/css/nope.css", "/nope.html" };
+	PGconn		*c = h_pg_connect();
+	PGresult	*res;
+	char		*r, *v, *want, tok[256], hdr[1024];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ck_assert_int_eq(h_http(web.port, "GET", files[i].path, NULL,
+		    NULL, 10, &r), 200);
+		v = header(r, "Content-Type");
+		ck_assert_msg(v != NULL && strstr(v, files[i].type) != NULL,
+		    "%s: type %s", files[i].path, v ? v : "(none)");
+		free(v);
+		ck_assert_msg(!from_app(r), "%s went to pgsse-app: %.300s",
+		    files[i].path, r);
+		want = www_file(files[i].file);
+		ck_assert_msg(strcmp(body_of(r), want) == 0, "%s: not the "
+		    "file: %.300s", files[i].path, r);
+		free(want);
+		free(r);
+	}
+	for (i = 0; i < sizeof(news) / sizeof(news[0]); i++) {
+		h_http(web.port, "GET", news[i], NULL, NULL, 10, &r);
+		ck_assert_msg(strncmp(r + 9, "404", 3) == 0 && from_app(r) &&
+		    strcmp(body_of(r), "no such path\n") == 0,
+		    "GET %s did not reach pgsse-app: %.400s", news[i], r);
+		v = header(r, "X-Content-Type-Options");
+		ck_assert_msg(v != NULL && strcmp(v, "nosniff") == 0,
+		    "GET %s: %.400s", news[i], r);
+		free(v);
+		free(r);
+	}
+	/* The query string reaches it too. */
+	ck_assert_int_eq(h_http(web.port, "GET", "/logs/tail?n=x", NULL, NULL,
+	    10, &r), 400);
+	ck_assert_msg(strstr(r, "n must be a number") != NULL, "%.300s", r);
+	free(r);
+	/* /api/ stays pgsse-stream's, whatever follows. */
+	ck_assert_int_eq(h_http(web.port, "GET", "/api/sse-health", NULL, NULL,
+	    10, &r), 200);
+	ck_assert_msg(strstr(r, "\"pid\":") != NULL && !from_app(r), "%.300s",
+	    r);
+	free(r);
+	ck_assert_int_eq(h_http(web.port, "GET", "/api/brandnew", NULL, NULL,
+	    10, &r), 404);
+	ck_assert_msg(!from_app(r), "/api/brandnew went to pgsse-app: %.300s",
+	    r);
+	free(r);
+	/* A POST action, with its form, as before. */
+	h_http(web.port, "GET", "/status/content", NULL, NULL, 10, &r);
+	v = header(r, "Set-Cookie");
+	ck_assert_msg(v != NULL && strncmp(v, "pgsse_csrf=", 11) == 0,
+	    "no CSRF cookie: %.300s", r);
+	snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(v + 11, ";"), v + 11);
+	free(v);
+	free(r);
+	snprintf(hdr, sizeof(hdr), "HX-Request: true\r\nOrigin: "
+	    "http://127.0.0.1:%d\r\nCookie: pgsse_csrf=%s\r\nX-CSRF-Token: %s"
+	    "\r\n", web.port, tok, tok);
+	ck_assert_int_eq(h_http(web.port, "POST", "/validation/run", hdr,
+	    "x=1", 10, &r), 200);
+	ck_assert_msg(strstr(body_of(r), "id=\"job-") != NULL, "%.300s", r);
+	free(r);
+	res = PQexec(c, "select count(*) from pgsse.jobs where kind = "
+	    "'validation'");
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");
+	PQclear(res);
+	/* Without the token, pgsse-app (not the server) refuses it. */
+	ck_assert_int_eq(h_http(web.port, "POST", "/validation/run", NULL,
+	    "x=1", 10, &r), 403);
+	ck_assert_msg(from_app(r), "%.300s", r);
+	free(r);
+	PQfinish(c);
+}
 END_TEST
 
 static TCase *
@@ -453,6 +643,7 @@ server_case(const char *name, void (*up)(void), int kill_test)
 	tcase_add_test(tc, deploy_unbuffered);
 	tcase_add_test(tc, deploy_many_streams);
 	tcase_add_test(tc, deploy_forged_user_refused);
+	tcase_add_test(tc, deploy_one_routing_rule);
 	if (kill_test)
 		tcase_add_test(tc, deploy_stream_killed);
 	return tc;
@@ -473,6 +664,11 @@ main(void)
 	tcase_add_unchecked_fixture(tc, nginx_auth_up, stack_down);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, deploy_nginx_auth);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lighttpd_auth");
+	tcase_add_unchecked_fixture(tc, lighttpd_auth_up, stack_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, deploy_lighttpd_auth);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("two_hosts");
 	tcase_add_unchecked_fixture(tc, two_hosts_up, idle_down);
