@@ -25,6 +25,14 @@ stack_up(void)
 	h_exec(c, "insert into pgsse_demo.demos (id, name, description) values "
 	    "('evil', '<img src=x onerror=\"window.__pwned=1\">', "
 	    "'<script>window.__pwned=3</script> & \"quotes\"')");
+	/* Two test channels that share an event name (channels.mjs). */
+	h_exec(c, "insert into pgsse.channels (name, description) values "
+	    "('users', 'Test users.'), ('orders', 'Test orders.'); "
+	    "insert into pgsse.events (channel, name, description) values "
+	    "('users', 'updated', 'u'), ('orders', 'updated', 'o'); "
+	    "insert into pgsse.event_fields (channel, event, field, type, ord) "
+	    "values ('users', 'updated', 'id', 'integer', 0), "
+	    "('orders', 'updated', 'id', 'integer', 0)");
 	PQfinish(c);
 	h_pg_load("sql/roles.sql");
 	/* The programs run with the least-privilege roles, as deployed. */
@@ -68,6 +76,12 @@ START_TEST(browser_stream_restart)
 }
 END_TEST
 
+START_TEST(browser_channel_identity)
+{
+	ck_assert_int_eq(h_browser(web.port, "channels"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -80,6 +94,7 @@ main(void)
 	tcase_add_test(tc, browser_demo_library);
 	tcase_add_test(tc, browser_slow_javascript);
 	tcase_add_test(tc, browser_stream_restart);
+	tcase_add_test(tc, browser_channel_identity);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
