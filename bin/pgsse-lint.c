@@ -2,7 +2,9 @@
  * pgsse-lint REGISTRY FILE...: proves that pages, scripts and publishers
  * agree with the event registry. It fails, naming file and line, on:
  *  - an sse: trigger or sse-swap naming an event that the channels of
- *    its sse-connect do not document (or used outside any sse-connect);
+ *    its sse-connect do not send (or used outside any sse-connect): a
+ *    documented plain name under a connect of one channel, and
+ *    "<channel>.<event>" under a connect of several;
  *  - an sse-connect to an unknown channel;
  *  - one element carrying both the htmx SSE extension (hx-ext="sse" or
  *    sse-connect) and an Alpine SSE manager connection;
@@ -92,12 +94,19 @@ documented(const char *ch, const char *ev)
 	return c != NULL && pgsse_registry_event(c, ev) != NULL;
 }
 
+/* Returns 1 if ev is an event every stream may send (SSE_EVENTS.md). */
+static int
+system_event(const char *ev)
+{
+	return strcmp(ev, PGSSE_RESET_EVENT) == 0;
+}
+
 static int
 documented_anywhere(const char *ev)
 {
 	size_t	 i;
 
-	if (strcmp(ev, PGSSE_RESET_EVENT) == 0)
+	if (system_event(ev))
 		return 1;
 	for (i = 0; i < reg->n; i++)
 		if (pgsse_registry_event(&reg->channels[i], ev) != NULL)
@@ -271,6 +280,18 @@ alpine_connects(const char *v)
 	return 0;
 }
 
+/* Returns 1 if e already lists channel ch, as a stream counts it once. */
+static int
+has_chan(const struct elem *e, const char *ch)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->nchans; i++)
+		if (strcmp(e->chans[i], ch) == 0)
+			return 1;
+	return 0;
+}
+
 /* Fills e->chans from an sse-connect URL. */
 static void
 connect_channels(const char *file, int line, struct elem *e, const char *url)
@@ -291,7 +312,8 @@ connect_channels(const char *file, int line, struct elem *e, const char *url)
 	} else if (strncmp(url, "/api/sse?", 9) == 0 &&
 	    pgsse_query_parse(url + 9, &q) == PGSSE_OK) {
 		for (i = 0; i < q.n && e->nchans < PGSSE_CHANNELS_MAX; i++)
-			if (strcmp(q.pairs[i].key, "channel") == 0)
+			if (strcmp(q.pairs[i].key, "channel") == 0 &&
+			    !has_chan(e, q.pairs[i].val))
 				snprintf(e->chans[e->nchans++],
 				    sizeof(e->chans[0]), "%s", q.pairs[i].val);
 		pgsse_query_free(&q);
@@ -302,23 +324,49 @@ connect_channels(const char *file, int line, struct elem *e, const char *url)
 			    "\"%s\"%s", e->chans[i], NULL);
 }
 
+/*
+ * Returns 1 if ev is what a stream of the connect e's channels sends
+ * for one of them: the plain name on a stream of one channel,
+ * "<channel>.<event>" on a stream of several. Sets *why otherwise.
+ */
+static int
+connect_sends(const struct elem *e, const char *ev, const char **why)
+{
+	const char	*dot = strchr(ev, '.');
+	size_t		 j;
+
+	for (j = 0; j < e->nchans; j++) {
+		if (e->nchans == 1 && documented(e->chans[j], ev))
+			return 1;
+		if (e->nchans > 1 && dot != NULL &&
+		    strlen(e->chans[j]) == (size_t)(dot - ev) &&
+		    strncmp(e->chans[j], ev, (size_t)(dot - ev)) == 0 &&
+		    documented(e->chans[j], dot + 1))
+			return 1;
+	}
+	if (e->nchans > 1 && dot == NULL)
+		*why = "; a stream of several channels names it "
+		    "<channel>.<event>";
+	else if (e->nchans == 1 && dot != NULL)
+		*why = "; a stream of one channel sends plain names";
+	return 0;
+}
+
 /* Checks an event named by sse: or sse-swap against the nearest connect. */
 static void
 check_sse_event(const char *file, int line, struct elem *stack, size_t depth,
     const char *ev)
 {
-	size_t	 i, j;
+	const char	*why = "";
+	size_t		 i;
 
 	for (i = depth; i-- > 0;) {
 		if (!stack[i].connect)
 			continue;
-		if (strcmp(ev, PGSSE_RESET_EVENT) == 0)
+		if (system_event(ev) || connect_sends(&stack[i], ev, &why))
 			return;
-		for (j = 0; j < stack[i].nchans; j++)
-			if (documented(stack[i].chans[j], ev))
-				return;
 		fail(file, line, "sse event \"%s\" is not documented for the "
-		    "channels of its sse-connect%s", ev, NULL);
+		    "channels of its sse-connect%s", ev, why);
 		return;
 	}
 	fail(file, line, "sse event \"%s\" used outside any sse-connect%s", ev,
@@ -330,7 +378,8 @@ static void
 check_names(const char *file, int line, struct elem *stack, size_t depth,
     const char *v, int swap)
 {
-	char		 ev[PGSSE_EVENT_MAX + 2];
+	/* "<channel>.<event>", and one more byte to tell a longer one. */
+	char		 ev[PGSSE_CHANNEL_MAX + PGSSE_EVENT_MAX + 3];
 	const char	*p = v;
 	size_t		 n;
 
@@ -344,8 +393,8 @@ check_names(const char *file, int line, struct elem *stack, size_t depth,
 		n = strcspn(p, " ,[");
 		if (n == 0)
 			return;
-		snprintf(ev, sizeof(ev), "%.*s", (int)(n > PGSSE_EVENT_MAX ?
-		    PGSSE_EVENT_MAX + 1 : n), p);
+		snprintf(ev, sizeof(ev), "%.*s", (int)(n > sizeof(ev) - 1 ?
+		    sizeof(ev) - 1 : n), p);
 		check_sse_event(file, line, stack, depth, ev);
 		p += n;
 		if (!swap)
@@ -357,6 +406,20 @@ struct attr {
 	char	 name[64];
 	char	 val[2048];
 };
+
+/* Turns each "&amp;" of an attribute value into "&", as a browser does. */
+static void
+unescape_amp(char *v)
+{
+	char	*r, *w;
+
+	for (r = w = v; *r != '\0'; r++) {
+		*w++ = *r;
+		if (strncmp(r, "&amp;", 5) == 0)
+			r += 4;
+	}
+	*w = '\0';
+}
 
 /* Reads attributes from p up to '>'; returns the position after '>'. */
 static const char *
@@ -388,9 +451,11 @@ read_attrs(const char *p, struct attr *a, size_t max, size_t *n, int *self)
 			q = (*p == '"' || *p == '\'') ? *p++ : 0;
 			len = q ? strcspn(p, q == '"' ? "\"" : "'") :
 			    strcspn(p, " \t\r\n>");
-			if (*n < max)
+			if (*n < max) {
 				snprintf(a[*n].val, sizeof(a[*n].val), "%.*s",
 				    (int)len, p);
+				unescape_amp(a[*n].val);
+			}
 			p += len + (q && p[len] == q);
 		}
 		if (len > 0 || *p != '\0')

@@ -26,7 +26,20 @@ static const char docs_head[] =
 "channels on one connection) and `/api/jobs/<id>/stream` (the `job`\n"
 "channel filtered on `job_id`, closed after `complete`).\n"
 "Payload fields listed are required, with their JSON types; publishers\n"
-"may add more.\n";
+"may add more.\n\n"
+"**Event names on the wire.** A stream of one channel sends each event\n"
+"under its name below (`event: installed`). A stream of several channels\n"
+"names each event for its channel, `<channel>.<event>` (`event:\n"
+"demos.installed`), so that two channels sharing an event name never\n"
+"reach each other's handlers: listen for `sse:demos.installed` (or\n"
+"`sse-swap=\"demos.installed\"`) under\n"
+"`sse-connect=\"/api/sse?channel=demos&channel=status\"`, and for\n"
+"`sse:installed` under `sse-connect=\"/api/sse/demos\"`.\n"
+"`window.sseManager.connect(channel, onMessage)` listens for the right\n"
+"form itself and passes `onMessage` an event of the plain name. System\n"
+"events (below) keep their names on every stream. A channel is never\n"
+"named `pgsse`, and event names hold no `.`, so no name can be read two\n"
+"ways.\n";
 
 static const char docs_tail[] =
 "\n## System events (every stream)\n\n"

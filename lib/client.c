@@ -312,7 +312,10 @@ pgsse_client_id_line(const struct pgsse_client *c, struct pgsse_buf *b)
 /*
  * Appends ev to b unless c already has it or is done; durable events
  * get an id line with c's new cursor, and the end of a per-job stream
- * makes c done. Returns PGSSE_ERR_NOMEM if memory ran out.
+ * makes c done. A stream of several channels names a channel's event
+ * "<channel>.<event>", so that channels sharing an event name stay
+ * apart in the browser; a stream of one channel and system events keep
+ * the plain name. Returns PGSSE_ERR_NOMEM if memory ran out.
  */
 enum pgsse_err
 pgsse_client_emit(struct pgsse_client *c, struct pgsse_buf *b,
@@ -336,6 +339,10 @@ pgsse_client_emit(struct pgsse_client *c, struct pgsse_buf *b,
 	}
 	if (c->job_id != 0 && ev->end)
 		c->done = 1;
+	if (c->nchans > 1 && ev->qlen > 0)
+		return pgsse_buf_put(b, ev->qhead, ev->qlen) ||
+		    pgsse_buf_put(b, ev->frame + ev->head, ev->len - ev->head) ?
+		    PGSSE_ERR_NOMEM : PGSSE_OK;
 	return pgsse_buf_put(b, ev->frame, ev->len);
 }
 

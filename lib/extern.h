@@ -71,8 +71,9 @@ size_t		 pgsse_utf8_len(const unsigned char *, size_t);
 
 /* feed.c: events, and reading the event log. Data types in feed.h. */
 struct pgsse_event;
-struct pgsse_event *pgsse_event_new(int64_t id, int chan, const char *event,
-		    const char *data, int64_t job_id);
+struct pgsse_event *pgsse_event_new(int64_t id, int chan,
+		    const char *channel, const char *event, const char *data,
+		    int64_t job_id);
 void		 pgsse_event_ref(struct pgsse_event *);
 void		 pgsse_event_unref(struct pgsse_event *);
 

@@ -27,18 +27,27 @@ static const char *const fetch_sql =
 " order by l.id limit " XSTR(PGSSE_FETCH_BATCH);
 
 /*
- * Makes an event whose frame carries event and data. Returns NULL if
- * memory ran out or event is not a valid name. The caller holds the one
- * reference and drops it with pgsse_event_unref.
+ * Makes an event whose frame carries event and data. If channel is not
+ * NULL, the event also holds the header of its qualified form, "event:
+ * <channel>.<event>\n", which multi-channel streams send instead of the
+ * frame's own (pgsse_client_emit); system events have none. Returns
+ * NULL if memory ran out or event is not a valid name. The caller holds
+ * the one reference and drops it with pgsse_event_unref.
  */
 struct pgsse_event *
-pgsse_event_new(int64_t id, int chan, const char *event, const char *data,
-    int64_t job_id)
+pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
+    const char *data, int64_t job_id)
 {
 	struct pgsse_buf	 b = { NULL, 0, 0 };
 	struct pgsse_event	*ev = NULL;
+	size_t			 len, head = strlen(event) + 8;
 
 	if (pgsse_sse_event(&b, NULL, event, data, strlen(data)) != PGSSE_OK)
+		goto out;
+	len = b.len;
+	/* The qualified header goes after the frame's NUL. */
+	if (channel != NULL && (pgsse_buf_put(&b, "", 1) != PGSSE_OK ||
+	    pgsse_buf_printf(&b, "event: %s.%s\n", channel, event) != PGSSE_OK))
 		goto out;
 	if ((ev = malloc(sizeof(*ev) + b.len + 1)) == NULL)
 		goto out;
@@ -48,8 +57,11 @@ pgsse_event_new(int64_t id, int chan, const char *event, const char *data,
 	ev->job_id = job_id;
 	ev->end = strcmp(event, PGSSE_JOB_END) == 0;
 	ev->reset = 0;
-	ev->len = b.len;
+	ev->len = len;
+	ev->head = head;
 	memcpy(ev->frame, b.p, b.len + 1);
+	ev->qlen = channel == NULL ? 0 : b.len - len - 1;
+	ev->qhead = ev->frame + len + 1;
 out:
 	pgsse_buf_free(&b);
 	return ev;
@@ -132,7 +144,7 @@ feed_event(const struct pgsse_registry *reg, PGresult *res, int i, int *c)
 	if ((*c = chan_index(reg, PQgetvalue(res, i, 3))) < 0)
 		return NULL;
 	return pgsse_event_new(strtoll(PQgetvalue(res, i, 0), NULL, 10), *c,
-	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+	    reg->channels[*c].name, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
 	    strtoll(PQgetvalue(res, i, 4), NULL, 10));
 }
 

@@ -17,7 +17,10 @@ struct pgsse_event {
 	int		 chan;		/* index into the registry */
 	int		 end;		/* ends a per-job stream */
 	int		 reset;		/* the log went back: cursor := id */
-	size_t		 len;
+	size_t		 len;		/* of frame */
+	size_t		 head;		/* of frame's "event: e\n" */
+	size_t		 qlen;		/* of qhead, 0: none */
+	const char	*qhead;		/* in frame[]: "event: ch.e\n" */
 	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
 };
 

@@ -239,7 +239,7 @@ hub_rewind(struct pgsse_hub *hub, const int64_t *tails)
 		    "to %lld", hub->reg->channels[i].name,
 		    (long long)hub->cursor[i], (long long)tails[i]);
 		hub->cursor[i] = tails[i];
-		if ((ev = pgsse_event_new(tails[i], (int)i, PGSSE_RESET_EVENT,
+		if ((ev = pgsse_event_new(tails[i], (int)i, NULL, PGSSE_RESET_EVENT,
 		    "{\"reason\":\"the event log went back\"}", 0)) == NULL)
 			continue;
 		ev->reset = 1;
@@ -307,7 +307,7 @@ hub_notification(struct pgsse_hub *hub, PGconn *conn, PGnotify *nf,
 		memset(dirty, 0, hub->reg->n);
 		*any = 0;
 		ev = pgsse_event_new(0, (int)(n.channel - hub->reg->channels),
-		    n.event, n.data, 0);
+		    n.channel->name, n.event, n.data, 0);
 		if (ev != NULL)
 			hub_dispatch(ev, hub);
 		break;

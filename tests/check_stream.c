@@ -102,8 +102,9 @@ START_TEST(stream_multi_channel)
 	st = h_publish(c, "status", "system_status",
 	    "{\"status\":\"ok\",\"uptime\":2}");
 	ck_assert_int_eq(h_sse_wait(s, 2, WAIT_MS), 2);
-	ck_assert_str_eq(s->msgs[0].event, "uninstalled");
-	ck_assert_str_eq(s->msgs[1].event, "system_status");
+	/* Several channels: each event is named for its channel. */
+	ck_assert_str_eq(s->msgs[0].event, "demos.uninstalled");
+	ck_assert_str_eq(s->msgs[1].event, "status.system_status");
 	snprintf(want, sizeof(want), "demos:%" PRId64 ",status:%" PRId64, d,
 	    st);
 	ck_assert_str_eq(s->msgs[1].id, want);

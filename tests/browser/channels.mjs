@@ -47,7 +47,7 @@ await run('channel identity', async (page) => {
 	let waited = 'both events arrived';
 	try {
 		await page.waitForFunction(() => window.__got.orders.includes('2:updated') &&
-			document.querySelector('#swap-orders').textContent.includes('"id":2'),
+			document.querySelector('#swap-orders').textContent.includes('2'),
 		null, { timeout: 10000 });
 		await page.waitForTimeout(500);
 	} catch (e) {
@@ -61,7 +61,9 @@ await run('channel identity', async (page) => {
 	const seen = JSON.stringify({ waited, ...got, fetched });
 	assert(got.manager.users.join() === '1:updated', 'manager: users handlers got only users: ' + seen);
 	assert(got.manager.orders.join() === '2:updated', 'manager: orders handlers got only orders: ' + seen);
-	assert(got.swap.users === '{"id":1}' && got.swap.orders === '{"id":2}',
+	// The stream sends the payload as jsonb prints it: {"id": 1}.
+	const id = (text) => { try { return JSON.parse(text).id; } catch (e) { return text; } };
+	assert(id(got.swap.users) === 1 && id(got.swap.orders) === 2,
 		'sse-swap: each element shows its own channel\'s event: ' + seen);
 	assert(fetched.users === 1 && fetched.orders === 1,
 		'hx-trigger: each element fetched once, for its own channel: ' + seen);

@@ -8,6 +8,12 @@
 // for the event names in CHANNEL_EVENTS (www/js/channel-events.js, made
 // from the registry), so back end and front end cannot disagree.
 //
+// Channel identity: on a connection of several channels the stream names
+// each event "<channel>.<event>" (docs/SSE_EVENTS.md), so two channels
+// that share an event name stay apart. The manager listens to those
+// names and hands each handler a MessageEvent of the plain name, so
+// handlers compare event.type with the registry's names either way.
+//
 // The manager keeps the last event id. When it must open a new
 // EventSource (a channel was added, or the browser gave up after an
 // error), it passes that id as last_event_id so nothing is lost.
@@ -97,9 +103,11 @@
 				this.setState('reconnecting');
 			}
 		};
+		const qualify = channels.length > 1;
 		channels.forEach((channel) => {
 			window.CHANNEL_EVENTS[channel].forEach((type) => {
-				es.addEventListener(type, (event) => this.deliver(channel, event));
+				es.addEventListener(qualify ? channel + '.' + type : type,
+					(event) => this.deliver(channel, type, event));
 			});
 		});
 		es.addEventListener(RESET_EVENT, () => {
@@ -107,8 +115,14 @@
 		});
 	};
 
-	SSEConnectionManager.prototype.deliver = function (channel, event) {
+	// Hands event, of type on channel, to the channel's handlers, as a
+	// MessageEvent of the plain name if the stream qualified it.
+	SSEConnectionManager.prototype.deliver = function (channel, type, event) {
 		if (event.lastEventId) this.lastEventId = event.lastEventId;
+		if (event.type !== type) {
+			event = new MessageEvent(type, { data: event.data,
+				lastEventId: event.lastEventId, origin: event.origin });
+		}
 		let data = null;
 		try {
 			data = JSON.parse(event.data);
