@@ -5,6 +5,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <check.h>
 
@@ -82,6 +83,26 @@ START_TEST(browser_channel_identity)
 }
 END_TEST
 
+/*
+ * The manager's heartbeat watchdog, against a second web server whose
+ * stream program sends a heartbeat every second (the others keep the
+ * default, so that no watchdog fires in their tests).
+ */
+START_TEST(browser_heartbeat_watchdog)
+{
+	struct h_web	 web2;
+	int		 rc;
+
+	memset(&web2, 0, sizeof(web2));
+	setenv("PGSSE_HEARTBEAT", "1", 1);
+	h_web_start(&web2, NULL);
+	unsetenv("PGSSE_HEARTBEAT");
+	rc = h_browser(web2.port, "watchdog");
+	h_web_stop(&web2);
+	ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -95,6 +116,7 @@ main(void)
 	tcase_add_test(tc, browser_slow_javascript);
 	tcase_add_test(tc, browser_stream_restart);
 	tcase_add_test(tc, browser_channel_identity);
+	tcase_add_test(tc, browser_heartbeat_watchdog);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
