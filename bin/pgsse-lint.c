@@ -98,7 +98,8 @@ documented(const char *ch, const char *ev)
 static int
 system_event(const char *ev)
 {
-	return strcmp(ev, PGSSE_RESET_EVENT) == 0;
+	return strcmp(ev, PGSSE_RESET_EVENT) == 0 ||
+	    strcmp(ev, PGSSE_HEARTBEAT_EVENT) == 0;
 }
 
 static int

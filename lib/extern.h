@@ -25,6 +25,9 @@
 #define PGSSE_JOB_END "complete"
 /* The event telling a client that it missed events and must reload. */
 #define PGSSE_RESET_EVENT "stream_reset"
+/* The heartbeat event: no channel is named pgsse and no event name holds
+ * a dot, so it cannot clash with an app's event, plain or qualified. */
+#define PGSSE_HEARTBEAT_EVENT "pgsse.heartbeat"
 
 /* registry.c: data types in registry.h. */
 struct pgsse_registry;
@@ -202,6 +205,8 @@ enum pgsse_err	 pgsse_sse_event(struct pgsse_buf *, const char *id,
 		    const char *event, const char *data, size_t datalen);
 enum pgsse_err	 pgsse_sse_comment(struct pgsse_buf *, const char *);
 enum pgsse_err	 pgsse_sse_retry(struct pgsse_buf *, unsigned int ms);
+enum pgsse_err	 pgsse_sse_heartbeat(struct pgsse_buf *, unsigned int interval,
+		    long long now);
 
 /* name.c: channel and event name whitelists. */
 int		 pgsse_name_channel_ok(const char *);

@@ -48,7 +48,7 @@
 #define PGSSE_CLIENTS_MAX 1000
 /* Events waiting for one slow client before it is disconnected. */
 #define PGSSE_QUEUE_MAX 4096
-/* Default seconds between heartbeat comments. */
+/* Default seconds between heartbeats (the pgsse.heartbeat event). */
 #define PGSSE_HEARTBEAT_SEC 15
 /* Default reconnect hint sent in retry:, in milliseconds. */
 #define PGSSE_RETRY_MS 2000

@@ -34,9 +34,12 @@
  * by-descriptor table with each client's epoll registration and write
  * times) is the pump thread's alone.
  *
- * Time. Once a second the pump walks its clients: a heartbeat comment
- * to those idle for the heartbeat interval, and the end for those whose
- * pending output has not moved for PGSSE_WRITE_TIMEOUT_SEC.
+ * Time. Once a second the pump walks its clients: a heartbeat to those
+ * idle for the heartbeat interval, and the end for those whose pending
+ * output has not moved for PGSSE_WRITE_TIMEOUT_SEC. The heartbeat is an
+ * event, PGSSE_HEARTBEAT_EVENT with no id, not a comment: EventSource
+ * shows no comment to a page, and the page's watchdog (sse-manager.js)
+ * must see the stream alive. It is framed once per walk, not per client.
  *
  * Replays. A resume's thread hands the client over holding its share
  * of the hub's replay budget (hub.c) for the bytes it framed; the pump
@@ -92,6 +95,7 @@ struct pgsse_pump {
 	struct pump_slot	*byfd;		/* attached, by descriptor */
 	size_t			 nbyfd;
 	struct pgsse_buf	 scratch;
+	struct pgsse_buf	 beat;		/* this walk's heartbeat */
 	time_t			 now;
 	unsigned int		 heartbeat;
 	pgsse_pump_cb		 replayed;	/* a client's replay is written */
@@ -334,9 +338,13 @@ pump_tick(struct pgsse_pump *pump)
 {
 	struct pump_slot	*sl;
 	struct pgsse_client	*c;
+	struct pgsse_buf	*beat = &pump->beat;
 	size_t			 fd;
-	static const char	 ping[] = ": ping\n\n";
+	int			 beats;
 
+	pgsse_buf_reset(beat);
+	beats = pgsse_sse_heartbeat(beat, pump->heartbeat,
+	    (long long)pump->now) == PGSSE_OK;
 	for (fd = 0; fd < pump->nbyfd; fd++) {
 		sl = &pump->byfd[fd];
 		if ((c = sl->c) == NULL)
@@ -346,10 +354,10 @@ pump_tick(struct pgsse_pump *pump)
 				pump_close(pump, c, 0);
 			continue;
 		}
-		if (pgsse_client_ending(c) ||
+		if (!beats || pgsse_client_ending(c) ||
 		    pump->now - sl->last_write < (time_t)pump->heartbeat)
 			continue;
-		if (pgsse_client_put(c, ping, sizeof(ping) - 1) != PGSSE_OK ||
+		if (pgsse_client_put(c, beat->p, beat->len) != PGSSE_OK ||
 		    pump_flush(pump, c) == -1)
 			pump_close(pump, c, 0);
 	}
@@ -383,7 +391,7 @@ pump_main(void *arg)
 }
 
 /*
- * Makes a pump, heartbeat seconds between comments, and starts its
+ * Makes a pump, heartbeat seconds between heartbeats, and starts its
  * thread. It calls replayed(c, arg) once c's replay is all written, and
  * ended(c, arg) when it closed c, before c's finish; both on its thread,
  * holding no lock. Returns NULL on failure. The caller owns it and
@@ -441,6 +449,7 @@ pgsse_pump_free(struct pgsse_pump *pump)
 	free(pump->work);
 	free(pump->spare);
 	pgsse_buf_free(&pump->scratch);
+	pgsse_buf_free(&pump->beat);
 	pthread_mutex_destroy(&pump->lock);
 	free(pump);
 }

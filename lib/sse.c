@@ -92,6 +92,19 @@ pgsse_sse_comment(struct pgsse_buf *b, const char *text)
 	return PGSSE_OK;
 }
 
+/*
+ * Appends the heartbeat event: PGSSE_HEARTBEAT_EVENT with no id, and the
+ * interval in seconds and the server's Unix time as data. Returns
+ * PGSSE_ERR_NOMEM on failure.
+ */
+enum pgsse_err
+pgsse_sse_heartbeat(struct pgsse_buf *b, unsigned int interval,
+    long long now)
+{
+	return pgsse_buf_printf(b, "event: " PGSSE_HEARTBEAT_EVENT "\n"
+	    "data: {\"interval\":%u,\"time\":%lld}\n\n", interval, now);
+}
+
 /* Appends "retry: ms\n\n". Returns PGSSE_ERR_NOMEM on failure. */
 enum pgsse_err
 pgsse_sse_retry(struct pgsse_buf *b, unsigned int ms)

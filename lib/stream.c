@@ -509,7 +509,8 @@ stream_job_wait(struct stream *s)
 
 /*
  * Starts the stream: cursor checks, joining the hub, then headers,
- * retry hint, the initial id and the replay framed into the client's
+ * retry hint, the initial id, a first heartbeat (the page's watchdog
+ * learns the interval from it) and the replay framed into the client's
  * out buffer; nothing is written yet. Returns PGSSE_ERR_DB if the log
  * could not be read, PGSSE_ERR_LIMIT if the replay budget had no room
  * for the first event (the client is then told to come back),
@@ -546,7 +547,9 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
 	    (er = stream_send_reset(s, b)) ||
 	    (er = pgsse_client_id_line(c, b)) ||
-	    (er = pgsse_buf_puts(b, "\n")))
+	    (er = pgsse_buf_puts(b, "\n")) ||
+	    (er = pgsse_sse_heartbeat(b, srv.cfg->heartbeat,
+	    (long long)time(NULL))))
 		goto out;
 	if (s->replay) {
 		er = pgsse_feed_fetch(conn, pgsse_hub_registry(srv.hub),

@@ -55,7 +55,9 @@ dispatch(struct sse_parser *p)
 	m.id = p->lastid;
 	m.event = p->event ? p->event : "message";
 	m.data = p->data;
-	if (p->on_msg)
+	if (strcmp(m.event, "pgsse.heartbeat") == 0)
+		p->heartbeats++;
+	else if (p->on_msg)
 		p->on_msg(&m, p->arg);
 	free(p->data);
 	free(p->event);

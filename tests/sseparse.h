@@ -1,7 +1,10 @@
 /*
  * sseparse.h: an SSE decoder written from the WHATWG algorithm alone,
  * independent of lib/sse.c, so tests can round-trip the encoder through
- * it and the stream tests can read what a browser would read.
+ * it and the stream tests can read what a browser would read. The
+ * stream's heartbeat event (pgsse.heartbeat) is counted, as comments
+ * are, and not handed on, so that tests see only the events they
+ * published whatever the heartbeat interval.
  */
 #ifndef SSEPARSE_H
 #define SSEPARSE_H
@@ -26,6 +29,7 @@ struct sse_parser {
 	size_t	 datalen;
 	long	 retry;		/* last retry: value, or -1 */
 	size_t	 comments;
+	size_t	 heartbeats;	/* pgsse.heartbeat events, counted only */
 	int	 bom_done;
 	void	(*on_msg)(const struct sse_msg *, void *);
 	void	*arg;

@@ -8,18 +8,27 @@ import { run, base, publish, assert } from './browser.mjs';
 
 await run('heartbeat is an event', async (page) => {
 	await page.goto(base + '/');
-	const beat = await page.evaluate(() => new Promise((resolve) => {
+	// The first comes with the stream's start, the next from the pump
+	// once the stream was idle for the interval.
+	const beats = await page.evaluate(() => new Promise((resolve) => {
 		const es = new EventSource('/api/sse/logs');
-		const t = setTimeout(() => { es.close(); resolve(null); }, 5000);
+		const got = [];
+		const t = setTimeout(() => { es.close(); resolve(got); }, 8000);
 		es.addEventListener('pgsse.heartbeat', (e) => {
+			got.push({ data: e.data, id: e.lastEventId });
+			if (got.length < 2) return;
 			clearTimeout(t);
 			es.close();
-			resolve({ data: e.data, id: e.lastEventId });
+			resolve(got);
 		});
 	}));
-	assert(beat !== null, 'a pgsse.heartbeat event arrived within 5 s');
-	const data = JSON.parse(beat.data);
-	assert(data.interval === 1 && Number.isInteger(data.time), 'heartbeat data: ' + beat.data);
+	assert(beats.length === 2, 'two pgsse.heartbeat events within 8 s: ' + JSON.stringify(beats));
+	for (const b of beats) {
+		const data = JSON.parse(b.data);
+		assert(data.interval === 1 && Number.isInteger(data.time), 'heartbeat data: ' + b.data);
+	}
+	assert(beats[0].id !== '' && beats[1].id === beats[0].id,
+		'heartbeats carry no id of their own: ' + JSON.stringify(beats));
 });
 
 await run('watchdog reconnects a silent stream', async (page) => {

@@ -17,10 +17,19 @@
 // The manager keeps the last event id. When it must open a new
 // EventSource (a channel was added, or the browser gave up after an
 // error), it passes that id as last_event_id so nothing is lost.
+//
+// Heartbeat watchdog: a stream idle for its heartbeat interval sends
+// pgsse.heartbeat (no id; data {interval, time}). Once the manager has
+// learnt the interval, a connection that delivers nothing at all for two
+// intervals and a second (the server checks once a second) is taken for
+// dead even if its socket is open, as behind a stopped process or a
+// silent proxy: the manager closes it, says 'reconnecting' (the badge)
+// and opens a new one from its last id, again until one opens.
 (function () {
 	'use strict';
 
 	const RESET_EVENT = 'stream_reset';
+	const HEARTBEAT_EVENT = 'pgsse.heartbeat';
 	const RETRY_MS = 3000;
 
 	function SSEConnectionManager() {
@@ -32,6 +41,8 @@
 		this.opened = 0;         // EventSources opened, for tests
 		this.pending = false;
 		this.refreshed = false;  // targets refreshed after the first open
+		this.heartbeatMs = 0;    // the stream's heartbeat, once learnt
+		this.watchdog = null;    // timer that reconnects a silent stream
 	}
 
 	SSEConnectionManager.prototype.setState = function (state) {
@@ -84,8 +95,11 @@
 		this.source = es;
 		this.channels = channels;
 		this.opened++;
-		this.setState('connecting');
+		// A watchdog's reconnect says 'reconnecting' until it opens.
+		if (this.state !== 'reconnecting') this.setState('connecting');
+		this.arm(es);
 		es.onopen = () => {
+			this.seen(es, null);
 			this.setState('open');
 			// Targets loaded their state before this connection existed:
 			// refresh them once, so nothing published in between is missed.
@@ -106,19 +120,53 @@
 		const qualify = channels.length > 1;
 		channels.forEach((channel) => {
 			window.CHANNEL_EVENTS[channel].forEach((type) => {
-				es.addEventListener(qualify ? channel + '.' + type : type,
-					(event) => this.deliver(channel, type, event));
+				es.addEventListener(qualify ? channel + '.' + type : type, (event) => {
+					if (this.seen(es, event)) this.deliver(channel, type, event);
+				});
 			});
 		});
-		es.addEventListener(RESET_EVENT, () => {
+		es.addEventListener(RESET_EVENT, (event) => {
+			if (!this.seen(es, event)) return;
 			document.body.dispatchEvent(new CustomEvent('sseReset', { bubbles: true }));
 		});
+		es.addEventListener(HEARTBEAT_EVENT, (event) => {
+			try {
+				const s = JSON.parse(event.data).interval;
+				if (Number.isInteger(s) && s > 0) this.heartbeatMs = s * 1000;
+			} catch (e) {
+				console.error('sse-manager: bad heartbeat', e);
+			}
+			this.seen(es, event);
+		});
+	};
+
+	// Notes that es, the current connection, delivered something: takes
+	// the last event id the browser keeps for it (a heartbeat carries the
+	// id of the stream's cursor without moving it) and re-arms the
+	// watchdog. Returns false if es is no longer the current connection.
+	SSEConnectionManager.prototype.seen = function (es, event) {
+		if (this.source !== es) return false;
+		if (event && event.lastEventId) this.lastEventId = event.lastEventId;
+		this.arm(es);
+		return true;
+	};
+
+	// (Re)starts the watchdog on es, once the heartbeat interval is known.
+	SSEConnectionManager.prototype.arm = function (es) {
+		clearTimeout(this.watchdog);
+		this.watchdog = null;
+		if (!this.heartbeatMs) return;
+		this.watchdog = setTimeout(() => {
+			if (this.source !== es) return;
+			es.close();
+			this.setState('reconnecting');
+			this.open();
+		}, 2 * this.heartbeatMs + 1000);
 	};
 
 	// Hands event, of type on channel, to the channel's handlers, as a
 	// MessageEvent of the plain name if the stream qualified it.
 	SSEConnectionManager.prototype.deliver = function (channel, type, event) {
-		if (event.lastEventId) this.lastEventId = event.lastEventId;
 		if (event.type !== type) {
 			event = new MessageEvent(type, { data: event.data,
 				lastEventId: event.lastEventId, origin: event.origin });
