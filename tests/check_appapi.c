@@ -67,6 +67,14 @@ r_headers(pgsse_app *a)
 	    PGSSE_ERR_INVAL);
 	pgsse_app_html(a, "ok=%d ", pgsse_app_header(a, "X-Frame-Options",
 	    "DENY") == PGSSE_OK);
+	pgsse_app_html(a, "server=%d ", pgsse_app_header(a, "Location",
+	    "/internal") == PGSSE_ERR_INVAL && pgsse_app_header(a,
+	    "x-accel-redirect", "/internal") == PGSSE_ERR_INVAL &&
+	    pgsse_app_header(a, "X-Sendfile", "/etc/passwd") ==
+	    PGSSE_ERR_INVAL && pgsse_app_header(a, "Content-Length", "0") ==
+	    PGSSE_ERR_INVAL && pgsse_app_header(a, "Cache-Control",
+	    "max-age=60") == PGSSE_ERR_INVAL && pgsse_app_header(a,
+	    "X-Content-Type-Options", "x") == PGSSE_ERR_INVAL);
 	pgsse_app_html(a, "hxlf=%d ", pgsse_app_hx(a, PGSSE_HX_REDIRECT,
 	    "/x\r\nSet-Cookie: evil=1") == PGSSE_ERR_INVAL);
 	pgsse_app_html(a, "hxempty=%d ", pgsse_app_hx(a, PGSSE_HX_RETARGET,
@@ -259,13 +267,15 @@ START_TEST(appapi_headers_refused)
 
 	ck_assert_int_eq(run(get_routes, env, NULL), 200);
 	ck_assert_msg(strstr(answer, "crlf=1 lf=1 space=1 status=1 ctype=1 "
-	    "hx=1 ok=1 hxlf=1 hxempty=1 hxbad=1 js=1 data=1 https=1 rel=1 slashes=1 backslash=1\n") != NULL, "%s", answer);
+	    "hx=1 ok=1 server=1 hxlf=1 hxempty=1 hxbad=1 js=1 data=1 https=1 rel=1 slashes=1 backslash=1\n") != NULL, "%s", answer);
 	ck_assert_ptr_nonnull(body = strstr(answer, "\r\n\r\n"));
 	body[2] = '\0';
 	ck_assert_msg(strstr(answer, "evil") == NULL, "%s", answer);
 	ck_assert_msg(strstr(answer, "X-Frame-Options: DENY\r\n") != NULL,
 	    "%s", answer);
 	ck_assert_msg(strstr(answer, "text/javascript") == NULL, "%s", answer);
+	ck_assert_msg(strstr(answer, "/internal") == NULL, "%s", answer);
+	ck_assert_msg(strstr(answer, "Content-Length") == NULL, "%s", answer);
 }
 END_TEST
 
