@@ -529,10 +529,37 @@ app_header_value_ok(const char *value)
 }
 
 /*
+ * Returns 0 for a header a route may not set: one the library writes
+ * (Status, Content-Type, Cache-Control, X-Content-Type-Options, the
+ * htmx ones, which go through pgsse_app_hx), or one the web server acts
+ * on (Location redirects internally under CGI, X-Accel-*, X-Sendfile*,
+ * X-Lighttpd-Send-File, framing). Can't fail.
+ */
+static int
+app_header_name_ok(const char *name)
+{
+	static const char *const refused[] = { "Status", "Content-Type",
+	    "Content-Length", "Transfer-Encoding", "Connection",
+	    "Cache-Control", "X-Content-Type-Options", "Location",
+	    "X-Sendfile", "X-Sendfile2", "X-Lighttpd-Send-File", NULL };
+	static const char *const prefixes[] = { "HX-", "X-Accel-", NULL };
+	size_t	 i;
+
+	for (i = 0; refused[i] != NULL; i++)
+		if (strcasecmp(name, refused[i]) == 0)
+			return 0;
+	for (i = 0; prefixes[i] != NULL; i++)
+		if (strncasecmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return 0;
+	return 1;
+}
+
+/*
  * Adds a response header line. Returns PGSSE_ERR_INVAL if name is not
- * an HTTP token or is one the library writes itself (Status,
- * Content-Type, or an htmx header: use pgsse_app_hx), or if value holds
- * a control byte (a newline would forge headers); PGSSE_ERR_NOMEM.
+ * an HTTP token or is refused (app_header_name_ok: the library's own,
+ * htmx's through pgsse_app_hx, and those the web server acts on), or if
+ * value holds a control byte (a newline would forge headers);
+ * PGSSE_ERR_NOMEM.
  */
 enum pgsse_err
 pgsse_app_header(pgsse_app *a, const char *name, const char *value)
@@ -541,9 +568,7 @@ pgsse_app_header(pgsse_app *a, const char *name, const char *value)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`|~");
 
 	if (n == 0 || name[n] != '\0' || value == NULL ||
-	    !app_header_value_ok(value) || strcasecmp(name, "Status") == 0 ||
-	    strcasecmp(name, "Content-Type") == 0 ||
-	    strncasecmp(name, "HX-", 3) == 0)
+	    !app_header_value_ok(value) || !app_header_name_ok(name))
 		return PGSSE_ERR_INVAL;
 	return pgsse_buf_printf(&a->headers, "%s: %s\r\n", name, value);
 }
