@@ -1,6 +1,6 @@
 /*
  * route.c: matches a request path against a route pattern such as
- * "/demos/<id>/install", where each <name> stands for one path segment.
+ * "/notes/<id>/done", where each <name> stands for one path segment.
  */
 #include <string.h>
 

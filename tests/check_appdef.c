@@ -706,20 +706,6 @@ START_TEST(live_fragment)
 }
 END_TEST
 
-/* Returns the number of rows the superuser's query sql counts. */
-static long
-count(const char *sql)
-{
-	PGconn		*c = h_pg_connect();
-	PGresult	*r = PQexec(c, sql);
-	long		 n;
-
-	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
-	n = atol(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return n;
-}
 
 /* An action: refused without CSRF; with it, inserts and publishes. */
 START_TEST(live_action)
@@ -757,8 +743,8 @@ START_TEST(live_action)
 	ck_assert_msg(strstr(resp, "\r\n\r\n<li id=\"item-2\" data-q=\"\">"
 	    "second 3.25 open  </li>\n") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_eq(count("select count(*) from board.item"), 2);
-	ck_assert_int_eq(count("select count(*) from pgsse.log where channel "
+	ck_assert_int_eq(h_pg_count("select count(*) from board.item"), 2);
+	ck_assert_int_eq(h_pg_count("select count(*) from pgsse.log where channel "
 	    "= 'logs' and payload->>'line' = 'second'"), 1);
 }
 END_TEST

@@ -229,20 +229,6 @@ token(char *tok, size_t len)
 	free(resp);
 }
 
-/* Returns the number in the one row of sql, run as the superuser. */
-static long
-count(const char *sql)
-{
-	PGconn		*c = h_pg_connect();
-	PGresult	*r = PQexec(c, sql);
-	long		 n;
-
-	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
-	n = atol(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return n;
-}
 
 /* Loads the app's SQL and starts lighttpd with the built notes program. */
 static void
@@ -316,7 +302,7 @@ START_TEST(install_app_behind_lighttpd)
 	ck_assert_int_eq(h_http(web.port, "POST", "/notes/add",
 	    "HX-Request: true\r\n", "title=forged", REQ_TIMEOUT_SEC, NULL),
 	    403);
-	ck_assert_int_eq(count("select count(*) from notes.note"), 1);
+	ck_assert_int_eq(h_pg_count("select count(*) from notes.note"), 1);
 	token(tok, sizeof(tok));
 	snprintf(hdrs, sizeof(hdrs), "HX-Request: true\r\nOrigin: "
 	    "http://127.0.0.1:%d\r\nCookie: pgsse_csrf=%s\r\n"
@@ -326,13 +312,13 @@ START_TEST(install_app_behind_lighttpd)
 	ck_assert_msg(strstr(resp, "HX-Trigger: noteAdded\r\n") != NULL, "%s",
 	    resp);
 	ck_assert_msg(strstr(resp, "&lt;note&gt;</li>") != NULL, "%s", resp);
-	ev = count("select max(id) from pgsse.log where channel = 'logs' and "
+	ev = h_pg_count("select max(id) from pgsse.log where channel = 'logs' and "
 	    "payload = '{\"source\": \"notes\", \"line\": \"second <note>\"}'");
 	ck_assert_int_gt(ev, 0);
 	snprintf(want, sizeof(want), "data-event=\"%ld\"", ev);
 	ck_assert_msg(strstr(resp, want) != NULL, "%s in %s", want, resp);
 	free(resp);
-	ck_assert_int_eq(count("select count(*) from notes.note"), 2);
+	ck_assert_int_eq(h_pg_count("select count(*) from notes.note"), 2);
 	ck_assert_int_eq(h_http(web.port, "POST", "/notes/add", hdrs,
 	    "title=", REQ_TIMEOUT_SEC, NULL), 400);
 	h_web_stop(&web);

@@ -997,3 +997,20 @@ h_http(int port, const char *method, const char *path, const char *hdrs,
 		free(p);
 	return status;
 }
+
+/* Returns the number in the one row of sql, run as the superuser;
+ * aborts the test if the query fails. */
+long
+h_pg_count(const char *sql)
+{
+	PGconn		*c = h_pg_connect();
+	PGresult	*r = PQexec(c, sql);
+	long		 n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		ck_abort_msg("%s: %s", sql, PQerrorMessage(c));
+	n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}

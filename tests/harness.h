@@ -61,6 +61,7 @@ void		 h_pg_load(const char *rel);
 int		 h_browser(int port, const char *name);
 void		 h_pg_restart(struct h_pg *, const char *mode);
 PGconn		*h_pg_connect(void);
+long		 h_pg_count(const char *sql);
 int64_t		 h_publish(PGconn *, const char *, const char *, const char *);
 void		 h_exec(PGconn *, const char *);
 
