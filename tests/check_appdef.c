@@ -894,6 +894,66 @@ START_TEST(live_reload_broken)
 }
 END_TEST
 
+/* Reads the app's log until it holds want; fails the test if it never
+ * does within 10 s. */
+static void
+log_has(const char *want)
+{
+	char	*log = NULL;
+	size_t	 len;
+	FILE	*f;
+	int	 i;
+
+	for (i = 0; i < 200; i++) {
+		free(log);
+		log = NULL;
+		if ((f = fopen(app_log, "r")) != NULL) {
+			len = 0;
+			getdelim(&log, &len, '\0', f);
+			fclose(f);
+		}
+		if (log != NULL && strstr(log, want) != NULL)
+			break;
+		usleep(50000);
+	}
+	ck_assert_msg(log != NULL && strstr(log, want) != NULL,
+	    "no \"%s\" in the log:\n%s", want, log ? log : "(no log)");
+	free(log);
+}
+
+/*
+ * SQL the database refuses (an unknown column; a $2 with one parameter
+ * declared) fails the load, with the route's file:line and the
+ * database's message, not a request; the old definition stays.
+ */
+START_TEST(live_reload_bad_sql)
+{
+	char		*resp, want[700];
+	const char	*body;
+
+	put("app.json", "{\"fragments\": [\n"
+	    "  {\"route\": \"/board/count\", \"template\": \"count.html\",\n"
+	    "   \"sql\": \"select count(nosuch) as n from board.item\"}\n]}\n");
+	ck_assert_int_eq(kill(app_pid, SIGHUP), 0);
+	snprintf(want, sizeof(want), "reload of %s failed, the previous "
+	    "definition stays: the SQL of GET /board/count at %s/app.json:2: "
+	    "column \"nosuch\" does not exist", dir, dir);
+	log_has(want);
+	put("app.json", "{\"fragments\": [\n"
+	    "  {\"route\": \"/board/count\", \"template\": \"count.html\",\n"
+	    "   \"params\": [{\"name\": \"q\", \"from\": \"query\"}],\n"
+	    "   \"sql\": \"select count(*) as n from board.item where "
+	    "title <> $1 and title <> $2\"}\n]}\n");
+	ck_assert_int_eq(kill(app_pid, SIGHUP), 0);
+	snprintf(want, sizeof(want), "the SQL of GET /board/count at %s/app.json:2: "
+	    "it uses $2, and 1 parameter is declared", dir);
+	log_has(want);
+	ck_assert_int_eq(board_get("/board/count", &resp, &body), 200);
+	ck_assert_str_eq(body, "<p>2 items</p>\n");
+	free(resp);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -926,6 +986,7 @@ main(void)
 	tcase_add_test(tc, live_action);
 	tcase_add_test(tc, live_reload);
 	tcase_add_test(tc, live_reload_broken);
+	tcase_add_test(tc, live_reload_bad_sql);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
