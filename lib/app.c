@@ -1077,6 +1077,35 @@ app_running(struct app_worker *w, long n, int interrupt)
 }
 
 /*
+ * Checks def's SQL against the database (pgsse_appdef_check_sql) on a
+ * connection of its own, as the program's role. Returns 1 if it passed,
+ * or if the database cannot be reached (logged: the statements are then
+ * checked when first prepared); 0 with err set if the database refused
+ * one.
+ */
+static const char *app_conninfo(void);
+
+static int
+app_check_sql(const char *name, const struct pgsse_appdef *def, char *err,
+    size_t errsz)
+{
+	PGconn	*conn;
+	int	 rc;
+
+	if ((conn = pgsse_db_connect(app_conninfo())) == NULL) {
+		pgsse_log(PGSSE_LOG_WARN, "%s: the database is unavailable, so "
+		    "the app's SQL is checked only as requests prepare it",
+		    name);
+		return 1;
+	}
+	if ((rc = pgsse_appdef_check_sql(def, conn, err, errsz)) == -1)
+		pgsse_log(PGSSE_LOG_WARN, "%s: the app's SQL went unchecked: "
+		    "%s", name, err);
+	pgsse_db_close(conn);
+	return rc != 0;
+}
+
+/*
  * Loads the app folder dir again for program name: serves the new
  * definition if it loads, else logs why (file:line) and keeps the one
  * it serves. Requests in flight finish with the one they started with.
@@ -1088,9 +1117,11 @@ app_reload(const char *name, const char *dir, int secret)
 	char			 err[1024];
 	size_t			 n, nactions;
 
-	if ((def = pgsse_appdef_load(dir, err, sizeof(err))) == NULL) {
+	if ((def = pgsse_appdef_load(dir, err, sizeof(err))) == NULL ||
+	    !app_check_sql(name, def, err, sizeof(err))) {
 		pgsse_log(PGSSE_LOG_ERROR, "%s: reload of %s failed, the "
 		    "previous definition stays: %s", name, dir, err);
+		pgsse_appdef_release(def);
 		return;
 	}
 	pgsse_appdef_routes(def, &n, &nactions);
@@ -1289,11 +1320,13 @@ app_secret(const char *name, const char *path,
 }
 
 /*
- * Loads the app folder o->dir into app_def, if folder. Returns 1, or 0
+ * Loads the app folder o->dir into app_def, if folder, and with check
+ * has the database check its SQL (app_check_sql: not for one plain CGI
+ * request, which prepares its one statement anyway). Returns 1, or 0
  * after saying why on standard error.
  */
 static int
-app_folder(const char *name, int folder, const struct app_opts *o)
+app_folder(const char *name, int folder, int check, const struct app_opts *o)
 {
 	struct pgsse_appdef	*def;
 	char			 err[1024];
@@ -1305,8 +1338,10 @@ app_folder(const char *name, int folder, const struct app_opts *o)
 		    "PGSSE_APP_DIR\n", name);
 		return 0;
 	}
-	if ((def = pgsse_appdef_load(o->dir, err, sizeof(err))) == NULL) {
+	if ((def = pgsse_appdef_load(o->dir, err, sizeof(err))) == NULL ||
+	    (check && !app_check_sql(name, def, err, sizeof(err)))) {
 		fprintf(stderr, "%s: %s\n", name, err);
+		pgsse_appdef_release(def);
 		return 0;
 	}
 	app_def_swap(def);
@@ -1326,7 +1361,7 @@ app_main(const char *name, int folder, const char *dir,
 	struct pgsse_req	 req;
 	struct app_opts		 o;
 	long			 i;
-	int			 rc;
+	int			 rc, cgi;
 
 	memset(&o, 0, sizeof(o));
 	app_signals(folder);
@@ -1336,12 +1371,13 @@ app_main(const char *name, int folder, const char *dir,
 		return rc == -1 ? 0 : 1;
 	if (dir != NULL)
 		o.dir = dir;
-	if (!app_routes_ok(name, routes) || !app_folder(name, folder, &o) ||
-	    !app_secret(name, o.secret, routes, app_def)) {
+	cgi = o.sock == 0 && FCGX_IsCGI();
+	if (!app_routes_ok(name, routes) || !app_folder(name, folder, !cgi,
+	    &o) || !app_secret(name, o.secret, routes, app_def)) {
 		app_def_swap(NULL);
 		return 2;
 	}
-	if (o.sock == 0 && FCGX_IsCGI()) {
+	if (cgi) {
 		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));
 		a.conninfo = app_conninfo();

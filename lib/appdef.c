@@ -1157,6 +1157,48 @@ pgsse_appdef_routes(const struct pgsse_appdef *def, size_t *nroutes,
 	return def->routes;
 }
 
+/*
+ * Prepares each of def's statements on conn, unnamed so that nothing
+ * stays behind, and checks that none uses a parameter its route does
+ * not declare: the database finds syntax errors, unknown tables and
+ * columns, and schemas the role may not use, at load rather than at a
+ * request. Returns 1 if every statement passes; 0 with err set ("the
+ * SQL of GET /x at DIR/app.json:3: what") if one does not; -1 with err
+ * set if the connection failed and nothing could be checked.
+ */
+int
+pgsse_appdef_check_sql(const struct pgsse_appdef *def, PGconn *conn,
+    char *err, size_t errsz)
+{
+	const struct def_route	*d;
+	PGresult		*res;
+	const char		*msg;
+	size_t			 i;
+	int			 n, rc = 1;
+
+	for (i = 0; rc == 1 && i < def->nroutes; i++) {
+		d = &def->defs[i];
+		res = PQprepare(conn, "", d->sql, (int)d->nparams, NULL);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			PQclear(res);
+			res = PQdescribePrepared(conn, "");
+		}
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = PQstatus(conn) == CONNECTION_OK ? 0 : -1;
+			msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(err, errsz, "the SQL of %s: %s", d->where,
+			    msg != NULL ? msg : PQerrorMessage(conn));
+		} else if ((n = PQnparams(res)) > (int)d->nparams) {
+			rc = 0;
+			snprintf(err, errsz, "the SQL of %s: it uses $%d, and "
+			    "%zu parameter%s declared", d->where, n,
+			    d->nparams, d->nparams == 1 ? " is" : "s are");
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
 /* Returns def's generation: a later load has a greater one. */
 unsigned long
 pgsse_appdef_gen(const struct pgsse_appdef *def)

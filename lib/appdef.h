@@ -28,6 +28,8 @@ void			 pgsse_appdef_release(struct pgsse_appdef *);
 const struct pgsse_route *pgsse_appdef_routes(const struct pgsse_appdef *,
 			    size_t *nroutes, size_t *nactions);
 unsigned long		 pgsse_appdef_gen(const struct pgsse_appdef *);
+int			 pgsse_appdef_check_sql(const struct pgsse_appdef *,
+			    PGconn *, char *err, size_t errsz);
 enum pgsse_http_status	 pgsse_appdef_serve(pgsse_app *,
 			    const struct pgsse_appdef *, size_t route);
 struct json_object	*pgsse_appdef_rows(const PGresult *);
