@@ -561,6 +561,25 @@ lint_tag(const char *file, int line, struct elem *stack, size_t *depth,
 	}
 }
 
+/*
+ * Returns a copy of text up to end in which all but the script from p
+ * on is blanks, its newlines kept, so that a finding in the script has
+ * its line of the page. The caller frees it. Aborts on OOM.
+ */
+static char *
+script_text(const char *text, const char *p, const char *end)
+{
+	char	*js;
+	size_t	 i;
+
+	if ((js = calloc(1, (size_t)(end - text) + 1)) == NULL)
+		abort();
+	for (i = 0; text + i < p; i++)
+		js[i] = text[i] == '\n' ? '\n' : ' ';
+	memcpy(js + i, p, (size_t)(end - p));
+	return js;
+}
+
 /* Checks the HTML text of file, and its inline scripts. */
 void
 lint_html(const char *file, const char *text)
@@ -596,9 +615,7 @@ lint_html(const char *file, const char *text)
 		    self);
 		if (strcasecmp(name, "script") == 0 &&
 		    (end = strstr(p, "</script")) != NULL) {
-			js = calloc(1, (size_t)(end - text) + 1);
-			memset(js, '\n', (size_t)(p - text));
-			memcpy(js + (p - text), p, (size_t)(end - p));
+			js = script_text(text, p, end);
 			lint_collect_funcs(js);
 			lint_js(file, js);
 			free(js);
