@@ -40,9 +40,10 @@ void	 lint_publishers(const char *, const char *, int);
 
 /* lint-app.c */
 int	 lint_app(const char *);
+void	 lint_walk(const char *, int, void (*)(const char *));
 
 /* lint-job.c */
 void	 lint_job_kinds(const char *);
-void	 lint_job_payloads(const char *, const char *);
+void	 lint_job_publish(const char *, const char *, int);
 
 #endif /* !PGSSE_LINT_H */

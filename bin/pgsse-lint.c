@@ -15,6 +15,8 @@
  *  - a publish (pgsse.publish, pgsse-publish, pgsse_publish, emit, raw
  *    NOTIFY) of an event the registry does not document.
  * These are the seed's pitfalls 1 to 3, made impossible to ship.
+ *
+ * pgsse-lint --app DIR checks an app folder whole (lint-app.c).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -652,20 +654,48 @@ lint_ends_with(const char *z, const char *suffix)
 	return n >= m && strcmp(z + n - m, suffix) == 0;
 }
 
+/* Prints how many problems there were; returns the exit status. */
+static int
+summary(void)
+{
+	if (lint_errors > 0)
+		fprintf(stderr, "pgsse-lint: %d problem%s\n", lint_errors,
+		    lint_errors == 1 ? "" : "s");
+	return lint_errors > 0;
+}
+
+/* pgsse-lint --app DIR. Returns the exit status. */
+static int
+app_main(const char *dir)
+{
+	if (lint_app(dir) == -1) {
+		fprintf(stderr, "pgsse-lint: %s: not a folder\n", dir);
+		return 2;
+	}
+	while (nfuncs > 0)
+		free(funcs[--nfuncs]);
+	return summary();
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct pgsse_registry	*r;
 	struct pgsse_buf	 err = { NULL, 0, 0 };
 	char			*text;
-	int			 i, pass;
+	int			 i, pass, help;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: pgsse-lint "
-		    "REGISTRY FILE...\nChecks pages, scripts and publishers "
-		    "against the event registry.\n");
-		return argc < 2 ? 2 : 0;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    (strcmp(argv[1], "--app") == 0 && argc != 3)) {
+		help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr, "usage: pgsse-lint "
+		    "REGISTRY FILE...\n       pgsse-lint --app DIR\nChecks "
+		    "pages, scripts and publishers against the event "
+		    "registry,\nor an app folder whole.\n");
+		return help ? 0 : 2;
 	}
+	if (strcmp(argv[1], "--app") == 0)
+		return app_main(argv[2]);
 	if ((text = lint_slurp(argv[1])) == NULL ||
 	    (r = pgsse_registry_parse(text, &err)) == NULL) {
 		fprintf(stderr, "pgsse-lint: %s: %s\n", argv[1],
@@ -696,8 +726,5 @@ main(int argc, char *argv[])
 	pgsse_buf_free(&err);
 	while (nfuncs > 0)
 		free(funcs[--nfuncs]);
-	if (lint_errors > 0)
-		fprintf(stderr, "pgsse-lint: %d problem%s\n", lint_errors,
-		    lint_errors == 1 ? "" : "s");
-	return lint_errors > 0;
+	return summary();
 }
