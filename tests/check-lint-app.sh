@@ -23,6 +23,7 @@ fi
 fails() {
 	d=$tmp/$1
 	cp -R "$app" "$d"
+	chmod -R u+w "$d"	# distcheck's source tree is read-only
 	(cd "$d" && eval "$2")
 	out=$("$lint" --app "$d" 2>&1)
 	status=$?
