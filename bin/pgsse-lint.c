@@ -15,10 +15,13 @@
  *  - a publish (pgsse.publish, pgsse-publish, pgsse_publish, emit, raw
  *    NOTIFY) of an event the registry does not document.
  * These are the seed's pitfalls 1 to 3, made impossible to ship.
+ *
+ * pgsse-lint --app DIR checks an app folder whole (lint-app.c).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 #include "extern.h"
 #include "query.h"
 #include "registry.h"
+#include "lint.h"
 
 /* Deepest element nesting followed in a page. */
 #define LINT_DEPTH_MAX 256
@@ -42,23 +46,33 @@ struct elem {
 	size_t	 nchans;
 };
 
-static const struct pgsse_registry	*reg;
-static int				 errors;
+const struct pgsse_registry		*lint_reg;
+const struct lint_hooks			*lint_hooks;
+int					 lint_loose;
+int					 lint_errors;
 static char				*funcs[LINT_FUNCS_MAX];
 static size_t				 nfuncs;
 
-static void
-fail(const char *file, int line, const char *fmt, const char *a,
-    const char *b)
+/* Prints "file:line: message" (fmt, printf's) and counts a problem. */
+void
+lint_fail(const char *file, int line, const char *fmt, ...)
 {
+	va_list	 ap;
+
 	fprintf(stderr, "%s:%d: ", file, line);
-	fprintf(stderr, fmt, a ? a : "", b ? b : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
-	errors++;
+	lint_errors++;
 }
 
-static char *
-slurp(const char *path)
+/*
+ * Reads the file at path into a new NUL-terminated buffer that the
+ * caller frees. Returns NULL if it cannot be read.
+ */
+char *
+lint_slurp(const char *path)
 {
 	FILE	*f;
 	char	*p = NULL;
@@ -76,8 +90,9 @@ slurp(const char *path)
 	return p;
 }
 
-static int
-line_of(const char *text, const char *at)
+/* Returns the line number of at in text. */
+int
+lint_line_of(const char *text, const char *at)
 {
 	int	 n = 1;
 
@@ -86,10 +101,11 @@ line_of(const char *text, const char *at)
 	return n;
 }
 
-static int
-documented(const char *ch, const char *ev)
+/* Returns 1 if channel ch of the registry documents event ev. */
+int
+lint_documented(const char *ch, const char *ev)
 {
-	const struct pgsse_channel *c = pgsse_registry_channel(reg, ch);
+	const struct pgsse_channel *c = pgsse_registry_channel(lint_reg, ch);
 
 	return c != NULL && pgsse_registry_event(c, ev) != NULL;
 }
@@ -102,6 +118,7 @@ system_event(const char *ev)
 	    strcmp(ev, PGSSE_HEARTBEAT_EVENT) == 0;
 }
 
+/* Returns 1 if ev is an event of the registry or a system event. */
 static int
 documented_anywhere(const char *ev)
 {
@@ -109,15 +126,31 @@ documented_anywhere(const char *ev)
 
 	if (system_event(ev))
 		return 1;
-	for (i = 0; i < reg->n; i++)
-		if (pgsse_registry_event(&reg->channels[i], ev) != NULL)
+	for (i = 0; i < lint_reg->n; i++)
+		if (pgsse_registry_event(&lint_reg->channels[i], ev) != NULL)
 			return 1;
 	return 0;
 }
 
-/* Calls fn for every match of pattern in text, with its groups. */
-static void
-each_match(const char *file, const char *text, const char *pattern,
+/* Returns 1 if ev is "<channel>.<event>", documented. */
+static int
+qualified(const char *ev)
+{
+	char		 ch[PGSSE_CHANNEL_MAX + 1];
+	const char	*dot = strchr(ev, '.');
+
+	if (dot == NULL || (size_t)(dot - ev) > PGSSE_CHANNEL_MAX)
+		return 0;
+	snprintf(ch, sizeof(ch), "%.*s", (int)(dot - ev), ev);
+	return lint_documented(ch, dot + 1);
+}
+
+/*
+ * Calls fn for every match of pattern (an extended regex, which must
+ * compile) in text, with its first three groups, each cut to 127 bytes.
+ */
+void
+lint_each_match(const char *file, const char *text, const char *pattern,
     void (*fn)(const char *, int, char [][128], size_t))
 {
 	regex_t		 re;
@@ -138,7 +171,7 @@ each_match(const char *file, const char *text, const char *pattern,
 			memcpy(g[i - 1], p + m[i].rm_so, n);
 			g[i - 1][n] = '\0';
 		}
-		fn(file, line_of(text, p + m[0].rm_so), g, 3);
+		fn(file, lint_line_of(text, p + m[0].rm_so), g, 3);
 		p += m[0].rm_eo > 0 ? m[0].rm_eo : 1;
 	}
 	regfree(&re);
@@ -148,11 +181,11 @@ static void
 on_publish(const char *file, int line, char g[][128], size_t n)
 {
 	(void)n;
-	if (pgsse_registry_channel(reg, g[0]) == NULL)
-		fail(file, line, "publishes on unknown channel \"%s\"%s", g[0],
-		    NULL);
-	else if (!documented(g[0], g[1]))
-		fail(file, line, "publishes undocumented event \"%s\" on "
+	if (pgsse_registry_channel(lint_reg, g[0]) == NULL)
+		lint_fail(file, line, "publishes on unknown channel \"%s\"",
+		    g[0]);
+	else if (!lint_documented(g[0], g[1]))
+		lint_fail(file, line, "publishes undocumented event \"%s\" on "
 		    "channel \"%s\"", g[1], g[0]);
 }
 
@@ -167,17 +200,17 @@ on_sse_trigger(const char *file, int line, char g[][128], size_t n)
 {
 	(void)g;
 	(void)n;
-	fail(file, line, "htmx.trigger() with an sse: event; trigger a "
-	    "camelCase event instead%s%s", NULL, NULL);
+	lint_fail(file, line, "htmx.trigger() with an sse: event; trigger a "
+	    "camelCase event instead");
 }
 
 static void
 on_connect(const char *file, int line, char g[][128], size_t n)
 {
 	(void)n;
-	if (pgsse_registry_channel(reg, g[0]) == NULL)
-		fail(file, line, "sseManager.connect to unknown channel "
-		    "\"%s\"%s", g[0], NULL);
+	if (pgsse_registry_channel(lint_reg, g[0]) == NULL)
+		lint_fail(file, line, "sseManager.connect to unknown channel "
+		    "\"%s\"", g[0]);
 }
 
 static void
@@ -185,8 +218,8 @@ on_type(const char *file, int line, char g[][128], size_t n)
 {
 	(void)n;
 	if (!documented_anywhere(g[0]))
-		fail(file, line, "event.type compared with undocumented "
-		    "event \"%s\"%s", g[0], NULL);
+		lint_fail(file, line, "event.type compared with undocumented "
+		    "event \"%s\"", g[0]);
 }
 
 static void
@@ -194,8 +227,8 @@ on_handmade(const char *file, int line, char g[][128], size_t n)
 {
 	(void)g;
 	(void)n;
-	fail(file, line, "CHANNEL_EVENTS written by hand; use the generated "
-	    "www/js/channel-events.js%s%s", NULL, NULL);
+	lint_fail(file, line, "CHANNEL_EVENTS written by hand; use the "
+	    "generated www/js/channel-events.js");
 }
 
 /* The generated CHANNEL_EVENTS must list exactly the registry. */
@@ -205,42 +238,47 @@ check_channel_events(const char *file, const char *text)
 	char	 want[8192];
 	size_t	 i, j, len = 0;
 
-	for (i = 0; i < reg->n && len < sizeof(want) - 512; i++) {
+	for (i = 0; i < lint_reg->n && len < sizeof(want) - 512; i++) {
 		len += (size_t)snprintf(want + len, sizeof(want) - len,
-		    "    %s: [", reg->channels[i].name);
-		for (j = 0; j < reg->channels[i].nevents; j++)
+		    "    %s: [", lint_reg->channels[i].name);
+		for (j = 0; j < lint_reg->channels[i].nevents; j++)
 			len += (size_t)snprintf(want + len, sizeof(want) - len,
 			    "%s'%s'", j ? ", " : "",
-			    reg->channels[i].events[j].name);
+			    lint_reg->channels[i].events[j].name);
 		len += (size_t)snprintf(want + len, sizeof(want) - len, "]%s\n",
-		    i + 1 < reg->n ? "," : "");
+		    i + 1 < lint_reg->n ? "," : "");
 	}
 	if (strstr(text, want) == NULL)
-		fail(file, 1, "CHANNEL_EVENTS differs from the registry; run "
-		    "make regen%s%s", NULL, NULL);
+		lint_fail(file, 1, "CHANNEL_EVENTS differs from the registry; "
+		    "run make regen");
 }
 
-static void
+/* Checks the JavaScript text of file. */
+void
 lint_js(const char *file, const char *text)
 {
 	const char	*base = strrchr(file, '/');
 
 	base = base ? base + 1 : file;
-	each_match(file, text, "htmx\\.trigger\\([^)]*['\"`]sse:", on_sse_trigger);
-	each_match(file, text, "sseManager\\.connect\\(['\"]([^'\"]*)['\"]",
-	    on_connect);
-	each_match(file, text, "\\.type[ ]*===?[ ]*['\"]([^'\"]*)['\"]",
+	lint_each_match(file, text, "htmx\\.trigger\\([^)]*['\"`]sse:",
+	    on_sse_trigger);
+	lint_each_match(file, text,
+	    "sseManager\\.connect\\(['\"]([^'\"]*)['\"]", on_connect);
+	lint_each_match(file, text, "\\.type[ ]*===?[ ]*['\"]([^'\"]*)['\"]",
 	    on_type);
-	if (strcmp(base, "channel-events.js") == 0)
-		check_channel_events(file, text);
-	else
-		each_match(file, text, "CHANNEL_EVENTS[ ]*=[ ]*(Object\\.freeze"
-		    "\\()?\\{", on_handmade);
+	if (lint_hooks != NULL)
+		lint_hooks->js(file, text);
+	if (strcmp(base, "channel-events.js") == 0) {
+		if (lint_hooks == NULL)
+			check_channel_events(file, text);
+	} else
+		lint_each_match(file, text, "CHANNEL_EVENTS[ ]*=[ ]*"
+		    "(Object\\.freeze\\()?\\{", on_handmade);
 }
 
 /* Remembers Alpine component functions whose body connects. */
-static void
-collect_funcs(const char *text)
+void
+lint_collect_funcs(const char *text)
 {
 	regex_t		 re;
 	regmatch_t	 m[2];
@@ -320,9 +358,10 @@ connect_channels(const char *file, int line, struct elem *e, const char *url)
 		pgsse_query_free(&q);
 	}
 	for (i = 0; i < e->nchans; i++)
-		if (pgsse_registry_channel(reg, e->chans[i]) == NULL)
-			fail(file, line, "sse-connect to unknown channel "
-			    "\"%s\"%s", e->chans[i], NULL);
+		if (strstr(e->chans[i], "{{") == NULL &&
+		    pgsse_registry_channel(lint_reg, e->chans[i]) == NULL)
+			lint_fail(file, line, "sse-connect to unknown channel "
+			    "\"%s\"", e->chans[i]);
 }
 
 /*
@@ -337,12 +376,12 @@ connect_sends(const struct elem *e, const char *ev, const char **why)
 	size_t		 j;
 
 	for (j = 0; j < e->nchans; j++) {
-		if (e->nchans == 1 && documented(e->chans[j], ev))
+		if (e->nchans == 1 && lint_documented(e->chans[j], ev))
 			return 1;
 		if (e->nchans > 1 && dot != NULL &&
 		    strlen(e->chans[j]) == (size_t)(dot - ev) &&
 		    strncmp(e->chans[j], ev, (size_t)(dot - ev)) == 0 &&
-		    documented(e->chans[j], dot + 1))
+		    lint_documented(e->chans[j], dot + 1))
 			return 1;
 	}
 	if (e->nchans > 1 && dot == NULL)
@@ -353,7 +392,10 @@ connect_sends(const struct elem *e, const char *ev, const char **why)
 	return 0;
 }
 
-/* Checks an event named by sse: or sse-swap against the nearest connect. */
+/*
+ * Checks an event named by sse: or sse-swap against the nearest
+ * connect, or with none (lint_loose) against the whole registry.
+ */
 static void
 check_sse_event(const char *file, int line, struct elem *stack, size_t depth,
     const char *ev)
@@ -366,12 +408,17 @@ check_sse_event(const char *file, int line, struct elem *stack, size_t depth,
 			continue;
 		if (system_event(ev) || connect_sends(&stack[i], ev, &why))
 			return;
-		fail(file, line, "sse event \"%s\" is not documented for the "
-		    "channels of its sse-connect%s", ev, why);
+		lint_fail(file, line, "sse event \"%s\" is not documented for "
+		    "the channels of its sse-connect%s", ev, why);
 		return;
 	}
-	fail(file, line, "sse event \"%s\" used outside any sse-connect%s", ev,
-	    NULL);
+	/* A template's fragment lands in a page of some sse-connect. */
+	if (!lint_loose)
+		lint_fail(file, line, "sse event \"%s\" used outside any "
+		    "sse-connect", ev);
+	else if (!documented_anywhere(ev) && !qualified(ev))
+		lint_fail(file, line, "sse event \"%s\" is not documented on "
+		    "any channel", ev);
 }
 
 /* Checks the events named in hx-trigger (sse:NAME) or sse-swap. */
@@ -502,8 +549,8 @@ lint_tag(const char *file, int line, struct elem *stack, size_t *depth,
 			alpine = a[i].val;
 	}
 	if (e.sse && alpine != NULL)
-		fail(file, line, "<%s> mixes the htmx SSE extension with an "
-		    "Alpine SSE manager connection (%s)", name, alpine);
+		lint_fail(file, line, "<%s> mixes the htmx SSE extension with "
+		    "an Alpine SSE manager connection (%s)", name, alpine);
 	if (*depth < LINT_DEPTH_MAX && !self && !void_elem(name))
 		stack[(*depth)++] = e;
 	for (i = 0; i < n; i++) {
@@ -511,10 +558,32 @@ lint_tag(const char *file, int line, struct elem *stack, size_t *depth,
 			check_names(file, line, stack, *depth, a[i].val, 0);
 		else if (strcmp(a[i].name, "sse-swap") == 0)
 			check_names(file, line, stack, *depth, a[i].val, 1);
+		if (lint_hooks != NULL)
+			lint_hooks->attr(file, line, a[i].name, a[i].val);
 	}
 }
 
-static void
+/*
+ * Returns a copy of text up to end in which all but the script from p
+ * on is blanks, its newlines kept, so that a finding in the script has
+ * its line of the page. The caller frees it. Aborts on OOM.
+ */
+static char *
+script_text(const char *text, const char *p, const char *end)
+{
+	char	*js;
+	size_t	 i;
+
+	if ((js = calloc(1, (size_t)(end - text) + 1)) == NULL)
+		abort();
+	for (i = 0; text + i < p; i++)
+		js[i] = text[i] == '\n' ? '\n' : ' ';
+	memcpy(js + i, p, (size_t)(end - p));
+	return js;
+}
+
+/* Checks the HTML text of file, and its inline scripts. */
+void
 lint_html(const char *file, const char *text)
 {
 	struct elem	*stack;
@@ -527,7 +596,7 @@ lint_html(const char *file, const char *text)
 	if ((stack = calloc(LINT_DEPTH_MAX, sizeof(*stack))) == NULL)
 		abort();
 	while ((p = strchr(p, '<')) != NULL) {
-		line = line_of(text, p);
+		line = lint_line_of(text, p);
 		if (strncmp(p, "<!--", 4) == 0) {
 			p = (end = strstr(p, "-->")) ? end + 3 : p + 4;
 			continue;
@@ -548,10 +617,8 @@ lint_html(const char *file, const char *text)
 		    self);
 		if (strcasecmp(name, "script") == 0 &&
 		    (end = strstr(p, "</script")) != NULL) {
-			js = calloc(1, (size_t)(end - text) + 1);
-			memset(js, '\n', (size_t)(p - text));
-			memcpy(js + (p - text), p, (size_t)(end - p));
-			collect_funcs(js);
+			js = script_text(text, p, end);
+			lint_collect_funcs(js);
 			lint_js(file, js);
 			free(js);
 			p = end;
@@ -560,25 +627,54 @@ lint_html(const char *file, const char *text)
 	free(stack);
 }
 
-static void
-lint_publishers(const char *file, const char *text)
+/*
+ * Checks the publishers in text of file; those of the pgsse-publish
+ * command too if shell.
+ */
+void
+lint_publishers(const char *file, const char *text, int shell)
 {
-	each_match(file, text, "pgsse\\.publish\\([ ]*'([a-z0-9_]+)'[ ]*,[ ]*"
-	    "'([^']+)'", on_publish);
-	each_match(file, text, "(pgsse_publish|emit)\\([^,\"]*,[ ]*\"([a-z0-9_]+)"
-	    "\"[ ]*,[ ]*\"([^\"]+)\"", on_publish23);
-	each_match(file, text, "pgsse-publish([ ]+-[sn][ ]+[^ ]+)*[ ]+"
-	    "([a-z][a-z0-9_]*)[ ]+([a-z][a-z0-9_]*)", on_publish23);
-	each_match(file, text, "(NOTIFY|notify)[ ]+([a-z][a-z0-9_]*)[ ]*,[ ]*"
-	    "'\\{\"event\"[ ]*:[ ]*\"([^\"]+)\"", on_publish23);
+	lint_each_match(file, text, "pgsse\\.publish\\([ ]*'([a-z0-9_]+)'[ ]*,"
+	    "[ ]*'([^']+)'", on_publish);
+	lint_each_match(file, text, "(pgsse_publish|emit)\\([^,\"]*,[ ]*"
+	    "\"([a-z0-9_]+)\"[ ]*,[ ]*\"([^\"]+)\"", on_publish23);
+	if (shell)
+		lint_each_match(file, text, "pgsse-publish([ ]+-[sn][ ]+[^ ]+)*"
+		    "[ ]+([a-z][a-z0-9_]*)[ ]+([a-z][a-z0-9_]*)", on_publish23);
+	lint_each_match(file, text, "(NOTIFY|notify)[ ]+([a-z][a-z0-9_]*)[ ]*,"
+	    "[ ]*'\\{\"event\"[ ]*:[ ]*\"([^\"]+)\"", on_publish23);
 }
 
-static int
-ends_with(const char *z, const char *suffix)
+/* Returns 1 if z ends with suffix. */
+int
+lint_ends_with(const char *z, const char *suffix)
 {
 	size_t	 n = strlen(z), m = strlen(suffix);
 
 	return n >= m && strcmp(z + n - m, suffix) == 0;
+}
+
+/* Prints how many problems there were; returns the exit status. */
+static int
+summary(void)
+{
+	if (lint_errors > 0)
+		fprintf(stderr, "pgsse-lint: %d problem%s\n", lint_errors,
+		    lint_errors == 1 ? "" : "s");
+	return lint_errors > 0;
+}
+
+/* pgsse-lint --app DIR. Returns the exit status. */
+static int
+app_main(const char *dir)
+{
+	if (lint_app(dir) == -1) {
+		fprintf(stderr, "pgsse-lint: %s: not a folder\n", dir);
+		return 2;
+	}
+	while (nfuncs > 0)
+		free(funcs[--nfuncs]);
+	return summary();
 }
 
 int
@@ -587,46 +683,48 @@ main(int argc, char *argv[])
 	struct pgsse_registry	*r;
 	struct pgsse_buf	 err = { NULL, 0, 0 };
 	char			*text;
-	int			 i, pass;
+	int			 i, pass, help;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: pgsse-lint "
-		    "REGISTRY FILE...\nChecks pages, scripts and publishers "
-		    "against the event registry.\n");
-		return argc < 2 ? 2 : 0;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    (strcmp(argv[1], "--app") == 0 && argc != 3)) {
+		help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr, "usage: pgsse-lint "
+		    "REGISTRY FILE...\n       pgsse-lint --app DIR\nChecks "
+		    "pages, scripts and publishers against the event "
+		    "registry,\nor an app folder whole.\n");
+		return help ? 0 : 2;
 	}
-	if ((text = slurp(argv[1])) == NULL ||
+	if (strcmp(argv[1], "--app") == 0)
+		return app_main(argv[2]);
+	if ((text = lint_slurp(argv[1])) == NULL ||
 	    (r = pgsse_registry_parse(text, &err)) == NULL) {
 		fprintf(stderr, "pgsse-lint: %s: %s\n", argv[1],
 		    err.p ? err.p : "cannot read");
 		return 2;
 	}
 	free(text);
-	reg = r;
+	lint_reg = r;
 	for (pass = 0; pass < 2; pass++)
 		for (i = 2; i < argc; i++) {
-			if ((text = slurp(argv[i])) == NULL) {
+			if ((text = lint_slurp(argv[i])) == NULL) {
 				fprintf(stderr, "pgsse-lint: cannot read %s\n",
 				    argv[i]);
-				errors++;
+				lint_errors++;
 				continue;
 			}
-			if (pass == 0 && ends_with(argv[i], ".js"))
-				collect_funcs(text);
-			else if (pass == 1 && ends_with(argv[i], ".html"))
+			if (pass == 0 && lint_ends_with(argv[i], ".js"))
+				lint_collect_funcs(text);
+			else if (pass == 1 && lint_ends_with(argv[i], ".html"))
 				lint_html(argv[i], text);
-			else if (pass == 1 && ends_with(argv[i], ".js"))
+			else if (pass == 1 && lint_ends_with(argv[i], ".js"))
 				lint_js(argv[i], text);
 			else if (pass == 1)
-				lint_publishers(argv[i], text);
+				lint_publishers(argv[i], text, 1);
 			free(text);
 		}
 	pgsse_registry_free(r);
 	pgsse_buf_free(&err);
 	while (nfuncs > 0)
 		free(funcs[--nfuncs]);
-	if (errors > 0)
-		fprintf(stderr, "pgsse-lint: %d problem%s\n", errors,
-		    errors == 1 ? "" : "s");
-	return errors > 0;
+	return summary();
 }

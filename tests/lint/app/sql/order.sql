@@ -1,0 +1,1 @@
+select id, title, link, job_id from board.orders where id = $1::bigint

@@ -1,0 +1,4 @@
+// Reloads the list when the tab comes back.
+document.addEventListener('visibilitychange', function () {
+	htmx.trigger(document.body, 'ordersChanged');
+});
