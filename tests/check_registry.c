@@ -1,10 +1,15 @@
-/* check_registry.c: lib/registry.c (the file side; the database side is
- * exercised by check_publish and check_stream). */
+/*
+ * check_registry.c: lib/registry.c, and the registry's database side:
+ * pgsse.load_registry merges an app's registry over the core registry
+ * that sql/pgsse.sql installs (stream processes reloading it live are
+ * exercised by check_stream).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
+#include <libpq-fe.h>
 
 #include "pgsse.h"
 #include "extern.h"
@@ -117,6 +122,154 @@ START_TEST(registry_rejects_bad_names)
 }
 END_TEST
 
+static struct h_pg	 pg;
+
+static void
+db_up(void)
+{
+	h_pg_start(&pg, NULL);
+}
+
+static void
+db_down(void)
+{
+	h_pg_stop(&pg);
+}
+
+/* Returns the channels of pgsse.channels, "name:core,..." by name. */
+static char *
+db_channels(PGconn *c)
+{
+	PGresult	*res;
+	char		*z;
+
+	res = PQexec(c, "select string_agg(name || ':' || core, ',' order by "
+	    "name) from pgsse.channels");
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(c));
+	z = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return z;
+}
+
+/* Collects NOTICE text into the buffer given as arg. */
+static void
+on_notice(void *arg, const char *msg)
+{
+	pgsse_buf_puts(arg, msg);
+}
+
+/*
+ * Calls pgsse.load_registry(doc). Returns 1 if it succeeded, else 0 with
+ * the error in err; notices go to notices.
+ */
+static int
+db_load(PGconn *c, const char *doc, struct pgsse_buf *err,
+    struct pgsse_buf *notices)
+{
+	const char	*params[1] = { doc };
+	PGresult	*res;
+	int		 ok;
+
+	PQsetNoticeProcessor(c, on_notice, notices);
+	res = PQexecParams(c, "select pgsse.load_registry($1::jsonb)", 1, NULL,
+	    params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		pgsse_buf_puts(err, PQerrorMessage(c));
+	PQclear(res);
+	return ok;
+}
+
+#define CORE_LOGS "{\"name\": \"logs\", \"description\": \"%s\", " \
+	"\"events\": [{\"name\": \"log\", \"description\": \"One line " \
+	"of output\", \"fields\": {%s}}]}"
+
+/*
+ * An app registry without logs, operations and job (the core registry)
+ * removes the app channels it lacks and keeps the core ones; publishing
+ * to them, as the runner and pgsse.enqueue do, still works.
+ */
+START_TEST(registry_core_survives_app_registry)
+{
+	PGconn		*c = h_pg_connect();
+	char		*z;
+
+	ck_assert_int_eq(h_run("%s/bin/pgsse-registry load "
+	    "%s/tests/data/registry-app.json", h_builddir(), h_srcdir()), 0);
+	z = db_channels(c);
+	ck_assert_str_eq(z, "job:true,logs:true,operations:true,orders:false");
+	free(z);
+	h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"x\"}");
+	h_publish(c, "job", "complete", "{\"job_id\":1,\"state\":\"failed\"}");
+	h_exec(c, "select pgsse.enqueue('k')");
+	h_publish(c, "orders", "placed", "{\"order_id\":1}");
+	/* The seed's whole registry, which redeclares the core, still loads. */
+	ck_assert_int_eq(h_run("%s/bin/pgsse-registry load "
+	    "%s/sql/registry.json >/dev/null", h_builddir(), h_srcdir()), 0);
+	z = db_channels(c);
+	ck_assert_str_eq(z, "demos:false,job:true,logs:true,operations:true,"
+	    "status:false,validation:false");
+	free(z);
+	PQfinish(c);
+}
+END_TEST
+
+/* Loading sql/pgsse.sql installs the core channels itself. */
+START_TEST(registry_schema_installs_core)
+{
+	PGconn		*c = h_pg_connect();
+	char		*z;
+
+	h_exec(c, "delete from pgsse.channels");
+	h_pg_load("sql/pgsse.sql");
+	z = db_channels(c);
+	ck_assert_str_eq(z, "job:true,logs:true,operations:true");
+	free(z);
+	ck_assert_int_eq(h_pg_count("select count(*) from pgsse.event_fields "
+	    "where channel = 'job' and event = 'progress'"), 3);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * A document may redeclare a core channel as the seed does: the same
+ * events and fields load silently, other descriptions load with a
+ * NOTICE (the core's are kept), and other events, fields or readers are
+ * refused with an error naming the channel.
+ */
+START_TEST(registry_core_redeclared)
+{
+	PGconn			*c = h_pg_connect();
+	struct pgsse_buf	 err = { NULL, 0, 0 }, notes = { NULL, 0, 0 };
+	struct pgsse_buf	 doc = { NULL, 0, 0 };
+	char			*seed = read_file("sql/registry.json");
+
+	ck_assert_msg(db_load(c, seed, &err, &notes), "%s", err.p);
+	ck_assert_msg(notes.len == 0, "the seed's core differs: %s", notes.p);
+	pgsse_buf_printf(&doc, "{\"channels\": [" CORE_LOGS "]}", "Mine.",
+	    "\"source\": \"string\", \"line\": \"string\"");
+	ck_assert_msg(db_load(c, doc.p, &err, &notes), "%s", err.p);
+	ck_assert_msg(notes.p != NULL && strstr(notes.p, "core channel "
+	    "\"logs\"") != NULL, "no NOTICE for the core's descriptions");
+	ck_assert_int_eq(h_pg_count("select count(*) from pgsse.channels "
+	    "where name = 'logs' and description = 'Mine.'"), 0);
+	pgsse_buf_reset(&doc);
+	pgsse_buf_printf(&doc, "{\"channels\": [" CORE_LOGS "]}", "Mine.",
+	    "\"line\": \"integer\"");
+	ck_assert(!db_load(c, doc.p, &err, &notes));
+	ck_assert_msg(err.p != NULL && strstr(err.p, "core channel \"logs\"") !=
+	    NULL, "%s", err.p);
+	ck_assert_int_eq(h_pg_count("select count(*) from pgsse.event_fields "
+	    "where channel = 'logs' and field = 'source'"), 1);
+	pgsse_buf_free(&err);
+	pgsse_buf_free(&notes);
+	pgsse_buf_free(&doc);
+	free(seed);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -128,6 +281,13 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, registry_rejects_bad_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("database");
+	tcase_add_unchecked_fixture(tc, db_up, db_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, registry_core_survives_app_registry);
+	tcase_add_test(tc, registry_core_redeclared);
+	tcase_add_test(tc, registry_schema_installs_core);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
