@@ -29,7 +29,14 @@
  * a dot, so it cannot clash with an app's event, plain or qualified. */
 #define PGSSE_HEARTBEAT_EVENT "pgsse.heartbeat"
 
-/* registry.c: data types in registry.h. */
+/* The NOTIFY channel that pgsse.load_registry() rings at commit: every
+ * stream process reloads the registry. No channel name holds a dot. */
+#define PGSSE_REGISTRY_BELL "pgsse.registry"
+/* The event that ends a stream whose channel a registry load removed. */
+#define PGSSE_REMOVED_EVENT "pgsse.channel_removed"
+
+/* registry.c: data types in registry.h; snapshots and slots are
+ * explained there. */
 struct pgsse_registry;
 struct pgsse_channel;
 struct pgsse_event_def;
@@ -41,6 +48,10 @@ const struct pgsse_event_def *pgsse_registry_event(
 			    const struct pgsse_channel *, const char *);
 int			 pgsse_registry_may_read(const struct pgsse_channel *,
 			    const char *);
+struct pgsse_registry	*pgsse_registry_rebase(const struct pgsse_registry *,
+			    struct pgsse_registry *, struct pgsse_buf *);
+size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
+struct pgsse_registry	*pgsse_registry_ref(struct pgsse_registry *);
 void			 pgsse_registry_free(struct pgsse_registry *);
 
 /* db.c */

@@ -122,6 +122,122 @@ START_TEST(registry_rejects_bad_names)
 }
 END_TEST
 
+/* Parses a registry of the channels named in names, one event "e" each
+ * (an event "e2" too on those whose name is followed by "+"). */
+static struct pgsse_registry *
+reg_of(const char *const *names, size_t n)
+{
+	struct pgsse_buf	 doc = { NULL, 0, 0 }, err = { NULL, 0, 0 };
+	struct pgsse_registry	*reg;
+	size_t			 i, len;
+
+	pgsse_buf_puts(&doc, "{\"channels\": [");
+	for (i = 0; i < n; i++) {
+		len = strcspn(names[i], "+");
+		pgsse_buf_printf(&doc, "%s{\"name\": \"%.*s\", \"description\":"
+		    " \"d\", \"events\": [{\"name\": \"e\", \"description\": "
+		    "\"d\"}%s]}", i ? "," : "", (int)len, names[i],
+		    names[i][len] ? ", {\"name\": \"e2\", \"description\": "
+		    "\"d\"}" : "");
+	}
+	pgsse_buf_puts(&doc, "]}");
+	reg = pgsse_registry_parse(doc.p, &err);
+	ck_assert_msg(reg != NULL, "%s", err.p);
+	pgsse_buf_free(&doc);
+	pgsse_buf_free(&err);
+	return reg;
+}
+
+/* Asserts reg's slots: "name" live, "-name" a tombstone. */
+static void
+assert_slots(const struct pgsse_registry *reg, const char *const *want,
+    size_t n)
+{
+	const char	*z;
+	size_t		 i;
+
+	ck_assert_uint_eq(reg->n, n);
+	for (i = 0; i < n; i++) {
+		z = want[i] + (want[i][0] == '-');
+		ck_assert_str_eq(reg->channels[i].name, z);
+		ck_assert_int_eq(reg->channels[i].removed, want[i][0] == '-');
+		if (want[i][0] == '-') {
+			ck_assert_ptr_null(pgsse_registry_channel(reg, z));
+			ck_assert_uint_eq(reg->channels[i].nevents, 0);
+		} else
+			ck_assert_ptr_eq(pgsse_registry_channel(reg, z),
+			    &reg->channels[i]);
+	}
+}
+
+/*
+ * Snapshots keep every slot for good: a removed channel leaves a
+ * tombstone, a new one is appended, one declared again gets its slot
+ * back, and what a slot declares comes from the newest load.
+ */
+START_TEST(registry_rebase_keeps_slots)
+{
+	static const char *const v1[] = { "a", "b", "c" };
+	static const char *const v2[] = { "c", "d", "a+" };
+	static const char *const v3[] = { "b", "d" };
+	static const char *const s2[] = { "a", "-b", "c", "d" };
+	static const char *const s3[] = { "-a", "b", "-c", "d" };
+	struct pgsse_buf	 err = { NULL, 0, 0 };
+	struct pgsse_registry	*r1 = reg_of(v1, 3), *r2, *r3;
+
+	r2 = pgsse_registry_rebase(r1, reg_of(v2, 3), &err);
+	ck_assert_ptr_nonnull(r2);
+	assert_slots(r2, s2, 4);
+	ck_assert_uint_eq(pgsse_registry_nlive(r2), 3);
+	ck_assert_ptr_nonnull(pgsse_registry_event(&r2->channels[0], "e2"));
+	/* r1 is untouched, and may outlive its successors. */
+	assert_slots(r1, v1, 3);
+	ck_assert_ptr_null(pgsse_registry_event(&r1->channels[0], "e2"));
+	r3 = pgsse_registry_rebase(r2, reg_of(v3, 2), &err);
+	ck_assert_ptr_nonnull(r3);
+	pgsse_registry_free(r2);
+	assert_slots(r3, s3, 4);
+	ck_assert_uint_eq(pgsse_registry_nlive(r3), 2);
+	/* References: the last one frees (ASan/valgrind see a leak else). */
+	ck_assert_ptr_eq(pgsse_registry_ref(r3), r3);
+	pgsse_registry_free(r3);
+	assert_slots(r3, s3, 4);
+	pgsse_registry_free(r3);
+	pgsse_registry_free(r1);
+	ck_assert_uint_eq(err.len, 0);
+	pgsse_buf_free(&err);
+}
+END_TEST
+
+/* A reload that would pass PGSSE_CHANNEL_SLOTS_MAX is refused. */
+START_TEST(registry_rebase_slots_max)
+{
+	static char		 names[PGSSE_CHANNEL_SLOTS_MAX + 1][16];
+	const char		*v[PGSSE_CHANNEL_SLOTS_MAX + 1];
+	struct pgsse_buf	 err = { NULL, 0, 0 };
+	struct pgsse_registry	*full, *next;
+	size_t			 i;
+
+	for (i = 0; i <= PGSSE_CHANNEL_SLOTS_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%zu", i);
+		v[i] = names[i];
+	}
+	full = reg_of(v, PGSSE_CHANNEL_SLOTS_MAX);
+	/* Every slot taken: the same channels load again... */
+	next = pgsse_registry_rebase(full, reg_of(v, PGSSE_CHANNEL_SLOTS_MAX),
+	    &err);
+	ck_assert_ptr_nonnull(next);
+	pgsse_registry_free(next);
+	/* ...but one more name is refused, with the limit's name. */
+	next = pgsse_registry_rebase(full, reg_of(v + PGSSE_CHANNEL_SLOTS_MAX,
+	    1), &err);
+	ck_assert_ptr_null(next);
+	ck_assert_ptr_nonnull(strstr(err.p, "PGSSE_CHANNEL_SLOTS_MAX"));
+	pgsse_registry_free(full);
+	pgsse_buf_free(&err);
+}
+END_TEST
+
 static struct h_pg	 pg;
 
 static void
@@ -278,6 +394,10 @@ main(void)
 
 	tcase_add_test(tc, registry_demo_is_the_seed);
 	tcase_add_test(tc, registry_private);
+	tcase_add_test(tc, registry_rebase_keeps_slots);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_test(tc, registry_rebase_slots_max);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, registry_rejects_bad_names);
