@@ -88,6 +88,7 @@ struct pgsse_event;
 struct pgsse_event *pgsse_event_new(int64_t id, int chan,
 		    const char *channel, const char *event, const char *data,
 		    int64_t job_id);
+struct pgsse_event *pgsse_event_removed(int chan, const char *channel);
 void		 pgsse_event_ref(struct pgsse_event *);
 void		 pgsse_event_unref(struct pgsse_event *);
 
@@ -118,7 +119,7 @@ enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
  * its dead states in client.h. See client.c for the locking. */
 struct pgsse_client;
 typedef int (*pgsse_client_wake)(struct pgsse_client *, void *);
-struct pgsse_client *pgsse_client_new(const struct pgsse_registry *);
+struct pgsse_client *pgsse_client_new(struct pgsse_registry *);
 void		 pgsse_client_free(struct pgsse_client *);
 void		 pgsse_client_set_conn(struct pgsse_client *, int, int);
 int		 pgsse_client_fd(const struct pgsse_client *);
@@ -197,7 +198,7 @@ void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
-const struct pgsse_registry *pgsse_hub_registry(const struct pgsse_hub *);
+struct pgsse_registry *pgsse_hub_registry(struct pgsse_hub *);
 int		 pgsse_hub_ready(struct pgsse_hub *);
 void		 pgsse_hub_refused(struct pgsse_hub *);
 
