@@ -21,8 +21,11 @@
  * thread meet here: the acceptor, a client's start thread (stream.c),
  * the hub thread and the pump thread. Three kinds of lock, always
  * taken in this order:
- *   1. hub->lock (hub.c) guards the subscriber lists, the per-channel
- *      cursors, the client count, the replay counts and the figures.
+ *   1. hub->lock (hub.c) guards the subscriber lists, the per-slot
+ *      cursors and their size, the newest registry snapshot (which the
+ *      hub thread swaps; others take a reference under the lock and
+ *      read it unlocked, as snapshots never change), the client count,
+ *      the replay counts and the figures.
  *   2. client->lock (here) guards the client's queue, its dead state,
  *      whether it is attached or closed, whether it is woken, and its
  *      wake function.
