@@ -21,8 +21,11 @@
  * thread meet here: the acceptor, a client's start thread (stream.c),
  * the hub thread and the pump thread. Three kinds of lock, always
  * taken in this order:
- *   1. hub->lock (hub.c) guards the subscriber lists, the per-channel
- *      cursors, the client count, the replay counts and the figures.
+ *   1. hub->lock (hub.c) guards the subscriber lists, the per-slot
+ *      cursors and their size, the newest registry snapshot (which the
+ *      hub thread swaps; others take a reference under the lock and
+ *      read it unlocked, as snapshots never change), the client count,
+ *      the replay counts and the figures.
  *   2. client->lock (here) guards the client's queue, its dead state,
  *      whether it is attached or closed, whether it is woken, and its
  *      wake function.
@@ -38,7 +41,10 @@
  *
  * Who owns the rest of a client. Its channels and job id are set by its
  * start thread and never change once it joins the hub (the hub reads
- * them under hub->lock). Its cursors, done flag, connection and out
+ * them under hub->lock). Its channels are registry slots, which name
+ * the same channel in every snapshot (registry.c); it holds a reference
+ * to the snapshot it was made with, for their names, whatever the hub
+ * loads since, and drops it when freed. Its cursors, done flag, connection and out
  * buffer belong to its start thread until pgsse_client_attach, and to
  * the pump thread after; so does its replay share (replaying,
  * replay_small, replay_bytes, replay_left), which the hub's replay
@@ -78,7 +84,7 @@ struct pgsse_client {
 	void			*wake_arg;	/* lock */
 	int			 woken;		/* lock: handed to wake */
 	int			 closed;	/* lock: detached, takes nothing */
-	const struct pgsse_registry *reg;	/* for the id line's names */
+	struct pgsse_registry	*reg;		/* own ref: the id line's names */
 	int			 chans[PGSSE_CHANNELS_MAX];
 	int64_t			 cursor[PGSSE_CHANNELS_MAX];
 	size_t			 nchans;
@@ -99,18 +105,19 @@ struct pgsse_client {
 
 /*
  * Makes a client of no channel yet, writing to standard output (plain
- * CGI) until pgsse_client_set_conn; reg names its channels. Returns
- * NULL if memory ran out. The caller frees it with pgsse_client_free.
+ * CGI) until pgsse_client_set_conn; reg names its channels, and the
+ * client takes a reference to it. Returns NULL if memory ran out. The
+ * caller frees it with pgsse_client_free.
  */
 struct pgsse_client *
-pgsse_client_new(const struct pgsse_registry *reg)
+pgsse_client_new(struct pgsse_registry *reg)
 {
 	struct pgsse_client	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
-	c->reg = reg;
+	c->reg = pgsse_registry_ref(reg);
 	c->fd = STDOUT_FILENO;
 	return c;
 }
@@ -124,6 +131,7 @@ pgsse_client_free(struct pgsse_client *c)
 	pgsse_client_drop(c);
 	free(c->q);
 	pgsse_buf_free(&c->out);
+	pgsse_registry_free(c->reg);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -163,7 +171,8 @@ pgsse_client_finish(struct pgsse_client *c)
 }
 
 /*
- * Adds registry channel chan to c, with no cursor yet, unless c has it.
+ * Adds the channel of registry slot chan to c, with no cursor yet,
+ * unless c has it.
  * Returns PGSSE_ERR_LIMIT if c already has PGSSE_CHANNELS_MAX channels.
  */
 enum pgsse_err
@@ -188,7 +197,7 @@ pgsse_client_nchans(const struct pgsse_client *c)
 	return c->nchans;
 }
 
-/* Returns c's channels, as registry indices; c owns them. */
+/* Returns c's channels, as registry slots; c owns them. */
 const int *
 pgsse_client_chans(const struct pgsse_client *c)
 {
@@ -312,7 +321,8 @@ pgsse_client_id_line(const struct pgsse_client *c, struct pgsse_buf *b)
 /*
  * Appends ev to b unless c already has it or is done; durable events
  * get an id line with c's new cursor, and the end of a per-job stream
- * makes c done. A stream of several channels names a channel's event
+ * makes c done, as does PGSSE_REMOVED_EVENT (its channel was removed).
+ * A stream of several channels names a channel's event
  * "<channel>.<event>", so that channels sharing an event name stay
  * apart in the browser; a stream of one channel and system events keep
  * the plain name. Returns PGSSE_ERR_NOMEM if memory ran out.
@@ -337,7 +347,7 @@ pgsse_client_emit(struct pgsse_client *c, struct pgsse_buf *b,
 		if (pgsse_client_id_line(c, b) != PGSSE_OK)
 			return PGSSE_ERR_NOMEM;
 	}
-	if (c->job_id != 0 && ev->end)
+	if ((c->job_id != 0 && ev->end) || ev->gone)
 		c->done = 1;
 	if (c->nchans > 1 && ev->qlen > 0)
 		return pgsse_buf_put(b, ev->qhead, ev->qlen) ||
@@ -558,7 +568,8 @@ pgsse_client_push(struct pgsse_client *c, struct pgsse_event *ev,
 	size_t			  cap;
 	int			  slow = 0;
 
-	if (c->job_id != 0 && !ev->reset && ev->job_id != c->job_id)
+	if (c->job_id != 0 && !ev->reset && !ev->gone &&
+	    ev->job_id != c->job_id)
 		return 0;
 	pthread_mutex_lock(&c->lock);
 	if (c->dead || c->closed)

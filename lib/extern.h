@@ -29,7 +29,14 @@
  * a dot, so it cannot clash with an app's event, plain or qualified. */
 #define PGSSE_HEARTBEAT_EVENT "pgsse.heartbeat"
 
-/* registry.c: data types in registry.h. */
+/* The NOTIFY channel that pgsse.load_registry() rings at commit: every
+ * stream process reloads the registry. No channel name holds a dot. */
+#define PGSSE_REGISTRY_BELL "pgsse.registry"
+/* The event that ends a stream whose channel a registry load removed. */
+#define PGSSE_REMOVED_EVENT "pgsse.channel_removed"
+
+/* registry.c: data types in registry.h; snapshots and slots are
+ * explained there. */
 struct pgsse_registry;
 struct pgsse_channel;
 struct pgsse_event_def;
@@ -41,6 +48,10 @@ const struct pgsse_event_def *pgsse_registry_event(
 			    const struct pgsse_channel *, const char *);
 int			 pgsse_registry_may_read(const struct pgsse_channel *,
 			    const char *);
+struct pgsse_registry	*pgsse_registry_rebase(const struct pgsse_registry *,
+			    struct pgsse_registry *, struct pgsse_buf *);
+size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
+struct pgsse_registry	*pgsse_registry_ref(struct pgsse_registry *);
 void			 pgsse_registry_free(struct pgsse_registry *);
 
 /* db.c */
@@ -77,6 +88,7 @@ struct pgsse_event;
 struct pgsse_event *pgsse_event_new(int64_t id, int chan,
 		    const char *channel, const char *event, const char *data,
 		    int64_t job_id);
+struct pgsse_event *pgsse_event_removed(int chan, const char *channel);
 void		 pgsse_event_ref(struct pgsse_event *);
 void		 pgsse_event_unref(struct pgsse_event *);
 
@@ -107,7 +119,7 @@ enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
  * its dead states in client.h. See client.c for the locking. */
 struct pgsse_client;
 typedef int (*pgsse_client_wake)(struct pgsse_client *, void *);
-struct pgsse_client *pgsse_client_new(const struct pgsse_registry *);
+struct pgsse_client *pgsse_client_new(struct pgsse_registry *);
 void		 pgsse_client_free(struct pgsse_client *);
 void		 pgsse_client_set_conn(struct pgsse_client *, int, int);
 int		 pgsse_client_fd(const struct pgsse_client *);
@@ -186,7 +198,7 @@ void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
-const struct pgsse_registry *pgsse_hub_registry(const struct pgsse_hub *);
+struct pgsse_registry *pgsse_hub_registry(struct pgsse_hub *);
 int		 pgsse_hub_ready(struct pgsse_hub *);
 void		 pgsse_hub_refused(struct pgsse_hub *);
 

@@ -57,6 +57,7 @@ pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
 	ev->job_id = job_id;
 	ev->end = strcmp(event, PGSSE_JOB_END) == 0;
 	ev->reset = 0;
+	ev->gone = 0;
 	ev->len = len;
 	ev->head = head;
 	memcpy(ev->frame, b.p, b.len + 1);
@@ -64,6 +65,39 @@ pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
 	ev->qhead = ev->frame + len + 1;
 out:
 	pgsse_buf_free(&b);
+	return ev;
+}
+
+/*
+ * Makes the PGSSE_REMOVED_EVENT of the channel in slot chan, named
+ * channel: data {"channel": channel}, no id, and it ends the stream
+ * that sends it. Its name holds a dot, which pgsse_event_new refuses,
+ * so it is framed here, as the heartbeat is. Returns NULL if memory ran
+ * out or channel is no channel name. The caller holds the one
+ * reference.
+ */
+struct pgsse_event *
+pgsse_event_removed(int chan, const char *channel)
+{
+	static const char	 head[] = "event: " PGSSE_REMOVED_EVENT "\n";
+	struct pgsse_event	*ev;
+	char			 frame[sizeof(head) + PGSSE_CHANNEL_MAX + 32];
+	int			 len;
+
+	if (!pgsse_name_channel_ok(channel))
+		return NULL;
+	len = snprintf(frame, sizeof(frame), "%sdata: {\"channel\":\"%s\"}"
+	    "\n\n", head, channel);
+	if (len < 0 || (size_t)len >= sizeof(frame) ||
+	    (ev = calloc(1, sizeof(*ev) + (size_t)len + 1)) == NULL)
+		return NULL;
+	atomic_init(&ev->refs, 1);
+	ev->chan = chan;
+	ev->gone = 1;
+	ev->len = (size_t)len;
+	ev->head = sizeof(head) - 1;
+	ev->qhead = ev->frame;
+	memcpy(ev->frame, frame, (size_t)len + 1);
 	return ev;
 }
 
@@ -105,17 +139,6 @@ feed_arrays(const struct pgsse_registry *reg, const int *chans,
 	return PGSSE_OK;
 }
 
-static int
-chan_index(const struct pgsse_registry *reg, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < reg->n; i++)
-		if (strcmp(reg->channels[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 /*
  * Asks the server to stop conn's running query, whose rows the caller
  * no longer wants; they are still drained. Can't fail: if the request
@@ -135,17 +158,39 @@ feed_cancel(PGconn *conn)
 }
 
 /*
- * Makes the event of row i of res. Returns NULL, with *c below 0 for a
- * channel the registry lacks, or if memory ran out.
+ * Makes the event of the row in res, and moves the cursors in cur of
+ * the chans it is on past it. A row whose channel or event reg does not
+ * document (a registry load removed it after it was logged) is dropped
+ * with a log line. Returns 0 with the event in *ev (the caller holds
+ * its reference), -1 with *ev NULL if the row was dropped, -2 if memory
+ * ran out.
  */
-static struct pgsse_event *
-feed_event(const struct pgsse_registry *reg, PGresult *res, int i, int *c)
+static int
+feed_row(const struct pgsse_registry *reg, PGresult *res, const int *chans,
+    int64_t *cur, size_t n, struct pgsse_event **ev)
 {
-	if ((*c = chan_index(reg, PQgetvalue(res, i, 3))) < 0)
-		return NULL;
-	return pgsse_event_new(strtoll(PQgetvalue(res, i, 0), NULL, 10), *c,
-	    reg->channels[*c].name, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-	    strtoll(PQgetvalue(res, i, 4), NULL, 10));
+	const struct pgsse_channel	*ch;
+	const char			*chan = PQgetvalue(res, 0, 3);
+	const char			*event = PQgetvalue(res, 0, 1);
+	int64_t				 id = strtoll(PQgetvalue(res, 0, 0),
+					    NULL, 10);
+	size_t				 k;
+
+	*ev = NULL;
+	for (k = 0; k < n; k++)
+		if (id > cur[k] && strcmp(reg->channels[chans[k]].name,
+		    chan) == 0)
+			cur[k] = id;
+	if ((ch = pgsse_registry_channel(reg, chan)) == NULL ||
+	    pgsse_registry_event(ch, event) == NULL) {
+		pgsse_log(PGSSE_LOG_WARN, "dropped logged event %" PRId64
+		    ": \"%.64s\" is not documented on \"%.64s\"", id, event,
+		    chan);
+		return -1;
+	}
+	*ev = pgsse_event_new(id, (int)(ch - reg->channels), ch->name, event,
+	    PQgetvalue(res, 0, 2), strtoll(PQgetvalue(res, 0, 4), NULL, 10));
+	return *ev == NULL ? -2 : 0;
 }
 
 /*
@@ -164,8 +209,6 @@ feed_batch(PGconn *conn, const struct pgsse_registry *reg,
 	PGresult		*res;
 	struct pgsse_event	*ev;
 	enum pgsse_err		 er = PGSSE_OK;
-	size_t			 k;
-	int			 c;
 
 	*rows = 0;
 	if (!PQsendQueryParams(conn, fetch_sql, 3, NULL, params, NULL, NULL,
@@ -177,19 +220,19 @@ feed_batch(PGconn *conn, const struct pgsse_registry *reg,
 			if (er != PGSSE_OK || *stop)
 				break;
 			(*rows)++;
-			if ((ev = feed_event(reg, res, 0, &c)) == NULL) {
-				if (c < 0)
-					break;	/* a channel we do not know */
+			switch (feed_row(reg, res, chans, cur, n, &ev)) {
+			case -1:
+				break;
+			case -2:
 				er = PGSSE_ERR_NOMEM;
 				feed_cancel(conn);
 				break;
-			}
-			for (k = 0; k < n; k++)
-				if (chans[k] == c && ev->id > cur[k])
-					cur[k] = ev->id;
-			if (cb(ev, arg)) {
-				*stop = 1;
-				feed_cancel(conn);
+			default:
+				if (cb(ev, arg)) {
+					*stop = 1;
+					feed_cancel(conn);
+				}
+				break;
 			}
 			break;
 		case PGRES_TUPLES_OK:
@@ -210,7 +253,8 @@ feed_batch(PGconn *conn, const struct pgsse_registry *reg,
 /*
  * Reads, in id order, every logged event on chans[i] with an id above
  * after[i] (and, when job_id is not 0, for that job only), and passes
- * each to cb, which takes over the reference. Stops early, with
+ * each that reg documents to cb, which takes over the reference; the
+ * rest are dropped with a log line. Stops early, with
  * PGSSE_OK, when cb returns non-zero. Reads in batches of
  * PGSSE_FETCH_BATCH rows, one row in memory at a time. Returns
  * PGSSE_ERR_DB or PGSSE_ERR_NOMEM on failure; events already passed to

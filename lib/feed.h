@@ -1,7 +1,7 @@
 /*
  * feed.h: an event (feed.c), as the hub hands it out and a client
- * writes it. Immutable once made, but for the hub marking a reset
- * before handing it out. Include after pgsse.h and extern.h.
+ * writes it. Immutable once made, but for the hub marking a reset or a
+ * removed channel before handing it out. Include after pgsse.h and extern.h.
  */
 #ifndef PGSSE_FEED_H
 #define PGSSE_FEED_H
@@ -14,9 +14,10 @@ struct pgsse_event {
 	atomic_int	 refs;
 	int64_t		 id;		/* 0 for raw notifications */
 	int64_t		 job_id;	/* job channel: payload's job_id */
-	int		 chan;		/* index into the registry */
+	int		 chan;		/* slot in the registry (registry.c) */
 	int		 end;		/* ends a per-job stream */
 	int		 reset;		/* the log went back: cursor := id */
+	int		 gone;		/* its channel was removed: the end */
 	size_t		 len;		/* of frame */
 	size_t		 head;		/* of frame's "event: e\n" */
 	size_t		 qlen;		/* of qhead, 0: none */

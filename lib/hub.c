@@ -39,6 +39,24 @@
  * that gets no room for an event is cut there, or refused if it has
  * none.
  *
+ * A live registry. pgsse.load_registry() rings PGSSE_REGISTRY_BELL when
+ * it commits, and the hub LISTENs to it before anything else, so a load
+ * reaches it in commit order with every doorbell: it catches up with
+ * the doorbells before the bell, then reloads (hub_reload), then goes
+ * on. It also reloads after every (re)connect, for loads it missed.
+ * The registry is a series of snapshots whose slots never move
+ * (registry.c): clients and events hold slots, so nothing they hold
+ * goes stale. A reload makes the next snapshot, grows the per-slot
+ * arrays (subs, cursor, dirty) under hub->lock, LISTENs to new channels
+ * and UNLISTENs removed ones (raw NOTIFYs), starts new channels' cursors
+ * at their tails (nobody can have read them yet), and swaps hub->reg
+ * under hub->lock. The hub thread alone writes hub->reg, so it reads it
+ * without the lock; every other thread takes a reference under the lock
+ * (pgsse_hub_registry) and reads that snapshot, as long as it likes.
+ * Subscribers of a removed channel get PGSSE_REMOVED_EVENT, which ends
+ * their stream; those of a channel whose privacy or readers changed are
+ * stopped, so that they come back and are checked again.
+ *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume
  * point. The hub keeps one cursor per channel; after a reconnect it
@@ -77,12 +95,14 @@ struct pgsse_hub_sub {
 };
 struct pgsse_hub {
 	pthread_mutex_t		 lock;
-	struct pgsse_registry	*reg;		/* immutable */
+	struct pgsse_registry	*reg;		/* newest snapshot: see above */
 	const char		*conninfo;
 	size_t			 queue_max;
 	int			 raw;		/* LISTEN for raw NOTIFYs too */
-	struct pgsse_hub_sub	*subs;		/* lock; per channel */
-	int64_t			*cursor;	/* lock; per channel */
+	size_t			 cap;		/* lock: slots of the arrays */
+	struct pgsse_hub_sub	*subs;		/* lock; per slot */
+	int64_t			*cursor;	/* lock; per slot */
+	char			*dirty;		/* hub thread's: slots rung */
 	size_t			 nclients;	/* lock */
 	size_t			 replays;	/* lock: replays in flight */
 	size_t			 replays_small;	/* lock: of them, with free bytes */
@@ -147,10 +167,11 @@ static int
 hub_dispatch(struct pgsse_event *ev, void *arg)
 {
 	struct pgsse_hub	*hub = arg;
-	struct pgsse_hub_sub	*s = &hub->subs[ev->chan];
+	struct pgsse_hub_sub	*s;
 	size_t			 i;
 
 	pthread_mutex_lock(&hub->lock);
+	s = &hub->subs[ev->chan];
 	if (ev->id != 0) {
 		if (ev->id <= hub->cursor[ev->chan])
 			goto out;
@@ -166,7 +187,10 @@ out:
 	return 0;
 }
 
-/* Reads and dispatches new log rows of the channels flagged in dirty. */
+/*
+ * Reads and dispatches new log rows of the channels flagged in dirty
+ * (NULL: of every channel). Hub thread only.
+ */
 static enum pgsse_err
 hub_catch_up(struct pgsse_hub *hub, PGconn *conn, const char *dirty)
 {
@@ -181,7 +205,8 @@ hub_catch_up(struct pgsse_hub *hub, PGconn *conn, const char *dirty)
 		goto out;
 	pthread_mutex_lock(&hub->lock);
 	for (i = 0; i < hub->reg->n; i++)
-		if (dirty == NULL || dirty[i]) {
+		if ((dirty == NULL || dirty[i]) &&
+		    !hub->reg->channels[i].removed) {
 			chans[n] = (int)i;
 			after[n++] = hub->cursor[i];
 		}
@@ -194,28 +219,41 @@ out:
 	return er;
 }
 
+/* Runs "verb name" (LISTEN or UNLISTEN). Returns -1 on failure. */
 static int
-hub_listen(struct pgsse_hub *hub, PGconn *conn)
+hub_listen_one(PGconn *conn, const char *verb, const char *name)
 {
 	PGresult	*res;
 	char		*id, sql[PGSSE_CHANNEL_MAX * 2 + 16];
-	size_t		 i;
 	int		 rc;
 
-	for (i = hub->raw ? 0 : hub->reg->n; i <= hub->reg->n; i++) {
-		id = PQescapeIdentifier(conn, i == hub->reg->n ?
-		    PGSSE_DOORBELL : hub->reg->channels[i].name, 64);
-		if (id == NULL)
+	if ((id = PQescapeIdentifier(conn, name, strlen(name))) == NULL)
+		return -1;
+	/* LISTEN takes no parameters; the name is whitelisted. */
+	snprintf(sql, sizeof(sql), "%s %s", verb, id);
+	PQfreemem(id);
+	res = PQexec(conn, sql);
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * LISTENs, on a new connection, to the registry bell, the doorbell and
+ * (raw) every channel. Returns -1 on failure.
+ */
+static int
+hub_listen(struct pgsse_hub *hub, PGconn *conn)
+{
+	size_t	 i;
+
+	if (hub_listen_one(conn, "LISTEN", PGSSE_REGISTRY_BELL) == -1 ||
+	    hub_listen_one(conn, "LISTEN", PGSSE_DOORBELL) == -1)
+		return -1;
+	for (i = 0; hub->raw && i < hub->reg->n; i++)
+		if (!hub->reg->channels[i].removed && hub_listen_one(conn,
+		    "LISTEN", hub->reg->channels[i].name) == -1)
 			return -1;
-		/* LISTEN takes no parameters; the name is whitelisted. */
-		snprintf(sql, sizeof(sql), "LISTEN %s", id);
-		PQfreemem(id);
-		res = PQexec(conn, sql);
-		rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
-		PQclear(res);
-		if (rc == -1)
-			return -1;
-	}
 	return 0;
 }
 
@@ -233,7 +271,7 @@ hub_rewind(struct pgsse_hub *hub, const int64_t *tails)
 
 	pthread_mutex_lock(&hub->lock);
 	for (i = 0; i < hub->reg->n; i++) {
-		if (tails[i] >= hub->cursor[i])
+		if (tails[i] >= hub->cursor[i] || hub->reg->channels[i].removed)
 			continue;
 		pgsse_log(PGSSE_LOG_WARN, "log of \"%s\" went back from %lld "
 		    "to %lld", hub->reg->channels[i].name,
@@ -283,33 +321,230 @@ out:
 }
 
 /*
- * Handles one notification: a doorbell marks its channel in dirty; a raw
- * event is handed out at once, after the doorbells before it, so events
- * go out in commit order. Returns -1 if reading the log failed.
+ * Grows the per-slot arrays to hold n slots, the new ones empty. Called
+ * by the hub thread with hub->lock held. Returns -1 if memory ran out
+ * (the arrays still hold hub->cap slots).
+ */
+static int
+hub_grow(struct pgsse_hub *hub, size_t n)
+{
+	struct pgsse_hub_sub	*subs;
+	int64_t			*cursor;
+	char			*dirty;
+
+	if (n <= hub->cap)
+		return 0;
+	if ((subs = realloc(hub->subs, n * sizeof(*subs))) == NULL)
+		return -1;
+	memset(subs + hub->cap, 0, (n - hub->cap) * sizeof(*subs));
+	hub->subs = subs;
+	if ((cursor = realloc(hub->cursor, n * sizeof(*cursor))) == NULL)
+		return -1;
+	memset(cursor + hub->cap, 0, (n - hub->cap) * sizeof(*cursor));
+	hub->cursor = cursor;
+	if ((dirty = realloc(hub->dirty, n)) == NULL)
+		return -1;
+	memset(dirty + hub->cap, 0, n - hub->cap);
+	hub->dirty = dirty;
+	hub->cap = n;
+	return 0;
+}
+
+/*
+ * Says whether slot i is live in next but was not in old: new, or
+ * declared again.
+ */
+static int
+slot_added(const struct pgsse_registry *old,
+    const struct pgsse_registry *next, size_t i)
+{
+	return !next->channels[i].removed &&
+	    (i >= old->n || old->channels[i].removed);
+}
+
+/* Says whether who may read slot i changed from old to next. */
+static int
+slot_access_changed(const struct pgsse_registry *old,
+    const struct pgsse_registry *next, size_t i)
+{
+	const struct pgsse_channel	*a = &old->channels[i];
+	const struct pgsse_channel	*b = &next->channels[i];
+	size_t				 k;
+
+	if (a->private != b->private || a->nreaders != b->nreaders)
+		return 1;
+	for (k = 0; k < a->nreaders; k++)
+		if (strcmp(a->readers[k], b->readers[k]) != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * LISTENs (raw) to the channels next adds to old and UNLISTENs those it
+ * removes. Returns -1 on failure.
+ */
+static int
+hub_relisten(struct pgsse_hub *hub, PGconn *conn,
+    const struct pgsse_registry *old, const struct pgsse_registry *next)
+{
+	size_t	 i;
+
+	for (i = 0; hub->raw && i < next->n; i++) {
+		if (slot_added(old, next, i) && hub_listen_one(conn, "LISTEN",
+		    next->channels[i].name) == -1)
+			return -1;
+		if (i < old->n && !old->channels[i].removed &&
+		    next->channels[i].removed && hub_listen_one(conn,
+		    "UNLISTEN", next->channels[i].name) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Tells the subscribers of slot i that its channel was removed: the
+ * event ends their streams. Called with hub->lock held.
+ */
+static void
+hub_removed(struct pgsse_hub *hub, size_t i)
+{
+	struct pgsse_event	*ev;
+	const char		*name = hub->reg->channels[i].name;
+	size_t			 j;
+
+	pgsse_log(PGSSE_LOG_INFO, "channel \"%s\" removed: ending %zu "
+	    "streams", name, hub->subs[i].n);
+	if (hub->subs[i].n == 0)
+		return;
+	ev = pgsse_event_removed((int)i, name);
+	for (j = 0; j < hub->subs[i].n; j++) {
+		if (ev == NULL)	/* out of memory: end them all the same */
+			pgsse_client_stop(hub->subs[i].v[j]);
+		else
+			client_push(hub, hub->subs[i].v[j], ev);
+	}
+	pgsse_event_unref(ev);
+}
+
+/*
+ * Makes next the hub's registry, with the tails of the channels it adds:
+ * their cursors start there. Tells the subscribers of each channel it
+ * removed, and stops those of each whose readers changed. Takes over
+ * the hub's reference to the old snapshot and returns it.
+ */
+static struct pgsse_registry *
+hub_swap(struct pgsse_hub *hub, struct pgsse_registry *next,
+    const int *added, const int64_t *tails, size_t nadded)
+{
+	struct pgsse_registry	*old;
+	size_t			 i, j;
+
+	pthread_mutex_lock(&hub->lock);
+	old = hub->reg;
+	for (i = 0; i < nadded; i++)
+		hub->cursor[added[i]] = tails[i];
+	hub->reg = next;
+	for (i = 0; i < old->n; i++) {
+		if (old->channels[i].removed)
+			continue;
+		if (next->channels[i].removed)
+			hub_removed(hub, i);
+		else if (slot_access_changed(old, next, i))
+			for (j = 0; j < hub->subs[i].n; j++)
+				pgsse_client_stop(hub->subs[i].v[j]);
+	}
+	pthread_mutex_unlock(&hub->lock);
+	return old;
+}
+
+/*
+ * Reads the registry again over conn and makes it the hub's (see the
+ * design essay). Hub thread only. A registry that cannot be read or
+ * rebased leaves the old one in place, with a log line. Returns -1 if
+ * the connection failed, else 0.
+ */
+static int
+hub_reload(struct pgsse_hub *hub, PGconn *conn)
+{
+	struct pgsse_buf	 err = { NULL, 0, 0 };
+	struct pgsse_registry	*next = NULL;
+	int			*added = NULL;
+	int64_t			*tails = NULL;
+	size_t			 i, n = 0;
+	int			 rc = 0, grown;
+
+	if ((next = pgsse_registry_load(conn, &err)) == NULL ||
+	    (next = pgsse_registry_rebase(hub->reg, next, &err)) == NULL ||
+	    (added = calloc(next->n + 1, sizeof(*added))) == NULL ||
+	    (tails = calloc(next->n + 1, sizeof(*tails))) == NULL)
+		goto fail;
+	pthread_mutex_lock(&hub->lock);
+	grown = hub_grow(hub, next->n);
+	pthread_mutex_unlock(&hub->lock);
+	if (grown == -1)
+		goto fail;
+	for (i = 0; i < next->n; i++)
+		if (slot_added(hub->reg, next, i))
+			added[n++] = (int)i;
+	rc = -1;
+	if (hub_relisten(hub, conn, hub->reg, next) == -1 ||
+	    (n > 0 && pgsse_feed_tails(conn, next, added, tails, n) !=
+	    PGSSE_OK))
+		goto out;
+	next = hub_swap(hub, next, added, tails, n);
+	pgsse_log(PGSSE_LOG_INFO, "registry: %zu channels, %zu added",
+	    pgsse_registry_nlive(hub->reg), n);
+	rc = 0;
+	goto out;
+fail:
+	if (PQstatus(conn) != CONNECTION_OK)
+		rc = -1;
+	pgsse_log(PGSSE_LOG_ERROR, "registry not reloaded, the old one "
+	    "stays: %s", err.p != NULL ? err.p : "out of memory");
+out:
+	pgsse_registry_free(next);
+	pgsse_buf_free(&err);
+	free(added);
+	free(tails);
+	return rc;
+}
+
+/*
+ * Handles one notification: a doorbell marks its channel in hub->dirty;
+ * a raw event is handed out at once, and a registry bell reloads the
+ * registry, both after the doorbells before them, so events go out in
+ * commit order. Returns -1 if reading the database failed.
  */
 static int
 hub_notification(struct pgsse_hub *hub, PGconn *conn, PGnotify *nf,
-    char *dirty, int *any)
+    int *any)
 {
 	struct pgsse_notify	 n;
 	struct pgsse_event	*ev;
 	int			 rc = 0;
 
 	pgsse_notify_map(hub->reg, nf->relname, nf->extra, &n);
+	if (*any && (n.kind == PGSSE_NOTIFY_RAW ||
+	    n.kind == PGSSE_NOTIFY_REGISTRY)) {
+		if (hub_catch_up(hub, conn, hub->dirty) == PGSSE_ERR_DB)
+			rc = -1;
+		memset(hub->dirty, 0, hub->reg->n);
+		*any = 0;
+	}
 	switch (n.kind) {
 	case PGSSE_NOTIFY_DOORBELL:
-		dirty[n.channel - hub->reg->channels] = 1;
+		hub->dirty[n.channel - hub->reg->channels] = 1;
 		*any = 1;
 		break;
 	case PGSSE_NOTIFY_RAW:
-		if (*any && hub_catch_up(hub, conn, dirty) == PGSSE_ERR_DB)
-			rc = -1;
-		memset(dirty, 0, hub->reg->n);
-		*any = 0;
 		ev = pgsse_event_new(0, (int)(n.channel - hub->reg->channels),
 		    n.channel->name, n.event, n.data, 0);
 		if (ev != NULL)
 			hub_dispatch(ev, hub);
+		break;
+	case PGSSE_NOTIFY_REGISTRY:
+		if (rc == 0)
+			rc = hub_reload(hub, conn);
 		break;
 	default:
 		pthread_mutex_lock(&hub->lock);
@@ -329,11 +564,8 @@ hub_serve(struct pgsse_hub *hub, PGconn *conn)
 {
 	struct pollfd	 pfd;
 	PGnotify	*nf;
-	char		*dirty;
 	int		 any, rc = 0;
 
-	if ((dirty = calloc(hub->reg->n + 1, 1)) == NULL)
-		return;
 	while (!atomic_load(&hub->stop) && rc == 0) {
 		pfd.fd = PQsocket(conn);
 		pfd.events = POLLIN;
@@ -344,17 +576,16 @@ hub_serve(struct pgsse_hub *hub, PGconn *conn)
 			    PQerrorMessage(conn));
 			break;
 		}
-		memset(dirty, 0, hub->reg->n);
+		memset(hub->dirty, 0, hub->reg->n);
 		any = 0;
 		while (rc == 0 && (nf = PQnotifies(conn)) != NULL) {
-			rc = hub_notification(hub, conn, nf, dirty, &any);
+			rc = hub_notification(hub, conn, nf, &any);
 			PQfreemem(nf);
 		}
-		if (rc == 0 && any && hub_catch_up(hub, conn, dirty) ==
+		if (rc == 0 && any && hub_catch_up(hub, conn, hub->dirty) ==
 		    PGSSE_ERR_DB)
 			break;
 	}
-	free(dirty);
 }
 
 static void
@@ -388,6 +619,7 @@ hub_main(void *arg)
 	while (!atomic_load(&hub->stop)) {
 		conn = pgsse_db_connect(hub->conninfo);
 		if (conn == NULL || hub_listen(hub, conn) == -1 ||
+		    hub_reload(hub, conn) == -1 ||
 		    hub_init_cursors(hub, conn) == -1 ||
 		    hub_catch_up(hub, conn, NULL) != PGSSE_OK) {
 			pgsse_db_close(conn);
@@ -399,7 +631,7 @@ hub_main(void *arg)
 		backoff = HUB_BACKOFF_MIN_MS;
 		hub_set_up(hub, 1);
 		pgsse_log(PGSSE_LOG_INFO, "listening on %zu channels",
-		    hub->reg->n);
+		    pgsse_registry_nlive(hub->reg));
 		hub_serve(hub, conn);
 		hub_set_up(hub, 0);
 		pgsse_db_close(conn);
@@ -408,7 +640,8 @@ hub_main(void *arg)
 }
 
 /*
- * Makes a hub over reg (which the hub then owns) and starts its thread.
+ * Makes a hub over reg (the hub takes over the caller's reference; it
+ * reloads the registry while it runs) and starts its thread.
  * With raw 0 it LISTENs to the doorbell only: raw NOTIFYs are ignored.
  * Returns NULL on failure. Stop and free it with pgsse_hub_free.
  */
@@ -426,15 +659,18 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->conninfo = conninfo;
 	hub->queue_max = queue_max;
 	hub->raw = raw;
-	hub->subs = calloc(reg->n + 1, sizeof(*hub->subs));
-	hub->cursor = calloc(reg->n + 1, sizeof(*hub->cursor));
-	if (hub->subs == NULL || hub->cursor == NULL ||
+	hub->cap = reg->n + 1;
+	hub->subs = calloc(hub->cap, sizeof(*hub->subs));
+	hub->cursor = calloc(hub->cap, sizeof(*hub->cursor));
+	hub->dirty = calloc(hub->cap, 1);
+	if (hub->subs == NULL || hub->cursor == NULL || hub->dirty == NULL ||
 	    (hub->pump = pgsse_pump_start(heartbeat, hub_replayed, hub_ended,
 	    hub)) == NULL ||
 	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
 		pgsse_pump_free(hub->pump);
 		free(hub->subs);
 		free(hub->cursor);
+		free(hub->dirty);
 		pthread_mutex_destroy(&hub->lock);
 		free(hub);
 		return NULL;
@@ -443,7 +679,10 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	return hub;
 }
 
-/* Stops the hub thread and frees the hub and its registry. Accepts NULL. */
+/*
+ * Stops the hub thread and frees the hub and its reference to the
+ * registry. Accepts NULL.
+ */
 void
 pgsse_hub_free(struct pgsse_hub *hub)
 {
@@ -455,10 +694,11 @@ pgsse_hub_free(struct pgsse_hub *hub)
 	if (hub->started)
 		pthread_join(hub->thread, NULL);
 	pgsse_pump_free(hub->pump);
-	for (i = 0; i < hub->reg->n; i++)
+	for (i = 0; i < hub->cap; i++)
 		free(hub->subs[i].v);
 	free(hub->subs);
 	free(hub->cursor);
+	free(hub->dirty);
 	pgsse_registry_free(hub->reg);
 	pthread_mutex_destroy(&hub->lock);
 	free(hub);
@@ -558,7 +798,9 @@ pgsse_hub_release(struct pgsse_hub *hub)
 /*
  * Subscribes c to its channels. A cursor below 0 is set to the hub's
  * cursor, so the client starts with the next event. Returns
- * PGSSE_ERR_NOMEM, with c subscribed to nothing, on failure.
+ * PGSSE_ERR_NOTFOUND if a registry load removed one of them since c
+ * looked it up, PGSSE_ERR_NOMEM if memory ran out; c is then subscribed
+ * to nothing.
  */
 enum pgsse_err
 pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
@@ -568,6 +810,11 @@ pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 	enum pgsse_err	 er = PGSSE_OK;
 
 	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < n; i++)
+		if (hub->reg->channels[chans[i]].removed) {
+			pthread_mutex_unlock(&hub->lock);
+			return PGSSE_ERR_NOTFOUND;
+		}
 	pgsse_client_start_from(c, hub->cursor);
 	for (i = 0; i < n; i++) {
 		if (sub_add(&hub->subs[chans[i]], c) == -1) {
@@ -623,11 +870,20 @@ pgsse_hub_attach(struct pgsse_hub *hub, struct pgsse_client *c)
 	pgsse_pump_attach(hub->pump, c);
 }
 
-/* Returns the hub's registry, which it owns and never changes. */
-const struct pgsse_registry *
-pgsse_hub_registry(const struct pgsse_hub *hub)
+/*
+ * Returns the newest snapshot of the registry, which never changes; the
+ * caller holds a reference and drops it with pgsse_registry_free. A slot
+ * in it names the same channel in every later snapshot. Can't fail.
+ */
+struct pgsse_registry *
+pgsse_hub_registry(struct pgsse_hub *hub)
 {
-	return hub->reg;
+	struct pgsse_registry	*reg;
+
+	pthread_mutex_lock(&hub->lock);
+	reg = pgsse_registry_ref(hub->reg);
+	pthread_mutex_unlock(&hub->lock);
+	return reg;
 }
 
 /* Returns 1 once the hub has first connected, else 0. Can't fail. */
@@ -659,7 +915,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	st->clients = hub->nclients;
 	st->replays = hub->replays;
 	st->replay_bytes = atomic_load(&hub->replay_bytes);
-	st->channels = hub->reg->n;
+	st->channels = pgsse_registry_nlive(hub->reg);
 	st->events = hub->events;
 	st->delivered = hub->delivered;
 	st->dropped = hub->dropped;

@@ -1,7 +1,9 @@
 /*
  * notify.c: maps a PostgreSQL notification to a documented event.
  *
- * Two kinds arrive:
+ * Three kinds arrive:
+ *  - the registry bell: NOTIFY "pgsse.registry", sent by
+ *    pgsse.load_registry() when it commits: the hub reloads the registry.
  *  - the doorbell: NOTIFY pgsse, 'channel:id', sent by pgsse.publish().
  *    It carries no data; the hub reads the event from the log, so the log
  *    stays the only source of what clients see and a forged doorbell
@@ -441,6 +443,10 @@ pgsse_notify_map(const struct pgsse_registry *reg, const char *relname,
 	n->kind = PGSSE_NOTIFY_DROP;
 	if (relname == NULL || payload == NULL) {
 		n->why = "empty notification";
+		return;
+	}
+	if (strcmp(relname, PGSSE_REGISTRY_BELL) == 0) {
+		n->kind = PGSSE_NOTIFY_REGISTRY;
 		return;
 	}
 	if (strcmp(relname, PGSSE_DOORBELL) == 0) {

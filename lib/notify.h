@@ -8,6 +8,7 @@
 enum pgsse_notify_kind {
 	PGSSE_NOTIFY_DOORBELL,	/* durable: fetch channel from the log */
 	PGSSE_NOTIFY_RAW,	/* raw NOTIFY with a documented event */
+	PGSSE_NOTIFY_REGISTRY,	/* the registry changed: reload it */
 	PGSSE_NOTIFY_DROP,	/* malformed or undocumented: dropped */
 	PGSSE_NOTIFY__MAX
 };

@@ -37,6 +37,10 @@
 /* Bytes in the host of the Host header and of the Origin or Referer
  * a POST is checked against: 403 past it. */
 #define PGSSE_HOST_MAX 255
+/* Channel slots a stream process keeps over its life: every channel
+ * name any registry load declared takes one for good (lib/registry.c).
+ * A reload past it is refused with a log line; restart to compact. */
+#define PGSSE_CHANNEL_SLOTS_MAX 4096
 /* Channels on one stream connection: 400 past it. */
 #define PGSSE_CHANNELS_MAX 16
 /* Bytes in a Last-Event-ID header or last_event_id parameter: 400. */

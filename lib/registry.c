@@ -4,6 +4,22 @@
  * One JSON document (sql/registry.json) is the source of truth. The tools
  * read it from the file; stream processes read the same shape back from
  * the pgsse tables, so both go through registry_parse.
+ *
+ * Snapshots and slots. A stream process reloads the registry while it
+ * runs (hub.c), and its clients and events name channels by index, so
+ * the registry it holds is a series of snapshots, each immutable once
+ * made and shared by reference: whoever reads one holds a reference
+ * (pgsse_registry_ref) and drops it when done (pgsse_registry_free);
+ * the last one frees it. An index is a slot, and a slot names one
+ * channel for the life of the process: pgsse_registry_rebase makes the
+ * next snapshot keep every slot of the one before, under the same name,
+ * marks a channel the reload removed as a tombstone (its name, no
+ * events: pgsse_registry_channel does not find it), and appends new
+ * channels. A channel removed and declared again gets its old slot
+ * back. So an index taken from any snapshot names the same channel in
+ * every later one, and a snapshot's name for a slot never goes stale;
+ * what a slot declares (events, readers) is read from the newest. A
+ * process keeps at most PGSSE_CHANNEL_SLOTS_MAX slots.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +166,8 @@ parse_channel(struct pgsse_channel *ch, struct json_object *o,
 
 /*
  * Parses a registry document. On error returns NULL and, unless memory
- * ran out, says why in err. The caller frees the result with
- * pgsse_registry_free.
+ * ran out, says why in err. The caller holds the one reference and
+ * drops it with pgsse_registry_free.
  */
 struct pgsse_registry *
 pgsse_registry_parse(const char *text, struct pgsse_buf *err)
@@ -175,6 +191,7 @@ pgsse_registry_parse(const char *text, struct pgsse_buf *err)
 	}
 	if ((reg = calloc(1, sizeof(*reg))) == NULL)
 		goto fail;
+	atomic_init(&reg->refs, 1);
 	n = json_object_array_length(chans);
 	if ((reg->channels = calloc(n + 1, sizeof(*reg->channels))) == NULL)
 		goto fail;
@@ -219,16 +236,106 @@ pgsse_registry_load(PGconn *conn, struct pgsse_buf *err)
 	return reg;
 }
 
-/* Returns the channel named z, or NULL. The registry owns it. */
-const struct pgsse_channel *
-pgsse_registry_channel(const struct pgsse_registry *reg, const char *z)
+/*
+ * Returns the slot named z, tombstone or not, or -1. A slot with no name
+ * (moved out by pgsse_registry_rebase) names nothing.
+ */
+static long
+registry_slot(const struct pgsse_registry *reg, const char *z)
 {
 	size_t	 i;
 
 	for (i = 0; reg != NULL && i < reg->n; i++)
-		if (strcmp(reg->channels[i].name, z) == 0)
-			return &reg->channels[i];
-	return NULL;
+		if (reg->channels[i].name != NULL &&
+		    strcmp(reg->channels[i].name, z) == 0)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * Returns the channel named z, or NULL (a removed channel too). The
+ * registry owns it; its index in reg->channels is its slot.
+ */
+const struct pgsse_channel *
+pgsse_registry_channel(const struct pgsse_registry *reg, const char *z)
+{
+	long	 i = registry_slot(reg, z);
+
+	return i < 0 || reg->channels[i].removed ? NULL : &reg->channels[i];
+}
+
+/* Returns how many channels reg has, tombstones left out. */
+size_t
+pgsse_registry_nlive(const struct pgsse_registry *reg)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < reg->n; i++)
+		n += !reg->channels[i].removed;
+	return n;
+}
+
+/*
+ * Makes the snapshot that follows old from fresh, a registry just read,
+ * which it takes over and frees: slot i below old->n holds fresh's
+ * channel of old's name for slot i, or a tombstone if fresh lacks it;
+ * fresh's other channels follow, in its order. Returns NULL if memory
+ * ran out, or, with the reason in err, if the snapshot would pass
+ * PGSSE_CHANNEL_SLOTS_MAX slots. The caller holds the one reference.
+ */
+struct pgsse_registry *
+pgsse_registry_rebase(const struct pgsse_registry *old,
+    struct pgsse_registry *fresh, struct pgsse_buf *err)
+{
+	struct pgsse_registry	*next = NULL;
+	struct pgsse_channel	*ch;
+	size_t			 i, n = old->n;
+	long			 j;
+
+	for (i = 0; i < fresh->n; i++)
+		n += registry_slot(old, fresh->channels[i].name) < 0;
+	if (n > PGSSE_CHANNEL_SLOTS_MAX) {
+		pgsse_buf_printf(err, "%zu channel slots would pass "
+		    "PGSSE_CHANNEL_SLOTS_MAX (%d); restart to compact", n,
+		    PGSSE_CHANNEL_SLOTS_MAX);
+		goto out;
+	}
+	if ((next = calloc(1, sizeof(*next))) == NULL ||
+	    (next->channels = calloc(n + 1, sizeof(*ch))) == NULL)
+		goto fail;
+	atomic_init(&next->refs, 1);
+	for (i = 0; i < old->n; i++, next->n++) {
+		ch = &next->channels[i];
+		if ((j = registry_slot(fresh, old->channels[i].name)) >= 0) {
+			*ch = fresh->channels[j];
+			memset(&fresh->channels[j], 0, sizeof(*ch));
+			fresh->channels[j].removed = 1;
+		} else if ((ch->name = strdup(old->channels[i].name)) == NULL)
+			goto fail;
+		else
+			ch->removed = 1;
+	}
+	for (i = 0; i < fresh->n; i++) {
+		if (fresh->channels[i].removed)
+			continue;
+		next->channels[next->n++] = fresh->channels[i];
+		memset(&fresh->channels[i], 0, sizeof(*ch));
+	}
+	goto out;
+fail:
+	pgsse_registry_free(next);
+	next = NULL;
+out:
+	pgsse_registry_free(fresh);
+	return next;
+}
+
+/* Takes one more reference to reg, and returns it. Can't fail. */
+struct pgsse_registry *
+pgsse_registry_ref(struct pgsse_registry *reg)
+{
+	atomic_fetch_add_explicit(&reg->refs, 1, memory_order_relaxed);
+	return reg;
 }
 
 /* Returns the event named z on ch, or NULL. The registry owns it. */
@@ -276,14 +383,17 @@ event_free(struct pgsse_event_def *ev)
 	free(ev->fields);
 }
 
-/* Frees a registry. Accepts NULL. */
+/*
+ * Drops one reference to reg, and frees it with the last. Accepts NULL.
+ */
 void
 pgsse_registry_free(struct pgsse_registry *reg)
 {
 	struct pgsse_channel	*ch;
 	size_t			 i, j;
 
-	if (reg == NULL)
+	if (reg == NULL || atomic_fetch_sub_explicit(&reg->refs, 1,
+	    memory_order_acq_rel) != 1)
 		return;
 	for (i = 0; i < reg->n + (reg->channels != NULL); i++) {
 		ch = &reg->channels[i];

@@ -5,6 +5,7 @@
 #ifndef PGSSE_REGISTRY_H
 #define PGSSE_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct pgsse_field {
@@ -17,6 +18,7 @@ struct pgsse_event_def {
 	struct pgsse_field	*fields;
 	size_t			 nfields;
 };
+/* A channel; at its slot in a snapshot (registry.c), or a tombstone. */
 struct pgsse_channel {
 	char			*name;
 	char			*description;
@@ -25,10 +27,13 @@ struct pgsse_channel {
 	size_t			 nreaders;
 	struct pgsse_event_def	*events;
 	size_t			 nevents;
+	int			 removed;	/* tombstone: name only */
 };
+/* Immutable once made; shared by reference (pgsse_registry_ref). */
 struct pgsse_registry {
-	struct pgsse_channel	*channels;
-	size_t			 n;
+	atomic_int		 refs;
+	struct pgsse_channel	*channels;	/* by slot */
+	size_t			 n;		/* slots, tombstones too */
 };
 
 #endif /* PGSSE_REGISTRY_H */

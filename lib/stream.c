@@ -72,10 +72,12 @@ enum route {
 struct stream {
 	struct pgsse_req	 req;
 	FCGX_Request		 fcgi;
+	struct pgsse_registry	*reg;		/* own ref: names its channels */
 	struct pgsse_client	*client;
 	int			 replay;	/* read the log first */
 	int			 resumed;	/* the client sent a cursor */
 	int			 nojob;		/* per-job stream, no such job */
+	int			 gone;		/* a channel of it was removed */
 	const char		*reset;		/* why cursors were reset */
 };
 
@@ -184,7 +186,7 @@ stream_health(struct pgsse_req *r, int prometheus)
 static void
 stream_cursors(struct stream *s, const char *z)
 {
-	const struct pgsse_registry	*reg = pgsse_hub_registry(srv.hub);
+	const struct pgsse_registry	*reg = s->reg;
 	const int			*chans = pgsse_client_chans(s->client);
 	struct pgsse_cursor		 cur;
 	const char			*names[PGSSE_CHANNELS_MAX];
@@ -199,11 +201,14 @@ stream_cursors(struct stream *s, const char *z)
 	s->replay = s->resumed = 1;
 }
 
-/* Adds channel name to the stream. Returns an HTTP status. */
+/*
+ * Adds channel name to the stream, as the stream's registry snapshot
+ * has it. Returns an HTTP status.
+ */
 static enum pgsse_http_status
 stream_add_channel(struct stream *s, const char *name, const char **why)
 {
-	const struct pgsse_registry	*reg = pgsse_hub_registry(srv.hub);
+	const struct pgsse_registry	*reg = s->reg;
 	const struct pgsse_channel	*ch;
 
 	if (!pgsse_name_channel_ok(name) ||
@@ -405,8 +410,8 @@ stream_check_cursors(struct stream *s, PGconn *conn)
 	const char		*why;
 
 	if (pgsse_feed_head(conn, &head) ||
-	    pgsse_feed_pruned(conn, pgsse_hub_registry(srv.hub),
-	    pgsse_client_chans(c), pruned, pgsse_client_nchans(c)))
+	    pgsse_feed_pruned(conn, s->reg, pgsse_client_chans(c), pruned,
+	    pgsse_client_nchans(c)))
 		return PGSSE_ERR_DB;
 	if ((why = pgsse_client_check(c, head, pruned)) != NULL)
 		s->reset = why;
@@ -515,7 +520,8 @@ stream_job_wait(struct stream *s)
  * could not be read, PGSSE_ERR_LIMIT if the replay budget had no room
  * for the first event (the client is then told to come back),
  * PGSSE_ERR_NOTFOUND if a per-job stream's job does not exist
- * (s->nojob) or already ended for this client, PGSSE_ERR_NOMEM if
+ * (s->nojob), a registry load removed one of its channels (s->gone), or
+ * it already ended for this client, PGSSE_ERR_NOMEM if
  * memory ran out. On failure the caller ends the replay
  * (pgsse_hub_replay_end).
  */
@@ -523,6 +529,7 @@ static enum pgsse_err
 stream_start(struct stream *s, struct pgsse_buf *b)
 {
 	struct pgsse_client	*c = s->client;
+	struct pgsse_registry	*reg;
 	PGconn			*conn = NULL;
 	struct replay		 rp = { s, b, 0, 0, PGSSE_OK };
 	enum pgsse_err		 er;
@@ -541,8 +548,10 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		er = PGSSE_ERR_NOTFOUND;
 		goto out;
 	}
-	if ((er = pgsse_hub_join(srv.hub, c)) != PGSSE_OK)
+	if ((er = pgsse_hub_join(srv.hub, c)) != PGSSE_OK) {
+		s->gone = er == PGSSE_ERR_NOTFOUND;
 		goto out;
+	}
 	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
 	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
 	    (er = stream_send_reset(s, b)) ||
@@ -552,10 +561,12 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 	    (long long)time(NULL))))
 		goto out;
 	if (s->replay) {
-		er = pgsse_feed_fetch(conn, pgsse_hub_registry(srv.hub),
-		    pgsse_client_chans(c), pgsse_client_cursors(c),
-		    pgsse_client_nchans(c), pgsse_client_job(c), replay_cb,
-		    &rp);
+		/* The newest snapshot: it documents what was loaded since. */
+		reg = pgsse_hub_registry(srv.hub);
+		er = pgsse_feed_fetch(conn, reg, pgsse_client_chans(c),
+		    pgsse_client_cursors(c), pgsse_client_nchans(c),
+		    pgsse_client_job(c), replay_cb, &rp);
+		pgsse_registry_free(reg);
 		if (er == PGSSE_OK)
 			er = rp.er;
 	}
@@ -577,6 +588,7 @@ static void
 stream_free(struct stream *s)
 {
 	pgsse_client_free(s->client);
+	pgsse_registry_free(s->reg);
 	free(s);
 }
 
@@ -629,6 +641,9 @@ stream_thread(void *arg)
 		    "(PGSSE_REPLAY_BUDGET); retry later");
 	} else if (er == PGSSE_ERR_NOTFOUND && s->nojob)	/* stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_404, NULL, "no such job");
+	else if (er == PGSSE_ERR_NOTFOUND && s->gone)
+		pgsse_http_text(&s->req, PGSSE_HTTP_404, NULL,
+		    "unknown channel");
 	else if (er == PGSSE_ERR_NOTFOUND)	/* 204 stops EventSource */
 		pgsse_http_text(&s->req, PGSSE_HTTP_204, NULL, "");
 	pgsse_hub_leave(srv.hub, s->client);
@@ -637,19 +652,15 @@ stream_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Makes an empty stream for the acceptor to wait with; its registry and
+ * client come once a request is in (stream_dispatch). Returns NULL if
+ * memory ran out. Free it with stream_free.
+ */
 static struct stream *
 stream_new(void)
 {
-	struct stream	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	if ((s->client = pgsse_client_new(pgsse_hub_registry(srv.hub))) ==
-	    NULL) {
-		free(s);
-		return NULL;
-	}
-	return s;
+	return calloc(1, sizeof(struct stream));
 }
 
 /*
@@ -682,8 +693,11 @@ stream_dispatch(struct stream *s)
 	enum pgsse_http_status	 st;
 	const char		*why = "";
 
-	st = stream_parse(s, &route, &why);
-	if (st == PGSSE_HTTP_405)
+	/* The registry as it is now, not when the acceptor began to wait. */
+	s->reg = pgsse_hub_registry(srv.hub);
+	if ((s->client = pgsse_client_new(s->reg)) == NULL)
+		pgsse_http_text(&s->req, PGSSE_HTTP_500, NULL, "out of memory");
+	else if ((st = stream_parse(s, &route, &why)) == PGSSE_HTTP_405)
 		pgsse_http_text(&s->req, st, "Allow: GET\r\n", why);
 	else if (st != PGSSE_HTTP_200)
 		pgsse_http_text(&s->req, st, NULL, why);

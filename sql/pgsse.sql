@@ -33,8 +33,11 @@ create table if not exists pgsse.channels (
 		check (name ~ '^[a-z][a-z0-9_]{0,62}$' and name <> 'pgsse'),
 	description text not null,
 	private	boolean not null default false,
-	readers	text[] not null default '{}'
+	readers	text[] not null default '{}',
+	core	boolean not null default false	-- pgsse's own (load_core)
 );
+alter table pgsse.channels add column if not exists
+	core boolean not null default false;
 create table if not exists pgsse.events (
 	channel	text not null references pgsse.channels (name) on delete cascade,
 	name	text not null check (name ~ '^[a-z][a-z0-9_]{0,63}$'),
@@ -94,44 +97,149 @@ drop trigger if exists log_no_update on pgsse.log;
 create trigger log_no_update before update on pgsse.log
 	for each row execute function pgsse.log_no_update();
 
--- Loads the registry document (sql/registry.json) in one transaction.
--- Channels missing from the document are removed; names are checked by
+-- The core registry: pgsse's own channels, which the runner and
+-- pgsse.enqueue publish to. The schema installs them (pgsse.load_core,
+-- below) and no registry document removes or changes them. Same shape
+-- as sql/registry.json, which redeclares them word for word.
+create or replace function pgsse.core_registry() returns jsonb
+language sql immutable as $$ select $core$
+{"channels": [
+ {"name": "logs", "description": "Lines of output from jobs and services.",
+  "events": [
+   {"name": "log", "description": "One line of output",
+    "fields": {"source": "string", "line": "string"}}]},
+ {"name": "operations", "description": "The state of every job the runners execute.",
+  "events": [
+   {"name": "operation_status", "description": "A job changed state",
+    "fields": {"job_id": "integer", "kind": "string", "state": "string"}}]},
+ {"name": "job", "description": "Per-job progress, streamed by /api/jobs/<id>/stream filtered on job_id.",
+  "events": [
+   {"name": "progress", "description": "The job made progress. The seed sends {step} (and percent in its example) on a stream of its own; here one stream process serves every job, so job_id is required to route the event to its job's stream",
+    "fields": {"job_id": "integer", "percent": "integer", "step": "string"}},
+   {"name": "complete", "description": "The job ended; the per-job stream closes after it. The seed sends {}; job_id is required to route it, and state (succeeded, failed, cancelled) because a page must show how the job ended, which the seed could not tell",
+    "fields": {"job_id": "integer", "state": "string"}}]}
+]}
+$core$::jsonb $$;
+
+-- What a channel declares, for comparing two declarations of it: its
+-- privacy, readers, and events with their fields; not its descriptions.
+create or replace function pgsse.channel_shape(c jsonb) returns jsonb
+language sql immutable as $$
+	select jsonb_build_object(
+		'private', coalesce((c ->> 'private')::boolean, false),
+		'readers', coalesce((select jsonb_agg(r order by r)
+			from jsonb_array_elements_text(c -> 'readers') r), '[]'),
+		'events', coalesce((select jsonb_object_agg(e ->> 'name',
+			coalesce(e -> 'fields', '{}'))
+			from jsonb_array_elements(c -> 'events') e), '{}'))
+$$;
+
+-- The descriptions of a channel and of its events, as one value.
+create or replace function pgsse.channel_words(c jsonb) returns jsonb
+language sql immutable as $$
+	select jsonb_build_object('description', c -> 'description', 'events',
+		coalesce((select jsonb_object_agg(e ->> 'name', e -> 'description')
+			from jsonb_array_elements(c -> 'events') e), '{}'))
+$$;
+
+-- Writes one channel of a registry document and its events, marked core
+-- or not. Returns how many events it has.
+create or replace function pgsse.put_channel(c jsonb, p_core boolean)
+returns int
+language plpgsql as $$
+declare
+	e jsonb; f record; n int := 0; i int;
+begin
+	insert into pgsse.channels (name, description, private, readers, core)
+	values (c ->> 'name', c ->> 'description',
+		coalesce((c ->> 'private')::boolean, false),
+		coalesce(array(select jsonb_array_elements_text(c -> 'readers')), '{}'),
+		p_core)
+	on conflict (name) do update set description = excluded.description,
+		private = excluded.private, readers = excluded.readers,
+		core = excluded.core;
+	delete from pgsse.events where channel = c ->> 'name';
+	for e in select * from jsonb_array_elements(c -> 'events') loop
+		insert into pgsse.events (channel, name, description)
+		values (c ->> 'name', e ->> 'name', e ->> 'description');
+		i := 0;
+		for f in select * from jsonb_each_text(coalesce(e -> 'fields', '{}')) loop
+			i := i + 1;
+			insert into pgsse.event_fields (channel, event, field, type, ord)
+			values (c ->> 'name', e ->> 'name', f.key, f.value, i);
+		end loop;
+		n := n + 1;
+	end loop;
+	return n;
+end $$;
+
+-- Installs (or, after an upgrade, updates) the core registry, and tells
+-- every stream process to reload the registry at commit.
+create or replace function pgsse.load_core() returns int
+language plpgsql as $$
+declare
+	c jsonb; n int := 0;
+begin
+	for c in select * from jsonb_array_elements(pgsse.core_registry() -> 'channels') loop
+		n := n + pgsse.put_channel(c, true);
+	end loop;
+	perform pg_notify('pgsse.registry', '');
+	return n;
+end $$;
+
+-- Loads an app's registry document (the shape of sql/registry.json) in
+-- one transaction, merged over the core registry: the app channels the
+-- document lacks are removed, its channels are added or replaced, and
+-- the core channels stay whatever it says. A document may redeclare a
+-- core channel, as sql/registry.json does: with the same events, fields,
+-- privacy and readers it is accepted, with other descriptions too but
+-- with a NOTICE (the core's descriptions stay); any other difference is
+-- refused (SQLSTATE 22023) and nothing is loaded. At commit, NOTIFY
+-- "pgsse.registry" makes every stream process reload the registry.
+-- Returns how many events the document declares. Names are checked by
 -- the tables' CHECK constraints.
 create or replace function pgsse.load_registry(doc jsonb) returns int
 language plpgsql as $$
 declare
-	c jsonb; e jsonb; f record; n int := 0; i int;
+	c jsonb; v_core jsonb; n int := 0;
 begin
 	if jsonb_typeof(doc -> 'channels') is distinct from 'array' then
 		raise exception 'registry: "channels" must be an array';
 	end if;
-	delete from pgsse.channels where name not in
-		(select x ->> 'name' from jsonb_array_elements(doc -> 'channels') x);
 	for c in select * from jsonb_array_elements(doc -> 'channels') loop
-		if c ->> 'name' is null or c ->> 'description' is null then
+		if jsonb_typeof(c) is distinct from 'object' or c ->> 'name' is null
+			or c ->> 'description' is null then
 			raise exception 'registry: channel needs name and description: %', c;
 		end if;
-		insert into pgsse.channels (name, description, private, readers)
-		values (c ->> 'name', c ->> 'description',
-			coalesce((c ->> 'private')::boolean, false),
-			coalesce(array(select jsonb_array_elements_text(c -> 'readers')), '{}'))
-		on conflict (name) do update set description = excluded.description,
-			private = excluded.private, readers = excluded.readers;
-		delete from pgsse.events where channel = c ->> 'name';
-		for e in select * from jsonb_array_elements(c -> 'events') loop
-			insert into pgsse.events (channel, name, description)
-			values (c ->> 'name', e ->> 'name', e ->> 'description');
-			i := 0;
-			for f in select * from jsonb_each_text(coalesce(e -> 'fields', '{}')) loop
-				i := i + 1;
-				insert into pgsse.event_fields (channel, event, field, type, ord)
-				values (c ->> 'name', e ->> 'name', f.key, f.value, i);
-			end loop;
-			n := n + 1;
-		end loop;
+		if jsonb_typeof(c -> 'events') is distinct from 'array' then
+			raise exception 'registry: channel "%" has no events array', c ->> 'name';
+		end if;
+		select x into v_core from jsonb_array_elements(pgsse.core_registry() -> 'channels') x
+			where x ->> 'name' = c ->> 'name';
+		if v_core is null then
+			n := n + pgsse.put_channel(c, false);
+			continue;
+		end if;
+		if pgsse.channel_shape(c) <> pgsse.channel_shape(v_core) then
+			raise exception 'registry: core channel "%" is pgsse''s own and cannot be changed',
+				c ->> 'name' using errcode = '22023',
+				detail = format('core: %s; document: %s',
+					pgsse.channel_shape(v_core), pgsse.channel_shape(c)),
+				hint = 'Leave it out of the document, or declare it exactly as sql/registry.json does.';
+		end if;
+		if pgsse.channel_words(c) <> pgsse.channel_words(v_core) then
+			raise notice 'registry: core channel "%" keeps its core descriptions',
+				c ->> 'name';
+		end if;
+		n := n + jsonb_array_length(c -> 'events');
 	end loop;
+	delete from pgsse.channels where not pgsse.channels.core and name not in
+		(select x ->> 'name' from jsonb_array_elements(doc -> 'channels') x);
+	perform pg_notify('pgsse.registry', '');
 	return n;
 end $$;
+
+select pgsse.load_core();
 
 -- True if JSON value v has registry type t ('integer': a whole number).
 -- Plain SQL, so the planner inlines it into the queries that use it.

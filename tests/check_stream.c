@@ -1080,6 +1080,208 @@ START_TEST(stream_stranger_replays_starve_nobody)
 }
 END_TEST
 
+/*
+ * The live registry: loads with bin/pgsse-registry reach the running
+ * stream process with no restart. LIVE_WAIT_MS bounds each wait; the
+ * issue asks for 1 s, which the test reports rather than asserts (it
+ * also runs under valgrind).
+ */
+#define LIVE_WAIT_MS 5000
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Loads the registry file rel (in the source tree) as an operator would. */
+static void
+live_load(const char *rel)
+{
+	ck_assert_int_eq(h_run("%s/bin/pgsse-registry load %s/%s >/dev/null",
+	    h_builddir(), h_srcdir(), rel), 0);
+}
+
+/* Returns the HTTP status of a stream on path, 0 if none came in time. */
+static int
+live_status(const char *path)
+{
+	struct h_sse	*s = h_sse_open(web.port, path, NULL);
+	int		 st, waited;
+
+	for (waited = 0; s->status == 0 && !s->eof && waited < LIVE_WAIT_MS;
+	    waited += 50)
+		h_sse_read(s, 50);
+	st = s->status;
+	h_sse_close(s);
+	return st;
+}
+
+/*
+ * Opens a stream on path, again and again until it is served (the
+ * channel is unknown until the reload), for up to LIVE_WAIT_MS since
+ * t0. Returns it subscribed, or NULL.
+ */
+static struct h_sse *
+live_open(const char *path, const struct timespec *t0)
+{
+	struct h_sse	*s;
+
+	while (ms_since(t0) < LIVE_WAIT_MS) {
+		s = h_sse_open(web.port, path, NULL);
+		if (h_sse_ready(s, LIVE_WAIT_MS) == 0)
+			return s;
+		h_sse_close(s);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/*
+ * A registry that adds a channel, and an event to a channel a client
+ * reads, reaches the running stream process: a new stream on the new
+ * channel gets what is published to it, the old stream gets the new
+ * event, and the process never restarted.
+ */
+START_TEST(stream_registry_live_add)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*st, *b;
+	struct timespec	 t0;
+	long		 served, delivered, pid = h_health(web.port, "pid");
+
+	st = h_sse_connect(web.port, "/api/sse/status", NULL);
+	ck_assert_int_eq(live_status("/api/sse/orders"), 404);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	live_load("tests/data/registry-live-add.json");
+	b = live_open("/api/sse/orders", &t0);
+	ck_assert_msg(b != NULL, "no stream on the new channel within %d ms",
+	    LIVE_WAIT_MS);
+	served = ms_since(&t0);
+	h_publish(c, "orders", "placed", "{\"order_id\":7}");
+	ck_assert_int_eq(h_sse_wait(b, 1, LIVE_WAIT_MS), 1);
+	delivered = ms_since(&t0);
+	fprintf(stderr, "live registry: load to a stream on the new channel "
+	    "%ld ms, to its first event %ld ms\n", served, delivered);
+	ck_assert_str_eq(b->msgs[0].event, "placed");
+	ck_assert_str_eq(json_field(b->msgs[0].data, "order_id"), "7");
+	h_publish(c, "status", "paused", "{}");
+	ck_assert_int_eq(h_sse_wait(st, 1, WAIT_MS), 1);
+	ck_assert_str_eq(st->msgs[0].event, "paused");
+	/* logs, demos, status, job, admin, orders, and the core operations. */
+	ck_assert_int_eq(h_health(web.port, "channels"), 7);
+	ck_assert_int_eq(h_health(web.port, "pid"), pid);
+	h_sse_close(st);
+	h_sse_close(b);
+	PQfinish(c);
+}
+END_TEST
+
+/* Reads s until EOF or LIVE_WAIT_MS; says whether it ended. */
+static int
+live_ended(struct h_sse *s)
+{
+	h_sse_wait(s, s->nmsgs + 1, LIVE_WAIT_MS);
+	return s->eof;
+}
+
+/*
+ * A registry without a channel that clients read ends their streams
+ * with pgsse.channel_removed, on a stream of one channel and of
+ * several; the channel is then unknown (404, which stops EventSource).
+ * The core channels (logs) survive a registry that lacks them, and an
+ * event the load removed is dropped, raw or from the log.
+ */
+START_TEST(stream_registry_live_remove)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*a, *m, *lg, *st;
+	struct h_sse	*both[2];
+	long		 dropped;
+	int64_t		 before;
+	char		 lastid[32];
+	size_t		 i, n;
+
+	a = h_sse_connect(web.port, "/api/sse/demos", NULL);
+	m = h_sse_connect(web.port, "/api/sse?channel=demos&channel=status",
+	    NULL);
+	lg = h_sse_connect(web.port, "/api/sse/logs", NULL);
+	before = h_publish(c, "status", "system_status",
+	    "{\"status\":\"before\",\"uptime\":1}");
+	h_publish(c, "status", "paused", "{}");
+	ck_assert_int_eq(h_sse_wait(m, 2, WAIT_MS), 2);
+	ck_assert_str_eq(m->msgs[1].event, "status.paused");
+	dropped = h_health(web.port, "dropped");
+	live_load("tests/data/registry-live-remove.json");
+	both[0] = a;
+	both[1] = m;
+	for (i = 0; i < 2; i++) {
+		n = both[i]->nmsgs;
+		ck_assert_int_eq(h_sse_wait(both[i], n + 1, LIVE_WAIT_MS),
+		    n + 1);
+		ck_assert_str_eq(both[i]->msgs[n].event,
+		    "pgsse.channel_removed");
+		ck_assert_str_eq(json_field(both[i]->msgs[n].data, "channel"),
+		    "demos");
+		ck_assert_msg(live_ended(both[i]), "stream %zu goes on", i);
+		ck_assert_uint_eq(both[i]->nmsgs, n + 1);
+	}
+	ck_assert_int_eq(live_status("/api/sse/demos"), 404);
+	ck_assert_int_eq(live_status("/api/sse?channel=status&channel=demos"),
+	    404);
+	/* The core channel logs is not in the file, and stays. */
+	h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"core\"}");
+	ck_assert_int_eq(h_sse_wait(lg, 1, WAIT_MS), 1);
+	ck_assert_str_eq(json_field(lg->msgs[0].data, "line"), "core");
+	/* paused is gone: neither replayed from the log nor sent raw. */
+	snprintf(lastid, sizeof(lastid), "%" PRId64, before);
+	st = h_sse_connect(web.port, "/api/sse/status", lastid);
+	h_exec(c, "select pg_notify('status', '{\"event\":\"paused\"}')");
+	h_publish(c, "status", "system_status",
+	    "{\"status\":\"after\",\"uptime\":2}");
+	ck_assert_int_eq(h_sse_wait(st, 1, WAIT_MS), 1);
+	h_sse_wait(st, 2, 300);
+	ck_assert_uint_eq(st->nmsgs, 1);
+	ck_assert_str_eq(json_field(st->msgs[0].data, "status"), "after");
+	ck_assert_int_gt(h_health(web.port, "dropped"), dropped);
+	h_sse_close(a);
+	h_sse_close(m);
+	h_sse_close(lg);
+	h_sse_close(st);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * A load that makes a channel private ends the streams already open on
+ * it, with no event, so that they come back and are checked: an
+ * anonymous reader then gets 403. Streams of other channels go on.
+ */
+START_TEST(stream_registry_live_private)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*o, *st;
+
+	o = h_sse_connect(web.port, "/api/sse/orders", NULL);
+	st = h_sse_connect(web.port, "/api/sse/status", NULL);
+	live_load("tests/data/registry-live-private.json");
+	ck_assert_msg(live_ended(o), "the stream of a now private channel "
+	    "goes on");
+	ck_assert_uint_eq(o->nmsgs, 0);
+	ck_assert_int_eq(live_status("/api/sse/orders"), 403);
+	h_publish(c, "status", "system_status",
+	    "{\"status\":\"on\",\"uptime\":3}");
+	ck_assert_int_eq(h_sse_wait(st, 1, WAIT_MS), 1);
+	h_sse_close(o);
+	h_sse_close(st);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1126,6 +1328,13 @@ main(void)
 	tcase_add_test(tc, stream_big_resume_exactly_once);
 	tcase_add_test(tc, stream_replays_over_bound);
 	tcase_add_test(tc, stream_stranger_replays_starve_nobody);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("live");
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, stream_registry_live_add);
+	tcase_add_test(tc, stream_registry_live_remove);
+	tcase_add_test(tc, stream_registry_live_private);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

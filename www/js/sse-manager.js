@@ -25,11 +25,17 @@
 // dead even if its socket is open, as behind a stopped process or a
 // silent proxy: the manager closes it, says 'reconnecting' (the badge)
 // and opens a new one from its last id, again until one opens.
+//
+// A registry load that removes a channel ends its streams with
+// pgsse.channel_removed (data {channel}); the same URL would get 404,
+// which stops an EventSource for good. The manager drops that channel's
+// handlers and reconnects with the other channels, from its last id.
 (function () {
 	'use strict';
 
 	const RESET_EVENT = 'stream_reset';
 	const HEARTBEAT_EVENT = 'pgsse.heartbeat';
+	const REMOVED_EVENT = 'pgsse.channel_removed';
 	const RETRY_MS = 3000;
 
 	function SSEConnectionManager() {
@@ -128,6 +134,18 @@
 		es.addEventListener(RESET_EVENT, (event) => {
 			if (!this.seen(es, event)) return;
 			document.body.dispatchEvent(new CustomEvent('sseReset', { bubbles: true }));
+		});
+		es.addEventListener(REMOVED_EVENT, (event) => {
+			if (!this.seen(es, event)) return;
+			try {
+				const channel = JSON.parse(event.data).channel;
+				console.warn('sse-manager: channel ' + channel + ' was removed');
+				delete this.handlers[channel];
+			} catch (e) {
+				console.error('sse-manager: bad ' + REMOVED_EVENT, e);
+			}
+			es.close();
+			this.open();
 		});
 		es.addEventListener(HEARTBEAT_EVENT, (event) => {
 			try {
