@@ -24,7 +24,7 @@ static void
 stack_up(void)
 {
 	h_pg_start(&pg, NULL);
-	h_pg_load("sql/demo.sql");
+	h_pg_load("demo/schema.sql");
 	h_web_start(&web, NULL);
 }
 
@@ -172,7 +172,7 @@ golden_up(void)
 	char	 sql[8192], big[PGSSE_FRAGMENT_FIELD_MAX + 200];
 
 	h_pg_start(&gpg, NULL);
-	h_pg_load("sql/demo.sql");
+	h_pg_load("demo/schema.sql");
 	c = h_pg_connect();
 	memset(big, 'd', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
