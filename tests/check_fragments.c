@@ -242,6 +242,30 @@ golden_add(char **out, const char *method, const char *path,
 	free(r);
 }
 
+/* Events before the log lines, and after them. */
+static const char *const events[][3] = {
+	{ "job", "progress", "{\"job_id\":1,\"percent\":25,\"step\":"
+	    "\"fetching\"}" },
+	{ "job", "progress", "{\"job_id\":1,\"percent\":50,\"step\":"
+	    "\"<unpacking> & \\\"more\\\"\"}" },
+	{ "job", "progress", "{\"job_id\":3,\"percent\":75,\"step\":"
+	    "\"checking\"}" },
+};
+static const char *const checks[][3] = {
+	{ "validation", "check_result", "{\"check\":\"before\",\"ok\":true,"
+	    "\"detail\":\"not shown\"}" },
+	{ "operations", "operation_status", "{\"job_id\":3,\"kind\":"
+	    "\"validation\",\"state\":\"running\"}" },
+	{ "validation", "check_result", "{\"check\":\"a <b>\",\"ok\":true,"
+	    "\"detail\":\"ok\"}" },
+	{ "validation", "check_result", "{\"check\":\"c\",\"ok\":false,"
+	    "\"detail\":\"it & <failed>\"}" },
+	{ "validation", "validation_error", "{\"error\":\"database "
+	    "<unreachable>\"}" },
+	{ "validation", "validation_complete", "{\"passed\":1,\"failed\":1}" },
+	{ "status", "system_status", "{\"status\":\"<ok>\",\"uptime\":3}" },
+};
+
 START_TEST(fragments_same_html)
 {
 	PGconn	*c = h_pg_connect();
@@ -266,31 +290,15 @@ START_TEST(fragments_same_html)
 	    "finished_at = now() where id = 3; update pgsse.jobs set state = "
 	    "'succeeded', finished_at = now() - interval '1 hour' where id = 5; "
 	    "update pgsse.jobs set created_at = now() - interval '1 hour'");
-	h_publish(c, "job", "progress", "{\"job_id\":1,\"percent\":25,"
-	    "\"step\":\"fetching\"}");
-	h_publish(c, "job", "progress", "{\"job_id\":1,\"percent\":50,"
-	    "\"step\":\"<unpacking> & \\\"more\\\"\"}");
-	h_publish(c, "job", "progress", "{\"job_id\":3,\"percent\":75,"
-	    "\"step\":\"checking\"}");
+	for (i = 0; i < (int)(sizeof(events) / sizeof(events[0])); i++)
+		h_publish(c, events[i][0], events[i][1], events[i][2]);
 	for (i = 0; i < 5; i++) {
 		snprintf(hdr, sizeof(hdr), "{\"source\":\"s%d\",\"line\":"
 		    "\"line <%d> & 'x'\"}", i, i);
 		h_publish(c, "logs", "log", hdr);
 	}
-	h_publish(c, "validation", "check_result", "{\"check\":\"before\","
-	    "\"ok\":true,\"detail\":\"not shown\"}");
-	h_publish(c, "operations", "operation_status", "{\"job_id\":3,"
-	    "\"kind\":\"validation\",\"state\":\"running\"}");
-	h_publish(c, "validation", "check_result", "{\"check\":\"a <b>\","
-	    "\"ok\":true,\"detail\":\"ok\"}");
-	h_publish(c, "validation", "check_result", "{\"check\":\"c\","
-	    "\"ok\":false,\"detail\":\"it & <failed>\"}");
-	h_publish(c, "validation", "validation_error", "{\"error\":"
-	    "\"database <unreachable>\"}");
-	h_publish(c, "validation", "validation_complete", "{\"passed\":1,"
-	    "\"failed\":1}");
-	h_publish(c, "status", "system_status", "{\"status\":\"<ok>\","
-	    "\"uptime\":3}");
+	for (i = 0; i < (int)(sizeof(checks) / sizeof(checks[0])); i++)
+		h_publish(c, checks[i][0], checks[i][1], checks[i][2]);
 	golden_add(&out, "GET", "/status/content", NULL);
 	golden_add(&out, "GET", "/demos/grid", NULL);
 	golden_add(&out, "GET", "/jobs/active", NULL);
