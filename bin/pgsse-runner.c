@@ -59,7 +59,6 @@ struct cfg {
 	unsigned int	 workers;
 	unsigned int	 timeout;
 	unsigned int	 prune_every;
-	unsigned int	 status_every;
 };
 
 /* A job's output: the read end of its pipe and the line so far. */
@@ -84,10 +83,9 @@ struct job {
 	int64_t		 id;
 	char		*kind;
 	char		*args;
-	char		*demo_id;	/* args.demo_id, or NULL */
 };
 
-static struct cfg		 cfg = { NULL, 2, 600, 60, 0 };
+static struct cfg		 cfg = { NULL, 2, 600, 60 };
 static volatile sig_atomic_t	 stopping;
 static char			 runner_name[128];
 
@@ -568,11 +566,6 @@ job_finish(PGconn *conn, const struct job *j, const char *state, int code,
 	    json_object_new_int64(j->id)), "state",
 	    json_object_new_string(state)));
 	emit_state(conn, j, state);
-	if (j->demo_id != NULL)
-		emit(conn, "demos", "operation_completed", with(with(with(obj(),
-		    "demo_id", json_object_new_string(j->demo_id)), "status",
-		    json_object_new_string(state)), "job_id",
-		    json_object_new_int64(j->id)));
 }
 
 /* Runs one claimed job to its end. */
@@ -586,11 +579,6 @@ job_run(PGconn *conn, const struct job *j)
 	struct out	 o;
 
 	emit_state(conn, j, "running");
-	if (j->demo_id != NULL)
-		emit(conn, "demos", "operation_started", with(with(with(obj(),
-		    "demo_id", json_object_new_string(j->demo_id)), "operation",
-		    json_object_new_string(j->kind)), "job_id",
-		    json_object_new_int64(j->id)));
 	o.len = 0;
 	o.cont = 0;
 	if ((pid = job_spawn(j, &o.fd, why, sizeof(why))) == -1) {
@@ -627,10 +615,9 @@ out:
 static int
 job_claim(PGconn *conn, struct job *j)
 {
-	const char		*params[1] = { runner_name };
-	PGresult		*res;
-	struct json_object	*a, *v;
-	int			 rc = 0;
+	const char	*params[1] = { runner_name };
+	PGresult	*res;
+	int		 rc = 0;
 
 	memset(j, 0, sizeof(*j));
 	res = PQexecParams(conn, "select id, kind, args::text from "
@@ -641,11 +628,6 @@ job_claim(PGconn *conn, struct job *j)
 		j->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		j->kind = strdup(PQgetvalue(res, 0, 1));
 		j->args = strdup(PQgetvalue(res, 0, 2));
-		if ((a = json_tokener_parse(j->args)) != NULL &&
-		    json_object_object_get_ex(a, "demo_id", &v) &&
-		    json_object_is_type(v, json_type_string))
-			j->demo_id = strdup(json_object_get_string(v));
-		json_object_put(a);
 		rc = j->kind != NULL && j->args != NULL ? 1 : -1;
 	}
 	PQclear(res);
@@ -657,7 +639,6 @@ job_clear(struct job *j)
 {
 	free(j->kind);
 	free(j->args);
-	free(j->demo_id);
 }
 
 /* Waits up to ms for a NOTIFY pgsse_jobs on conn. */
@@ -716,13 +697,12 @@ worker(void *arg)
 	return NULL;
 }
 
-/* The main thread: retention and the demo's system_status heartbeat. */
+/* The main thread: retention. */
 static void
 housekeeping(void)
 {
 	PGconn		*conn = NULL;
-	time_t		 start = time(NULL), next_prune = 0, next_status = 0;
-	time_t		 now;
+	time_t		 next_prune = 0, now;
 
 	while (!stopping) {
 		if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
@@ -733,12 +713,6 @@ housekeeping(void)
 		if (conn != NULL && now >= next_prune) {
 			exec_simple(conn, "select pgsse.prune()");
 			next_prune = now + cfg.prune_every;
-		}
-		if (conn != NULL && cfg.status_every > 0 && now >= next_status) {
-			emit(conn, "status", "system_status", with(with(obj(),
-			    "status", json_object_new_string("ok")), "uptime",
-			    json_object_new_int64(now - start)));
-			next_status = now + cfg.status_every;
 		}
 		sleep(1);
 	}
@@ -780,14 +754,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: pgsse-runner --jobs DIR [--workers N] "
-	    "[--timeout SEC] [--prune-every SEC] [--status-every SEC]\n"
+	    "[--timeout SEC] [--prune-every SEC]\n"
 	    "Runs queued pgsse jobs with the scripts in DIR.\n"
 	    "Effective configuration:\n  jobs          %s\n  workers       %u\n"
-	    "  timeout       %u s\n  prune-every   %u s\n  status-every  %u s%s\n"
+	    "  timeout       %u s\n  prune-every   %u s\n"
 	    "The database comes from PGSSE_CONNINFO or the PG* variables.\n",
 	    cfg.jobs ? cfg.jobs : "(none)", cfg.workers, cfg.timeout,
-	    cfg.prune_every, cfg.status_every,
-	    cfg.status_every ? "" : " (off)");
+	    cfg.prune_every);
 }
 
 int
@@ -798,7 +771,6 @@ main(int argc, char *argv[])
 		{ "workers", required_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "prune-every", required_argument, NULL, 'p' },
-		{ "status-every", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -811,7 +783,7 @@ main(int argc, char *argv[])
 
 	if (std_fds() == -1)
 		return 1;
-	while ((ch = getopt_long(argc, argv, "j:w:t:p:s:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "j:w:t:p:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			cfg.jobs = optarg;
@@ -825,10 +797,6 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			cfg.prune_every = number("--prune-every", optarg, 1,
-			    86400);
-			break;
-		case 's':
-			cfg.status_every = number("--status-every", optarg, 0,
 			    86400);
 			break;
 		case 'h':

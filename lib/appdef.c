@@ -1407,7 +1407,11 @@ def_hx_expand(const char *z, const PGresult *res, struct pgsse_buf *b)
 	return 0;
 }
 
-/* Sets route d's htmx headers from res; a value refused is logged. */
+/*
+ * Sets route d's htmx headers from res. A value that comes out empty
+ * is left out (the way to send a header for some rows only); one
+ * refused is logged.
+ */
 static void
 def_hx_set(pgsse_app *a, const struct def_route *d, const PGresult *res)
 {
@@ -1418,8 +1422,8 @@ def_hx_set(pgsse_app *a, const struct def_route *d, const PGresult *res)
 		if (d->hx[h] == NULL)
 			continue;
 		pgsse_buf_reset(&b);
-		if (def_hx_expand(d->hx[h], res, &b) == -1)
-			continue;	/* no first row to take it from */
+		if (def_hx_expand(d->hx[h], res, &b) == -1 || b.len == 0)
+			continue;	/* no first row, or nothing to send */
 		if (pgsse_app_hx(a, (enum pgsse_hx)h, b.p) != PGSSE_OK)
 			pgsse_log(PGSSE_LOG_WARN, "%s: hx %s refused: a control "
 			    "byte, or a URL that is not this site's or "

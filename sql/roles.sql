@@ -1,4 +1,5 @@
--- Least-privilege roles for pgsse. Load after pgsse.sql (and demo.sql).
+-- Least-privilege roles for pgsse. Load after pgsse.sql, before an app's
+-- own SQL (which grants the web role what the app reads).
 --   pgsse_web        pgsse-app: reads the registry, the jobs and the log
 --                    (private channels only for their readers: row-level
 --                    security on pgsse.log by pgsse.user), enqueues the
@@ -51,12 +52,3 @@ grant execute on function pgsse.publish(text, text, jsonb),
 	pgsse.finish(bigint, text, int, text), pgsse.recover(), pgsse.prune(),
 	pgsse.setting(text), pgsse.check_payload(text, text, jsonb),
 	pgsse.type_ok(jsonb, text) to pgsse_publisher;
-
-do $$
-begin
-	if exists (select from pg_namespace where nspname = 'pgsse_demo') then
-		revoke all on all tables in schema pgsse_demo from public;
-		grant usage on schema pgsse_demo to pgsse_web;
-		grant select on pgsse_demo.demos to pgsse_web;
-	end if;
-end $$;

@@ -9,8 +9,9 @@ lint=$build/bin/pgsse-lint
 reg=$src/sql/registry.json
 rc=0
 if "$lint" "$reg" "$src"/www/*.html "$src"/www/js/*.js "$src"/sql/*.sql \
-	"$src"/bin/*.c "$src"/bin/jobs/* "$src"/cgi-bin/*.c; then
-	echo "ok: www, sql, bin and cgi-bin agree with the registry"
+	"$src"/bin/*.c "$src"/cgi-bin/*.c "$src"/demo/schema.sql \
+	"$src"/demo/jobs/* "$src"/demo/bin/*; then
+	echo "ok: www, sql, bin, cgi-bin and demo agree with the registry"
 else
 	echo "FAIL: the tree does not agree with the registry"
 	rc=1

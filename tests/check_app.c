@@ -28,7 +28,7 @@ static void
 stack_up(void)
 {
 	h_pg_start(&pg, NULL);
-	h_pg_load("sql/demo.sql");
+	h_pg_load("demo/schema.sql");
 	h_pg_load("sql/roles.sql");
 	setenv("PGUSER", "pgsse_web", 1);
 	h_web_start(&web1, NULL);
@@ -158,9 +158,10 @@ START_TEST(app_token_shared)
 END_TEST
 
 /*
- * Runs pgsse-app as one CGI request for /nope with PGSSE_SECRET_FILE set
- * to env (or unset, if NULL) and the arguments args. Returns its exit
- * status; out gets standard output and standard error.
+ * Runs pgsse-app on the demo as one CGI request for /nope with
+ * PGSSE_SECRET_FILE set to env (or unset, if NULL) and the arguments
+ * args. Returns its exit status; out gets standard output and standard
+ * error.
  */
 static int
 app_run(const char *env, const char *args, char *out, size_t len)
@@ -173,10 +174,11 @@ app_run(const char *env, const char *args, char *out, size_t len)
 	snprintf(path, sizeof(path), "%s/tests/tmp/app-run.%d",
 	    h_builddir(), (int)getpid());
 	rc = h_run("mkdir -p %s/tests/tmp && %s%s%s REQUEST_METHOD=GET "
-	    "REQUEST_URI=/nope %s/cgi-bin/pgsse-app %s </dev/null >%s 2>&1",
-	    h_builddir(), env ? "env PGSSE_SECRET_FILE='" :
-	    "env -u PGSSE_SECRET_FILE", env ? env : "", env ? "'" : "",
-	    h_builddir(), args, path);
+	    "REQUEST_URI=/nope PGSSE_APP_DIR=%s %s/cgi-bin/pgsse-app %s "
+	    "</dev/null >%s 2>&1", h_builddir(), env ?
+	    "env PGSSE_SECRET_FILE='" : "env -u PGSSE_SECRET_FILE",
+	    env ? env : "", env ? "'" : "", h_app_dir(), h_builddir(), args,
+	    path);
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	n = fread(out, 1, len - 1, f);
 	out[n] = '\0';

@@ -21,7 +21,7 @@ stack_up(void)
 	PGconn	*c;
 
 	h_pg_start(&pg, NULL);
-	h_pg_load("sql/demo.sql");
+	h_pg_load("demo/schema.sql");
 	c = h_pg_connect();
 	h_exec(c, "insert into pgsse_demo.demos (id, name, description) values "
 	    "('evil', '<img src=x onerror=\"window.__pwned=1\">', "
@@ -39,7 +39,7 @@ stack_up(void)
 	/* The programs run with the least-privilege roles, as deployed. */
 	setenv("PGSSE_DEMO_DELAY", "0.4", 1);
 	setenv("PGUSER", "pgsse_publisher", 1);
-	runner = h_runner_start("bin/jobs", "60");
+	runner = h_runner_start("demo/jobs", "60");
 	setenv("PGUSER", "pgsse_web", 1);
 	h_web_start(&web, NULL);
 	setenv("PGUSER", "pgsse", 1);

@@ -42,7 +42,7 @@ pg_up(void)
 	PGconn	*c;
 
 	h_pg_start(&pg, NULL);
-	h_pg_load("sql/demo.sql");
+	h_pg_load("demo/schema.sql");
 	h_pg_load("tests/data/secret.sql");
 	c = h_pg_connect();
 	h_exec(c, "update pgsse.channels set private = true, readers = "
@@ -591,7 +591,8 @@ START_TEST(deploy_one_routing_rule)
 	/* The query string reaches it too. */
 	ck_assert_int_eq(h_http(web.port, "GET", "/logs/tail?n=x", NULL, NULL,
 	    10, &r), 400);
-	ck_assert_msg(strstr(r, "n must be a number") != NULL, "%.300s", r);
+	ck_assert_msg(strstr(r, "parameter n: an integer from 1 to") != NULL,
+	    "%.300s", r);
 	free(r);
 	/* /api/ stays pgsse-stream's, whatever follows. */
 	ck_assert_int_eq(h_http(web.port, "GET", "/api/sse-health", NULL, NULL,

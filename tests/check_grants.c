@@ -17,7 +17,7 @@ static void
 pg_up(void)
 {
 	h_pg_start(&pg, NULL);
-	h_pg_load("sql/demo.sql");
+	h_pg_load("demo/schema.sql");
 	h_pg_load("sql/roles.sql");
 	h_pg_load("tests/data/secret.sql");
 }

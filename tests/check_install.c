@@ -325,6 +325,43 @@ START_TEST(install_app_behind_lighttpd)
 }
 END_TEST
 
+/*
+ * The demo is installed as an app folder, share/pgsse/demo, whole: the
+ * installed pgsse-app loads it (its templates, partials and SQL files)
+ * and serves it, its job scripts and heartbeat are executable, and
+ * sql/registry.json is the full registry, a file of its own.
+ */
+START_TEST(install_demo_folder)
+{
+	char	 share[1024], app[1024], out[1200];
+
+	snprintf(share, sizeof(share), "%s%s/share/pgsse", dest,
+	    getenv("PGSSE_PREFIX"));
+	snprintf(app, sizeof(app), "%s%s/libexec/pgsse/pgsse-app", dest,
+	    getenv("PGSSE_PREFIX"));
+	snprintf(out, sizeof(out), "%s/demo-run.txt", root);
+	h_secret_init();
+	ck_assert_int_eq(h_run("env -u PGSSE_APP_DIR LD_LIBRARY_PATH=%s "
+	    "REQUEST_METHOD=GET REQUEST_URI=/nope %s --app %s/demo "
+	    "</dev/null >%s 2>&1", libdir, app, share, out), 0);
+	ck_assert_int_eq(h_run("grep -q '^Status: 404' %s", out), 0);
+	ck_assert_int_eq(h_run("cd %s/demo && test -x jobs/demo_install && "
+	    "test -x jobs/demo_uninstall && test -x jobs/validation && "
+	    "test -x bin/status-loop && test -f schema.sql && test -f "
+	    "registry.json", share), 0);
+	ck_assert_int_eq(h_run("test -f %s/sql/registry.json && ! test -L "
+	    "%s/sql/registry.json && grep -q '\"demos\"' %s/sql/registry.json "
+	    "&& grep -q '\"logs\"' %s/sql/registry.json", share, share, share,
+	    share), 0);
+	/* Without a folder it says how to give one, and exits 2. */
+	ck_assert_int_eq(h_run("env -u PGSSE_APP_DIR LD_LIBRARY_PATH=%s "
+	    "REQUEST_METHOD=GET REQUEST_URI=/nope %s </dev/null >%s 2>&1",
+	    libdir, app, out), 2);
+	ck_assert_int_eq(h_run("grep -q 'no app folder: give --app DIR or "
+	    "set PGSSE_APP_DIR' %s", out), 0);
+}
+END_TEST
+
 /* Installs once, with a cluster for the app's case. */
 static void
 suite_up(void)
@@ -352,6 +389,7 @@ main(void)
 	tcase_add_test(tc, install_exports_declared_only);
 	tcase_add_test(tc, install_html_format_checked);
 	tcase_add_test(tc, install_app_behind_lighttpd);
+	tcase_add_test(tc, install_demo_folder);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

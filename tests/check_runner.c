@@ -163,6 +163,34 @@ START_TEST(runner_runs_and_publishes)
 }
 END_TEST
 
+/*
+ * The runner publishes on the core channels alone (logs, operations,
+ * job), whatever a job's arguments hold: an app's own events, such as
+ * the demo's demos.operation_started, are its job scripts' to publish.
+ * It has no heartbeat of an app's either (--status-every is gone).
+ */
+START_TEST(runner_core_channels_only)
+{
+	PGconn	*c = h_pg_connect();
+	pid_t	 r = runner_start("30");
+	int64_t	 id = enqueue(c, "ok", "{\"demo_id\":\"todo\",\"name\":\"T\"}");
+	char	*z;
+
+	z = wait_state(c, id, "succeeded");
+	free(z);
+	runner_stop(r, SIGTERM);
+	z = text(c, "select coalesce(string_agg(distinct channel || '.' || "
+	    "event, ','), '') from pgsse.log where channel not in ('logs', "
+	    "'operations', 'job')");
+	ck_assert_msg(*z == '\0', "the runner published %s", z);
+	free(z);
+	ck_assert_int_eq(h_run("timeout 5 %s/bin/pgsse-runner --jobs "
+	    "%s/tests/data/jobs --status-every 1 2>/dev/null", h_builddir(),
+	    h_srcdir()), 2);
+	PQfinish(c);
+}
+END_TEST
+
 START_TEST(runner_handles_bad_jobs)
 {
 	PGconn	*c = h_pg_connect();
@@ -454,6 +482,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, runner_runs_and_publishes);
+	tcase_add_test(tc, runner_core_channels_only);
 	tcase_add_test(tc, enqueue_dedupes);
 	tcase_add_test(tc, runners_share_the_queue);
 	suite_add_tcase(s, tc);

@@ -300,9 +300,10 @@ h_web_start(struct h_web *w, const char *extra_conf)
 		ck_abort_msg("cannot write %s", conf);
 	fprintf(f, "var.pgsse_bind = \"127.0.0.1\"\nvar.pgsse_port = %d\n"
 	    "var.pgsse_www = \"%s/www\"\nvar.pgsse_cgibin = \"%s\"\n"
+	    "var.pgsse_app = \"%s\"\n"
 	    "var.pgsse_run = \"%s\"\ninclude \"%s/etc/lighttpd/pgsse.conf\"\n"
-	    "%s\n", w->port, h_srcdir(), h_cgibin(), w->dir, h_srcdir(),
-	    extra_conf ? extra_conf : "");
+	    "%s\n", w->port, h_srcdir(), h_cgibin(), h_app_dir(), w->dir,
+	    h_srcdir(), extra_conf ? extra_conf : "");
 	fclose(f);
 	if ((w->pid = fork()) == 0) {
 		execl(lighttpd, "lighttpd", "-D", "-f", conf, (char *)NULL);
@@ -347,6 +348,7 @@ h_fcgi_spawn(struct h_web *w, int which)
 	unlink(sock);
 	if ((w->fcgi[which] = fork()) == 0) {
 		setenv("PGUSER", role[which], 1);
+		setenv("PGSSE_APP_DIR", h_app_dir(), 1);
 		execlp("spawn-fcgi", "spawn-fcgi", "-n", "-s", sock, "-M", "0666",
 		    "--", bin, (char *)NULL);
 		_exit(127);
@@ -410,7 +412,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "Define PGSSE_CGIBIN %s/cgi-bin\n"
 	    "Define PGSSE_CONNINFO \"host=127.0.0.1 port=%s dbname=pgsse "
 	    "passfile=%s/pgpass\"\n"
-	    "Define PGSSE_SECRET_FILE %s\n"
+	    "Define PGSSE_SECRET_FILE %s\nDefine PGSSE_APP_DIR %s\n"
 	    "FcgidIPCDir %s/fcgid\nFcgidProcessTableFile %s/fcgid.shm\n"
 	    "Include %s/etc/apache/pgsse-%s.conf\n", w->port, w->dir, w->dir,
 	    w->dir, w->dir, fcgid ?
@@ -418,7 +420,7 @@ h_apache_start(struct h_web *w, const char *sample)
 	    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
 	    "LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so\n",
 	    h_srcdir(), w->dir, h_builddir(), getenv("PGPORT"), w->pwdir,
-	    getenv("PGSSE_SECRET_FILE"), w->dir, w->dir,
+	    getenv("PGSSE_SECRET_FILE"), h_app_dir(), w->dir, w->dir,
 	    h_builddir(), sample);
 	if (!fcgid) {
 		/* FcgidIPCDir is mod_fcgid's: drop it for proxy_fcgi. */
@@ -1013,4 +1015,20 @@ h_pg_count(const char *sql)
 	PQclear(r);
 	PQfinish(c);
 	return n;
+}
+
+/*
+ * Returns the app folder the web servers' pgsse-app serves:
+ * PGSSE_APP_DIR if set, else the source tree's demo/. The string is
+ * static or the environment's.
+ */
+const char *
+h_app_dir(void)
+{
+	static char	 dir[1024];
+
+	if (getenv("PGSSE_APP_DIR") != NULL)
+		return getenv("PGSSE_APP_DIR");
+	snprintf(dir, sizeof(dir), "%s/demo", h_srcdir());
+	return dir;
 }

@@ -92,5 +92,6 @@ void		 h_secret_init(void);
 int		 h_http(int port, const char *method, const char *path,
 		    const char *hdrs, const char *body, int timeout_sec,
 		    char **resp);
+const char	*h_app_dir(void);
 
 #endif

@@ -29,8 +29,8 @@ free_port() { local p=$((20000 + RANDOM % 20000)); while ss -Hltn "sport = :$p" 
 "$src/bin/pgsse-cluster" init "$tmp/pg" >/dev/null
 "$src/bin/pgsse-cluster" start "$tmp/pg"
 eval "$("$src/bin/pgsse-cluster" env "$tmp/pg")"
-psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/demo.sql"
-"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
+psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/demo/schema.sql"
+"$build/bin/pgsse-registry" load "$src/demo/registry.json" >/dev/null
 pgpid=$(head -1 "$tmp/pg/data/postmaster.pid")
 
 # pgsse behind lighttpd, with the shipped config; room for 10,000 streams.
@@ -43,6 +43,7 @@ var.pgsse_bind = "127.0.0.1"
 var.pgsse_port = $lport
 var.pgsse_www = "$src/www"
 var.pgsse_cgibin = "$build/cgi-bin"
+var.pgsse_app = "$src/demo"
 var.pgsse_run = "$tmp/web"
 include "$src/etc/lighttpd/pgsse.conf"
 server.max-fds = 20000

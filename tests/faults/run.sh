@@ -25,7 +25,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-stack_pg "$src/sql/demo.sql"
+stack_pg "$src/demo/schema.sql"
 stack_lighttpd_conf 16384
 web_start() {
 	/usr/sbin/lighttpd -D -f "$tmp/web/lighttpd.conf" &

@@ -6,14 +6,15 @@
 cluster=$src/bin/pgsse-cluster
 
 # stack_pg [EXTRA_SQL...]: start the cluster and export its PG* settings.
+# The extra SQL (an app's) runs after the roles, which it grants to.
 stack_pg() {
 	local args=() f
-	for f in "$src/sql/pgsse.sql" "$@" "$src/sql/roles.sql"; do args+=(-f "$f"); done
+	for f in "$src/sql/pgsse.sql" "$src/sql/roles.sql" "$@"; do args+=(-f "$f"); done
 	"$cluster" init "$tmp/pg" >/dev/null
 	"$cluster" start "$tmp/pg"
 	eval "$("$cluster" env "$tmp/pg")"
 	psql -q -v ON_ERROR_STOP=1 "${args[@]}"
-	"$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
+	"$build/bin/pgsse-registry" load "$src/demo/registry.json" >/dev/null
 }
 
 # stack_lighttpd_conf MAX_FDS: sets $port and writes the config.
@@ -27,6 +28,7 @@ var.pgsse_bind = "127.0.0.1"
 var.pgsse_port = $port
 var.pgsse_www = "$src/www"
 var.pgsse_cgibin = "$build/cgi-bin"
+var.pgsse_app = "$src/demo"
 var.pgsse_run = "$tmp/web"
 include "$src/etc/lighttpd/pgsse.conf"
 server.max-fds = $1
