@@ -239,7 +239,7 @@ begin
 	return n;
 end $$;
 
-select pgsse.load_core();
+do $$ begin perform pgsse.load_core(); end $$;
 
 -- True if JSON value v has registry type t ('integer': a whole number).
 -- Plain SQL, so the planner inlines it into the queries that use it.
