@@ -1,7 +1,7 @@
 #!/bin/sh
-# pgsse-lint --app: the small app folder tests/lint/app passes, and each
-# copy of it with one mistake (made here with sed) fails with the
-# finding that names the mistake's file and line.
+# pgsse-lint --app: the demo and the small app folder tests/lint/app
+# pass, and each copy of tests/lint/app with one mistake (made here with
+# sed) fails with the finding that names the mistake's file and line.
 set -u
 src=${PGSSE_SRCDIR:-.}
 build=${PGSSE_BUILDDIR:-.}
@@ -14,6 +14,15 @@ if out=$("$lint" --app "$app" 2>&1); then
 	echo "ok: tests/lint/app passes"
 else
 	echo "FAIL: tests/lint/app does not pass:"
+	printf '%s\n' "$out"
+	rc=1
+fi
+
+# The demo is an app folder like any other.
+if out=$("$lint" --app "$src/demo" 2>&1); then
+	echo "ok: demo passes"
+else
+	echo "FAIL: demo does not pass:"
 	printf '%s\n' "$out"
 	rc=1
 fi
