@@ -83,6 +83,12 @@ START_TEST(browser_channel_identity)
 }
 END_TEST
 
+START_TEST(browser_channel_removed)
+{
+	ck_assert_int_eq(h_browser(web.port, "removed"), 0);
+}
+END_TEST
+
 /*
  * The manager's heartbeat watchdog, against a second web server whose
  * stream program sends a heartbeat every second (the others keep the
@@ -116,6 +122,7 @@ main(void)
 	tcase_add_test(tc, browser_slow_javascript);
 	tcase_add_test(tc, browser_stream_restart);
 	tcase_add_test(tc, browser_channel_identity);
+	tcase_add_test(tc, browser_channel_removed);
 	tcase_add_test(tc, browser_heartbeat_watchdog);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
