@@ -29,7 +29,8 @@ free_port() { local p=$((20000 + RANDOM % 20000)); while ss -Hltn "sport = :$p" 
 "$src/bin/pgsse-cluster" init "$tmp/pg" >/dev/null
 "$src/bin/pgsse-cluster" start "$tmp/pg"
 eval "$("$src/bin/pgsse-cluster" env "$tmp/pg")"
-psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/demo.sql"
+psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/demo.sql" \
+	-f "$src/sql/roles.sql"
 "$build/bin/pgsse-registry" load "$src/sql/registry.json" >/dev/null
 pgpid=$(head -1 "$tmp/pg/data/postmaster.pid")
 
@@ -75,10 +76,10 @@ CONF
 /usr/sbin/nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
 npid=$!; pids+=($npid)
 for i in $(seq 100); do
-	curl -fs -o /dev/null "http://127.0.0.1:$lport/api/sse-health" && break
+	curl -fs -m 2 -o /dev/null "http://127.0.0.1:$lport/api/sse-health" && break
 	sleep 0.1
 done
-spid=$(curl -fs "http://127.0.0.1:$lport/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
+spid=$(curl -fs -m 5 "http://127.0.0.1:$lport/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
 sleep 0.5
 
 # The processes of each system, and their CPU time (ticks) and RSS (KiB).
