@@ -1,7 +1,8 @@
 /*
  * mustache.c: Mustache templates with the semantics of mustache.js 4.2.0
  * (no lambdas: JSON has no functions), parsed once and rendered from
- * json-c values by any number of threads.
+ * json-c values, or from a table read in place (a query's result, as the
+ * JSON it stands for), by any number of threads.
  *
  * Parsing. A text is parsed in two passes. The first scans it exactly as
  * mustache.js's parseTemplate does (the same delimiter, whitespace and
@@ -30,7 +31,9 @@
  * Raw interpolation, when allowed, is allowed in element text only.
  *
  * Rendering walks the nodes with a context stack on the C stack: no
- * allocation but the output's. Each section and partial is one level of
+ * allocation but the output's. A table's rows, rows and cells are
+ * values of their own kinds on that stack, so a fragment's result is
+ * read where it is, never copied into json-c objects. Each section and partial is one level of
  * C recursion, at most PGSSE_MUSTACHE_DEPTH_MAX deep; output and work
  * have limits too (mustache.h). *
  * Where we differ from mustache.js: names of Object.prototype (toString,
