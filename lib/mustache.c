@@ -31,11 +31,11 @@
  * Raw interpolation, when allowed, is allowed in element text only.
  *
  * Rendering walks the nodes with a context stack on the C stack: no
- * allocation but the output's. A table's rows, rows and cells are
+ * allocation but the output's. A table's rows, row and cells are
  * values of their own kinds on that stack, so a fragment's result is
- * read where it is, never copied into json-c objects. Each section and partial is one level of
- * C recursion, at most PGSSE_MUSTACHE_DEPTH_MAX deep; output and work
- * have limits too (mustache.h). *
+ * read where it is, never copied into json-c objects. Each section and
+ * partial is one level of C recursion, at most PGSSE_MUSTACHE_DEPTH_MAX
+ * deep; output and work have limits too (mustache.h). *
  * Where we differ from mustache.js: names of Object.prototype (toString,
  * constructor, ...) are not properties of JSON objects; integers past
  * 2^53 render exactly; a string's character at an index that is half of
