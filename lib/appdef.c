@@ -65,6 +65,9 @@
 #define OID_FLOAT4	700
 #define OID_FLOAT8	701
 #define OID_JSONB	3802
+/* Columns of a result a template is rendered from in place; a wider one
+ * is made into JSON first. */
+#define DEF_TABLE_COLS	64
 
 enum def_src {
 	SRC_ROUTE,
@@ -1308,16 +1311,15 @@ out:
 }
 
 /*
- * Returns the template's data for a request of route d with bound
- * parameter values vals and result res: "rows", the first row's
- * columns (those named like the other keys excepted), "params", "user"
- * and "csrf". NULL on memory exhaustion. Free it before res.
+ * Returns the part of the template's data that is not the result's for
+ * a request of route d with bound parameter values vals: "params",
+ * "user" and "csrf". NULL on memory exhaustion. The caller frees it with
+ * json_object_put.
  */
 static struct json_object *
-def_context(pgsse_app *a, const struct def_route *d, const PGresult *res,
-    const char *const *vals)
+def_context(pgsse_app *a, const struct def_route *d, const char *const *vals)
 {
-	struct json_object	*ctx, *rows, *params, *v, *first;
+	struct json_object	*ctx, *params, *v;
 	const char		*user = pgsse_app_user(a);
 	const char		*csrf = pgsse_app_csrf_token(a);
 	size_t			 i;
@@ -1325,14 +1327,10 @@ def_context(pgsse_app *a, const struct def_route *d, const PGresult *res,
 
 	if ((ctx = json_object_new_object()) == NULL)
 		return NULL;
-	if ((rows = pgsse_appdef_rows(res)) == NULL ||
-	    (params = json_object_new_object()) == NULL) {
-		json_object_put(rows);
+	if ((params = json_object_new_object()) == NULL) {
 		json_object_put(ctx);
 		return NULL;
 	}
-	json_object_object_add_ex(ctx, "rows", rows,
-	    JSON_C_OBJECT_ADD_CONSTANT_KEY);
 	json_object_object_add_ex(ctx, "params", params,
 	    JSON_C_OBJECT_ADD_CONSTANT_KEY);
 	for (i = 0; i < d->nparams && !bad; i++) {
@@ -1353,24 +1351,144 @@ def_context(pgsse_app *a, const struct def_route *d, const PGresult *res,
 	    NULL) || json_object_object_add_ex(ctx, "csrf", csrf ? v : NULL,
 	    JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0))
 		bad = 1;
-	if (!bad && (first = json_object_array_get_idx(rows, 0)) != NULL) {
-		json_object_object_foreach(first, key, val) {
-			if (json_object_object_get_ex(ctx, key, NULL))
-				continue;
-			if (json_object_object_add_ex(ctx, key,
-			    json_object_get(val),
-			    JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
-				json_object_put(val);
-				bad = 1;
-				break;
-			}
-		}
-	}
 	if (bad) {
 		json_object_put(ctx);
 		return NULL;
 	}
 	return ctx;
+}
+
+/*
+ * Adds to data key's value v, taking a reference to it (v may be
+ * NULL). Returns -1 on memory exhaustion.
+ */
+static int
+def_add_ref(struct json_object *data, const char *key, struct json_object *v)
+{
+	if (json_object_object_add_ex(data, key, json_object_get(v),
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY) == 0)
+		return 0;
+	json_object_put(v);
+	return -1;
+}
+
+/*
+ * Renders t into out from the JSON of the template's data: "rows" (res
+ * as pgsse_appdef_rows makes it), ctx's members, and the first row's
+ * columns that neither names. Returns PGSSE_ERR_NOMEM, or as
+ * pgsse_mustache_render.
+ */
+static enum pgsse_err
+def_render_json(const struct pgsse_mustache *t, const PGresult *res,
+    struct json_object *ctx, struct pgsse_buf *out)
+{
+	struct json_object	*data, *rows, *first;
+	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
+	int			 bad = 0;
+
+	if ((data = json_object_new_object()) == NULL)
+		return PGSSE_ERR_NOMEM;
+	if ((rows = pgsse_appdef_rows(res)) == NULL ||
+	    json_object_object_add_ex(data, "rows", rows,
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
+		json_object_put(rows);
+		goto out;
+	}
+	if (ctx != NULL) {
+		json_object_object_foreach(ctx, key, val)
+			if (!bad && def_add_ref(data, key, val) == -1)
+				bad = 1;
+	}
+	if (!bad && (first = json_object_array_get_idx(rows, 0)) != NULL) {
+		json_object_object_foreach(first, key, val)
+			if (!bad && !json_object_object_get_ex(data, key,
+			    NULL) && def_add_ref(data, key, val) == -1)
+				bad = 1;
+	}
+	if (!bad)
+		er = pgsse_mustache_render(t, data, out);
+out:
+	json_object_put(data);
+	return er;
+}
+
+/* The text of a cell of the PGresult arg, for pgsse_mustache_table. */
+static const char *
+def_table_cell(const void *arg, int row, int col, size_t *len)
+{
+	const PGresult	*res = arg;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	*len = (size_t)PQgetlength(res, row, col);
+	return PQgetvalue(res, row, col);
+}
+
+/*
+ * Fills names and kinds (DEF_TABLE_COLS each) for the columns of res.
+ * Returns -1 if res cannot be rendered in place: too many columns, a
+ * json or jsonb one (parsed, in the JSON data), or two of one name (the
+ * last one's value, in the JSON data).
+ */
+static int
+def_table(const PGresult *res, const char **names,
+    enum pgsse_mustache_col *kinds)
+{
+	int	 nf = PQnfields(res), c, k;
+
+	if (nf > DEF_TABLE_COLS)
+		return -1;
+	for (c = 0; c < nf; c++) {
+		names[c] = PQfname(res, c);
+		for (k = 0; k < c; k++)
+			if (strcmp(names[k], names[c]) == 0)
+				return -1;
+		switch (def_json_kind(PQftype(res, c))) {
+		case J_INT:
+			kinds[c] = PGSSE_MUSTACHE_COL_INT;
+			break;
+		case J_DOUBLE:
+			kinds[c] = PGSSE_MUSTACHE_COL_DOUBLE;
+			break;
+		case J_BOOL:
+			kinds[c] = PGSSE_MUSTACHE_COL_BOOL;
+			break;
+		case J_STRING:
+			kinds[c] = PGSSE_MUSTACHE_COL_TEXT;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Renders template t for result res, appending to out. The data is
+ * "rows" (res as pgsse_appdef_rows makes it), the members of ctx (may
+ * be NULL; the caller's), and the first row's columns that neither
+ * names. It is read from res in place, with no JSON made, unless json
+ * is set or res has what only the JSON form renders (def_table); both
+ * ways render the same bytes. Returns PGSSE_ERR_NOMEM, or as
+ * pgsse_mustache_render.
+ */
+enum pgsse_err
+pgsse_appdef_render(const struct pgsse_mustache *t, const PGresult *res,
+    struct json_object *ctx, int json, struct pgsse_buf *out)
+{
+	const char			*names[DEF_TABLE_COLS];
+	enum pgsse_mustache_col		 kinds[DEF_TABLE_COLS];
+	struct pgsse_mustache_table	 tab;
+
+	if (json || def_table(res, names, kinds) == -1)
+		return def_render_json(t, res, ctx, out);
+	tab.nrows = PQntuples(res);
+	tab.ncols = PQnfields(res);
+	tab.names = names;
+	tab.kinds = kinds;
+	tab.cell = def_table_cell;
+	tab.arg = res;
+	return pgsse_mustache_render_table(t, &tab, ctx, out);
 }
 
 /*
@@ -1502,11 +1620,11 @@ pgsse_appdef_serve(pgsse_app *a, const struct pgsse_appdef *def, size_t i)
 		return pgsse_app_db_error(a, "database unavailable");
 	st = d->tmpl != NULL ? PGSSE_HTTP_200 : PGSSE_HTTP_204;
 	if (d->tmpl != NULL) {
-		if ((ctx = def_context(a, d, res, vals)) == NULL) {
+		if ((ctx = def_context(a, d, vals)) == NULL) {
 			st = pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
 			goto out;
 		}
-		if ((er = pgsse_mustache_render(d->tmpl, ctx,
+		if ((er = pgsse_appdef_render(d->tmpl, res, ctx, 0,
 		    pgsse_app_body(a))) != PGSSE_OK) {
 			pgsse_log(PGSSE_LOG_ERROR, "%s: the template failed: %s",
 			    d->where, pgsse_err_str(er));

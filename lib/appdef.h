@@ -17,6 +17,8 @@
 
 struct json_object;
 struct pgsse_appdef;
+struct pgsse_buf;
+struct pgsse_mustache;
 
 /* appdef.c */
 struct pgsse_appdef	*pgsse_appdef_load(const char *dir, char *err,
@@ -33,6 +35,9 @@ int			 pgsse_appdef_check_sql(const struct pgsse_appdef *,
 enum pgsse_http_status	 pgsse_appdef_serve(pgsse_app *,
 			    const struct pgsse_appdef *, size_t route);
 struct json_object	*pgsse_appdef_rows(const PGresult *);
+enum pgsse_err		 pgsse_appdef_render(const struct pgsse_mustache *,
+			    const PGresult *, struct json_object *ctx,
+			    int json, struct pgsse_buf *);
 
 /* app.c, for appdef.c */
 struct pgsse_buf	*pgsse_app_body(pgsse_app *);

@@ -1,7 +1,8 @@
 /*
  * mustache.c: Mustache templates with the semantics of mustache.js 4.2.0
  * (no lambdas: JSON has no functions), parsed once and rendered from
- * json-c values by any number of threads.
+ * json-c values, or from a table read in place (a query's result, as the
+ * JSON it stands for), by any number of threads.
  *
  * Parsing. A text is parsed in two passes. The first scans it exactly as
  * mustache.js's parseTemplate does (the same delimiter, whitespace and
@@ -30,9 +31,11 @@
  * Raw interpolation, when allowed, is allowed in element text only.
  *
  * Rendering walks the nodes with a context stack on the C stack: no
- * allocation but the output's. Each section and partial is one level of
- * C recursion, at most PGSSE_MUSTACHE_DEPTH_MAX deep; output and work
- * have limits too (mustache.h). *
+ * allocation but the output's. A table's rows, row and cells are
+ * values of their own kinds on that stack, so a fragment's result is
+ * read where it is, never copied into json-c objects. Each section and
+ * partial is one level of C recursion, at most PGSSE_MUSTACHE_DEPTH_MAX
+ * deep; output and work have limits too (mustache.h). *
  * Where we differ from mustache.js: names of Object.prototype (toString,
  * constructor, ...) are not properties of JSON objects; integers past
  * 2^53 render exactly; a string's character at an index that is half of
@@ -988,14 +991,25 @@ pgsse_mustache_free(struct pgsse_mustache *t)
 
 /*
  * Rendering. A value is what a lookup finds: nothing (JavaScript's
- * undefined), a json-c value (NULL is null), or what mustache.js finds
- * as a property of an array or string: a length, a character.
+ * undefined), a json-c value (NULL is null), what mustache.js finds as
+ * a property of an array or string (a length, a character), or a part
+ * of a table (pgsse_mustache_render_table): its rows (an array), a row
+ * (an object), a cell (a number, boolean or string; SQL NULL is a
+ * json-c null), or the data around them (an object). Each kind behaves
+ * as the JSON value it stands for would: vtype() names that JSON type.
+ * An integer (V_INT) is a JSON integer in all but vtype, where it is
+ * null; nothing tells the two apart after that.
  */
 enum vkind {
 	V_UNDEF,
 	V_JSON,
 	V_INT,		/* n */
-	V_STR		/* z, n bytes */
+	V_STR,		/* z, n bytes */
+	V_DBL,		/* d */
+	V_BOOL,		/* n: 0 or 1 */
+	V_ROWS,		/* the table's rows */
+	V_ROW,		/* the table's row n */
+	V_TOP		/* the table's data: rows, ctx, row 0's cells */
 };
 
 struct val {
@@ -1003,10 +1017,13 @@ struct val {
 	struct json_object	*o;
 	int64_t			 n;
 	const char		*z;
+	double			 d;
 };
 
 struct render {
 	const struct pgsse_mustache	*t;
+	const struct pgsse_mustache_table *tab;	/* or NULL */
+	struct json_object		*ctx;	/* V_TOP's other members */
 	struct pgsse_buf		*out;
 	size_t				 out0;
 	size_t				 steps;
@@ -1015,12 +1032,120 @@ struct render {
 	struct val			 stack[PGSSE_MUSTACHE_DEPTH_MAX + 1];
 };
 
-/* The json-c type of v, json_type_null for undefined and lengths. */
+/* The JSON type v stands for, json_type_null for undefined and lengths. */
 static enum json_type
 vtype(const struct val *v)
 {
-	return v->kind == V_JSON ? json_object_get_type(v->o) :
-	    v->kind == V_STR ? json_type_string : json_type_null;
+	switch (v->kind) {
+	case V_JSON:
+		return json_object_get_type(v->o);
+	case V_STR:
+		return json_type_string;
+	case V_DBL:
+		return json_type_double;
+	case V_BOOL:
+		return json_type_boolean;
+	case V_ROWS:
+		return json_type_array;
+	case V_ROW:
+	case V_TOP:
+		return json_type_object;
+	default:
+		return json_type_null;
+	}
+}
+
+/* The boolean v: V_BOOL, or a json-c boolean. */
+static int
+vbool(const struct val *v)
+{
+	return v->kind == V_BOOL ? (int)v->n : json_object_get_boolean(v->o);
+}
+
+/* The length of the array v: V_ROWS, or a json-c array. */
+static size_t
+alen(const struct render *r, const struct val *v)
+{
+	return v->kind == V_ROWS ? (size_t)r->tab->nrows :
+	    json_object_array_length(v->o);
+}
+
+/* Element i (below alen) of the array v. */
+static struct val
+aget(const struct val *v, size_t i)
+{
+	struct val	 e;
+
+	memset(&e, 0, sizeof(e));
+	if (v->kind == V_ROWS) {
+		e.kind = V_ROW;
+		e.n = (int64_t)i;
+	} else {
+		e.kind = V_JSON;
+		e.o = json_object_array_get_idx(v->o, i);
+	}
+	return e;
+}
+
+/* The column of the table called name, or -1. */
+static int
+col_of(const struct pgsse_mustache_table *tab, const char *name)
+{
+	int	 c;
+
+	for (c = 0; c < tab->ncols; c++)
+		if (strcmp(tab->names[c], name) == 0)
+			return c;
+	return -1;
+}
+
+/*
+ * The cell at row row, column col of the table, typed by its column:
+ * SQL NULL is null. Can't fail.
+ */
+static struct val
+cell(const struct render *r, int row, int col)
+{
+	const struct pgsse_mustache_table *tab = r->tab;
+	struct val	 v;
+	size_t		 len = 0;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = V_JSON;
+	if ((v.z = tab->cell(tab->arg, row, col, &len)) == NULL)
+		return v;
+	switch (tab->kinds[col]) {
+	case PGSSE_MUSTACHE_COL_INT:
+		v.kind = V_INT;
+		v.n = strtoll(v.z, NULL, 10);
+		break;
+	case PGSSE_MUSTACHE_COL_DOUBLE:
+		v.kind = V_DBL;
+		v.d = strtod(v.z, NULL);
+		break;
+	case PGSSE_MUSTACHE_COL_BOOL:
+		v.kind = V_BOOL;
+		v.n = *v.z == 't';
+		break;
+	default:
+		v.kind = V_STR;
+		v.n = (int64_t)len;
+		break;
+	}
+	return v;
+}
+
+/*
+ * Whether column c of row 0 is a member of V_TOP: not when ctx or
+ * "rows" takes its name.
+ */
+static int
+top_col(const struct render *r, int c)
+{
+	const char	*name = r->tab->names[c];
+
+	return strcmp(name, "rows") != 0 && (r->ctx == NULL ||
+	    !json_object_object_get_ex(r->ctx, name, NULL));
 }
 
 /* The bytes of the string v, *n of them. */
@@ -1094,16 +1219,34 @@ utf16_len(const char *z, size_t n)
  * length. Returns whether there is one, setting *out.
  */
 static int
-prop(const struct val *v, const char *seg, struct val *out)
+prop(const struct render *r, const struct val *v, const char *seg,
+    struct val *out)
 {
 	struct json_object	*o;
 	const char		*z;
 	size_t			 idx, n;
+	int			 c;
 
+	memset(out, 0, sizeof(*out));
 	out->kind = V_JSON;
-	out->o = NULL;
 	switch (vtype(v)) {
 	case json_type_object:
+		if (v->kind == V_TOP && strcmp(seg, "rows") == 0) {
+			out->kind = V_ROWS;
+			return 1;
+		}
+		if (v->kind == V_TOP && r->ctx != NULL &&
+		    json_object_object_get_ex(r->ctx, seg, &o)) {
+			out->o = o;
+			return 1;
+		}
+		if (v->kind == V_TOP || v->kind == V_ROW) {
+			if ((v->kind == V_TOP && r->tab->nrows == 0) ||
+			    (c = col_of(r->tab, seg)) == -1)
+				return 0;
+			*out = cell(r, v->kind == V_TOP ? 0 : (int)v->n, c);
+			return 1;
+		}
 		if (!json_object_object_get_ex(v->o, seg, &o))
 			return 0;
 		out->o = o;
@@ -1111,13 +1254,12 @@ prop(const struct val *v, const char *seg, struct val *out)
 	case json_type_array:
 		if (strcmp(seg, "length") == 0) {
 			out->kind = V_INT;
-			out->n = (int64_t)json_object_array_length(v->o);
+			out->n = (int64_t)alen(r, v);
 			return 1;
 		}
-		if (!index_of(seg, &idx) ||
-		    idx >= json_object_array_length(v->o))
+		if (!index_of(seg, &idx) || idx >= alen(r, v))
 			return 0;
-		out->o = json_object_array_get_idx(v->o, idx);
+		*out = aget(v, idx);
 		return 1;
 	case json_type_string:
 		z = sval(v, &n);
@@ -1149,7 +1291,7 @@ lookup(const struct render *r, const struct node *n)
 		if (!n->dotted) {
 			ty = vtype(&r->stack[k]);
 			if ((ty == json_type_object || ty == json_type_array) &&
-			    prop(&r->stack[k], name, &v))
+			    prop(r, &r->stack[k], name, &v))
 				return v;
 			continue;
 		}
@@ -1160,7 +1302,7 @@ lookup(const struct render *r, const struct node *n)
 			if (cur.kind == V_UNDEF ||
 			    (cur.kind == V_JSON && cur.o == NULL))
 				break;
-			hit = prop(&cur, seg, &v);
+			hit = prop(r, &cur, seg, &v);
 			cur = v;
 			if (!hit)
 				cur.kind = V_UNDEF;
@@ -1180,8 +1322,12 @@ falsy(const struct val *v)
 
 	if (v->kind == V_UNDEF)
 		return 1;
-	if (v->kind == V_INT || v->kind == V_STR)
+	if (v->kind == V_INT || v->kind == V_STR || v->kind == V_BOOL)
 		return v->n == 0;
+	if (v->kind == V_DBL)
+		return v->d == 0 || isnan(v->d);
+	if (v->kind != V_JSON)
+		return 0;
 	switch (json_object_get_type(v->o)) {
 	case json_type_null:
 		return 1;
@@ -1260,9 +1406,11 @@ number(const struct val *v, char *z)
 {
 	if (v->kind == V_INT)
 		snprintf(z, 32, "%lld", (long long)v->n);
+	else if (v->kind == V_DBL)
+		js_double(v->d, z);
 	else if (vtype(v) == json_type_int)
 		snprintf(z, 32, "%lld", (long long)json_object_get_int64(v->o));
-	else if (vtype(v) == json_type_double)
+	else if (v->kind == V_JSON && vtype(v) == json_type_double)
 		js_double(json_object_get_double(v->o), z);
 	else
 		return -1;
@@ -1304,8 +1452,7 @@ string(struct render *r, const struct val *v, int html, int depth)
 	case json_type_null:
 		return PGSSE_OK;
 	case json_type_boolean:
-		return put(r, json_object_get_boolean(v->o) ? "true" : "false",
-		    json_object_get_boolean(v->o) ? 4 : 5, 0);
+		return put(r, vbool(v) ? "true" : "false", vbool(v) ? 4 : 5, 0);
 	case json_type_string:
 		z = sval(v, &n);
 		return put(r, z, n, html);
@@ -1316,10 +1463,9 @@ string(struct render *r, const struct val *v, int html, int depth)
 	}
 	if (depth >= PGSSE_MUSTACHE_DEPTH_MAX)
 		return PGSSE_ERR_LIMIT;
-	n = json_object_array_length(v->o);
-	e.kind = V_JSON;
+	n = alen(r, v);
 	for (i = 0; i < n && er == PGSSE_OK; i++) {
-		e.o = json_object_array_get_idx(v->o, i);
+		e = aget(v, i);
 		if (i > 0)
 			er = put(r, ",", 1, 0);
 		if (er == PGSSE_OK)
@@ -1375,6 +1521,11 @@ json_string(struct render *r, const char *z, size_t n, int html)
 	return er == PGSSE_OK ? put(r, "\"", 1, html) : er;
 }
 
+static enum pgsse_err	 json_member(struct render *, size_t, const char *,
+			    const struct val *, int, int);
+static enum pgsse_err	 json_table(struct render *, const struct val *, int,
+			    int);
+
 /*
  * Appends v as JSON (undefined, NaN and infinities as null), safe inside
  * <script>, HTML-escaped too if html. Returns as string.
@@ -1406,12 +1557,11 @@ json(struct render *r, const struct val *v, int html, int depth)
 	}
 	if (depth >= PGSSE_MUSTACHE_DEPTH_MAX)
 		return PGSSE_ERR_LIMIT;
-	e.kind = V_JSON;
 	if (vtype(v) == json_type_array) {
-		n = json_object_array_length(v->o);
+		n = alen(r, v);
 		er = put(r, "[", 1, 0);
 		for (i = 0; i < n && er == PGSSE_OK; i++) {
-			e.o = json_object_array_get_idx(v->o, i);
+			e = aget(v, i);
 			if (i > 0)
 				er = put(r, ",", 1, 0);
 			if (er == PGSSE_OK)
@@ -1419,18 +1569,73 @@ json(struct render *r, const struct val *v, int html, int depth)
 		}
 		return er == PGSSE_OK ? put(r, "]", 1, 0) : er;
 	}
+	if (v->kind == V_ROW || v->kind == V_TOP)
+		return json_table(r, v, html, depth);
 	er = put(r, "{", 1, 0);
 	i = 0;
+	memset(&e, 0, sizeof(e));
+	e.kind = V_JSON;
 	json_object_object_foreach(v->o, key, val) {
 		e.o = val;
-		if (er == PGSSE_OK && i++ > 0)
-			er = put(r, ",", 1, 0);
 		if (er == PGSSE_OK)
-			er = json_string(r, key, strlen(key), html);
+			er = json_member(r, i++, key, &e, html, depth);
+	}
+	return er == PGSSE_OK ? put(r, "}", 1, 0) : er;
+}
+
+/*
+ * Appends member i (from 0) of an object: its comma, the JSON of key
+ * and that of v. Returns as json.
+ */
+static enum pgsse_err
+json_member(struct render *r, size_t i, const char *key, const struct val *v,
+    int html, int depth)
+{
+	enum pgsse_err	 er = PGSSE_OK;
+
+	if (i > 0)
+		er = put(r, ",", 1, 0);
+	if (er == PGSSE_OK)
+		er = json_string(r, key, strlen(key), html);
+	if (er == PGSSE_OK)
+		er = put(r, ":", 1, 0);
+	return er == PGSSE_OK ? json(r, v, html, depth + 1) : er;
+}
+
+/*
+ * Appends the row v (V_ROW) or the table's data (V_TOP) as the JSON
+ * object it stands for: the data's members are "rows", ctx's, then row
+ * 0's cells that neither names. Returns as json.
+ */
+static enum pgsse_err
+json_table(struct render *r, const struct val *v, int html, int depth)
+{
+	const struct pgsse_mustache_table *tab = r->tab;
+	struct val	 e;
+	size_t		 i = 0;
+	int		 c;
+	enum pgsse_err	 er = put(r, "{", 1, 0);
+
+	memset(&e, 0, sizeof(e));
+	if (v->kind == V_TOP) {
+		e.kind = V_ROWS;
 		if (er == PGSSE_OK)
-			er = put(r, ":", 1, 0);
-		if (er == PGSSE_OK)
-			er = json(r, &e, html, depth + 1);
+			er = json_member(r, i++, "rows", &e, html, depth);
+		e.kind = V_JSON;
+		if (r->ctx != NULL) {
+			json_object_object_foreach(r->ctx, key, val) {
+				e.o = val;
+				if (er == PGSSE_OK)
+					er = json_member(r, i++, key, &e, html,
+					    depth);
+			}
+		}
+	}
+	for (c = 0; c < tab->ncols && er == PGSSE_OK; c++) {
+		if (v->kind == V_TOP && (tab->nrows == 0 || !top_col(r, c)))
+			continue;
+		e = cell(r, v->kind == V_TOP ? 0 : (int)v->n, c);
+		er = json_member(r, i++, tab->names[c], &e, html, depth);
 	}
 	return er == PGSSE_OK ? put(r, "}", 1, 0) : er;
 }
@@ -1462,8 +1667,7 @@ url(struct render *r, const struct val *v, int part)
 	if (number(v, num) == 0)
 		n = strlen(num);
 	else if (vtype(v) == json_type_boolean)
-		n = strlen(z = json_object_get_boolean(v->o) ? "true" :
-		    "false");
+		n = strlen(z = vbool(v) ? "true" : "false");
 	else if (vtype(v) == json_type_string)
 		z = sval(v, &n);
 	else if (vtype(v) == json_type_null)
@@ -1575,15 +1779,14 @@ section(struct render *r, size_t pi, size_t i)
 
 	if (n->kind == N_INVERTED)
 		return falsy(&v) || (ty == json_type_array &&
-		    json_object_array_length(v.o) == 0) ?
+		    alen(r, &v) == 0) ?
 		    descend(r, pi, i + 1, n->end, NULL) : PGSSE_OK;
 	if (falsy(&v))
 		return PGSSE_OK;
 	if (ty == json_type_array) {
-		len = json_object_array_length(v.o);
-		e.kind = V_JSON;
+		len = alen(r, &v);
 		for (k = 0; k < len && er == PGSSE_OK; k++) {
-			e.o = json_object_array_get_idx(v.o, k);
+			e = aget(&v, k);
 			er = descend(r, pi, i + 1, n->end, &e);
 		}
 		return er;
@@ -1633,6 +1836,9 @@ nodes(struct render *r, size_t pi, size_t from, size_t end)
 	return er;
 }
 
+static enum pgsse_err	 render(struct render *, const struct pgsse_mustache *,
+			    struct pgsse_buf *);
+
 /*
  * Renders t with the data ctx (NULL is JSON null), appending to out.
  * Safe from any number of threads on one template, each with its own
@@ -1644,18 +1850,52 @@ pgsse_mustache_render(const struct pgsse_mustache *t, struct json_object *ctx,
     struct pgsse_buf *out)
 {
 	struct render	 r;
-	enum pgsse_err	 er;
 
 	memset(&r, 0, sizeof(r));
-	r.t = t;
-	r.out = out;
-	r.out0 = out->len;
 	r.stack[0].kind = V_JSON;
 	r.stack[0].o = ctx;
-	r.nstack = 1;
-	er = nodes(&r, 0, 0, t->parts[0].nnodes);
+	return render(&r, t, out);
+}
+
+/*
+ * Renders t with the data the table tab and the object ctx (may be
+ * NULL) stand for, appending to out: as pgsse_mustache_render would
+ * with the JSON object {"rows": [one object per row, its cells keyed by
+ * column name], ctx's members, row 0's cells that neither names}, but
+ * reading the cells where they are, as they are looked up. Threads and
+ * errors as pgsse_mustache_render.
+ */
+enum pgsse_err
+pgsse_mustache_render_table(const struct pgsse_mustache *t,
+    const struct pgsse_mustache_table *tab, struct json_object *ctx,
+    struct pgsse_buf *out)
+{
+	struct render	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.tab = tab;
+	r.ctx = ctx;
+	r.stack[0].kind = V_TOP;
+	return render(&r, t, out);
+}
+
+/*
+ * Renders t into out from r's bottom context (set by the caller, the
+ * rest of r zero). Returns as pgsse_mustache_render.
+ */
+static enum pgsse_err
+render(struct render *r, const struct pgsse_mustache *t,
+    struct pgsse_buf *out)
+{
+	enum pgsse_err	 er;
+
+	r->t = t;
+	r->out = out;
+	r->out0 = out->len;
+	r->nstack = 1;
+	er = nodes(r, 0, 0, t->parts[0].nnodes);
 	if (er != PGSSE_OK && out->p != NULL) {
-		out->len = r.out0;
+		out->len = r->out0;
 		out->p[out->len] = '\0';
 	}
 	return er;

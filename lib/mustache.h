@@ -67,12 +67,42 @@ struct pgsse_mustache_opts {
 
 struct pgsse_mustache;
 
+/* How a table's column renders: as text, or as a JSON integer, number
+ * or boolean (text starting with 't' is true). */
+enum pgsse_mustache_col {
+	PGSSE_MUSTACHE_COL_TEXT = 0,
+	PGSSE_MUSTACHE_COL_INT,
+	PGSSE_MUSTACHE_COL_DOUBLE,
+	PGSSE_MUSTACHE_COL_BOOL,
+	PGSSE_MUSTACHE_COL__MAX
+};
+
+/*
+ * A table of rows for pgsse_mustache_render_table, such as a query's
+ * result, read in place: nrows rows of ncols columns with distinct
+ * names. cell returns the text of a cell and sets *len to its bytes,
+ * or returns NULL for a null; it must stay the same during the render.
+ */
+struct pgsse_mustache_table {
+	int			 nrows;
+	int			 ncols;
+	const char *const	*names;
+	const enum pgsse_mustache_col *kinds;
+	const char		*(*cell)(const void *arg, int row, int col,
+				    size_t *len);
+	const void		*arg;
+};
+
 struct pgsse_mustache	*pgsse_mustache_parse(const char *name,
 			    const char *text, size_t len,
 			    const struct pgsse_mustache_opts *,
 			    char *err, size_t errsz);
 enum pgsse_err		 pgsse_mustache_render(const struct pgsse_mustache *,
 			    struct json_object *, struct pgsse_buf *);
+enum pgsse_err		 pgsse_mustache_render_table(
+			    const struct pgsse_mustache *,
+			    const struct pgsse_mustache_table *,
+			    struct json_object *ctx, struct pgsse_buf *);
 void			 pgsse_mustache_free(struct pgsse_mustache *);
 enum pgsse_mustache_esc	 pgsse_mustache_esc_parse(const char *);
 

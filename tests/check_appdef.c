@@ -26,6 +26,8 @@
 #include "pgsse.h"
 #include "pgsse-app.h"
 #include "appdef.h"
+#include "extern.h"
+#include "mustache.h"
 #include "harness.h"
 
 /* Bytes of one CGI answer the test reads at most. */
@@ -529,6 +531,207 @@ START_TEST(rows_typed)
 }
 END_TEST
 
+/* Columns and rows of the results render_in_place makes. */
+#define RIP_COLS 10
+#define RIP_ROWS 4
+/* What render_in_place's first template makes of its first row. */
+#define FIRST_ROW "<p>7 9223372036854775807 1.5 1e+21 true 1.50 " \
+	"&lt;b&gt;&amp;&quot;&#39;  \xc3\xa9\xf0\x9f\x98\x80x 2024-01-02 4 " \
+	"\xef\xbf\xbd \xef\xbf\xbd &lt; </p>\n<p>0 "
+/* Escapers one template of render_in_place declares at most. */
+#define RIP_VARS 8
+
+/* A result of ncols columns (names, type OIDs) and nrows rows of vals. */
+static PGresult *
+mkres(int ncols, const char *const *names, const Oid *oids, int nrows,
+    const char *const vals[][RIP_COLS])
+{
+	PGresAttDesc	 at[RIP_COLS];
+	PGresult	*res;
+	int		 r, c;
+
+	res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	for (c = 0; c < ncols; c++)
+		column(at, c, names[c], oids[c]);
+	ck_assert_int_eq(PQsetResultAttrs(res, ncols, at), 1);
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++)
+			ck_assert_int_eq(PQsetvalue(res, r, c,
+			    (char *)vals[r][c], vals[r][c] ?
+			    (int)strlen(vals[r][c]) : -1), 1);
+	return res;
+}
+
+/* A cell of the PGresult arg, for the table of render_in_place. */
+static const char *
+rip_cell(const void *arg, int row, int col, size_t *len)
+{
+	if (PQgetisnull(arg, row, col))
+		return NULL;
+	*len = (size_t)PQgetlength(arg, row, col);
+	return PQgetvalue(arg, row, col);
+}
+
+/*
+ * A template rendered from a result in place (pgsse_appdef_render, and
+ * pgsse_mustache_render_table itself) gives the bytes it gives from
+ * the result's JSON, for every kind of lookup, section, escaper and
+ * column type; a result only the JSON renders (a json column, a name
+ * twice) takes that way.
+ */
+START_TEST(render_in_place)
+{
+	static const char *const names[RIP_COLS] = { "i4", "i8", "f8", "f4",
+	    "b", "num", "t", "z", "u", "d" };
+	static const Oid oids[RIP_COLS] = { 23, 20, 701, 700, 16, 1700, 25,
+	    25, 25, 1082 };
+	static const char *const vals[RIP_ROWS][RIP_COLS] = {
+		{ "7", "9223372036854775807", "1.5", "1e+21", "t", "1.50",
+		  "<b>&\"'", NULL, "\xc3\xa9\xf0\x9f\x98\x80x",
+		  "2024-01-02" },
+		{ "0", "-9223372036854775808", "NaN", "-0", "f", "0", "",
+		  "x", "", NULL },
+		{ "-1", "0", "Infinity", "0.1", "t", "-3", "javascript:x",
+		  "/a b?c=%zz&d=%41", "\xe2\x80\xa8</script>", "t" },
+		{ "2", "1", "-Infinity", "1e-7", "f", "12.5", "color: red;",
+		  "", "0", "0" },
+	};
+	/* Shadowing: "rows" and "csrf" are taken at the top level. */
+	static const char *const snames[3] = { "rows", "csrf", "t" };
+	static const Oid soids[3] = { 23, 25, 25 };
+	static const char *const svals[1][RIP_COLS] = { { "5", "c", "s" } };
+	/* Only the JSON renders these: a name twice, a jsonb column. */
+	static const char *const dnames[3] = { "a", "a", "j" };
+	static const Oid doids[3] = { 25, 23, 3802 };
+	static const char *const dvals[2][RIP_COLS] = {
+		{ "x", "1", "{\"k\": [1, \"<\"]}" }, { "y", "2", "null" } };
+	static const struct {
+		const char	*text;
+		const char	*vars[RIP_VARS];	/* "name=escaper" */
+	} tmpls[] = {
+		{ "{{#rows}}<p>{{i4}} {{i8}} {{f8}} {{f4}} {{b}} {{num}} {{t}} "
+		  "{{z}} {{u}} {{d}} {{u.length}} {{u.1}} {{u.2}} {{t.0}} "
+		  "{{i4.length}}</p>\n{{/rows}}", { NULL } },
+		{ "{{rows.length}} {{rows.0.t}} {{rows.2.i4}} {{rows.9.i4}} "
+		  "{{rows.01.i4}} {{i4}} {{t}} {{params.id}} {{params.q}} "
+		  "{{csrf}} {{user}} {{rows}} {{.}} {{rows.0}} {{params}} "
+		  "{{rows.0.t.length}} {{rows.0.z.x}} {{nothing}}", { NULL } },
+		{ "{{#rows}}{{#b}}B{{i4}}{{/b}}{{^b}}b{{/b}}{{#z}}[{{.}}]{{/z}}"
+		  "{{^z}}-{{/z}}{{#i4}}({{.}}){{/i4}}{{^i4}}!{{/i4}}{{#f8}}={{.}}="
+		  "{{/f8}}{{^f8}}~{{/f8}}{{#t}}{{t}}{{.}}{{/t}}{{#rows}}"
+		  "{{rows.length}}{{/rows}}{{#params}}{{id}}{{/params}}{{/rows}}"
+		  "{{^rows}}none{{/rows}}{{#rows.0}}{{t}}{{/rows.0}}"
+		  "{{#nothing}}x{{/nothing}}{{^nothing}}y{{/nothing}}", { NULL } },
+		{ "<script>var a = {{.}}; var b = {{rows}};</script>\n"
+		  "{{#rows}}<script>var r = {{.}}, n = {{z}};</script>{{/rows}}"
+		  "<div x-data=\"{{rows.0}}\"></div>",
+		  { ".=json", "rows=json", "z=json", "rows.0=json" } },
+		{ "{{#rows}}<a href=\"{{t}}\">1</a><a href=\"/p/{{z}}\">2</a>"
+		  "<a href=\"{{b}}{{i4}}{{f8}}{{.}}\">3</a>{{/rows}}"
+		  "<a href=\"{{rows}}\">4</a>",
+		  { "t=url", "z=urlpart", "b=url", "i4=url", "f8=url", ".=url",
+		    "rows=url" } },
+		{ "{{#rows}}<p style=\"{{t}};{{z}};{{i4}};{{f8}};{{b}}\">"
+		  "</p>{{/rows}}",
+		  { "t=css", "z=css", "i4=css", "f8=css", "b=css" } },
+	};
+	struct { PGresult *res; int in_place; } rs[5];
+	struct pgsse_mustache_var	 vars[RIP_VARS];
+	struct pgsse_mustache_opts	 o;
+	struct pgsse_mustache_table	 tab;
+	const char			*cnames[RIP_COLS];
+	enum pgsse_mustache_col		 kinds[RIP_COLS];
+	struct pgsse_mustache		*t;
+	struct pgsse_buf		 a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	struct json_object		*ctx, *params;
+	char				 var[RIP_VARS][32], *eq;
+	size_t				 i, k, r;
+	int				 c;
+
+	rs[0].res = mkres(RIP_COLS, names, oids, RIP_ROWS, vals);
+	rs[1].res = mkres(RIP_COLS, names, oids, 0, vals);
+	rs[2].res = mkres(3, snames, soids, 1, svals);
+	rs[3].res = mkres(3, dnames, doids, 2, dvals);
+	rs[4].res = mkres(2, dnames + 1, doids + 1, 2, dvals);
+	rs[0].in_place = rs[1].in_place = rs[2].in_place = 1;
+	rs[3].in_place = rs[4].in_place = 0;
+	ctx = json_object_new_object();
+	params = json_object_new_object();
+	json_object_object_add(params, "id", json_object_new_int64(3));
+	json_object_object_add(params, "q", json_object_new_string("a<b"));
+	json_object_object_add(ctx, "params", params);
+	json_object_object_add(ctx, "user", NULL);
+	json_object_object_add(ctx, "csrf", json_object_new_string("tok&"));
+	for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+		memset(&o, 0, sizeof(o));
+		for (k = 0; k < RIP_VARS && tmpls[i].vars[k] != NULL; k++) {
+			snprintf(var[k], sizeof(var[k]), "%s", tmpls[i].vars[k]);
+			eq = strchr(var[k], '=');
+			*eq = '\0';
+			vars[k].name = var[k];
+			vars[k].esc = pgsse_mustache_esc_parse(eq + 1);
+		}
+		o.vars = vars;
+		o.nvars = k;
+		t = pgsse_mustache_parse("t", tmpls[i].text,
+		    strlen(tmpls[i].text), &o, err, sizeof(err));
+		ck_assert_msg(t != NULL, "template %zu: %s", i, err);
+		for (r = 0; r < 5; r++) {
+			pgsse_buf_reset(&a);
+			pgsse_buf_reset(&b);
+			ck_assert_int_eq(pgsse_appdef_render(t, rs[r].res, ctx, 1,
+			    &a), PGSSE_OK);
+			ck_assert_int_eq(pgsse_appdef_render(t, rs[r].res, ctx, 0,
+			    &b), PGSSE_OK);
+			ck_assert_msg(a.len == b.len && memcmp(a.p, b.p, a.len) ==
+			    0, "template %zu, result %zu:\n%s\nin place:\n%s",
+			    i, r, a.p ? a.p : "", b.p ? b.p : "");
+			if (!rs[r].in_place)
+				continue;
+			tab.nrows = PQntuples(rs[r].res);
+			tab.ncols = PQnfields(rs[r].res);
+			for (c = 0; c < tab.ncols; c++) {
+				cnames[c] = PQfname(rs[r].res, c);
+				kinds[c] = PQftype(rs[r].res, c) == 16 ?
+				    PGSSE_MUSTACHE_COL_BOOL :
+				    PQftype(rs[r].res, c) == 701 ||
+				    PQftype(rs[r].res, c) == 700 ?
+				    PGSSE_MUSTACHE_COL_DOUBLE :
+				    PQftype(rs[r].res, c) == 23 ||
+				    PQftype(rs[r].res, c) == 20 ?
+				    PGSSE_MUSTACHE_COL_INT : PGSSE_MUSTACHE_COL_TEXT;
+			}
+			tab.names = cnames;
+			tab.kinds = kinds;
+			tab.cell = rip_cell;
+			tab.arg = rs[r].res;
+			pgsse_buf_reset(&b);
+			ck_assert_int_eq(pgsse_mustache_render_table(t, &tab, ctx,
+			    &b), PGSSE_OK);
+			ck_assert_msg(a.len == b.len && memcmp(a.p, b.p, a.len) ==
+			    0, "template %zu, result %zu:\n%s\ntable:\n%s",
+			    i, r, a.p ? a.p : "", b.p ? b.p : "");
+		}
+		pgsse_mustache_free(t);
+	}
+	/* Not vacuous: the cells are there, typed. */
+	pgsse_buf_reset(&a);
+	t = pgsse_mustache_parse("t", tmpls[0].text, strlen(tmpls[0].text),
+	    NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(pgsse_appdef_render(t, rs[0].res, ctx, 0, &a),
+	    PGSSE_OK);
+	ck_assert_msg(strncmp(a.p, FIRST_ROW, strlen(FIRST_ROW)) == 0, "%s",
+	    a.p);
+	pgsse_mustache_free(t);
+	for (r = 0; r < 5; r++)
+		PQclear(rs[r].res);
+	json_object_put(ctx);
+	pgsse_buf_free(&a);
+	pgsse_buf_free(&b);
+}
+END_TEST
+
 /* Seconds a request may take before the test gives up on it. */
 #define REQ_TIMEOUT_SEC 20
 
@@ -1011,6 +1214,7 @@ main(void)
 	tcase_add_test(tc, serve_params);
 	tcase_add_test(tc, serve_bad_folder);
 	tcase_add_test(tc, rows_typed);
+	tcase_add_test(tc, render_in_place);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("live");
 	tcase_add_unchecked_fixture(tc, live_up, live_down);

@@ -29,7 +29,8 @@ free_port() { local p=$((20000 + RANDOM % 20000)); while ss -Hltn "sport = :$p" 
 "$src/bin/pgsse-cluster" init "$tmp/pg" >/dev/null
 "$src/bin/pgsse-cluster" start "$tmp/pg"
 eval "$("$src/bin/pgsse-cluster" env "$tmp/pg")"
-psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/demo/schema.sql"
+psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/roles.sql" \
+	-f "$src/demo/schema.sql"
 "$build/bin/pgsse-registry" load "$src/demo/registry.json" >/dev/null
 pgpid=$(head -1 "$tmp/pg/data/postmaster.pid")
 
@@ -76,10 +77,10 @@ CONF
 /usr/sbin/nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
 npid=$!; pids+=($npid)
 for i in $(seq 100); do
-	curl -fs -o /dev/null "http://127.0.0.1:$lport/api/sse-health" && break
+	curl -fs -m 2 -o /dev/null "http://127.0.0.1:$lport/api/sse-health" && break
 	sleep 0.1
 done
-spid=$(curl -fs "http://127.0.0.1:$lport/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
+spid=$(curl -fs -m 5 "http://127.0.0.1:$lport/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
 sleep 0.5
 
 # The processes of each system, and their CPU time (ticks) and RSS (KiB).
@@ -143,8 +144,68 @@ per1k() { awk -v c="$1" -v d="$2" 'BEGIN{ if (d == 0) print "n/a"; else printf "
 ms() { awk -v u="$1" 'BEGIN{printf "%.1f", u / 1000}'; }
 
 wrkrps() { wrk -t2 -c32 -d"${secs}s" "$1" 2>/dev/null | awk '/Requests\/sec/ {print int($2)}'; }
+
+# grid_serve PROGRAM: PROGRAM as pgsse-app behind a lighttpd of its own
+# with the shipped config, serving the demo folder; sets grid_port.
+grid_serve() {
+	local prog=$1 dir port
+	dir=$(mktemp -d "$tmp/grid.XXXXXX")
+	port=$(free_port)
+	mkdir -p "$dir/cgi-bin"
+	ln -s "$prog" "$dir/cgi-bin/pgsse-app"
+	ln -s "$build/cgi-bin/pgsse-stream" "$dir/cgi-bin/pgsse-stream"
+	cat >"$dir/lighttpd.conf" <<CONF
+var.pgsse_bind = "127.0.0.1"
+var.pgsse_port = $port
+var.pgsse_www = "$src/www"
+var.pgsse_app = "$src/demo"
+var.pgsse_cgibin = "$dir/cgi-bin"
+var.pgsse_run = "$dir"
+include "$src/etc/lighttpd/pgsse.conf"
+CONF
+	/usr/sbin/lighttpd -D -f "$dir/lighttpd.conf" </dev/null &
+	pids+=("$!")
+	for _ in $(seq 100); do
+		curl -fs -m 2 -o /dev/null "http://127.0.0.1:$port/demos/grid" && break
+		sleep 0.1
+	done
+	grid_port=$port
+}
+
+# W5's declared /demos/grid (the demo folder's, served by the generic
+# cgi-bin/pgsse-app) against the same fragment in C (tests/bench/gridc),
+# each behind its own lighttpd; the two bodies must be the same bytes.
+run_w5_decl() {
+	local cport dport
+	grid_serve "$build/tests/bench/gridc"
+	cport=$grid_port
+	grid_serve "$build/cgi-bin/pgsse-app"
+	dport=$grid_port
+	curl -fsS "http://127.0.0.1:$cport/demos/grid" >"$tmp/grid-c.html"
+	curl -fsS "http://127.0.0.1:$dport/demos/grid" >"$tmp/grid-decl.html"
+	if ! grep -q '<article class="demo"' "$tmp/grid-c.html" ||
+	    ! cmp -s "$tmp/grid-c.html" "$tmp/grid-decl.html"; then
+		echo "W5: the declared /demos/grid is not the C one's bytes:" >&2
+		diff "$tmp/grid-c.html" "$tmp/grid-decl.html" >&2 || true
+		exit 1
+	fi
+	# Warm both (every worker's connection made, its statement prepared),
+	# then run each for two halves, C, declared, declared, C, so that a
+	# load on the machine that rises or falls weighs on both alike.
+	secs=1 wrkrps "http://127.0.0.1:$cport/demos/grid" >/dev/null
+	secs=1 wrkrps "http://127.0.0.1:$dport/demos/grid" >/dev/null
+	local half=$(((secs + 1) / 2)) c1 c2 d1 d2
+	c1=$(secs=$half wrkrps "http://127.0.0.1:$cport/demos/grid")
+	d1=$(secs=$half wrkrps "http://127.0.0.1:$dport/demos/grid")
+	d2=$(secs=$half wrkrps "http://127.0.0.1:$dport/demos/grid")
+	c2=$(secs=$half wrkrps "http://127.0.0.1:$cport/demos/grid")
+	gc_rps=$(((c1 + c2) / 2))
+	gd_rps=$(((d1 + d2) / 2))
+}
+
 run_w5() {
 	echo "W5 fragments" >&2
+	run_w5_decl
 	st_rps=$(wrkrps "http://127.0.0.1:$lport/status/content")
 	gr_rps=$(wrkrps "http://127.0.0.1:$lport/demos/grid")
 	curl -s "http://127.0.0.1:$lport/demos/grid" >"$src/www/.bench-static.html"
@@ -158,6 +219,7 @@ SQL
 if [ "${BENCH_ONLY:-}" = w5 ]; then	# quick loop while profiling: W5 only
 	run_w5
 	echo "status $st_rps grid $gr_rps static $static_rps pgbench $pgb_rps req/s"
+	echo "grid declared $gd_rps C $gc_rps req/s ratio $(ratio "$gd_rps" "$gc_rps")"
 	exit 0
 fi
 echo "W1 fan-out: 1000 clients, 400 events/s, ${secs}s" >&2
@@ -218,6 +280,7 @@ r2=$(ratio "$p2p99" "$n2p99")
 r3=$(ratio "${mem[p$big]}" "${mem[n$big]}")
 r4=$(ratio "$pceil" "$nceil")
 r5a=$(ratio "$gr_rps" "$pgb_rps"); r5b=$(ratio "$gr_rps" "$static_rps")
+r5c=$(ratio "$gd_rps" "$gc_rps")
 r6=$(ratio "$w6p1" "$w6n1")
 
 {
@@ -246,6 +309,7 @@ PostgreSQL for pgsse; nginx for nchan.
 | W4 ceiling, deliveries/s (200 clients) | $pceil ($pbound) | $nceil ($nbound) | $r4 | ≥ 1.0 | $(goal "$r4" 1.0 ge) |
 | W5 /demos/grid req/s vs pgbench same SQL | $gr_rps | $pgb_rps | $r5a | ≥ 0.7 | $(goal "$r5a" 0.7 ge) |
 | W5 /demos/grid req/s vs static file | $gr_rps | $static_rps | $r5b | ≥ 0.5 | $(goal "$r5b" 0.5 ge) |
+| W5 declared /demos/grid vs the same fragment in C (req/s) | $gd_rps | $gc_rps | $r5c | ≥ 0.9 | $(goal "$r5c" 0.9 ge) |
 | W6 publish() vs pg_notify, 1 connection (events/s) | $w6p1 | $w6n1 | $r6 | ≥ 0.5 | $(goal "$r6" 0.5 ge) |
 | W6 publish() vs pg_notify, 8 connections (events/s) | $w6p8 | $w6n8 | $(ratio "$w6p8" "$w6n8") | ≥ 0.5 | $(goal "$(ratio "$w6p8" "$w6n8")" 0.5 ge) |
 
@@ -261,6 +325,12 @@ PostgreSQL for pgsse; nginx for nchan.
   (publisher: the figure is then what the clients sustained at the
   rate it reached), or the last step passes (top).
 - W5: /status/content $st_rps req/s; wrk -t2 -c32; pgbench -c 32 -M prepared.
+  The declared /demos/grid is the demo folder's (\`demo/app.json\`, SQL
+  and a Mustache template) served by the generic \`pgsse-app\`;
+  the C one is \`tests/bench/gridc.c\`, the same fragment on the public
+  API. Each is behind its own lighttpd with the shipped config, and
+  both answer the same bytes; each runs twice for half the time, in the
+  order C, declared, declared, C.
 
 ## Scale
 
