@@ -34,6 +34,7 @@ static void
 stack_up(void)
 {
 	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_pg_load("demo/schema.sql");	/* pgsse-app serves the demo */
 	h_web_start(&web, NULL);
 }
 
@@ -551,6 +552,7 @@ static void
 cycles_up(void)
 {
 	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_pg_load("demo/schema.sql");	/* pgsse-app serves the demo */
 	setenv("PGSSE_MAX_CLIENTS", "20000", 1);
 	setenv("PGSSE_HEARTBEAT", "1", 1);
 	h_web_start(&web, NULL);
@@ -602,6 +604,7 @@ limits_up(void)
 	char	 conf[2048], users[600];
 
 	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_pg_load("demo/schema.sql");	/* pgsse-app serves the demo */
 	snprintf(users, sizeof(users), "%s/users", pg.dir);
 	f = fopen(users, "w");
 	fputs("alice:secret\nbob:secret\n", f);
