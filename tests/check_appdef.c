@@ -814,6 +814,7 @@ live_up(void)
 	setup();
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/roles.sql");
+	h_pg_load("demo/schema.sql");	/* the sample's pgsse-app serves it */
 	c = h_pg_connect();
 	h_exec(c, "create schema board; create table board.item (id bigserial "
 	    "primary key, title text not null, price numeric not null default "
