@@ -971,15 +971,41 @@ START_TEST(live_action)
 END_TEST
 
 /*
+ * Returns the app's log as a string, which the caller frees: empty if
+ * the log is missing or empty, NUL bytes (a log written while it was
+ * truncated) read as '?'.
+ */
+static char *
+app_log_text(void)
+{
+	char	*log = NULL;
+	size_t	 len = 0, i;
+	ssize_t	 n = -1;
+	FILE	*f;
+
+	if ((f = fopen(app_log, "r")) != NULL) {
+		n = getdelim(&log, &len, EOF, f);
+		fclose(f);
+	}
+	if (n < 0) {
+		free(log);
+		ck_assert_ptr_nonnull(log = strdup(""));
+		return log;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		if (log[i] == '\0')
+			log[i] = '?';
+	return log;
+}
+
+/*
  * An htmx header whose value comes out empty (its columns NULL or
  * empty) is left out, quietly: it is how an action sends a header only
  * for some rows, such as HX-Retarget for a job that existed already.
  */
 START_TEST(live_hx_empty)
 {
-	char	 hdrs[1024], *resp, *log = NULL;
-	size_t	 len = 0;
-	FILE	*f;
+	char	 hdrs[1024], *resp, *log;
 
 	board_csrf(hdrs, sizeof(hdrs));
 	ck_assert_int_eq(h_http(web.port, "POST", "/board/mark/1", hdrs, NULL,
@@ -994,10 +1020,8 @@ START_TEST(live_hx_empty)
 	    strstr(resp, "HX-Reswap") == NULL &&
 	    strstr(resp, "\r\nHX-Trigger: marked\r\n") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_ptr_nonnull(f = fopen(app_log, "r"));
-	getdelim(&log, &len, '\0', f);
-	fclose(f);
-	ck_assert_msg(log == NULL || strstr(log, "refused") == NULL,
+	log = app_log_text();
+	ck_assert_msg(strstr(log, "refused") == NULL,
 	    "an empty header is not an error: %s", log);
 	free(log);
 }
@@ -1115,24 +1139,16 @@ static void
 log_has(const char *want)
 {
 	char	*log = NULL;
-	size_t	 len;
-	FILE	*f;
 	int	 i;
 
 	for (i = 0; i < 200; i++) {
 		free(log);
-		log = NULL;
-		if ((f = fopen(app_log, "r")) != NULL) {
-			len = 0;
-			getdelim(&log, &len, '\0', f);
-			fclose(f);
-		}
-		if (log != NULL && strstr(log, want) != NULL)
+		if (strstr(log = app_log_text(), want) != NULL)
 			break;
 		usleep(50000);
 	}
-	ck_assert_msg(log != NULL && strstr(log, want) != NULL,
-	    "no \"%s\" in the log:\n%s", want, log ? log : "(no log)");
+	ck_assert_msg(strstr(log, want) != NULL, "no \"%s\" in the log:\n%s",
+	    want, log);
 	free(log);
 }
 
