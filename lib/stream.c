@@ -221,6 +221,10 @@ stream_add_channel(struct stream *s, const char *name, const char **why)
 		*why = "channel is private";
 		return PGSSE_HTTP_403;
 	}
+	if (ch->personal && pgsse_client_user(s->client) == NULL) {
+		*why = "channel is personal: authenticate (REMOTE_USER)";
+		return PGSSE_HTTP_403;
+	}
 	if (pgsse_client_add(s->client, (int)(ch - reg->channels)) !=
 	    PGSSE_OK) {
 		*why = "too many channels (PGSSE_CHANNELS_MAX)";
@@ -565,7 +569,9 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		reg = pgsse_hub_registry(srv.hub);
 		er = pgsse_feed_fetch(conn, reg, pgsse_client_chans(c),
 		    pgsse_client_cursors(c), pgsse_client_nchans(c),
-		    pgsse_client_job(c), replay_cb, &rp);
+		    pgsse_client_job(c), pgsse_registry_user_reader(reg,
+		    pgsse_client_user(c)) ? NULL : pgsse_client_user(c) ?
+		    pgsse_client_user(c) : "", replay_cb, &rp);
 		pgsse_registry_free(reg);
 		if (er == PGSSE_OK)
 			er = rp.er;
@@ -695,7 +701,9 @@ stream_dispatch(struct stream *s)
 
 	/* The registry as it is now, not when the acceptor began to wait. */
 	s->reg = pgsse_hub_registry(srv.hub);
-	if ((s->client = pgsse_client_new(s->reg)) == NULL)
+	if ((s->client = pgsse_client_new(s->reg)) == NULL ||
+	    pgsse_client_set_user(s->client, pgsse_req_param(&s->req,
+	    "REMOTE_USER")) != PGSSE_OK)
 		pgsse_http_text(&s->req, PGSSE_HTTP_500, NULL, "out of memory");
 	else if ((st = stream_parse(s, &route, &why)) == PGSSE_HTTP_405)
 		pgsse_http_text(&s->req, st, "Allow: GET\r\n", why);

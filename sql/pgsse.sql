@@ -1,6 +1,8 @@
 -- pgsse schema: the event registry, the append-only event log, publishing,
 -- retention and the job queue. Loading it twice is harmless.
 -- Contracts: pgsse.publish(channel, event, payload jsonb) returns bigint,
+--            pgsse.publish(channel, event, payload jsonb, user text)
+--              returns bigint (to one user),
 --            pgsse.enqueue(kind, args jsonb) returns bigint.
 
 set client_min_messages = warning;
@@ -19,13 +21,53 @@ insert into pgsse.settings (name, value, description) values
 	('retention_count', '100000', 'events kept per channel at most'),
 	('job_timeout', '600', 'seconds a job may run before the runner kills it'),
 	('job_max_attempts', '3', 'attempts before a job that lost its runner fails'),
-	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web')
+	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web'),
+	('user_readers', '', 'users, separated by commas, who also read every event published to a user and every user''s jobs (administrators)')
 on conflict (name) do nothing;
 
 create or replace function pgsse.setting(p_name text) returns text
 language sql stable as $$
 	select value from pgsse.settings where name = p_name
 $$;
+
+-- The users named in the setting user_readers, who read every user's
+-- events and jobs. Security definer: the roles that check it need not
+-- read pgsse.settings.
+create or replace function pgsse.user_readers() returns text[]
+language sql stable security definer set search_path = pg_catalog, pgsse as $$
+	select coalesce(array_agg(btrim(u) order by btrim(u)), '{}')
+	from unnest(string_to_array(pgsse.setting('user_readers'), ',')) u
+	where btrim(u) <> ''
+$$;
+
+-- True if p_user is one of the user_readers.
+create or replace function pgsse.user_reader(p_user text) returns boolean
+language sql stable as $$
+	select coalesce(p_user = any (pgsse.user_readers()), false)
+$$;
+
+-- True if the caller acting for web user p_user (pgsse.user; NULL or
+-- '' for nobody) may read what was published to p_recipient (NULL: to
+-- everyone), or a job p_recipient owns.
+create or replace function pgsse.user_may_read(p_recipient text,
+	p_user text) returns boolean
+language sql stable as $$
+	select p_recipient is null or p_recipient = p_user
+		or pgsse.user_reader(p_user)
+$$;
+
+-- Stream processes hold user_readers with the registry: a change of it
+-- makes them reload (NOTIFY "pgsse.registry", as a registry load does).
+create or replace function pgsse.settings_changed() returns trigger
+language plpgsql as $$
+begin
+	perform pg_notify('pgsse.registry', '');
+	return null;
+end $$;
+drop trigger if exists settings_changed on pgsse.settings;
+create trigger settings_changed after insert or update or delete
+	on pgsse.settings for each statement
+	execute function pgsse.settings_changed();
 
 -- The registry: one row per channel, event and documented payload field.
 create table if not exists pgsse.channels (
@@ -34,10 +76,13 @@ create table if not exists pgsse.channels (
 	description text not null,
 	private	boolean not null default false,
 	readers	text[] not null default '{}',
-	core	boolean not null default false	-- pgsse's own (load_core)
+	core	boolean not null default false,	-- pgsse's own (load_core)
+	personal boolean not null default false	-- every event to one user
 );
 alter table pgsse.channels add column if not exists
 	core boolean not null default false;
+alter table pgsse.channels add column if not exists
+	personal boolean not null default false;
 create table if not exists pgsse.events (
 	channel	text not null references pgsse.channels (name) on delete cascade,
 	name	text not null check (name ~ '^[a-z][a-z0-9_]{0,63}$'),
@@ -64,8 +109,10 @@ create table if not exists pgsse.log (
 	channel	text not null,
 	event	text not null,
 	payload	jsonb not null,
-	created_at timestamptz not null default now()
+	created_at timestamptz not null default now(),
+	recipient text		-- the one user it is for (REMOTE_USER), or NULL
 );
+alter table pgsse.log add column if not exists recipient text;
 create index if not exists log_channel_id on pgsse.log (channel, id);
 create index if not exists log_job on pgsse.log ((payload ->> 'job_id'), id)
 	where channel = 'job';
@@ -79,14 +126,17 @@ create table if not exists pgsse.channel_state (
 
 -- Row-level security: a role other than the owner reads a private
 -- channel's events only while pgsse.user (set per request by pgsse-app,
--- transaction-local) names one of its readers, so no fragment can forget
--- the check. sql/roles.sql lets the stream program's role read every
--- row: it checks readers itself, per client.
+-- transaction-local) names one of its readers, and an event published
+-- to one user only while pgsse.user is that user or one of the
+-- user_readers, so no fragment can forget the check. sql/roles.sql
+-- lets the stream program's role read every row: it checks readers
+-- itself, per client.
 alter table pgsse.log enable row level security;
 drop policy if exists log_readers on pgsse.log;
 create policy log_readers on pgsse.log for select using (channel in
 	(select c.name from pgsse.channels c where not c.private
-		or current_setting('pgsse.user', true) = any (c.readers)));
+		or current_setting('pgsse.user', true) = any (c.readers))
+	and pgsse.user_may_read(recipient, current_setting('pgsse.user', true)));
 
 create or replace function pgsse.log_no_update() returns trigger
 language plpgsql as $$
@@ -127,6 +177,7 @@ create or replace function pgsse.channel_shape(c jsonb) returns jsonb
 language sql immutable as $$
 	select jsonb_build_object(
 		'private', coalesce((c ->> 'private')::boolean, false),
+		'personal', coalesce((c ->> 'personal')::boolean, false),
 		'readers', coalesce((select jsonb_agg(r order by r)
 			from jsonb_array_elements_text(c -> 'readers') r), '[]'),
 		'events', coalesce((select jsonb_object_agg(e ->> 'name',
@@ -150,14 +201,15 @@ language plpgsql as $$
 declare
 	e jsonb; f record; n int := 0; i int;
 begin
-	insert into pgsse.channels (name, description, private, readers, core)
+	insert into pgsse.channels (name, description, private, readers, core,
+		personal)
 	values (c ->> 'name', c ->> 'description',
 		coalesce((c ->> 'private')::boolean, false),
 		coalesce(array(select jsonb_array_elements_text(c -> 'readers')), '{}'),
-		p_core)
+		p_core, coalesce((c ->> 'personal')::boolean, false))
 	on conflict (name) do update set description = excluded.description,
 		private = excluded.private, readers = excluded.readers,
-		core = excluded.core;
+		core = excluded.core, personal = excluded.personal;
 	delete from pgsse.events where channel = c ->> 'name';
 	for e in select * from jsonb_array_elements(c -> 'events') loop
 		insert into pgsse.events (channel, name, description)
@@ -304,17 +356,24 @@ begin
 		using errcode = '22023';
 end $$;
 
--- Publishes one event: validates it against the registry, appends it to
--- the log and rings the doorbell (NOTIFY pgsse, 'channel:id') in the
--- caller's transaction. Returns the event's id. A valid event costs one
--- validation query; only an invalid one pays for the detailed error.
+-- Publishes one event to user p_user (NULL: to everyone who reads the
+-- channel): validates it against the registry, appends it to the log
+-- and rings the doorbell (NOTIFY pgsse, 'channel:id') in the caller's
+-- transaction. Returns the event's id. An event to a user reaches only
+-- that user's streams (REMOTE_USER) and those of the user_readers; a
+-- personal channel takes only such events (22023 without a user). A
+-- user name is 1 to 255 bytes (PGSSE_USER_MAX) with no control
+-- character. A valid event costs one validation query; only an invalid
+-- one pays for the detailed error.
 create or replace function pgsse.publish(p_channel text, p_event text,
-	p_payload jsonb default '{}') returns bigint
+	p_payload jsonb, p_user text) returns bigint
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_id bigint;
+	v_personal boolean;
 begin
-	perform from pgsse.events e
+	select c.personal into v_personal from pgsse.events e
+		join pgsse.channels c on c.name = e.channel
 	where e.channel = p_channel and e.name = p_event
 		and jsonb_typeof(p_payload) = 'object'
 		and octet_length(p_payload::text) <= (select value::int
@@ -325,15 +384,33 @@ begin
 	if not found then
 		perform pgsse.explain_invalid(p_channel, p_event, p_payload);
 	end if;
+	if p_user is null and v_personal then
+		raise exception 'pgsse: channel "%" is personal: publish each event to one user',
+			p_channel using errcode = '22023',
+			hint = 'Call pgsse.publish(channel, event, payload, user), or pgsse-publish -u USER.';
+	end if;
+	if p_user is not null and (octet_length(p_user) not between 1 and 255
+		or p_user ~ '[[:cntrl:]]') then
+		raise exception 'pgsse: a user name is 1 to 255 bytes with no control character'
+			using errcode = '22023';
+	end if;
 	-- Held to commit: the next publisher on this channel gets a larger id
 	-- and commits after us, so readers see ids in order per channel.
 	perform pg_advisory_xact_lock(1886610277, hashtext(p_channel));
 	v_id := nextval('pgsse.log_id_seq');
-	insert into pgsse.log (id, channel, event, payload)
-		values (v_id, p_channel, p_event, p_payload);
+	insert into pgsse.log (id, channel, event, payload, recipient)
+		values (v_id, p_channel, p_event, p_payload, p_user);
 	perform pg_notify('pgsse', p_channel || ':' || v_id);
 	return v_id;
 end $$;
+
+-- Publishes one event to everyone who reads the channel: the
+-- four-argument form with no user. Returns the event's id.
+create or replace function pgsse.publish(p_channel text, p_event text,
+	p_payload jsonb default '{}') returns bigint
+language sql security definer set search_path = pg_catalog, pgsse as $$
+	select pgsse.publish(p_channel, p_event, p_payload, null::text)
+$$;
 
 -- Removes events past retention; returns how many. The runner calls it
 -- on a schedule; publish() never does.

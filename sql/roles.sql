@@ -38,6 +38,9 @@ revoke execute on function pgsse.enqueue(text, jsonb, text) from pgsse_web;
 grant select on pgsse.job_kinds to pgsse_web;
 grant execute on function pgsse.web_enqueue(text, jsonb, text),
 	pgsse.setting(text) to pgsse_web;
+-- What the row-level security policies call, as the role that reads.
+grant execute on function pgsse.user_readers(), pgsse.user_reader(text),
+	pgsse.user_may_read(text, text) to pgsse_web, pgsse_stream;
 
 grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
 	pgsse.channel_state, pgsse.jobs to pgsse_stream;
@@ -48,6 +51,7 @@ create policy log_stream on pgsse.log for select to pgsse_stream
 
 grant select on pgsse.events, pgsse.jobs to pgsse_publisher;
 grant execute on function pgsse.publish(text, text, jsonb),
+	pgsse.publish(text, text, jsonb, text),
 	pgsse.enqueue(text, jsonb, text), pgsse.claim(text),
 	pgsse.finish(bigint, text, int, text), pgsse.recover(), pgsse.prune(),
 	pgsse.setting(text), pgsse.check_payload(text, text, jsonb),
