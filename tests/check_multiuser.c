@@ -3,9 +3,11 @@
  * and pgsse-app (the demo folder) behind the real lighttpd with basic
  * authentication on every path, a real PostgreSQL and the runner.
  * Personal channels reach their user's streams only, live, raw and on
- * resume.
+ * resume. A job is its owner's (and the user_readers'): nobody else
+ * sees it by any route.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 
 static struct h_pg	 pg;
 static struct h_web	 web;
+static pid_t		 runner;
 
 /* The users of the site's password file, and their basic credentials. */
 static const struct {
@@ -81,6 +84,34 @@ stack_down(void)
 	h_pg_stop(&pg);
 }
 
+/*
+ * The stack, with tests/data/jobs' scripts as kinds the web may
+ * enqueue, carol one of the user_readers, and a runner.
+ */
+static void
+jobs_up(void)
+{
+	PGconn	*c;
+
+	stack_up();
+	c = h_pg_connect();
+	h_exec(c, "insert into pgsse.job_kinds (kind, description, args, "
+	    "cooldown_sec) values ('ok', 'prints', '{\"word\": \"string\"}', 0),"
+	    " ('linger', 'waits', '{\"word\": \"string\"}', 0),"
+	    " ('stubborn', 'ignores TERM', '{\"word\": \"string\"}', 0)");
+	h_exec(c, "update pgsse.settings set value = 'carol' where name = "
+	    "'user_readers'");
+	PQfinish(c);
+	runner = h_runner_start("tests/data/jobs", "60");
+}
+
+static void
+jobs_down(void)
+{
+	h_runner_stop(runner, SIGTERM);
+	stack_down();
+}
+
 /* Opens path as user and waits until it is subscribed. */
 static struct h_sse *
 user_stream(const char *user, const char *path, const char *lastid)
@@ -130,6 +161,32 @@ publish_to(PGconn *c, const char *channel, const char *event,
 	return id;
 }
 
+/*
+ * Enqueues a job of kind with argument word as the web role does for
+ * user (pgsse.web_enqueue under pgsse.user). Returns its id.
+ */
+static int64_t
+enqueue_as(const char *user, const char *kind, const char *word)
+{
+	PGconn		*w = PQconnectdb("user=pgsse_web");
+	const char	*params[2] = { user, NULL };
+	char		 args[128], *z;
+	int64_t		 id;
+
+	ck_assert_int_eq(PQstatus(w), CONNECTION_OK);
+	free(value(w, "select set_config('pgsse.user', $1, false)", 1,
+	    params));
+	snprintf(args, sizeof(args), "{\"word\": \"%s\"}", word);
+	params[0] = kind;
+	params[1] = args;
+	z = value(w, "select id from pgsse.web_enqueue($1, $2::jsonb)", 2,
+	    params);
+	id = strtoll(z, NULL, 10);
+	free(z);
+	PQfinish(w);
+	return id;
+}
+
 /* Returns the SQLSTATE sql fails with, or "" if it succeeds (static). */
 static const char *
 sqlstate(PGconn *c, const char *sql)
@@ -152,6 +209,77 @@ holding(const struct h_sse *s, const char *needle)
 	for (i = 0; i < s->nmsgs; i++)
 		n += strstr(s->msgs[i].data, needle) != NULL;
 	return n;
+}
+
+/*
+ * Returns the job_id field of event data z, or 0; with state not NULL,
+ * copies its state field (or "") there, of statelen bytes.
+ */
+static int64_t
+job_of(const char *z, char *state, size_t statelen)
+{
+	struct json_object	*o, *v;
+	int64_t			 id = 0;
+
+	if (state != NULL)
+		state[0] = '\0';
+	if ((o = json_tokener_parse(z)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "job_id", &v))
+		id = json_object_get_int64(v);
+	if (state != NULL && json_object_object_get_ex(o, "state", &v))
+		snprintf(state, statelen, "%s", json_object_get_string(v));
+	json_object_put(o);
+	return id;
+}
+
+/* Returns the number of s's events about job id (its job_id field). */
+static size_t
+about(const struct h_sse *s, int64_t id)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < s->nmsgs; i++)
+		n += job_of(s->msgs[i].data, NULL, 0) == id;
+	return n;
+}
+
+/*
+ * Returns the state of job id's complete event on s (static), or NULL
+ * if none came.
+ */
+static const char *
+completed(const struct h_sse *s, int64_t id)
+{
+	static char	 state[64];
+	const char	*e;
+	size_t		 i, len;
+
+	for (i = 0; i < s->nmsgs; i++) {
+		e = s->msgs[i].event;
+		len = strlen(e);
+		if (len >= 8 && strcmp(e + len - 8, "complete") == 0 &&
+		    job_of(s->msgs[i].data, state, sizeof(state)) == id)
+			return state;
+	}
+	return NULL;
+}
+
+/*
+ * Reads s until job id's complete event came, at most wait_ms. Returns
+ * its state (static), or NULL.
+ */
+static const char *
+wait_complete(struct h_sse *s, int64_t id, int wait_ms)
+{
+	int	 i;
+
+	for (i = 0; i < wait_ms / 100 && completed(s, id) == NULL && !s->eof;
+	    i++)
+		h_sse_read(s, 100);
+	if (completed(s, id) == NULL)
+		h_sse_read(s, 100);
+	return completed(s, id);
 }
 
 /*
@@ -254,6 +382,82 @@ START_TEST(personal_resume_per_user)
 }
 END_TEST
 
+/*
+ * A job enqueued from the web is its owner's: its progress, output and
+ * lifecycle reach the owner's streams and the user_readers', on a
+ * multi-channel stream, its per-job stream, a resume and the demo's
+ * fragments, and nobody else's; its per-job stream answers anyone else
+ * 404, as for a job that does not exist. Two users' identical actions
+ * are two jobs. A job with no owner is everyone's.
+ */
+START_TEST(jobs_seen_by_owner_only)
+{
+	static const char multi[] =
+	    "/api/sse?channel=job&channel=logs&channel=operations";
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*a, *b, *r;
+	char		 path[128], hdr[256], *body, *z;
+	int64_t		 ida, idb, idn;
+
+	a = user_stream("alice", multi, NULL);
+	b = user_stream("bob", multi, NULL);
+	ida = enqueue_as("alice", "ok", "same");
+	idb = enqueue_as("bob", "ok", "same");
+	ck_assert_int_ne(ida, idb);
+	ck_assert_msg(wait_complete(a, ida, WAIT_MS) != NULL, "alice got no complete");
+	ck_assert_msg(wait_complete(b, idb, WAIT_MS) != NULL, "bob got no complete");
+	ck_assert_uint_ge(about(a, ida), 5);	/* queued .. complete */
+	ck_assert_uint_eq(about(a, idb), 0);
+	ck_assert_uint_eq(about(b, ida), 0);
+	h_sse_close(a);
+	h_sse_close(b);
+	/* The per-job stream: the owner and carol; bob gets 404. */
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", ida);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("bob"), &body), 404);
+	free(body);
+	a = user_stream("alice", path, NULL);
+	ck_assert(wait_complete(a, ida, WAIT_MS) != NULL);
+	h_sse_close(a);
+	r = user_stream("carol", path, NULL);
+	ck_assert(wait_complete(r, ida, WAIT_MS) != NULL);
+	h_sse_close(r);
+	/* A resume from the start of the log: bob's own, nothing of alice's. */
+	b = user_stream("bob", "/api/sse?channel=job&channel=logs",
+	    "job:0,logs:0");
+	ck_assert(wait_complete(b, idb, WAIT_MS) != NULL);
+	ck_assert_uint_eq(about(b, ida), 0);
+	h_sse_close(b);
+	/* The demo's fragments, as pgsse-app reads them for each user. */
+	snprintf(path, sizeof(path), "/jobs/%" PRId64, ida);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("alice"), &body),
+	    200);
+	ck_assert_msg(strstr(body, "job-row") != NULL, "%s", body);
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("bob"), &body), 200);
+	ck_assert_msg(strstr(body, "job-row") == NULL, "%s", body);
+	free(body);
+	snprintf(hdr, sizeof(hdr), "hello from job %" PRId64 "<", ida);
+	ck_assert_int_eq(h_http_get(web.port, "/logs/tail?n=200",
+	    auth("bob"), &body), 200);
+	ck_assert_msg(strstr(body, hdr) == NULL, "%s", body);
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/logs/tail?n=200",
+	    auth("alice"), &body), 200);
+	ck_assert_msg(strstr(body, hdr) != NULL, "%s", body);
+	free(body);
+	/* A job with no owner (enqueued by a script) is everyone's. */
+	z = value(c, "select pgsse.enqueue('ok', '{\"word\": \"n\"}')", 0,
+	    NULL);
+	idn = strtoll(z, NULL, 10);
+	free(z);
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", idn);
+	b = user_stream("bob", path, NULL);
+	ck_assert(wait_complete(b, idn, WAIT_MS) != NULL);
+	h_sse_close(b);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -265,6 +469,11 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, personal_reaches_its_user_only);
 	tcase_add_test(tc, personal_resume_per_user);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jobs");
+	tcase_add_unchecked_fixture(tc, jobs_up, jobs_down);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, jobs_seen_by_owner_only);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
