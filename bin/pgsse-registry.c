@@ -74,7 +74,10 @@ static const char docs_head[] =
 "`publish()` refuses the event (SQLSTATE 22023) and a raw NOTIFY is\n"
 "dropped. A stream of a personal channel needs a `REMOTE_USER` (403\n"
 "without one); `private` and `readers` still say who may open it at\n"
-"all.\n";
+"all. The runner publishes a job's events to its owner (the web user\n"
+"who enqueued it: `pgsse.jobs.owner`), so `job`, `logs` and `operations`\n"
+"carry each user's jobs to that user only; a job with no owner (one a\n"
+"script enqueued) is everyone's.\n";
 
 static const char docs_tail[] =
 "\n## System events (every stream)\n\n"

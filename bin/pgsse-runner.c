@@ -7,8 +7,11 @@
  * of the seed's "capture the loop before the thread" rule).
  *
  * A job of kind K runs DIR/K with PGSSE_JOB_ID, PGSSE_JOB_KIND,
- * PGSSE_JOB_ARGS (JSON) and PGSSE_ARG_<key> for each plain top-level
- * argument in its environment, in a process group of its own.
+ * PGSSE_JOB_ARGS (JSON), PGSSE_ARG_<key> for each plain top-level
+ * argument and, for a job a web user enqueued, PGSSE_JOB_OWNER in its
+ * environment, in a process group of its own. Every event of a job
+ * with an owner is published to that user (pgsse.publish's user), so
+ * it reaches only the owner's streams and the user_readers'.
  * Every line it prints becomes a "log" event, except lines of the form
  * "PROGRESS <percent> <step>", which become "progress" events on the
  * job's own stream. Bytes that are not UTF-8, and NUL, become U+FFFD.
@@ -83,6 +86,7 @@ struct job {
 	int64_t		 id;
 	char		*kind;
 	char		*args;
+	char		*owner;		/* NULL: everyone's */
 };
 
 static struct cfg		 cfg = { NULL, 2, 600, 60 };
@@ -96,16 +100,19 @@ on_term(int sig)
 	stopping = 1;
 }
 
-/* Publishes over the worker's own connection; logs failures. */
+/*
+ * Publishes an event of job j over the worker's own connection, to its
+ * owner if it has one; logs failures.
+ */
 static void
-emit(PGconn *conn, const char *channel, const char *event,
-    struct json_object *o)
+emit(PGconn *conn, const struct job *j, const char *channel,
+    const char *event, struct json_object *o)
 {
 	char	*err = NULL;
 
-	if (pgsse_publish(conn, channel, event,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL,
-	    &err) != PGSSE_OK)
+	if (pgsse_publish_user(conn, channel, event,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	    j->owner, NULL, &err) != PGSSE_OK)
 		pgsse_log(PGSSE_LOG_WARN, "publish %s.%s: %s", channel, event,
 		    err ? err : "failed");
 	free(err);
@@ -128,7 +135,7 @@ with(struct json_object *o, const char *k, struct json_object *v)
 static void
 emit_state(PGconn *conn, const struct job *j, const char *state)
 {
-	emit(conn, "operations", "operation_status",
+	emit(conn, j, "operations", "operation_status",
 	    with(with(with(obj(), "job_id", json_object_new_int64(j->id)),
 	    "kind", json_object_new_string(j->kind)), "state",
 	    json_object_new_string(state)));
@@ -194,13 +201,13 @@ emit_line(PGconn *conn, const struct job *j, const char *z, size_t len,
 	utf8_clean(z, len, line);
 	if (!cont && sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
 	    pct >= 0 && pct <= 100) {
-		emit(conn, "job", "progress", with(with(with(obj(), "job_id",
+		emit(conn, j, "job", "progress", with(with(with(obj(), "job_id",
 		    json_object_new_int64(j->id)), "percent",
 		    json_object_new_int(pct)), "step",
 		    json_object_new_string(line + off)));
 		return;
 	}
-	emit(conn, "logs", "log", with(with(with(obj(), "source",
+	emit(conn, j, "logs", "log", with(with(with(obj(), "source",
 	    json_object_new_string(j->kind)), "line",
 	    json_object_new_string(line)), "job_id",
 	    json_object_new_int64(j->id)));
@@ -317,7 +324,9 @@ spawn_make(const struct job *j, struct spawn *s)
 	snprintf(id, sizeof(id), "%" PRId64, j->id);
 	if ((rc = spawn_env(s, "PGSSE_JOB_ID", id)) == 0 &&
 	    (rc = spawn_env(s, "PGSSE_JOB_KIND", j->kind)) == 0 &&
-	    (rc = spawn_env(s, "PGSSE_JOB_ARGS", j->args)) == 0)
+	    (rc = spawn_env(s, "PGSSE_JOB_ARGS", j->args)) == 0 &&
+	    (j->owner == NULL ||
+	    (rc = spawn_env(s, "PGSSE_JOB_OWNER", j->owner)) == 0))
 		rc = spawn_args(s, j->args);
 	if (rc != 0) {
 		spawn_free(s);
@@ -562,7 +571,7 @@ job_finish(PGconn *conn, const struct job *j, const char *state, int code,
 		pgsse_log(PGSSE_LOG_ERROR, "finishing job %" PRId64 ": %s",
 		    j->id, PQerrorMessage(conn));
 	PQclear(res);
-	emit(conn, "job", "complete", with(with(obj(), "job_id",
+	emit(conn, j, "job", "complete", with(with(obj(), "job_id",
 	    json_object_new_int64(j->id)), "state",
 	    json_object_new_string(state)));
 	emit_state(conn, j, state);
@@ -620,7 +629,7 @@ job_claim(PGconn *conn, struct job *j)
 	int		 rc = 0;
 
 	memset(j, 0, sizeof(*j));
-	res = PQexecParams(conn, "select id, kind, args::text from "
+	res = PQexecParams(conn, "select id, kind, args::text, owner from "
 	    "pgsse.claim($1)", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = -1;
@@ -628,7 +637,10 @@ job_claim(PGconn *conn, struct job *j)
 		j->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		j->kind = strdup(PQgetvalue(res, 0, 1));
 		j->args = strdup(PQgetvalue(res, 0, 2));
-		rc = j->kind != NULL && j->args != NULL ? 1 : -1;
+		if (!PQgetisnull(res, 0, 3))
+			j->owner = strdup(PQgetvalue(res, 0, 3));
+		rc = j->kind != NULL && j->args != NULL &&
+		    (j->owner != NULL || PQgetisnull(res, 0, 3)) ? 1 : -1;
 	}
 	PQclear(res);
 	return rc;
@@ -639,6 +651,7 @@ job_clear(struct job *j)
 {
 	free(j->kind);
 	free(j->args);
+	free(j->owner);
 }
 
 /* Waits up to ms for a NOTIFY pgsse_jobs on conn. */

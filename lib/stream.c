@@ -463,14 +463,15 @@ stream_job_ended(struct stream *s, PGconn *conn)
 }
 
 /*
- * Returns 1 if the per-job stream's job is in pgsse.jobs, 0 if it is
- * not, -1 if the database could not say.
+ * Returns 1 if the per-job stream's job is in pgsse.jobs and its user
+ * may read it (it has no owner, or the user owns it or is one of the
+ * user_readers), 0 if not, -1 if the database could not say.
  */
 static int
 stream_job_exists(struct stream *s)
 {
 	char		 job[24];
-	const char	*params[1] = { job };
+	const char	*params[2] = { job, pgsse_client_user(s->client) };
 	PGconn		*conn;
 	PGresult	*res;
 	int		 rc = -1;
@@ -479,7 +480,8 @@ stream_job_exists(struct stream *s)
 		return -1;
 	snprintf(job, sizeof(job), "%" PRId64, pgsse_client_job(s->client));
 	res = PQexecParams(conn, "select 1 from pgsse.jobs where id = "
-	    "$1::bigint", 1, NULL, params, NULL, NULL, 0);
+	    "$1::bigint and pgsse.user_may_read(owner, $2)", 2, NULL, params,
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		rc = PQntuples(res) > 0;
 	PQclear(res);
@@ -489,7 +491,9 @@ stream_job_exists(struct stream *s)
 
 /*
  * Waits up to PGSSE_JOB_GRACE_MS for the per-job stream's job to be in
- * pgsse.jobs, holding a pooled connection only while it looks. Returns
+ * pgsse.jobs, holding a pooled connection only while it looks; a job
+ * the user may not read is never there, so a stranger's job id and one
+ * that does not exist get the same 404 after the same wait. Returns
  * PGSSE_ERR_NOTFOUND (with s->nojob set) if it never came, PGSSE_ERR_DB
  * if the database could not say or the process is stopping.
  */

@@ -52,8 +52,8 @@ $$;
 create or replace function pgsse.user_may_read(p_recipient text,
 	p_user text) returns boolean
 language sql stable as $$
-	select p_recipient is null or p_recipient = p_user
-		or pgsse.user_reader(p_user)
+	select coalesce(p_recipient is null or p_recipient = p_user
+		or pgsse.user_reader(p_user), false)
 $$;
 
 -- Stream processes hold user_readers with the registry: a change of it
@@ -458,10 +458,12 @@ create table if not exists pgsse.jobs (
 	exit_status int,
 	error	text,
 	runner	text,
+	owner	text,		-- the web user who enqueued it, or NULL
 	created_at timestamptz not null default now(),
 	started_at timestamptz,
 	finished_at timestamptz
 );
+alter table pgsse.jobs add column if not exists owner text;
 create unique index if not exists jobs_dedupe on pgsse.jobs (dedupe_key)
 	where state in ('queued', 'running');
 create index if not exists jobs_key on pgsse.jobs (dedupe_key, created_at);
@@ -469,11 +471,21 @@ create index if not exists jobs_queued on pgsse.jobs (id) where state = 'queued'
 create index if not exists jobs_active on pgsse.jobs (state)
 	where state in ('queued', 'running');
 
--- Enqueues a job and returns its id. With a dedupe_key, a job with the
--- same key that is still queued or running is returned instead, so a
--- double click does not start two.
-create or replace function pgsse.enqueue(p_kind text, p_args jsonb default '{}',
-	p_dedupe_key text default null) returns bigint
+-- Row-level security: a role other than the owner sees a job only
+-- while pgsse.user is its owner or one of the user_readers, or if it
+-- has no owner (enqueued by a script). sql/roles.sql lets the stream
+-- and runner roles see every job.
+alter table pgsse.jobs enable row level security;
+drop policy if exists jobs_owner on pgsse.jobs;
+create policy jobs_owner on pgsse.jobs for select using
+	(pgsse.user_may_read(owner, current_setting('pgsse.user', true)));
+
+-- Enqueues a job owned by p_owner (a web user, or NULL) and returns its
+-- id; its events go to its owner (pgsse.publish's user). With a
+-- dedupe_key, a job with the same key that is still queued or running
+-- is returned instead, so a double click does not start two.
+create or replace function pgsse.enqueue_owned(p_kind text, p_args jsonb,
+	p_dedupe_key text, p_owner text) returns bigint
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_id bigint;
@@ -486,15 +498,23 @@ begin
 			return v_id;
 		end if;
 	end if;
-	insert into pgsse.jobs (kind, args, dedupe_key, max_attempts)
+	insert into pgsse.jobs (kind, args, dedupe_key, max_attempts, owner)
 	values (p_kind, coalesce(p_args, '{}'), p_dedupe_key,
-		pgsse.setting('job_max_attempts')::int)
+		pgsse.setting('job_max_attempts')::int, p_owner)
 	returning id into v_id;
 	perform pgsse.publish('operations', 'operation_status',
-		jsonb_build_object('job_id', v_id, 'kind', p_kind, 'state', 'queued'));
+		jsonb_build_object('job_id', v_id, 'kind', p_kind, 'state', 'queued'),
+		p_owner);
 	perform pg_notify('pgsse_jobs', v_id::text);
 	return v_id;
 end $$;
+
+-- Enqueues a job with no owner (everyone's), as enqueue_owned does.
+create or replace function pgsse.enqueue(p_kind text, p_args jsonb default '{}',
+	p_dedupe_key text default null) returns bigint
+language sql security definer set search_path = pg_catalog, pgsse as $$
+	select pgsse.enqueue_owned(p_kind, p_args, p_dedupe_key, null)
+$$;
 
 -- The job kinds that the web role may enqueue (pgsse.web_enqueue): an
 -- app declares each one with its arguments (name -> registry type), the
@@ -540,9 +560,13 @@ begin
 end $$;
 
 -- What the web role calls instead of enqueue(): only a declared kind
--- with valid arguments. A job of the same dedupe key (by default the
--- kind and arguments) still queued or running is returned with existed
--- true, not started again, so an action can tell a double click from a
+-- with valid arguments, owned by the web user (pgsse.user, which
+-- pgsse-app sets to REMOTE_USER; NULL without one). A job of the same
+-- dedupe key (by default the kind, arguments and owner, so that two
+-- users' actions are two jobs; an app's own key is shared by every
+-- user, and the job returned may then be one the user cannot see)
+-- still queued or running is returned with existed true, not started
+-- again, so an action can tell a double click from a
 -- new job; one started less than cooldown_sec ago, or max_queued jobs
 -- of the kind already queued, raise SQLSTATE PS429 with the seconds to
 -- wait in the HINT (pgsse-app answers 429 with Retry-After).
@@ -552,6 +576,7 @@ create function pgsse.web_enqueue(p_kind text, p_args jsonb default '{}',
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	k pgsse.job_kinds; v_key text; v_wait int;
+	v_owner text := nullif(current_setting('pgsse.user', true), '');
 begin
 	select * into k from pgsse.job_kinds where kind = p_kind;
 	if not found then
@@ -559,7 +584,8 @@ begin
 			p_kind using errcode = '22023';
 	end if;
 	perform pgsse.check_job_args(k, p_args);
-	v_key := coalesce(p_dedupe_key, p_kind || ':' || md5(p_args::text));
+	v_key := coalesce(p_dedupe_key, p_kind || ':' ||
+		md5(jsonb_build_array(v_owner, p_args)::text));
 	perform pg_advisory_xact_lock(1886610278, hashtext(v_key));
 	select j.id into id from pgsse.jobs j where j.dedupe_key = v_key
 		and j.state in ('queued', 'running');
@@ -579,7 +605,7 @@ begin
 			k.max_queued, p_kind using errcode = 'PS429',
 			hint = greatest(k.cooldown_sec, 1)::text;
 	end if;
-	id := pgsse.enqueue(p_kind, p_args, v_key);
+	id := pgsse.enqueue_owned(p_kind, p_args, v_key, v_owner);
 end $$;
 
 -- Claims the oldest queued job for p_runner and locks it for this
@@ -621,7 +647,7 @@ language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	j record; n int := 0;
 begin
-	for j in select id, kind, attempts, max_attempts from pgsse.jobs
+	for j in select id, kind, attempts, max_attempts, owner from pgsse.jobs
 		where state = 'running' for update skip locked loop
 		if pg_try_advisory_xact_lock(1886610279, (j.id % 2147483647)::int) then
 			update pgsse.jobs set
@@ -634,7 +660,7 @@ begin
 			perform pgsse.publish('operations', 'operation_status',
 				jsonb_build_object('job_id', j.id, 'kind', j.kind,
 				'state', case when j.attempts < j.max_attempts
-					then 'queued' else 'failed' end));
+					then 'queued' else 'failed' end), j.owner);
 			n := n + 1;
 		end if;
 	end loop;

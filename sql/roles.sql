@@ -48,6 +48,11 @@ grant select on sequence pgsse.log_id_seq to pgsse_stream;
 drop policy if exists log_stream on pgsse.log;
 create policy log_stream on pgsse.log for select to pgsse_stream
 	using (true);
+-- It checks each per-job stream's owner itself, as the runner needs
+-- every job.
+drop policy if exists jobs_all on pgsse.jobs;
+create policy jobs_all on pgsse.jobs for select
+	to pgsse_stream, pgsse_publisher using (true);
 
 grant select on pgsse.events, pgsse.jobs to pgsse_publisher;
 grant execute on function pgsse.publish(text, text, jsonb),
