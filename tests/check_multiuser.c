@@ -4,8 +4,9 @@
  * authentication on every path, a real PostgreSQL and the runner.
  * Personal channels reach their user's streams only, live, raw and on
  * resume. A job is its owner's (and the user_readers'): nobody else
- * sees it by any route.
+ * sees it by any route. Its owner cancels it, nobody else.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,10 +87,10 @@ stack_down(void)
 
 /*
  * The stack, with tests/data/jobs' scripts as kinds the web may
- * enqueue, carol one of the user_readers, and a runner.
+ * enqueue and carol one of the user_readers.
  */
 static void
-jobs_up(void)
+queue_up(void)
 {
 	PGconn	*c;
 
@@ -102,6 +103,13 @@ jobs_up(void)
 	h_exec(c, "update pgsse.settings set value = 'carol' where name = "
 	    "'user_readers'");
 	PQfinish(c);
+}
+
+/* As queue_up, with a runner. */
+static void
+jobs_up(void)
+{
+	queue_up();
 	runner = h_runner_start("tests/data/jobs", "60");
 }
 
@@ -458,6 +466,255 @@ START_TEST(jobs_seen_by_owner_only)
 }
 END_TEST
 
+/*
+ * Waits up to WAIT_MS for job id's "pids LEADER CHILD" line, which
+ * tests/data/jobs/linger and stubborn print once running. Fills pids.
+ */
+static void
+job_pids(int64_t id, pid_t pids[2])
+{
+	PGconn		*c = h_pg_connect();
+	char		 job[24], *z = NULL;
+	const char	*params[1] = { job };
+	long		 a = 0, b = 0;
+	int		 i;
+
+	snprintf(job, sizeof(job), "%" PRId64, id);
+	for (i = 0; i < WAIT_MS / 100; i++) {
+		free(z);
+		z = value(c, "select payload ->> 'line' from pgsse.log where "
+		    "channel = 'logs' and payload ->> 'job_id' = $1 and "
+		    "payload ->> 'line' like 'pids %'", 1, params);
+		if (sscanf(z, "pids %ld %ld", &a, &b) == 2)
+			break;
+		usleep(100000);
+	}
+	free(z);
+	PQfinish(c);
+	ck_assert_msg(a > 0 && b > 0, "job %" PRId64 " printed no pids", id);
+	pids[0] = (pid_t)a;
+	pids[1] = (pid_t)b;
+}
+
+/* Says whether process pid is alive: there, and no zombie. */
+static int
+alive(pid_t pid)
+{
+	char	 path[64], buf[256], *p;
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' &&
+	    p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Waits up to WAIT_MS for both pids to be gone. Returns 1 if they are. */
+static int
+gone(const pid_t pids[2])
+{
+	int	 i;
+
+	for (i = 0; i < WAIT_MS / 100 && (alive(pids[0]) || alive(pids[1]));
+	    i++)
+		usleep(100000);
+	return !alive(pids[0]) && !alive(pids[1]);
+}
+
+/* Returns the one value of sql about job id, as the superuser (static). */
+static const char *
+job_value(const char *sql, int64_t id)
+{
+	static char	 out[256];
+	PGconn		*c = h_pg_connect();
+	char		 job[24], *z;
+	const char	*params[1] = { job };
+
+	snprintf(job, sizeof(job), "%" PRId64, id);
+	z = value(c, sql, 1, params);
+	snprintf(out, sizeof(out), "%s", z);
+	free(z);
+	PQfinish(c);
+	return out;
+}
+
+/*
+ * POSTs path as user, as htmx would: a CSRF token from a first GET in
+ * cookie and header. Returns the status.
+ */
+static int
+post_as(const char *user, const char *path)
+{
+	char	*r, tok[256], hdr[1024], *z;
+	int	 st;
+
+	snprintf(hdr, sizeof(hdr), "%s", auth(user));
+	ck_assert_int_eq(h_http(web.port, "GET", "/jobs/active", hdr, NULL,
+	    WAIT_MS / 1000, &r), 200);
+	ck_assert_msg((z = strstr(r, "pgsse_csrf=")) != NULL, "%.300s", r);
+	z += strlen("pgsse_csrf=");
+	snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(z, ";\r\n"), z);
+	free(r);
+	snprintf(hdr, sizeof(hdr), "%sHX-Request: true\r\nOrigin: "
+	    "http://127.0.0.1:%d\r\nCookie: pgsse_csrf=%s\r\nX-CSRF-Token: "
+	    "%s\r\n", auth(user), web.port, tok, tok);
+	st = h_http(web.port, "POST", path, hdr, NULL, WAIT_MS / 1000, NULL);
+	return st;
+}
+
+/* Cancels job id as the web role does for user; returns the SQLSTATE
+ * ("" when it succeeds). */
+static const char *
+cancel_as(const char *user, int64_t id)
+{
+	static char	 st[6];
+	PGconn		*w = PQconnectdb("user=pgsse_web");
+	const char	*params[1] = { user };
+	char		 sql[96];
+	PGresult	*res;
+	const char	*z;
+
+	ck_assert_int_eq(PQstatus(w), CONNECTION_OK);
+	free(value(w, "select set_config('pgsse.user', $1, false)", 1,
+	    params));
+	snprintf(sql, sizeof(sql), "select pgsse.cancel(%" PRId64 ")", id);
+	res = PQexec(w, sql);
+	z = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	snprintf(st, sizeof(st), "%s", z ? z : "");
+	PQclear(res);
+	PQfinish(w);
+	return st;
+}
+
+/*
+ * The demo's Cancel action stops a running job the user owns: its
+ * process group gets TERM, the job ends cancelled, the lifecycle says
+ * so, and the per-job stream ends with complete {state: cancelled}.
+ */
+START_TEST(cancel_running)
+{
+	struct h_sse	*a;
+	char		 path[128];
+	const char	*st;
+	pid_t		 pids[2];
+	int64_t		 id;
+
+	id = enqueue_as("alice", "linger", "c1");
+	job_pids(id, pids);
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", id);
+	a = user_stream("alice", path, NULL);
+	snprintf(path, sizeof(path), "/jobs/%" PRId64 "/cancel", id);
+	ck_assert_int_eq(post_as("alice", path), 200);
+	st = wait_complete(a, id, WAIT_MS);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_str_eq(st, "cancelled");
+	h_sse_wait(a, a->nmsgs + 1, 2000);
+	ck_assert_msg(a->eof, "the per-job stream did not end");
+	h_sse_close(a);
+	ck_assert_msg(gone(pids), "job %" PRId64 "'s processes live on", id);
+	ck_assert_str_eq(job_value("select state from pgsse.jobs where id = "
+	    "$1::bigint", id), "cancelled");
+	ck_assert_str_eq(job_value("select count(*) from pgsse.log where "
+	    "channel = 'operations' and payload ->> 'job_id' = $1 and "
+	    "payload ->> 'state' = 'cancelled'", id), "1");
+}
+END_TEST
+
+/*
+ * A job that ignores TERM is killed once the grace period is over, and
+ * still ends cancelled.
+ */
+START_TEST(cancel_stubborn)
+{
+	struct h_sse	*a;
+	char		 path[128];
+	const char	*st;
+	pid_t		 pids[2];
+	int64_t		 id;
+
+	id = enqueue_as("alice", "stubborn", "c2");
+	job_pids(id, pids);
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", id);
+	a = user_stream("alice", path, NULL);
+	ck_assert_str_eq(cancel_as("alice", id), "");
+	st = wait_complete(a, id, 3 * WAIT_MS);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_str_eq(st, "cancelled");
+	h_sse_close(a);
+	ck_assert_msg(gone(pids), "job %" PRId64 "'s processes live on", id);
+}
+END_TEST
+
+/*
+ * Someone else's job, or one that does not exist, cannot be cancelled:
+ * 403 from the action, PS403 from pgsse.cancel, and the job runs on.
+ */
+START_TEST(cancel_foreign_refused)
+{
+	char	 path[128];
+	pid_t	 pids[2];
+	int64_t	 id;
+
+	id = enqueue_as("alice", "linger", "c3");
+	job_pids(id, pids);
+	snprintf(path, sizeof(path), "/jobs/%" PRId64 "/cancel", id);
+	ck_assert_int_eq(post_as("bob", path), 403);
+	ck_assert_str_eq(cancel_as("bob", id), "PS403");
+	ck_assert_str_eq(cancel_as("carol", id), "PS403");
+	ck_assert_str_eq(cancel_as("bob", 999999), "PS403");
+	ck_assert_int_eq(post_as("bob", "/jobs/999999/cancel"), 403);
+	usleep(500000);
+	ck_assert_str_eq(job_value("select state from pgsse.jobs where id = "
+	    "$1::bigint", id), "running");
+	ck_assert(alive(pids[0]) && alive(pids[1]));
+	ck_assert_str_eq(cancel_as("alice", id), "");
+	ck_assert(gone(pids));
+}
+END_TEST
+
+/*
+ * A job cancelled while queued ends cancelled at once, its per-job
+ * stream says so, and no runner ever runs it.
+ */
+START_TEST(cancel_queued)
+{
+	struct h_sse	*a;
+	char		 path[128];
+	const char	*st;
+	int64_t		 id, next;
+
+	id = enqueue_as("alice", "ok", "q1");
+	ck_assert_str_eq(cancel_as("alice", id), "");
+	ck_assert_str_eq(job_value("select state from pgsse.jobs where id = "
+	    "$1::bigint", id), "cancelled");
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", id);
+	a = user_stream("alice", path, NULL);
+	st = wait_complete(a, id, WAIT_MS);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_str_eq(st, "cancelled");
+	h_sse_close(a);
+	runner = h_runner_start("tests/data/jobs", "60");
+	next = enqueue_as("alice", "ok", "q2");
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", next);
+	a = user_stream("alice", path, NULL);
+	st = wait_complete(a, next, WAIT_MS);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_str_eq(st, "succeeded");
+	h_sse_close(a);
+	ck_assert_str_eq(job_value("select state || ' ' || attempts || ' ' || "
+	    "(started_at is null) from pgsse.jobs where id = $1::bigint", id),
+	    "cancelled 0 true");
+	ck_assert_str_eq(job_value("select count(*) from pgsse.log where "
+	    "channel = 'logs' and payload ->> 'job_id' = $1", id), "0");
+	h_runner_stop(runner, SIGTERM);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -474,6 +731,14 @@ main(void)
 	tcase_add_unchecked_fixture(tc, jobs_up, jobs_down);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, jobs_seen_by_owner_only);
+	tcase_add_test(tc, cancel_running);
+	tcase_add_test(tc, cancel_stubborn);
+	tcase_add_test(tc, cancel_foreign_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("queued");
+	tcase_add_unchecked_fixture(tc, queue_up, jobs_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, cancel_queued);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
