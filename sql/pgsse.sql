@@ -459,11 +459,13 @@ create table if not exists pgsse.jobs (
 	error	text,
 	runner	text,
 	owner	text,		-- the web user who enqueued it, or NULL
+	cancel_requested timestamptz,	-- pgsse.cancel() of a running job
 	created_at timestamptz not null default now(),
 	started_at timestamptz,
 	finished_at timestamptz
 );
 alter table pgsse.jobs add column if not exists owner text;
+alter table pgsse.jobs add column if not exists cancel_requested timestamptz;
 create unique index if not exists jobs_dedupe on pgsse.jobs (dedupe_key)
 	where state in ('queued', 'running');
 create index if not exists jobs_key on pgsse.jobs (dedupe_key, created_at);
@@ -636,6 +638,58 @@ begin
 		error = p_error, finished_at = now()
 	where id = p_id and state = 'running';
 	perform pg_advisory_unlock(1886610279, (p_id % 2147483647)::int);
+end $$;
+
+-- Cancels job p_id. Whoever acts for a web user (pgsse.user is set, or
+-- the session's role is the web role, pgsse_web or a member of it, a
+-- superuser excepted) cancels only a job whose owner is that user: any
+-- other id, someone else's job, one with no owner or none at all,
+-- raises SQLSTATE PS403 (pgsse-app answers 403) and changes nothing.
+-- Other callers (the schema owner, scripts) cancel any job. A queued
+-- job becomes cancelled at once and never runs: the job's complete
+-- {state: cancelled} and operation_status cancelled are published to
+-- its owner. A running one is marked (cancel_requested) and its runner
+-- told (NOTIFY pgsse_cancel, 'id'): it stops the job's process group,
+-- TERM then KILL after its grace period, and finishes it cancelled;
+-- operation_status says cancelling meanwhile. Returns the job's state:
+-- 'cancelled', 'cancelling', or how a finished job ended (unchanged).
+create or replace function pgsse.cancel(p_id bigint) returns text
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	j pgsse.jobs;
+	v_user text := nullif(current_setting('pgsse.user', true), '');
+	v_web boolean;
+begin
+	v_web := v_user is not null or (exists (select from pg_roles
+		where rolname = 'pgsse_web') and not (select rolsuper from pg_roles
+		where rolname = session_user) and pg_has_role(session_user,
+		'pgsse_web', 'member'));
+	select * into j from pgsse.jobs where id = p_id for update;
+	if not found or (v_web and j.owner is distinct from v_user) then
+		raise exception 'pgsse: job % is not yours to cancel', p_id
+			using errcode = 'PS403';
+	end if;
+	if j.state = 'queued' then
+		update pgsse.jobs set state = 'cancelled', error = 'cancelled',
+			finished_at = now() where id = p_id;
+		perform pgsse.publish('job', 'complete', jsonb_build_object(
+			'job_id', p_id, 'state', 'cancelled'), j.owner);
+		perform pgsse.publish('operations', 'operation_status',
+			jsonb_build_object('job_id', p_id, 'kind', j.kind,
+			'state', 'cancelled'), j.owner);
+		return 'cancelled';
+	end if;
+	if j.state <> 'running' then
+		return j.state;
+	end if;
+	if j.cancel_requested is null then
+		update pgsse.jobs set cancel_requested = now() where id = p_id;
+		perform pgsse.publish('operations', 'operation_status',
+			jsonb_build_object('job_id', p_id, 'kind', j.kind,
+			'state', 'cancelling'), j.owner);
+	end if;
+	perform pg_notify('pgsse_cancel', p_id::text);
+	return 'cancelling';
 end $$;
 
 -- Requeues (or, after max_attempts, fails) running jobs whose runner is

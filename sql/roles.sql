@@ -3,7 +3,8 @@
 --   pgsse_web        pgsse-app: reads the registry, the jobs and the log
 --                    (private channels only for their readers: row-level
 --                    security on pgsse.log by pgsse.user), enqueues the
---                    job kinds in pgsse.job_kinds (pgsse.web_enqueue);
+--                    job kinds in pgsse.job_kinds (pgsse.web_enqueue),
+--                    cancels its user's jobs (pgsse.cancel);
 --                    cannot publish, cannot write any table.
 --   pgsse_stream     pgsse-stream: reads the registry and every row of
 --                    the log, and checks each client's channels itself;
@@ -37,7 +38,7 @@ grant select on sequence pgsse.log_id_seq to pgsse_web;
 revoke execute on function pgsse.enqueue(text, jsonb, text) from pgsse_web;
 grant select on pgsse.job_kinds to pgsse_web;
 grant execute on function pgsse.web_enqueue(text, jsonb, text),
-	pgsse.setting(text) to pgsse_web;
+	pgsse.setting(text), pgsse.cancel(bigint) to pgsse_web;
 -- What the row-level security policies call, as the role that reads.
 grant execute on function pgsse.user_readers(), pgsse.user_reader(text),
 	pgsse.user_may_read(text, text) to pgsse_web, pgsse_stream;
@@ -59,5 +60,6 @@ grant execute on function pgsse.publish(text, text, jsonb),
 	pgsse.publish(text, text, jsonb, text),
 	pgsse.enqueue(text, jsonb, text), pgsse.claim(text),
 	pgsse.finish(bigint, text, int, text), pgsse.recover(), pgsse.prune(),
+	pgsse.cancel(bigint),
 	pgsse.setting(text), pgsse.check_payload(text, text, jsonb),
 	pgsse.type_ok(jsonb, text) to pgsse_publisher;
