@@ -699,22 +699,31 @@ end $$;
 create or replace function pgsse.recover() returns int
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
-	j record; n int := 0;
+	j record; n int := 0; v_state text;
 begin
-	for j in select id, kind, attempts, max_attempts, owner from pgsse.jobs
+	for j in select id, kind, attempts, max_attempts, owner,
+		cancel_requested from pgsse.jobs
 		where state = 'running' for update skip locked loop
 		if pg_try_advisory_xact_lock(1886610279, (j.id % 2147483647)::int) then
-			update pgsse.jobs set
-				state = case when j.attempts < j.max_attempts
-					then 'queued' else 'failed' end,
-				error = 'runner lost', runner = null,
-				finished_at = case when j.attempts < j.max_attempts
+			-- One being cancelled is not run again.
+			v_state := case when j.cancel_requested is not null
+				then 'cancelled' when j.attempts < j.max_attempts
+				then 'queued' else 'failed' end;
+			update pgsse.jobs set state = v_state,
+				error = case when v_state = 'cancelled'
+					then 'cancelled' else 'runner lost' end,
+				runner = null,
+				finished_at = case when v_state = 'queued'
 					then null else now() end
 			where id = j.id;
+			if v_state = 'cancelled' then
+				perform pgsse.publish('job', 'complete',
+					jsonb_build_object('job_id', j.id,
+					'state', v_state), j.owner);
+			end if;
 			perform pgsse.publish('operations', 'operation_status',
 				jsonb_build_object('job_id', j.id, 'kind', j.kind,
-				'state', case when j.attempts < j.max_attempts
-					then 'queued' else 'failed' end), j.owner);
+				'state', v_state), j.owner);
 			n := n + 1;
 		end if;
 	end loop;
