@@ -1,7 +1,7 @@
 /*
- * pgsse-publish [-s KEY=TEXT]... [-n KEY=NUMBER]... CHANNEL EVENT [JSON]
- * publishes one event from a shell script through pgsse.publish() and
- * prints its id. -s and -n add fields to the JSON payload with proper
+ * pgsse-publish [-u USER] [-s KEY=TEXT]... [-n KEY=NUMBER]... CHANNEL
+ * EVENT [JSON] publishes one event from a shell script through
+ * pgsse.publish() and prints its id; with -u, to that user only. -s and -n add fields to the JSON payload with proper
  * quoting, so scripts never build JSON by hand from untrusted text.
  * The database comes from PGSSE_CONNINFO or the PG* variables.
  */
@@ -15,14 +15,16 @@
 #include <libpq-fe.h>
 
 #include "pgsse.h"
+#include "extern.h"
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: pgsse-publish [-s KEY=TEXT]... [-n KEY=NUMBER]... "
-	    "CHANNEL EVENT [JSON]\nPublishes one event through "
-	    "pgsse.publish() and prints its id.\nThe database comes from "
-	    "PGSSE_CONNINFO or the PG* variables.\n");
+	fprintf(f, "usage: pgsse-publish [-u USER] [-s KEY=TEXT]... "
+	    "[-n KEY=NUMBER]... CHANNEL EVENT [JSON]\nPublishes one event "
+	    "through pgsse.publish() and prints its id;\nwith -u, to USER "
+	    "only (REMOTE_USER; required on a personal channel).\n"
+	    "The database comes from PGSSE_CONNINFO or the PG* variables.\n");
 }
 
 /* Adds KEY=VALUE from arg to o; returns -1 if malformed. */
@@ -55,6 +57,7 @@ main(int argc, char *argv[])
 	struct json_object	*o;
 	PGconn			*conn = NULL;
 	char			*err = NULL;
+	const char		*user = NULL;
 	int64_t			 id;
 	int			 ch, rc = 1;
 
@@ -67,7 +70,11 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	o = json_object_new_object();
-	while ((ch = getopt(argc, argv, "s:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:s:n:")) != -1) {
+		if (ch == 'u') {
+			user = optarg;
+			continue;
+		}
 		if ((ch != 's' && ch != 'n') ||
 		    add_field(o, optarg, ch == 'n') == -1) {
 			usage(stderr);
@@ -99,9 +106,9 @@ main(int argc, char *argv[])
 		    PQerrorMessage(conn) : "out of memory\n");
 		goto out;
 	}
-	if (pgsse_publish(conn, argv[0], argv[1],
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &id,
-	    &err) != PGSSE_OK) {
+	if (pgsse_publish_user(conn, argv[0], argv[1],
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), user,
+	    &id, &err) != PGSSE_OK) {
 		fprintf(stderr, "pgsse-publish: %s\n", err ? err : "failed");
 		goto out;
 	}

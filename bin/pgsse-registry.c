@@ -61,7 +61,23 @@ static const char docs_head[] =
 "undocumented one. The streams of a removed channel end with\n"
 "`pgsse.channel_removed` (below). The streams of a channel whose\n"
 "`private` or `readers` changed end with no event, so that the browser\n"
-"comes back, from its last id, and is checked again.\n";
+"comes back, from its last id, and is checked again.\n\n"
+"**Events to one user.** `pgsse.publish(channel, event, payload, user)`\n"
+"(`pgsse-publish -u USER`, or a raw NOTIFY with `\"user\":\"name\"`)\n"
+"publishes to one user: the event reaches only the streams whose\n"
+"`REMOTE_USER` is that user, and those of the users named in the\n"
+"setting `user_readers` (`update pgsse.settings set value =\n"
+"'admin,ops' where name = 'user_readers'`, names separated by\n"
+"commas), live, on resume and through row-level security on\n"
+"`pgsse.log`; a stream of nobody gets none. A channel declared\n"
+"`\"personal\": true` takes only such events: without a user,\n"
+"`publish()` refuses the event (SQLSTATE 22023) and a raw NOTIFY is\n"
+"dropped. A stream of a personal channel needs a `REMOTE_USER` (403\n"
+"without one); `private` and `readers` still say who may open it at\n"
+"all. The runner publishes a job's events to its owner (the web user\n"
+"who enqueued it: `pgsse.jobs.owner`), so `job`, `logs` and `operations`\n"
+"carry each user's jobs to that user only; a job with no owner (one a\n"
+"script enqueued) is everyone's.\n";
 
 static const char docs_tail[] =
 "\n## System events (every stream)\n\n"
@@ -95,7 +111,10 @@ static const char docs_tail[] =
 "  to clients that reconnect with `Last-Event-ID` (or `?last_event_id=`).\n"
 "- **Raw:** `NOTIFY demos, '{\"event\":\"installed\",\"data\":{...}}'`\n"
 "  for scripts that cannot call a function. The channel is the NOTIFY\n"
-"  channel, the event name is `event`, the payload is `data`. It must be\n"
+"  channel, the event name is `event`, the payload is `data`, and the\n"
+"  optional `user` (a string of 1 to 255 bytes, `PGSSE_USER_MAX`, no\n"
+"  control character) the one user it is for, required on a personal\n"
+"  channel. It must be\n"
 "  documented here and carry the documented fields, or it is dropped.\n"
 "  Trade-off: raw events are not in the log, carry no id, are lost while\n"
 "  a stream process is disconnected, and are never replayed.\n"
@@ -143,6 +162,10 @@ docs(const struct pgsse_registry *reg)
 				    ch->readers[k]);
 			printf(" (`REMOTE_USER`).\n");
 		}
+		if (ch->personal)
+			printf("\nPersonal: each event is published to one user "
+			    "and reaches only that user's streams (and the "
+			    "`user_readers`').\n");
 		printf("\n**Event Types:**\n");
 		for (j = 0; j < ch->nevents; j++) {
 			ev = &ch->events[j];

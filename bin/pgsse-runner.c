@@ -7,8 +7,11 @@
  * of the seed's "capture the loop before the thread" rule).
  *
  * A job of kind K runs DIR/K with PGSSE_JOB_ID, PGSSE_JOB_KIND,
- * PGSSE_JOB_ARGS (JSON) and PGSSE_ARG_<key> for each plain top-level
- * argument in its environment, in a process group of its own.
+ * PGSSE_JOB_ARGS (JSON), PGSSE_ARG_<key> for each plain top-level
+ * argument and, for a job a web user enqueued, PGSSE_JOB_OWNER in its
+ * environment, in a process group of its own. Every event of a job
+ * with an owner is published to that user (pgsse.publish's user), so
+ * it reaches only the owner's streams and the user_readers'.
  * Every line it prints becomes a "log" event, except lines of the form
  * "PROGRESS <percent> <step>", which become "progress" events on the
  * job's own stream. Bytes that are not UTF-8, and NUL, become U+FFFD.
@@ -47,6 +50,11 @@
 #define RUNNER_READ_MAX 4096
 /* Seconds between SIGTERM and SIGKILL for a job past its timeout. */
 #define RUNNER_KILL_GRACE 5
+/* Default seconds between SIGTERM and SIGKILL for a cancelled job
+ * (pgsse.cancel): --cancel-grace. */
+#define RUNNER_CANCEL_GRACE_SEC 5
+/* The NOTIFY channel pgsse.cancel() rings for a running job: its id. */
+#define RUNNER_CANCEL_BELL "pgsse_cancel"
 /* Milliseconds between looks at a job's process group. */
 #define RUNNER_TICK_MS 100
 /* Most bytes read from a job's pipe once its process group is gone. */
@@ -59,6 +67,7 @@ struct cfg {
 	unsigned int	 workers;
 	unsigned int	 timeout;
 	unsigned int	 prune_every;
+	unsigned int	 cancel_grace;
 };
 
 /* A job's output: the read end of its pipe and the line so far. */
@@ -83,9 +92,10 @@ struct job {
 	int64_t		 id;
 	char		*kind;
 	char		*args;
+	char		*owner;		/* NULL: everyone's */
 };
 
-static struct cfg		 cfg = { NULL, 2, 600, 60 };
+static struct cfg		 cfg = { NULL, 2, 600, 60, RUNNER_CANCEL_GRACE_SEC };
 static volatile sig_atomic_t	 stopping;
 static char			 runner_name[128];
 
@@ -96,16 +106,19 @@ on_term(int sig)
 	stopping = 1;
 }
 
-/* Publishes over the worker's own connection; logs failures. */
+/*
+ * Publishes an event of job j over the worker's own connection, to its
+ * owner if it has one; logs failures.
+ */
 static void
-emit(PGconn *conn, const char *channel, const char *event,
-    struct json_object *o)
+emit(PGconn *conn, const struct job *j, const char *channel,
+    const char *event, struct json_object *o)
 {
 	char	*err = NULL;
 
-	if (pgsse_publish(conn, channel, event,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL,
-	    &err) != PGSSE_OK)
+	if (pgsse_publish_user(conn, channel, event,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	    j->owner, NULL, &err) != PGSSE_OK)
 		pgsse_log(PGSSE_LOG_WARN, "publish %s.%s: %s", channel, event,
 		    err ? err : "failed");
 	free(err);
@@ -128,7 +141,7 @@ with(struct json_object *o, const char *k, struct json_object *v)
 static void
 emit_state(PGconn *conn, const struct job *j, const char *state)
 {
-	emit(conn, "operations", "operation_status",
+	emit(conn, j, "operations", "operation_status",
 	    with(with(with(obj(), "job_id", json_object_new_int64(j->id)),
 	    "kind", json_object_new_string(j->kind)), "state",
 	    json_object_new_string(state)));
@@ -194,13 +207,13 @@ emit_line(PGconn *conn, const struct job *j, const char *z, size_t len,
 	utf8_clean(z, len, line);
 	if (!cont && sscanf(line, "PROGRESS %d %n", &pct, &off) == 1 && off > 0 &&
 	    pct >= 0 && pct <= 100) {
-		emit(conn, "job", "progress", with(with(with(obj(), "job_id",
+		emit(conn, j, "job", "progress", with(with(with(obj(), "job_id",
 		    json_object_new_int64(j->id)), "percent",
 		    json_object_new_int(pct)), "step",
 		    json_object_new_string(line + off)));
 		return;
 	}
-	emit(conn, "logs", "log", with(with(with(obj(), "source",
+	emit(conn, j, "logs", "log", with(with(with(obj(), "source",
 	    json_object_new_string(j->kind)), "line",
 	    json_object_new_string(line)), "job_id",
 	    json_object_new_int64(j->id)));
@@ -317,7 +330,9 @@ spawn_make(const struct job *j, struct spawn *s)
 	snprintf(id, sizeof(id), "%" PRId64, j->id);
 	if ((rc = spawn_env(s, "PGSSE_JOB_ID", id)) == 0 &&
 	    (rc = spawn_env(s, "PGSSE_JOB_KIND", j->kind)) == 0 &&
-	    (rc = spawn_env(s, "PGSSE_JOB_ARGS", j->args)) == 0)
+	    (rc = spawn_env(s, "PGSSE_JOB_ARGS", j->args)) == 0 &&
+	    (j->owner == NULL ||
+	    (rc = spawn_env(s, "PGSSE_JOB_OWNER", j->owner)) == 0))
 		rc = spawn_args(s, j->args);
 	if (rc != 0) {
 		spawn_free(s);
@@ -487,13 +502,37 @@ out_close(PGconn *conn, const struct job *j, struct out *o)
 }
 
 /*
+ * Drains conn's notifications: returns 1 if one was pgsse.cancel()'s
+ * for job j, else 0. Others (pgsse_jobs) need no answer while a job
+ * runs: the worker claims again after it.
+ */
+static int
+cancelled(PGconn *conn, const struct job *j)
+{
+	PGnotify	*n;
+	char		 id[32];
+	int		 hit = 0;
+
+	snprintf(id, sizeof(id), "%" PRId64, j->id);
+	PQconsumeInput(conn);
+	while ((n = PQnotifies(conn)) != NULL) {
+		if (strcmp(n->relname, RUNNER_CANCEL_BELL) == 0 &&
+		    strcmp(n->extra, id) == 0)
+			hit = 1;
+		PQfreemem(n);
+	}
+	return hit;
+}
+
+/*
  * Turns the script's output into events until its whole process group
- * pid is gone, or the deadline passes. A script that closes its output
+ * pid is gone, the deadline passes or the job is cancelled. A script that closes its output
  * and goes on running is still running; output that a process outside
  * the group still holds ends with the group. The leader is reaped only
  * at the end, so that no other process can get the group's id while the
- * runner may still signal it. Returns 1 on time-out or stop (the caller
- * kills the group), else 0 with the leader's wait status in *st.
+ * runner may still signal it. Returns 1 on time-out or stop, 2 when
+ * cancelled (the caller kills the group), else 0 with the leader's
+ * wait status in *st.
  */
 static int
 job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
@@ -506,6 +545,8 @@ job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
 	for (;;) {
 		if (time(NULL) >= deadline || stopping)
 			return 1;
+		if (cancelled(conn, j))
+			return 2;
 		pfd.fd = o->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
@@ -528,15 +569,15 @@ job_wait(PGconn *conn, const struct job *j, pid_t pid, struct out *o,
 
 /*
  * Ends the process group pid: TERM, then KILL if any of it is still
- * alive after the grace. Reaps the leader; returns its wait status.
+ * alive after grace seconds. Reaps the leader; returns its wait status.
  */
 static int
-job_kill(pid_t pid)
+job_kill(pid_t pid, unsigned int grace)
 {
 	int	 st = 0, i;
 
 	kill(-pid, SIGTERM);
-	for (i = 0; i < RUNNER_KILL_GRACE * 1000 / RUNNER_TICK_MS; i++) {
+	for (i = 0; i < (int)(grace * 1000 / RUNNER_TICK_MS); i++) {
 		if (exited(pid) && !group_live(pid))
 			break;
 		usleep(RUNNER_TICK_MS * 1000);
@@ -562,7 +603,7 @@ job_finish(PGconn *conn, const struct job *j, const char *state, int code,
 		pgsse_log(PGSSE_LOG_ERROR, "finishing job %" PRId64 ": %s",
 		    j->id, PQerrorMessage(conn));
 	PQclear(res);
-	emit(conn, "job", "complete", with(with(obj(), "job_id",
+	emit(conn, j, "job", "complete", with(with(obj(), "job_id",
 	    json_object_new_int64(j->id)), "state",
 	    json_object_new_string(state)));
 	emit_state(conn, j, state);
@@ -574,7 +615,7 @@ job_run(PGconn *conn, const struct job *j)
 {
 	const char	*state = "failed", *error = NULL;
 	char		 why[PGSSE_EVENT_MAX + 64];
-	int		 st = 0, code = -1;
+	int		 st = 0, code = -1, rc;
 	pid_t		 pid;
 	struct out	 o;
 
@@ -585,8 +626,14 @@ job_run(PGconn *conn, const struct job *j)
 		error = why;
 		goto out;
 	}
-	if (job_wait(conn, j, pid, &o, time(NULL) + cfg.timeout, &st)) {
-		st = job_kill(pid);
+	if ((rc = job_wait(conn, j, pid, &o, time(NULL) + cfg.timeout,
+	    &st)) == 2) {
+		st = job_kill(pid, cfg.cancel_grace);
+		out_close(conn, j, &o);
+		error = "cancelled";
+		state = "cancelled";
+	} else if (rc == 1) {
+		st = job_kill(pid, RUNNER_KILL_GRACE);
 		out_close(conn, j, &o);
 		if (stopping) {
 			/* Left running: once this process is gone, its lock
@@ -620,7 +667,7 @@ job_claim(PGconn *conn, struct job *j)
 	int		 rc = 0;
 
 	memset(j, 0, sizeof(*j));
-	res = PQexecParams(conn, "select id, kind, args::text from "
+	res = PQexecParams(conn, "select id, kind, args::text, owner from "
 	    "pgsse.claim($1)", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = -1;
@@ -628,7 +675,10 @@ job_claim(PGconn *conn, struct job *j)
 		j->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		j->kind = strdup(PQgetvalue(res, 0, 1));
 		j->args = strdup(PQgetvalue(res, 0, 2));
-		rc = j->kind != NULL && j->args != NULL ? 1 : -1;
+		if (!PQgetisnull(res, 0, 3))
+			j->owner = strdup(PQgetvalue(res, 0, 3));
+		rc = j->kind != NULL && j->args != NULL &&
+		    (j->owner != NULL || PQgetisnull(res, 0, 3)) ? 1 : -1;
 	}
 	PQclear(res);
 	return rc;
@@ -639,6 +689,7 @@ job_clear(struct job *j)
 {
 	free(j->kind);
 	free(j->args);
+	free(j->owner);
 }
 
 /* Waits up to ms for a NOTIFY pgsse_jobs on conn. */
@@ -683,6 +734,7 @@ worker(void *arg)
 				continue;
 			}
 			exec_simple(conn, "LISTEN pgsse_jobs");
+			exec_simple(conn, "LISTEN " RUNNER_CANCEL_BELL);
 		}
 		exec_simple(conn, "select pgsse.recover()");
 		if ((rc = job_claim(conn, &j)) == 1)
@@ -754,13 +806,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: pgsse-runner --jobs DIR [--workers N] "
-	    "[--timeout SEC] [--prune-every SEC]\n"
+	    "[--timeout SEC] [--prune-every SEC] [--cancel-grace SEC]\n"
 	    "Runs queued pgsse jobs with the scripts in DIR.\n"
 	    "Effective configuration:\n  jobs          %s\n  workers       %u\n"
 	    "  timeout       %u s\n  prune-every   %u s\n"
+	    "  cancel-grace  %u s\n"
 	    "The database comes from PGSSE_CONNINFO or the PG* variables.\n",
 	    cfg.jobs ? cfg.jobs : "(none)", cfg.workers, cfg.timeout,
-	    cfg.prune_every);
+	    cfg.prune_every, cfg.cancel_grace);
 }
 
 int
@@ -771,6 +824,7 @@ main(int argc, char *argv[])
 		{ "workers", required_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "prune-every", required_argument, NULL, 'p' },
+		{ "cancel-grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -783,7 +837,7 @@ main(int argc, char *argv[])
 
 	if (std_fds() == -1)
 		return 1;
-	while ((ch = getopt_long(argc, argv, "j:w:t:p:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "j:w:t:p:g:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			cfg.jobs = optarg;
@@ -798,6 +852,10 @@ main(int argc, char *argv[])
 		case 'p':
 			cfg.prune_every = number("--prune-every", optarg, 1,
 			    86400);
+			break;
+		case 'g':
+			cfg.cancel_grace = number("--cancel-grace", optarg, 0,
+			    3600);
 			break;
 		case 'h':
 			usage(stdout);

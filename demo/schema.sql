@@ -63,6 +63,19 @@ language sql volatile as $$
 	where j.id = p_id
 $$;
 
+-- Cancels job p_id for the web user (pgsse.cancel: PS403, which
+-- pgsse-app answers 403, unless the user owns it) and returns its row as
+-- job_row does, read after the cancel.
+drop function if exists pgsse_demo.cancel_row(bigint);
+create function pgsse_demo.cancel_row(p_id bigint)
+returns table (id bigint, kind text, state text, target text, percent text,
+	step text, live boolean, again text, swap text)
+language plpgsql volatile as $$
+begin
+	perform pgsse.cancel(p_id);
+	return query select * from pgsse_demo.job_row(p_id);
+end $$;
+
 -- The jobs the demo's actions start from the web (pgsse.web_enqueue).
 insert into pgsse.job_kinds (kind, description, args) values
 	('demo_install', 'installs a demo',

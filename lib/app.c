@@ -241,8 +241,9 @@ app_keep_error(struct pgsse_app *a, const PGresult *res)
 /*
  * Answers for the query that just failed: SQLSTATE PS429 (a cooldown or
  * cap, such as pgsse.web_enqueue's) is 429 with Retry-After from its
- * HINT; 22023 (invalid arguments) is 400; anything else is 503 with
- * msg. Returns the status. Can't fail.
+ * HINT; PS403 (the user may not, such as pgsse.cancel of someone
+ * else's job) is 403; 22023 (invalid arguments) is 400; anything else
+ * is 503 with msg. Returns the status. Can't fail.
  */
 enum pgsse_http_status
 pgsse_app_db_error(pgsse_app *a, const char *msg)
@@ -252,6 +253,8 @@ pgsse_app_db_error(pgsse_app *a, const char *msg)
 		return pgsse_app_error(a, PGSSE_HTTP_429, "too soon; retry "
 		    "later");
 	}
+	if (strcmp(a->sqlstate, "PS403") == 0)
+		return pgsse_app_error(a, PGSSE_HTTP_403, "forbidden");
 	if (strcmp(a->sqlstate, "22023") == 0)
 		return pgsse_app_error(a, PGSSE_HTTP_400, "invalid arguments");
 	return pgsse_app_error(a, PGSSE_HTTP_503, msg);

@@ -39,9 +39,9 @@
  * and the pump's slow clients, both atomic. The pool's lock (pool.c)
  * stands apart: nothing else is taken under it.
  *
- * Who owns the rest of a client. Its channels and job id are set by its
- * start thread and never change once it joins the hub (the hub reads
- * them under hub->lock). Its channels are registry slots, which name
+ * Who owns the rest of a client. Its channels, job id and user are set
+ * by its start thread and never change once it joins the hub (the hub
+ * reads them under hub->lock). Its channels are registry slots, which name
  * the same channel in every snapshot (registry.c); it holds a reference
  * to the snapshot it was made with, for their names, whatever the hub
  * loads since, and drops it when freed. Its cursors, done flag, connection and out
@@ -89,6 +89,7 @@ struct pgsse_client {
 	int64_t			 cursor[PGSSE_CHANNELS_MAX];
 	size_t			 nchans;
 	int64_t			 job_id;	/* per-job stream, else 0 */
+	char			*user;		/* REMOTE_USER, or NULL */
 	int			 done;		/* sends nothing more */
 	int			 fd;		/* its connection */
 	int			 reqid;		/* FastCGI request id; 0: CGI */
@@ -132,6 +133,7 @@ pgsse_client_free(struct pgsse_client *c)
 	free(c->q);
 	pgsse_buf_free(&c->out);
 	pgsse_registry_free(c->reg);
+	free(c->user);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -195,6 +197,39 @@ size_t
 pgsse_client_nchans(const struct pgsse_client *c)
 {
 	return c->nchans;
+}
+
+/* Returns 1 if c reads the channel of registry slot chan, else 0. */
+int
+pgsse_client_has(const struct pgsse_client *c, int chan)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nchans; i++)
+		if (c->chans[i] == chan)
+			return 1;
+	return 0;
+}
+
+/*
+ * Sets c's user (REMOTE_USER; NULL or "": nobody). Returns
+ * PGSSE_ERR_NOMEM if memory ran out.
+ */
+enum pgsse_err
+pgsse_client_set_user(struct pgsse_client *c, const char *user)
+{
+	free(c->user);
+	c->user = NULL;
+	if (user != NULL && *user != '\0' && (c->user = strdup(user)) == NULL)
+		return PGSSE_ERR_NOMEM;
+	return PGSSE_OK;
+}
+
+/* Returns c's user, or NULL for nobody; c owns it. */
+const char *
+pgsse_client_user(const struct pgsse_client *c)
+{
+	return c->user;
 }
 
 /* Returns c's channels, as registry slots; c owns them. */

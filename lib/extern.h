@@ -48,6 +48,8 @@ const struct pgsse_event_def *pgsse_registry_event(
 			    const struct pgsse_channel *, const char *);
 int			 pgsse_registry_may_read(const struct pgsse_channel *,
 			    const char *);
+int			 pgsse_registry_user_reader(
+			    const struct pgsse_registry *, const char *);
 struct pgsse_registry	*pgsse_registry_rebase(const struct pgsse_registry *,
 			    struct pgsse_registry *, struct pgsse_buf *);
 size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
@@ -77,6 +79,10 @@ void		 pgsse_notify_map(const struct pgsse_registry *,
 		    struct pgsse_notify *);
 void		 pgsse_notify_clear(struct pgsse_notify *);
 
+/* publish.c: pgsse_publish to one user (NULL: everyone). */
+enum pgsse_err	 pgsse_publish_user(PGconn *, const char *, const char *,
+		    const char *, const char *, int64_t *, char **);
+
 /* html.c: pgsse_html_text over n bytes, NUL included. */
 enum pgsse_err	 pgsse_html_textn(struct pgsse_buf *, const char *, size_t);
 
@@ -87,7 +93,7 @@ size_t		 pgsse_utf8_len(const unsigned char *, size_t);
 struct pgsse_event;
 struct pgsse_event *pgsse_event_new(int64_t id, int chan,
 		    const char *channel, const char *event, const char *data,
-		    int64_t job_id);
+		    int64_t job_id, const char *user);
 struct pgsse_event *pgsse_event_removed(int chan, const char *channel);
 void		 pgsse_event_ref(struct pgsse_event *);
 void		 pgsse_event_unref(struct pgsse_event *);
@@ -95,7 +101,7 @@ void		 pgsse_event_unref(struct pgsse_event *);
 typedef int (*pgsse_feed_cb)(struct pgsse_event *, void *);
 enum pgsse_err	 pgsse_feed_fetch(PGconn *, const struct pgsse_registry *,
 		    const int *chans, const int64_t *after, size_t n,
-		    int64_t job_id, pgsse_feed_cb, void *);
+		    int64_t job_id, const char *user, pgsse_feed_cb, void *);
 enum pgsse_err	 pgsse_feed_pruned(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *pruned, size_t n);
 enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
@@ -115,6 +121,17 @@ enum pgsse_err	 pgsse_fcgi_stdout(struct pgsse_buf *, unsigned int,
 		    const void *, size_t);
 enum pgsse_err	 pgsse_fcgi_end(struct pgsse_buf *, unsigned int);
 
+/* users.c: clients by user name; the struct is private to it. */
+struct pgsse_users;
+struct pgsse_users *pgsse_users_new(void);
+void		 pgsse_users_free(struct pgsse_users *);
+enum pgsse_err	 pgsse_users_add(struct pgsse_users *, const char *, void *);
+void		 pgsse_users_remove(struct pgsse_users *, const char *,
+		    void *);
+void *const	*pgsse_users_find(const struct pgsse_users *, const char *,
+		    size_t *);
+size_t		 pgsse_users_count(const struct pgsse_users *);
+
 /* client.c: one streaming client; its body is private to client.c,
  * its dead states in client.h. See client.c for the locking. */
 struct pgsse_client;
@@ -128,6 +145,10 @@ void		 pgsse_client_on_finish(struct pgsse_client *,
 void		 pgsse_client_finish(struct pgsse_client *);
 enum pgsse_err	 pgsse_client_add(struct pgsse_client *, int);
 size_t		 pgsse_client_nchans(const struct pgsse_client *);
+int		 pgsse_client_has(const struct pgsse_client *, int);
+enum pgsse_err	 pgsse_client_set_user(struct pgsse_client *,
+		    const char *);
+const char	*pgsse_client_user(const struct pgsse_client *);
 const int	*pgsse_client_chans(const struct pgsse_client *);
 const int64_t	*pgsse_client_cursors(const struct pgsse_client *);
 void		 pgsse_client_seek(struct pgsse_client *, const int64_t *);

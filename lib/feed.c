@@ -18,17 +18,21 @@
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
+/* $4: the reader's user: NULL reads every event, else those to
+ * everyone and to $4 ('' for nobody). */
 static const char *const fetch_sql =
 "select l.id, l.event, l.payload::text, l.channel,"
-" coalesce(l.payload ->> 'job_id', '0')"
+" coalesce(l.payload ->> 'job_id', '0'), l.recipient"
 " from pgsse.log l join unnest($1::text[], $2::bigint[]) c (ch, after)"
 " on l.channel = c.ch and l.id > c.after"
 " where ($3::text = '0' or (l.channel = 'job' and l.payload ->> 'job_id' = $3))"
+" and ($4::text is null or l.recipient is null or l.recipient = $4)"
 " order by l.id limit " XSTR(PGSSE_FETCH_BATCH);
 
 /*
- * Makes an event whose frame carries event and data. If channel is not
- * NULL, the event also holds the header of its qualified form, "event:
+ * Makes an event whose frame carries event and data, for user (NULL:
+ * everyone who reads its channel). If channel is not NULL, the event
+ * also holds the header of its qualified form, "event:
  * <channel>.<event>\n", which multi-channel streams send instead of the
  * frame's own (pgsse_client_emit); system events have none. Returns
  * NULL if memory ran out or event is not a valid name. The caller holds
@@ -36,18 +40,23 @@ static const char *const fetch_sql =
  */
 struct pgsse_event *
 pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
-    const char *data, int64_t job_id)
+    const char *data, int64_t job_id, const char *user)
 {
 	struct pgsse_buf	 b = { NULL, 0, 0 };
 	struct pgsse_event	*ev = NULL;
-	size_t			 len, head = strlen(event) + 8;
+	size_t			 len, qend = 0, head = strlen(event) + 8;
 
 	if (pgsse_sse_event(&b, NULL, event, data, strlen(data)) != PGSSE_OK)
 		goto out;
 	len = b.len;
-	/* The qualified header goes after the frame's NUL. */
+	/* The qualified header goes after the frame's NUL, the user after
+	 * the header's. */
 	if (channel != NULL && (pgsse_buf_put(&b, "", 1) != PGSSE_OK ||
 	    pgsse_buf_printf(&b, "event: %s.%s\n", channel, event) != PGSSE_OK))
+		goto out;
+	qend = b.len;
+	if (user != NULL && (pgsse_buf_put(&b, "", 1) != PGSSE_OK ||
+	    pgsse_buf_puts(&b, user) != PGSSE_OK))
 		goto out;
 	if ((ev = malloc(sizeof(*ev) + b.len + 1)) == NULL)
 		goto out;
@@ -61,8 +70,9 @@ pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
 	ev->len = len;
 	ev->head = head;
 	memcpy(ev->frame, b.p, b.len + 1);
-	ev->qlen = channel == NULL ? 0 : b.len - len - 1;
+	ev->qlen = channel == NULL ? 0 : qend - len - 1;
 	ev->qhead = ev->frame + len + 1;
+	ev->user = user == NULL ? NULL : ev->frame + qend + 1;
 out:
 	pgsse_buf_free(&b);
 	return ev;
@@ -188,8 +198,15 @@ feed_row(const struct pgsse_registry *reg, PGresult *res, const int *chans,
 		    chan);
 		return -1;
 	}
+	if (ch->personal && PQgetisnull(res, 0, 5)) {
+		pgsse_log(PGSSE_LOG_WARN, "dropped logged event %" PRId64
+		    ": \"%.64s\" is personal, and the event is to no user",
+		    id, chan);
+		return -1;
+	}
 	*ev = pgsse_event_new(id, (int)(ch - reg->channels), ch->name, event,
-	    PQgetvalue(res, 0, 2), strtoll(PQgetvalue(res, 0, 4), NULL, 10));
+	    PQgetvalue(res, 0, 2), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
+	    PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5));
 	return *ev == NULL ? -2 : 0;
 }
 
@@ -203,7 +220,7 @@ feed_row(const struct pgsse_registry *reg, PGresult *res, const int *chans,
  */
 static enum pgsse_err
 feed_batch(PGconn *conn, const struct pgsse_registry *reg,
-    const char *const params[3], const int *chans, int64_t *cur, size_t n,
+    const char *const params[4], const int *chans, int64_t *cur, size_t n,
     pgsse_feed_cb cb, void *arg, int *rows, int *stop)
 {
 	PGresult		*res;
@@ -211,7 +228,7 @@ feed_batch(PGconn *conn, const struct pgsse_registry *reg,
 	enum pgsse_err		 er = PGSSE_OK;
 
 	*rows = 0;
-	if (!PQsendQueryParams(conn, fetch_sql, 3, NULL, params, NULL, NULL,
+	if (!PQsendQueryParams(conn, fetch_sql, 4, NULL, params, NULL, NULL,
 	    0) || !PQsetSingleRowMode(conn))
 		er = PGSSE_ERR_DB;
 	while ((res = PQgetResult(conn)) != NULL) {
@@ -252,7 +269,8 @@ feed_batch(PGconn *conn, const struct pgsse_registry *reg,
 
 /*
  * Reads, in id order, every logged event on chans[i] with an id above
- * after[i] (and, when job_id is not 0, for that job only), and passes
+ * after[i] (when job_id is not 0, for that job only; when user is not
+ * NULL, only those to everyone and to user, "" being nobody), and passes
  * each that reg documents to cb, which takes over the reference; the
  * rest are dropped with a log line. Stops early, with
  * PGSSE_OK, when cb returns non-zero. Reads in batches of
@@ -263,12 +281,12 @@ feed_batch(PGconn *conn, const struct pgsse_registry *reg,
 enum pgsse_err
 pgsse_feed_fetch(PGconn *conn, const struct pgsse_registry *reg,
     const int *chans, const int64_t *after, size_t n, int64_t job_id,
-    pgsse_feed_cb cb, void *arg)
+    const char *user, pgsse_feed_cb cb, void *arg)
 {
 	struct pgsse_buf	 names = { NULL, 0, 0 }, nums = { NULL, 0, 0 };
 	int64_t			*cur = NULL;
 	char			 job[24];
-	const char		*params[3];
+	const char		*params[4];
 	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
 	int			 rows, stop = 0;
 
@@ -285,6 +303,7 @@ pgsse_feed_fetch(PGconn *conn, const struct pgsse_registry *reg,
 		params[0] = names.p;
 		params[1] = nums.p;
 		params[2] = job;
+		params[3] = user;
 		er = feed_batch(conn, reg, params, chans, cur, n, cb, arg,
 		    &rows, &stop);
 	} while (er == PGSSE_OK && !stop && rows == PGSSE_FETCH_BATCH);

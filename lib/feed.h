@@ -22,6 +22,8 @@ struct pgsse_event {
 	size_t		 head;		/* of frame's "event: e\n" */
 	size_t		 qlen;		/* of qhead, 0: none */
 	const char	*qhead;		/* in frame[]: "event: ch.e\n" */
+	const char	*user;		/* in frame[]: the one user it is
+					 * for, or NULL: everyone */
 	char		 frame[];	/* "event: ...\ndata: ...\n\n" */
 };
 

@@ -57,6 +57,15 @@
  * their stream; those of a channel whose privacy or readers changed are
  * stopped, so that they come back and are checked again.
  *
+ * Events to one user. An event published to a user (the log's
+ * recipient, or a raw NOTIFY's "user") goes to that user's clients
+ * that read its channel, and to those of the user_readers, never
+ * through the channel's subscriber list: hub->users holds every client
+ * with a user under its name (users.c), so handing it out costs as
+ * much as those users' clients, whoever else is connected. The
+ * user_readers are read from the newest snapshot for each event, so a
+ * change of them holds from the next event on.
+ *
  * Gaps and duplicates. publish() hands out ids in commit order per
  * channel, so "id > cursor" per channel is a complete and exact resume
  * point. The hub keeps one cursor per channel; after a reconnect it
@@ -101,6 +110,7 @@ struct pgsse_hub {
 	int			 raw;		/* LISTEN for raw NOTIFYs too */
 	size_t			 cap;		/* lock: slots of the arrays */
 	struct pgsse_hub_sub	*subs;		/* lock; per slot */
+	struct pgsse_users	*users;		/* lock: clients by user */
 	int64_t			*cursor;	/* lock; per slot */
 	char			*dirty;		/* hub thread's: slots rung */
 	size_t			 nclients;	/* lock */
@@ -162,12 +172,36 @@ client_push(struct pgsse_hub *hub, struct pgsse_client *c,
 		hub->slow++;
 }
 
-/* Hands ev to every subscriber of its channel; takes over ev's ref. */
+/*
+ * Hands ev to the clients of user that read its channel. Returns how
+ * many. Called with hub->lock held.
+ */
+static size_t
+hub_to_user(struct pgsse_hub *hub, const char *user, struct pgsse_event *ev)
+{
+	void *const	*v;
+	size_t		 i, n, k = 0;
+
+	v = pgsse_users_find(hub->users, user, &n);
+	for (i = 0; i < n; i++)
+		if (pgsse_client_has(v[i], ev->chan)) {
+			client_push(hub, v[i], ev);
+			k++;
+		}
+	return k;
+}
+
+/*
+ * Hands ev to every subscriber of its channel or, if it is to one user,
+ * to that user's and the user_readers' (see above); takes over ev's
+ * ref.
+ */
 static int
 hub_dispatch(struct pgsse_event *ev, void *arg)
 {
 	struct pgsse_hub	*hub = arg;
 	struct pgsse_hub_sub	*s;
+	const struct pgsse_registry *reg = hub->reg;
 	size_t			 i;
 
 	pthread_mutex_lock(&hub->lock);
@@ -177,9 +211,17 @@ hub_dispatch(struct pgsse_event *ev, void *arg)
 			goto out;
 		hub->cursor[ev->chan] = ev->id;
 	}
+	hub->events++;
+	if (ev->user != NULL) {
+		hub->delivered += hub_to_user(hub, ev->user, ev);
+		for (i = 0; i < reg->nuser_readers; i++)
+			if (strcmp(reg->user_readers[i], ev->user) != 0)
+				hub->delivered += hub_to_user(hub,
+				    reg->user_readers[i], ev);
+		goto out;
+	}
 	for (i = 0; i < s->n; i++)
 		client_push(hub, s->v[i], ev);
-	hub->events++;
 	hub->delivered += s->n;
 out:
 	pthread_mutex_unlock(&hub->lock);
@@ -212,7 +254,7 @@ hub_catch_up(struct pgsse_hub *hub, PGconn *conn, const char *dirty)
 		}
 	pthread_mutex_unlock(&hub->lock);
 	er = n == 0 ? PGSSE_OK : pgsse_feed_fetch(conn, hub->reg, chans,
-	    after, n, 0, hub_dispatch, hub);
+	    after, n, 0, NULL, hub_dispatch, hub);
 out:
 	free(chans);
 	free(after);
@@ -278,7 +320,8 @@ hub_rewind(struct pgsse_hub *hub, const int64_t *tails)
 		    (long long)hub->cursor[i], (long long)tails[i]);
 		hub->cursor[i] = tails[i];
 		if ((ev = pgsse_event_new(tails[i], (int)i, NULL, PGSSE_RESET_EVENT,
-		    "{\"reason\":\"the event log went back\"}", 0)) == NULL)
+		    "{\"reason\":\"the event log went back\"}", 0, NULL)) ==
+		    NULL)
 			continue;
 		ev->reset = 1;
 		for (j = 0; j < hub->subs[i].n; j++)
@@ -538,7 +581,7 @@ hub_notification(struct pgsse_hub *hub, PGconn *conn, PGnotify *nf,
 		break;
 	case PGSSE_NOTIFY_RAW:
 		ev = pgsse_event_new(0, (int)(n.channel - hub->reg->channels),
-		    n.channel->name, n.event, n.data, 0);
+		    n.channel->name, n.event, n.data, 0, n.user);
 		if (ev != NULL)
 			hub_dispatch(ev, hub);
 		break;
@@ -663,7 +706,9 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->subs = calloc(hub->cap, sizeof(*hub->subs));
 	hub->cursor = calloc(hub->cap, sizeof(*hub->cursor));
 	hub->dirty = calloc(hub->cap, 1);
+	hub->users = pgsse_users_new();
 	if (hub->subs == NULL || hub->cursor == NULL || hub->dirty == NULL ||
+	    hub->users == NULL ||
 	    (hub->pump = pgsse_pump_start(heartbeat, hub_replayed, hub_ended,
 	    hub)) == NULL ||
 	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
@@ -671,6 +716,7 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 		free(hub->subs);
 		free(hub->cursor);
 		free(hub->dirty);
+		pgsse_users_free(hub->users);
 		pthread_mutex_destroy(&hub->lock);
 		free(hub);
 		return NULL;
@@ -699,6 +745,7 @@ pgsse_hub_free(struct pgsse_hub *hub)
 	free(hub->subs);
 	free(hub->cursor);
 	free(hub->dirty);
+	pgsse_users_free(hub->users);
 	pgsse_registry_free(hub->reg);
 	pthread_mutex_destroy(&hub->lock);
 	free(hub);
@@ -796,16 +843,17 @@ pgsse_hub_release(struct pgsse_hub *hub)
 }
 
 /*
- * Subscribes c to its channels. A cursor below 0 is set to the hub's
- * cursor, so the client starts with the next event. Returns
- * PGSSE_ERR_NOTFOUND if a registry load removed one of them since c
- * looked it up, PGSSE_ERR_NOMEM if memory ran out; c is then subscribed
- * to nothing.
+ * Subscribes c to its channels, and files it under its user. A cursor
+ * below 0 is set to the hub's cursor, so the client starts with the
+ * next event. Returns PGSSE_ERR_NOTFOUND if a registry load removed one
+ * of them since c looked it up, PGSSE_ERR_NOMEM if memory ran out; c is
+ * then subscribed to nothing.
  */
 enum pgsse_err
 pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 {
 	const int	*chans = pgsse_client_chans(c);
+	const char	*user = pgsse_client_user(c);
 	size_t		 i, n = pgsse_client_nchans(c);
 	enum pgsse_err	 er = PGSSE_OK;
 
@@ -816,14 +864,19 @@ pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 			return PGSSE_ERR_NOTFOUND;
 		}
 	pgsse_client_start_from(c, hub->cursor);
+	if (user != NULL && pgsse_users_add(hub->users, user, c) != PGSSE_OK)
+		n = 0;
 	for (i = 0; i < n; i++) {
 		if (sub_add(&hub->subs[chans[i]], c) == -1) {
 			while (i-- > 0)
 				sub_remove(&hub->subs[chans[i]], c);
-			er = PGSSE_ERR_NOMEM;
+			if (user != NULL)
+				pgsse_users_remove(hub->users, user, c);
 			break;
 		}
 	}
+	if (i < pgsse_client_nchans(c))
+		er = PGSSE_ERR_NOMEM;
 	pthread_mutex_unlock(&hub->lock);
 	return er;
 }
@@ -833,11 +886,14 @@ void
 pgsse_hub_leave(struct pgsse_hub *hub, struct pgsse_client *c)
 {
 	const int	*chans = pgsse_client_chans(c);
+	const char	*user = pgsse_client_user(c);
 	size_t		 i, n = pgsse_client_nchans(c);
 
 	pthread_mutex_lock(&hub->lock);
 	for (i = 0; i < n; i++)
 		sub_remove(&hub->subs[chans[i]], c);
+	if (user != NULL)
+		pgsse_users_remove(hub->users, user, c);
 	pthread_mutex_unlock(&hub->lock);
 	pgsse_client_drop(c);
 }

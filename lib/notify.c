@@ -9,8 +9,9 @@
  *    stays the only source of what clients see and a forged doorbell
  *    can at worst cause one extra read.
  *  - raw: NOTIFY <channel>, '{"event":"name","data":{...}}', for scripts
- *    that cannot call a function. Raw events are not durable: they have
- *    no id and are not replayed after a reconnect.
+ *    that cannot call a function, with "user":"name" for an event to one
+ *    user (required on a personal channel). Raw events are not durable:
+ *    they have no id and are not replayed after a reconnect.
  * Anything else is dropped with a reason: the caller logs and counts it.
  *
  * A raw payload must be JSON that PostgreSQL's jsonb would take, as an
@@ -364,6 +365,36 @@ raw_check(const struct pgsse_event_def *ev, struct json_object *data)
 	return NULL;
 }
 
+/*
+ * Takes the raw payload's "user" into n->user, if it has one. Returns
+ * a static reason to drop the notification, or NULL.
+ */
+static const char *
+raw_user(const struct pgsse_channel *ch, struct json_object *doc,
+    struct pgsse_notify *n)
+{
+	struct json_object	*u;
+	const char		*z;
+	size_t			 len, i;
+
+	if (!json_object_object_get_ex(doc, "user", &u))
+		return ch->personal ? "personal channel without \"user\"" :
+		    NULL;
+	if (!json_object_is_type(u, json_type_string))
+		return "\"user\" is not a string";
+	z = json_object_get_string(u);
+	len = strlen(z);
+	if (len == 0 || len > PGSSE_USER_MAX ||
+	    (size_t)json_object_get_string_len(u) != len)
+		return "\"user\" is no user name (PGSSE_USER_MAX)";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)z[i] < 0x20 || z[i] == 0x7f)
+			return "\"user\" is no user name (PGSSE_USER_MAX)";
+	if ((n->user = strdup(z)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
 static void
 map_raw(const struct pgsse_channel *ch, const char *payload,
     struct pgsse_notify *n)
@@ -395,6 +426,8 @@ map_raw(const struct pgsse_channel *ch, const char *payload,
 		n->why = "payload has no \"data\"";
 		goto out;
 	}
+	if ((n->why = raw_user(ch, doc, n)) != NULL)
+		goto out;
 	text = data ? json_object_to_json_string_ext(data,
 	    JSON_C_TO_STRING_PLAIN) : "{}";
 	if ((n->event = strdup(def->name)) == NULL ||
@@ -468,7 +501,8 @@ pgsse_notify_clear(struct pgsse_notify *n)
 		return;
 	free(n->event);
 	free(n->data);
-	n->event = n->data = NULL;
+	free(n->user);
+	n->event = n->data = n->user = NULL;
 	if (n->kind == PGSSE_NOTIFY_RAW)
 		n->kind = PGSSE_NOTIFY_DROP;
 }

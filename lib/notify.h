@@ -17,6 +17,7 @@ struct pgsse_notify {
 	const struct pgsse_channel *channel;	/* registry owns it */
 	char			*event;		/* RAW: the event name */
 	char			*data;		/* RAW: JSON text of "data" */
+	char			*user;		/* RAW: "user", or NULL: all */
 	const char		*why;		/* DROP: static reason */
 };
 

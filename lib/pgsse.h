@@ -41,6 +41,11 @@
  * name any registry load declared takes one for good (lib/registry.c).
  * A reload past it is refused with a log line; restart to compact. */
 #define PGSSE_CHANNEL_SLOTS_MAX 4096
+/* Bytes in the name of the user an event is published to (a
+ * REMOTE_USER), which holds no control character: pgsse.publish()
+ * refuses a longer one (SQLSTATE 22023), a raw NOTIFY with one is
+ * dropped. */
+#define PGSSE_USER_MAX 255
 /* Channels on one stream connection: 400 past it. */
 #define PGSSE_CHANNELS_MAX 16
 /* Bytes in a Last-Event-ID header or last_event_id parameter: 400. */

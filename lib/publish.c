@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "pgsse.h"
+#include "extern.h"
 
 /*
  * Runs sql, a call of one function returning a bigint, with n params
@@ -55,6 +56,25 @@ pgsse_publish(PGconn *conn, const char *channel, const char *event,
 	params[2] = json != NULL ? json : "{}";
 	return publish_call(conn, "select pgsse.publish($1, $2, $3::jsonb)",
 	    3, params, id, errmsg);
+}
+
+/*
+ * Publishes one event over conn to user (pgsse.publish's four-argument
+ * form; NULL: to everyone, as pgsse_publish). Otherwise as
+ * pgsse_publish.
+ */
+enum pgsse_err
+pgsse_publish_user(PGconn *conn, const char *channel, const char *event,
+    const char *json, const char *user, int64_t *id, char **errmsg)
+{
+	const char	*params[4];
+
+	params[0] = channel;
+	params[1] = event;
+	params[2] = json != NULL ? json : "{}";
+	params[3] = user;
+	return publish_call(conn, "select pgsse.publish($1, $2, $3::jsonb, "
+	    "$4)", 4, params, id, errmsg);
 }
 
 /*

@@ -39,8 +39,10 @@ static const char *const field_types[] = {
 };
 
 static const char *const registry_sql =
-"select json_build_object('channels', coalesce(json_agg(json_build_object("
+"select json_build_object('user_readers', to_json(pgsse.user_readers()),"
+" 'channels', coalesce(json_agg(json_build_object("
 " 'name', c.name, 'description', c.description, 'private', c.private,"
+" 'personal', c.personal,"
 " 'readers', to_json(c.readers), 'events', (select coalesce(json_agg("
 "  json_build_object('name', e.name, 'description', e.description,"
 "  'fields', (select coalesce(json_object_agg(f.field, f.type order by f.ord),"
@@ -117,6 +119,38 @@ parse_event(struct pgsse_event_def *ev, struct json_object *o,
 	return 0;
 }
 
+/*
+ * Copies the strings of JSON array v into a new NULL-terminated vector
+ * in *out, their count in *n. Returns -1 if memory ran out or one is
+ * not a string (what was copied stays for the caller to free).
+ */
+static int
+parse_names(struct json_object *v, char ***out, size_t *n)
+{
+	size_t	 i, len = json_object_array_length(v);
+
+	if ((*out = calloc(len + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		const char *z = json_object_get_string(
+		    json_object_array_get_idx(v, i));
+		if (z == NULL || ((*out)[i] = strdup(z)) == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void
+names_free(char **v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int
 parse_channel(struct pgsse_channel *ch, struct json_object *o,
     struct pgsse_buf *err)
@@ -134,19 +168,12 @@ parse_channel(struct pgsse_channel *ch, struct json_object *o,
 	}
 	if (json_object_object_get_ex(o, "private", &v))
 		ch->private = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "personal", &v))
+		ch->personal = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "readers", &v) &&
-	    json_object_is_type(v, json_type_array)) {
-		n = json_object_array_length(v);
-		if ((ch->readers = calloc(n + 1, sizeof(char *))) == NULL)
-			return -1;
-		for (i = 0; i < n; i++) {
-			const char *z = json_object_get_string(
-			    json_object_array_get_idx(v, i));
-			if (z == NULL || (ch->readers[i] = strdup(z)) == NULL)
-				return -1;
-			ch->nreaders++;
-		}
-	}
+	    json_object_is_type(v, json_type_array) &&
+	    parse_names(v, &ch->readers, &ch->nreaders) == -1)
+		return -1;
 	if (!json_object_object_get_ex(o, "events", &v) ||
 	    !json_object_is_type(v, json_type_array)) {
 		pgsse_buf_printf(err, "channel \"%s\" has no events", ch->name);
@@ -173,7 +200,7 @@ struct pgsse_registry *
 pgsse_registry_parse(const char *text, struct pgsse_buf *err)
 {
 	struct pgsse_registry	*reg = NULL;
-	struct json_object	*doc = NULL, *chans;
+	struct json_object	*doc = NULL, *chans, *v;
 	size_t			 i, j, n;
 
 	if (strlen(text) > REGISTRY_MAX) {
@@ -192,6 +219,11 @@ pgsse_registry_parse(const char *text, struct pgsse_buf *err)
 	if ((reg = calloc(1, sizeof(*reg))) == NULL)
 		goto fail;
 	atomic_init(&reg->refs, 1);
+	/* Only from the database: the setting user_readers. */
+	if (json_object_object_get_ex(doc, "user_readers", &v) &&
+	    json_object_is_type(v, json_type_array) &&
+	    parse_names(v, &reg->user_readers, &reg->nuser_readers) == -1)
+		goto fail;
 	n = json_object_array_length(chans);
 	if ((reg->channels = calloc(n + 1, sizeof(*reg->channels))) == NULL)
 		goto fail;
@@ -304,6 +336,10 @@ pgsse_registry_rebase(const struct pgsse_registry *old,
 	    (next->channels = calloc(n + 1, sizeof(*ch))) == NULL)
 		goto fail;
 	atomic_init(&next->refs, 1);
+	next->user_readers = fresh->user_readers;
+	next->nuser_readers = fresh->nuser_readers;
+	fresh->user_readers = NULL;
+	fresh->nuser_readers = 0;
 	for (i = 0; i < old->n; i++, next->n++) {
 		ch = &next->channels[i];
 		if ((j = registry_slot(fresh, old->channels[i].name)) >= 0) {
@@ -353,6 +389,7 @@ pgsse_registry_event(const struct pgsse_channel *ch, const char *z)
 /*
  * Returns 1 if user (REMOTE_USER, or NULL when unauthenticated) may read
  * ch: public channels are open to all, private ones to their readers.
+ * Which of its events reach user is pgsse_registry_user_reads's call.
  */
 int
 pgsse_registry_may_read(const struct pgsse_channel *ch, const char *user)
@@ -365,6 +402,24 @@ pgsse_registry_may_read(const struct pgsse_channel *ch, const char *user)
 		return 0;
 	for (i = 0; i < ch->nreaders; i++)
 		if (strcmp(ch->readers[i], user) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Returns 1 if user (NULL when unauthenticated) reads what was
+ * published to every user: it is named in the setting user_readers.
+ */
+int
+pgsse_registry_user_reader(const struct pgsse_registry *reg,
+    const char *user)
+{
+	size_t	 i;
+
+	if (user == NULL || *user == '\0')
+		return 0;
+	for (i = 0; i < reg->nuser_readers; i++)
+		if (strcmp(reg->user_readers[i], user) == 0)
 			return 1;
 	return 0;
 }
@@ -399,13 +454,12 @@ pgsse_registry_free(struct pgsse_registry *reg)
 		ch = &reg->channels[i];
 		free(ch->name);
 		free(ch->description);
-		for (j = 0; j < ch->nreaders; j++)
-			free(ch->readers[j]);
-		free(ch->readers);
+		names_free(ch->readers, ch->nreaders);
 		for (j = 0; j < ch->nevents + (ch->events != NULL); j++)
 			event_free(&ch->events[j]);
 		free(ch->events);
 	}
 	free(reg->channels);
+	names_free(reg->user_readers, reg->nuser_readers);
 	free(reg);
 }

@@ -23,6 +23,7 @@ struct pgsse_channel {
 	char			*name;
 	char			*description;
 	int			 private;
+	int			 personal;	/* every event to one user */
 	char			**readers;
 	size_t			 nreaders;
 	struct pgsse_event_def	*events;
@@ -34,6 +35,8 @@ struct pgsse_registry {
 	atomic_int		 refs;
 	struct pgsse_channel	*channels;	/* by slot */
 	size_t			 n;		/* slots, tombstones too */
+	char			**user_readers;	/* read every user's events */
+	size_t			 nuser_readers;
 };
 
 #endif /* PGSSE_REGISTRY_H */

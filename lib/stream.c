@@ -221,6 +221,10 @@ stream_add_channel(struct stream *s, const char *name, const char **why)
 		*why = "channel is private";
 		return PGSSE_HTTP_403;
 	}
+	if (ch->personal && pgsse_client_user(s->client) == NULL) {
+		*why = "channel is personal: authenticate (REMOTE_USER)";
+		return PGSSE_HTTP_403;
+	}
 	if (pgsse_client_add(s->client, (int)(ch - reg->channels)) !=
 	    PGSSE_OK) {
 		*why = "too many channels (PGSSE_CHANNELS_MAX)";
@@ -459,14 +463,15 @@ stream_job_ended(struct stream *s, PGconn *conn)
 }
 
 /*
- * Returns 1 if the per-job stream's job is in pgsse.jobs, 0 if it is
- * not, -1 if the database could not say.
+ * Returns 1 if the per-job stream's job is in pgsse.jobs and its user
+ * may read it (it has no owner, or the user owns it or is one of the
+ * user_readers), 0 if not, -1 if the database could not say.
  */
 static int
 stream_job_exists(struct stream *s)
 {
 	char		 job[24];
-	const char	*params[1] = { job };
+	const char	*params[2] = { job, pgsse_client_user(s->client) };
 	PGconn		*conn;
 	PGresult	*res;
 	int		 rc = -1;
@@ -475,7 +480,8 @@ stream_job_exists(struct stream *s)
 		return -1;
 	snprintf(job, sizeof(job), "%" PRId64, pgsse_client_job(s->client));
 	res = PQexecParams(conn, "select 1 from pgsse.jobs where id = "
-	    "$1::bigint", 1, NULL, params, NULL, NULL, 0);
+	    "$1::bigint and pgsse.user_may_read(owner, $2)", 2, NULL, params,
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		rc = PQntuples(res) > 0;
 	PQclear(res);
@@ -485,7 +491,9 @@ stream_job_exists(struct stream *s)
 
 /*
  * Waits up to PGSSE_JOB_GRACE_MS for the per-job stream's job to be in
- * pgsse.jobs, holding a pooled connection only while it looks. Returns
+ * pgsse.jobs, holding a pooled connection only while it looks; a job
+ * the user may not read is never there, so a stranger's job id and one
+ * that does not exist get the same 404 after the same wait. Returns
  * PGSSE_ERR_NOTFOUND (with s->nojob set) if it never came, PGSSE_ERR_DB
  * if the database could not say or the process is stopping.
  */
@@ -565,7 +573,9 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		reg = pgsse_hub_registry(srv.hub);
 		er = pgsse_feed_fetch(conn, reg, pgsse_client_chans(c),
 		    pgsse_client_cursors(c), pgsse_client_nchans(c),
-		    pgsse_client_job(c), replay_cb, &rp);
+		    pgsse_client_job(c), pgsse_registry_user_reader(reg,
+		    pgsse_client_user(c)) ? NULL : pgsse_client_user(c) ?
+		    pgsse_client_user(c) : "", replay_cb, &rp);
 		pgsse_registry_free(reg);
 		if (er == PGSSE_OK)
 			er = rp.er;
@@ -695,7 +705,9 @@ stream_dispatch(struct stream *s)
 
 	/* The registry as it is now, not when the acceptor began to wait. */
 	s->reg = pgsse_hub_registry(srv.hub);
-	if ((s->client = pgsse_client_new(s->reg)) == NULL)
+	if ((s->client = pgsse_client_new(s->reg)) == NULL ||
+	    pgsse_client_set_user(s->client, pgsse_req_param(&s->req,
+	    "REMOTE_USER")) != PGSSE_OK)
 		pgsse_http_text(&s->req, PGSSE_HTTP_500, NULL, "out of memory");
 	else if ((st = stream_parse(s, &route, &why)) == PGSSE_HTTP_405)
 		pgsse_http_text(&s->req, st, "Allow: GET\r\n", why);

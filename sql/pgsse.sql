@@ -1,6 +1,8 @@
 -- pgsse schema: the event registry, the append-only event log, publishing,
 -- retention and the job queue. Loading it twice is harmless.
 -- Contracts: pgsse.publish(channel, event, payload jsonb) returns bigint,
+--            pgsse.publish(channel, event, payload jsonb, user text)
+--              returns bigint (to one user),
 --            pgsse.enqueue(kind, args jsonb) returns bigint.
 
 set client_min_messages = warning;
@@ -19,13 +21,53 @@ insert into pgsse.settings (name, value, description) values
 	('retention_count', '100000', 'events kept per channel at most'),
 	('job_timeout', '600', 'seconds a job may run before the runner kills it'),
 	('job_max_attempts', '3', 'attempts before a job that lost its runner fails'),
-	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web')
+	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web'),
+	('user_readers', '', 'users, separated by commas, who also read every event published to a user and every user''s jobs (administrators)')
 on conflict (name) do nothing;
 
 create or replace function pgsse.setting(p_name text) returns text
 language sql stable as $$
 	select value from pgsse.settings where name = p_name
 $$;
+
+-- The users named in the setting user_readers, who read every user's
+-- events and jobs. Security definer: the roles that check it need not
+-- read pgsse.settings.
+create or replace function pgsse.user_readers() returns text[]
+language sql stable security definer set search_path = pg_catalog, pgsse as $$
+	select coalesce(array_agg(btrim(u) order by btrim(u)), '{}')
+	from unnest(string_to_array(pgsse.setting('user_readers'), ',')) u
+	where btrim(u) <> ''
+$$;
+
+-- True if p_user is one of the user_readers.
+create or replace function pgsse.user_reader(p_user text) returns boolean
+language sql stable as $$
+	select coalesce(p_user = any (pgsse.user_readers()), false)
+$$;
+
+-- True if the caller acting for web user p_user (pgsse.user; NULL or
+-- '' for nobody) may read what was published to p_recipient (NULL: to
+-- everyone), or a job p_recipient owns.
+create or replace function pgsse.user_may_read(p_recipient text,
+	p_user text) returns boolean
+language sql stable as $$
+	select coalesce(p_recipient is null or p_recipient = p_user
+		or pgsse.user_reader(p_user), false)
+$$;
+
+-- Stream processes hold user_readers with the registry: a change of it
+-- makes them reload (NOTIFY "pgsse.registry", as a registry load does).
+create or replace function pgsse.settings_changed() returns trigger
+language plpgsql as $$
+begin
+	perform pg_notify('pgsse.registry', '');
+	return null;
+end $$;
+drop trigger if exists settings_changed on pgsse.settings;
+create trigger settings_changed after insert or update or delete
+	on pgsse.settings for each statement
+	execute function pgsse.settings_changed();
 
 -- The registry: one row per channel, event and documented payload field.
 create table if not exists pgsse.channels (
@@ -34,10 +76,13 @@ create table if not exists pgsse.channels (
 	description text not null,
 	private	boolean not null default false,
 	readers	text[] not null default '{}',
-	core	boolean not null default false	-- pgsse's own (load_core)
+	core	boolean not null default false,	-- pgsse's own (load_core)
+	personal boolean not null default false	-- every event to one user
 );
 alter table pgsse.channels add column if not exists
 	core boolean not null default false;
+alter table pgsse.channels add column if not exists
+	personal boolean not null default false;
 create table if not exists pgsse.events (
 	channel	text not null references pgsse.channels (name) on delete cascade,
 	name	text not null check (name ~ '^[a-z][a-z0-9_]{0,63}$'),
@@ -64,8 +109,10 @@ create table if not exists pgsse.log (
 	channel	text not null,
 	event	text not null,
 	payload	jsonb not null,
-	created_at timestamptz not null default now()
+	created_at timestamptz not null default now(),
+	recipient text		-- the one user it is for (REMOTE_USER), or NULL
 );
+alter table pgsse.log add column if not exists recipient text;
 create index if not exists log_channel_id on pgsse.log (channel, id);
 create index if not exists log_job on pgsse.log ((payload ->> 'job_id'), id)
 	where channel = 'job';
@@ -79,14 +126,17 @@ create table if not exists pgsse.channel_state (
 
 -- Row-level security: a role other than the owner reads a private
 -- channel's events only while pgsse.user (set per request by pgsse-app,
--- transaction-local) names one of its readers, so no fragment can forget
--- the check. sql/roles.sql lets the stream program's role read every
--- row: it checks readers itself, per client.
+-- transaction-local) names one of its readers, and an event published
+-- to one user only while pgsse.user is that user or one of the
+-- user_readers, so no fragment can forget the check. sql/roles.sql
+-- lets the stream program's role read every row: it checks readers
+-- itself, per client.
 alter table pgsse.log enable row level security;
 drop policy if exists log_readers on pgsse.log;
 create policy log_readers on pgsse.log for select using (channel in
 	(select c.name from pgsse.channels c where not c.private
-		or current_setting('pgsse.user', true) = any (c.readers)));
+		or current_setting('pgsse.user', true) = any (c.readers))
+	and pgsse.user_may_read(recipient, current_setting('pgsse.user', true)));
 
 create or replace function pgsse.log_no_update() returns trigger
 language plpgsql as $$
@@ -127,6 +177,7 @@ create or replace function pgsse.channel_shape(c jsonb) returns jsonb
 language sql immutable as $$
 	select jsonb_build_object(
 		'private', coalesce((c ->> 'private')::boolean, false),
+		'personal', coalesce((c ->> 'personal')::boolean, false),
 		'readers', coalesce((select jsonb_agg(r order by r)
 			from jsonb_array_elements_text(c -> 'readers') r), '[]'),
 		'events', coalesce((select jsonb_object_agg(e ->> 'name',
@@ -150,14 +201,15 @@ language plpgsql as $$
 declare
 	e jsonb; f record; n int := 0; i int;
 begin
-	insert into pgsse.channels (name, description, private, readers, core)
+	insert into pgsse.channels (name, description, private, readers, core,
+		personal)
 	values (c ->> 'name', c ->> 'description',
 		coalesce((c ->> 'private')::boolean, false),
 		coalesce(array(select jsonb_array_elements_text(c -> 'readers')), '{}'),
-		p_core)
+		p_core, coalesce((c ->> 'personal')::boolean, false))
 	on conflict (name) do update set description = excluded.description,
 		private = excluded.private, readers = excluded.readers,
-		core = excluded.core;
+		core = excluded.core, personal = excluded.personal;
 	delete from pgsse.events where channel = c ->> 'name';
 	for e in select * from jsonb_array_elements(c -> 'events') loop
 		insert into pgsse.events (channel, name, description)
@@ -304,17 +356,24 @@ begin
 		using errcode = '22023';
 end $$;
 
--- Publishes one event: validates it against the registry, appends it to
--- the log and rings the doorbell (NOTIFY pgsse, 'channel:id') in the
--- caller's transaction. Returns the event's id. A valid event costs one
--- validation query; only an invalid one pays for the detailed error.
+-- Publishes one event to user p_user (NULL: to everyone who reads the
+-- channel): validates it against the registry, appends it to the log
+-- and rings the doorbell (NOTIFY pgsse, 'channel:id') in the caller's
+-- transaction. Returns the event's id. An event to a user reaches only
+-- that user's streams (REMOTE_USER) and those of the user_readers; a
+-- personal channel takes only such events (22023 without a user). A
+-- user name is 1 to 255 bytes (PGSSE_USER_MAX) with no control
+-- character. A valid event costs one validation query; only an invalid
+-- one pays for the detailed error.
 create or replace function pgsse.publish(p_channel text, p_event text,
-	p_payload jsonb default '{}') returns bigint
+	p_payload jsonb, p_user text) returns bigint
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_id bigint;
+	v_personal boolean;
 begin
-	perform from pgsse.events e
+	select c.personal into v_personal from pgsse.events e
+		join pgsse.channels c on c.name = e.channel
 	where e.channel = p_channel and e.name = p_event
 		and jsonb_typeof(p_payload) = 'object'
 		and octet_length(p_payload::text) <= (select value::int
@@ -325,15 +384,33 @@ begin
 	if not found then
 		perform pgsse.explain_invalid(p_channel, p_event, p_payload);
 	end if;
+	if p_user is null and v_personal then
+		raise exception 'pgsse: channel "%" is personal: publish each event to one user',
+			p_channel using errcode = '22023',
+			hint = 'Call pgsse.publish(channel, event, payload, user), or pgsse-publish -u USER.';
+	end if;
+	if p_user is not null and (octet_length(p_user) not between 1 and 255
+		or p_user ~ '[[:cntrl:]]') then
+		raise exception 'pgsse: a user name is 1 to 255 bytes with no control character'
+			using errcode = '22023';
+	end if;
 	-- Held to commit: the next publisher on this channel gets a larger id
 	-- and commits after us, so readers see ids in order per channel.
 	perform pg_advisory_xact_lock(1886610277, hashtext(p_channel));
 	v_id := nextval('pgsse.log_id_seq');
-	insert into pgsse.log (id, channel, event, payload)
-		values (v_id, p_channel, p_event, p_payload);
+	insert into pgsse.log (id, channel, event, payload, recipient)
+		values (v_id, p_channel, p_event, p_payload, p_user);
 	perform pg_notify('pgsse', p_channel || ':' || v_id);
 	return v_id;
 end $$;
+
+-- Publishes one event to everyone who reads the channel: the
+-- four-argument form with no user. Returns the event's id.
+create or replace function pgsse.publish(p_channel text, p_event text,
+	p_payload jsonb default '{}') returns bigint
+language sql security definer set search_path = pg_catalog, pgsse as $$
+	select pgsse.publish(p_channel, p_event, p_payload, null::text)
+$$;
 
 -- Removes events past retention; returns how many. The runner calls it
 -- on a schedule; publish() never does.
@@ -381,10 +458,14 @@ create table if not exists pgsse.jobs (
 	exit_status int,
 	error	text,
 	runner	text,
+	owner	text,		-- the web user who enqueued it, or NULL
+	cancel_requested timestamptz,	-- pgsse.cancel() of a running job
 	created_at timestamptz not null default now(),
 	started_at timestamptz,
 	finished_at timestamptz
 );
+alter table pgsse.jobs add column if not exists owner text;
+alter table pgsse.jobs add column if not exists cancel_requested timestamptz;
 create unique index if not exists jobs_dedupe on pgsse.jobs (dedupe_key)
 	where state in ('queued', 'running');
 create index if not exists jobs_key on pgsse.jobs (dedupe_key, created_at);
@@ -392,11 +473,21 @@ create index if not exists jobs_queued on pgsse.jobs (id) where state = 'queued'
 create index if not exists jobs_active on pgsse.jobs (state)
 	where state in ('queued', 'running');
 
--- Enqueues a job and returns its id. With a dedupe_key, a job with the
--- same key that is still queued or running is returned instead, so a
--- double click does not start two.
-create or replace function pgsse.enqueue(p_kind text, p_args jsonb default '{}',
-	p_dedupe_key text default null) returns bigint
+-- Row-level security: a role other than the owner sees a job only
+-- while pgsse.user is its owner or one of the user_readers, or if it
+-- has no owner (enqueued by a script). sql/roles.sql lets the stream
+-- and runner roles see every job.
+alter table pgsse.jobs enable row level security;
+drop policy if exists jobs_owner on pgsse.jobs;
+create policy jobs_owner on pgsse.jobs for select using
+	(pgsse.user_may_read(owner, current_setting('pgsse.user', true)));
+
+-- Enqueues a job owned by p_owner (a web user, or NULL) and returns its
+-- id; its events go to its owner (pgsse.publish's user). With a
+-- dedupe_key, a job with the same key that is still queued or running
+-- is returned instead, so a double click does not start two.
+create or replace function pgsse.enqueue_owned(p_kind text, p_args jsonb,
+	p_dedupe_key text, p_owner text) returns bigint
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_id bigint;
@@ -409,15 +500,23 @@ begin
 			return v_id;
 		end if;
 	end if;
-	insert into pgsse.jobs (kind, args, dedupe_key, max_attempts)
+	insert into pgsse.jobs (kind, args, dedupe_key, max_attempts, owner)
 	values (p_kind, coalesce(p_args, '{}'), p_dedupe_key,
-		pgsse.setting('job_max_attempts')::int)
+		pgsse.setting('job_max_attempts')::int, p_owner)
 	returning id into v_id;
 	perform pgsse.publish('operations', 'operation_status',
-		jsonb_build_object('job_id', v_id, 'kind', p_kind, 'state', 'queued'));
+		jsonb_build_object('job_id', v_id, 'kind', p_kind, 'state', 'queued'),
+		p_owner);
 	perform pg_notify('pgsse_jobs', v_id::text);
 	return v_id;
 end $$;
+
+-- Enqueues a job with no owner (everyone's), as enqueue_owned does.
+create or replace function pgsse.enqueue(p_kind text, p_args jsonb default '{}',
+	p_dedupe_key text default null) returns bigint
+language sql security definer set search_path = pg_catalog, pgsse as $$
+	select pgsse.enqueue_owned(p_kind, p_args, p_dedupe_key, null)
+$$;
 
 -- The job kinds that the web role may enqueue (pgsse.web_enqueue): an
 -- app declares each one with its arguments (name -> registry type), the
@@ -463,9 +562,13 @@ begin
 end $$;
 
 -- What the web role calls instead of enqueue(): only a declared kind
--- with valid arguments. A job of the same dedupe key (by default the
--- kind and arguments) still queued or running is returned with existed
--- true, not started again, so an action can tell a double click from a
+-- with valid arguments, owned by the web user (pgsse.user, which
+-- pgsse-app sets to REMOTE_USER; NULL without one). A job of the same
+-- dedupe key (by default the kind, arguments and owner, so that two
+-- users' actions are two jobs; an app's own key is shared by every
+-- user, and the job returned may then be one the user cannot see)
+-- still queued or running is returned with existed true, not started
+-- again, so an action can tell a double click from a
 -- new job; one started less than cooldown_sec ago, or max_queued jobs
 -- of the kind already queued, raise SQLSTATE PS429 with the seconds to
 -- wait in the HINT (pgsse-app answers 429 with Retry-After).
@@ -475,6 +578,7 @@ create function pgsse.web_enqueue(p_kind text, p_args jsonb default '{}',
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	k pgsse.job_kinds; v_key text; v_wait int;
+	v_owner text := nullif(current_setting('pgsse.user', true), '');
 begin
 	select * into k from pgsse.job_kinds where kind = p_kind;
 	if not found then
@@ -482,7 +586,8 @@ begin
 			p_kind using errcode = '22023';
 	end if;
 	perform pgsse.check_job_args(k, p_args);
-	v_key := coalesce(p_dedupe_key, p_kind || ':' || md5(p_args::text));
+	v_key := coalesce(p_dedupe_key, p_kind || ':' ||
+		md5(jsonb_build_array(v_owner, p_args)::text));
 	perform pg_advisory_xact_lock(1886610278, hashtext(v_key));
 	select j.id into id from pgsse.jobs j where j.dedupe_key = v_key
 		and j.state in ('queued', 'running');
@@ -502,7 +607,7 @@ begin
 			k.max_queued, p_kind using errcode = 'PS429',
 			hint = greatest(k.cooldown_sec, 1)::text;
 	end if;
-	id := pgsse.enqueue(p_kind, p_args, v_key);
+	id := pgsse.enqueue_owned(p_kind, p_args, v_key, v_owner);
 end $$;
 
 -- Claims the oldest queued job for p_runner and locks it for this
@@ -535,6 +640,58 @@ begin
 	perform pg_advisory_unlock(1886610279, (p_id % 2147483647)::int);
 end $$;
 
+-- Cancels job p_id. Whoever acts for a web user (pgsse.user is set, or
+-- the session's role is the web role, pgsse_web or a member of it, a
+-- superuser excepted) cancels only a job whose owner is that user: any
+-- other id, someone else's job, one with no owner or none at all,
+-- raises SQLSTATE PS403 (pgsse-app answers 403) and changes nothing.
+-- Other callers (the schema owner, scripts) cancel any job. A queued
+-- job becomes cancelled at once and never runs: the job's complete
+-- {state: cancelled} and operation_status cancelled are published to
+-- its owner. A running one is marked (cancel_requested) and its runner
+-- told (NOTIFY pgsse_cancel, 'id'): it stops the job's process group,
+-- TERM then KILL after its grace period, and finishes it cancelled;
+-- operation_status says cancelling meanwhile. Returns the job's state:
+-- 'cancelled', 'cancelling', or how a finished job ended (unchanged).
+create or replace function pgsse.cancel(p_id bigint) returns text
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	j pgsse.jobs;
+	v_user text := nullif(current_setting('pgsse.user', true), '');
+	v_web boolean;
+begin
+	v_web := v_user is not null or (exists (select from pg_roles
+		where rolname = 'pgsse_web') and not (select rolsuper from pg_roles
+		where rolname = session_user) and pg_has_role(session_user,
+		'pgsse_web', 'member'));
+	select * into j from pgsse.jobs where id = p_id for update;
+	if not found or (v_web and j.owner is distinct from v_user) then
+		raise exception 'pgsse: job % is not yours to cancel', p_id
+			using errcode = 'PS403';
+	end if;
+	if j.state = 'queued' then
+		update pgsse.jobs set state = 'cancelled', error = 'cancelled',
+			finished_at = now() where id = p_id;
+		perform pgsse.publish('job', 'complete', jsonb_build_object(
+			'job_id', p_id, 'state', 'cancelled'), j.owner);
+		perform pgsse.publish('operations', 'operation_status',
+			jsonb_build_object('job_id', p_id, 'kind', j.kind,
+			'state', 'cancelled'), j.owner);
+		return 'cancelled';
+	end if;
+	if j.state <> 'running' then
+		return j.state;
+	end if;
+	if j.cancel_requested is null then
+		update pgsse.jobs set cancel_requested = now() where id = p_id;
+		perform pgsse.publish('operations', 'operation_status',
+			jsonb_build_object('job_id', p_id, 'kind', j.kind,
+			'state', 'cancelling'), j.owner);
+	end if;
+	perform pg_notify('pgsse_cancel', p_id::text);
+	return 'cancelling';
+end $$;
+
 -- Requeues (or, after max_attempts, fails) running jobs whose runner is
 -- gone: nobody holds their lock. Returns how many it touched. Call it
 -- only from a session that runs no job itself (its own locks would
@@ -542,22 +699,31 @@ end $$;
 create or replace function pgsse.recover() returns int
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
-	j record; n int := 0;
+	j record; n int := 0; v_state text;
 begin
-	for j in select id, kind, attempts, max_attempts from pgsse.jobs
+	for j in select id, kind, attempts, max_attempts, owner,
+		cancel_requested from pgsse.jobs
 		where state = 'running' for update skip locked loop
 		if pg_try_advisory_xact_lock(1886610279, (j.id % 2147483647)::int) then
-			update pgsse.jobs set
-				state = case when j.attempts < j.max_attempts
-					then 'queued' else 'failed' end,
-				error = 'runner lost', runner = null,
-				finished_at = case when j.attempts < j.max_attempts
+			-- One being cancelled is not run again.
+			v_state := case when j.cancel_requested is not null
+				then 'cancelled' when j.attempts < j.max_attempts
+				then 'queued' else 'failed' end;
+			update pgsse.jobs set state = v_state,
+				error = case when v_state = 'cancelled'
+					then 'cancelled' else 'runner lost' end,
+				runner = null,
+				finished_at = case when v_state = 'queued'
 					then null else now() end
 			where id = j.id;
+			if v_state = 'cancelled' then
+				perform pgsse.publish('job', 'complete',
+					jsonb_build_object('job_id', j.id,
+					'state', v_state), j.owner);
+			end if;
 			perform pgsse.publish('operations', 'operation_status',
 				jsonb_build_object('job_id', j.id, 'kind', j.kind,
-				'state', case when j.attempts < j.max_attempts
-					then 'queued' else 'failed' end));
+				'state', v_state), j.owner);
 			n := n + 1;
 		end if;
 	end loop;

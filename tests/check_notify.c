@@ -16,7 +16,9 @@ static const char reg_json[] =
 " {\"name\": \"demos\", \"description\": \"d\", \"events\": ["
 "  {\"name\": \"installed\", \"description\": \"i\","
 "   \"fields\": {\"demo_id\": \"string\", \"n\": \"integer\"}},"
-"  {\"name\": \"ping\", \"description\": \"p\"}]}]}";
+"  {\"name\": \"ping\", \"description\": \"p\"}]},"
+" {\"name\": \"mine\", \"description\": \"m\", \"personal\": true,"
+"  \"events\": [{\"name\": \"note\", \"description\": \"n\"}]}]}";
 
 static struct pgsse_registry *reg;
 
@@ -50,6 +52,55 @@ START_TEST(notify_raw_documented)
 	pgsse_notify_map(reg, "demos", "{\"event\":\"ping\"}", &n);
 	ck_assert_int_eq(n.kind, PGSSE_NOTIFY_RAW);
 	ck_assert_str_eq(n.data, "{}");
+	pgsse_notify_clear(&n);
+}
+END_TEST
+
+/*
+ * A raw NOTIFY's "user" sends it to one user; a personal channel takes
+ * none without one, and a user is a short string with no control
+ * character.
+ */
+START_TEST(notify_raw_user)
+{
+	static const char *const bad[] = {
+		"{\"event\":\"note\"}",
+		"{\"event\":\"note\",\"user\":\"\"}",
+		"{\"event\":\"note\",\"user\":7}",
+		"{\"event\":\"note\",\"user\":\"a\\nb\"}",
+		"{\"event\":\"note\",\"user\":\"a\\u0000b\"}",
+	};
+	struct pgsse_notify	 n;
+	char			 big[PGSSE_USER_MAX + 64];
+	size_t			 i;
+
+	pgsse_notify_map(reg, "mine", "{\"event\":\"note\",\"user\":"
+	    "\"alice\"}", &n);
+	ck_assert_int_eq(n.kind, PGSSE_NOTIFY_RAW);
+	ck_assert_str_eq(n.user, "alice");
+	pgsse_notify_clear(&n);
+	pgsse_notify_map(reg, "demos", "{\"event\":\"ping\",\"user\":"
+	    "\"bob\"}", &n);
+	ck_assert_int_eq(n.kind, PGSSE_NOTIFY_RAW);
+	ck_assert_str_eq(n.user, "bob");
+	pgsse_notify_clear(&n);
+	pgsse_notify_map(reg, "demos", "{\"event\":\"ping\"}", &n);
+	ck_assert_ptr_null(n.user);
+	pgsse_notify_clear(&n);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pgsse_notify_map(reg, "mine", bad[i], &n);
+		ck_assert_msg(n.kind == PGSSE_NOTIFY_DROP, "%s", bad[i]);
+		ck_assert_ptr_null(n.user);
+		pgsse_notify_clear(&n);
+	}
+	snprintf(big, sizeof(big), "{\"event\":\"note\",\"user\":\"%0*d\"}",
+	    PGSSE_USER_MAX + 1, 0);
+	pgsse_notify_map(reg, "mine", big, &n);
+	ck_assert_int_eq(n.kind, PGSSE_NOTIFY_DROP);
+	snprintf(big, sizeof(big), "{\"event\":\"note\",\"user\":\"%0*d\"}",
+	    PGSSE_USER_MAX, 0);
+	pgsse_notify_map(reg, "mine", big, &n);
+	ck_assert_int_eq(n.kind, PGSSE_NOTIFY_RAW);
 	pgsse_notify_clear(&n);
 }
 END_TEST
@@ -211,6 +262,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, notify_raw_documented);
+	tcase_add_test(tc, notify_raw_user);
 	tcase_add_test(tc, notify_doorbell);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
