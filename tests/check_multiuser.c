@@ -656,9 +656,10 @@ END_TEST
  */
 START_TEST(cancel_foreign_refused)
 {
-	char	 path[128];
+	char	 path[128], *z;
 	pid_t	 pids[2];
-	int64_t	 id;
+	int64_t	 id, script;
+	PGconn	*c;
 
 	id = enqueue_as("alice", "linger", "c3");
 	job_pids(id, pids);
@@ -668,12 +669,25 @@ START_TEST(cancel_foreign_refused)
 	ck_assert_str_eq(cancel_as("carol", id), "PS403");
 	ck_assert_str_eq(cancel_as("bob", 999999), "PS403");
 	ck_assert_int_eq(post_as("bob", "/jobs/999999/cancel"), 403);
+	/* Nobody logged in cancels anything, a script's job included. */
+	c = h_pg_connect();
+	z = value(c, "select pgsse.enqueue('linger', '{\"word\": \"c4\"}')",
+	    0, NULL);
+	script = strtoll(z, NULL, 10);
+	free(z);
+	ck_assert_str_eq(cancel_as("", id), "PS403");
+	ck_assert_str_eq(cancel_as("", script), "PS403");
 	usleep(500000);
 	ck_assert_str_eq(job_value("select state from pgsse.jobs where id = "
 	    "$1::bigint", id), "running");
+	ck_assert_str_ne(job_value("select state from pgsse.jobs where id = "
+	    "$1::bigint", script), "cancelled");
 	ck_assert(alive(pids[0]) && alive(pids[1]));
 	ck_assert_str_eq(cancel_as("alice", id), "");
 	ck_assert(gone(pids));
+	ck_assert_str_eq(sqlstate(c, "select pgsse.cancel(id) from pgsse.jobs "
+	    "where owner is null and state in ('queued', 'running')"), "");
+	PQfinish(c);
 }
 END_TEST
 
