@@ -644,7 +644,8 @@ end $$;
 -- the session's role is the web role, pgsse_web or a member of it, a
 -- superuser excepted) cancels only a job whose owner is that user: any
 -- other id, someone else's job, one with no owner or none at all,
--- raises SQLSTATE PS403 (pgsse-app answers 403) and changes nothing.
+-- raises SQLSTATE PS403 (pgsse-app answers 403) and changes nothing;
+-- so does a web caller with no user, whatever the job.
 -- Other callers (the schema owner, scripts) cancel any job. A queued
 -- job becomes cancelled at once and never runs: the job's complete
 -- {state: cancelled} and operation_status cancelled are published to
@@ -665,7 +666,8 @@ begin
 		where rolname = session_user) and pg_has_role(session_user,
 		'pgsse_web', 'member'));
 	select * into j from pgsse.jobs where id = p_id for update;
-	if not found or (v_web and j.owner is distinct from v_user) then
+	if not found or (v_web and (v_user is null or
+		j.owner is distinct from v_user)) then
 		raise exception 'pgsse: job % is not yours to cancel', p_id
 			using errcode = 'PS403';
 	end if;
