@@ -73,10 +73,11 @@
 #define PGSSE_FRAGMENT_ROWS_MAX 200
 #define PGSSE_FRAGMENT_FIELD_MAX 4096
 /* Seconds between two web enqueues of the same job (kind and dedupe
- * key), and queued jobs of one kind at most: the defaults of
- * pgsse.job_kinds. Past either, 429 with Retry-After. */
+ * key), queued jobs of one kind at most, and of those one web user's:
+ * the defaults of pgsse.job_kinds. Past any, 429 with Retry-After. */
 #define PGSSE_ENQUEUE_COOLDOWN_SEC 2
 #define PGSSE_JOBS_QUEUED_MAX 100
+#define PGSSE_JOBS_QUEUED_USER_MAX 10
 /* Bytes one resume's replay holds (at least one event): the event that
  * would pass it is left out, the stream sends what it has and ends, and
  * EventSource resumes from the last id it got. */

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "pgsse.h"
 #include "harness.h"
 
 #define WAIT_MS 15000
@@ -692,6 +693,38 @@ START_TEST(cancel_foreign_refused)
 END_TEST
 
 /*
+ * One user cannot fill a job kind's queue for everyone: past
+ * max_queued_per_user of their own queued jobs of a kind, that user's
+ * next enqueue is refused with PS429 (429), and another user's still
+ * goes through.
+ */
+START_TEST(queue_per_user)
+{
+	PGconn		*w = PQconnectdb("user=pgsse_web"), *c;
+	const char	*params[1] = { "bob" };
+	char		 sql[160];
+	int		 i;
+
+	ck_assert_int_eq(PQstatus(w), CONNECTION_OK);
+	free(value(w, "select set_config('pgsse.user', $1, false)", 1,
+	    params));
+	for (i = 0; i < PGSSE_JOBS_QUEUED_USER_MAX; i++) {
+		snprintf(sql, sizeof(sql), "select pgsse.web_enqueue('ok', "
+		    "'{\"word\": \"bob%d\"}')", i);
+		ck_assert_str_eq(sqlstate(w, sql), "");
+	}
+	ck_assert_str_eq(sqlstate(w, "select pgsse.web_enqueue('ok', "
+	    "'{\"word\": \"one too many\"}')"), "PS429");
+	PQfinish(w);
+	ck_assert_int_gt(enqueue_as("alice", "ok", "mine"), 0);
+	c = h_pg_connect();
+	h_exec(c, "select pgsse.cancel(id) from pgsse.jobs where state = "
+	    "'queued'");
+	PQfinish(c);
+}
+END_TEST
+
+/*
  * A job cancelled while queued ends cancelled at once, its per-job
  * stream says so, and no runner ever runs it.
  */
@@ -752,6 +785,7 @@ main(void)
 	tc = tcase_create("queued");
 	tcase_add_unchecked_fixture(tc, queue_up, jobs_down);
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, queue_per_user);
 	tcase_add_test(tc, cancel_queued);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
