@@ -530,6 +530,9 @@ create table if not exists pgsse.job_kinds (
 	cooldown_sec int not null default 2 check (cooldown_sec >= 0),
 	max_queued int not null default 100 check (max_queued > 0)
 );
+-- Of those, queued jobs of one web user at most (PGSSE_JOBS_QUEUED_USER_MAX).
+alter table pgsse.job_kinds add column if not exists max_queued_per_user
+	int not null default 10 check (max_queued_per_user > 0);
 
 -- Raises 22023 unless p_args has exactly the arguments kind k declares,
 -- each of its type, and every string is at most job_arg_max bytes with
@@ -600,6 +603,13 @@ begin
 	if v_wait > 0 then
 		raise exception 'pgsse: % ran a moment ago; retry in % s', p_kind,
 			v_wait using errcode = 'PS429', hint = v_wait::text;
+	end if;
+	if v_owner is not null and (select count(*) from pgsse.jobs
+		where kind = p_kind and state = 'queued' and owner = v_owner)
+		>= k.max_queued_per_user then
+		raise exception 'pgsse: you have % jobs of kind % queued already',
+			k.max_queued_per_user, p_kind using errcode = 'PS429',
+			hint = greatest(k.cooldown_sec, 1)::text;
 	end if;
 	if (select count(*) from pgsse.jobs where kind = p_kind
 		and state = 'queued') >= k.max_queued then
