@@ -715,6 +715,30 @@ START_TEST(cancel_queued)
 }
 END_TEST
 
+/*
+ * The stack with the demo's job scripts, each step slow enough (8 s)
+ * that a job is still running when the browser test cancels it.
+ */
+static void
+demo_up(void)
+{
+	stack_up();
+	setenv("PGSSE_DEMO_DELAY", "8", 1);
+	runner = h_runner_start("demo/jobs", "60");
+	unsetenv("PGSSE_DEMO_DELAY");
+}
+
+/*
+ * Two users in Chromium (tests/browser/users.mjs): alice's job and her
+ * personal notices are hers alone, on the page and by every route bob
+ * can guess; bob's cancel gets 403; alice's shows the job cancelled.
+ */
+START_TEST(browser_two_users)
+{
+	ck_assert_int_eq(h_browser(web.port, "users"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -739,6 +763,11 @@ main(void)
 	tcase_add_unchecked_fixture(tc, queue_up, jobs_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, cancel_queued);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("browser");
+	tcase_add_unchecked_fixture(tc, demo_up, jobs_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, browser_two_users);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
