@@ -757,7 +757,7 @@ auth_wait(void)
 	int	 i, st = 0;
 
 	for (i = 0; i < WAIT_MS / 100; i++) {
-		st = h_http_get(web.port, "/jobs/active", NULL, NULL);
+		st = h_http_get(web.port, "/api/sse-health", NULL, NULL);
 		if (st == 401)
 			return;
 		usleep(100000);
@@ -796,10 +796,11 @@ static void apache_fcgid_up(void) { apache_up("fcgid"); }
 
 /*
  * nginx with the shipped sample and, as its comment says, auth_basic
- * and $pgsse_user set from the checked user in every location.
+ * and $pgsse_user set from the checked user in the locations that
+ * match the sed pattern where.
  */
 static void
-nginx_up(void)
+nginx_auth(const char *where)
 {
 	char	 path[600];
 
@@ -809,13 +810,20 @@ nginx_up(void)
 	h_nginx_start(&web);
 	snprintf(path, sizeof(path), "%s/htpasswd", web.dir);
 	htpasswd(path);
-	if (h_run("sed -i 's|^    location .*{$|&\\n        auth_basic pgsse;"
+	if (h_run("sed -i 's#^    %s {$#&\\n        auth_basic pgsse;"
 	    "\\n        auth_basic_user_file %s;\\n        set $pgsse_user "
-	    "$remote_user;|' %s/pgsse-site.conf && kill -HUP %d", path,
+	    "$remote_user;#' %s/pgsse-site.conf && kill -HUP %d", where, path,
 	    web.dir, (int)web.pid) != 0)
 		ck_abort_msg("cannot add auth_basic to the nginx sample");
 	auth_wait();
 }
+
+/*
+ * In the two locations that reach the programs, /api/ and @app: all
+ * that the sample's comment requires (location / only "to protect the
+ * pages too"), so the pages stay public.
+ */
+static void nginx_up(void) { nginx_auth("location \\(/api/\\|@app\\)"); }
 
 #define SECRET "only-alice-may-read-this"
 
@@ -934,6 +942,40 @@ START_TEST(browser_two_users)
 }
 END_TEST
 
+/*
+ * A stranger who claims to be alice (any password) reads nothing of
+ * hers, also where the pages are public and only the programs'
+ * locations authenticate (nginx_up): not her job's fragment, not its
+ * log lines.
+ */
+START_TEST(forged_user_refused)
+{
+	PGconn		*c = h_pg_connect();
+	char		 path[128], json[256], *body;
+	static const char forged[] = "Authorization: Basic YWxpY2U6eA==\r\n";
+	int64_t		 id;
+
+	id = enqueue_as("alice", "ok", "f1");
+	snprintf(json, sizeof(json), "{\"job_id\":%" PRId64 ",\"percent\":5,"
+	    "\"step\":\"" SECRET "\"}", id);
+	publish_to(c, "job", "progress", json, "alice");
+	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("alice"), &body),
+	    200);
+	ck_assert_msg(strstr(body, "job-row") != NULL, "alice: %s", body);
+	free(body);
+	h_http_get(web.port, path, forged, &body);
+	ck_assert_msg(strstr(body, "job-row") == NULL, "alice:x got %s: %s",
+	    path, body);
+	free(body);
+	h_http_get(web.port, "/logs/tail?n=200", forged, &body);
+	ck_assert_msg(strstr(body, "hello from job") == NULL, "alice:x got "
+	    "/logs/tail: %s", body);
+	free(body);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -963,16 +1005,19 @@ main(void)
 	tcase_add_unchecked_fixture(tc, apache_proxy_up, jobs_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, private_routes);
+	tcase_add_test(tc, forged_user_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("apache_fcgid");
 	tcase_add_unchecked_fixture(tc, apache_fcgid_up, jobs_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, private_routes);
+	tcase_add_test(tc, forged_user_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nginx");
 	tcase_add_unchecked_fixture(tc, nginx_up, jobs_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, private_routes);
+	tcase_add_test(tc, forged_user_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("browser");
 	tcase_add_unchecked_fixture(tc, demo_up, jobs_down);
