@@ -55,22 +55,34 @@ auth(const char *user)
 }
 
 /*
- * The demo's app, its registry with a personal channel (notices), every
- * path behind basic authentication.
+ * The demo's database with its registry with a personal channel
+ * (notices), and lighttpd's password file of the users in pg's folder,
+ * whose path goes to path, of len bytes.
  */
 static void
-stack_up(void)
+pg_up(char *path, size_t len)
 {
 	FILE	*f;
-	char	 conf[2048], path[600];
 
 	h_pg_start(&pg, "tests/data/registry-multiuser.json");
 	h_pg_load("demo/schema.sql");
-	snprintf(path, sizeof(path), "%s/users", pg.dir);
+	snprintf(path, len, "%s/users", pg.dir);
 	if ((f = fopen(path, "w")) == NULL)
 		ck_abort_msg("cannot write %s", path);
 	fputs("alice:secret\nbob:secret\ncarol:secret\n", f);
 	fclose(f);
+}
+
+/*
+ * The demo's app on the database of pg_up, every path behind basic
+ * authentication.
+ */
+static void
+stack_up(void)
+{
+	char	 conf[2048], path[600];
+
+	pg_up(path, sizeof(path));
 	snprintf(conf, sizeof(conf), "auth.backend = \"plain\"\n"
 	    "auth.backend.plain.userfile = \"%s\"\n"
 	    "$HTTP[\"url\"] =~ \"^/\" {\n auth.require = (\"\" => (\"method\" "
@@ -87,15 +99,14 @@ stack_down(void)
 }
 
 /*
- * The stack, with tests/data/jobs' scripts as kinds the web may
- * enqueue and carol one of the user_readers.
+ * Makes tests/data/jobs' scripts kinds the web may enqueue, and carol
+ * one of the user_readers.
  */
 static void
-queue_up(void)
+kinds_add(void)
 {
 	PGconn	*c;
 
-	stack_up();
 	c = h_pg_connect();
 	h_exec(c, "insert into pgsse.job_kinds (kind, description, args, "
 	    "cooldown_sec) values ('ok', 'prints', '{\"word\": \"string\"}', 0),"
@@ -104,6 +115,14 @@ queue_up(void)
 	h_exec(c, "update pgsse.settings set value = 'carol' where name = "
 	    "'user_readers'");
 	PQfinish(c);
+}
+
+/* The stack, with tests/data/jobs' kinds (kinds_add). */
+static void
+queue_up(void)
+{
+	stack_up();
+	kinds_add();
 }
 
 /* As queue_up, with a runner. */
@@ -762,6 +781,248 @@ START_TEST(cancel_queued)
 }
 END_TEST
 
+/*
+ * The password file of the users for Apache and nginx (apr1 hashes,
+ * which both read), at path.
+ */
+static void
+htpasswd(const char *path)
+{
+	if (h_run("for u in alice bob carol; do printf '%%s:%%s\\n' $u "
+	    "\"$(openssl passwd -apr1 secret)\"; done >%s && chmod 644 %s",
+	    path, path) != 0)
+		ck_abort_msg("cannot write %s", path);
+}
+
+/*
+ * Waits, at most WAIT_MS, for the reloaded server to ask for a
+ * password: its new configuration is live.
+ */
+static void
+auth_wait(void)
+{
+	int	 i, st = 0;
+
+	for (i = 0; i < WAIT_MS / 100; i++) {
+		st = h_http_get(web.port, "/api/sse-health", NULL, NULL);
+		if (st == 401)
+			return;
+		usleep(100000);
+	}
+	ck_abort_msg("the server does not ask for a password: %d", st);
+}
+
+/*
+ * Apache with the shipped sample (proxy-fcgi or fcgid), and basic
+ * authentication on every path as docs/DEPLOY.md says: a <Location
+ * "/"> after the sample, with the modules it needs.
+ */
+static void
+apache_up(const char *sample)
+{
+	char	 path[600];
+
+	pg_up(path, sizeof(path));
+	kinds_add();
+	runner = h_runner_start("tests/data/jobs", "60");
+	h_apache_start(&web, sample);
+	snprintf(path, sizeof(path), "%s/htpasswd", web.pwdir);
+	htpasswd(path);
+	if (h_run("m=/usr/lib/apache2/modules; for x in auth_basic authn_core "
+	    "authn_file authz_user; do echo \"LoadModule ${x}_module "
+	    "$m/mod_$x.so\"; done >>%s/apache.conf && printf '<Location "
+	    "\"/\">\\n AuthType Basic\\n AuthName pgsse\\n AuthUserFile %s\\n"
+	    " Require valid-user\\n</Location>\\n' >>%s/apache.conf && "
+	    "kill -HUP %d", web.dir, path, web.dir, (int)web.pid) != 0)
+		ck_abort_msg("cannot add authentication to Apache");
+	auth_wait();
+}
+
+static void apache_proxy_up(void) { apache_up("proxy-fcgi"); }
+static void apache_fcgid_up(void) { apache_up("fcgid"); }
+
+/*
+ * nginx with the shipped sample and, as its comment says, auth_basic
+ * and $pgsse_user set from the checked user in the locations that
+ * match the sed pattern where.
+ */
+static void
+nginx_auth(const char *where)
+{
+	char	 path[600];
+
+	pg_up(path, sizeof(path));
+	kinds_add();
+	runner = h_runner_start("tests/data/jobs", "60");
+	h_nginx_start(&web);
+	snprintf(path, sizeof(path), "%s/htpasswd", web.dir);
+	htpasswd(path);
+	if (h_run("sed -i 's#^    %s {$#&\\n        auth_basic pgsse;"
+	    "\\n        auth_basic_user_file %s;\\n        set $pgsse_user "
+	    "$remote_user;#' %s/pgsse-site.conf && kill -HUP %d", where, path,
+	    web.dir, (int)web.pid) != 0)
+		ck_abort_msg("cannot add auth_basic to the nginx sample");
+	auth_wait();
+}
+
+/*
+ * In the two locations that reach the programs, /api/ and @app: all
+ * that the sample's comment requires (location / only "to protect the
+ * pages too"), so the pages stay public.
+ */
+static void nginx_up(void) { nginx_auth("location \\(/api/\\|@app\\)"); }
+
+#define SECRET "only-alice-may-read-this"
+
+/*
+ * Reads path as user from the start of the log (Last-Event-ID lastid),
+ * for at most 1 s: a stream does not end by itself. Returns the
+ * stream, which the caller closes.
+ */
+static struct h_sse *
+replay(const char *user, const char *path, const char *lastid)
+{
+	struct h_sse	*s = user_stream(user, path, lastid);
+
+	h_sse_wait(s, 10000, 1000);
+	return s;
+}
+
+/*
+ * The private routes under another server: every path authenticated,
+ * REMOTE_USER reaching both programs. A personal notice reaches its
+ * user only; alice's running job and its events are hers on every
+ * route, bob's guesses show nothing; bob's cancel gets 403 and changes
+ * nothing, alice's cancels it.
+ */
+START_TEST(private_routes)
+{
+	static const char multi[] =
+	    "/api/sse?channel=job&channel=logs&channel=operations";
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*a, *b;
+	char		 path[128], json[256], *body;
+	pid_t		 pids[2];
+	int64_t		 id;
+
+	ck_assert_int_eq(h_http_get(web.port, "/api/sse/notices", NULL, NULL),
+	    401);
+	a = user_stream("alice", "/api/sse?channel=notices&channel=logs",
+	    NULL);
+	b = user_stream("bob", "/api/sse/notices", NULL);
+	publish_to(c, "notices", "notice", "{\"text\":\"for alice\"}", "alice");
+	publish_to(c, "notices", "notice", "{\"text\":\"for bob\"}", "bob");
+	ck_assert_int_eq(h_sse_wait(a, 1, WAIT_MS), 1);
+	ck_assert_int_eq(h_sse_wait(b, 1, WAIT_MS), 1);
+	h_sse_wait(a, 2, 300);
+	ck_assert_uint_eq(a->nmsgs, 1);
+	ck_assert_uint_eq(holding(a, "\"for alice\""), 1);
+	ck_assert_uint_eq(holding(b, "\"for bob\""), 1);
+	h_sse_close(a);
+	h_sse_close(b);
+	/* Alice's job, running, with a step only she may read. */
+	id = enqueue_as("alice", "linger", "p1");
+	job_pids(id, pids);
+	snprintf(json, sizeof(json), "{\"job_id\":%" PRId64 ",\"percent\":5,"
+	    "\"step\":\"" SECRET "\"}", id);
+	publish_to(c, "job", "progress", json, "alice");
+	a = replay("alice", multi, "job:0,logs:0,operations:0");
+	ck_assert_uint_ge(about(a, id), 3);	/* queued, running, progress */
+	ck_assert_uint_eq(holding(a, SECRET), 1);
+	h_sse_close(a);
+	b = replay("bob", multi, "job:0,logs:0,operations:0");
+	ck_assert_uint_eq(about(b, id) + holding(b, SECRET), 0);
+	h_sse_close(b);
+	b = replay("bob", "/api/sse/job", "0");
+	ck_assert_uint_eq(about(b, id) + holding(b, SECRET), 0);
+	h_sse_close(b);
+	snprintf(path, sizeof(path), "/api/jobs/%" PRId64 "/stream", id);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("bob"), &body), 404);
+	ck_assert_msg(strstr(body, SECRET) == NULL, "%s", body);
+	free(body);
+	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("alice"), &body),
+	    200);
+	ck_assert_msg(strstr(body, SECRET) != NULL, "alice: %s", body);
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("bob"), &body), 200);
+	ck_assert_msg(strstr(body, "job-row") == NULL, "bob: %s", body);
+	free(body);
+	ck_assert_int_eq(h_http_get(web.port, "/logs/tail?n=200", auth("bob"),
+	    &body), 200);
+	ck_assert_msg(strstr(body, "pids ") == NULL, "bob: %s", body);
+	free(body);
+	/* Bob's cancel: 403, and the job runs on; alice's ends it. */
+	snprintf(path, sizeof(path), "/jobs/%" PRId64 "/cancel", id);
+	ck_assert_int_eq(post_as("bob", path), 403);
+	usleep(300000);
+	ck_assert_str_eq(job_value("select state from pgsse.jobs where id = "
+	    "$1::bigint", id), "running");
+	ck_assert(alive(pids[0]) && alive(pids[1]));
+	ck_assert_int_eq(post_as("alice", path), 200);
+	ck_assert(gone(pids));
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * The stack with the demo's job scripts, each step slow enough (8 s)
+ * that a job is still running when the browser test cancels it.
+ */
+static void
+demo_up(void)
+{
+	stack_up();
+	setenv("PGSSE_DEMO_DELAY", "8", 1);
+	runner = h_runner_start("demo/jobs", "60");
+	unsetenv("PGSSE_DEMO_DELAY");
+}
+
+/*
+ * Two users in Chromium (tests/browser/users.mjs): alice's job and her
+ * personal notices are hers alone, on the page and by every route bob
+ * can guess; bob's cancel gets 403; alice's shows the job cancelled.
+ */
+START_TEST(browser_two_users)
+{
+	ck_assert_int_eq(h_browser(web.port, "users"), 0);
+}
+END_TEST
+
+/*
+ * A stranger who claims to be alice (any password) reads nothing of
+ * hers, also where the pages are public and only the programs'
+ * locations authenticate (nginx_up): not her job's fragment, not its
+ * log lines.
+ */
+START_TEST(forged_user_refused)
+{
+	PGconn		*c = h_pg_connect();
+	char		 path[128], json[256], *body;
+	static const char forged[] = "Authorization: Basic YWxpY2U6eA==\r\n";
+	int64_t		 id;
+
+	id = enqueue_as("alice", "ok", "f1");
+	snprintf(json, sizeof(json), "{\"job_id\":%" PRId64 ",\"percent\":5,"
+	    "\"step\":\"" SECRET "\"}", id);
+	publish_to(c, "job", "progress", json, "alice");
+	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
+	ck_assert_int_eq(h_http_get(web.port, path, auth("alice"), &body),
+	    200);
+	ck_assert_msg(strstr(body, "job-row") != NULL, "alice: %s", body);
+	free(body);
+	h_http_get(web.port, path, forged, &body);
+	ck_assert_msg(strstr(body, "job-row") == NULL, "alice:x got %s: %s",
+	    path, body);
+	free(body);
+	h_http_get(web.port, "/logs/tail?n=200", forged, &body);
+	ck_assert_msg(strstr(body, "hello from job") == NULL, "alice:x got "
+	    "/logs/tail: %s", body);
+	free(body);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -787,6 +1048,29 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, queue_per_user);
 	tcase_add_test(tc, cancel_queued);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("apache_proxy_fcgi");
+	tcase_add_unchecked_fixture(tc, apache_proxy_up, jobs_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, private_routes);
+	tcase_add_test(tc, forged_user_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("apache_fcgid");
+	tcase_add_unchecked_fixture(tc, apache_fcgid_up, jobs_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, private_routes);
+	tcase_add_test(tc, forged_user_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("nginx");
+	tcase_add_unchecked_fixture(tc, nginx_up, jobs_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, private_routes);
+	tcase_add_test(tc, forged_user_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("browser");
+	tcase_add_unchecked_fixture(tc, demo_up, jobs_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, browser_two_users);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
