@@ -386,6 +386,30 @@ START_TEST(registry_core_redeclared)
 }
 END_TEST
 
+/*
+ * A document that declares one channel twice is refused by the
+ * database too (not only by pgsse-registry check), and nothing of it
+ * is loaded: the second declaration would silently replace the first.
+ */
+START_TEST(registry_duplicate_channel)
+{
+	PGconn			*c = h_pg_connect();
+	struct pgsse_buf	 err = { NULL, 0, 0 }, notes = { NULL, 0, 0 };
+	static const char	 doc[] = "{\"channels\": ["
+	    "{\"name\": \"twice\", \"description\": \"a\", \"events\": []},"
+	    "{\"name\": \"twice\", \"description\": \"b\", \"events\": []}]}";
+
+	ck_assert(!db_load(c, doc, &err, &notes));
+	ck_assert_msg(err.p != NULL && strstr(err.p, "\"twice\" is declared "
+	    "twice") != NULL, "%s", err.p ? err.p : "(no error)");
+	ck_assert_int_eq(h_pg_count("select count(*) from pgsse.channels "
+	    "where name = 'twice'"), 0);
+	pgsse_buf_free(&err);
+	pgsse_buf_free(&notes);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -408,6 +432,7 @@ main(void)
 	tcase_add_test(tc, registry_core_survives_app_registry);
 	tcase_add_test(tc, registry_core_redeclared);
 	tcase_add_test(tc, registry_schema_installs_core);
+	tcase_add_test(tc, registry_duplicate_channel);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
