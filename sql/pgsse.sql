@@ -253,10 +253,17 @@ end $$;
 create or replace function pgsse.load_registry(doc jsonb) returns int
 language plpgsql as $$
 declare
-	c jsonb; v_core jsonb; n int := 0;
+	c jsonb; v_core jsonb; n int := 0; v_dup text;
 begin
 	if jsonb_typeof(doc -> 'channels') is distinct from 'array' then
 		raise exception 'registry: "channels" must be an array';
+	end if;
+	select x ->> 'name' into v_dup from jsonb_array_elements(doc -> 'channels') x
+		where jsonb_typeof(x) = 'object'
+		group by x ->> 'name' having count(*) > 1 limit 1;
+	if v_dup is not null then
+		raise exception 'registry: channel "%" is declared twice', v_dup
+			using errcode = '22023';
 	end if;
 	for c in select * from jsonb_array_elements(doc -> 'channels') loop
 		if jsonb_typeof(c) is distinct from 'object' or c ->> 'name' is null
