@@ -1152,6 +1152,22 @@ log_has(const char *want)
 	free(log);
 }
 
+/*
+ * A statement the database refuses is answered with an error, and the
+ * log says what the database said, not an empty "query failed: ".
+ */
+START_TEST(live_query_error_logged)
+{
+	char	 hdrs[1024], *resp;
+
+	board_csrf(hdrs, sizeof(hdrs));
+	ck_assert_int_ge(h_http(web.port, "POST", "/board/add", hdrs,
+	    "title=x&price=abc", REQ_TIMEOUT_SEC, &resp), 400);
+	free(resp);
+	log_has("query failed: ERROR:  invalid input syntax for type numeric");
+}
+END_TEST
+
 /* A broken edit: the error is logged with file:line, the old stays. */
 START_TEST(live_reload_broken)
 {
@@ -1239,6 +1255,7 @@ main(void)
 	tcase_add_test(tc, live_fragment);
 	tcase_add_test(tc, live_action);
 	tcase_add_test(tc, live_hx_empty);
+	tcase_add_test(tc, live_query_error_logged);
 	tcase_add_test(tc, live_reload);
 	tcase_add_test(tc, live_reload_broken);
 	tcase_add_test(tc, live_reload_bad_sql);
