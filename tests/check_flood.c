@@ -35,6 +35,7 @@ static void
 stack_up(void)
 {
 	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_pg_load("demo/schema.sql");	/* pgsse-app serves the demo */
 	setenv("PGSSE_MAX_CLIENTS", FLOOD_MAX_CLIENTS, 1);
 	setenv("PGSSE_HEARTBEAT", "1", 1);
 	/* Room in lighttpd for the flood: two descriptors per stream. */
