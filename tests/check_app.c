@@ -258,6 +258,7 @@ tx_up(void)
 
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/roles.sql");
+	h_pg_load("demo/schema.sql");	/* the sample's pgsse-app serves it */
 	snprintf(conf, sizeof(conf), "server.modules += ( \"mod_setenv\" )\n"
 	    "$HTTP[\"url\"] =~ \"^/tx/\" {\n"
 	    " setenv.add-environment = ( \"REMOTE_USER\" => \"alice\" )\n"

@@ -368,6 +368,7 @@ suite_up(void)
 {
 	install_up();
 	h_pg_start(&pg, NULL);
+	h_pg_load("demo/schema.sql");	/* the sample's pgsse-app serves it */
 }
 
 static void
