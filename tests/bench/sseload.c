@@ -154,8 +154,9 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 		if (!c->up) {
 			if (strncmp(c->line, "HTTP/", 5) == 0 &&
 			    (e = strchr(c->line, ' ')) != NULL &&
-			    strncmp(e + 1, "200", 3) != 0)
-				refused++;
+			    strncmp(e + 1, "200", 3) != 0 && refused++ < 3)
+				fprintf(stderr, "sseload: conn %td: %s\n",
+				    c - conns, c->line);
 			/* pgsse writes its headers only once the stream is
 			 * subscribed; nchan subscribes before answering. */
 			if (c->len == 0) {
