@@ -224,8 +224,7 @@ SQL
 # target, has two); then w7_events go to u0001 alone at w7_rate a
 # second. Latency runs from just before publish() to arrival; CPU is
 # the stream process's alone (perf's task-clock where perf can attach,
-# else /proc's ticks), from before the first event to the last
-# delivery. Its heartbeat is 60 s, so that no heartbeat (a cost per
+# else /proc's ticks), over the publishing time and a second more. Its heartbeat is 60 s, so that no heartbeat (a cost per
 # stream, not per event) falls in a window. Sets w7[N] to
 # "streams p50_us p99_us cpu_us_per_event delivered expected receivers
 # refused".
@@ -233,25 +232,19 @@ w7_events=200
 w7_rate=50
 declare -A w7
 
-# w7_watch PID: starts counting PID's CPU time; w7_unwatch PID prints
-# the milliseconds since.
-w7_watch() {
-	w7_t0=$(cpu "$1")
-	w7_perf=
+# w7_cpu PID SECONDS: prints the milliseconds of CPU that PID uses in
+# the next SECONDS (perf's task-clock, to the microsecond, where perf
+# can attach; else /proc's ticks).
+w7_cpu() {
+	local t0
 	if perf stat -e task-clock -x, -o /dev/null true 2>/dev/null; then
-		perf stat -e task-clock -x, -o "$tmp/w7/perf" -p "$1" &
-		w7_perf=$!
-		pids+=("$w7_perf")
-		sleep 0.5
-	fi
-}
-w7_unwatch() {
-	if [ -n "$w7_perf" ]; then
-		kill -INT "$w7_perf" 2>/dev/null || true
-		wait "$w7_perf" 2>/dev/null || true
-		awk -F, '/task-clock/ {print $1}' "$tmp/w7/perf"
+		perf stat -e task-clock -x, -o "$tmp/w7/perf" -p "$1" -- \
+		    sleep "$2" 2>/dev/null || true
+		awk -F, '/task-clock/ {print $1 + 0}' "$tmp/w7/perf"
 	else
-		awk -v a="$w7_t0" -v b="$(cpu "$1")" -v h="$hz" \
+		t0=$(cpu "$1")
+		sleep "$2"
+		awk -v a="$t0" -v b="$(cpu "$1")" -v h="$hz" \
 		    'BEGIN{printf "%.1f", (b - a) * 1000 / h}'
 	fi
 }
@@ -312,7 +305,7 @@ w7_unserve() {
 # idle stream's hang-up reaches lighttpd only when it next writes to it,
 # so streams of an earlier N would linger); sets w7[KEY].
 w7_point() {
-	local n=$1 key=$2 i streams res ms want fd loadpid
+	local n=$1 key=$2 i streams res ms want fd loadpid cpupid
 	for ((i = 1; i <= n; i++)); do
 		printf 'u%04d:pw\n' "$i"
 		if [ $((i % 2)) = 1 ]; then printf 'u%04d:pw\n' "$i"; fi
@@ -328,10 +321,13 @@ w7_point() {
 	exec {fd}<&"${W7LOAD[0]}"
 	read -r -t 90 _ <&"$fd" || true
 	sleep 1
-	w7_watch "$w7_spid"
+	# CPU over the publishing time and a second more.
+	w7_cpu "$w7_spid" $((w7_events / w7_rate + 1)) >"$tmp/w7/cpu" &
+	cpupid=$!
 	"$pub" user "$w7_rate" "$w7_events" u0001 >/dev/null
 	read -r -t 90 res <&"$fd" || res=
-	ms=$(w7_unwatch "$w7_spid")
+	wait "$cpupid" || true
+	ms=$(cat "$tmp/w7/cpu")
 	exec {fd}<&-
 	wait "$loadpid" 2>/dev/null || true
 	w7_unserve
@@ -517,8 +513,8 @@ PostgreSQL for pgsse; nginx for nchan.
   two streams) at $w7_rate a second with
   \`pgsse.publish('notices', 'notice', payload, 'u0001')\`. Latency
   runs from just before \`publish()\` (so it includes its commit) to
-  arrival; CPU is pgsse-stream's alone, per event, from before the
-  first event to the last delivery. Its heartbeat is set to 60 s, so
+  arrival; CPU is pgsse-stream's alone, per event, over the publishing
+  time and a second more. Its heartbeat is set to 60 s, so
   that none (a cost per stream, not per event; see W3) falls inside the
   window. W7 starts on an empty log (the earlier workloads' events
   are truncated); 1000L is 1,000 users again once the log also holds
