@@ -3,7 +3,7 @@
 # nginx+nchan, and against PostgreSQL's own limits, in one run on
 # loopback. Every headline figure is a ratio of two things measured here,
 # now. Writes docs/BENCHMARKS.md and docs/benchmarks.svg.
-# BENCH_ONLY=w1 or w5 runs just that workload and prints its figures,
+# BENCH_ONLY=w1, w5 or w7 runs just that workload and prints its figures,
 # for profiling; BENCH_SECONDS sets the length of each run (10).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -216,6 +216,161 @@ select id, name, description, installed from pgsse_demo.demos order by name;
 SQL
 	pgb_rps=$(/usr/lib/postgresql/15/bin/pgbench -n -M prepared -c 32 -j 2 -T "$secs" -f "$tmp/grid.sql" 2>/dev/null | awk '/^tps/ {print int($3)}')
 }
+# W7: events to one user among many users, each with personal streams
+# open, behind lighttpd's basic authentication (a plain user file, on
+# every path), each point on a new lighttpd and pgsse-stream. For N = 10, 100 and 1,000
+# users (u0001.., password pw), every user opens one stream of the
+# personal channel notices and every odd one a second (so u0001, the
+# target, has two); then w7_events go to u0001 alone at w7_rate a
+# second. Latency runs from just before publish() to arrival; CPU is
+# the stream process's alone (perf's task-clock where perf can attach,
+# else /proc's ticks), over the publishing time and a second more. Its heartbeat is 60 s, so that no heartbeat (a cost per
+# stream, not per event) falls in a window. Sets w7[N] to
+# "streams p50_us p99_us cpu_us_per_event delivered expected receivers
+# refused".
+w7_events=200
+w7_rate=50
+declare -A w7
+
+# w7_cpu PID SECONDS: prints the milliseconds of CPU that PID uses in
+# the next SECONDS (perf's task-clock, to the microsecond, where perf
+# can attach; else /proc's ticks).
+w7_cpu() {
+	local t0
+	if perf stat -e task-clock -x, -o /dev/null true 2>/dev/null; then
+		perf stat -e task-clock -x, -o "$tmp/w7/perf" -p "$1" -- \
+		    sleep "$2" 2>/dev/null || true
+		awk -F, '/task-clock/ {print $1 + 0}' "$tmp/w7/perf"
+	else
+		t0=$(cpu "$1")
+		sleep "$2"
+		awk -v a="$t0" -v b="$(cpu "$1")" -v h="$hz" \
+		    'BEGIN{printf "%.1f", (b - a) * 1000 / h}'
+	fi
+}
+
+# w7_clients PORT: the clients the stream process holds now.
+w7_clients() {
+	curl -fs -m 2 -u u0001:pw "http://127.0.0.1:$1/api/sse-health" |
+	    sed -n 's/.*"clients":\([0-9]*\).*/\1/p'
+}
+
+# w7_serve: starts a lighttpd of W7's own, with a new pgsse-stream
+# behind it (PGSSE_MAX_CLIENTS raised, as for the main one); sets
+# w7_port, w7_lpid (lighttpd) and w7_spid (pgsse-stream).
+w7_serve() {
+	w7_port=$(free_port)
+	cat >"$tmp/w7/lighttpd.conf" <<CONF
+var.pgsse_bind = "127.0.0.1"
+var.pgsse_port = $w7_port
+var.pgsse_www = "$src/www"
+var.pgsse_cgibin = "$build/cgi-bin"
+var.pgsse_app = "$src/demo"
+var.pgsse_run = "$tmp/w7"
+include "$src/etc/lighttpd/pgsse.conf"
+server.max-fds = 8192
+server.max-connections = 4000
+auth.backend = "plain"
+auth.backend.plain.userfile = "$tmp/w7/users"
+\$HTTP["url"] =~ "^/" {
+  auth.require = ( "" => ( "method" => "basic", "realm" => "pgsse", "require" => "valid-user" ) )
+}
+CONF
+	PGSSE_MAX_CLIENTS=30000 PGSSE_HEARTBEAT=60 \
+	    /usr/sbin/lighttpd -D -f "$tmp/w7/lighttpd.conf" </dev/null &
+	w7_lpid=$!
+	pids+=("$w7_lpid")
+	for _ in $(seq 100); do
+		[ -n "$(w7_clients "$w7_port")" ] && break
+		sleep 0.1
+	done
+	w7_spid=$(curl -fs -m 5 -u u0001:pw "http://127.0.0.1:$w7_port/api/sse-health" |
+	    sed 's/.*"pid":\([0-9]*\).*/\1/')
+	pids+=("$w7_spid")
+}
+
+# w7_unserve: stops that lighttpd and its pgsse-stream, and waits (5 s
+# at most) until both are gone.
+w7_unserve() {
+	kill "$w7_lpid" 2>/dev/null || true
+	wait "$w7_lpid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$w7_spid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$w7_spid" 2>/dev/null || true
+}
+
+# w7_point N KEY: one N, on a lighttpd and pgsse-stream of its own (an
+# idle stream's hang-up reaches lighttpd only when it next writes to it,
+# so streams of an earlier N would linger); sets w7[KEY].
+w7_point() {
+	local n=$1 key=$2 i streams res ms want fd loadpid cpupid
+	for ((i = 1; i <= n; i++)); do
+		printf 'u%04d:pw\n' "$i"
+		if [ $((i % 2)) = 1 ]; then printf 'u%04d:pw\n' "$i"; fi
+	done >"$tmp/w7/conns"
+	streams=$(wc -l <"$tmp/w7/conns")
+	want=$((2 * w7_events))
+	w7_serve
+	# It stops once the target's streams have every event (or 60 s
+	# after all are open), and holds its streams 1 s more.
+	coproc W7LOAD { "$load" -p "$w7_port" -u /api/sse/notices \
+	    -c "$streams" -a "$tmp/w7/conns" -d 60 -E "$want" -H 1; }
+	loadpid=$W7LOAD_PID
+	exec {fd}<&"${W7LOAD[0]}"
+	read -r -t 90 _ <&"$fd" || true
+	sleep 1
+	# CPU over the publishing time and a second more.
+	w7_cpu "$w7_spid" $((w7_events / w7_rate + 1)) >"$tmp/w7/cpu" &
+	cpupid=$!
+	"$pub" user "$w7_rate" "$w7_events" u0001 >/dev/null
+	read -r -t 90 res <&"$fd" || res=
+	wait "$cpupid" || true
+	ms=$(cat "$tmp/w7/cpu")
+	exec {fd}<&-
+	wait "$loadpid" 2>/dev/null || true
+	w7_unserve
+	w7[$key]="$streams $(kv "$res" p50_us) $(kv "$res" p99_us) $(awk -v m="$ms" -v e="$w7_events" 'BEGIN{printf "%.0f", m * 1000 / e}') $(kv "$res" delivered) $want $(kv "$res" receivers) $(( $(kv "$res" refused) + $(kv "$res" closed) )) $(kv "$res" connect_ms)"
+}
+
+run_w7() {
+	local i n
+	echo "W7 one user among many: 10, 100, 1000 users" >&2
+	mkdir -p "$tmp/w7"
+	# The earlier workloads' events go: W7 starts on an empty log.
+	psql -q -c "truncate pgsse.log"
+	# The demo's channels and a personal one, notices.
+	psql -q -v ON_ERROR_STOP=1 -v reg="$(cat "$src/demo/registry.json")" >/dev/null <<'SQL'
+select pgsse.load_registry(jsonb_set(:'reg'::jsonb, '{channels}',
+    (:'reg'::jsonb -> 'channels') || jsonb_build_array(jsonb_build_object(
+	'name', 'notices', 'personal', true,
+	'description', 'Messages for one user (the W7 benchmark).',
+	'events', jsonb_build_array(jsonb_build_object('name', 'notice',
+	    'description', 'A message for the user',
+	    'fields', jsonb_build_object('text', 'string')))))));
+SQL
+	for ((i = 1; i <= 1000; i++)); do printf 'u%04d:pw\n' "$i"; done >"$tmp/w7/users"
+	for n in 10 100 1000; do
+		w7_point "$n" "$n"
+	done
+	# Once more at 1,000 users, with the log holding 100,000 events of
+	# another channel (one busy channel at the default retention_count).
+	psql -q -c "insert into pgsse.log (id, channel, event, payload)
+	    select nextval('pgsse.log_id_seq'), 'logs', 'log',
+	    '{\"source\": \"w7\", \"line\": \"x\"}' from generate_series(1, 100000)" \
+	    -c "analyze pgsse.log"
+	w7_point 1000 1000L
+}
+if [ "${BENCH_ONLY:-}" = w7 ]; then	# quick loop while profiling: W7 only
+	run_w7
+	for n in 10 100 1000 1000L; do
+		read -r s p50 p99 cpe d e r x cms <<<"${w7[$n]}"
+		echo "users $n streams $s p50 $p50 p99 $p99 us cpu $cpe us/event delivered $d/$e receivers $r refused $x connect $cms ms"
+	done
+	exit 0
+fi
+
 if [ "${BENCH_ONLY:-}" = w5 ]; then	# quick loop while profiling: W5 only
 	run_w5
 	echo "status $st_rps grid $gr_rps static $static_rps pgbench $pgb_rps req/s"
@@ -274,6 +429,20 @@ w6n1=$(echo "$w6" | awk '/clients=1 / {print $3}' | sed 's/pg_notify=//;s/\/s//'
 w6p8=$(echo "$w6" | awk '/clients=8 / {print $4}' | sed 's/publish=//;s/\/s//')
 w6n8=$(echo "$w6" | awk '/clients=8 / {print $3}' | sed 's/pg_notify=//;s/\/s//')
 
+run_w7
+read -r _ w7p10 _ w7c10 _ _ _ _ _ <<<"${w7[10]}"
+read -r _ w7p1k _ w7c1k w7d w7e w7r w7x _ <<<"${w7[1000]}"
+r7a=$(ratio "$w7p1k" "$w7p10"); r7b=$(ratio "$w7c1k" "$w7c10")
+read -r _ w7p1kl _ _ _ _ _ _ _ <<<"${w7[1000L]}"
+r7c=$(ratio "$w7p1kl" "$w7p1k")
+w7ok=met w7rows=
+for n in 10 100 1000 1000L; do
+	read -r st p50 p99 c d e r x cms <<<"${w7[$n]}"
+	[ "$d" = "$e" ] && [ "$r" = 2 ] && [ "$x" = 0 ] || w7ok="not met"
+	w7rows+="| $n | $st | $cms | $(ms "$p50") | $(ms "$p99") | $c | $d / $e | $r | $x |"$'\n'
+done
+w7rows=${w7rows%$'\n'}
+
 goal() { awk -v r="$1" -v g="$2" -v dir="$3" 'BEGIN{ if (r == "n/a") print "?"; else if ((dir == "le" && r <= g) || (dir == "ge" && r >= g)) print "met"; else print "not met" }'; }
 r1=$(ratio "$(per1k "$pcpu" "$pd")" "$(per1k "$ncpu" "$nd")")
 r2=$(ratio "$p2p99" "$n2p99")
@@ -312,6 +481,10 @@ PostgreSQL for pgsse; nginx for nchan.
 | W5 declared /demos/grid vs the same fragment in C (req/s) | $gd_rps | $gc_rps | $r5c | ≥ 0.9 | $(goal "$r5c" 0.9 ge) |
 | W6 publish() vs pg_notify, 1 connection (events/s) | $w6p1 | $w6n1 | $r6 | ≥ 0.5 | $(goal "$r6" 0.5 ge) |
 | W6 publish() vs pg_notify, 8 connections (events/s) | $w6p8 | $w6n8 | $(ratio "$w6p8" "$w6n8") | ≥ 0.5 | $(goal "$(ratio "$w6p8" "$w6n8")" 0.5 ge) |
+| W7 delivery to one user, p50 (ms): 1,000 users vs 10 | $(ms "$w7p1k") | $(ms "$w7p10") | $r7a | ≤ 1.5 | $(goal "$r7a" 1.5 le) |
+| W7 stream CPU per event to one user (µs): 1,000 users vs 10 | $w7c1k | $w7c10 | $r7b | ≤ 1.5 | $(goal "$r7b" 1.5 le) |
+| W7 delivery to one user at 1,000 users, p50 (ms): log of 100,000 other events vs empty | $(ms "$w7p1kl") | $(ms "$w7p1k") | $r7c | ≤ 1.5 | $(goal "$r7c" 1.5 le) |
+| W7 delivered / expected at 1,000 users, to that user's streams only | $w7d / $w7e (streams with events $w7r, refused or cut $w7x) | | | no loss, no other user's stream | $w7ok |
 
 ## Details
 
@@ -331,6 +504,29 @@ PostgreSQL for pgsse; nginx for nchan.
   API. Each is behind its own lighttpd with the shipped config, and
   both answer the same bytes; each runs twice for half the time, in the
   order C, declared, declared, C.
+- W7: for each point a new lighttpd of its own, with basic
+  authentication on every path (a plain user file of 1,000 users), in
+  front of a new pgsse-stream, and a personal channel, \`notices\`.
+  For each number of users, every user opens one stream of it and
+  every other user a second (the streams below), each with its own
+  \`Authorization\` header; then $w7_events events go to one user (u0001,
+  two streams) at $w7_rate a second with
+  \`pgsse.publish('notices', 'notice', payload, 'u0001')\`. Latency
+  runs from just before \`publish()\` (so it includes its commit) to
+  arrival; CPU is pgsse-stream's alone, per event, over the publishing
+  time and a second more. Its heartbeat is set to 60 s, so
+  that none (a cost per stream, not per event; see W3) falls inside the
+  window. W7 starts on an empty log (the earlier workloads' events
+  are truncated); 1000L is 1,000 users again once the log also holds
+  100,000 events of \`logs\` (one busy channel at the default
+  \`retention_count\`). That time goes to PostgreSQL, not to the
+  stream's CPU: the stream's read of the log (\`lib/feed.c\`) is
+  planned as a walk of every row above its cursor in id order, the
+  other channels' too.
+
+| W7 users | streams | all open in (ms) | p50 ms | p99 ms | stream CPU µs per event | delivered / expected | streams with events | refused or cut |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+$w7rows
 
 ## Scale
 

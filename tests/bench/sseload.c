@@ -2,6 +2,7 @@
  * sseload: an epoll SSE load client for the benchmarks.
  *
  *   sseload -p PORT -u PATH -c CONNS -d SECONDS [-R] [-e EVENTS]
+ *       [-a USERFILE] [-E DELIVERIES] [-H SECONDS]
  *
  * Opens CONNS streams to 127.0.0.1:PORT, parses each incrementally, and
  * reads every event's JSON data for "seq" (the publisher's counter) and
@@ -14,6 +15,14 @@
  * once every stream has seen seq EVENTS-1; with -X P each stream is
  * also dropped at random, P times a second on average, and comes back; "silence_ms" is then the
  * longest time in which no connection received anything.
+ * With -a each connection sends basic authentication as the user on
+ * its line of USERFILE ("user:password", one line a connection, the
+ * lines used over again if there are fewer); "receivers" counts the
+ * connections that got any event, "refused" the answers other than 200.
+ * With -E it stops early once DELIVERIES events have arrived in all,
+ * whichever streams had them. With -H it keeps its streams open for
+ * SECONDS after it has printed its figures, so that their closing does
+ * not fall in the window a caller measures.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +43,8 @@
 #define HIST_STEP_US 10
 #define HIST_BUCKETS 1000000
 #define LINE_MAX_B 65536
+/* An Authorization header line; a user file's line is at most half. */
+#define AUTH_MAX_B 512
 
 struct conn {
 	int	 fd;
@@ -51,12 +62,15 @@ struct conn {
 	int64_t	 delivered;
 	int64_t	 onconn;	/* events on the current connection */
 	char	 from[256];	/* the Last-Event-ID it resumed from */
+	char	 auth[AUTH_MAX_B];	/* its Authorization line, or "" */
 };
 
 static uint32_t	*hist;
 static int64_t	 nlat, gaps, dups, delivered, maxlat, closed_early;
 static int64_t	 last_delivery, max_silence, reconnects, nsubscribed;
+static int64_t	 refused;	/* answers other than 200 */
 static int64_t	 expect = -1, ndone;	/* -e: stop when all have it */
+static int64_t	 expect_total = -1;	/* -E: stop at this many in all */
 static double	 churn;			/* -X: disconnects per conn per s */
 static int	 trace;			/* SSELOAD_TRACE: print each gap */
 static struct conn *conns;
@@ -138,6 +152,11 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 		if (c->len > 0 && c->line[c->len - 1] == '\r')
 			c->line[--c->len] = '\0';
 		if (!c->up) {
+			if (strncmp(c->line, "HTTP/", 5) == 0 &&
+			    (e = strchr(c->line, ' ')) != NULL &&
+			    strncmp(e + 1, "200", 3) != 0 && refused++ < 3)
+				fprintf(stderr, "sseload: conn %td: %s\n",
+				    c - conns, c->line);
 			/* pgsse writes its headers only once the stream is
 			 * subscribed; nchan subscribes before answering. */
 			if (c->len == 0) {
@@ -166,11 +185,78 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 	}
 }
 
+/*
+ * Writes the header line "Authorization: Basic <base64 of z>\r\n" into
+ * out (AUTH_MAX_B bytes). Returns -1 if z is too long for it.
+ */
 static int
-open_conn(int port, const char *path, const char *lastid)
+basic_auth(const char *z, char *out)
+{
+	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t			 n = strlen(z), i, o;
+	uint32_t		 v;
+
+	o = (size_t)snprintf(out, AUTH_MAX_B, "Authorization: Basic ");
+	if (o + (n + 2) / 3 * 4 + 3 > AUTH_MAX_B)
+		return -1;
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)(unsigned char)z[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)(unsigned char)z[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)z[i + 2];
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	memcpy(out + o, "\r\n", 3);
+	return 0;
+}
+
+/*
+ * Gives each of the n connections the Authorization line of its line of
+ * the file at path, the lines used over again if there are fewer.
+ * Returns -1 (with a message) if the file cannot be read, is empty, or
+ * has a line too long.
+ */
+static int
+load_users(const char *path, struct conn *cs, int n)
+{
+	FILE	*f;
+	char	 line[AUTH_MAX_B / 2];
+	int	 i, nl = 0, rc = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "sseload: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (fgets(line, sizeof(line), f) == NULL) {
+			if (nl == 0 || fseek(f, 0, SEEK_SET) != 0 ||
+			    fgets(line, sizeof(line), f) == NULL)
+				goto out;
+		}
+		nl++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (basic_auth(line, cs[i].auth) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "sseload: %s: empty, or line %d too long\n",
+		    path, nl + 1);
+	fclose(f);
+	return rc;
+}
+
+static int
+open_conn(int port, const char *path, const char *lastid, const char *auth)
 {
 	struct sockaddr_in	 sa;
-	char			 req[1024];
+	char			 req[2048];
 	int			 fd, n, one = 1;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
@@ -185,9 +271,10 @@ open_conn(int port, const char *path, const char *lastid)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-	    "Accept: text/event-stream\r\n%s%s%s\r\n", path,
-	    *lastid ? "Last-Event-ID: " : "", lastid, *lastid ? "\r\n" : "");
-	if (write(fd, req, (size_t)n) != n) {
+	    "Accept: text/event-stream\r\n%s%s%s%s\r\n", path,
+	    *lastid ? "Last-Event-ID: " : "", lastid, *lastid ? "\r\n" : "",
+	    auth);
+	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
 	}
@@ -213,18 +300,21 @@ main(int argc, char *argv[])
 	struct epoll_event	 ev, evs[512];
 	struct rlimit		 rl;
 	struct conn		*cs;
-	const char		*path = "/api/sse/logs";
+	const char		*path = "/api/sse/logs", *users = NULL;
 	char			 buf[65536];
-	int64_t			 t0, tconn, end, connected = 0;
+	int64_t			 t0, tconn, end, connected = 0, receivers = 0;
 	int			 port = 8080, nconn = 100, secs = 10, ep, i, n, ch;
-	int			 reconnect = 0;
+	int			 reconnect = 0, hold = 0;
 	int64_t			 next_churn = 0;
 	ssize_t			 r;
 
-	while ((ch = getopt(argc, argv, "p:u:c:d:e:X:R")) != -1) {
+	while ((ch = getopt(argc, argv, "a:p:u:c:d:e:E:H:X:R")) != -1) {
 		switch (ch) {
 		case 'X': churn = atof(optarg); reconnect = 1; break;
+		case 'a': users = optarg; break;
 		case 'e': expect = atoll(optarg); break;
+		case 'E': expect_total = atoll(optarg); break;
+		case 'H': hold = atoi(optarg); break;
 		case 'R': reconnect = 1; break;
 		case 'p': port = atoi(optarg); break;
 		case 'u': path = optarg; break;
@@ -232,7 +322,8 @@ main(int argc, char *argv[])
 		case 'd': secs = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: sseload -p PORT -u PATH -c CONNS "
-			    "-d SECONDS\n");
+			    "-d SECONDS [-R] [-e EVENTS] [-E DELIVERIES] "
+			    "[-a USERFILE] [-H SECONDS] [-X RATE]\n");
 			return 2;
 		}
 	}
@@ -241,13 +332,19 @@ main(int argc, char *argv[])
 	setrlimit(RLIMIT_NOFILE, &rl);
 	hist = calloc(HIST_BUCKETS, sizeof(*hist));
 	cs = conns = calloc((size_t)nconn, sizeof(*cs));
+	if (hist == NULL || cs == NULL || nconn < 1) {
+		fprintf(stderr, "sseload: bad -c, or out of memory\n");
+		return 1;
+	}
+	if (users != NULL && load_users(users, cs, nconn) != 0)
+		return 1;
 	trace = getenv("SSELOAD_TRACE") != NULL;
 	ep = epoll_create1(0);
 	t0 = now_us();
 	for (i = 0; i < nconn; i++) {
 		cs[i].lastseq = -1;
 		cs[i].line = malloc(LINE_MAX_B);
-		if ((cs[i].fd = open_conn(port, path, "")) < 0) {
+		if ((cs[i].fd = open_conn(port, path, "", cs[i].auth)) < 0) {
 			fprintf(stderr, "sseload: connect %d failed: %s\n", i,
 			    strerror(errno));
 			cs[i].closed = 1;
@@ -273,7 +370,8 @@ main(int argc, char *argv[])
 	    connected, nsubscribed);
 	fflush(stdout);
 	end = now_us() + (int64_t)secs * 1000000;
-	while (now_us() < end && !(expect > 0 && ndone >= connected)) {
+	while (now_us() < end && !(expect > 0 && ndone >= connected) &&
+	    !(expect_total > 0 && delivered >= expect_total)) {
 		n = epoll_wait(ep, evs, 512, 50);
 		/* Read first: once a stream is dropped below, its descriptor
 		 * may go to a new stream, and an event from this wait would
@@ -318,7 +416,7 @@ main(int argc, char *argv[])
 			c->data[0] = '\0';
 			c->onconn = 0;
 			memcpy(c->from, c->id, sizeof(c->from));
-			if ((c->fd = open_conn(port, path, c->id)) < 0) {
+			if ((c->fd = open_conn(port, path, c->id, c->auth)) < 0) {
 				c->retry_at = now_us() + 500000;
 				continue;
 			}
@@ -339,6 +437,7 @@ main(int argc, char *argv[])
 			if (lmin < 0 || cs[i].lastseq < lmin)
 				lmin = cs[i].lastseq;
 			nlate += cs[i].firstseq > 0;
+			receivers++;
 		}
 		printf("first_seq_max=%" PRId64 " late_starts=%" PRId64
 		    " last_seq_min=%" PRId64 " ", fmax, nlate, lmin);
@@ -346,9 +445,13 @@ main(int argc, char *argv[])
 	printf("subscribed=%" PRId64 " connected=%" PRId64 " connect_ms=%.1f delivered=%" PRId64
 	    " gaps=%" PRId64 " dups=%" PRId64 " closed=%" PRId64
 	    " p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64
-	    " reconnects=%" PRId64 " silence_ms=%" PRId64 "\n",
+	    " reconnects=%" PRId64 " silence_ms=%" PRId64
+	    " receivers=%" PRId64 " refused=%" PRId64 "\n",
 	    nsubscribed, connected, (double)tconn / 1000.0, delivered, gaps, dups,
 	    closed_early, percentile(0.50), percentile(0.99), maxlat,
-	    reconnects, max_silence / 1000);
+	    reconnects, max_silence / 1000, receivers, refused);
+	fflush(stdout);
+	if (hold > 0)
+		sleep((unsigned int)hold);
 	return 0;
 }

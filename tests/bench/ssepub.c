@@ -3,6 +3,8 @@
  * second, each carrying "seq" and "t" (CLOCK_REALTIME, µs):
  *   ssepub pgsse RATE COUNT            through pgsse.publish() (PG* env)
  *   ssepub nchan RATE COUNT PORT PATH  by HTTP POST to nchan
+ *   ssepub user RATE COUNT USER        to USER alone, on the personal
+ *                                      channel notices (event notice)
  * Prints the rate it achieved. When the database goes away it keeps
  * reconnecting and retries the same event, so "seq" stays gap-free in
  * the log and a gap seen by a client is a real loss.
@@ -27,6 +29,10 @@ now_us(void)
 	clock_gettime(CLOCK_REALTIME, &t);
 	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
+
+/* The statement of each mode that publishes through PostgreSQL. */
+#define PUB_SQL "select pgsse.publish('logs', 'log', $1::jsonb)"
+#define PUB_USER_SQL "select pgsse.publish('notices', 'notice', $1::jsonb, $2)"
 
 static int
 post(int port, const char *path, const char *body)
@@ -61,15 +67,25 @@ main(int argc, char *argv[])
 	PGconn		*conn = NULL;
 	PGresult	*res;
 	char		 json[256];
-	const char	*params[1] = { json };
+	const char	*params[2] = { json, NULL }, *sql = PUB_SQL;
 	int64_t		 rate, count, i, start, due, failures = 0;
-	int		 nchan;
+	int		 nchan, nparams = 1;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: ssepub pgsse|nchan RATE COUNT [PORT PATH]\n");
+		fprintf(stderr, "usage: ssepub pgsse|nchan|user RATE COUNT "
+		    "[PORT PATH | USER]\n");
 		return 2;
 	}
 	nchan = strcmp(argv[1], "nchan") == 0;
+	if (strcmp(argv[1], "user") == 0) {
+		if (argc < 5) {
+			fprintf(stderr, "ssepub: user needs USER\n");
+			return 2;
+		}
+		sql = PUB_USER_SQL;
+		params[1] = argv[4];
+		nparams = 2;
+	}
 	rate = atoll(argv[2]);
 	count = atoll(argv[3]);
 	if (!nchan) {
@@ -78,8 +94,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "ssepub: %s", PQerrorMessage(conn));
 			return 1;
 		}
-		res = PQprepare(conn, "pub", "select pgsse.publish('logs', 'log', "
-		    "$1::jsonb)", 1, NULL);
+		res = PQprepare(conn, "pub", sql, nparams, NULL);
 		PQclear(res);
 	}
 	start = now_us();
@@ -87,13 +102,15 @@ main(int argc, char *argv[])
 		due = start + i * 1000000 / rate;
 		while (now_us() < due)
 			usleep((useconds_t)(due - now_us() > 1000 ? 500 : 50));
-		snprintf(json, sizeof(json), "{\"source\":\"bench\",\"line\":\"x\","
-		    "\"seq\":%" PRId64 ",\"t\":%" PRId64 "}", i, now_us());
+		snprintf(json, sizeof(json), "{%s,\"seq\":%" PRId64 ",\"t\":%"
+		    PRId64 "}", nparams == 2 ? "\"text\":\"x\"" :
+		    "\"source\":\"bench\",\"line\":\"x\"", i, now_us());
 		if (nchan) {
 			if (post(atoi(argv[4]), argv[5], json) != 0)
 				fprintf(stderr, "ssepub: post failed\n");
 		} else {
-			res = PQexecPrepared(conn, "pub", 1, params, NULL, NULL, 0);
+			res = PQexecPrepared(conn, "pub", nparams, params, NULL,
+			    NULL, 0);
 			if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 				PQclear(res);
 				if (++failures > 600) {
@@ -103,9 +120,8 @@ main(int argc, char *argv[])
 				usleep(100000);
 				if (PQstatus(conn) != CONNECTION_OK) {
 					PQreset(conn);
-					PQclear(PQprepare(conn, "pub", "select "
-					    "pgsse.publish('logs', 'log', $1::jsonb)",
-					    1, NULL));
+					PQclear(PQprepare(conn, "pub", sql,
+					    nparams, NULL));
 				}
 				i--;	/* the same seq again */
 				start += 100000;
