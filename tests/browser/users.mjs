@@ -194,6 +194,12 @@ await run('two users', async (_page, browser) => {
 		console.log(`cancel: click to "cancelled" shown in ${ms} ms`);
 		assert(jobState(id) === 'cancelled', 'the job ended ' + jobState(id));
 		assert((await b1.locator(`#job-${id}`).count()) === 0, 'bob still sees nothing');
+		// The job's end reaches alice's toasts (demos.operation_completed),
+		// and not bob's: how her job ended is hers.
+		await a1.locator('.toast', { hasText: 'todo: failed' }).first().waitFor({ timeout: WAIT });
+		await b1.waitForTimeout(500);
+		assert((await b1.locator('.toast', { hasText: 'todo: failed' }).count()) === 0,
+			'bob was told how alice\'s job ended: ' + await b1.locator('.toasts').innerText());
 		assert(errors.length === 0, 'page errors: ' + errors.join('\n'));
 		console.log('bob saw nothing on: ' + quiet.join(', '));
 	} finally {
