@@ -169,19 +169,6 @@ START_TEST(grants_stream)
 }
 END_TEST
 
-/* Returns the SQLSTATE that sql raises as c's role, or "" if none. */
-static const char *
-sqlstate(PGconn *c, const char *sql)
-{
-	static char	 st[6];
-	PGresult	*res = PQexec(c, sql);
-	const char	*z = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	snprintf(st, sizeof(st), "%s", z ? z : "");
-	PQclear(res);
-	return st;
-}
-
 /*
  * The web role enqueues only the kinds an app declared for the web,
  * with exactly their declared arguments, no control characters, and a
@@ -191,38 +178,38 @@ START_TEST(grants_web_enqueue_bounded)
 {
 	PGconn	*owner = h_pg_connect(), *c = as("pgsse_web");
 
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('rm_rf', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('rm_rf', "
 	    "'{}', null)"), "22023");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('demo_install',"
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('demo_install',"
 	    " '{\"demo_id\":\"todo\",\"name\":\"T\",\"x\":1}', null)"),
 	    "22023");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('demo_install',"
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('demo_install',"
 	    " '{\"demo_id\":1,\"name\":\"T\"}', null)"), "22023");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('demo_install',"
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('demo_install',"
 	    " '{\"demo_id\":\"todo\",\"name\":\"a\\nPROGRESS 100 x\"}',"
 	    " null)"), "22023");
 	/* Once, then the same job again while it is queued. */
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('validation', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('validation', "
 	    "'{}', 'v')"), "");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('validation', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('validation', "
 	    "'{}', 'v')"), "");
 	ck_assert_int_eq(count(c, "select count(*) from pgsse.jobs where "
 	    "kind = 'validation'"), 1);
 	/* Finished a moment ago: too soon for another. */
 	h_exec(owner, "update pgsse.jobs set state = 'succeeded', "
 	    "finished_at = now() where kind = 'validation'");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('validation', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('validation', "
 	    "'{}', 'v')"), "PS429");
 	h_exec(owner, "update pgsse.jobs set created_at = now() - "
 	    "interval '1 hour' where kind = 'validation'");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('validation', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('validation', "
 	    "'{}', 'v')"), "");
 	/* The cap on queued jobs of one kind, whatever the keys. */
 	h_exec(owner, "update pgsse.job_kinds set max_queued = 2 where kind "
 	    "= 'validation'");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('validation', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('validation', "
 	    "'{}', 'w')"), "");
-	ck_assert_str_eq(sqlstate(c, "select pgsse.web_enqueue('validation', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.web_enqueue('validation', "
 	    "'{}', 'x')"), "PS429");
 	PQfinish(c);
 	PQfinish(owner);

@@ -215,19 +215,6 @@ enqueue_as(const char *user, const char *kind, const char *word)
 	return id;
 }
 
-/* Returns the SQLSTATE sql fails with, or "" if it succeeds (static). */
-static const char *
-sqlstate(PGconn *c, const char *sql)
-{
-	static char	 st[6];
-	PGresult	*res = PQexec(c, sql);
-	const char	*z = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	snprintf(st, sizeof(st), "%s", z ? z : "");
-	PQclear(res);
-	return st;
-}
-
 /* Returns the number of s's events whose data holds needle. */
 static size_t
 holding(const struct h_sse *s, const char *needle)
@@ -325,7 +312,7 @@ START_TEST(personal_reaches_its_user_only)
 	    NULL);
 	b1 = user_stream("bob", "/api/sse/notices", NULL);
 	b2 = user_stream("bob", "/api/sse?channel=logs&channel=notices", NULL);
-	ck_assert_str_eq(sqlstate(c, "select pgsse.publish('notices', "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.publish('notices', "
 	    "'notice', '{\"text\":\"nobody\"}')"), "22023");
 	publish_to(c, "notices", "notice", "{\"text\":\"for alice\"}", "alice");
 	publish_to(c, "notices", "notice", "{\"text\":\"for bob\"}", "bob");
@@ -705,7 +692,7 @@ START_TEST(cancel_foreign_refused)
 	ck_assert(alive(pids[0]) && alive(pids[1]));
 	ck_assert_str_eq(cancel_as("alice", id), "");
 	ck_assert(gone(pids));
-	ck_assert_str_eq(sqlstate(c, "select pgsse.cancel(id) from pgsse.jobs "
+	ck_assert_str_eq(h_sqlstate(c, "select pgsse.cancel(id) from pgsse.jobs "
 	    "where owner is null and state in ('queued', 'running')"), "");
 	PQfinish(c);
 }
@@ -730,9 +717,9 @@ START_TEST(queue_per_user)
 	for (i = 0; i < PGSSE_JOBS_QUEUED_USER_MAX; i++) {
 		snprintf(sql, sizeof(sql), "select pgsse.web_enqueue('ok', "
 		    "'{\"word\": \"bob%d\"}')", i);
-		ck_assert_str_eq(sqlstate(w, sql), "");
+		ck_assert_str_eq(h_sqlstate(w, sql), "");
 	}
-	ck_assert_str_eq(sqlstate(w, "select pgsse.web_enqueue('ok', "
+	ck_assert_str_eq(h_sqlstate(w, "select pgsse.web_enqueue('ok', "
 	    "'{\"word\": \"one too many\"}')"), "PS429");
 	PQfinish(w);
 	ck_assert_int_gt(enqueue_as("alice", "ok", "mine"), 0);

@@ -1032,3 +1032,17 @@ h_app_dir(void)
 	snprintf(dir, sizeof(dir), "%s/demo", h_srcdir());
 	return dir;
 }
+
+/* Returns the SQLSTATE sql raises as c's role, or "" if it succeeds, in
+ * a static buffer that the next call overwrites. */
+const char *
+h_sqlstate(PGconn *c, const char *sql)
+{
+	static char	 st[6];
+	PGresult	*res = PQexec(c, sql);
+	const char	*z = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	snprintf(st, sizeof(st), "%s", z ? z : "");
+	PQclear(res);
+	return st;
+}

@@ -93,5 +93,6 @@ int		 h_http(int port, const char *method, const char *path,
 		    const char *hdrs, const char *body, int timeout_sec,
 		    char **resp);
 const char	*h_app_dir(void);
+const char	*h_sqlstate(PGconn *, const char *sql);
 
 #endif
