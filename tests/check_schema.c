@@ -697,6 +697,7 @@ main(void)
 
 	tc = tcase_create("schema");
 	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, NULL, web_down);
 	tcase_add_test(tc, schema_upgrade_equals_install);
 	tcase_add_test(tc, schema_upgrade_live);
