@@ -1,5 +1,8 @@
 -- pgsse schema: the event registry, the append-only event log, publishing,
--- retention and the job queue. Loading it twice is harmless.
+-- retention and the job queue, at schema version 2 (the whole of it, for
+-- a new database: pgsse-schema(1) installs it, and upgrades an older
+-- database with the steps in sql/upgrade/ instead). Loading it twice is
+-- harmless; loading it over another version is refused.
 -- Contracts: pgsse.publish(channel, event, payload jsonb) returns bigint,
 --            pgsse.publish(channel, event, payload jsonb, user text)
 --              returns bigint (to one user),
@@ -7,7 +10,44 @@
 
 set client_min_messages = warning;
 
+-- The database's schema version: pgsse.schema_version(), or 1 for the
+-- first release, which had none but had pgsse.log. Over another version
+-- this file is refused, and the session made read-only first, so that
+-- a psql without ON_ERROR_STOP, which goes on after an error, changes
+-- nothing either. A new version bumps the 2s here and in
+-- pgsse.schema_version() below, and adds its step to sql/upgrade/
+-- (docs/DEPLOY.md).
+do $$
+declare
+	v int;
+begin
+	if to_regprocedure('pgsse.schema_version()') is not null then
+		execute 'select pgsse.schema_version()' into v;
+	elsif to_regclass('pgsse.log') is not null then
+		v := 1;
+	end if;
+	if v <> 2 then
+		perform set_config('default_transaction_read_only', 'on', false);
+		perform set_config('pgsse.refused', v::text, false);
+	end if;
+end $$;
+do $$
+declare
+	v text := current_setting('pgsse.refused', true);
+begin
+	if v <> '' then
+		raise exception 'pgsse: the database has pgsse schema version %, this file is version 2', v
+			using errcode = '55000', hint = case when v::int < 2
+			then 'Upgrade it with pgsse-schema upgrade.'
+			else 'Load the sql/pgsse.sql of the pgsse that made it.' end;
+	end if;
+end $$;
+
 create schema if not exists pgsse;
+
+-- The version of this schema. Each step in sql/upgrade/ sets it.
+create or replace function pgsse.schema_version() returns int
+language sql stable as $$ select 2 $$;
 
 -- Named settings; change them with UPDATE.
 create table if not exists pgsse.settings (

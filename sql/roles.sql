@@ -31,6 +31,8 @@ revoke all on all sequences in schema pgsse from public;
 revoke execute on all functions in schema pgsse from public;
 
 grant usage on schema pgsse to pgsse_web, pgsse_stream, pgsse_publisher;
+grant execute on function pgsse.schema_version() to pgsse_web, pgsse_stream,
+	pgsse_publisher;
 
 grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
 	pgsse.channel_state, pgsse.jobs, pgsse.settings to pgsse_web;
