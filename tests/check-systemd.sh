@@ -8,10 +8,21 @@
 # connect to those programs (Apache mod_proxy_fcgi, nginx) must name the
 # very sockets the units listen on. (lighttpd and mod_fcgid start the
 # programs themselves.)
+#
+# Verify: `systemd-analyze verify` finds nothing to say about any unit,
+# with the programs installed (make install DESTDIR=...) and the units'
+# paths under the prefix pointed there, as its ExecStart= checks need;
+# it exits 0 after most warnings ("Unknown key ..., ignoring"), so any
+# output fails. Two broken copies of a unit (a misspelt key, a program
+# that is not there) must fail, or the check proves nothing.
 set -u
 build=${PGSSE_BUILDDIR:-.}
+prefix=${PGSSE_PREFIX:-/usr/local}
 units=$build/etc/systemd
 rc=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsse-systemd.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -62,4 +73,47 @@ same_sockets pgsse-proxy-fcgi.conf "$(grep -o 'unix:${PGSSE_RUN}/[a-z-]*\.sock' 
 	"$build/etc/apache/pgsse-proxy-fcgi.conf" | sed "s|^unix:\${PGSSE_RUN}|$run|")"
 same_sockets pgsse-nginx.conf "$(sed -n 's/^ *fastcgi_pass unix:\([^;]*\);/\1/p' \
 	"$build/etc/nginx/pgsse-nginx.conf")"
+
+# Runs systemd-analyze verify on unit; returns 0 if it said nothing.
+verify() {
+	if (cd "$(dirname "$1")" && systemd-analyze verify --man=no \
+	    "./$(basename "$1")") >"$tmp/verify.out" 2>&1 &&
+	    [ ! -s "$tmp/verify.out" ]; then
+		return 0
+	fi
+	sed 's/^/  /' "$tmp/verify.out" >&2
+	return 1
+}
+
+if ! command -v systemd-analyze >/dev/null; then
+	echo "SKIP: verify: no systemd-analyze"
+	exit $rc
+fi
+if ! make -s -C "$build" install DESTDIR="$tmp/dest" >"$tmp/install.log" 2>&1; then
+	cat "$tmp/install.log" >&2
+	fail "make install DESTDIR=$tmp/dest"
+	exit $rc
+fi
+mkdir "$tmp/units"
+for u in "$units"/*.service; do
+	sed "s|$prefix/|$tmp/dest$prefix/|g" "$u" >"$tmp/units/$(basename "$u")"
+	if verify "$tmp/units/$(basename "$u")"; then
+		echo "ok: systemd-analyze verify $(basename "$u")"
+	else
+		fail "systemd-analyze verify $(basename "$u")"
+	fi
+done
+one=$tmp/units/pgsse-stream.service
+sed 's/^User=/Usr=/' "$one" >"$tmp/broken-key.service"
+sed 's|/pgsse-stream |/pgsse-no-such-program |' "$one" >"$tmp/broken-exec.service"
+for b in broken-key broken-exec; do
+	if cmp -s "$one" "$tmp/$b.service"; then
+		fail "$b: the unit did not change"
+	elif verify "$tmp/$b.service" 2>/dev/null; then
+		fail "systemd-analyze verify passed $b.service"
+	else
+		echo "ok: systemd-analyze verify fails $b.service:" \
+			"$(head -n 1 "$tmp/verify.out")"
+	fi
+done
 exit $rc
