@@ -15,10 +15,16 @@
 # it exits 0 after most warnings ("Unknown key ..., ignoring"), so any
 # output fails. Two broken copies of a unit (a misspelt key, a program
 # that is not there) must fail, or the check proves nothing.
+#
+# Hardening: `systemd-analyze security --offline=true` rates each unit's
+# exposure at most EXPOSURE_MAX (1.5, "OK"; a unit with no hardening
+# is 9.2, "UNSAFE").
 set -u
 build=${PGSSE_BUILDDIR:-.}
 prefix=${PGSSE_PREFIX:-/usr/local}
 units=$build/etc/systemd
+# The most exposure allowed, in tenths (systemd-analyze --threshold).
+EXPOSURE_MAX=15
 rc=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsse-systemd.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -101,6 +107,14 @@ for u in "$units"/*.service; do
 		echo "ok: systemd-analyze verify $(basename "$u")"
 	else
 		fail "systemd-analyze verify $(basename "$u")"
+	fi
+	level=$(systemd-analyze security --offline=true "$u" 2>&1 |
+		sed -n 's/.*Overall exposure level for \(.*\) [^ ]*$/\1/p')
+	if systemd-analyze security --offline=true --threshold=$EXPOSURE_MAX \
+	    "$u" >/dev/null 2>&1; then
+		echo "ok: exposure $level"
+	else
+		fail "exposure $level, above $EXPOSURE_MAX/10"
 	fi
 done
 one=$tmp/units/pgsse-stream.service
