@@ -63,8 +63,8 @@ pg_up(void)
 	h_secret_init();
 	snprintf(base, sizeof(base), "%s/tests/tmp", h_builddir());
 	mkdir(base, 0755);
-	snprintf(tmp, sizeof(tmp), "%s/notify.XXXXXX", base);
-	if (mkdtemp(tmp) == NULL)
+	if (snprintf(tmp, sizeof(tmp), "%s/notify.XXXXXX", base) >=
+	    (int)sizeof(tmp) || mkdtemp(tmp) == NULL)
 		ck_abort_msg("mkdtemp: %s", strerror(errno));
 }
 
@@ -119,8 +119,9 @@ lsn_open(struct lsn *l, int abstract)
 	if (abstract)
 		snprintf(l->addr, sizeof(l->addr), "@pgsse-check-%d-%d",
 		    (int)getpid(), n++);
-	else
-		snprintf(l->addr, sizeof(l->addr), "%s/notify-%d", tmp, n++);
+	else if (snprintf(l->addr, sizeof(l->addr), "%s/notify-%d", tmp,
+	    n++) >= (int)sizeof(l->addr))
+		ck_abort_msg("%s: too long for a socket address", tmp);
 	memcpy(sa.sun_path, l->addr, strlen(l->addr));
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    strlen(l->addr));
@@ -360,10 +361,28 @@ stop_cleanly(pid_t pid, struct lsn *l)
 	ck_assert_int_eq(prog_wait(pid), 0);
 }
 
+/*
+ * Waits for READY=1 on l; then the program on sock must answer GET uri
+ * with an answer that holds want.
+ */
+static void
+ready_serving(struct lsn *l, const char *sock, const char *uri,
+    const char *want)
+{
+	char	*z;
+
+	ck_assert_msg(lsn_wait(l, "READY=1", WAIT_MS), "no READY=1; got: %s",
+	    l->seen);
+	z = fcgi_get(sock, uri);
+	ck_assert_msg(z != NULL && strstr(z, want) != NULL,
+	    "READY=1, but GET %s answers %s", uri, z ? z : "nothing");
+	free(z);
+}
+
 START_TEST(stream_ready_once_listening)
 {
 	struct lsn	 l;
-	char		 sock[600], *z;
+	char		 sock[600];
 	pid_t		 pid;
 
 	lsn_open(&l, 0);
@@ -373,36 +392,35 @@ START_TEST(stream_ready_once_listening)
 	ck_assert_msg(!lsn_wait(&l, "READY=1", QUIET_MS),
 	    "READY=1 with the database down");
 	cluster("start");
-	ck_assert_msg(lsn_wait(&l, "READY=1", WAIT_MS),
-	    "no READY=1 once the database is up; got: %s", l.seen);
-	z = fcgi_get(sock, "/api/sse-health");
-	ck_assert_msg(z != NULL && strstr(z, "\"db\":\"up\"") != NULL,
-	    "READY=1, but the health says %s", z ? z : "nothing");
-	free(z);
+	ready_serving(&l, sock, "/api/sse-health", "\"db\":\"up\"");
 	stop_cleanly(pid, &l);
 	lsn_close(&l);
 }
 END_TEST
 
+/* Starts pgsse-app on tmp/app.sock, serving the app folder dir, with
+ * NOTIFY_SOCKET notify. */
+static pid_t
+app_start(const char *notify, const char *dir, char *sock, size_t socksz)
+{
+	char	 bin[600];
+	char	*argv[] = { bin, "--socket", sock, "--app", (char *)dir, NULL };
+
+	snprintf(bin, sizeof(bin), "%s/pgsse-app", h_cgibin());
+	snprintf(sock, socksz, "%s/app.sock", tmp);
+	unlink(sock);
+	return prog_start(notify, "app", argv);
+}
+
 START_TEST(app_ready_once_loaded)
 {
 	struct lsn	 l;
-	char		 bin[600], sock[600], *z;
-	char		*argv[] = { bin, "--socket", sock, "--app",
-	    (char *)h_app_dir(), NULL };
+	char		 sock[600];
 	pid_t		 pid;
 
 	lsn_open(&l, 1);
-	snprintf(bin, sizeof(bin), "%s/pgsse-app", h_cgibin());
-	snprintf(sock, sizeof(sock), "%s/app.sock", tmp);
-	unlink(sock);
-	pid = prog_start(l.addr, "app", argv);
-	ck_assert_msg(lsn_wait(&l, "READY=1", WAIT_MS),
-	    "no READY=1 from pgsse-app; got: %s", l.seen);
-	z = fcgi_get(sock, "/no/such/route");
-	ck_assert_msg(z != NULL && strncmp(z, "Status: 404", 11) == 0,
-	    "READY=1, but the app answers %s", z ? z : "nothing");
-	free(z);
+	pid = app_start(l.addr, h_app_dir(), sock, sizeof(sock));
+	ready_serving(&l, sock, "/no/such/route", "Status: 404");
 	stop_cleanly(pid, &l);
 	lsn_close(&l);
 }
@@ -411,37 +429,17 @@ END_TEST
 START_TEST(app_bad_folder_never_ready)
 {
 	struct lsn	 l;
-	char		 bin[600], sock[600], dir[600];
-	char		*argv[] = { bin, "--socket", sock, "--app", dir, NULL };
+	char		 sock[600], dir[600];
 
 	lsn_open(&l, 0);
-	snprintf(bin, sizeof(bin), "%s/pgsse-app", h_cgibin());
-	snprintf(sock, sizeof(sock), "%s/app.sock", tmp);
 	snprintf(dir, sizeof(dir), "%s/no-such-app", tmp);
-	unlink(sock);
-	ck_assert_int_eq(prog_wait(prog_start(l.addr, "app", argv)), 2);
+	ck_assert_int_eq(prog_wait(app_start(l.addr, dir, sock,
+	    sizeof(sock))), 2);
 	ck_assert_msg(!lsn_wait(&l, "READY=1", 0) && l.len == 0,
 	    "pgsse-app with no app folder said: %s", l.seen);
 	lsn_close(&l);
 }
 END_TEST
-
-/* Enqueues a job of kind; returns its id. */
-static int64_t
-enqueue(PGconn *c, const char *kind)
-{
-	const char	*params[1] = { kind };
-	PGresult	*res;
-	int64_t		 id;
-
-	res = PQexecParams(c, "select pgsse.enqueue($1)", 1, NULL, params,
-	    NULL, NULL, 0);
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
-	    PQerrorMessage(c));
-	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return id;
-}
 
 /* Returns the one value sql selects (caller frees), waiting up to
  * WAIT_MS for it to be want if want is not NULL. */
@@ -468,7 +466,7 @@ pg_value(PGconn *c, const char *sql, const char *want)
 START_TEST(runner_ready_once_connected)
 {
 	struct lsn	 l;
-	char		 bin[600], jobs[600], sql[512], *z;
+	char		 bin[600], jobs[600], sql[700], *z;
 	char		*argv[] = { bin, "--jobs", jobs, "--workers", "2", NULL };
 	PGconn		*c;
 	int64_t		 id;
@@ -492,7 +490,9 @@ START_TEST(runner_ready_once_connected)
 	ck_assert_msg(lsn_wait(&l, "READY=1", WAIT_MS),
 	    "no READY=1 once the database is up; got: %s", l.seen);
 	c = h_pg_connect();
-	id = enqueue(c, "env");
+	z = pg_value(c, "select pgsse.enqueue('env')", NULL);
+	id = strtoll(z, NULL, 10);
+	free(z);
 	snprintf(sql, sizeof(sql), "select state from pgsse.jobs where id = %"
 	    PRId64, id);
 	z = pg_value(c, sql, "succeeded");
@@ -544,25 +544,30 @@ START_TEST(stream_without_listener)
 }
 END_TEST
 
-int
-main(void)
+/* Makes a test case of s with its own cluster. */
+static TCase *
+test_case(Suite *s, const char *name)
 {
-	Suite	*s = suite_create("sdnotify");
-	TCase	*tc = tcase_create("core");
+	TCase	*tc = tcase_create(name);
 
 	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+int
+main(void)
+{
+	Suite	*s = suite_create("sdnotify");
+	TCase	*tc = test_case(s, "core");
+
 	tcase_add_test(tc, stream_ready_once_listening);
 	tcase_add_test(tc, app_ready_once_loaded);
 	tcase_add_test(tc, app_bad_folder_never_ready);
 	tcase_add_test(tc, runner_ready_once_connected);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("hostile");
-	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tc = test_case(s, "hostile");
 	tcase_add_test(tc, stream_without_listener);
-	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
