@@ -735,6 +735,7 @@ worker(void *arg)
 			}
 			exec_simple(conn, "LISTEN pgsse_jobs");
 			exec_simple(conn, "LISTEN " RUNNER_CANCEL_BELL);
+			pgsse_sdnotify_ready("waiting for jobs");
 		}
 		exec_simple(conn, "select pgsse.recover()");
 		if ((rc = job_claim(conn, &j)) == 1)
@@ -877,6 +878,7 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	pgsse_sdnotify_init();
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(runner_name, sizeof(runner_name), "%s:%d", host,
@@ -885,6 +887,7 @@ main(int argc, char *argv[])
 		if (pthread_create(&t[i], NULL, worker, NULL) != 0)
 			return 1;
 	housekeeping();
+	pgsse_sdnotify("STOPPING=1");
 	for (i = 0; i < cfg.workers; i++)
 		pthread_join(t[i], NULL);
 	return 0;

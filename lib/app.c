@@ -1160,6 +1160,8 @@ app_run_workers(struct app_worker *w, long n, const char *name,
 		    &w[started]) != 0)
 			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started > 0)
+		pgsse_sdnotify_ready("serving");
 	while (!app_stop && app_running(w, started, 0) > 0) {
 		if (app_hup && dir != NULL) {
 			app_hup = 0;
@@ -1167,6 +1169,7 @@ app_run_workers(struct app_worker *w, long n, const char *name,
 		}
 		usleep(100000);
 	}
+	pgsse_sdnotify("STOPPING=1");
 	FCGX_ShutdownPending();
 	while (app_running(w, started, 1) > 0)
 		usleep(50000);
@@ -1375,6 +1378,8 @@ app_main(const char *name, int folder, const char *dir,
 	if (dir != NULL)
 		o.dir = dir;
 	cgi = o.sock == 0 && FCGX_IsCGI();
+	if (!cgi)
+		pgsse_sdnotify_init();
 	if (!app_routes_ok(name, routes) || !app_folder(name, folder, !cgi,
 	    &o) || !app_secret(name, o.secret, routes, app_def)) {
 		app_def_swap(NULL);

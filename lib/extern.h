@@ -245,4 +245,9 @@ enum pgsse_err	 pgsse_sse_heartbeat(struct pgsse_buf *, unsigned int interval,
 int		 pgsse_name_channel_ok(const char *);
 int		 pgsse_name_event_ok(const char *);
 
+/* sdnotify.c: readiness for systemd (NOTIFY_SOCKET), as sd_notify(3). */
+void		 pgsse_sdnotify_init(void);
+enum pgsse_err	 pgsse_sdnotify(const char *);
+void		 pgsse_sdnotify_ready(const char *status);
+
 #endif /* PGSSE_EXTERN_H */

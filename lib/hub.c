@@ -673,6 +673,7 @@ hub_main(void *arg)
 		}
 		backoff = HUB_BACKOFF_MIN_MS;
 		hub_set_up(hub, 1);
+		pgsse_sdnotify_ready("serving; the LISTEN connection is up");
 		pgsse_log(PGSSE_LOG_INFO, "listening on %zu channels",
 		    pgsse_registry_nlive(hub->reg));
 		hub_serve(hub, conn);

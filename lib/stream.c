@@ -867,6 +867,8 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	if (FCGX_Init() != 0)
 		return 1;
 	cgi = cfg->socket == NULL && FCGX_IsCGI();
+	if (!cgi)
+		pgsse_sdnotify_init();
 	if (cfg->socket != NULL &&
 	    (sock = FCGX_OpenSocket(cfg->socket, STREAM_BACKLOG)) < 0) {
 		pgsse_log(PGSSE_LOG_ERROR, "cannot listen on %s", cfg->socket);
@@ -885,6 +887,7 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 		stream_cgi();
 	else
 		stream_accept_loop(sock);
+	pgsse_sdnotify("STOPPING=1");
 	rc = 0;
 	if (pgsse_hub_drain(srv.hub, STREAM_DRAIN_SEC) != PGSSE_OK)
 		return rc;	/* a client is stuck in a write; exit anyway */
