@@ -10,12 +10,14 @@
 #     tarball, configure and make need no npm.
 # The clone is the checkout's tracked files as they are now (git
 # ls-files), edits included. Skipped outside a git checkout (distcheck)
-# or without npm.
+# or without npm. About 15 s.
 set -u
 src=${PGSSE_SRCDIR:?}
+# (distcheck's tree lies inside the checkout, but is not its top.)
 if ! command -v git >/dev/null ||
-    ! git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-	echo "not a git checkout: skipped"
+    [ "$(git -C "$src" rev-parse --show-toplevel 2>/dev/null)" != \
+    "$(cd "$src" && pwd -P)" ]; then
+	echo "not the top of a git checkout: skipped"
 	exit 77
 fi
 command -v npm >/dev/null || { echo "no npm: skipped"; exit 77; }
