@@ -242,6 +242,13 @@ enum pgsse_err	 pgsse_scrape_wait(struct pgsse_scrape *, unsigned int);
 enum pgsse_err	 pgsse_scrape_page(struct pgsse_scrape *, struct pgsse_hub *,
 		    struct pgsse_pool *, struct pgsse_buf *);
 
+/* appstats.c: a fragment program's request counts and metrics page. */
+void		 pgsse_appstats_start(const char *);
+const char	*pgsse_appstats_path(void);
+void		 pgsse_appstats_count(const char *, const char *,
+		    enum pgsse_http_status, double);
+enum pgsse_err	 pgsse_appstats_page(struct pgsse_buf *);
+
 /* cookie.c */
 enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,
 		    char *out, size_t outsz);
