@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "pgsse.h"
 #include "harness.h"
 
 #define WAIT_MS 15000
@@ -274,6 +277,85 @@ START_TEST(metrics_jobs)
 }
 END_TEST
 
+/* Sends GET path on a connection of its own; returns it, unread. */
+static int
+request(const char *path)
+{
+	char	 req[256];
+	int	 fd, n;
+
+	fd = h_connect(web.port);
+	ck_assert_int_ge(fd, 0);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: "
+	    "127.0.0.1\r\n\r\n", path);
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	return fd;
+}
+
+/* Reads the answer on fd to its end (WAIT_MS at most) and closes it.
+ * Returns its status; *head gets its start. */
+static int
+answer(int fd, char *head, size_t headsz)
+{
+	struct timeval	 tv = { WAIT_MS / 1000, 0 };
+	char		 buf[4096];
+	size_t		 len = 0;
+	ssize_t		 n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	head[0] = '\0';
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (len == 0) {
+			len = (size_t)n < headsz ? (size_t)n : headsz - 1;
+			memcpy(head, buf, len);
+			head[len] = '\0';
+		}
+	close(fd);
+	return strlen(head) > 12 ? atoi(head + 9) : -1;
+}
+
+/*
+ * PGSSE_METRICS_SCRAPES_MAX: with pgsse.jobs locked, a page that
+ * samples the database waits for its statement timeout and a second
+ * waits for the first; a third is answered 429 with Retry-After at
+ * once. Once the timeout passes both are answered, with the old sample.
+ */
+START_TEST(metrics_stream_busy)
+{
+	PGconn	*c = h_pg_connect();
+	char	 head[4096], *m;
+	int	 fd[2], st, busy = 0, attempt;
+
+	for (attempt = 0; attempt < 3 && !busy; attempt++) {
+		free(scrape("/api/sse-metrics"));	/* a sample now */
+		run(c, "begin");
+		run(c, "lock table pgsse.jobs in access exclusive mode");
+		sleep(PGSSE_METRICS_SAMPLE_SEC + 1);	/* the next is due */
+		fd[0] = request("/api/sse-metrics");
+		usleep(200000);
+		fd[1] = request("/api/sse-metrics");
+		usleep(200000);
+		st = h_http(web.port, "GET", "/api/sse-metrics", NULL, NULL,
+		    WAIT_MS / 1000, &m);
+		if ((busy = st == 429)) {
+			ck_assert_ptr_nonnull(strstr(m, "Retry-After: 1\r\n"));
+			ck_assert_ptr_nonnull(strstr(m,
+			    "PGSSE_METRICS_SCRAPES_MAX"));
+		} else
+			ck_assert_int_eq(st, 200);
+		free(m);
+		ck_assert_int_eq(answer(fd[0], head, sizeof(head)), 200);
+		ck_assert_int_eq(answer(fd[1], head, sizeof(head)), 200);
+		run(c, "rollback");
+	}
+	ck_assert_msg(busy, "no metrics request was answered 429");
+	m = scrape("/api/sse-metrics");
+	ck_assert_double_ge(value(m, "pgsse_metrics_refused_total"), 1);
+	free(m);
+	PQfinish(c);
+}
+END_TEST
+
 #define APP_PATH "/app-metrics"
 #define REQS "pgsse_app_requests_total{method=\"GET\",route=\"/demos/grid\"," \
 	"status=\"200\"}"
@@ -330,6 +412,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, metrics_stream_moves);
 	tcase_add_test(tc, metrics_jobs);
+	tcase_add_test(tc, metrics_stream_busy);
 	tcase_add_test(tc, metrics_app_moves);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
