@@ -224,6 +224,7 @@ void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
+void		 pgsse_hub_queues(struct pgsse_hub *, struct pgsse_hub_stats *);
 struct pgsse_hub_chan;
 size_t		 pgsse_hub_chans(struct pgsse_hub *, struct pgsse_hub_chan *,
 		    size_t);

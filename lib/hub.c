@@ -996,17 +996,19 @@ pgsse_hub_replayed(struct pgsse_hub *hub, size_t events, int cut)
 }
 
 /*
- * Adds up the queues of every joined client into st: each is counted
- * under its first channel, so once. Called with hub->lock held; takes
- * each client's lock in turn.
+ * Adds up the queues of every joined client into st (queued and
+ * queued_max): each is counted under its first channel, so once. Takes
+ * hub->lock, then each client's lock in turn; costs as much as the
+ * clients, so only the metrics page asks. Can't fail.
  */
-static void
-hub_queues(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
+void
+pgsse_hub_queues(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 {
 	struct pgsse_client	*c;
 	size_t			 i, j, n;
 
 	st->queued = st->queued_max = 0;
+	pthread_mutex_lock(&hub->lock);
 	for (i = 0; i < hub->cap; i++)
 		for (j = 0; j < hub->subs[i].n; j++) {
 			c = hub->subs[i].v[j];
@@ -1017,11 +1019,12 @@ hub_queues(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 			if (n > st->queued_max)
 				st->queued_max = n;
 		}
+	pthread_mutex_unlock(&hub->lock);
 }
 
 /*
- * Copies the hub's figures into st; the queues are walked client by
- * client, so it costs as much as the clients. Can't fail.
+ * Copies the hub's figures into st, but the queues' (pgsse_hub_queues).
+ * Can't fail.
  */
 void
 pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
@@ -1029,7 +1032,6 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	pgsse_pump_stats(hub->pump, NULL, 0, &st->lag, &st->out_bytes,
 	    &st->out_max);
 	pthread_mutex_lock(&hub->lock);
-	hub_queues(hub, st);
 	st->replays_total = hub->replays_total;
 	st->replayed = hub->replayed;
 	st->replays_cut = hub->replays_cut;

@@ -31,8 +31,9 @@
  *
  * Locking. sc->lock guards the samples and their figures; the page
  * holds it while it samples and writes them, so a second page waits
- * for a first one's sample instead of running its own. It is taken
- * alone, or before the hub's lock (pgsse_hub_stats).
+ * for a first one's sample instead of running its own. Under it only
+ * the pool's lock is taken (pgsse_pool_get), which is a leaf; the hub's
+ * figures are copied before it is taken.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -581,6 +582,7 @@ pgsse_scrape_page(struct pgsse_scrape *sc, struct pgsse_hub *hub,
 	    pgsse_hub_chans(hub, v, reg->n + 1) == 0)
 		goto out;
 	pgsse_hub_stats(hub, &st);
+	pgsse_hub_queues(hub, &st);
 	if (pgsse_metrics_header(b) == PGSSE_OK &&
 	    pgsse_metrics_process(b, "pgsse-stream", sc->started) ==
 	    PGSSE_OK && scrape_hub(sc, b, &st) == PGSSE_OK &&
