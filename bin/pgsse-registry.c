@@ -21,7 +21,7 @@ static const char docs_head[] =
 "     `make regen` rewrites it and `make check` fails when it drifts. -->\n\n"
 "Every event a stream sends is listed here. A notification that maps to\n"
 "no event below is dropped by the stream process, with one log line and\n"
-"the `pgsse_dropped_total` counter.\n\n"
+"the `pgsse_notifications_dropped_total` counter.\n\n"
 "Streams: `/api/sse/<channel>`, `/api/sse?channel=a&channel=b` (several\n"
 "channels on one connection) and `/api/jobs/<id>/stream` (the `job`\n"
 "channel filtered on `job_id`, closed after `complete`).\n"

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -60,6 +61,8 @@ struct pgsse_app {
 	int			 unprepared;	/* statements get lost: don't */
 	int			 plain;		/* body is pgsse_app_error's text */
 	int			 lost_tx;	/* the route's transaction died */
+	enum pgsse_http_status	 status;	/* answered */
+	const char		*label;		/* its route, if none matched */
 };
 
 static const char *const hx_names[PGSSE_HX__MAX] = {
@@ -488,6 +491,7 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 	enum pgsse_err		 er;
 	int			 i;
 
+	a->status = st;
 	er = pgsse_buf_printf(&out, "Status: %s\r\nContent-Type: %s\r\n"
 	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 	    "%s", pgsse_http_status_line(st), type,
@@ -841,8 +845,36 @@ app_match(struct pgsse_app *a, const struct pgsse_route *routes,
 }
 
 /*
+ * Answers the metrics page (appstats.c) if a's path is its own, before
+ * any route. Returns 1 if it did, else 0.
+ */
+static int
+app_metrics(struct pgsse_app *a, const char *m)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+	const char		*path = pgsse_appstats_path();
+
+	if (path == NULL || strcmp(a->path, path) != 0)
+		return 0;
+	a->label = path;
+	if (m == NULL || strcmp(m, "GET") != 0)
+		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_405,
+		    "method not allowed"));
+	else if (pgsse_appstats_page(&b) != PGSSE_OK)
+		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_500,
+		    "out of memory"));
+	else {
+		a->status = PGSSE_HTTP_200;
+		if (pgsse_req_write(a->req, b.p, b.len) == PGSSE_OK)
+			pgsse_req_flush(a->req);
+	}
+	pgsse_buf_free(&b);
+	return 1;
+}
+
+/*
  * Serves one request with the first matching route: of routes (may be
- * NULL), then of the app folder.
+ * NULL), then of the app folder; the metrics page comes first.
  */
 static void
 app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
@@ -875,6 +907,8 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	}
 	memcpy(a->path, uri, len);
 	a->path[len] = '\0';
+	if (app_metrics(a, m))
+		return;
 	qs = pgsse_req_param(a->req, "QUERY_STRING");
 	if (qs != NULL && strlen(qs) > PGSSE_QUERY_MAX) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_414,
@@ -953,6 +987,8 @@ app_reset(struct pgsse_app *a)
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_reset(&a->hx[i]);
 	a->route = NULL;
+	a->label = NULL;
+	a->status = PGSSE_HTTP_200;
 	pgsse_appdef_release(a->def);
 	a->def = NULL;
 	a->plain = 0;
@@ -998,6 +1034,7 @@ app_worker(void *arg)
 	struct pgsse_app	 a;
 	struct pgsse_req	 req;
 	FCGX_Request		 fr;
+	struct timespec		 t0, t1;
 	int			 rc;
 
 	memset(&a, 0, sizeof(a));
@@ -1012,7 +1049,13 @@ app_worker(void *arg)
 			break;
 		memset(&req, 0, sizeof(req));
 		req.fcgi = &fr;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		app_serve(&a, w->routes);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pgsse_appstats_count(pgsse_req_param(&req, "REQUEST_METHOD"),
+		    a.route != NULL ? a.route->pattern : a.label, a.status,
+		    (double)(t1.tv_sec - t0.tv_sec) +
+		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 		FCGX_Finish_r(&fr);
 		app_reset(&a);
 	}
@@ -1370,6 +1413,7 @@ app_main(const char *name, int folder, const char *dir,
 	int			 rc, cgi;
 
 	memset(&o, 0, sizeof(o));
+	pgsse_appstats_start(name);
 	app_signals(folder);
 	if (FCGX_Init() != 0)
 		return 1;

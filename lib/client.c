@@ -504,6 +504,26 @@ pgsse_client_write(struct pgsse_client *c, size_t *n)
 	return 0;
 }
 
+/* Returns the bytes of c's out buffer not written yet. The thread that
+ * owns the out buffer (see above) only. Can't fail. */
+size_t
+pgsse_client_pending(const struct pgsse_client *c)
+{
+	return c->out.len - c->outoff;
+}
+
+/* Returns how many events c's queue holds. Takes c->lock. */
+size_t
+pgsse_client_queued(struct pgsse_client *c)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->qlen;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 /* Closes c's connection and frees its out buffer. Can't fail. */
 void
 pgsse_client_close(struct pgsse_client *c)

@@ -172,6 +172,8 @@ enum pgsse_err	 pgsse_client_put(struct pgsse_client *, const char *,
 void		 pgsse_client_put_end(struct pgsse_client *);
 int		 pgsse_client_ending(const struct pgsse_client *);
 int		 pgsse_client_write(struct pgsse_client *, size_t *);
+size_t		 pgsse_client_pending(const struct pgsse_client *);
+size_t		 pgsse_client_queued(struct pgsse_client *);
 void		 pgsse_client_close(struct pgsse_client *);
 void		 pgsse_client_replay_begin(struct pgsse_client *, int);
 size_t		 pgsse_client_replay_more(const struct pgsse_client *,
@@ -198,6 +200,9 @@ struct pgsse_pump *pgsse_pump_start(unsigned int, pgsse_pump_cb,
 		    pgsse_pump_cb, void *);
 void		 pgsse_pump_free(struct pgsse_pump *);
 uint64_t	 pgsse_pump_slow(struct pgsse_pump *);
+struct pgsse_metrics_hist;
+void		 pgsse_pump_stats(struct pgsse_pump *, uint64_t *, size_t,
+		    struct pgsse_metrics_hist *, size_t *, size_t *);
 void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
 
 /* hub.c: see the design comment there. Its struct is private to hub.c,
@@ -219,9 +224,31 @@ void		 pgsse_hub_leave(struct pgsse_hub *, struct pgsse_client *);
 void		 pgsse_hub_attach(struct pgsse_hub *, struct pgsse_client *);
 enum pgsse_err	 pgsse_hub_drain(struct pgsse_hub *, unsigned int);
 void		 pgsse_hub_stats(struct pgsse_hub *, struct pgsse_hub_stats *);
+void		 pgsse_hub_queues(struct pgsse_hub *, struct pgsse_hub_stats *);
+struct pgsse_hub_chan;
+size_t		 pgsse_hub_chans(struct pgsse_hub *, struct pgsse_hub_chan *,
+		    size_t);
+void		 pgsse_hub_replayed(struct pgsse_hub *, size_t, int);
 struct pgsse_registry *pgsse_hub_registry(struct pgsse_hub *);
 int		 pgsse_hub_ready(struct pgsse_hub *);
 void		 pgsse_hub_refused(struct pgsse_hub *);
+
+/* scrape.c: the stream's metrics page; its struct is private to it. */
+struct pgsse_scrape;
+struct pgsse_scrape *pgsse_scrape_new(void);
+void		 pgsse_scrape_free(struct pgsse_scrape *);
+enum pgsse_err	 pgsse_scrape_begin(struct pgsse_scrape *);
+void		 pgsse_scrape_end(struct pgsse_scrape *);
+enum pgsse_err	 pgsse_scrape_wait(struct pgsse_scrape *, unsigned int);
+enum pgsse_err	 pgsse_scrape_page(struct pgsse_scrape *, struct pgsse_hub *,
+		    struct pgsse_pool *, struct pgsse_buf *);
+
+/* appstats.c: a fragment program's request counts and metrics page. */
+void		 pgsse_appstats_start(const char *);
+const char	*pgsse_appstats_path(void);
+void		 pgsse_appstats_count(const char *, const char *,
+		    enum pgsse_http_status, double);
+enum pgsse_err	 pgsse_appstats_page(struct pgsse_buf *);
 
 /* cookie.c */
 enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,

@@ -22,7 +22,8 @@
  * everyone and to $4 ('' for nobody). */
 static const char *const fetch_sql =
 "select l.id, l.event, l.payload::text, l.channel,"
-" coalesce(l.payload ->> 'job_id', '0'), l.recipient"
+" coalesce(l.payload ->> 'job_id', '0'), l.recipient,"
+" extract(epoch from l.created_at)"
 " from pgsse.log l join unnest($1::text[], $2::bigint[]) c (ch, after)"
 " on l.channel = c.ch and l.id > c.after"
 " where ($3::text = '0' or (l.channel = 'job' and l.payload ->> 'job_id' = $3))"
@@ -67,6 +68,7 @@ pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
 	ev->end = strcmp(event, PGSSE_JOB_END) == 0;
 	ev->reset = 0;
 	ev->gone = 0;
+	ev->published = 0;
 	ev->len = len;
 	ev->head = head;
 	memcpy(ev->frame, b.p, b.len + 1);
@@ -168,7 +170,8 @@ feed_cancel(PGconn *conn)
 }
 
 /*
- * Makes the event of the row in res, and moves the cursors in cur of
+ * Makes the event of the row in res, with its publish time (the row's
+ * created_at: when pgsse.publish()'s transaction began), and moves the cursors in cur of
  * the chans it is on past it. A row whose channel or event reg does not
  * document (a registry load removed it after it was logged) is dropped
  * with a log line. Returns 0 with the event in *ev (the caller holds
@@ -207,7 +210,10 @@ feed_row(const struct pgsse_registry *reg, PGresult *res, const int *chans,
 	*ev = pgsse_event_new(id, (int)(ch - reg->channels), ch->name, event,
 	    PQgetvalue(res, 0, 2), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
 	    PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5));
-	return *ev == NULL ? -2 : 0;
+	if (*ev == NULL)
+		return -2;
+	(*ev)->published = strtod(PQgetvalue(res, 0, 6), NULL);
+	return 0;
 }
 
 /*

@@ -18,6 +18,9 @@ struct pgsse_event {
 	int		 end;		/* ends a per-job stream */
 	int		 reset;		/* the log went back: cursor := id */
 	int		 gone;		/* its channel was removed: the end */
+	double		 published;	/* the log row's created_at, in
+					 * seconds since the epoch; 0: not
+					 * from the log (metrics' lag) */
 	size_t		 len;		/* of frame */
 	size_t		 head;		/* of frame's "event: e\n" */
 	size_t		 qlen;		/* of qhead, 0: none */

@@ -86,6 +86,7 @@
 #include "pgsse.h"
 #include "extern.h"
 #include "feed.h"
+#include "metrics.h"
 #include "hub.h"
 #include "notify.h"
 #include "registry.h"
@@ -102,6 +103,11 @@ struct pgsse_hub_sub {
 	size_t			  n;
 	size_t			  cap;
 };
+/* One channel's figures. */
+struct hub_count {
+	uint64_t		  events;	/* handed out */
+	uint64_t		  delivered;	/* copies queued */
+};
 struct pgsse_hub {
 	pthread_mutex_t		 lock;
 	struct pgsse_registry	*reg;		/* newest snapshot: see above */
@@ -110,6 +116,7 @@ struct pgsse_hub {
 	int			 raw;		/* LISTEN for raw NOTIFYs too */
 	size_t			 cap;		/* lock: slots of the arrays */
 	struct pgsse_hub_sub	*subs;		/* lock; per slot */
+	struct hub_count	*counts;	/* lock; per slot */
 	struct pgsse_users	*users;		/* lock: clients by user */
 	int64_t			*cursor;	/* lock; per slot */
 	char			*dirty;		/* hub thread's: slots rung */
@@ -120,6 +127,7 @@ struct pgsse_hub {
 	uint64_t		 events, delivered, dropped, slow, refused;
 	uint64_t		 reconnects;
 	time_t			 last_connect;
+	uint64_t		 replays_total, replayed, replays_cut;
 	int			 db_up;		/* lock */
 	int			 ready;		/* lock: cursors set */
 	atomic_int		 stop;
@@ -202,7 +210,7 @@ hub_dispatch(struct pgsse_event *ev, void *arg)
 	struct pgsse_hub	*hub = arg;
 	struct pgsse_hub_sub	*s;
 	const struct pgsse_registry *reg = hub->reg;
-	size_t			 i;
+	size_t			 i, n;
 
 	pthread_mutex_lock(&hub->lock);
 	s = &hub->subs[ev->chan];
@@ -212,17 +220,19 @@ hub_dispatch(struct pgsse_event *ev, void *arg)
 		hub->cursor[ev->chan] = ev->id;
 	}
 	hub->events++;
+	hub->counts[ev->chan].events++;
 	if (ev->user != NULL) {
-		hub->delivered += hub_to_user(hub, ev->user, ev);
+		n = hub_to_user(hub, ev->user, ev);
 		for (i = 0; i < reg->nuser_readers; i++)
 			if (strcmp(reg->user_readers[i], ev->user) != 0)
-				hub->delivered += hub_to_user(hub,
-				    reg->user_readers[i], ev);
-		goto out;
+				n += hub_to_user(hub, reg->user_readers[i], ev);
+	} else {
+		for (i = 0; i < s->n; i++)
+			client_push(hub, s->v[i], ev);
+		n = s->n;
 	}
-	for (i = 0; i < s->n; i++)
-		client_push(hub, s->v[i], ev);
-	hub->delivered += s->n;
+	hub->delivered += n;
+	hub->counts[ev->chan].delivered += n;
 out:
 	pthread_mutex_unlock(&hub->lock);
 	pgsse_event_unref(ev);
@@ -372,11 +382,16 @@ static int
 hub_grow(struct pgsse_hub *hub, size_t n)
 {
 	struct pgsse_hub_sub	*subs;
+	struct hub_count	*counts;
 	int64_t			*cursor;
 	char			*dirty;
 
 	if (n <= hub->cap)
 		return 0;
+	if ((counts = realloc(hub->counts, n * sizeof(*counts))) == NULL)
+		return -1;
+	memset(counts + hub->cap, 0, (n - hub->cap) * sizeof(*counts));
+	hub->counts = counts;
 	if ((subs = realloc(hub->subs, n * sizeof(*subs))) == NULL)
 		return -1;
 	memset(subs + hub->cap, 0, (n - hub->cap) * sizeof(*subs));
@@ -705,16 +720,18 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->raw = raw;
 	hub->cap = reg->n + 1;
 	hub->subs = calloc(hub->cap, sizeof(*hub->subs));
+	hub->counts = calloc(hub->cap, sizeof(*hub->counts));
 	hub->cursor = calloc(hub->cap, sizeof(*hub->cursor));
 	hub->dirty = calloc(hub->cap, 1);
 	hub->users = pgsse_users_new();
-	if (hub->subs == NULL || hub->cursor == NULL || hub->dirty == NULL ||
-	    hub->users == NULL ||
+	if (hub->subs == NULL || hub->counts == NULL || hub->cursor == NULL ||
+	    hub->dirty == NULL || hub->users == NULL ||
 	    (hub->pump = pgsse_pump_start(heartbeat, hub_replayed, hub_ended,
 	    hub)) == NULL ||
 	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
 		pgsse_pump_free(hub->pump);
 		free(hub->subs);
+		free(hub->counts);
 		free(hub->cursor);
 		free(hub->dirty);
 		pgsse_users_free(hub->users);
@@ -744,6 +761,7 @@ pgsse_hub_free(struct pgsse_hub *hub)
 	for (i = 0; i < hub->cap; i++)
 		free(hub->subs[i].v);
 	free(hub->subs);
+	free(hub->counts);
 	free(hub->cursor);
 	free(hub->dirty);
 	pgsse_users_free(hub->users);
@@ -787,6 +805,7 @@ pgsse_hub_replay_begin(struct pgsse_hub *hub, struct pgsse_client *c)
 
 	pthread_mutex_lock(&hub->lock);
 	hub->replays++;
+	hub->replays_total++;
 	small = hub->replays_small < PGSSE_REPLAYS_SMALL_MAX;
 	if (small)
 		hub->replays_small++;
@@ -964,11 +983,59 @@ pgsse_hub_refused(struct pgsse_hub *hub)
 	pthread_mutex_unlock(&hub->lock);
 }
 
-/* Copies the hub's figures into st. Can't fail. */
+/*
+ * Counts one replay's end: events framed, and whether it was cut.
+ * Can't fail.
+ */
+void
+pgsse_hub_replayed(struct pgsse_hub *hub, size_t events, int cut)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->replayed += events;
+	hub->replays_cut += cut != 0;
+	pthread_mutex_unlock(&hub->lock);
+}
+
+/*
+ * Adds up the queues of every joined client into st (queued and
+ * queued_max): each is counted under its first channel, so once. Takes
+ * hub->lock, then each client's lock in turn; costs as much as the
+ * clients, so only the metrics page asks. Can't fail.
+ */
+void
+pgsse_hub_queues(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
+{
+	struct pgsse_client	*c;
+	size_t			 i, j, n;
+
+	st->queued = st->queued_max = 0;
+	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < hub->cap; i++)
+		for (j = 0; j < hub->subs[i].n; j++) {
+			c = hub->subs[i].v[j];
+			if ((size_t)pgsse_client_chans(c)[0] != i)
+				continue;
+			n = pgsse_client_queued(c);
+			st->queued += n;
+			if (n > st->queued_max)
+				st->queued_max = n;
+		}
+	pthread_mutex_unlock(&hub->lock);
+}
+
+/*
+ * Copies the hub's figures into st, but the queues' (pgsse_hub_queues).
+ * Can't fail.
+ */
 void
 pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 {
+	pgsse_pump_stats(hub->pump, NULL, 0, &st->lag, &st->out_bytes,
+	    &st->out_max);
 	pthread_mutex_lock(&hub->lock);
+	st->replays_total = hub->replays_total;
+	st->replayed = hub->replayed;
+	st->replays_cut = hub->replays_cut;
 	st->clients = hub->nclients;
 	st->replays = hub->replays;
 	st->replay_bytes = atomic_load(&hub->replay_bytes);
@@ -982,6 +1049,34 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	st->reconnects = hub->reconnects;
 	st->last_connect = hub->last_connect;
 	pthread_mutex_unlock(&hub->lock);
+}
+
+/*
+ * Copies the figures of registry slots 0 to n - 1 into v; slots the hub
+ * has not grown to yet get zeros. Returns n. Returns 0 if memory ran
+ * out.
+ */
+size_t
+pgsse_hub_chans(struct pgsse_hub *hub, struct pgsse_hub_chan *v, size_t n)
+{
+	uint64_t	*sent;
+	size_t		 i;
+
+	if ((sent = calloc(n + 1, sizeof(*sent))) == NULL)
+		return 0;
+	pgsse_pump_stats(hub->pump, sent, n, NULL, NULL, NULL);
+	memset(v, 0, n * sizeof(*v));
+	pthread_mutex_lock(&hub->lock);
+	for (i = 0; i < n && i < hub->cap; i++) {
+		v[i].events = hub->counts[i].events;
+		v[i].delivered = hub->counts[i].delivered;
+		v[i].clients = hub->subs[i].n;
+	}
+	pthread_mutex_unlock(&hub->lock);
+	for (i = 0; i < n; i++)
+		v[i].sent = sent[i];
+	free(sent);
+	return n;
 }
 
 /*

@@ -54,6 +54,9 @@ typedef struct pgsse_app pgsse_app;
 #define PGSSE_APP_ROUTES_MAX 256
 #define PGSSE_APP_TEXT_MAX 1024
 #define PGSSE_APP_HX_MAX 2048
+/* Where a fragment program answers its metrics page, before any route
+ * (PGSSE_APP_METRICS_PATH changes it; "" turns it off). */
+#define PGSSE_APP_METRICS_PATH_DEFAULT "/app-metrics"
 /* The CSRF token's cookie, and the request header a page sends it in. */
 #define PGSSE_CSRF_COOKIE "pgsse_csrf"
 #define PGSSE_CSRF_HEADER "X-CSRF-Token"

@@ -103,6 +103,12 @@
  * past it. */
 #define PGSSE_JOB_GRACE_MS 2000
 
+/* Metrics pages (/api/sse-metrics) a stream process answers at once:
+ * 429 with Retry-After past it. Whoever asks, it samples the database
+ * for them at most once every PGSSE_METRICS_SAMPLE_SEC seconds. */
+#define PGSSE_METRICS_SCRAPES_MAX 2
+#define PGSSE_METRICS_SAMPLE_SEC 5
+
 /* Errors returned by library calls; PGSSE_OK is 0. */
 enum pgsse_err {
 	PGSSE_OK = 0,

@@ -34,6 +34,12 @@
  * by-descriptor table with each client's epoll registration and write
  * times) is the pump thread's alone.
  *
+ * Figures. The pump counts what it frames for clients, per registry
+ * slot, and how long each logged event took from its publish to that
+ * moment, under pump->statlock, a leaf lock that the metrics page takes
+ * to copy them (pgsse_pump_stats); its walk samples the out buffers'
+ * unwritten bytes into two atomics.
+ *
  * Time. Once a second the pump walks its clients: a heartbeat to those
  * idle for the heartbeat interval, and the end for those whose pending
  * output has not moved for PGSSE_WRITE_TIMEOUT_SEC. The heartbeat is an
@@ -64,6 +70,7 @@
 #include "extern.h"
 #include "client.h"
 #include "feed.h"
+#include "metrics.h"
 
 /* Milliseconds the pump sleeps at most: the heartbeat walk's period. */
 #define PUMP_TICK_MS 1000
@@ -72,6 +79,12 @@
 /* Queue arrays longer than this are freed once served, so a burst does
  * not leave every client holding its peak. */
 #define PUMP_KEEP_QUEUE 64
+
+/* Upper bounds, in seconds, of the publish-to-send histogram. */
+static const double pump_lag_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+	10, 30,
+};
 
 /* An attached client's place in the by-descriptor table. */
 struct pump_slot {
@@ -104,6 +117,12 @@ struct pgsse_pump {
 	int			 efd;		/* eventfd that wakes it */
 	int			 epfd;
 	atomic_uint_least64_t	 slow;		/* cut for PGSSE_OUT_MAX */
+	pthread_mutex_t		 statlock;	/* the three below */
+	uint64_t		*sent;		/* per registry slot */
+	size_t			 nsent;
+	struct pgsse_metrics_hist lag;		/* publish to send */
+	atomic_size_t		 out_bytes;	/* sampled each tick */
+	atomic_size_t		 out_max;
 	atomic_int		 stop;
 	int			 started;
 	pthread_t		 thread;
@@ -236,24 +255,64 @@ pump_end(struct pgsse_pump *pump, struct pgsse_client *c)
 		pump_close(pump, c, 0);
 }
 
+/*
+ * Counts ev as framed for one client at now: its channel's sent count,
+ * and if it came from the log, how long since it was published (a
+ * clock behind the database's counts as 0). Called with pump->statlock
+ * held. Memory running out leaves the count uncounted.
+ */
+static void
+pump_count(struct pgsse_pump *pump, const struct pgsse_event *ev,
+    const struct timespec *now)
+{
+	uint64_t	*v;
+	size_t		 n, k = (size_t)ev->chan;
+	double		 lag;
+
+	if (k >= pump->nsent && k < PGSSE_CHANNEL_SLOTS_MAX) {
+		n = k + 64 > PGSSE_CHANNEL_SLOTS_MAX ?
+		    PGSSE_CHANNEL_SLOTS_MAX : k + 64;
+		if ((v = realloc(pump->sent, n * sizeof(*v))) != NULL) {
+			memset(v + pump->nsent, 0, (n - pump->nsent) *
+			    sizeof(*v));
+			pump->sent = v;
+			pump->nsent = n;
+		}
+	}
+	if (k < pump->nsent)
+		pump->sent[k]++;
+	if (ev->published <= 0)
+		return;
+	lag = (double)now->tv_sec + now->tv_nsec / 1e9 - ev->published;
+	pgsse_metrics_hist_observe(&pump->lag, lag > 0 ? lag : 0);
+}
+
 /* Writes what c's queue holds, or ends c if it is dead or done. */
 static void
 pump_serve(struct pgsse_pump *pump, struct pgsse_client *c)
 {
 	struct pgsse_buf	*b = &pump->scratch;
 	struct pgsse_event	**q = pump->spare;
-	size_t			  n, cap = pump->nspare, i;
+	struct timespec		  now;
+	size_t			  n, cap = pump->nspare, i, len;
 	enum pgsse_client_dead	  dead;
 	enum pgsse_err		  er = PGSSE_OK;
 
 	dead = pgsse_client_take(c, &q, &n, &cap);
 	if (pump_slot(pump, c) == NULL)
 		pump_watch(pump, c);
+	if (n > 0)
+		clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&pump->statlock);
 	for (i = 0; i < n; i++) {
-		if (er == PGSSE_OK)
-			er = pgsse_client_emit(c, b, q[i]);
+		len = b->len;
+		if (er == PGSSE_OK &&
+		    (er = pgsse_client_emit(c, b, q[i])) == PGSSE_OK &&
+		    b->len > len)
+			pump_count(pump, q[i], &now);
 		pgsse_event_unref(q[i]);
 	}
+	pthread_mutex_unlock(&pump->statlock);
 	if (cap > PUMP_KEEP_QUEUE) {
 		free(q);
 		q = NULL;
@@ -339,7 +398,7 @@ pump_tick(struct pgsse_pump *pump)
 	struct pump_slot	*sl;
 	struct pgsse_client	*c;
 	struct pgsse_buf	*beat = &pump->beat;
-	size_t			 fd;
+	size_t			 fd, n, out = 0, max = 0;
 	int			 beats;
 
 	pgsse_buf_reset(beat);
@@ -349,6 +408,10 @@ pump_tick(struct pgsse_pump *pump)
 		sl = &pump->byfd[fd];
 		if ((c = sl->c) == NULL)
 			continue;
+		n = pgsse_client_pending(c);
+		out += n;
+		if (n > max)
+			max = n;
 		if (sl->stalled != 0) {
 			if (pump->now - sl->stalled >= PGSSE_WRITE_TIMEOUT_SEC)
 				pump_close(pump, c, 0);
@@ -361,6 +424,8 @@ pump_tick(struct pgsse_pump *pump)
 		    pump_flush(pump, c) == -1)
 			pump_close(pump, c, 0);
 	}
+	atomic_store(&pump->out_bytes, out);
+	atomic_store(&pump->out_max, max);
 }
 
 static void *
@@ -407,7 +472,12 @@ pgsse_pump_start(unsigned int heartbeat, pgsse_pump_cb replayed,
 	if ((pump = calloc(1, sizeof(*pump))) == NULL)
 		return NULL;
 	pthread_mutex_init(&pump->lock, NULL);
+	pthread_mutex_init(&pump->statlock, NULL);
+	pgsse_metrics_hist_init(&pump->lag, pump_lag_bounds,
+	    sizeof(pump_lag_bounds) / sizeof(pump_lag_bounds[0]));
 	atomic_init(&pump->slow, 0);
+	atomic_init(&pump->out_bytes, 0);
+	atomic_init(&pump->out_max, 0);
 	pump->replayed = replayed;
 	pump->ended = ended;
 	pump->arg = arg;
@@ -450,7 +520,9 @@ pgsse_pump_free(struct pgsse_pump *pump)
 	free(pump->spare);
 	pgsse_buf_free(&pump->scratch);
 	pgsse_buf_free(&pump->beat);
+	free(pump->sent);
 	pthread_mutex_destroy(&pump->lock);
+	pthread_mutex_destroy(&pump->statlock);
 	free(pump);
 }
 
@@ -459,6 +531,31 @@ uint64_t
 pgsse_pump_slow(struct pgsse_pump *pump)
 {
 	return atomic_load_explicit(&pump->slow, memory_order_relaxed);
+}
+
+/*
+ * Copies the pump's figures: sent[i] (for n slots) gets how many events
+ * of slot i it framed for clients, lag the publish-to-send histogram,
+ * out and outmax the unwritten bytes of all attached clients and of the
+ * one with most, as its last once-a-second walk found them; lag, out
+ * and outmax may be NULL. Can't fail.
+ */
+void
+pgsse_pump_stats(struct pgsse_pump *pump, uint64_t *sent, size_t n,
+    struct pgsse_metrics_hist *lag, size_t *out, size_t *outmax)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&pump->statlock);
+	for (i = 0; i < n; i++)
+		sent[i] = i < pump->nsent ? pump->sent[i] : 0;
+	if (lag != NULL)
+		*lag = pump->lag;
+	pthread_mutex_unlock(&pump->statlock);
+	if (out != NULL)
+		*out = atomic_load(&pump->out_bytes);
+	if (outmax != NULL)
+		*outmax = atomic_load(&pump->out_max);
 }
 
 /*

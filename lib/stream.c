@@ -44,6 +44,7 @@
 #include "http.h"
 #include "cursor.h"
 #include "fcgi.h"
+#include "metrics.h"
 #include "hub.h"
 #include "registry.h"
 
@@ -78,6 +79,7 @@ struct stream {
 	int			 resumed;	/* the client sent a cursor */
 	int			 nojob;		/* per-job stream, no such job */
 	int			 gone;		/* a channel of it was removed */
+	int			 scrape;	/* the metrics page */
 	const char		*reset;		/* why cursors were reset */
 };
 
@@ -85,6 +87,7 @@ static struct {
 	const struct pgsse_stream_cfg	*cfg;
 	struct pgsse_hub		*hub;
 	struct pgsse_pool		*pool;
+	struct pgsse_scrape		*scrape;	/* the metrics page */
 	volatile sig_atomic_t		 stop;
 } srv;
 
@@ -127,52 +130,31 @@ stream_refuse(struct pgsse_req *r, const char *why)
 	pgsse_buf_free(&b);
 }
 
+/* Answers the health page: JSON figures, 503 while the database is
+ * down. The metrics page is scrape.c's. */
 static void
-stream_health(struct pgsse_req *r, int prometheus)
+stream_health(struct pgsse_req *r)
 {
 	struct pgsse_hub_stats	 st;
 	struct pgsse_buf	 b = { NULL, 0, 0 };
 	enum pgsse_err		 er;
 
 	pgsse_hub_stats(srv.hub, &st);
-	if (prometheus)
-		er = pgsse_buf_printf(&b, "Status: 200 OK\r\nContent-Type: "
-		    "text/plain; version=0.0.4\r\nCache-Control: no-store\r\n\r\n"
-		    "# TYPE pgsse_clients gauge\npgsse_clients %zu\n"
-		    "# TYPE pgsse_replays gauge\npgsse_replays %zu\n"
-		    "# TYPE pgsse_replay_bytes gauge\npgsse_replay_bytes %zu\n"
-		    "# TYPE pgsse_channels gauge\npgsse_channels %zu\n"
-		    "# TYPE pgsse_events_total counter\npgsse_events_total %"
-		    PRIu64 "\n# TYPE pgsse_deliveries_total counter\n"
-		    "pgsse_deliveries_total %" PRIu64 "\n"
-		    "# TYPE pgsse_dropped_total counter\npgsse_dropped_total %"
-		    PRIu64 "\n# TYPE pgsse_slow_clients_total counter\n"
-		    "pgsse_slow_clients_total %" PRIu64 "\n"
-		    "# TYPE pgsse_refused_total counter\npgsse_refused_total %"
-		    PRIu64 "\n# TYPE pgsse_db_up gauge\npgsse_db_up %d\n"
-		    "# TYPE pgsse_db_connects_total counter\n"
-		    "pgsse_db_connects_total %" PRIu64 "\n"
-		    "# TYPE pgsse_db_last_connect_seconds gauge\n"
-		    "pgsse_db_last_connect_seconds %lld\n",
-		    st.clients, st.replays, st.replay_bytes, st.channels,
-		    st.events, st.delivered, st.dropped, st.slow, st.refused,
-		    st.db_up, st.reconnects, (long long)st.last_connect);
-	else
-		er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
-		    "application/json\r\nCache-Control: no-store\r\n\r\n"
-		    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
-		    "\"replays\":%zu,\"replay_bytes\":%zu,\"channels\":%zu,"
-		    "\"events\":%" PRIu64
-		    ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
-		    ",\"slow\":%" PRIu64 ",\"refused\":%" PRIu64
-		    ",\"db\":\"%s\",\"db_connects\":%" PRIu64
-		    ",\"db_last_connect\":%lld}\n",
-		    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
-		    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
-		    st.clients, st.replays, st.replay_bytes, st.channels,
-		    st.events, st.delivered, st.dropped, st.slow, st.refused,
-		    st.db_up ? "up" : "down", st.reconnects,
-		    (long long)st.last_connect);
+	er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
+	    "application/json\r\nCache-Control: no-store\r\n\r\n"
+	    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
+	    "\"replays\":%zu,\"replay_bytes\":%zu,\"channels\":%zu,"
+	    "\"events\":%" PRIu64
+	    ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
+	    ",\"slow\":%" PRIu64 ",\"refused\":%" PRIu64
+	    ",\"db\":\"%s\",\"db_connects\":%" PRIu64
+	    ",\"db_last_connect\":%lld}\n",
+	    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
+	    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
+	    st.clients, st.replays, st.replay_bytes, st.channels,
+	    st.events, st.delivered, st.dropped, st.slow, st.refused,
+	    st.db_up ? "up" : "down", st.reconnects,
+	    (long long)st.last_connect);
 	if (er == PGSSE_OK && pgsse_req_write(r, b.p, b.len) == PGSSE_OK)
 		pgsse_req_flush(r);
 	pgsse_buf_free(&b);
@@ -579,6 +561,7 @@ stream_start(struct stream *s, struct pgsse_buf *b)
 		pgsse_registry_free(reg);
 		if (er == PGSSE_OK)
 			er = rp.er;
+		pgsse_hub_replayed(srv.hub, rp.events, rp.cut);
 	}
 	pgsse_pool_put(srv.pool, conn);
 	conn = NULL;
@@ -663,6 +646,30 @@ stream_thread(void *arg)
 }
 
 /*
+ * A metrics page's thread: writes the page (scrape.c), which may wait
+ * for a pooled connection, then ends the request and gives back its
+ * place.
+ */
+static void *
+stream_scrape_thread(void *arg)
+{
+	struct stream		*s = arg;
+	struct pgsse_buf	 b = { NULL, 0, 0 };
+
+	if (pgsse_scrape_page(srv.scrape, srv.hub, srv.pool, &b) ==
+	    PGSSE_OK) {
+		if (pgsse_req_write(&s->req, b.p, b.len) == PGSSE_OK)
+			pgsse_req_flush(&s->req);
+	} else
+		pgsse_http_text(&s->req, PGSSE_HTTP_500, NULL,
+		    "out of memory");
+	pgsse_buf_free(&b);
+	stream_finish(s);
+	pgsse_scrape_end(srv.scrape);
+	return NULL;
+}
+
+/*
  * Makes an empty stream for the acceptor to wait with; its registry and
  * client come once a request is in (stream_dispatch). Returns NULL if
  * memory ran out. Free it with stream_free.
@@ -693,8 +700,8 @@ stream_connection(struct stream *s)
 
 /*
  * Routes one accepted request. Returns the stream when it needs a thread
- * of its own (its slot is then reserved), or NULL when it was answered
- * and finished here.
+ * of its own (its slot, or its metrics place (s->scrape), is then
+ * reserved), or NULL when it was answered and finished here.
  */
 static struct stream *
 stream_dispatch(struct stream *s)
@@ -713,9 +720,17 @@ stream_dispatch(struct stream *s)
 		pgsse_http_text(&s->req, st, "Allow: GET\r\n", why);
 	else if (st != PGSSE_HTTP_200)
 		pgsse_http_text(&s->req, st, NULL, why);
-	else if (route == ROUTE_HEALTH || route == ROUTE_METRICS)
-		stream_health(&s->req, route == ROUTE_METRICS);
-	else {
+	else if (route == ROUTE_HEALTH)
+		stream_health(&s->req);
+	else if (route == ROUTE_METRICS) {
+		if (pgsse_scrape_begin(srv.scrape) == PGSSE_OK) {
+			s->scrape = 1;
+			return s;
+		}
+		pgsse_http_text(&s->req, PGSSE_HTTP_429, "Retry-After: 1\r\n",
+		    "too many metrics requests at once "
+		    "(PGSSE_METRICS_SCRAPES_MAX); retry later");
+	} else {
 		switch (pgsse_hub_reserve(srv.hub, srv.cfg->max_clients)) {
 		case PGSSE_OK:
 			stream_connection(s);
@@ -784,12 +799,16 @@ stream_accept_loop(int sock)
 		s->req.fcgi = &s->fcgi;
 		if ((s = stream_dispatch(s)) == NULL)
 			continue;
-		if (pthread_create(&t, &attr, stream_thread, s) != 0) {
-			pgsse_log(PGSSE_LOG_ERROR, "no thread for a client");
+		if (pthread_create(&t, &attr, s->scrape ? stream_scrape_thread :
+		    stream_thread, s) == 0)
+			continue;
+		pgsse_log(PGSSE_LOG_ERROR, "no thread for a client");
+		if (s->scrape)
+			pgsse_scrape_end(srv.scrape);
+		else
 			pgsse_hub_release(srv.hub);
-			stream_refuse(&s->req, "out of threads; retry later");
-			stream_finish(s);
-		}
+		stream_refuse(&s->req, "out of threads; retry later");
+		stream_finish(s);
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -822,6 +841,10 @@ stream_cgi(void)
 
 	if ((s = stream_new()) == NULL || (s = stream_dispatch(s)) == NULL)
 		return;
+	if (s->scrape) {
+		stream_scrape_thread(s);
+		return;
+	}
 	stream_thread(s);
 	do {
 		usleep(100000);
@@ -876,7 +899,8 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	}
 	if ((reg = stream_registry(cfg->conninfo)) == NULL)
 		return 1;
-	if ((srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
+	if ((srv.scrape = pgsse_scrape_new()) == NULL ||
+	    (srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
 	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max,
 	    cfg->raw, cfg->heartbeat)) == NULL) {
 		pgsse_registry_free(reg);
@@ -889,10 +913,12 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 		stream_accept_loop(sock);
 	pgsse_sdnotify("STOPPING=1");
 	rc = 0;
-	if (pgsse_hub_drain(srv.hub, STREAM_DRAIN_SEC) != PGSSE_OK)
+	if (pgsse_hub_drain(srv.hub, STREAM_DRAIN_SEC) != PGSSE_OK ||
+	    pgsse_scrape_wait(srv.scrape, STREAM_DRAIN_SEC) != PGSSE_OK)
 		return rc;	/* a client is stuck in a write; exit anyway */
 out:
 	pgsse_hub_free(srv.hub);
 	pgsse_pool_free(srv.pool);
+	pgsse_scrape_free(srv.scrape);
 	return rc;
 }
