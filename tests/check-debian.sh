@@ -160,9 +160,19 @@ pgenv="PGHOST=127.0.0.1 PGPORT=$pgport PGUSER=postgres"
 in_root $pgenv psql -Xq -d postgres -c 'create database pgsse'
 data=/usr/share/pgsse
 # shellcheck disable=SC2086
-in_root $pgenv psql -Xq -v ON_ERROR_STOP=1 -d pgsse -f $data/sql/pgsse.sql \
-	-f $data/sql/roles.sql -f $data/demo/schema.sql >/dev/null ||
-	die "loading the schema"
+in_root $pgenv PGDATABASE=pgsse pgsse-schema install >/dev/null ||
+	die "pgsse-schema install"
+# shellcheck disable=SC2086
+in_root $pgenv psql -Xq -v ON_ERROR_STOP=1 -d pgsse \
+	-f $data/demo/schema.sql >/dev/null || die "loading the demo's schema"
+# shellcheck disable=SC2086
+v=$(in_root $pgenv PGDATABASE=pgsse pgsse-schema version)
+latest=1
+for f in "$root$data"/sql/upgrade/pgsse-*-*.sql; do
+	f=${f##*-}
+	[ "${f%.sql}" -gt "$latest" ] && latest=${f%.sql}
+done
+[ "$v" = "$latest" ] || die "pgsse-schema version says '$v', not $latest"
 # shellcheck disable=SC2086
 in_root $pgenv PGDATABASE=pgsse pgsse-registry load $data/demo/registry.json \
 	>/dev/null || die "pgsse-registry load"
