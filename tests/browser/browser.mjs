@@ -46,6 +46,7 @@ const AXE_NODES_MAX = 5;
 // from www/ nor shipped. Prints every violation with its impact and its
 // first nodes, and throws if any is serious or critical.
 export async function axe(page, what) {
+	assert(!await page.evaluate(() => 'axe' in window), `${what}: the page does not load axe itself`);
 	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
 	const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
 	for (const v of r.violations) {
