@@ -264,6 +264,16 @@ h_publish(PGconn *conn, const char *ch, const char *ev, const char *json)
 int
 h_connect(int port)
 {
+	return h_connect_from(NULL, port);
+}
+
+/*
+ * Returns a TCP connection to port on 127.0.0.1 from the loopback
+ * address src (say "127.0.0.2"; NULL: the kernel's choice), or -1.
+ */
+int
+h_connect_from(const char *src, int port)
+{
 	struct sockaddr_in	 sa;
 	int			 fd;
 
@@ -271,6 +281,11 @@ h_connect(int port)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
+	if (src != NULL && (inet_pton(AF_INET, src, &sa.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)) {
+		close(fd);
+		return -1;
+	}
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
@@ -708,12 +723,20 @@ h_sse_close(struct h_sse *c)
 int
 h_http_get(int port, const char *path, const char *headers, char **body)
 {
+	return h_http_get_from(NULL, port, path, headers, body);
+}
+
+/* h_http_get, from the loopback address src (h_connect_from). */
+int
+h_http_get_from(const char *src, int port, const char *path,
+    const char *headers, char **body)
+{
 	char	 req[16384], *resp = NULL, *end;
 	size_t	 len = 0;
 	ssize_t	 n;
 	int	 fd, status;
 
-	if ((fd = h_connect(port)) < 0)
+	if ((fd = h_connect_from(src, port)) < 0)
 		return -1;
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1"
 	    "\r\n%s\r\n", path, headers ? headers : "");

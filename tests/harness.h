@@ -86,6 +86,8 @@ int		 h_connect(int port);
 long		 h_health(int port, const char *field);
 long		 h_health_wait(int port, const char *field, long want,
 		    int timeout_ms);
+int		 h_http_get_from(const char *, int, const char *, const char *,
+		    char **);
 int		 h_http_get(int port, const char *path, const char *headers,
 		    char **body);
 void		 h_secret_init(void);
