@@ -161,7 +161,8 @@ enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...)
 enum pgsse_err	 pgsse_html_vprintf(struct pgsse_buf *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 
-/* log.c: one line per message on standard error. */
+/* log.c: one line per message on standard error, named for the
+ * program; journald priorities when it is the journal (pgsse_log(3)). */
 enum pgsse_log_level {
 	PGSSE_LOG_DEBUG,
 	PGSSE_LOG_INFO,
