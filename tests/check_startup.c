@@ -1,0 +1,415 @@
+/*
+ * check_startup.c: how the programs start and fail to: the FastCGI
+ * socket they listen on (--socket), fatal start-up errors, reconnects
+ * that back off, and usage errors. Each program is run as installed
+ * would be, its exit status and its standard error read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+/* How long a program that should fail at once may take to exit. */
+#define ST_EXIT_MS 10000
+/* Exit status of a program that did not exit in time. */
+#define ST_RUNNING (-1)
+
+/* What a run left. */
+struct st_run {
+	int	 rc;		/* exit status, or ST_RUNNING */
+	char	*out;		/* standard output */
+	char	*err;		/* standard error */
+	pid_t	 pid;		/* while it runs (st_start) */
+	char	 dir[600];	/* its capture files */
+};
+
+static char *
+st_slurp(const char *path)
+{
+	FILE	*f;
+	char	*p;
+	long	 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(p);
+	if (n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n)
+		ck_abort_msg("cannot read %s", path);
+	fclose(f);
+	return p;
+}
+
+/* Returns a new folder under tests/tmp, readable by anyone. */
+static void
+st_tmpdir(char *dir, size_t len, const char *what)
+{
+	char	 base[512];
+
+	snprintf(base, sizeof(base), "%s/tests/tmp", h_builddir());
+	mkdir(base, 0755);
+	snprintf(dir, len, "%s/%s.XXXXXX", base, what);
+	if (mkdtemp(dir) == NULL)
+		ck_abort_msg("mkdtemp: %s", strerror(errno));
+	chmod(dir, 0777);
+}
+
+/*
+ * Starts argv (argv[0] relative to the build folder) with the
+ * environment changes env ("K=V" sets, "K" unsets; NULL-terminated,
+ * or NULL), as user nobody if nobody is set and this runs as root, its
+ * output in files of r->dir.
+ */
+static void
+st_start(struct st_run *r, const char *const *argv, const char *const *env,
+    int nobody)
+{
+	char		 prog[1024], path[700];
+	const char	*args[32];
+	int		 n = 0, i, fd;
+
+	memset(r, 0, sizeof(*r));
+	st_tmpdir(r->dir, sizeof(r->dir), "run");
+	snprintf(prog, sizeof(prog), "%s/%s", h_builddir(), argv[0]);
+	if (nobody && geteuid() == 0) {
+		args[n++] = "setpriv";
+		args[n++] = "--reuid=nobody";
+		args[n++] = "--regid=nogroup";
+		args[n++] = "--clear-groups";
+	}
+	args[n++] = prog;
+	for (i = 1; argv[i] != NULL && n < 31; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	if ((r->pid = fork()) == 0) {
+		for (i = 0; env != NULL && env[i] != NULL; i++)
+			if (strchr(env[i], '=') != NULL)
+				putenv((char *)env[i]);
+			else
+				unsetenv(env[i]);
+		snprintf(path, sizeof(path), "%s/out", r->dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		dup2(fd, STDOUT_FILENO);
+		snprintf(path, sizeof(path), "%s/err", r->dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		dup2(fd, STDERR_FILENO);
+		fd = open("/dev/null", O_RDONLY);
+		dup2(fd, STDIN_FILENO);
+		execvp(args[0], (char *const *)args);
+		_exit(127);
+	}
+	ck_assert_int_gt(r->pid, 0);
+}
+
+/*
+ * Waits up to ms for r's program to exit, then kills it (r->rc is then
+ * ST_RUNNING), and reads what it wrote.
+ */
+static void
+st_wait(struct st_run *r, int ms)
+{
+	char	 path[700];
+	int	 st, waited;
+
+	r->rc = ST_RUNNING;
+	for (waited = 0; waited <= ms; waited += 50) {
+		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+			r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
+			    WTERMSIG(st);
+			break;
+		}
+		usleep(50000);
+	}
+	if (r->rc == ST_RUNNING) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, &st, 0);
+	}
+	snprintf(path, sizeof(path), "%s/out", r->dir);
+	r->out = st_slurp(path);
+	snprintf(path, sizeof(path), "%s/err", r->dir);
+	r->err = st_slurp(path);
+}
+
+/* Runs argv until it exits (up to ST_EXIT_MS). */
+static void
+st_run(struct st_run *r, const char *const *argv, const char *const *env,
+    int nobody)
+{
+	st_start(r, argv, env, nobody);
+	st_wait(r, ST_EXIT_MS);
+}
+
+static void
+st_free(struct st_run *r)
+{
+	free(r->out);
+	free(r->err);
+	h_run("rm -rf %s", r->dir);
+}
+
+/* Counts the lines in z. */
+static int
+st_lines(const char *z)
+{
+	int	 n = 0;
+
+	for (; *z != '\0'; z++)
+		n += *z == '\n';
+	return n;
+}
+
+/* Asserts that z holds each of the strings after it (NULL-ended). */
+static void
+st_says(const char *z, ...)
+{
+	va_list		 ap;
+	const char	*want;
+
+	va_start(ap, z);
+	while ((want = va_arg(ap, const char *)) != NULL)
+		ck_assert_msg(strstr(z, want) != NULL, "\"%s\" does not say "
+		    "\"%s\"", z, want);
+	va_end(ap);
+}
+
+/* Binds a Unix socket at path; listens on it if live. Returns its fd. */
+static int
+st_unix(const char *path, int live)
+{
+	struct sockaddr_un	 sa;
+	int			 fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    (live && listen(fd, 8) == -1))
+		ck_abort_msg("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Returns 1 if something accepts connections at the Unix path. */
+static int
+st_answers(const char *path)
+{
+	struct sockaddr_un	 sa;
+	int			 fd, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return rc;
+}
+
+/* The FastCGI servers, by index _i of a loop test. */
+static const char *const st_fcgi[] = {
+	"cgi-bin/pgsse-stream", "cgi-bin/pgsse-app",
+};
+
+/*
+ * The listen tests' environment: the database is never reached; the
+ * app serves the demo folder, with a secret for its actions.
+ */
+static char	 st_appdir[700], st_secret[700];
+static const char *st_nodb[] = {
+	"PGHOST=/nonexistent", "PGSSE_CONNINFO", "PGSSE_STREAM_CONNINFO",
+	"PGSSE_APP_CONNINFO", st_appdir, st_secret, NULL
+};
+
+/* Fills st_nodb's app folder and secret. */
+static void
+st_nodb_init(void)
+{
+	char	 dir[600];
+
+	st_tmpdir(dir, sizeof(dir), "secret");
+	snprintf(st_secret, sizeof(st_secret), "PGSSE_SECRET_FILE=%s/secret",
+	    dir);
+	if (h_run("head -c 32 /dev/urandom >%s", st_secret + 18) != 0)
+		ck_abort_msg("cannot write %s", st_secret + 18);
+	chmod(st_secret + 18, 0600);
+	snprintf(st_appdir, sizeof(st_appdir), "PGSSE_APP_DIR=%s/demo",
+	    h_srcdir());
+}
+
+/* Asserts r failed at once with one line naming prog, addr, why. */
+static void
+st_listen_failed(struct st_run *r, const char *prog, const char *addr,
+    const char *why)
+{
+	ck_assert_msg(r->rc == 1, "%s --socket %s: exit %d (want 1), "
+	    "stderr \"%s\"", prog, addr, r->rc, r->err);
+	ck_assert_msg(st_lines(r->err) == 1, "not one line: \"%s\"", r->err);
+	st_says(r->err, strrchr(prog, '/') + 1, addr, why, "--socket", NULL);
+}
+
+/* A Unix socket another program listens on is left to it. */
+START_TEST(listen_unix_in_use)
+{
+	struct st_run	 r;
+	char		 dir[600], sock[700];
+	const char	*argv[] = { st_fcgi[_i], "--socket", sock, NULL };
+	int		 fd;
+
+	st_tmpdir(dir, sizeof(dir), "sock");
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	fd = st_unix(sock, 1);
+	st_run(&r, argv, st_nodb, 0);
+	st_listen_failed(&r, st_fcgi[_i], sock, strerror(EADDRINUSE));
+	close(fd);
+	st_free(&r);
+	h_run("rm -rf %s", dir);
+}
+END_TEST
+
+/* A TCP port another program listens on. */
+START_TEST(listen_tcp_in_use)
+{
+	struct st_run		 r;
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	char			 addr[64];
+	const char		*argv[] = { st_fcgi[_i], "--socket", addr, NULL };
+	int			 fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sa.sin_port));
+	st_run(&r, argv, st_nodb, 0);
+	st_listen_failed(&r, st_fcgi[_i], addr, strerror(EADDRINUSE));
+	close(fd);
+	st_free(&r);
+}
+END_TEST
+
+/* The socket's folder does not exist. */
+START_TEST(listen_no_folder)
+{
+	struct st_run	 r;
+	char		 dir[600], sock[700];
+	const char	*argv[] = { st_fcgi[_i], "--socket", sock, NULL };
+
+	st_tmpdir(dir, sizeof(dir), "sock");
+	snprintf(sock, sizeof(sock), "%s/missing/s.sock", dir);
+	st_run(&r, argv, st_nodb, 0);
+	st_listen_failed(&r, st_fcgi[_i], sock, strerror(ENOENT));
+	st_free(&r);
+	h_run("rm -rf %s", dir);
+}
+END_TEST
+
+/* The program may not write in the socket's folder. */
+START_TEST(listen_denied)
+{
+	struct st_run	 r;
+	char		 dir[600], sock[700];
+	const char	*argv[] = { st_fcgi[_i], "--socket", sock, NULL };
+
+	st_tmpdir(dir, sizeof(dir), "sock");
+	chmod(dir, 0555);
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	st_run(&r, argv, st_nodb, 1);
+	st_listen_failed(&r, st_fcgi[_i], sock, strerror(EACCES));
+	st_free(&r);
+	h_run("rm -rf %s", dir);
+}
+END_TEST
+
+/* A file that is not a socket is never removed to make room. */
+START_TEST(listen_not_socket)
+{
+	struct st_run	 r;
+	struct stat	 st;
+	char		 dir[600], sock[700];
+	const char	*argv[] = { st_fcgi[_i], "--socket", sock, NULL };
+
+	st_tmpdir(dir, sizeof(dir), "sock");
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	ck_assert_int_eq(h_run("echo keep >%s", sock), 0);
+	st_run(&r, argv, st_nodb, 0);
+	ck_assert_msg(r.rc == 1, "exit %d, stderr \"%s\"", r.rc, r.err);
+	st_says(r.err, sock, "not a socket", NULL);
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	st_free(&r);
+	h_run("rm -rf %s", dir);
+}
+END_TEST
+
+/* A socket nobody listens on (its program died) is replaced. */
+START_TEST(listen_stale)
+{
+	struct st_run	 r;
+	char		 dir[600], sock[700];
+	const char	*argv[] = { st_fcgi[_i], "--socket", sock, NULL };
+	int		 i;
+
+	st_tmpdir(dir, sizeof(dir), "sock");
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	close(st_unix(sock, 0));
+	ck_assert(!st_answers(sock));
+	st_start(&r, argv, st_nodb, 0);
+	for (i = 0; i < 100 && !st_answers(sock); i++)
+		usleep(50000);
+	ck_assert_msg(st_answers(sock), "nothing listens on %s", sock);
+	st_wait(&r, 0);
+	ck_assert_int_eq(r.rc, ST_RUNNING);
+	st_free(&r);
+	h_run("rm -rf %s", dir);
+}
+END_TEST
+
+static Suite *
+startup_suite(void)
+{
+	Suite	*s = suite_create("startup");
+	TCase	*tc = tcase_create("listen");
+	int	 n = (int)(sizeof(st_fcgi) / sizeof(st_fcgi[0]));
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, listen_unix_in_use, 0, n);
+	tcase_add_loop_test(tc, listen_tcp_in_use, 0, n);
+	tcase_add_loop_test(tc, listen_no_folder, 0, n);
+	tcase_add_loop_test(tc, listen_denied, 0, n);
+	tcase_add_loop_test(tc, listen_not_socket, 0, n);
+	tcase_add_loop_test(tc, listen_stale, 0, n);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	st_nodb_init();
+	return h_run_suite(startup_suite());
+}
