@@ -32,6 +32,9 @@
 #include "http.h"
 #include "query.h"
 
+/* Listen backlog of a socket we open ourselves (--socket). */
+#define APP_BACKLOG 128
+
 /* One worker's request, response and connection: see pgsse-app.h. */
 struct pgsse_app {
 	struct pgsse_req	*req;
@@ -1177,6 +1180,7 @@ app_run_workers(struct app_worker *w, long n, const char *name,
 /* What the command line says. */
 struct app_opts {
 	int		 sock;
+	const char	*socket;	/* --socket, or NULL for fd 0 */
 	long		 threads;
 	const char	*secret;	/* the CSRF secret's file */
 	const char	*dir;		/* the app folder */
@@ -1221,8 +1225,7 @@ app_args(const char *name, int folder, int argc, char *argv[],
 			    "SIGHUP.\n" : "");
 			return -1;
 		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-			if ((o->sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
-				return -2;
+			o->socket = argv[++i];
 		} else if (strcmp(argv[i], "--secret-file") == 0 &&
 		    i + 1 < argc) {
 			o->secret = argv[++i];
@@ -1372,9 +1375,12 @@ app_main(const char *name, int folder, const char *dir,
 		return 1;
 	if ((rc = app_args(name, folder && dir == NULL, argc, argv, &o)) < 0)
 		return rc == -1 ? 0 : 1;
+	if (o.socket != NULL && (o.sock = pgsse_listen(o.socket,
+	    APP_BACKLOG, "--socket")) == -1)
+		return 1;
 	if (dir != NULL)
 		o.dir = dir;
-	cgi = o.sock == 0 && FCGX_IsCGI();
+	cgi = o.socket == NULL && FCGX_IsCGI();
 	if (!app_routes_ok(name, routes) || !app_folder(name, folder, !cgi,
 	    &o) || !app_secret(name, o.secret, routes, app_def)) {
 		app_def_swap(NULL);

@@ -56,6 +56,10 @@ size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
 struct pgsse_registry	*pgsse_registry_ref(struct pgsse_registry *);
 void			 pgsse_registry_free(struct pgsse_registry *);
 
+/* listen.c: the FastCGI socket of --socket, instead of libfcgi's. */
+int		 pgsse_listen(const char *addr, int backlog,
+		    const char *setting);
+
 /* db.c */
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);

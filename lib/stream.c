@@ -867,11 +867,9 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	if (FCGX_Init() != 0)
 		return 1;
 	cgi = cfg->socket == NULL && FCGX_IsCGI();
-	if (cfg->socket != NULL &&
-	    (sock = FCGX_OpenSocket(cfg->socket, STREAM_BACKLOG)) < 0) {
-		pgsse_log(PGSSE_LOG_ERROR, "cannot listen on %s", cfg->socket);
+	if (cfg->socket != NULL && (sock = pgsse_listen(cfg->socket,
+	    STREAM_BACKLOG, "--socket or PGSSE_SOCKET")) == -1)
 		return 1;
-	}
 	if ((reg = stream_registry(cfg->conninfo)) == NULL)
 		return 1;
 	if ((srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
