@@ -108,13 +108,13 @@ START_TEST(log_one_line)
 	cap_start();
 	pgsse_log(PGSSE_LOG_ERROR, "connecting: %s", "connection to server "
 	    "failed: FATAL:  database \"x\" does not exist\nDETAIL:  "
-	    "something\n  LINE 1: select\n\n");
+	    "something\n  LINE 1: select\n\tIs the server running?\n\n");
 	out = cap_end();
 	ck_assert_int_eq(nlines(out), 1);
 	ck_assert_ptr_nonnull(p = strstr(out, "error: connecting: "));
 	ck_assert_str_eq(p, "error: connecting: connection to server failed: "
 	    "FATAL:  database \"x\" does not exist; DETAIL:  something; "
-	    "LINE 1: select\n");
+	    "LINE 1: select; Is the server running?\n");
 	free(out);
 }
 END_TEST
