@@ -87,7 +87,7 @@ log_ident(char *ident)
 
 /*
  * Makes the message in line[start..n) one line, in place: each run of
- * newlines, with the blanks around it, becomes LOG_JOIN (none at the
+ * newlines, with the blanks (spaces, tabs) around it, becomes LOG_JOIN (none at the
  * end), other control characters '?'. Returns the new end. Can't fail.
  */
 static size_t
@@ -107,7 +107,7 @@ log_one_line(char *line, size_t start, size_t n, size_t cap)
 		while (k > 0 && out[k - 1] == ' ')
 			k--;
 		while (i + 1 < end && (line[i + 1] == '\n' ||
-		    line[i + 1] == ' '))
+		    line[i + 1] == ' ' || line[i + 1] == '\t'))
 			i++;
 		memcpy(out + k, LOG_JOIN, sizeof(LOG_JOIN) - 1);
 		k += sizeof(LOG_JOIN) - 1;
