@@ -389,6 +389,116 @@ START_TEST(listen_stale)
 }
 END_TEST
 
+/*
+ * The installed programs (PGSSE_PROGRAMS: make check sets it from
+ * Makefile.am's lists, so a new program is tested too), relative to
+ * the build folder.
+ */
+#define ST_PROGS_MAX 32
+static char	*st_progs[ST_PROGS_MAX];
+static int	 st_nprogs;
+
+static void
+st_progs_init(void)
+{
+	static char	 buf[4096];
+	const char	*z = getenv("PGSSE_PROGRAMS");
+	char		*p, *last;
+
+	if (z == NULL || *z == '\0')
+		z = "bin/pgsse-publish bin/pgsse-registry bin/pgsse-runner "
+		    "bin/pgsse-lint cgi-bin/pgsse-stream cgi-bin/pgsse-app";
+	snprintf(buf, sizeof(buf), "%s", z);
+	for (p = strtok_r(buf, " \t", &last); p != NULL && st_nprogs <
+	    ST_PROGS_MAX; p = strtok_r(NULL, " \t", &last))
+		st_progs[st_nprogs++] = p;
+}
+
+/*
+ * Returns argv[0] for program prog: the build folder's, or the source
+ * folder's for a script that is not built.
+ */
+static const char *
+st_prog_path(const char *prog)
+{
+	static char	 path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", h_builddir(), prog);
+	if (access(path, X_OK) == 0)
+		return prog;
+	snprintf(path, sizeof(path), "%s/%s", h_srcdir(), prog);
+	return path;
+}
+
+/* A flag no program has: exit 2, the usage on standard error. */
+START_TEST(usage_bad_flag)
+{
+	struct st_run	 r;
+	const char	*argv[] = { st_prog_path(st_progs[_i]),
+	    "--no-such-flag", NULL };
+
+	st_run(&r, argv, st_nodb, 0);
+	ck_assert_msg(r.rc == 2, "%s --no-such-flag: exit %d (want 2), "
+	    "stderr \"%s\"", st_progs[_i], r.rc, r.err);
+	ck_assert_msg(strstr(r.err, "usage") != NULL, "%s --no-such-flag: "
+	    "no usage on stderr: \"%s\"", st_progs[_i], r.err);
+	ck_assert_msg(*r.out == '\0', "%s --no-such-flag: stdout \"%s\"",
+	    st_progs[_i], r.out);
+	st_free(&r);
+}
+END_TEST
+
+/* --version: exit 0, "NAME VERSION" on standard output. */
+START_TEST(usage_version)
+{
+	struct st_run	 r;
+	const char	*argv[] = { st_prog_path(st_progs[_i]), "--version",
+	    NULL };
+	char		 want[256];
+
+	snprintf(want, sizeof(want), "%s %s\n", strrchr(st_progs[_i], '/') +
+	    1, getenv("PGSSE_VERSION") ? getenv("PGSSE_VERSION") : "0.1.0");
+	st_run(&r, argv, st_nodb, 0);
+	ck_assert_msg(r.rc == 0 && strcmp(r.out, want) == 0, "%s --version: "
+	    "exit %d, stdout \"%s\" (want \"%s\"), stderr \"%s\"",
+	    st_progs[_i], r.rc, r.out, want, r.err);
+	st_free(&r);
+}
+END_TEST
+
+/* --help: exit 0, the usage on standard output. */
+START_TEST(usage_help)
+{
+	struct st_run	 r;
+	const char	*argv[] = { st_prog_path(st_progs[_i]), "--help",
+	    NULL };
+
+	st_run(&r, argv, st_nodb, 0);
+	ck_assert_msg(r.rc == 0 && strstr(r.out, "usage") != NULL &&
+	    *r.err == '\0', "%s --help: exit %d, stdout \"%s\", stderr "
+	    "\"%s\"", st_progs[_i], r.rc, r.out, r.err);
+	st_free(&r);
+}
+END_TEST
+
+/* pgsse-app's bad values and a flag without its value are usage errors. */
+START_TEST(usage_app_values)
+{
+	static const char *const bad[][4] = {
+		{ "cgi-bin/pgsse-app", "--threads", "0", NULL },
+		{ "cgi-bin/pgsse-app", "--threads", "x", NULL },
+		{ "cgi-bin/pgsse-app", "--socket", NULL, NULL },
+		{ "cgi-bin/pgsse-app", "extra", NULL, NULL },
+	};
+	struct st_run	 r;
+
+	st_run(&r, bad[_i], st_nodb, 0);
+	ck_assert_msg(r.rc == 2, "%s %s: exit %d (want 2), stderr \"%s\"",
+	    bad[_i][0], bad[_i][1], r.rc, r.err);
+	st_free(&r);
+}
+END_TEST
+
 static Suite *
 startup_suite(void)
 {
@@ -404,6 +514,13 @@ startup_suite(void)
 	tcase_add_loop_test(tc, listen_not_socket, 0, n);
 	tcase_add_loop_test(tc, listen_stale, 0, n);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("usage");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, usage_bad_flag, 0, st_nprogs);
+	tcase_add_loop_test(tc, usage_version, 0, st_nprogs);
+	tcase_add_loop_test(tc, usage_help, 0, st_nprogs);
+	tcase_add_loop_test(tc, usage_app_values, 0, 4);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -411,5 +528,6 @@ int
 main(void)
 {
 	st_nodb_init();
+	st_progs_init();
 	return h_run_suite(startup_suite());
 }
