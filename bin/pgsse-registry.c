@@ -234,16 +234,18 @@ main(int argc, char *argv[])
 	struct pgsse_registry	*reg = NULL;
 	struct pgsse_buf	 err = { NULL, 0, 0 };
 	char			*text = NULL;
-	int			 rc = 1;
+	int			 rc = 1, help;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		puts("pgsse-registry " PGSSE_VERSION);
 		return 0;
 	}
 	if (argc != 3) {
-		fprintf(argc == 2 ? stdout : stderr, "usage: pgsse-registry "
-		    "check|docs|js|load FILE\n");
-		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+		help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr, "usage: pgsse-registry "
+		    "check|docs|js|load FILE\n       pgsse-registry --help | "
+		    "--version\n");
+		return help ? 0 : 2;
 	}
 	if ((text = slurp(argv[2])) == NULL) {
 		perror(argv[2]);
