@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,7 +188,7 @@ st_says(const char *z, ...)
 
 	va_start(ap, z);
 	while ((want = va_arg(ap, const char *)) != NULL)
-		ck_assert_msg(strstr(z, want) != NULL, "\"%s\" does not say "
+		ck_assert_msg(strstr(z, want) != NULL, "\"%.600s\" does not say "
 		    "\"%s\"", z, want);
 	va_end(ap);
 }
@@ -263,8 +264,8 @@ st_listen_failed(struct st_run *r, const char *prog, const char *addr,
     const char *why)
 {
 	ck_assert_msg(r->rc == 1, "%s --socket %s: exit %d (want 1), "
-	    "stderr \"%s\"", prog, addr, r->rc, r->err);
-	ck_assert_msg(st_lines(r->err) == 1, "not one line: \"%s\"", r->err);
+	    "stderr \"%.600s\"", prog, addr, r->rc, r->err);
+	ck_assert_msg(st_lines(r->err) == 1, "not one line: \"%.600s\"", r->err);
 	st_says(r->err, strrchr(prog, '/') + 1, addr, why, "--socket", NULL);
 }
 
@@ -357,7 +358,7 @@ START_TEST(listen_not_socket)
 	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
 	ck_assert_int_eq(h_run("echo keep >%s", sock), 0);
 	st_run(&r, argv, st_nodb, 0);
-	ck_assert_msg(r.rc == 1, "exit %d, stderr \"%s\"", r.rc, r.err);
+	ck_assert_msg(r.rc == 1, "exit %d, stderr \"%.600s\"", r.rc, r.err);
 	st_says(r.err, sock, "not a socket", NULL);
 	ck_assert_int_eq(stat(sock, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
@@ -439,10 +440,10 @@ START_TEST(usage_bad_flag)
 
 	st_run(&r, argv, st_nodb, 0);
 	ck_assert_msg(r.rc == 2, "%s --no-such-flag: exit %d (want 2), "
-	    "stderr \"%s\"", st_progs[_i], r.rc, r.err);
+	    "stderr \"%.600s\"", st_progs[_i], r.rc, r.err);
 	ck_assert_msg(strstr(r.err, "usage") != NULL, "%s --no-such-flag: "
-	    "no usage on stderr: \"%s\"", st_progs[_i], r.err);
-	ck_assert_msg(*r.out == '\0', "%s --no-such-flag: stdout \"%s\"",
+	    "no usage on stderr: \"%.600s\"", st_progs[_i], r.err);
+	ck_assert_msg(*r.out == '\0', "%s --no-such-flag: stdout \"%.300s\"",
 	    st_progs[_i], r.out);
 	st_free(&r);
 }
@@ -460,7 +461,7 @@ START_TEST(usage_version)
 	    1, getenv("PGSSE_VERSION") ? getenv("PGSSE_VERSION") : "0.1.0");
 	st_run(&r, argv, st_nodb, 0);
 	ck_assert_msg(r.rc == 0 && strcmp(r.out, want) == 0, "%s --version: "
-	    "exit %d, stdout \"%s\" (want \"%s\"), stderr \"%s\"",
+	    "exit %d, stdout \"%.300s\" (want \"%s\"), stderr \"%.600s\"",
 	    st_progs[_i], r.rc, r.out, want, r.err);
 	st_free(&r);
 }
@@ -475,8 +476,8 @@ START_TEST(usage_help)
 
 	st_run(&r, argv, st_nodb, 0);
 	ck_assert_msg(r.rc == 0 && strstr(r.out, "usage") != NULL &&
-	    *r.err == '\0', "%s --help: exit %d, stdout \"%s\", stderr "
-	    "\"%s\"", st_progs[_i], r.rc, r.out, r.err);
+	    *r.err == '\0', "%s --help: exit %d, stdout \"%.300s\", stderr "
+	    "\"%.600s\"", st_progs[_i], r.rc, r.out, r.err);
 	st_free(&r);
 }
 END_TEST
@@ -493,9 +494,336 @@ START_TEST(usage_app_values)
 	struct st_run	 r;
 
 	st_run(&r, bad[_i], st_nodb, 0);
-	ck_assert_msg(r.rc == 2, "%s %s: exit %d (want 2), stderr \"%s\"",
+	ck_assert_msg(r.rc == 2, "%s %s: exit %d (want 2), stderr \"%.600s\"",
 	    bad[_i][0], bad[_i][1], r.rc, r.err);
 	st_free(&r);
+}
+END_TEST
+
+/*
+ * Fatal start-up errors: a database that answers, but not as the
+ * programs need. st_pg's cluster has the pgsse database and an empty
+ * one, "empty", with no pgsse schema.
+ */
+static struct h_pg	 st_pg;
+static char		 st_pgport[32];
+
+static void
+st_pg_up(void)
+{
+	PGconn	*c;
+
+	h_pg_start(&st_pg, NULL);
+	c = h_pg_connect();
+	h_exec(c, "create database empty");
+	PQfinish(c);
+	snprintf(st_pgport, sizeof(st_pgport), "PGPORT=%d", st_pg.port);
+}
+
+static void
+st_pg_down(void)
+{
+	h_pg_stop(&st_pg);
+}
+
+/* The long-running programs, as the fatal and backoff tests start them. */
+#define ST_STREAM	0
+#define ST_APP		1
+#define ST_RUNNER	2
+#define ST_DAEMONS	3
+
+/*
+ * Fills argv (of 8) to start daemon which, its socket (if it has one)
+ * in dir (of r, say). Returns argv.
+ */
+static const char **
+st_daemon(int which, const char *dir, const char **argv, char *buf,
+    size_t bufsz)
+{
+	static char	 jobs[700];
+
+	memset(argv, 0, 8 * sizeof(*argv));
+	snprintf(jobs, sizeof(jobs), "%s/demo/jobs", h_srcdir());
+	switch (which) {
+	case ST_STREAM:
+		snprintf(buf, bufsz, "%s/stream.sock", dir);
+		argv[0] = "cgi-bin/pgsse-stream";
+		argv[1] = "--socket";
+		argv[2] = buf;
+		break;
+	case ST_APP:
+		snprintf(buf, bufsz, "%s/app.sock", dir);
+		argv[0] = "cgi-bin/pgsse-app";
+		argv[1] = "--socket";
+		argv[2] = buf;
+		break;
+	default:
+		argv[0] = "bin/pgsse-runner";
+		argv[1] = "--jobs";
+		argv[2] = jobs;
+		break;
+	}
+	return argv;
+}
+
+/* Runs daemon _i with env; asserts it exits 1 at once, saying each of
+ * the strings after env (NULL-ended) and its name. */
+static void
+st_fatal(int which, const char *const *env, ...)
+{
+	struct st_run	 r;
+	const char	*argv[8], *want;
+	char		 dir[600], sock[700];
+	va_list		 ap;
+
+	st_tmpdir(dir, sizeof(dir), "fatal");
+	st_daemon(which, dir, argv, sock, sizeof(sock));
+	st_run(&r, argv, env, 0);
+	ck_assert_msg(r.rc == 1, "%s: exit %d (want 1), stderr \"%.600s\"",
+	    argv[0], r.rc, r.err);
+	st_says(r.err, strrchr(argv[0], '/') + 1, NULL);
+	va_start(ap, env);
+	while ((want = va_arg(ap, const char *)) != NULL)
+		st_says(r.err, want, NULL);
+	va_end(ap);
+	st_free(&r);
+	h_run("rm -rf %s", dir);
+}
+
+/* No pgsse schema in the database: say to load it. */
+START_TEST(fatal_no_schema)
+{
+	const char *env[] = { "PGDATABASE=empty", "PGUSER=pgsse",
+	    st_appdir, st_secret, NULL };
+
+	st_fatal(_i, env, "empty", "3F000", "pgsse-schema install", NULL);
+}
+END_TEST
+
+/* No such database. */
+START_TEST(fatal_no_database)
+{
+	const char *env[] = { "PGDATABASE=nosuchdb", "PGUSER=pgsse",
+	    st_appdir, st_secret, NULL };
+
+	st_fatal(_i, env, "nosuchdb", "3D000", "PGDATABASE", NULL);
+}
+END_TEST
+
+/* A wrong password. */
+START_TEST(fatal_password)
+{
+	const char *env[] = { "PGHOST=127.0.0.1", st_pgport,
+	    "PGUSER=pgsse_stream", "PGPASSWORD=wrong", "PGPASSFILE",
+	    "PGSSLMODE=disable", st_appdir, st_secret, NULL };
+
+	st_fatal(_i, env, "28P01", "pgsse_stream", "PGPASSWORD", NULL);
+}
+END_TEST
+
+/* pgsse-runner --jobs with no folder there: it says so, and exits. */
+START_TEST(fatal_runner_jobs)
+{
+	static const char *const paths[] = { "/nonexistent", "/etc/passwd" };
+	struct st_run	 r;
+	const char	*argv[] = { "bin/pgsse-runner", "--jobs", paths[_i],
+	    NULL };
+
+	st_run(&r, argv, st_nodb, 0);
+	ck_assert_msg(r.rc == 1, "--jobs %s: exit %d (want 1), stderr "
+	    "\"%.600s\"", paths[_i], r.rc, r.err);
+	st_says(r.err, "pgsse-runner", paths[_i], "--jobs", NULL);
+	st_free(&r);
+}
+END_TEST
+
+/*
+ * A server that takes connections and closes them at once, as a
+ * database that is down (or restarting) would: counts them.
+ */
+struct st_fake {
+	int		 fd;
+	int		 port;
+	int		 accepts;	/* lock */
+	int		 stop;		/* lock */
+	pthread_mutex_t	 lock;
+	pthread_t	 thread;
+};
+
+static void *
+st_fake_main(void *arg)
+{
+	struct st_fake	*f = arg;
+	struct pollfd	 pfd = { f->fd, POLLIN, 0 };
+	int		 c, stop = 0;
+
+	while (!stop) {
+		if (poll(&pfd, 1, 100) > 0 && (c = accept(f->fd, NULL,
+		    NULL)) >= 0) {
+			close(c);
+			pthread_mutex_lock(&f->lock);
+			f->accepts++;
+			pthread_mutex_unlock(&f->lock);
+		}
+		pthread_mutex_lock(&f->lock);
+		stop = f->stop;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return NULL;
+}
+
+static void
+st_fake_start(struct st_fake *f)
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+
+	memset(f, 0, sizeof(*f));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f->fd, 64), 0);
+	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&sa, &len), 0);
+	f->port = ntohs(sa.sin_port);
+	pthread_mutex_init(&f->lock, NULL);
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, st_fake_main, f), 0);
+}
+
+/* Stops f; returns how many connections it took. */
+static int
+st_fake_stop(struct st_fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->stop = 1;
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->thread, NULL);
+	close(f->fd);
+	return f->accepts;
+}
+
+/* Writes a FastCGI record of type with len bytes of body to fd. */
+static void
+st_fcgi_record(int fd, int type, const void *body, size_t len)
+{
+	unsigned char	 h[8] = { 1, (unsigned char)type, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	if (write(fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    (len > 0 && write(fd, body, len) != (ssize_t)len))
+		ck_abort_msg("FastCGI write: %s", strerror(errno));
+}
+
+/*
+ * GETs uri from the FastCGI server at the Unix path sock and reads the
+ * answer (up to 5 seconds). Returns 0, or -1 if it did not connect.
+ */
+static int
+st_fcgi_get(const char *sock, const char *uri)
+{
+	static const unsigned char begin[8] = { 0, 1, 0 };	/* responder */
+	struct sockaddr_un	 sa;
+	unsigned char		 p[512], buf[4096];
+	const char		*kv[] = { "REQUEST_METHOD", "GET", "REQUEST_URI",
+	    uri, "SCRIPT_NAME", "", "PATH_INFO", uri, "QUERY_STRING", "",
+	    "SERVER_PROTOCOL", "HTTP/1.1", "HTTP_HOST", "localhost", NULL };
+	struct pollfd		 pfd;
+	size_t			 n = 0, kl, vl;
+	int			 fd, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, sock, strlen(sock));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	for (i = 0; kv[i] != NULL; i += 2) {
+		kl = strlen(kv[i]);
+		vl = strlen(kv[i + 1]);
+		p[n++] = (unsigned char)kl;
+		p[n++] = (unsigned char)vl;
+		memcpy(p + n, kv[i], kl);
+		memcpy(p + n + kl, kv[i + 1], vl);
+		n += kl + vl;
+	}
+	st_fcgi_record(fd, 1, begin, sizeof(begin));	/* BEGIN_REQUEST */
+	st_fcgi_record(fd, 4, p, n);			/* PARAMS */
+	st_fcgi_record(fd, 4, NULL, 0);
+	st_fcgi_record(fd, 5, NULL, 0);			/* STDIN */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, 5000) > 0 && read(fd, buf, sizeof(buf)) > 0)
+		continue;
+	close(fd);
+	return 0;
+}
+
+/* How long the backoff tests watch, and the most connections in it. */
+#define ST_WATCH_MS 10000
+#define ST_WATCH_MAX 6
+
+/*
+ * With the database down (connections closed at once), each daemon
+ * tries again less and less often: at most ST_WATCH_MAX connections in
+ * ST_WATCH_MS, whatever its threads; the app is sent a request that
+ * needs the database every 250 ms. Each runs against a server of its
+ * own, all at the same time.
+ */
+START_TEST(backoff_down)
+{
+	struct st_fake	 f[ST_DAEMONS];
+	struct st_run	 r[ST_DAEMONS];
+	char		 dir[600], sock[ST_DAEMONS][700];
+	char		 port[ST_DAEMONS][32];
+	const char	*argv[ST_DAEMONS][8];
+	const char	*env[ST_DAEMONS][10];
+	char		 msg[1024];
+	int		 i, n[ST_DAEMONS], waited, ok, len;
+
+	st_tmpdir(dir, sizeof(dir), "backoff");
+	for (i = 0; i < ST_DAEMONS; i++) {
+		st_fake_start(&f[i]);
+		snprintf(port[i], sizeof(port[i]), "PGPORT=%d", f[i].port);
+		env[i][0] = "PGHOST=127.0.0.1";
+		env[i][1] = port[i];
+		env[i][2] = "PGSSLMODE=disable";
+		env[i][3] = "PGGSSENCMODE=disable";
+		env[i][4] = "PGSSE_CONNINFO";
+		env[i][5] = "PGSSE_STREAM_CONNINFO";
+		env[i][6] = "PGSSE_APP_CONNINFO";
+		env[i][7] = st_appdir;
+		env[i][8] = st_secret;
+		env[i][9] = NULL;
+		st_daemon(i, dir, argv[i], sock[i], sizeof(sock[i]));
+		st_start(&r[i], argv[i], env[i], 0);
+	}
+	for (waited = 0; waited < ST_WATCH_MS; waited += 250) {
+		st_fcgi_get(sock[ST_APP], "/status/content");
+		usleep(250000);
+	}
+	for (i = 0; i < ST_DAEMONS; i++) {
+		st_wait(&r[i], 0);
+		n[i] = st_fake_stop(&f[i]);
+	}
+	for (i = 0, ok = 1, len = 0; i < ST_DAEMONS; i++) {
+		ok = ok && r[i].rc == ST_RUNNING && n[i] >= 2 &&
+		    n[i] <= ST_WATCH_MAX && st_lines(r[i].err) <= ST_WATCH_MAX + 2;
+		len += snprintf(msg + len, sizeof(msg) - len, "%s: %s, %d "
+		    "connections and %d log lines in %d ms; ", argv[i][0],
+		    r[i].rc == ST_RUNNING ? "running" : "exited", n[i],
+		    st_lines(r[i].err), ST_WATCH_MS);
+	}
+	ck_assert_msg(ok, "want 2 to %d connections each: %s", ST_WATCH_MAX,
+	    msg);
+	for (i = 0; i < ST_DAEMONS; i++)
+		st_free(&r[i]);
+	h_run("rm -rf %s", dir);
 }
 END_TEST
 
@@ -520,6 +848,18 @@ startup_suite(void)
 	tcase_add_loop_test(tc, usage_version, 0, st_nprogs);
 	tcase_add_loop_test(tc, usage_help, 0, st_nprogs);
 	tcase_add_loop_test(tc, usage_app_values, 0, 4);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fatal");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, st_pg_up, st_pg_down);
+	tcase_add_loop_test(tc, fatal_no_schema, 0, ST_DAEMONS);
+	tcase_add_loop_test(tc, fatal_no_database, 0, ST_DAEMONS);
+	tcase_add_loop_test(tc, fatal_password, 0, ST_DAEMONS);
+	tcase_add_loop_test(tc, fatal_runner_jobs, 0, 2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("backoff");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, backoff_down);
 	suite_add_tcase(s, tc);
 	return s;
 }
