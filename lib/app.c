@@ -33,6 +33,8 @@
 #include "http.h"
 #include "query.h"
 
+/* Where the app's connection settings come from, for messages. */
+#define APP_SETTING "PGSSE_APP_CONNINFO, PGSSE_CONNINFO or the PG* variables"
 /* Listen backlog of a socket we open ourselves (--socket). */
 #define APP_BACKLOG 128
 
@@ -1393,6 +1395,23 @@ app_folder(const char *name, int folder, int check, const struct app_opts *o)
 }
 
 /*
+ * Checks the database once at start-up (pgsse_db_start). Returns -1 if
+ * it will not do until someone changes something (logged, with the
+ * fix), else 0: one that is down is tried again as requests come, with
+ * the backoff.
+ */
+static int
+app_db_start(void)
+{
+	PGconn		*conn;
+	enum pgsse_err	 er;
+
+	er = pgsse_db_start(app_conninfo(), APP_SETTING, &app_stop, 0, &conn);
+	pgsse_db_close(conn);
+	return er == PGSSE_ERR_INVAL ? -1 : 0;
+}
+
+/*
  * Runs a fragment program: routes, then with folder the app folder's
  * (dir, or --app, or PGSSE_APP_DIR). Returns the exit status.
  */
@@ -1419,6 +1438,8 @@ app_main(const char *name, int folder, const char *dir,
 	if (dir != NULL)
 		o.dir = dir;
 	cgi = o.socket == NULL && FCGX_IsCGI();
+	if (!cgi && app_db_start() == -1)
+		return 1;
 	if (!app_routes_ok(name, routes) || !app_folder(name, folder, !cgi,
 	    &o) || !app_secret(name, o.secret, routes, app_def)) {
 		app_def_swap(NULL);
