@@ -827,6 +827,173 @@ START_TEST(backoff_down)
 }
 END_TEST
 
+/*
+ * The secrets test. A sentinel password is planted, one way per
+ * variant, and no program may ever print it: not in --help, --version
+ * or a usage error, not in start-up failures (a database that is
+ * unreachable or refuses the password, a conninfo libpq cannot parse),
+ * not in the logs of a normal start, where the sentinel is the roles'
+ * real password.
+ */
+#define ST_SENTINEL "Sentinel-Pw-8c1e"
+#define ST_VARIANTS 6
+
+/* Fills env (of 12) for variant v of the secrets test. Returns env. */
+static const char **
+st_secret_env(int v, const char **env)
+{
+	static char	 a[ST_VARIANTS][3][512], port[64];
+	int		 dead = h_free_port(), n = 0;
+
+	snprintf(port, sizeof(port), "PGPORT=%d", dead);
+	env[n++] = "PGHOST=127.0.0.1";
+	env[n++] = "PGSSLMODE=disable";
+	env[n++] = "PGPASSFILE";
+	env[n++] = st_appdir;
+	env[n++] = st_secret;
+	switch (v) {
+	case 0:		/* PGPASSWORD, nothing listening */
+		env[n++] = "PGPASSWORD=" ST_SENTINEL;
+		env[n++] = port;
+		break;
+	case 1:		/* key=value, nothing listening */
+		snprintf(a[v][0], sizeof(a[v][0]), "PGSSE_CONNINFO=host=127.0.0.1 "
+		    "port=%d user=pgsse_publisher password=" ST_SENTINEL, dead);
+		snprintf(a[v][1], sizeof(a[v][1]), "PGSSE_STREAM_CONNINFO="
+		    "port=%d password='" ST_SENTINEL "' user=pgsse_stream",
+		    dead);
+		snprintf(a[v][2], sizeof(a[v][2]), "PGSSE_APP_CONNINFO="
+		    "password = " ST_SENTINEL " port=%d", dead);
+		break;
+	case 2:		/* URI, nothing listening */
+		snprintf(a[v][0], sizeof(a[v][0]), "PGSSE_CONNINFO=postgresql://"
+		    "pgsse_publisher:" ST_SENTINEL "@127.0.0.1:%d/pgsse", dead);
+		snprintf(a[v][1], sizeof(a[v][1]), "PGSSE_STREAM_CONNINFO="
+		    "postgres://pgsse_stream:" ST_SENTINEL "@127.0.0.1:%d/pgsse",
+		    dead);
+		snprintf(a[v][2], sizeof(a[v][2]), "PGSSE_APP_CONNINFO="
+		    "postgresql://127.0.0.1:%d/pgsse?password=" ST_SENTINEL
+		    "&user=pgsse_web", dead);
+		break;
+	case 3:		/* what libpq cannot parse */
+		snprintf(a[v][0], sizeof(a[v][0]), "PGSSE_CONNINFO=postgresql://"
+		    "u:" ST_SENTINEL "%%zz@127.0.0.1:%d/pgsse", dead);
+		snprintf(a[v][1], sizeof(a[v][1]), "PGSSE_STREAM_CONNINFO="
+		    "host=127.0.0.1 password=" ST_SENTINEL " bogus");
+		snprintf(a[v][2], sizeof(a[v][2]), "PGSSE_APP_CONNINFO="
+		    "postgresql://u:" ST_SENTINEL "@[::1/pgsse");
+		break;
+	case 4:		/* the real database, the wrong password */
+	case 5:		/* the real database, the right password */
+		snprintf(a[v][0], sizeof(a[v][0]), "PGSSE_CONNINFO=host=127.0.0.1 "
+		    "port=%d dbname=pgsse user=pgsse_publisher password=%s%s",
+		    st_pg.port, ST_SENTINEL, v == 4 ? "x" : "");
+		snprintf(a[v][1], sizeof(a[v][1]), "PGSSE_STREAM_CONNINFO="
+		    "postgresql://pgsse_stream:%s%s@127.0.0.1:%d/pgsse",
+		    ST_SENTINEL, v == 4 ? "x" : "", st_pg.port);
+		snprintf(a[v][2], sizeof(a[v][2]), "PGSSE_APP_CONNINFO="
+		    "host=127.0.0.1 port=%d dbname=pgsse user=pgsse_web "
+		    "password='%s%s'", st_pg.port, ST_SENTINEL,
+		    v == 4 ? "x" : "");
+		break;
+	}
+	if (a[v][0][0] != '\0') {
+		env[n++] = a[v][0];
+		env[n++] = a[v][1];
+		env[n++] = a[v][2];
+	} else {
+		env[n++] = "PGSSE_CONNINFO";
+		env[n++] = "PGSSE_STREAM_CONNINFO";
+		env[n++] = "PGSSE_APP_CONNINFO";
+	}
+	env[n] = NULL;
+	return env;
+}
+
+/* Fails if r's output shows the sentinel. */
+static void
+st_no_sentinel(const struct st_run *r, int v, const char *const *argv)
+{
+	const char	*z, *line;
+
+	z = strstr(r->out, ST_SENTINEL) ? r->out : r->err;
+	if ((line = strstr(z, ST_SENTINEL)) == NULL)
+		return;
+	while (line > z && line[-1] != '\n')
+		line--;
+	ck_abort_msg("variant %d: %s %s printed the password: \"%.300s\"",
+	    v, argv[0], argv[1] ? argv[1] : "", line);
+}
+
+/* Sets the pgsse roles' passwords to the sentinel, once. */
+static void
+st_sentinel_roles(void)
+{
+	static int	 done;
+	PGconn		*c;
+
+	if (done++)
+		return;
+	c = h_pg_connect();
+	h_exec(c, "alter role pgsse_stream password '" ST_SENTINEL "'; "
+	    "alter role pgsse_web password '" ST_SENTINEL "'; "
+	    "alter role pgsse_publisher password '" ST_SENTINEL "'");
+	PQfinish(c);
+}
+
+START_TEST(secrets_never_printed)
+{
+	static const char *const flags[] = { "--help", "--version",
+	    "--no-such-flag" };
+	struct st_run	 r, d[ST_DAEMONS + 2];
+	const char	*env[16], *argv[8], *dargv[ST_DAEMONS + 2][8];
+	char		 dir[600], sock[ST_DAEMONS][100], reg[700];
+	size_t		 f;
+	int		 i;
+
+	st_sentinel_roles();
+	st_secret_env(_i, env);
+	for (i = 0; i < st_nprogs; i++)
+		for (f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+			argv[0] = st_prog_path(st_progs[i]);
+			argv[1] = flags[f];
+			argv[2] = NULL;
+			st_run(&r, argv, env, 0);
+			st_no_sentinel(&r, _i, argv);
+			st_free(&r);
+		}
+	/* The daemons, and the one-shot programs that connect, at once. */
+	st_tmpdir(dir, sizeof(dir), "secrets");
+	for (i = 0; i < ST_DAEMONS; i++) {
+		st_daemon(i, dir, dargv[i], sock[i], sizeof(sock[i]));
+		st_start(&d[i], dargv[i], env, 0);
+	}
+	memset(dargv[i], 0, sizeof(dargv[i]));
+	dargv[i][0] = "bin/pgsse-publish";
+	dargv[i][1] = "status";
+	dargv[i][2] = "heartbeat";
+	st_start(&d[i], dargv[i], env, 0);
+	i++;
+	snprintf(reg, sizeof(reg), "%s/sql/registry.json", h_srcdir());
+	memset(dargv[i], 0, sizeof(dargv[i]));
+	dargv[i][0] = "bin/pgsse-registry";
+	dargv[i][1] = "load";
+	dargv[i][2] = reg;
+	st_start(&d[i], dargv[i], env, 0);
+	usleep(3000000);
+	st_fcgi_get(sock[ST_APP], "/status/content");
+	for (i = 0; i < ST_DAEMONS + 2; i++) {
+		st_wait(&d[i], 0);
+		if (_i == 5 && i < ST_DAEMONS)
+			ck_assert_msg(d[i].rc == ST_RUNNING, "%s did not start: "
+			    "\"%.600s\"", dargv[i][0], d[i].err);
+		st_no_sentinel(&d[i], _i, dargv[i]);
+		st_free(&d[i]);
+	}
+	h_run("rm -rf %s", dir);
+}
+END_TEST
+
 static Suite *
 startup_suite(void)
 {
@@ -860,6 +1027,11 @@ startup_suite(void)
 	tc = tcase_create("backoff");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, backoff_down);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("secrets");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, st_pg_up, st_pg_down);
+	tcase_add_loop_test(tc, secrets_never_printed, 0, ST_VARIANTS);
 	suite_add_tcase(s, tc);
 	return s;
 }
