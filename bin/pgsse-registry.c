@@ -206,12 +206,15 @@ load(const char *text)
 	PGconn		*conn;
 	PGresult	*res;
 	const char	*params[1] = { text };
+	char		 msg[1024];
 	int		 rc = 1;
 
 	conn = PQconnectdb(getenv("PGSSE_CONNINFO") ?
 	    getenv("PGSSE_CONNINFO") : "");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "pgsse-registry: %s", PQerrorMessage(conn));
+		pgsse_redact_message(msg, sizeof(msg), PQerrorMessage(conn),
+		    getenv("PGSSE_CONNINFO"));
+		fprintf(stderr, "pgsse-registry: %s", msg);
 		goto out;
 	}
 	res = PQexecParams(conn, "select pgsse.load_registry($1::jsonb)", 1,

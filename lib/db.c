@@ -161,13 +161,24 @@ pgsse_db_wait(const volatile sig_atomic_t *stop)
 	}
 }
 
+/* Drops the newlines and spaces that end err. Can't fail. */
+static void
+db_trim(char *err)
+{
+	size_t	 i;
+
+	for (i = strlen(err); i > 0 && (err[i - 1] == '\n' ||
+	    err[i - 1] == ' '); i--)
+		err[i - 1] = '\0';
+}
+
 /*
  * Copies conn's error into err (of DB_ERR_MAX bytes) without verbose
- * mode's LOCATION line, and its SQLSTATE, if the server sent one, into
+ * mode's LOCATION line and conninfo's passwords (redact.c), and its SQLSTATE, if the server sent one, into
  * state (of 6 bytes; "" if none). Can't fail.
  */
 static void
-db_error(PGconn *conn, char *err, char *state)
+db_error(PGconn *conn, const char *conninfo, char *err, char *state)
 {
 	const char	*z = PQerrorMessage(conn), *p;
 	char		*loc;
@@ -184,12 +195,10 @@ db_error(PGconn *conn, char *err, char *state)
 			state[5] = '\0';
 		}
 	}
-	snprintf(err, DB_ERR_MAX, "%s", z);
+	pgsse_redact_message(err, DB_ERR_MAX, z, conninfo);
 	if ((loc = strstr(err, "\nLOCATION:")) != NULL)
 		*loc = '\0';
-	for (i = strlen(err); i > 0 && (err[i - 1] == '\n' ||
-	    err[i - 1] == ' '); i--)
-		err[i - 1] = '\0';
+	db_trim(err);
 }
 
 /*
@@ -236,7 +245,7 @@ db_connect(const char *conninfo, char *err, char *state)
 	if ((conn = db_open(conninfo)) == NULL)
 		snprintf(err, DB_ERR_MAX, "out of memory");
 	else if (PQstatus(conn) != CONNECTION_OK) {
-		db_error(conn, err, state);
+		db_error(conn, conninfo, err, state);
 		PQfinish(conn);
 		conn = NULL;
 	}
@@ -280,6 +289,31 @@ db_fatal(const char *state, const char *setting, char *fix, size_t len)
 		    "the right one (dbname= in %s, or PGDATABASE)", setting);
 	else
 		return 0;
+	return 1;
+}
+
+/*
+ * Returns 1, after logging what is wrong and the fix, if conninfo
+ * (from setting) does not parse, else 0.
+ */
+static int
+db_parse_fatal(const char *conninfo, const char *setting)
+{
+	PQconninfoOption	*opts;
+	char			*why = NULL, err[DB_ERR_MAX];
+
+	if ((opts = PQconninfoParse(conninfo ? conninfo : "", &why)) != NULL) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	if (why == NULL)	/* out of memory: let the connection say */
+		return 0;
+	pgsse_redact_message(err, sizeof(err), why, conninfo);
+	PQfreemem(why);
+	db_trim(err);
+	pgsse_log(PGSSE_LOG_ERROR, "cannot start: the connection settings "
+	    "(%s) do not parse: %s; write key=value pairs or a postgresql:// "
+	    "URI", setting, err);
 	return 1;
 }
 
@@ -331,6 +365,8 @@ pgsse_db_start(const char *conninfo, const char *setting,
 	int		 rc;
 
 	*connp = NULL;
+	if (db_parse_fatal(conninfo, setting))
+		return PGSSE_ERR_INVAL;
 	do {
 		pgsse_db_wait(stop);
 		if (stop != NULL && *stop)

@@ -58,6 +58,10 @@ size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
 struct pgsse_registry	*pgsse_registry_ref(struct pgsse_registry *);
 void			 pgsse_registry_free(struct pgsse_registry *);
 
+/* redact.c: a message with a conninfo's passwords masked. */
+void		 pgsse_redact_message(char *, size_t, const char *msg,
+		    const char *conninfo);
+
 /* listen.c: the FastCGI socket of --socket, instead of libfcgi's. */
 int		 pgsse_listen(const char *addr, int backlog,
 		    const char *setting);

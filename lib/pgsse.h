@@ -174,6 +174,10 @@ void		 pgsse_log_set_level(enum pgsse_log_level);
 void		 pgsse_log(enum pgsse_log_level, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
+/* redact.c: passwords out of what is printed (pgsse_log(3)). */
+#define PGSSE_REDACTED "*****"
+enum pgsse_err	 pgsse_redact_conninfo(struct pgsse_buf *, const char *);
+
 /* publish.c: durable publishing through pgsse.publish(), and jobs
  * through pgsse.enqueue(). */
 struct pg_conn;

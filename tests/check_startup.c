@@ -514,6 +514,7 @@ st_pg_up(void)
 	PGconn	*c;
 
 	h_pg_start(&st_pg, NULL);
+	h_pg_load("demo/schema.sql");	/* the demo folder's, for pgsse-app */
 	c = h_pg_connect();
 	h_exec(c, "create database empty");
 	PQfinish(c);
