@@ -206,12 +206,15 @@ load(const char *text)
 	PGconn		*conn;
 	PGresult	*res;
 	const char	*params[1] = { text };
+	char		 msg[1024];
 	int		 rc = 1;
 
 	conn = PQconnectdb(getenv("PGSSE_CONNINFO") ?
 	    getenv("PGSSE_CONNINFO") : "");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "pgsse-registry: %s", PQerrorMessage(conn));
+		pgsse_redact_message(msg, sizeof(msg), PQerrorMessage(conn),
+		    getenv("PGSSE_CONNINFO"));
+		fprintf(stderr, "pgsse-registry: %s", msg);
 		goto out;
 	}
 	res = PQexecParams(conn, "select pgsse.load_registry($1::jsonb)", 1,
@@ -234,16 +237,18 @@ main(int argc, char *argv[])
 	struct pgsse_registry	*reg = NULL;
 	struct pgsse_buf	 err = { NULL, 0, 0 };
 	char			*text = NULL;
-	int			 rc = 1;
+	int			 rc = 1, help;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		puts("pgsse-registry " PGSSE_VERSION);
 		return 0;
 	}
 	if (argc != 3) {
-		fprintf(argc == 2 ? stdout : stderr, "usage: pgsse-registry "
-		    "check|docs|js|load FILE\n");
-		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+		help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr, "usage: pgsse-registry "
+		    "check|docs|js|load FILE\n       pgsse-registry --help | "
+		    "--version\n");
+		return help ? 0 : 2;
 	}
 	if ((text = slurp(argv[2])) == NULL) {
 		perror(argv[2]);

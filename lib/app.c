@@ -12,6 +12,7 @@
  * scheme, host and port, and a header token equal to the cookie, signed
  * with the site's secret (PGSSE_SECRET_FILE).
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,6 +33,11 @@
 #include "csrf.h"
 #include "http.h"
 #include "query.h"
+
+/* Where the app's connection settings come from, for messages. */
+#define APP_SETTING "PGSSE_APP_CONNINFO, PGSSE_CONNINFO or the PG* variables"
+/* Listen backlog of a socket we open ourselves (--socket). */
+#define APP_BACKLOG 128
 
 /* One worker's request, response and connection: see pgsse-app.h. */
 struct pgsse_app {
@@ -1223,74 +1229,111 @@ app_run_workers(struct app_worker *w, long n, const char *name,
 /* What the command line says. */
 struct app_opts {
 	int		 sock;
+	const char	*socket;	/* --socket, or NULL for fd 0 */
 	long		 threads;
 	const char	*secret;	/* the CSRF secret's file */
 	const char	*dir;		/* the app folder */
 };
 
+/* Prints the usage of program name on f; --app only if folder. */
+static void
+app_usage(FILE *f, const char *name, int folder)
+{
+	fprintf(f, "usage: %s [--socket PATH|:PORT|HOST:PORT] [--threads N] "
+	    "[--secret-file FILE]%s\n"
+	    "Serves HTMX fragments over FastCGI (or one CGI request)\n"
+	    "with N worker threads (default %d, PGSSE_APP_THREADS), each with "
+	    "its own database\nconnection, from PGSSE_APP_CONNINFO, "
+	    "PGSSE_CONNINFO or the PG* variables.\nCSRF tokens are signed "
+	    "with the secret in FILE (PGSSE_SECRET_FILE).\n%s", name,
+	    folder ? " [--app DIR]" : "", PGSSE_APP_THREADS, folder ?
+	    "The fragments and actions are declared in the app folder DIR\n"
+	    "(PGSSE_APP_DIR), loaded again on SIGHUP.\n" : "");
+}
+
+/*
+ * Parses a thread count z (from where) into *n, or says why not on
+ * standard error. Returns 0, or -2 (a usage error).
+ */
+static int
+app_threads(const char *name, const char *where, const char *z, long *n)
+{
+	char	*end;
+
+	*n = strtol(z, &end, 10);
+	if (*z == '\0' || *end != '\0' || *n < 1 ||
+	    *n > PGSSE_APP_THREADS_MAX) {
+		fprintf(stderr, "%s: %s must be 1 to %d\n", name, where,
+		    PGSSE_APP_THREADS_MAX);
+		return -2;
+	}
+	return 0;
+}
+
 /*
  * Reads the command line into o: --app only if folder (a program with
  * an app folder that it does not name itself). Returns -1 after printing
- * usage or the version (exit 0), -2 on a bad argument (exit 1), else 0.
+ * usage or the version (exit 0), -2 on a usage error, after saying why
+ * on standard error (exit 2), else 0.
  */
 static int
 app_args(const char *name, int folder, int argc, char *argv[],
     struct app_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "secret-file", required_argument, NULL, 'f' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char	*z = getenv("PGSSE_APP_THREADS");
-	char		*end;
-	int		 i;
+	int		 ch;
 
 	o->threads = PGSSE_APP_THREADS;
-	if (z != NULL && (o->threads = strtol(z, &end, 10), *end != '\0' ||
-	    end == z))
-		o->threads = 0;
+	if (z != NULL && app_threads(name, "PGSSE_APP_THREADS", z,
+	    &o->threads) != 0)
+		return -2;
 	o->secret = getenv("PGSSE_SECRET_FILE");
 	if (folder)
 		o->dir = getenv("PGSSE_APP_DIR");
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--version") == 0) {
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'f':
+			o->secret = optarg;
+			break;
+		case 'a':
+			if (!folder)
+				goto usage;
+			o->dir = optarg;
+			break;
+		case 't':
+			if (app_threads(name, "--threads", optarg,
+			    &o->threads) != 0)
+				return -2;
+			break;
+		case 'V':
 			printf("%s %s\n", name, PGSSE_VERSION);
 			return -1;
-		} else if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s [--socket PATH|:PORT] [--threads N] "
-			    "[--secret-file FILE]%s\n"
-			    "Serves HTMX fragments over FastCGI (or one CGI "
-			    "request)\nwith N worker threads (default %d), each "
-			    "with its own database\nconnection, from "
-			    "PGSSE_CONNINFO or the PG* variables. CSRF tokens\n"
-			    "are signed with the secret in FILE "
-			    "(PGSSE_SECRET_FILE).\n%s", name, folder ?
-			    " [--app DIR]" : "", PGSSE_APP_THREADS, folder ?
-			    "The fragments and actions are declared in the app "
-			    "folder DIR\n(PGSSE_APP_DIR), loaded again on "
-			    "SIGHUP.\n" : "");
+		case 'h':
+			app_usage(stdout, name, folder);
 			return -1;
-		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-			if ((o->sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
-				return -2;
-		} else if (strcmp(argv[i], "--secret-file") == 0 &&
-		    i + 1 < argc) {
-			o->secret = argv[++i];
-		} else if (strcmp(argv[i], "--app") == 0 && folder &&
-		    i + 1 < argc) {
-			o->dir = argv[++i];
-		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-			o->threads = strtol(argv[++i], &end, 10);
-			if (*end != '\0')
-				o->threads = 0;
-		} else {
-			fprintf(stderr, "%s: bad argument %s (try --help)\n",
-			    name, argv[i]);
-			return -2;
+		default:
+			goto usage;
 		}
 	}
-	if (o->threads < 1 || o->threads > PGSSE_APP_THREADS_MAX) {
-		fprintf(stderr, "%s: threads must be 1 to %d\n", name,
-		    PGSSE_APP_THREADS_MAX);
-		return -2;
-	}
-	return 0;
+	if (optind == argc)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument %s\n", name, argv[optind]);
+usage:
+	app_usage(stderr, name, folder);
+	return -2;
 }
 
 /*
@@ -1398,6 +1441,23 @@ app_folder(const char *name, int folder, int check, const struct app_opts *o)
 }
 
 /*
+ * Checks the database once at start-up (pgsse_db_start). Returns -1 if
+ * it will not do until someone changes something (logged, with the
+ * fix), else 0: one that is down is tried again as requests come, with
+ * the backoff.
+ */
+static int
+app_db_start(void)
+{
+	PGconn		*conn;
+	enum pgsse_err	 er;
+
+	er = pgsse_db_start(app_conninfo(), APP_SETTING, &app_stop, 0, &conn);
+	pgsse_db_close(conn);
+	return er == PGSSE_ERR_INVAL ? -1 : 0;
+}
+
+/*
  * Runs a fragment program: routes, then with folder the app folder's
  * (dir, or --app, or PGSSE_APP_DIR). Returns the exit status.
  */
@@ -1418,12 +1478,17 @@ app_main(const char *name, int folder, const char *dir,
 	if (FCGX_Init() != 0)
 		return 1;
 	if ((rc = app_args(name, folder && dir == NULL, argc, argv, &o)) < 0)
-		return rc == -1 ? 0 : 1;
+		return rc == -1 ? 0 : 2;
+	if (o.socket != NULL && (o.sock = pgsse_listen(o.socket,
+	    APP_BACKLOG, "--socket")) == -1)
+		return 1;
 	if (dir != NULL)
 		o.dir = dir;
-	cgi = o.sock == 0 && FCGX_IsCGI();
+	cgi = o.socket == NULL && FCGX_IsCGI();
 	if (!cgi)
 		pgsse_sdnotify_init();
+	if (!cgi && app_db_start() == -1)
+		return 1;
 	if (!app_routes_ok(name, routes) || !app_folder(name, folder, !cgi,
 	    &o) || !app_secret(name, o.secret, routes, app_def)) {
 		app_def_swap(NULL);
@@ -1454,8 +1519,8 @@ app_main(const char *name, int folder, const char *dir,
 /*
  * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
  * or --socket PATH) with --threads workers, or one plain CGI request,
- * until SIGTERM. Returns the exit status: 2 if the routes or the CSRF
- * secret are unusable. The database comes from PGSSE_CONNINFO or PG*
+ * until SIGTERM. Returns the exit status: 2 on a usage error or if the
+ * routes or the CSRF secret are unusable, 1 if it cannot listen. The database comes from PGSSE_CONNINFO or PG*
  * variables, the secret from PGSSE_SECRET_FILE or --secret-file.
  */
 int

@@ -15,6 +15,8 @@
 #ifndef PGSSE_EXTERN_H
 #define PGSSE_EXTERN_H
 
+#include <signal.h>
+
 #include <libpq-fe.h>
 
 /* The NOTIFY channel that pgsse.publish() rings: payload "channel:id". */
@@ -56,9 +58,26 @@ size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
 struct pgsse_registry	*pgsse_registry_ref(struct pgsse_registry *);
 void			 pgsse_registry_free(struct pgsse_registry *);
 
-/* db.c */
+/* redact.c: a message with a conninfo's passwords masked. */
+void		 pgsse_redact_message(char *, size_t, const char *msg,
+		    const char *conninfo);
+
+/* listen.c: the FastCGI socket of --socket, instead of libfcgi's. */
+int		 pgsse_listen(const char *addr, int backlog,
+		    const char *setting);
+
+/* db.c: connections, the reconnect backoff, fatal start-up errors. */
+/* After a failed connection no thread of the process tries again for
+ * PGSSE_DB_BACKOFF_MIN_MS; each further failure doubles the pause, up
+ * to PGSSE_DB_BACKOFF_MAX_MS; a success resets it. */
+#define PGSSE_DB_BACKOFF_MIN_MS 500
+#define PGSSE_DB_BACKOFF_MAX_MS 10000
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);
+void		 pgsse_db_backoff(void);
+void		 pgsse_db_wait(const volatile sig_atomic_t *);
+enum pgsse_err	 pgsse_db_start(const char *conninfo, const char *setting,
+		    const volatile sig_atomic_t *stop, int retry, PGconn **);
 
 /* pool.c: the struct is private to it. */
 struct pgsse_pool;

@@ -167,7 +167,8 @@ enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...)
 enum pgsse_err	 pgsse_html_vprintf(struct pgsse_buf *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 
-/* log.c: one line per message on standard error. */
+/* log.c: one line per message on standard error, named for the
+ * program; journald priorities when it is the journal (pgsse_log(3)). */
 enum pgsse_log_level {
 	PGSSE_LOG_DEBUG,
 	PGSSE_LOG_INFO,
@@ -178,6 +179,10 @@ enum pgsse_log_level {
 void		 pgsse_log_set_level(enum pgsse_log_level);
 void		 pgsse_log(enum pgsse_log_level, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+/* redact.c: passwords out of what is printed (pgsse_log(3)). */
+#define PGSSE_REDACTED "*****"
+enum pgsse_err	 pgsse_redact_conninfo(struct pgsse_buf *, const char *);
 
 /* publish.c: durable publishing through pgsse.publish(), and jobs
  * through pgsse.enqueue(). */

@@ -54,6 +54,9 @@
 #define STREAM_READY_WAIT_SEC 10
 /* Seconds to wait for client threads to end at shutdown. */
 #define STREAM_DRAIN_SEC 5
+/* Where the stream's connection settings come from, for messages. */
+#define STREAM_SETTING "PGSSE_STREAM_CONNINFO, PGSSE_CONNINFO or the PG* " \
+	"variables"
 /* Listen backlog of a socket we open ourselves. */
 #define STREAM_BACKLOG 1024
 /* First pause, in milliseconds, between looks for a job that is not in
@@ -852,7 +855,11 @@ stream_cgi(void)
 	} while (st.clients > 0 && !srv.stop);
 }
 
-/* Loads the registry, retrying until the database answers. */
+/*
+ * Loads the registry, retrying (with the database's backoff) until the
+ * database answers, or stops for good (pgsse_db_start). Returns it, or
+ * NULL on a fatal error or a stop.
+ */
 static struct pgsse_registry *
 stream_registry(const char *conninfo)
 {
@@ -861,14 +868,15 @@ stream_registry(const char *conninfo)
 	PGconn			*conn;
 
 	while (reg == NULL && !srv.stop) {
-		if ((conn = pgsse_db_connect(conninfo)) != NULL) {
-			pgsse_buf_reset(&err);
-			if ((reg = pgsse_registry_load(conn, &err)) == NULL)
-				pgsse_log(PGSSE_LOG_ERROR, "%s", err.p);
-			pgsse_db_close(conn);
+		if (pgsse_db_start(conninfo, STREAM_SETTING, &srv.stop, 1,
+		    &conn) != PGSSE_OK)
+			break;
+		pgsse_buf_reset(&err);
+		if ((reg = pgsse_registry_load(conn, &err)) == NULL) {
+			pgsse_log(PGSSE_LOG_ERROR, "%s", err.p);
+			pgsse_db_backoff();
 		}
-		if (reg == NULL)
-			sleep(1);
+		pgsse_db_close(conn);
 	}
 	pgsse_buf_free(&err);
 	return reg;
@@ -892,13 +900,11 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	cgi = cfg->socket == NULL && FCGX_IsCGI();
 	if (!cgi)
 		pgsse_sdnotify_init();
-	if (cfg->socket != NULL &&
-	    (sock = FCGX_OpenSocket(cfg->socket, STREAM_BACKLOG)) < 0) {
-		pgsse_log(PGSSE_LOG_ERROR, "cannot listen on %s", cfg->socket);
+	if (cfg->socket != NULL && (sock = pgsse_listen(cfg->socket,
+	    STREAM_BACKLOG, "--socket or PGSSE_SOCKET")) == -1)
 		return 1;
-	}
 	if ((reg = stream_registry(cfg->conninfo)) == NULL)
-		return 1;
+		return srv.stop ? 0 : 1;
 	if ((srv.scrape = pgsse_scrape_new()) == NULL ||
 	    (srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
 	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max,
