@@ -45,7 +45,8 @@ N_STEADY=100 N_LINK=20 N_HALF=10 N_LOSS=50 N_DELAY=20 N_DIRECT=10
 N_FAILOVER=50
 TOTAL=$((N_STEADY + N_LINK + N_HALF + N_LOSS + N_DELAY + N_DIRECT + N_FAILOVER))
 dead_ms=$(sed -n 's/^#define PGSSE_DB_DEAD_MS \([0-9]*\).*/\1/p' "$src/lib/extern.h")
-cluster=$src/bin/pgsse-cluster
+# shellcheck source=tests/lib/stack.sh
+. "$src/tests/lib/stack.sh"
 P=pgsse-g
 NODES="pri sby w1 w2 w3 cli"
 declare -A FRONT=([w1]=10.210.1.21 [w2]=10.210.1.22 [w3]=10.210.1.23 [cli]=10.210.1.31)
@@ -183,16 +184,7 @@ say "primary and synchronous standby up ($(( $(now_ms) - t_start )) ms)"
 web_start() {
 	local w=$1 extra=()
 	mkdir -p "$tmp/$w"
-	cat >"$tmp/$w/lighttpd.conf" <<CONF
-var.pgsse_bind = "${FRONT[$w]}"
-var.pgsse_port = 8080
-var.pgsse_www = "$src/www"
-var.pgsse_cgibin = "$build/cgi-bin"
-var.pgsse_app = "$src/demo"
-var.pgsse_run = "$tmp/$w"
-include "$src/etc/lighttpd/pgsse.conf"
-server.max-fds = 4096
-CONF
+	stack_lighttpd_write "$tmp/$w" "${FRONT[$w]}" 8080 4096
 	case $w in
 	w1) extra=(PGSSE_APP_READ_CONNINFO="host=$SBY,$PRI port=5432 dbname=pgsse target_session_attrs=prefer-standby") ;;
 	w3) extra=(PGSSE_STREAM_CONNINFO="host=127.0.0.1,$PRI,$SBY port=15432,5432,5432 dbname=pgsse target_session_attrs=read-write") ;;
