@@ -39,7 +39,24 @@
 /* Listen backlog of a socket we open ourselves (--socket). */
 #define APP_BACKLOG 128
 
-/* One worker's request, response and connection: see pgsse-app.h. */
+/*
+ * A worker's connection and what is prepared on it. A worker has two
+ * when PGSSE_APP_READ_CONNINFO names a read connection (a standby's):
+ * GET requests query on that one, POST (actions) on the main one, and
+ * the worker swaps them (app_use), so the code below knows only a->c.
+ */
+struct app_conn {
+	PGconn			*db;
+	const char		*conninfo;
+	char			**stmts;	/* prepared on db */
+	size_t			 nstmts;
+	size_t			 stmtsalloc;
+	unsigned long		 defgen;	/* the folder stmts are for */
+	int			 unprepared;	/* statements get lost: don't */
+	int			 read;		/* the read connection */
+};
+
+/* One worker's request, response and connections: see pgsse-app.h. */
 struct pgsse_app {
 	struct pgsse_req	*req;
 	enum pgsse_method	 method;
@@ -56,15 +73,10 @@ struct pgsse_app {
 	const char		*user;		/* REMOTE_USER, or NULL */
 	char			 sqlstate[6];	/* of the last failed query */
 	char			 retry[16];	/* its HINT: seconds to wait */
-	PGconn			*db;
-	const char		*conninfo;
-	char			**stmts;	/* prepared on db */
-	size_t			 nstmts;
-	size_t			 stmtsalloc;
+	struct app_conn		 c;		/* the one queries use */
+	struct app_conn		 spare;		/* the other one */
 	size_t			 stmtsmax;	/* C's and the folder's */
 	struct pgsse_appdef	*def;		/* the request's folder */
-	unsigned long		 defgen;	/* the folder stmts are for */
-	int			 unprepared;	/* statements get lost: don't */
 	int			 plain;		/* body is pgsse_app_error's text */
 	int			 lost_tx;	/* the route's transaction died */
 	enum pgsse_http_status	 status;	/* answered */
@@ -82,8 +94,8 @@ static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
 static void
 app_forget(struct pgsse_app *a)
 {
-	while (a->nstmts > 0)
-		free(a->stmts[--a->nstmts]);
+	while (a->c.nstmts > 0)
+		free(a->c.stmts[--a->c.nstmts]);
 }
 
 /*
@@ -98,12 +110,12 @@ app_stale(struct pgsse_app *a, const PGresult *res)
 	const char	*st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	PGresult	*r;
 
-	if (st == NULL || a->nstmts == 0 ||
+	if (st == NULL || a->c.nstmts == 0 ||
 	    (strcmp(st, "26000") != 0 && strcmp(st, "0A000") != 0))
 		return 0;
 	if (strcmp(st, "26000") == 0)
-		a->unprepared = 1;
-	r = PQexec(a->db, "DEALLOCATE ALL");
+		a->c.unprepared = 1;
+	r = PQexec(a->c.db, "DEALLOCATE ALL");
 	PQclear(r);
 	app_forget(a);
 	return 1;
@@ -123,12 +135,28 @@ app_copy(const PGresult *res)
 	return 1;
 }
 
+/*
+ * Makes the read connection a's current one if read (and a has one),
+ * else the main one. Can't fail: each opens when first queried.
+ */
+static void
+app_use(struct pgsse_app *a, int read)
+{
+	struct app_conn	 t;
+
+	if (a->c.read == (read && (a->c.read || a->spare.read)))
+		return;
+	t = a->c;
+	a->c = a->spare;
+	a->spare = t;
+}
+
 /* Closes a's connection, forgetting what was prepared on it. */
 static void
 app_drop(struct pgsse_app *a)
 {
-	pgsse_db_close(a->db);
-	a->db = NULL;
+	pgsse_db_close(a->c.db);
+	a->c.db = NULL;
 	app_forget(a);
 }
 
@@ -140,8 +168,8 @@ static int
 app_send(struct pgsse_app *a, const char *name, const char *sql, int n,
     const char *const *params)
 {
-	return name != NULL ? PQsendQueryPrepared(a->db, name, n, params,
-	    NULL, NULL, 0) : PQsendQueryParams(a->db, sql, n, NULL, params,
+	return name != NULL ? PQsendQueryPrepared(a->c.db, name, n, params,
+	    NULL, NULL, 0) : PQsendQueryParams(a->c.db, sql, n, NULL, params,
 	    NULL, NULL, 0);
 }
 
@@ -162,14 +190,14 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 	PGresult	*res, *out = NULL;
 	int		 q;
 
-	if (!PQenterPipelineMode(a->db))
+	if (!PQenterPipelineMode(a->c.db))
 		return NULL;
-	if (!PQsendQueryParams(a->db, "select set_config('pgsse.user', $1, "
+	if (!PQsendQueryParams(a->c.db, "select set_config('pgsse.user', $1, "
 	    "true)", 1, NULL, user, NULL, NULL, 0) ||
-	    !app_send(a, name, sql, n, params) || !PQpipelineSync(a->db))
+	    !app_send(a, name, sql, n, params) || !PQpipelineSync(a->c.db))
 		goto out;
 	for (q = 0; q < 2; q++)
-		while ((res = PQgetResult(a->db)) != NULL) {
+		while ((res = PQgetResult(a->c.db)) != NULL) {
 			if (app_copy(res)) {	/* it never ends */
 				PQclear(res);
 				PQclear(out);
@@ -182,9 +210,9 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 			else
 				PQclear(res);
 		}
-	PQclear(PQgetResult(a->db));	/* PGRES_PIPELINE_SYNC */
+	PQclear(PQgetResult(a->c.db));	/* PGRES_PIPELINE_SYNC */
 out:
-	if (!PQexitPipelineMode(a->db))
+	if (!PQexitPipelineMode(a->c.db))
 		app_drop(a);
 	return out;
 }
@@ -204,34 +232,34 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 	size_t		 i;
 	char		**p;
 
-	for (i = 0; i < a->nstmts; i++)
-		if (strcmp(a->stmts[i], sql) == 0)
+	for (i = 0; i < a->c.nstmts; i++)
+		if (strcmp(a->c.stmts[i], sql) == 0)
 			break;
-	if (i == a->nstmts) {
-		if (a->nstmts >= a->stmtsmax || a->unprepared)
+	if (i == a->c.nstmts) {
+		if (a->c.nstmts >= a->stmtsmax || a->c.unprepared)
 			return a->user != NULL ? app_exec_as(a, NULL, sql, n,
-			    params) : PQexecParams(a->db, sql, n, NULL, params,
+			    params) : PQexecParams(a->c.db, sql, n, NULL, params,
 			    NULL, NULL, 0);
-		if (a->nstmts == a->stmtsalloc) {
-			if ((p = reallocarray(a->stmts, a->stmtsalloc + 16,
+		if (a->c.nstmts == a->c.stmtsalloc) {
+			if ((p = reallocarray(a->c.stmts, a->c.stmtsalloc + 16,
 			    sizeof(*p))) == NULL)
 				return NULL;
-			a->stmts = p;
-			a->stmtsalloc += 16;
+			a->c.stmts = p;
+			a->c.stmtsalloc += 16;
 		}
 		snprintf(name, sizeof(name), "pgsse_app_%zu", i);
-		res = PQprepare(a->db, name, sql, n, NULL);
+		res = PQprepare(a->c.db, name, sql, n, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
-		if ((a->stmts[i] = strdup(sql)) == NULL)
+		if ((a->c.stmts[i] = strdup(sql)) == NULL)
 			return NULL;
-		a->nstmts++;
+		a->c.nstmts++;
 	}
 	snprintf(name, sizeof(name), "pgsse_app_%zu", i);
 	if (a->user != NULL)
 		return app_exec_as(a, name, sql, n, params);
-	return PQexecPrepared(a->db, name, n, params, NULL, NULL, 0);
+	return PQexecPrepared(a->c.db, name, n, params, NULL, NULL, 0);
 }
 
 /* Keeps the SQLSTATE and HINT of a failed result for pgsse_app_db_error. */
@@ -294,14 +322,14 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 		return NULL;
 	}
 	for (tries = 0; tries < 2; tries++) {
-		if (a->db == NULL || PQstatus(a->db) != CONNECTION_OK) {
-			pgsse_db_close(a->db);
+		if (a->c.db == NULL || PQstatus(a->c.db) != CONNECTION_OK) {
+			pgsse_db_close(a->c.db);
 			app_forget(a);
-			if ((a->db = pgsse_db_connect(a->conninfo)) == NULL)
+			if ((a->c.db = pgsse_db_connect(a->c.conninfo)) == NULL)
 				return NULL;
 		}
-		intx = PQtransactionStatus(a->db) == PQTRANS_INTRANS ||
-		    PQtransactionStatus(a->db) == PQTRANS_INERROR;
+		intx = PQtransactionStatus(a->c.db) == PQTRANS_INTRANS ||
+		    PQtransactionStatus(a->c.db) == PQTRANS_INERROR;
 		res = app_exec(a, sql, n, params);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    PQresultStatus(res) == PGRES_COMMAND_OK)
@@ -312,15 +340,15 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 			return NULL;
 		}
 		pgsse_log(PGSSE_LOG_WARN, "query failed: %s",
-		    PQerrorMessage(a->db));
+		    PQerrorMessage(a->c.db));
 		app_keep_error(a, res);
 		stale = app_stale(a, res);
 		PQclear(res);
-		if (PQstatus(a->db) == CONNECTION_OK && !stale)
+		if (PQstatus(a->c.db) == CONNECTION_OK && !stale)
 			return NULL;
 		/* On a new connection it would run outside the route's
 		 * transaction, which is gone: the route must fail. */
-		if (intx && PQstatus(a->db) != CONNECTION_OK) {
+		if (intx && PQstatus(a->c.db) != CONNECTION_OK) {
 			a->lost_tx = 1;
 			return NULL;
 		}
@@ -817,12 +845,12 @@ app_def_begin(struct pgsse_appdef *def, struct pgsse_app *a)
 	if (a->def != NULL)
 		pgsse_appdef_routes(a->def, &n, NULL);
 	a->stmtsmax = PGSSE_APP_STMTS_MAX + n;
-	if (a->def == NULL || pgsse_appdef_gen(a->def) == a->defgen)
+	if (a->def == NULL || pgsse_appdef_gen(a->def) == a->c.defgen)
 		return;
-	a->defgen = pgsse_appdef_gen(a->def);
-	if (a->nstmts == 0 || a->db == NULL)
+	a->c.defgen = pgsse_appdef_gen(a->def);
+	if (a->c.nstmts == 0 || a->c.db == NULL)
 		return;
-	res = PQexec(a->db, "DEALLOCATE ALL");
+	res = PQexec(a->c.db, "DEALLOCATE ALL");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		app_drop(a);
 	PQclear(res);
@@ -892,9 +920,10 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	size_t				 len;
 	int				 method_seen = 0;
 
+	m = pgsse_req_param(a->req, "REQUEST_METHOD");
+	app_use(a, m != NULL && strcmp(m, "GET") == 0);
 	app_def_begin(app_def_take(), a);
 
-	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	uri = pgsse_req_param(a->req, "REQUEST_URI");
 	a->user = pgsse_req_param(a->req, "REMOTE_USER");
 	if (a->user != NULL && *a->user == '\0')
@@ -965,14 +994,14 @@ app_end_tx(struct pgsse_app *a)
 {
 	PGresult	*res;
 
-	if (a->db == NULL || PQtransactionStatus(a->db) == PQTRANS_IDLE ||
-	    PQtransactionStatus(a->db) == PQTRANS_UNKNOWN)
+	if (a->c.db == NULL || PQtransactionStatus(a->c.db) == PQTRANS_IDLE ||
+	    PQtransactionStatus(a->c.db) == PQTRANS_UNKNOWN)
 		return;
 	pgsse_log(PGSSE_LOG_WARN, "%s left a transaction open: rolled back",
 	    a->path);
-	res = PQexec(a->db, "rollback");
+	res = PQexec(a->c.db, "rollback");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
-	    PQtransactionStatus(a->db) != PQTRANS_IDLE)
+	    PQtransactionStatus(a->c.db) != PQTRANS_IDLE)
 		app_drop(a);
 	PQclear(res);
 }
@@ -1004,6 +1033,18 @@ app_reset(struct pgsse_app *a)
 	a->sqlstate[0] = a->retry[0] = '\0';
 }
 
+/*
+ * Sets a's main connection settings (NULL: the PG* variables) and its
+ * read connection's (NULL: none, GET uses the main one too).
+ */
+static void
+app_conns(struct pgsse_app *a, const char *conninfo, const char *rconninfo)
+{
+	a->c.conninfo = conninfo;
+	a->spare.conninfo = rconninfo;
+	a->spare.read = rconninfo != NULL;
+}
+
 /* Frees what a holds. */
 static void
 app_free(struct pgsse_app *a)
@@ -1015,10 +1056,13 @@ app_free(struct pgsse_app *a)
 	pgsse_buf_free(&a->headers);
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_free(&a->hx[i]);
-	app_drop(a);
-	free(a->stmts);
-	a->stmts = NULL;
-	a->stmtsalloc = 0;
+	for (i = 0; i < 2; i++) {	/* both connections */
+		app_drop(a);
+		free(a->c.stmts);
+		a->c.stmts = NULL;
+		a->c.stmtsalloc = 0;
+		app_use(a, !a->c.read);
+	}
 }
 
 struct app_worker {
@@ -1027,6 +1071,7 @@ struct app_worker {
 	int			 sock;
 	const struct pgsse_route *routes;
 	const char		*conninfo;
+	const char		*rconninfo;	/* for GET, or NULL */
 };
 
 /* Some systems need accept() on a shared socket serialised. */
@@ -1044,7 +1089,7 @@ app_worker(void *arg)
 	int			 rc;
 
 	memset(&a, 0, sizeof(a));
-	a.conninfo = w->conninfo;
+	app_conns(&a, w->conninfo, w->rconninfo);
 	a.req = &req;
 	FCGX_InitRequest(&fr, w->sock, 0);
 	for (;;) {
@@ -1350,6 +1395,19 @@ app_conninfo(void)
 }
 
 /*
+ * Returns the settings of the read connection, for GET requests:
+ * PGSSE_APP_READ_CONNINFO, or NULL if unset or empty (GET requests then
+ * query on the main connection). The environment owns the string.
+ */
+static const char *
+app_read_conninfo(void)
+{
+	const char	*z = getenv("PGSSE_APP_READ_CONNINFO");
+
+	return z != NULL && *z != '\0' ? z : NULL;
+}
+
+/*
  * Returns 1 if every route's pattern can match, else 0 after saying
  * which cannot on standard error.
  */
@@ -1497,7 +1555,7 @@ app_main(const char *name, int folder, const char *dir,
 	if (cgi) {
 		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));
-		a.conninfo = app_conninfo();
+		app_conns(&a, app_conninfo(), app_read_conninfo());
 		a.req = &req;
 		app_serve(&a, routes);
 		app_free(&a);
@@ -1509,6 +1567,7 @@ app_main(const char *name, int folder, const char *dir,
 		w[i].sock = o.sock;
 		w[i].routes = routes;
 		w[i].conninfo = app_conninfo();
+		w[i].rconninfo = app_read_conninfo();
 	}
 	app_run_workers(w, o.threads, name, folder ? o.dir : NULL,
 	    app_key.len > 0);

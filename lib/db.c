@@ -20,6 +20,11 @@
  * that is down or busy, which is retried. libpq keeps a failed
  * connection's SQLSTATE to itself, so connections are made with
  * verbose errors, whose first line carries it ("FATAL:  28P01: ...").
+ *
+ * Every connection gets TCP keepalives, a TCP user timeout and a connect
+ * timeout (extern.h) unless its conninfo sets them: without them a LISTEN
+ * connection whose peer went silent waits for notifications forever, and
+ * a query on one waits for the kernel's retransmissions (15 minutes).
  */
 #include <errno.h>
 #include <poll.h>
@@ -33,6 +38,26 @@
 
 #include "pgsse.h"
 #include "extern.h"
+
+#define DB_STR(x) DB_STR2(x)
+#define DB_STR2(x) #x
+
+/* The defaults; env names the PG* variable that sets one, if any. */
+static const struct {
+	const char	*kw;
+	const char	*env;
+	const char	*val;
+} db_defaults[] = {
+	{ "keepalives", NULL, "1" },
+	{ "keepalives_idle", NULL, DB_STR(PGSSE_DB_KEEPALIVE_IDLE_S) },
+	{ "keepalives_interval", NULL, DB_STR(PGSSE_DB_KEEPALIVE_INTERVAL_S) },
+	{ "keepalives_count", NULL, DB_STR(PGSSE_DB_KEEPALIVE_COUNT) },
+	{ "tcp_user_timeout", NULL, DB_STR(PGSSE_DB_DEAD_MS) },
+	{ "connect_timeout", "PGCONNECT_TIMEOUT",
+	    DB_STR(PGSSE_DB_CONNECT_TIMEOUT_S) },
+};
+#define DB_NDEFAULTS (sizeof(db_defaults) / sizeof(db_defaults[0]))
+
 
 /* Longest connection error kept for the log. */
 #define DB_ERR_MAX 512
@@ -202,17 +227,33 @@ db_error(PGconn *conn, const char *conninfo, char *err, char *state)
 }
 
 /*
- * Connects, with verbose errors. Returns the connection, bad or good
- * (PQstatus says), or NULL if memory ran out.
+ * Connects, with verbose errors and the defaults above: they come first
+ * and conninfo (a key=value string or a URI) is expanded after them, so
+ * that what it sets wins (libpq's rule for PQconnectStartParams).
+ * Returns the connection, bad or good (PQstatus says), or NULL if memory
+ * ran out.
  */
 static PGconn *
 db_open(const char *conninfo)
 {
+	const char		*kw[DB_NDEFAULTS + 2], *val[DB_NDEFAULTS + 2];
 	PGconn			*conn;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	struct pollfd		 pfd;
+	size_t			 i, n = 0;
+	int			 rc;
 
-	if ((conn = PQconnectStart(conninfo ? conninfo : "")) == NULL)
+	for (i = 0; i < DB_NDEFAULTS; i++) {
+		if (db_defaults[i].env != NULL &&
+		    getenv(db_defaults[i].env) != NULL)
+			continue;
+		kw[n] = db_defaults[i].kw;
+		val[n++] = db_defaults[i].val;
+	}
+	kw[n] = "dbname";
+	val[n++] = conninfo != NULL ? conninfo : "";
+	kw[n] = val[n] = NULL;
+	if ((conn = PQconnectStartParams(kw, val, 1)) == NULL)
 		return NULL;
 	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
 	while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
@@ -220,7 +261,9 @@ db_open(const char *conninfo)
 		pfd.fd = PQsocket(conn);
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+		/* libpq enforces connect_timeout only when it blocks. */
+		rc = poll(&pfd, 1, PGSSE_DB_CONNECT_TIMEOUT_S * 1000);
+		if (rc == 0 || (rc == -1 && errno != EINTR))
 			break;
 		st = PQconnectPoll(conn);
 	}
@@ -246,6 +289,9 @@ db_connect(const char *conninfo, char *err, char *state)
 		snprintf(err, DB_ERR_MAX, "out of memory");
 	else if (PQstatus(conn) != CONNECTION_OK) {
 		db_error(conn, conninfo, err, state);
+		if (err[0] == '\0')
+			snprintf(err, DB_ERR_MAX, "no answer within %d s",
+			    PGSSE_DB_CONNECT_TIMEOUT_S);
 		PQfinish(conn);
 		conn = NULL;
 	}

@@ -72,6 +72,18 @@ int		 pgsse_listen(const char *addr, int backlog,
  * to PGSSE_DB_BACKOFF_MAX_MS; a success resets it. */
 #define PGSSE_DB_BACKOFF_MIN_MS 500
 #define PGSSE_DB_BACKOFF_MAX_MS 10000
+
+/* db.c: what every connection gets unless its conninfo sets it. A
+ * connection whose peer went silent (no FIN, no RST: a link down, a
+ * dropped route, a host gone) fails within PGSSE_DB_DEAD_MS, whether it
+ * waits for an answer (the user timeout) or, as LISTEN does, for
+ * nothing (the keepalives: idle + interval * count <= the timeout). */
+#define PGSSE_DB_KEEPALIVE_IDLE_S 4
+#define PGSSE_DB_KEEPALIVE_INTERVAL_S 2
+#define PGSSE_DB_KEEPALIVE_COUNT 3
+#define PGSSE_DB_DEAD_MS 10000
+/* Seconds one host of the conninfo may take to connect. */
+#define PGSSE_DB_CONNECT_TIMEOUT_S 10
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);
 void		 pgsse_db_backoff(void);
