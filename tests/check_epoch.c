@@ -60,6 +60,40 @@ stack_down(void)
 	h_pg_stop(&pg);
 }
 
+/*
+ * One cluster at schema version 2, as deployed before epochs (the first
+ * release's schema and roles, then the step to 2), and the web stack.
+ */
+static void
+stack_v2(void)
+{
+	PGconn	*c;
+
+	h_pg_start(&pg, "tests/data/registry-test.json");
+	c = h_pg_connect();
+	h_exec(c, "set client_min_messages = warning; drop schema pgsse "
+	    "cascade");
+	PQfinish(c);
+	ck_assert_int_eq(h_run("psql -X -q -v ON_ERROR_STOP=1 -f "
+	    "%s/tests/data/schema-v1.sql -1 -f %s/sql/upgrade/pgsse-1-2.sql "
+	    ">/dev/null && %s/bin/pgsse-registry load "
+	    "%s/tests/data/registry-test.json >/dev/null && psql -X -q -v "
+	    "ON_ERROR_STOP=1 -f %s/tests/data/roles-v1.sql -f "
+	    "%s/demo/schema.sql >/dev/null", h_srcdir(), h_srcdir(),
+	    h_builddir(), h_srcdir(), h_srcdir(), h_srcdir()), 0);
+	ck_assert_int_eq(h_pg_count("select pgsse.schema_version()"), 2);
+	h_web_start(&web, NULL);
+}
+
+/* One cluster at the current schema, and the web stack. */
+static void
+stack_one(void)
+{
+	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_pg_load("demo/schema.sql");	/* pgsse-app serves the demo */
+	h_web_start(&web, NULL);
+}
+
 /* Returns the string field f of JSON text z, in a static buffer. */
 static const char *
 json_field(const char *z, const char *f)
@@ -314,6 +348,102 @@ START_TEST(epoch_sync_resume_exactly)
 }
 END_TEST
 
+/*
+ * Ids are plain numbers before the upgrade to schema 3, and stay so in
+ * its first epoch: a stream open through the upgrade, and one that
+ * comes back with an id from before it, get every event once, in order,
+ * with no stream_reset. A restart begins epoch 2 (the server's mark is
+ * its own: sql/pgsse.sql), which loses nothing: a plain id still
+ * resumes exactly, and ids then carry "2-".
+ */
+START_TEST(epoch_plain_id_after_upgrade)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*live, *s;
+	char		 lastid[64], want[64];
+	int64_t		 id;
+
+	live = h_sse_connect(web.port, "/api/sse/status", NULL);
+	publish_n(c, "old", 3);
+	ck_assert_int_eq(h_sse_wait(live, 3, WAIT_MS), 3);
+	snprintf(lastid, sizeof(lastid), "%s", live->msgs[1].id);
+	ck_assert_msg(strspn(lastid, "0123456789") == strlen(lastid),
+	    "id at schema 2: %s", lastid);
+	ck_assert_int_eq(h_run("PGSSE_DATADIR=%s %s/bin/pgsse-schema upgrade "
+	    ">/dev/null", h_srcdir(), h_builddir()), 0);
+	ck_assert_int_eq(h_pg_count("select pgsse.schema_version()"), 3);
+	ck_assert_int_eq(h_pg_count("select pgsse.log_epoch()"), 1);
+	id = publish_n(c, "new", 2);
+	snprintf(want, sizeof(want), "%" PRId64, id);
+	ck_assert_int_eq(h_sse_wait(live, 5, WAIT_MS), 5);
+	ck_assert_str_eq(live->msgs[4].id, want);
+	s = h_sse_connect(web.port, "/api/sse/status", lastid);
+	ck_assert_int_eq(h_sse_wait(s, 3, WAIT_MS), 3);
+	assert_status(s, 0, "old-2");
+	assert_status(s, 1, "new-0");
+	assert_status(s, 2, "new-1");
+	h_sse_close(s);
+	PQfinish(c);
+
+	h_pg_restart(&pg, "fast");
+	c = h_pg_connect();
+	id = publish_n(c, "restarted", 1);
+	ck_assert_int_eq(h_pg_count("select pgsse.log_epoch()"), 2);
+	ck_assert_int_eq(h_sse_wait(live, 6, 30000), 6);
+	assert_status(live, 5, "restarted-0");
+	snprintf(want, sizeof(want), "2-%" PRId64, id);
+	ck_assert_str_eq(live->msgs[5].id, want);
+	s = sse_retry("/api/sse/status", lastid);
+	ck_assert_int_eq(h_sse_wait(s, 4, WAIT_MS), 4);
+	assert_status(s, 0, "old-2");
+	assert_status(s, 3, "restarted-0");
+	ck_assert_str_eq(s->msgs[3].id, want);
+	h_sse_wait(s, 5, 300);
+	ck_assert_uint_eq(s->nmsgs, 4);
+	h_sse_close(s);
+	h_sse_close(live);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * Malformed epochs (zero, negative, too many digits, past 32 bits,
+ * empty) and an epoch the log has not reached each get one
+ * stream_reset, saying why, and the stream goes on from now; the
+ * process stays up.
+ */
+START_TEST(epoch_hostile_ids)
+{
+	static const char *const bad[] = {
+		"0-5", "-1-5", "1--5", "x-5", "5-", "1-2-3", "1234567890-5",
+		"2147483648-1", "99999999999999999999-5",
+		"1-99999999999999999999", "3-status:x", "2-5", "7-status:1",
+		"999999999-0",
+	};
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s;
+	size_t		 i;
+	char		 json[64];
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = h_sse_connect(web.port, "/api/sse/status", bad[i]);
+		snprintf(json, sizeof(json), "hostile%zu", i);
+		publish_n(c, json, 1);
+		ck_assert_int_eq(h_sse_wait(s, 2, WAIT_MS), 2);
+		ck_assert_msg(strcmp(s->msgs[0].event, "stream_reset") == 0,
+		    "Last-Event-ID %s: got %s", bad[i], s->msgs[0].event);
+		ck_assert_msg(strstr(s->msgs[0].data, i < 11 ? "malformed" :
+		    "another history") != NULL, "Last-Event-ID %s: %s", bad[i],
+		    s->msgs[0].data);
+		snprintf(json, sizeof(json), "hostile%zu-0", i);
+		assert_status(s, 1, json);
+		h_sse_close(s);
+	}
+	ck_assert_int_eq(h_health(web.port, "db_connects"), 1);
+	PQfinish(c);
+}
+END_TEST
+
 static Suite *
 epoch_suite(void)
 {
@@ -330,6 +460,16 @@ epoch_suite(void)
 	tcase_add_checked_fixture(tc, stack_sync, stack_down);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, epoch_sync_resume_exactly);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("upgrade");
+	tcase_add_checked_fixture(tc, stack_v2, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, epoch_plain_id_after_upgrade);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_checked_fixture(tc, stack_one, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, epoch_hostile_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
