@@ -294,6 +294,65 @@ START_TEST(epoch_async_lost_live)
 }
 END_TEST
 
+/* Publishes progress step what of job to everyone. Returns its id. */
+static int64_t
+job_step(PGconn *c, const char *job, const char *what)
+{
+	char	 json[128];
+
+	snprintf(json, sizeof(json), "{\"job_id\":%s,\"percent\":1,"
+	    "\"step\":\"%s\"}", job, what);
+	return h_publish(c, "job", "progress", json);
+}
+
+/*
+ * A per-job stream whose cursor is at a lost event: after stream_reset
+ * it replays what the new primary has of the job, from its start, so the
+ * page can show the job as it is now.
+ */
+START_TEST(epoch_async_job_stream)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s;
+	char		 job[32], path[64], lastid[64], what[32];
+	PGresult	*res;
+	int		 i;
+
+	res = PQexec(c, "select pgsse.enqueue('epoch_job')");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	snprintf(job, sizeof(job), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	snprintf(path, sizeof(path), "/api/jobs/%s/stream", job);
+	job_step(c, job, "kept");
+	standby_cut();
+	s = h_sse_connect(web.port, path, NULL);
+	for (i = 0; i < LOST; i++) {
+		snprintf(what, sizeof(what), "lost-%d", i);
+		job_step(c, job, what);
+	}
+	ck_assert_int_eq(h_sse_wait(s, LOST + 1, WAIT_MS), LOST + 1);
+	snprintf(lastid, sizeof(lastid), "%s", s->msgs[LOST].id);
+	h_sse_close(s);
+	PQfinish(c);
+
+	fail_over();
+	c = h_pg_connect();
+	for (i = 0; i < LOST; i++)
+		job_step(c, job, "new");
+	stream_reconnected();
+	s = sse_retry(path, lastid);
+	ck_assert_int_eq(h_sse_wait(s, 2 + LOST, WAIT_MS), 2 + LOST);
+	ck_assert_msg(strcmp(s->msgs[0].event, "stream_reset") == 0,
+	    "per-job stream from lost event %s: got %s %s", lastid,
+	    s->msgs[0].event, s->msgs[0].data);
+	ck_assert_str_eq(json_field(s->msgs[1].data, "step"), "kept");
+	for (i = 0; i < LOST; i++)
+		ck_assert_str_eq(json_field(s->msgs[2 + i].data, "step"), "new");
+	h_sse_close(s);
+	PQfinish(c);
+}
+END_TEST
+
 /*
  * Synchronous replication: nothing is lost. A client connected through
  * the failover and one that comes back with an id from before it (a
@@ -455,6 +514,7 @@ epoch_suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, epoch_async_lost_resume);
 	tcase_add_test(tc, epoch_async_lost_live);
+	tcase_add_test(tc, epoch_async_job_stream);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sync");
 	tcase_add_checked_fixture(tc, stack_sync, stack_down);
