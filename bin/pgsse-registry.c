@@ -83,9 +83,10 @@ static const char docs_tail[] =
 "\n## System events (every stream)\n\n"
 "**Event Types:**\n"
 "- **`stream_reset`** - The stream cannot resume from the client's last\n"
-"  event id (from before retention, from the future, or malformed): reload\n"
-"  state, then carry on from the events that follow (payload: `{reason:\n"
-"  string}`)\n"
+"  event id (from before retention, from the future, malformed, or at\n"
+"  events a failover lost, see Ids below): reload state, then carry on\n"
+"  from the events that follow (payload: `{reason: string}`). A per-job\n"
+"  stream then replays its job from the start\n"
 "- **`pgsse.heartbeat`** - Sent when a stream starts and whenever it was\n"
 "  idle for the heartbeat interval (`--heartbeat`, `PGSSE_HEARTBEAT`, 15 s\n"
 "  by default), with no `id:`, so it never moves the last event id.\n"
@@ -120,7 +121,15 @@ static const char docs_tail[] =
 "  a stream process is disconnected, and are never replayed.\n"
 "- **Ids:** one sequence for all channels, committed in order within a\n"
 "  channel. A single-channel stream sends `id: <n>`; a multi-channel\n"
-"  stream sends `id: a:<n>,b:<m>`, one cursor per channel.\n";
+"  stream sends `id: a:<n>,b:<m>`, one cursor per channel. Once the\n"
+"  database has failed over, been restored or recovered from a crash,\n"
+"  the log is in a new epoch, and ids carry it first: `id: 2-<n>`,\n"
+"  `id: 2-a:<n>,b:<m>`; an id with no epoch is epoch 1's, as every id\n"
+"  was before epochs existed. A resume from an older epoch is exact if\n"
+"  the new history has every event up to the id, and gets\n"
+"  `stream_reset` if not (events lost with asynchronous replication),\n"
+"  even where the new primary has handed the same ids out again. Pages\n"
+"  keep the id as an opaque string, as EventSource does.\n";
 
 static char *
 slurp(const char *path)

@@ -126,6 +126,9 @@ struct pgsse_event *pgsse_event_new(int64_t id, int chan,
 		    const char *channel, const char *event, const char *data,
 		    int64_t job_id, const char *user);
 struct pgsse_event *pgsse_event_removed(int chan, const char *channel);
+struct pgsse_event *pgsse_event_rebase(int epoch, int from,
+		    const int64_t *keep, const int64_t *tails, size_t n,
+		    const char *reason);
 void		 pgsse_event_ref(struct pgsse_event *);
 void		 pgsse_event_unref(struct pgsse_event *);
 
@@ -138,6 +141,10 @@ enum pgsse_err	 pgsse_feed_pruned(PGconn *, const struct pgsse_registry *,
 enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
 enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *tails, size_t n);
+enum pgsse_err	 pgsse_feed_epoch(PGconn *, int *);
+enum pgsse_err	 pgsse_feed_epoch_tails(PGconn *,
+		    const struct pgsse_registry *, const int *chans, int epoch,
+		    int64_t *keep, size_t n);
 
 /* cursor.c: parsing a Last-Event-ID. Data types in cursor.h. */
 struct pgsse_cursor;
@@ -185,8 +192,10 @@ const int64_t	*pgsse_client_cursors(const struct pgsse_client *);
 void		 pgsse_client_seek(struct pgsse_client *, const int64_t *);
 void		 pgsse_client_start_from(struct pgsse_client *,
 		    const int64_t *);
-const char	*pgsse_client_check(struct pgsse_client *, int64_t,
-		    const int64_t *);
+void		 pgsse_client_set_epoch(struct pgsse_client *, int);
+int		 pgsse_client_epoch(const struct pgsse_client *);
+const char	*pgsse_client_check(struct pgsse_client *, int,
+		    const int64_t *, int64_t, const int64_t *);
 void		 pgsse_client_set_job(struct pgsse_client *, int64_t);
 int64_t		 pgsse_client_job(const struct pgsse_client *);
 void		 pgsse_client_set_done(struct pgsse_client *);

@@ -53,6 +53,10 @@
 /* Decimal digits in one id of a Last-Event-ID (below 2^63): more is
  * malformed, answered with stream_reset. */
 #define PGSSE_ID_DIGITS_MAX 18
+/* Decimal digits of the log epoch that prefixes a Last-Event-ID
+ * ("<epoch>-<id>", docs/SSE_EVENTS.md): more, or epoch 0, is malformed,
+ * answered with stream_reset. */
+#define PGSSE_EPOCH_DIGITS_MAX 9
 /* Default streaming clients per process: 200 + retry: past it. */
 #define PGSSE_CLIENTS_MAX 1000
 /* Events waiting for one slow client before it is disconnected. */

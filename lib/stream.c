@@ -183,6 +183,7 @@ stream_cursors(struct stream *s, const char *z)
 	if ((s->reset = cur.reset) != NULL || !cur.given)
 		return;
 	pgsse_client_seek(s->client, cur.id);
+	pgsse_client_set_epoch(s->client, cur.epoch);
 	s->replay = s->resumed = 1;
 }
 
@@ -387,22 +388,32 @@ replay_cb(struct pgsse_event *ev, void *arg)
 }
 
 /*
- * Checks the client's cursors against the log: one from the future or
- * from before retention resets that channel to "now" and makes the
- * stream send stream_reset.
+ * Checks the client's cursors against the log: one from an older epoch
+ * past what the log kept of it (a failover lost events), from another
+ * history, from the future or from before retention resets that channel
+ * to "now" (a per-job stream: to the job's start) and makes the stream
+ * send stream_reset.
  */
 static enum pgsse_err
 stream_check_cursors(struct stream *s, PGconn *conn)
 {
 	struct pgsse_client	*c = s->client;
 	int64_t			 head, pruned[PGSSE_CHANNELS_MAX];
+	int64_t			 keep[PGSSE_CHANNELS_MAX];
 	const char		*why;
+	size_t			 k;
+	int			 epoch, was = pgsse_client_epoch(c);
 
-	if (pgsse_feed_head(conn, &head) ||
+	for (k = 0; k < PGSSE_CHANNELS_MAX; k++)
+		keep[k] = -1;
+	if (pgsse_feed_epoch(conn, &epoch) || pgsse_feed_head(conn, &head) ||
 	    pgsse_feed_pruned(conn, s->reg, pgsse_client_chans(c), pruned,
 	    pgsse_client_nchans(c)))
 		return PGSSE_ERR_DB;
-	if ((why = pgsse_client_check(c, head, pruned)) != NULL)
+	if (was != 0 && was < epoch && pgsse_feed_epoch_tails(conn, s->reg,
+	    pgsse_client_chans(c), was, keep, pgsse_client_nchans(c)))
+		return PGSSE_ERR_DB;
+	if ((why = pgsse_client_check(c, epoch, keep, head, pruned)) != NULL)
 		s->reset = why;
 	return PGSSE_OK;
 }

@@ -97,4 +97,12 @@ int		 h_http(int port, const char *method, const char *path,
 const char	*h_app_dir(void);
 const char	*h_sqlstate(PGconn *, const char *sql);
 
+/* A streaming-replication standby of a cluster, on loopback (check_epoch). */
+void		 h_pg_standby(struct h_pg *standby, const struct h_pg *primary,
+		    int sync);
+void		 h_pg_catch_up(const struct h_pg *primary,
+		    const struct h_pg *standby);
+void		 h_pg_promote(struct h_pg *);
+PGconn		*h_pg_connect_to(const struct h_pg *);
+
 #endif
