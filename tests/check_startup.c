@@ -76,7 +76,7 @@ st_tmpdir(char *dir, size_t len, const char *what)
 }
 
 /*
- * Starts argv (argv[0] relative to the build folder) with the
+ * Starts argv (argv[0] relative to the build folder, or absolute) with the
  * environment changes env ("K=V" sets, "K" unsets; NULL-terminated,
  * or NULL), as user nobody if nobody is set and this runs as root, its
  * output in files of r->dir.
@@ -91,7 +91,10 @@ st_start(struct st_run *r, const char *const *argv, const char *const *env,
 
 	memset(r, 0, sizeof(*r));
 	st_tmpdir(r->dir, sizeof(r->dir), "run");
-	snprintf(prog, sizeof(prog), "%s/%s", h_builddir(), argv[0]);
+	if (argv[0][0] == '/')
+		snprintf(prog, sizeof(prog), "%s", argv[0]);
+	else
+		snprintf(prog, sizeof(prog), "%s/%s", h_builddir(), argv[0]);
 	if (nobody && geteuid() == 0) {
 		args[n++] = "setpriv";
 		args[n++] = "--reuid=nobody";
