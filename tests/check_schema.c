@@ -527,6 +527,74 @@ START_TEST(schema_upgrade_live)
 }
 END_TEST
 
+/*
+ * A version 2 database whose log holds events (public ones, and some to
+ * one user) becomes a partitioned log: the old table is the first
+ * partition, attached as it is, with every event unchanged; row-level
+ * security and the grants still hold, new events go to new partitions,
+ * and retention drops the old table whole once its events are past it.
+ */
+START_TEST(schema_upgrade_v2_log)
+{
+	PGconn	*c;
+	char	 oldlog[128], sql[256];
+
+	make_v1("v2log", 1);
+	ck_assert_int_eq(psql("v2log", "-f $PGSSE_SRCDIR/sql/upgrade/"
+	    "pgsse-1-2.sql"), 0);
+	c = PQconnectdb("dbname=v2log");
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	ck_assert_str_eq(value(c, "select pgsse.schema_version()"), "2");
+	h_exec(c, "select pgsse.publish('logs', 'log', jsonb_build_object("
+	    "'source', 'v2', 'line', 'v2 ' || i)) from generate_series(1, 30) i");
+	h_exec(c, "select pgsse.publish('operations', 'operation_status', "
+	    "jsonb_build_object('job_id', i, 'kind', 'k', 'state', 'queued'), "
+	    "'alice') from generate_series(1, 5) i");
+	snprintf(sql, sizeof(sql), OLD_LOG, "35");
+	snprintf(oldlog, sizeof(oldlog), "%s", value(c, sql));
+	PQfinish(c);
+
+	ck_assert_msg(schema("-d dbname=v2log upgrade") == 0, "%s", out);
+	c = PQconnectdb("dbname=v2log");
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	ck_assert_str_eq(value(c, "select relkind from pg_class where oid = "
+	    "'pgsse.log'::regclass"), "p");
+	ck_assert_str_eq(value(c, sql), oldlog);
+	/* The old table is a partition, holding them all. */
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log_partitions() "
+	    "p where lo is null and hi = 36 and p.part = 'pgsse.log_v2'::"
+	    "regclass"), "1");
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log_v2"), "35");
+	/* Row-level security and grants, through the parent only. */
+	h_exec(c, "set role pgsse_web");
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log"), "30");
+	h_exec(c, "set pgsse.user = 'alice'");
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log"), "35");
+	ck_assert_str_eq(h_sqlstate(c, "select * from pgsse.log_v2"),
+	    "42501");
+	h_exec(c, "reset role; reset pgsse.user");
+	ck_assert_str_eq(value(c, "select count(*) from pg_policies where "
+	    "schemaname = 'pgsse' and tablename = 'log' and policyname in "
+	    "('log_readers', 'log_stream')"), "2");
+	/* New events go above it; retention drops it whole. */
+	ck_assert_str_eq(value(c, "select pgsse.publish('logs', 'log', "
+	    "'{\"source\": \"v3\", \"line\": \"new\"}') > 35"), "t");
+	ck_assert_str_eq(value(c, "select tableoid::regclass::text from "
+	    "pgsse.log where id = 36"), "pgsse.log_36");
+	h_exec(c, "select pgsse.publish('operations', 'operation_status', "
+	    "jsonb_build_object('job_id', 6, 'kind', 'k', 'state', "
+	    "'queued'), 'alice')");
+	h_exec(c, "update pgsse.settings set value = '1' where name = "
+	    "'retention_count'");
+	ck_assert_str_eq(value(c, "select pgsse.prune()"), "35");
+	ck_assert_str_eq(value(c, "select to_regclass('pgsse.log_v2') is "
+	    "null"), "t");
+	ck_assert_str_eq(value(c, "select string_agg(id::text, ',' order by "
+	    "id) from pgsse.log"), "36,37");
+	PQfinish(c);
+}
+END_TEST
+
 /* Runs pgsse-schema with args; fails unless it exits with want and says
  * something naming the program. */
 static void
@@ -701,6 +769,7 @@ main(void)
 	tcase_add_checked_fixture(tc, NULL, web_down);
 	tcase_add_test(tc, schema_upgrade_equals_install);
 	tcase_add_test(tc, schema_upgrade_live);
+	tcase_add_test(tc, schema_upgrade_v2_log);
 	tcase_add_test(tc, schema_refusals);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
