@@ -478,6 +478,12 @@ language sql stable as $$
 		current_setting('deadlock_timeout')::interval / 2)) * 1000)::int::text
 $$;
 
+-- The id that the next publish gets (unless another comes first).
+create or replace function pgsse.log_next_id() returns bigint
+language sql stable security definer set search_path = pg_catalog, pgsse as $$
+	select last_value + is_called::int from pgsse.log_id_seq
+$$;
+
 -- The range partitions of pgsse.log, oldest first: each one's table
 -- and its ids, from lo (NULL: the lowest) up to hi, not included. The
 -- default partition is not one of them.
@@ -512,8 +518,7 @@ language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_set text := pgsse.setting('log_partition_rows');
 	v_rows bigint;
-	v_next bigint := coalesce(pg_sequence_last_value('pgsse.log_id_seq'),
-		0) + 1;
+	v_next bigint;
 	v_lo bigint; v_name text; n int := 0;
 	v_lt text := current_setting('lock_timeout');
 begin
@@ -527,6 +532,7 @@ begin
 	if not pg_try_advisory_xact_lock(1886610281) then
 		return 0;
 	end if;
+	v_next := pgsse.log_next_id();
 	select max(hi) into v_lo from pgsse.log_partitions();
 	v_lo := greatest(v_lo, v_next - (v_next - 1) % v_rows);
 	while v_lo < v_next + v_rows and n < 8 loop
@@ -577,7 +583,7 @@ language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_old timestamptz := now() - pgsse.setting('retention_interval')::interval;
 	v_count int := pgsse.setting('retention_count')::int;
-	v_head bigint := coalesce(pg_sequence_last_value('pgsse.log_id_seq'), 0);
+	v_head bigint := pgsse.log_next_id() - 1;
 	v_lt text := current_setting('lock_timeout');
 	v_chs text[] := '{}'; v_cuts bigint[] := '{}';
 	v_drop text[] := '{}'; v_dch text[] := '{}'; v_dtop bigint[] := '{}';
