@@ -18,6 +18,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "pgsse.h"
 #include "harness.h"
 
 #define WAIT_MS 15000
@@ -287,6 +288,45 @@ START_TEST(partition_resume_reset)
 }
 END_TEST
 
+/*
+ * log_partition_rows is PGSSE_LOG_PARTITION_ROWS in a new install; a
+ * value out of its bounds makes pgsse.log_maintain() raise 22023 and
+ * pgsse.prune() warn, while publishes go on (to the default partition).
+ */
+START_TEST(partition_setting)
+{
+	static const char *const bad[] = { "0", "-1", "abc", "1000000001",
+	    "99999999999999999999", "" };
+	PGconn	*c;
+	char	 sql[256];
+	size_t	 i;
+
+	ck_assert_int_eq(h_run("createdb fresh && psql -X -q -v ON_ERROR_STOP=1 "
+	    "-d fresh -f %s/sql/pgsse.sql", h_srcdir()), 0);
+	c = PQconnectdb("dbname=fresh");
+	ck_assert_int_eq(scalar(c, "select value::bigint from pgsse.settings "
+	    "where name = 'log_partition_rows'"), PGSSE_LOG_PARTITION_ROWS);
+	ck_assert_int_eq(scalar(c, "select hi - lo from pgsse.log_partitions()"),
+	    PGSSE_LOG_PARTITION_ROWS);
+	PQfinish(c);
+	ck_assert_int_eq(h_run("dropdb fresh"), 0);
+
+	c = h_pg_connect();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(sql, sizeof(sql), "update pgsse.settings set value = "
+		    "'%s' where name = 'log_partition_rows'", bad[i]);
+		h_exec(c, sql);
+		ck_assert_str_eq(h_sqlstate(c, "select pgsse.log_maintain()"),
+		    "22023");
+		ck_assert_str_eq(h_sqlstate(c, "select pgsse.prune()"), "");
+		h_publish(c, "logs", "log", LINE);
+	}
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"),
+	    (int64_t)(sizeof(bad) / sizeof(bad[0])));
+	PQfinish(c);
+}
+END_TEST
+
 static atomic_int race_done;
 static atomic_int race_failed;
 
@@ -369,6 +409,7 @@ main(void)
 	tcase_add_test(tc, partition_prune_drops);
 	tcase_add_test(tc, partition_resume_reset);
 	tcase_add_test(tc, partition_race);
+	tcase_add_test(tc, partition_setting);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
