@@ -239,6 +239,43 @@ START_TEST(partition_prune_drops)
 }
 END_TEST
 
+#define OPSTATUS "{\"job_id\":1,\"kind\":\"k\",\"state\":\"queued\"}"
+
+/*
+ * One event within retention keeps its whole partition, though the
+ * partition's last event (the one the index finds first) is past it:
+ * the rest of that partition goes row by row, retention_count being a
+ * cap. Once that event is past retention too, the partition goes.
+ */
+START_TEST(partition_prune_pinned)
+{
+	PGconn	*c = h_pg_connect();
+	int64_t	 b;
+	int	 i;
+
+	b = h_publish(c, "operations", "operation_status", OPSTATUS);
+	for (i = 1; i < ROWS + 5; i++) {
+		h_publish(c, "logs", "log", LINE);
+		h_exec(c, "select pgsse.log_maintain()");
+	}
+	h_exec(c, "update pgsse.settings set value = '3' where name = "
+	    "'retention_count'");
+	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), ROWS + 1);
+	ck_assert(covered(c, b));
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	    "channel = 'operations'"), 1);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	    "channel = 'logs'"), 3);
+	for (i = 0; i < 3; i++)
+		h_publish(c, "operations", "operation_status", OPSTATUS);
+	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 1);
+	ck_assert(!covered(c, b));
+	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	    "pgsse.channel_state where channel = 'operations'"), b);
+	PQfinish(c);
+}
+END_TEST
+
 /*
  * A stream resuming from an event whose partition was dropped gets
  * stream_reset, then the new events; one resuming from the last event
@@ -407,6 +444,7 @@ main(void)
 	tcase_add_test(tc, partition_grows);
 	tcase_add_test(tc, partition_outrun);
 	tcase_add_test(tc, partition_prune_drops);
+	tcase_add_test(tc, partition_prune_pinned);
 	tcase_add_test(tc, partition_resume_reset);
 	tcase_add_test(tc, partition_race);
 	tcase_add_test(tc, partition_setting);
