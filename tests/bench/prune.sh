@@ -149,7 +149,6 @@ for db in v2 v3; do
 	r[$db.prune_s]=$t
 	r[$db.prune_wal]=$w
 	r[$db.parts]=$(gone "$db" "$p0")
-	r[$db.left]=$(val -d "$db" -c "select count(*) from pgsse.log")
 	q -d "$db" -c checkpoint
 	t0=$(date +%s.%N)
 	l0=$(val -d "$db" -c "select pg_current_wal_lsn()")
@@ -157,13 +156,22 @@ for db in v2 v3; do
 	r[$db.vac_s]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 	r[$db.vac_wal]=$(val -d "$db" -c "select round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$l0') / 1048576, 1)")
 	r[$db.again_s]=$(measure "$db" "select pgsse.prune()" | cut -d'|' -f2)
+	r[$db.left]=$(val -d "$db" -c "select count(*) from pgsse.log")
+	echo "prune.sh: $db: publish/s ${r[$db.pub1]} (1), ${r[$db.pub8]} (8);" \
+	    "prune removed ${r[$db.pruned]} events, ${r[$db.parts]} partitions" \
+	    "in ${r[$db.prune_s]} s, ${r[$db.prune_wal]} MB of WAL; vacuum" \
+	    "${r[$db.vac_s]} s, ${r[$db.vac_wal]} MB; again ${r[$db.again_s]} s" >&2
 done
 
 # The upgrade of the pruned v2 database.
 t0=$(date +%s.%N)
 PGSSE_DATADIR=$src "$build/bin/pgsse-schema" -d dbname=v2 --no-roles upgrade >&2
 up=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-[ "$(val -d v2 -c 'select count(*) from pgsse.log')" = "${r[v2.left]}" ]
+left=$(val -d v2 -c 'select count(*) from pgsse.log')
+if [ "$left" != "${r[v2.left]}" ]; then
+	echo "prune.sh: the upgrade left $left events of ${r[v2.left]}" >&2
+	exit 1
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 cat <<EOF
