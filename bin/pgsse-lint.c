@@ -685,11 +685,17 @@ main(int argc, char *argv[])
 	char			*text;
 	int			 i, pass, help;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("pgsse-lint " PGSSE_VERSION);
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    (strcmp(argv[1], "--app") == 0 && argc != 3)) {
+	    (strcmp(argv[1], "--app") == 0 && argc != 3) ||
+	    (argv[1][0] == '-' && strcmp(argv[1], "--app") != 0)) {
 		help = argc == 2 && strcmp(argv[1], "--help") == 0;
 		fprintf(help ? stdout : stderr, "usage: pgsse-lint "
-		    "REGISTRY FILE...\n       pgsse-lint --app DIR\nChecks "
+		    "REGISTRY FILE...\n       pgsse-lint --app DIR\n"
+		    "       pgsse-lint --help | --version\nChecks "
 		    "pages, scripts and publishers against the event "
 		    "registry,\nor an app folder whole.\n");
 		return help ? 0 : 2;

@@ -56,7 +56,7 @@ main(int argc, char *argv[])
 {
 	struct json_object	*o;
 	PGconn			*conn = NULL;
-	char			*err = NULL;
+	char			*err = NULL, msg[1024];
 	const char		*user = NULL;
 	int64_t			 id;
 	int			 ch, rc = 1;
@@ -102,8 +102,10 @@ main(int argc, char *argv[])
 	conn = PQconnectdb(getenv("PGSSE_CONNINFO") ?
 	    getenv("PGSSE_CONNINFO") : "");
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "pgsse-publish: %s", conn ?
-		    PQerrorMessage(conn) : "out of memory\n");
+		pgsse_redact_message(msg, sizeof(msg), conn ?
+		    PQerrorMessage(conn) : "out of memory\n",
+		    getenv("PGSSE_CONNINFO"));
+		fprintf(stderr, "pgsse-publish: %s", msg);
 		goto out;
 	}
 	if (pgsse_publish_user(conn, argv[0], argv[1],

@@ -83,9 +83,10 @@ static const char docs_tail[] =
 "\n## System events (every stream)\n\n"
 "**Event Types:**\n"
 "- **`stream_reset`** - The stream cannot resume from the client's last\n"
-"  event id (from before retention, from the future, or malformed): reload\n"
-"  state, then carry on from the events that follow (payload: `{reason:\n"
-"  string}`)\n"
+"  event id (from before retention, from the future, malformed, or at\n"
+"  events a failover lost, see Ids below): reload state, then carry on\n"
+"  from the events that follow (payload: `{reason: string}`). A per-job\n"
+"  stream then replays its job from the start\n"
 "- **`pgsse.heartbeat`** - Sent when a stream starts and whenever it was\n"
 "  idle for the heartbeat interval (`--heartbeat`, `PGSSE_HEARTBEAT`, 15 s\n"
 "  by default), with no `id:`, so it never moves the last event id.\n"
@@ -120,7 +121,15 @@ static const char docs_tail[] =
 "  a stream process is disconnected, and are never replayed.\n"
 "- **Ids:** one sequence for all channels, committed in order within a\n"
 "  channel. A single-channel stream sends `id: <n>`; a multi-channel\n"
-"  stream sends `id: a:<n>,b:<m>`, one cursor per channel.\n";
+"  stream sends `id: a:<n>,b:<m>`, one cursor per channel. Once the\n"
+"  database has failed over, been restored or recovered from a crash,\n"
+"  the log is in a new epoch, and ids carry it first: `id: 2-<n>`,\n"
+"  `id: 2-a:<n>,b:<m>`; an id with no epoch is epoch 1's, as every id\n"
+"  was before epochs existed. A resume from an older epoch is exact if\n"
+"  the new history has every event up to the id, and gets\n"
+"  `stream_reset` if not (events lost with asynchronous replication),\n"
+"  even where the new primary has handed the same ids out again. Pages\n"
+"  keep the id as an opaque string, as EventSource does.\n";
 
 static char *
 slurp(const char *path)
@@ -206,12 +215,15 @@ load(const char *text)
 	PGconn		*conn;
 	PGresult	*res;
 	const char	*params[1] = { text };
+	char		 msg[1024];
 	int		 rc = 1;
 
 	conn = PQconnectdb(getenv("PGSSE_CONNINFO") ?
 	    getenv("PGSSE_CONNINFO") : "");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "pgsse-registry: %s", PQerrorMessage(conn));
+		pgsse_redact_message(msg, sizeof(msg), PQerrorMessage(conn),
+		    getenv("PGSSE_CONNINFO"));
+		fprintf(stderr, "pgsse-registry: %s", msg);
 		goto out;
 	}
 	res = PQexecParams(conn, "select pgsse.load_registry($1::jsonb)", 1,
@@ -234,16 +246,18 @@ main(int argc, char *argv[])
 	struct pgsse_registry	*reg = NULL;
 	struct pgsse_buf	 err = { NULL, 0, 0 };
 	char			*text = NULL;
-	int			 rc = 1;
+	int			 rc = 1, help;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		puts("pgsse-registry " PGSSE_VERSION);
 		return 0;
 	}
 	if (argc != 3) {
-		fprintf(argc == 2 ? stdout : stderr, "usage: pgsse-registry "
-		    "check|docs|js|load FILE\n");
-		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+		help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr, "usage: pgsse-registry "
+		    "check|docs|js|load FILE\n       pgsse-registry --help | "
+		    "--version\n");
+		return help ? 0 : 2;
 	}
 	if ((text = slurp(argv[2])) == NULL) {
 		perror(argv[2]);

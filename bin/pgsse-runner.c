@@ -61,6 +61,8 @@
 #define RUNNER_DRAIN_MAX 65536
 /* Most worker threads. */
 #define RUNNER_WORKERS_MAX 64
+/* Where the runner's connection settings come from, for messages. */
+#define RUNNER_SETTING "PGSSE_CONNINFO or the PG* variables"
 
 struct cfg {
 	const char	*jobs;
@@ -730,7 +732,7 @@ worker(void *arg)
 			pgsse_db_close(conn);
 			if ((conn = pgsse_db_connect(getenv("PGSSE_CONNINFO")))
 			    == NULL) {
-				sleep(1);
+				pgsse_db_wait(&stopping);
 				continue;
 			}
 			exec_simple(conn, "LISTEN pgsse_jobs");
@@ -789,6 +791,36 @@ std_fds(void)
 	return 0;
 }
 
+/*
+ * Checks that the jobs folder dir is a folder this user may read.
+ * Returns 0, or -1 after saying why and what to do.
+ */
+static int
+jobs_ok(const char *dir)
+{
+	struct stat	 st;
+
+	if (stat(dir, &st) == -1) {
+		pgsse_log(PGSSE_LOG_ERROR, "cannot start: the jobs folder %s "
+		    "(--jobs): %s; give the folder that holds the job scripts",
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pgsse_log(PGSSE_LOG_ERROR, "cannot start: the jobs folder %s "
+		    "(--jobs) is not a folder; give the folder that holds the "
+		    "job scripts", dir);
+		return -1;
+	}
+	if (access(dir, R_OK | X_OK) == -1) {
+		pgsse_log(PGSSE_LOG_ERROR, "cannot start: the jobs folder %s "
+		    "(--jobs): %s; let this user read it", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static unsigned int
 number(const char *name, const char *z, unsigned int lo, unsigned int hi)
 {
@@ -832,6 +864,7 @@ main(int argc, char *argv[])
 	};
 	pthread_t		 t[RUNNER_WORKERS_MAX];
 	struct sigaction	 sa;
+	PGconn			*conn;
 	char			 host[64];
 	unsigned int		 i;
 	int			 ch;
@@ -873,6 +906,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (jobs_ok(cfg.jobs) == -1)
+		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -883,6 +918,10 @@ main(int argc, char *argv[])
 	host[sizeof(host) - 1] = '\0';
 	snprintf(runner_name, sizeof(runner_name), "%s:%d", host,
 	    (int)getpid());
+	if (pgsse_db_start(getenv("PGSSE_CONNINFO"), RUNNER_SETTING,
+	    &stopping, 1, &conn) != PGSSE_OK)
+		return stopping ? 0 : 1;
+	pgsse_db_close(conn);
 	for (i = 0; i < cfg.workers; i++)
 		if (pthread_create(&t[i], NULL, worker, NULL) != 0)
 			return 1;

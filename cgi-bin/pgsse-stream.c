@@ -25,9 +25,14 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* Prints the usage and the configuration, its passwords masked. */
 static void
 usage(FILE *f, const struct pgsse_stream_cfg *cfg)
 {
+	struct pgsse_buf	 conninfo = { NULL, 0, 0 };
+
+	if (pgsse_redact_conninfo(&conninfo, cfg->conninfo) != PGSSE_OK)
+		pgsse_buf_free(&conninfo);
 	fprintf(f,
 	    "usage: pgsse-stream [--socket PATH|:PORT] [--max-clients N]\n"
 	    "                    [--heartbeat SEC] [--retry MS] [--queue N]\n"
@@ -41,7 +46,9 @@ usage(FILE *f, const struct pgsse_stream_cfg *cfg)
 	    "  raw NOTIFY   %s (PGSSE_RAW)\n  conninfo     \"%s\"\n",
 	    cfg->socket ? cfg->socket : "fd 0 (spawned by the web server)",
 	    cfg->max_clients, cfg->heartbeat, cfg->retry_ms, cfg->queue_max,
-	    cfg->raw ? "mapped" : "ignored", cfg->conninfo);
+	    cfg->raw ? "mapped" : "ignored", conninfo.p != NULL ? conninfo.p :
+	    PGSSE_REDACTED);
+	pgsse_buf_free(&conninfo);
 }
 
 /* Parses a number in [lo, hi]; exits with a message otherwise. */

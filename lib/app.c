@@ -12,6 +12,7 @@
  * scheme, host and port, and a header token equal to the cookie, signed
  * with the site's secret (PGSSE_SECRET_FILE).
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,7 +34,29 @@
 #include "http.h"
 #include "query.h"
 
-/* One worker's request, response and connection: see pgsse-app.h. */
+/* Where the app's connection settings come from, for messages. */
+#define APP_SETTING "PGSSE_APP_CONNINFO, PGSSE_CONNINFO or the PG* variables"
+/* Listen backlog of a socket we open ourselves (--socket). */
+#define APP_BACKLOG 128
+
+/*
+ * A worker's connection and what is prepared on it. A worker has two
+ * when PGSSE_APP_READ_CONNINFO names a read connection (a standby's):
+ * GET requests query on that one, POST (actions) on the main one, and
+ * the worker swaps them (app_use), so the code below knows only a->c.
+ */
+struct app_conn {
+	PGconn			*db;
+	const char		*conninfo;
+	char			**stmts;	/* prepared on db */
+	size_t			 nstmts;
+	size_t			 stmtsalloc;
+	unsigned long		 defgen;	/* the folder stmts are for */
+	int			 unprepared;	/* statements get lost: don't */
+	int			 read;		/* the read connection */
+};
+
+/* One worker's request, response and connections: see pgsse-app.h. */
 struct pgsse_app {
 	struct pgsse_req	*req;
 	enum pgsse_method	 method;
@@ -50,15 +73,10 @@ struct pgsse_app {
 	const char		*user;		/* REMOTE_USER, or NULL */
 	char			 sqlstate[6];	/* of the last failed query */
 	char			 retry[16];	/* its HINT: seconds to wait */
-	PGconn			*db;
-	const char		*conninfo;
-	char			**stmts;	/* prepared on db */
-	size_t			 nstmts;
-	size_t			 stmtsalloc;
+	struct app_conn		 c;		/* the one queries use */
+	struct app_conn		 spare;		/* the other one */
 	size_t			 stmtsmax;	/* C's and the folder's */
 	struct pgsse_appdef	*def;		/* the request's folder */
-	unsigned long		 defgen;	/* the folder stmts are for */
-	int			 unprepared;	/* statements get lost: don't */
 	int			 plain;		/* body is pgsse_app_error's text */
 	int			 lost_tx;	/* the route's transaction died */
 	enum pgsse_http_status	 status;	/* answered */
@@ -76,8 +94,8 @@ static const char *const methods[PGSSE_METHOD__MAX] = { "GET", "POST" };
 static void
 app_forget(struct pgsse_app *a)
 {
-	while (a->nstmts > 0)
-		free(a->stmts[--a->nstmts]);
+	while (a->c.nstmts > 0)
+		free(a->c.stmts[--a->c.nstmts]);
 }
 
 /*
@@ -92,12 +110,12 @@ app_stale(struct pgsse_app *a, const PGresult *res)
 	const char	*st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	PGresult	*r;
 
-	if (st == NULL || a->nstmts == 0 ||
+	if (st == NULL || a->c.nstmts == 0 ||
 	    (strcmp(st, "26000") != 0 && strcmp(st, "0A000") != 0))
 		return 0;
 	if (strcmp(st, "26000") == 0)
-		a->unprepared = 1;
-	r = PQexec(a->db, "DEALLOCATE ALL");
+		a->c.unprepared = 1;
+	r = PQexec(a->c.db, "DEALLOCATE ALL");
 	PQclear(r);
 	app_forget(a);
 	return 1;
@@ -117,12 +135,28 @@ app_copy(const PGresult *res)
 	return 1;
 }
 
+/*
+ * Makes the read connection a's current one if read (and a has one),
+ * else the main one. Can't fail: each opens when first queried.
+ */
+static void
+app_use(struct pgsse_app *a, int read)
+{
+	struct app_conn	 t;
+
+	if (a->c.read == (read && (a->c.read || a->spare.read)))
+		return;
+	t = a->c;
+	a->c = a->spare;
+	a->spare = t;
+}
+
 /* Closes a's connection, forgetting what was prepared on it. */
 static void
 app_drop(struct pgsse_app *a)
 {
-	pgsse_db_close(a->db);
-	a->db = NULL;
+	pgsse_db_close(a->c.db);
+	a->c.db = NULL;
 	app_forget(a);
 }
 
@@ -134,8 +168,8 @@ static int
 app_send(struct pgsse_app *a, const char *name, const char *sql, int n,
     const char *const *params)
 {
-	return name != NULL ? PQsendQueryPrepared(a->db, name, n, params,
-	    NULL, NULL, 0) : PQsendQueryParams(a->db, sql, n, NULL, params,
+	return name != NULL ? PQsendQueryPrepared(a->c.db, name, n, params,
+	    NULL, NULL, 0) : PQsendQueryParams(a->c.db, sql, n, NULL, params,
 	    NULL, NULL, 0);
 }
 
@@ -156,14 +190,14 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 	PGresult	*res, *out = NULL;
 	int		 q;
 
-	if (!PQenterPipelineMode(a->db))
+	if (!PQenterPipelineMode(a->c.db))
 		return NULL;
-	if (!PQsendQueryParams(a->db, "select set_config('pgsse.user', $1, "
+	if (!PQsendQueryParams(a->c.db, "select set_config('pgsse.user', $1, "
 	    "true)", 1, NULL, user, NULL, NULL, 0) ||
-	    !app_send(a, name, sql, n, params) || !PQpipelineSync(a->db))
+	    !app_send(a, name, sql, n, params) || !PQpipelineSync(a->c.db))
 		goto out;
 	for (q = 0; q < 2; q++)
-		while ((res = PQgetResult(a->db)) != NULL) {
+		while ((res = PQgetResult(a->c.db)) != NULL) {
 			if (app_copy(res)) {	/* it never ends */
 				PQclear(res);
 				PQclear(out);
@@ -176,9 +210,9 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 			else
 				PQclear(res);
 		}
-	PQclear(PQgetResult(a->db));	/* PGRES_PIPELINE_SYNC */
+	PQclear(PQgetResult(a->c.db));	/* PGRES_PIPELINE_SYNC */
 out:
-	if (!PQexitPipelineMode(a->db))
+	if (!PQexitPipelineMode(a->c.db))
 		app_drop(a);
 	return out;
 }
@@ -198,34 +232,34 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 	size_t		 i;
 	char		**p;
 
-	for (i = 0; i < a->nstmts; i++)
-		if (strcmp(a->stmts[i], sql) == 0)
+	for (i = 0; i < a->c.nstmts; i++)
+		if (strcmp(a->c.stmts[i], sql) == 0)
 			break;
-	if (i == a->nstmts) {
-		if (a->nstmts >= a->stmtsmax || a->unprepared)
+	if (i == a->c.nstmts) {
+		if (a->c.nstmts >= a->stmtsmax || a->c.unprepared)
 			return a->user != NULL ? app_exec_as(a, NULL, sql, n,
-			    params) : PQexecParams(a->db, sql, n, NULL, params,
+			    params) : PQexecParams(a->c.db, sql, n, NULL, params,
 			    NULL, NULL, 0);
-		if (a->nstmts == a->stmtsalloc) {
-			if ((p = reallocarray(a->stmts, a->stmtsalloc + 16,
+		if (a->c.nstmts == a->c.stmtsalloc) {
+			if ((p = reallocarray(a->c.stmts, a->c.stmtsalloc + 16,
 			    sizeof(*p))) == NULL)
 				return NULL;
-			a->stmts = p;
-			a->stmtsalloc += 16;
+			a->c.stmts = p;
+			a->c.stmtsalloc += 16;
 		}
 		snprintf(name, sizeof(name), "pgsse_app_%zu", i);
-		res = PQprepare(a->db, name, sql, n, NULL);
+		res = PQprepare(a->c.db, name, sql, n, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
-		if ((a->stmts[i] = strdup(sql)) == NULL)
+		if ((a->c.stmts[i] = strdup(sql)) == NULL)
 			return NULL;
-		a->nstmts++;
+		a->c.nstmts++;
 	}
 	snprintf(name, sizeof(name), "pgsse_app_%zu", i);
 	if (a->user != NULL)
 		return app_exec_as(a, name, sql, n, params);
-	return PQexecPrepared(a->db, name, n, params, NULL, NULL, 0);
+	return PQexecPrepared(a->c.db, name, n, params, NULL, NULL, 0);
 }
 
 /* Keeps the SQLSTATE and HINT of a failed result for pgsse_app_db_error. */
@@ -288,14 +322,14 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 		return NULL;
 	}
 	for (tries = 0; tries < 2; tries++) {
-		if (a->db == NULL || PQstatus(a->db) != CONNECTION_OK) {
-			pgsse_db_close(a->db);
+		if (a->c.db == NULL || PQstatus(a->c.db) != CONNECTION_OK) {
+			pgsse_db_close(a->c.db);
 			app_forget(a);
-			if ((a->db = pgsse_db_connect(a->conninfo)) == NULL)
+			if ((a->c.db = pgsse_db_connect(a->c.conninfo)) == NULL)
 				return NULL;
 		}
-		intx = PQtransactionStatus(a->db) == PQTRANS_INTRANS ||
-		    PQtransactionStatus(a->db) == PQTRANS_INERROR;
+		intx = PQtransactionStatus(a->c.db) == PQTRANS_INTRANS ||
+		    PQtransactionStatus(a->c.db) == PQTRANS_INERROR;
 		res = app_exec(a, sql, n, params);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    PQresultStatus(res) == PGRES_COMMAND_OK)
@@ -306,15 +340,15 @@ pgsse_app_queryv(pgsse_app *a, const char *sql, int n,
 			return NULL;
 		}
 		pgsse_log(PGSSE_LOG_WARN, "query failed: %s",
-		    PQerrorMessage(a->db));
+		    PQerrorMessage(a->c.db));
 		app_keep_error(a, res);
 		stale = app_stale(a, res);
 		PQclear(res);
-		if (PQstatus(a->db) == CONNECTION_OK && !stale)
+		if (PQstatus(a->c.db) == CONNECTION_OK && !stale)
 			return NULL;
 		/* On a new connection it would run outside the route's
 		 * transaction, which is gone: the route must fail. */
-		if (intx && PQstatus(a->db) != CONNECTION_OK) {
+		if (intx && PQstatus(a->c.db) != CONNECTION_OK) {
 			a->lost_tx = 1;
 			return NULL;
 		}
@@ -811,12 +845,12 @@ app_def_begin(struct pgsse_appdef *def, struct pgsse_app *a)
 	if (a->def != NULL)
 		pgsse_appdef_routes(a->def, &n, NULL);
 	a->stmtsmax = PGSSE_APP_STMTS_MAX + n;
-	if (a->def == NULL || pgsse_appdef_gen(a->def) == a->defgen)
+	if (a->def == NULL || pgsse_appdef_gen(a->def) == a->c.defgen)
 		return;
-	a->defgen = pgsse_appdef_gen(a->def);
-	if (a->nstmts == 0 || a->db == NULL)
+	a->c.defgen = pgsse_appdef_gen(a->def);
+	if (a->c.nstmts == 0 || a->c.db == NULL)
 		return;
-	res = PQexec(a->db, "DEALLOCATE ALL");
+	res = PQexec(a->c.db, "DEALLOCATE ALL");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		app_drop(a);
 	PQclear(res);
@@ -886,9 +920,10 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	size_t				 len;
 	int				 method_seen = 0;
 
+	m = pgsse_req_param(a->req, "REQUEST_METHOD");
+	app_use(a, m != NULL && strcmp(m, "GET") == 0);
 	app_def_begin(app_def_take(), a);
 
-	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	uri = pgsse_req_param(a->req, "REQUEST_URI");
 	a->user = pgsse_req_param(a->req, "REMOTE_USER");
 	if (a->user != NULL && *a->user == '\0')
@@ -959,14 +994,14 @@ app_end_tx(struct pgsse_app *a)
 {
 	PGresult	*res;
 
-	if (a->db == NULL || PQtransactionStatus(a->db) == PQTRANS_IDLE ||
-	    PQtransactionStatus(a->db) == PQTRANS_UNKNOWN)
+	if (a->c.db == NULL || PQtransactionStatus(a->c.db) == PQTRANS_IDLE ||
+	    PQtransactionStatus(a->c.db) == PQTRANS_UNKNOWN)
 		return;
 	pgsse_log(PGSSE_LOG_WARN, "%s left a transaction open: rolled back",
 	    a->path);
-	res = PQexec(a->db, "rollback");
+	res = PQexec(a->c.db, "rollback");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
-	    PQtransactionStatus(a->db) != PQTRANS_IDLE)
+	    PQtransactionStatus(a->c.db) != PQTRANS_IDLE)
 		app_drop(a);
 	PQclear(res);
 }
@@ -998,6 +1033,18 @@ app_reset(struct pgsse_app *a)
 	a->sqlstate[0] = a->retry[0] = '\0';
 }
 
+/*
+ * Sets a's main connection settings (NULL: the PG* variables) and its
+ * read connection's (NULL: none, GET uses the main one too).
+ */
+static void
+app_conns(struct pgsse_app *a, const char *conninfo, const char *rconninfo)
+{
+	a->c.conninfo = conninfo;
+	a->spare.conninfo = rconninfo;
+	a->spare.read = rconninfo != NULL;
+}
+
 /* Frees what a holds. */
 static void
 app_free(struct pgsse_app *a)
@@ -1009,10 +1056,13 @@ app_free(struct pgsse_app *a)
 	pgsse_buf_free(&a->headers);
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_free(&a->hx[i]);
-	app_drop(a);
-	free(a->stmts);
-	a->stmts = NULL;
-	a->stmtsalloc = 0;
+	for (i = 0; i < 2; i++) {	/* both connections */
+		app_drop(a);
+		free(a->c.stmts);
+		a->c.stmts = NULL;
+		a->c.stmtsalloc = 0;
+		app_use(a, !a->c.read);
+	}
 }
 
 struct app_worker {
@@ -1021,6 +1071,7 @@ struct app_worker {
 	int			 sock;
 	const struct pgsse_route *routes;
 	const char		*conninfo;
+	const char		*rconninfo;	/* for GET, or NULL */
 };
 
 /* Some systems need accept() on a shared socket serialised. */
@@ -1038,7 +1089,7 @@ app_worker(void *arg)
 	int			 rc;
 
 	memset(&a, 0, sizeof(a));
-	a.conninfo = w->conninfo;
+	app_conns(&a, w->conninfo, w->rconninfo);
 	a.req = &req;
 	FCGX_InitRequest(&fr, w->sock, 0);
 	for (;;) {
@@ -1223,74 +1274,111 @@ app_run_workers(struct app_worker *w, long n, const char *name,
 /* What the command line says. */
 struct app_opts {
 	int		 sock;
+	const char	*socket;	/* --socket, or NULL for fd 0 */
 	long		 threads;
 	const char	*secret;	/* the CSRF secret's file */
 	const char	*dir;		/* the app folder */
 };
 
+/* Prints the usage of program name on f; --app only if folder. */
+static void
+app_usage(FILE *f, const char *name, int folder)
+{
+	fprintf(f, "usage: %s [--socket PATH|:PORT|HOST:PORT] [--threads N] "
+	    "[--secret-file FILE]%s\n"
+	    "Serves HTMX fragments over FastCGI (or one CGI request)\n"
+	    "with N worker threads (default %d, PGSSE_APP_THREADS), each with "
+	    "its own database\nconnection, from PGSSE_APP_CONNINFO, "
+	    "PGSSE_CONNINFO or the PG* variables.\nCSRF tokens are signed "
+	    "with the secret in FILE (PGSSE_SECRET_FILE).\n%s", name,
+	    folder ? " [--app DIR]" : "", PGSSE_APP_THREADS, folder ?
+	    "The fragments and actions are declared in the app folder DIR\n"
+	    "(PGSSE_APP_DIR), loaded again on SIGHUP.\n" : "");
+}
+
+/*
+ * Parses a thread count z (from where) into *n, or says why not on
+ * standard error. Returns 0, or -2 (a usage error).
+ */
+static int
+app_threads(const char *name, const char *where, const char *z, long *n)
+{
+	char	*end;
+
+	*n = strtol(z, &end, 10);
+	if (*z == '\0' || *end != '\0' || *n < 1 ||
+	    *n > PGSSE_APP_THREADS_MAX) {
+		fprintf(stderr, "%s: %s must be 1 to %d\n", name, where,
+		    PGSSE_APP_THREADS_MAX);
+		return -2;
+	}
+	return 0;
+}
+
 /*
  * Reads the command line into o: --app only if folder (a program with
  * an app folder that it does not name itself). Returns -1 after printing
- * usage or the version (exit 0), -2 on a bad argument (exit 1), else 0.
+ * usage or the version (exit 0), -2 on a usage error, after saying why
+ * on standard error (exit 2), else 0.
  */
 static int
 app_args(const char *name, int folder, int argc, char *argv[],
     struct app_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "secret-file", required_argument, NULL, 'f' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char	*z = getenv("PGSSE_APP_THREADS");
-	char		*end;
-	int		 i;
+	int		 ch;
 
 	o->threads = PGSSE_APP_THREADS;
-	if (z != NULL && (o->threads = strtol(z, &end, 10), *end != '\0' ||
-	    end == z))
-		o->threads = 0;
+	if (z != NULL && app_threads(name, "PGSSE_APP_THREADS", z,
+	    &o->threads) != 0)
+		return -2;
 	o->secret = getenv("PGSSE_SECRET_FILE");
 	if (folder)
 		o->dir = getenv("PGSSE_APP_DIR");
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--version") == 0) {
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'f':
+			o->secret = optarg;
+			break;
+		case 'a':
+			if (!folder)
+				goto usage;
+			o->dir = optarg;
+			break;
+		case 't':
+			if (app_threads(name, "--threads", optarg,
+			    &o->threads) != 0)
+				return -2;
+			break;
+		case 'V':
 			printf("%s %s\n", name, PGSSE_VERSION);
 			return -1;
-		} else if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s [--socket PATH|:PORT] [--threads N] "
-			    "[--secret-file FILE]%s\n"
-			    "Serves HTMX fragments over FastCGI (or one CGI "
-			    "request)\nwith N worker threads (default %d), each "
-			    "with its own database\nconnection, from "
-			    "PGSSE_CONNINFO or the PG* variables. CSRF tokens\n"
-			    "are signed with the secret in FILE "
-			    "(PGSSE_SECRET_FILE).\n%s", name, folder ?
-			    " [--app DIR]" : "", PGSSE_APP_THREADS, folder ?
-			    "The fragments and actions are declared in the app "
-			    "folder DIR\n(PGSSE_APP_DIR), loaded again on "
-			    "SIGHUP.\n" : "");
+		case 'h':
+			app_usage(stdout, name, folder);
 			return -1;
-		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-			if ((o->sock = FCGX_OpenSocket(argv[++i], 128)) < 0)
-				return -2;
-		} else if (strcmp(argv[i], "--secret-file") == 0 &&
-		    i + 1 < argc) {
-			o->secret = argv[++i];
-		} else if (strcmp(argv[i], "--app") == 0 && folder &&
-		    i + 1 < argc) {
-			o->dir = argv[++i];
-		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-			o->threads = strtol(argv[++i], &end, 10);
-			if (*end != '\0')
-				o->threads = 0;
-		} else {
-			fprintf(stderr, "%s: bad argument %s (try --help)\n",
-			    name, argv[i]);
-			return -2;
+		default:
+			goto usage;
 		}
 	}
-	if (o->threads < 1 || o->threads > PGSSE_APP_THREADS_MAX) {
-		fprintf(stderr, "%s: threads must be 1 to %d\n", name,
-		    PGSSE_APP_THREADS_MAX);
-		return -2;
-	}
-	return 0;
+	if (optind == argc)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument %s\n", name, argv[optind]);
+usage:
+	app_usage(stderr, name, folder);
+	return -2;
 }
 
 /*
@@ -1304,6 +1392,19 @@ app_conninfo(void)
 	const char	*z = getenv("PGSSE_APP_CONNINFO");
 
 	return z != NULL ? z : getenv("PGSSE_CONNINFO");
+}
+
+/*
+ * Returns the settings of the read connection, for GET requests:
+ * PGSSE_APP_READ_CONNINFO, or NULL if unset or empty (GET requests then
+ * query on the main connection). The environment owns the string.
+ */
+static const char *
+app_read_conninfo(void)
+{
+	const char	*z = getenv("PGSSE_APP_READ_CONNINFO");
+
+	return z != NULL && *z != '\0' ? z : NULL;
 }
 
 /*
@@ -1398,6 +1499,23 @@ app_folder(const char *name, int folder, int check, const struct app_opts *o)
 }
 
 /*
+ * Checks the database once at start-up (pgsse_db_start). Returns -1 if
+ * it will not do until someone changes something (logged, with the
+ * fix), else 0: one that is down is tried again as requests come, with
+ * the backoff.
+ */
+static int
+app_db_start(void)
+{
+	PGconn		*conn;
+	enum pgsse_err	 er;
+
+	er = pgsse_db_start(app_conninfo(), APP_SETTING, &app_stop, 0, &conn);
+	pgsse_db_close(conn);
+	return er == PGSSE_ERR_INVAL ? -1 : 0;
+}
+
+/*
  * Runs a fragment program: routes, then with folder the app folder's
  * (dir, or --app, or PGSSE_APP_DIR). Returns the exit status.
  */
@@ -1418,12 +1536,17 @@ app_main(const char *name, int folder, const char *dir,
 	if (FCGX_Init() != 0)
 		return 1;
 	if ((rc = app_args(name, folder && dir == NULL, argc, argv, &o)) < 0)
-		return rc == -1 ? 0 : 1;
+		return rc == -1 ? 0 : 2;
+	if (o.socket != NULL && (o.sock = pgsse_listen(o.socket,
+	    APP_BACKLOG, "--socket")) == -1)
+		return 1;
 	if (dir != NULL)
 		o.dir = dir;
-	cgi = o.sock == 0 && FCGX_IsCGI();
+	cgi = o.socket == NULL && FCGX_IsCGI();
 	if (!cgi)
 		pgsse_sdnotify_init();
+	if (!cgi && app_db_start() == -1)
+		return 1;
 	if (!app_routes_ok(name, routes) || !app_folder(name, folder, !cgi,
 	    &o) || !app_secret(name, o.secret, routes, app_def)) {
 		app_def_swap(NULL);
@@ -1432,7 +1555,7 @@ app_main(const char *name, int folder, const char *dir,
 	if (cgi) {
 		memset(&a, 0, sizeof(a));
 		memset(&req, 0, sizeof(req));
-		a.conninfo = app_conninfo();
+		app_conns(&a, app_conninfo(), app_read_conninfo());
 		a.req = &req;
 		app_serve(&a, routes);
 		app_free(&a);
@@ -1444,6 +1567,7 @@ app_main(const char *name, int folder, const char *dir,
 		w[i].sock = o.sock;
 		w[i].routes = routes;
 		w[i].conninfo = app_conninfo();
+		w[i].rconninfo = app_read_conninfo();
 	}
 	app_run_workers(w, o.threads, name, folder ? o.dir : NULL,
 	    app_key.len > 0);
@@ -1454,8 +1578,8 @@ app_main(const char *name, int folder, const char *dir,
 /*
  * Runs a fragment program: serves routes over FastCGI (socket on fd 0,
  * or --socket PATH) with --threads workers, or one plain CGI request,
- * until SIGTERM. Returns the exit status: 2 if the routes or the CSRF
- * secret are unusable. The database comes from PGSSE_CONNINFO or PG*
+ * until SIGTERM. Returns the exit status: 2 on a usage error or if the
+ * routes or the CSRF secret are unusable, 1 if it cannot listen. The database comes from PGSSE_CONNINFO or PG*
  * variables, the secret from PGSSE_SECRET_FILE or --secret-file.
  */
 int

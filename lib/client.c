@@ -87,6 +87,7 @@ struct pgsse_client {
 	struct pgsse_registry	*reg;		/* own ref: the id line's names */
 	int			 chans[PGSSE_CHANNELS_MAX];
 	int64_t			 cursor[PGSSE_CHANNELS_MAX];
+	int			 epoch;		/* of the cursors; 0: not yet */
 	size_t			 nchans;
 	int64_t			 job_id;	/* per-job stream, else 0 */
 	char			*user;		/* REMOTE_USER, or NULL */
@@ -271,27 +272,53 @@ pgsse_client_start_from(struct pgsse_client *c, const int64_t *tails)
 			c->cursor[i] = tails[c->chans[i]];
 }
 
+/* Sets the log epoch of c's cursors (cursor.c, hub.c). Can't fail. */
+void
+pgsse_client_set_epoch(struct pgsse_client *c, int epoch)
+{
+	c->epoch = epoch;
+}
+
+/* Returns the log epoch of c's cursors, 0 if not set yet. Can't fail. */
+int
+pgsse_client_epoch(const struct pgsse_client *c)
+{
+	return c->epoch;
+}
+
 /*
- * Checks c's cursors against the log: one past head (from the future)
- * or below its channel's pruned[i] (expired) is unset. Returns why the
- * last one was unset (static), or NULL if none was.
+ * Checks c's cursors against the log, whose epoch is epoch: one of an
+ * older epoch above its channel's keep[i] (pgsse_feed_epoch_tails; NULL
+ * or -1: none is kept) or of a newer epoch saw events the log no longer
+ * has; one past head is from the future, one below its channel's
+ * pruned[i] expired. Each such cursor is unset, or, on a per-job
+ * stream, set to the job's start, and c's cursors are then of epoch.
+ * Returns why the last one was unset (static), or NULL if none was.
  */
 const char *
-pgsse_client_check(struct pgsse_client *c, int64_t head,
-    const int64_t *pruned)
+pgsse_client_check(struct pgsse_client *c, int epoch, const int64_t *keep,
+    int64_t head, const int64_t *pruned)
 {
-	const char	*why = NULL;
+	const char	*why = NULL, *lost = NULL;
 	size_t		 i;
 
+	if (c->epoch != 0 && c->epoch != epoch)
+		lost = c->epoch > epoch || keep == NULL ? "last event id is "
+		    "from another history of the event log" : "events after "
+		    "the last event id were lost in a failover";
 	for (i = 0; i < c->nchans; i++) {
-		if (c->cursor[i] > head) {
+		if (lost != NULL && c->cursor[i] >= 0 && (c->epoch > epoch ||
+		    keep == NULL || c->cursor[i] > keep[i]))
+			why = lost;
+		else if (c->cursor[i] > head)
 			why = "last event id is from the future";
-			c->cursor[i] = -1;
-		} else if (c->cursor[i] >= 0 && c->cursor[i] < pruned[i]) {
+		else if (c->cursor[i] >= 0 && c->cursor[i] < pruned[i])
 			why = "events after the last event id expired";
-			c->cursor[i] = -1;
-		}
+		else
+			continue;
+		c->cursor[i] = c->job_id != 0 ? 0 : -1;
 	}
+	c->epoch = epoch;
 	return why;
 }
 
@@ -327,13 +354,18 @@ pgsse_client_done(const struct pgsse_client *c)
 	return c->done;
 }
 
-/* Appends the client's cursor as an SSE id value. */
+/*
+ * Appends the client's cursor as an SSE id value, after "<epoch>-" past
+ * the log's first epoch (cursor.c).
+ */
 static enum pgsse_err
 client_id(const struct pgsse_client *c, struct pgsse_buf *b)
 {
 	size_t		 i;
 	enum pgsse_err	 er = PGSSE_OK;
 
+	if (c->epoch > 1 && pgsse_buf_printf(b, "%d-", c->epoch) != PGSSE_OK)
+		return PGSSE_ERR_NOMEM;
 	if (c->nchans == 1)
 		return pgsse_buf_printf(b, "%" PRId64, c->cursor[0]);
 	for (i = 0; i < c->nchans && er == PGSSE_OK; i++)
@@ -354,6 +386,36 @@ pgsse_client_id_line(const struct pgsse_client *c, struct pgsse_buf *b)
 }
 
 /*
+ * Takes a rebase (hub.c): each cursor of c past what the log's new
+ * history keeps of it (all of them if c's epoch is not the one the
+ * rebase is from) starts again at its channel's tail, and if one did,
+ * appends an id line and the event's stream_reset to b. c's cursors are
+ * then of the rebase's epoch. Returns PGSSE_ERR_NOMEM if memory ran out.
+ */
+static enum pgsse_err
+client_rebase(struct pgsse_client *c, struct pgsse_buf *b,
+    const struct pgsse_event *ev)
+{
+	size_t	 k, slot;
+	int	 any = 0;
+
+	for (k = 0; k < c->nchans; k++) {
+		slot = (size_t)c->chans[k];
+		if (c->epoch == ev->from && slot < ev->nslots &&
+		    c->cursor[k] <= ev->keep[slot])
+			continue;
+		c->cursor[k] = slot < ev->nslots ? ev->tails[slot] : 0;
+		any = 1;
+	}
+	c->epoch = ev->epoch;
+	if (!any)
+		return PGSSE_OK;
+	if (pgsse_client_id_line(c, b) != PGSSE_OK)
+		return PGSSE_ERR_NOMEM;
+	return pgsse_buf_put(b, ev->frame, ev->len);
+}
+
+/*
  * Appends ev to b unless c already has it or is done; durable events
  * get an id line with c's new cursor, and the end of a per-job stream
  * makes c done, as does PGSSE_REMOVED_EVENT (its channel was removed).
@@ -370,13 +432,15 @@ pgsse_client_emit(struct pgsse_client *c, struct pgsse_buf *b,
 
 	if (c->done)
 		return PGSSE_OK;
+	if (ev->reset)
+		return client_rebase(c, b, ev);
 	for (k = 0; k < c->nchans; k++)
 		if (c->chans[k] == ev->chan)
 			break;
 	if (k == c->nchans)
 		return PGSSE_OK;
-	if (ev->reset || ev->id != 0) {
-		if (ev->reset ? ev->id >= c->cursor[k] : ev->id <= c->cursor[k])
+	if (ev->id != 0) {
+		if (ev->id <= c->cursor[k])
 			return PGSSE_OK;
 		c->cursor[k] = ev->id;
 		if (pgsse_client_id_line(c, b) != PGSSE_OK)
@@ -404,7 +468,7 @@ pgsse_client_emit_fit(struct pgsse_client *c, struct pgsse_buf *b,
 {
 	int64_t		 cursor[PGSSE_CHANNELS_MAX];
 	size_t		 len = b->len, n;
-	int		 done = c->done;
+	int		 done = c->done, epoch = c->epoch;
 	enum pgsse_err	 er;
 
 	memcpy(cursor, c->cursor, sizeof(cursor));
@@ -417,6 +481,7 @@ pgsse_client_emit_fit(struct pgsse_client *c, struct pgsse_buf *b,
 	b->p[b->len = len] = '\0';
 	memcpy(c->cursor, cursor, sizeof(cursor));
 	c->done = done;
+	c->epoch = epoch;
 	return PGSSE_ERR_LIMIT;
 }
 

@@ -15,6 +15,8 @@
 #ifndef PGSSE_EXTERN_H
 #define PGSSE_EXTERN_H
 
+#include <signal.h>
+
 #include <libpq-fe.h>
 
 /* The NOTIFY channel that pgsse.publish() rings: payload "channel:id". */
@@ -56,9 +58,38 @@ size_t			 pgsse_registry_nlive(const struct pgsse_registry *);
 struct pgsse_registry	*pgsse_registry_ref(struct pgsse_registry *);
 void			 pgsse_registry_free(struct pgsse_registry *);
 
-/* db.c */
+/* redact.c: a message with a conninfo's passwords masked. */
+void		 pgsse_redact_message(char *, size_t, const char *msg,
+		    const char *conninfo);
+
+/* listen.c: the FastCGI socket of --socket, instead of libfcgi's. */
+int		 pgsse_listen(const char *addr, int backlog,
+		    const char *setting);
+
+/* db.c: connections, the reconnect backoff, fatal start-up errors. */
+/* After a failed connection no thread of the process tries again for
+ * PGSSE_DB_BACKOFF_MIN_MS; each further failure doubles the pause, up
+ * to PGSSE_DB_BACKOFF_MAX_MS; a success resets it. */
+#define PGSSE_DB_BACKOFF_MIN_MS 500
+#define PGSSE_DB_BACKOFF_MAX_MS 10000
+
+/* db.c: what every connection gets unless its conninfo sets it. A
+ * connection whose peer went silent (no FIN, no RST: a link down, a
+ * dropped route, a host gone) fails within PGSSE_DB_DEAD_MS, whether it
+ * waits for an answer (the user timeout) or, as LISTEN does, for
+ * nothing (the keepalives: idle + interval * count <= the timeout). */
+#define PGSSE_DB_KEEPALIVE_IDLE_S 4
+#define PGSSE_DB_KEEPALIVE_INTERVAL_S 2
+#define PGSSE_DB_KEEPALIVE_COUNT 3
+#define PGSSE_DB_DEAD_MS 10000
+/* Seconds one host of the conninfo may take to connect. */
+#define PGSSE_DB_CONNECT_TIMEOUT_S 10
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);
+void		 pgsse_db_backoff(void);
+void		 pgsse_db_wait(const volatile sig_atomic_t *);
+enum pgsse_err	 pgsse_db_start(const char *conninfo, const char *setting,
+		    const volatile sig_atomic_t *stop, int retry, PGconn **);
 
 /* pool.c: the struct is private to it. */
 struct pgsse_pool;
@@ -95,6 +126,9 @@ struct pgsse_event *pgsse_event_new(int64_t id, int chan,
 		    const char *channel, const char *event, const char *data,
 		    int64_t job_id, const char *user);
 struct pgsse_event *pgsse_event_removed(int chan, const char *channel);
+struct pgsse_event *pgsse_event_rebase(int epoch, int from,
+		    const int64_t *keep, const int64_t *tails, size_t n,
+		    const char *reason);
 void		 pgsse_event_ref(struct pgsse_event *);
 void		 pgsse_event_unref(struct pgsse_event *);
 
@@ -107,6 +141,10 @@ enum pgsse_err	 pgsse_feed_pruned(PGconn *, const struct pgsse_registry *,
 enum pgsse_err	 pgsse_feed_head(PGconn *, int64_t *);
 enum pgsse_err	 pgsse_feed_tails(PGconn *, const struct pgsse_registry *,
 		    const int *chans, int64_t *tails, size_t n);
+enum pgsse_err	 pgsse_feed_epoch(PGconn *, int *);
+enum pgsse_err	 pgsse_feed_epoch_tails(PGconn *,
+		    const struct pgsse_registry *, const int *chans, int epoch,
+		    int64_t *keep, size_t n);
 
 /* cursor.c: parsing a Last-Event-ID. Data types in cursor.h. */
 struct pgsse_cursor;
@@ -154,8 +192,10 @@ const int64_t	*pgsse_client_cursors(const struct pgsse_client *);
 void		 pgsse_client_seek(struct pgsse_client *, const int64_t *);
 void		 pgsse_client_start_from(struct pgsse_client *,
 		    const int64_t *);
-const char	*pgsse_client_check(struct pgsse_client *, int64_t,
-		    const int64_t *);
+void		 pgsse_client_set_epoch(struct pgsse_client *, int);
+int		 pgsse_client_epoch(const struct pgsse_client *);
+const char	*pgsse_client_check(struct pgsse_client *, int,
+		    const int64_t *, int64_t, const int64_t *);
 void		 pgsse_client_set_job(struct pgsse_client *, int64_t);
 int64_t		 pgsse_client_job(const struct pgsse_client *);
 void		 pgsse_client_set_done(struct pgsse_client *);

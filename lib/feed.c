@@ -67,6 +67,9 @@ pgsse_event_new(int64_t id, int chan, const char *channel, const char *event,
 	ev->job_id = job_id;
 	ev->end = strcmp(event, PGSSE_JOB_END) == 0;
 	ev->reset = 0;
+	ev->epoch = ev->from = 0;
+	ev->nslots = 0;
+	ev->keep = ev->tails = NULL;
 	ev->gone = 0;
 	ev->published = 0;
 	ev->len = len;
@@ -110,6 +113,55 @@ pgsse_event_removed(int chan, const char *channel)
 	ev->head = sizeof(head) - 1;
 	ev->qhead = ev->frame;
 	memcpy(ev->frame, frame, (size_t)len + 1);
+	return ev;
+}
+
+/*
+ * Makes the rebase event the hub hands every client when the log's
+ * history changed under it (hub.c): the log is now at epoch, and was at
+ * from; per registry slot i (n of them), a cursor of epoch from above
+ * keep[i] saw events the log no longer has, and starts again at
+ * tails[i]. Its frame is PGSSE_RESET_EVENT with reason (a JSON string's
+ * text), which a client sends only if one of its cursors started again.
+ * The arrays are copied. Returns NULL if memory ran out. The caller
+ * holds the one reference.
+ */
+struct pgsse_event *
+pgsse_event_rebase(int epoch, int from, const int64_t *keep,
+    const int64_t *tails, size_t n, const char *reason)
+{
+	struct pgsse_buf	 b = { NULL, 0, 0 }, d = { NULL, 0, 0 };
+	struct pgsse_event	*ev = NULL;
+	int64_t			*v;
+	size_t			 off;
+
+	if (pgsse_buf_printf(&d, "{\"reason\":\"%s\"}", reason) != PGSSE_OK ||
+	    pgsse_sse_event(&b, NULL, PGSSE_RESET_EVENT, d.p, d.len) !=
+	    PGSSE_OK)
+		goto out;
+	/* The arrays go after the frame, aligned. */
+	off = (sizeof(*ev) + b.len + 1 + sizeof(int64_t) - 1) /
+	    sizeof(int64_t) * sizeof(int64_t);
+	if ((ev = calloc(1, off + 2 * (n ? n : 1) * sizeof(int64_t))) == NULL)
+		goto out;
+	atomic_init(&ev->refs, 1);
+	ev->chan = -1;
+	ev->reset = 1;
+	ev->epoch = epoch;
+	ev->from = from;
+	ev->nslots = n;
+	ev->len = b.len;
+	ev->head = sizeof("event: " PGSSE_RESET_EVENT "\n") - 1;
+	ev->qhead = ev->frame;
+	memcpy(ev->frame, b.p, b.len + 1);
+	v = (int64_t *)(void *)((char *)ev + off);
+	memcpy(v, keep, n * sizeof(*v));
+	memcpy(v + n, tails, n * sizeof(*v));
+	ev->keep = v;
+	ev->tails = v + n;
+out:
+	pgsse_buf_free(&b);
+	pgsse_buf_free(&d);
 	return ev;
 }
 
@@ -410,6 +462,81 @@ pgsse_feed_tails(PGconn *conn, const struct pgsse_registry *reg,
 	}
 	for (k = 0; k < n; k++)
 		tails[k] = strtoll(PQgetvalue(res, (int)k, 0), NULL, 10);
+	er = PGSSE_OK;
+out:
+	PQclear(res);
+	pgsse_buf_free(&names);
+	pgsse_buf_free(&nums);
+	return er;
+}
+
+/*
+ * Reads the log's epoch into *epoch (pgsse.log_epoch, which begins a
+ * new one if this server has none of its own: sql/pgsse.sql). A schema
+ * older than version 3 has no epochs: everything in it is epoch 1's.
+ * Returns PGSSE_ERR_DB on failure.
+ */
+enum pgsse_err
+pgsse_feed_epoch(PGconn *conn, int *epoch)
+{
+	PGresult	*res;
+	const char	*st;
+	enum pgsse_err	 er = PGSSE_ERR_DB;
+
+	res = PQexecParams(conn, "select pgsse.log_epoch()", 0, NULL, NULL,
+	    NULL, NULL, 0);
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*epoch = atoi(PQgetvalue(res, 0, 0));
+		er = *epoch > 0 ? PGSSE_OK : PGSSE_ERR_DB;
+	} else if (st != NULL && strcmp(st, "42883") == 0) {
+		*epoch = 1;	/* undefined_function: no epochs yet */
+		er = PGSSE_OK;
+	} else
+		pgsse_log(PGSSE_LOG_WARN, "reading the log's epoch: %s",
+		    PQerrorMessage(conn));
+	PQclear(res);
+	return er;
+}
+
+/*
+ * Fills keep[i] with the highest cursor of epoch on chans[i] that
+ * resumes exactly in the log as it is now: the channel's tail when the
+ * next epoch began (events of epoch above it were lost), 0 if it had
+ * none; -1 for every channel if epoch is not in this log's history (an
+ * epoch it has not reached, or that another server began). Call it only
+ * for an epoch below the log's. Returns PGSSE_ERR_DB or PGSSE_ERR_NOMEM
+ * on failure.
+ */
+enum pgsse_err
+pgsse_feed_epoch_tails(PGconn *conn, const struct pgsse_registry *reg,
+    const int *chans, int epoch, int64_t *keep, size_t n)
+{
+	struct pgsse_buf	 names = { NULL, 0, 0 }, nums = { NULL, 0, 0 };
+	char			 e[16];
+	const char		*params[2] = { NULL, e };
+	PGresult		*res = NULL;
+	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
+	size_t			 k;
+
+	for (k = 0; k < n; k++)
+		keep[k] = -1;
+	if (feed_arrays(reg, chans, NULL, n, &names, &nums))
+		goto out;
+	params[0] = names.p;
+	snprintf(e, sizeof(e), "%d", epoch);
+	res = PQexecParams(conn, "select coalesce((select t.tail from "
+	    "pgsse.epoch_tails t where t.epoch = $2::int + 1 and t.channel = "
+	    "c.ch), 0) from unnest($1::text[]) with ordinality c (ch, i) "
+	    "where (select count(*) from pgsse.epochs where epoch in "
+	    "($2::int, $2::int + 1)) = 2 order by c.i", 2, NULL, params, NULL,
+	    NULL, 0);
+	er = PGSSE_ERR_DB;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    (PQntuples(res) != 0 && (size_t)PQntuples(res) != n))
+		goto out;
+	for (k = 0; k < (size_t)PQntuples(res); k++)
+		keep[k] = strtoll(PQgetvalue(res, (int)k, 0), NULL, 10);
 	er = PGSSE_OK;
 out:
 	PQclear(res);

@@ -1,7 +1,7 @@
 /*
  * feed.h: an event (feed.c), as the hub hands it out and a client
- * writes it. Immutable once made, but for the hub marking a reset or a
- * removed channel before handing it out. Include after pgsse.h and extern.h.
+ * writes it. Immutable once made, but for the hub marking a removed
+ * channel before handing it out. Include after pgsse.h and extern.h.
  */
 #ifndef PGSSE_FEED_H
 #define PGSSE_FEED_H
@@ -16,7 +16,16 @@ struct pgsse_event {
 	int64_t		 job_id;	/* job channel: payload's job_id */
 	int		 chan;		/* slot in the registry (registry.c) */
 	int		 end;		/* ends a per-job stream */
-	int		 reset;		/* the log went back: cursor := id */
+	int		 reset;		/* a rebase: the log's history changed
+					 * (hub.c); the fields below say how */
+	int		 epoch;		/* rebase: the log's epoch now */
+	int		 from;		/* rebase: the epoch it was */
+	size_t		 nslots;	/* rebase: of keep and tails */
+	const int64_t	*keep;		/* rebase, per registry slot: the
+					 * highest cursor of epoch from that
+					 * still resumes exactly */
+	const int64_t	*tails;		/* rebase, per slot: where a cursor
+					 * past keep starts again */
 	int		 gone;		/* its channel was removed: the end */
 	double		 published;	/* the log row's created_at, in
 					 * seconds since the epoch; 0: not

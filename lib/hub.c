@@ -77,6 +77,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ struct pgsse_hub {
 	struct hub_count	*counts;	/* lock; per slot */
 	struct pgsse_users	*users;		/* lock: clients by user */
 	int64_t			*cursor;	/* lock; per slot */
+	int			 epoch;		/* lock: the log's, of cursor */
 	char			*dirty;		/* hub thread's: slots rung */
 	size_t			 nclients;	/* lock */
 	size_t			 replays;	/* lock: replays in flight */
@@ -310,66 +312,108 @@ hub_listen(struct pgsse_hub *hub, PGconn *conn)
 }
 
 /*
- * After a reconnect: a channel whose log now ends below the hub's cursor
- * lost committed events (a failover to a replica that lacked them, or a
- * crash without synchronous commit), and its ids will be handed out
- * again. Lower the cursor, and tell every subscriber to reset.
+ * After a reconnect, the log may have lost events the hub handed out:
+ * the database failed over to a standby that lacked them, or was
+ * restored or recovered without them. Its epoch then changed
+ * (pgsse.log_epoch), and keep[i] is the highest cursor of the hub's
+ * epoch on slot i that the new history has; or, in the same epoch, the
+ * channel's log ends below the hub's cursor. Ids past keep[i] may be
+ * handed out again, for other events, so an id alone cannot tell: a
+ * channel whose cursor is past keep[i] starts again at tails[i], and
+ * every client gets one rebase event (feed.c), which resets the cursors
+ * it has past keep (client.c) and moves them all to the new epoch.
+ * Called with hub->lock held.
  */
 static void
-hub_rewind(struct pgsse_hub *hub, const int64_t *tails)
+hub_rebase(struct pgsse_hub *hub, int epoch, const int64_t *keep,
+    const int64_t *tails)
 {
 	struct pgsse_event	*ev;
-	size_t			 i, j;
+	struct pgsse_client	*c;
+	size_t			 i, j, n = hub->reg->n;
+	int			 any = epoch != hub->epoch;
 
-	pthread_mutex_lock(&hub->lock);
-	for (i = 0; i < hub->reg->n; i++) {
-		if (tails[i] >= hub->cursor[i] || hub->reg->channels[i].removed)
+	for (i = 0; i < n; i++) {
+		if (hub->cursor[i] <= keep[i] || hub->reg->channels[i].removed)
 			continue;
-		pgsse_log(PGSSE_LOG_WARN, "log of \"%s\" went back from %lld "
-		    "to %lld", hub->reg->channels[i].name,
-		    (long long)hub->cursor[i], (long long)tails[i]);
+		pgsse_log(PGSSE_LOG_WARN, "log of \"%s\" (epoch %d) lost the "
+		    "events past %lld: cursor %lld, now %lld (epoch %d)",
+		    hub->reg->channels[i].name, hub->epoch, (long long)keep[i],
+		    (long long)hub->cursor[i], (long long)tails[i], epoch);
 		hub->cursor[i] = tails[i];
-		if ((ev = pgsse_event_new(tails[i], (int)i, NULL, PGSSE_RESET_EVENT,
-		    "{\"reason\":\"the event log went back\"}", 0, NULL)) ==
-		    NULL)
-			continue;
-		ev->reset = 1;
-		for (j = 0; j < hub->subs[i].n; j++)
-			client_push(hub, hub->subs[i].v[j], ev);
-		pgsse_event_unref(ev);
+		any = 1;
 	}
-	pthread_mutex_unlock(&hub->lock);
+	if (!any)
+		return;
+	ev = pgsse_event_rebase(epoch, hub->epoch, keep, tails, n, epoch !=
+	    hub->epoch ? "events were lost in a failover" :
+	    "the event log went back");
+	hub->epoch = epoch;
+	if (ev == NULL) {
+		pgsse_log(PGSSE_LOG_ERROR, "out of memory: stopping every "
+		    "stream, which resume from their ids");
+		for (i = 0; i < n; i++)
+			for (j = 0; j < hub->subs[i].n; j++)
+				pgsse_client_stop(hub->subs[i].v[j]);
+		return;
+	}
+	/* Once per client: under its first channel. */
+	for (i = 0; i < n; i++)
+		for (j = 0; j < hub->subs[i].n; j++) {
+			c = hub->subs[i].v[j];
+			if ((size_t)pgsse_client_chans(c)[0] == i)
+				client_push(hub, c, ev);
+		}
+	pgsse_event_unref(ev);
 }
 
 /*
- * Sets the cursors to the log's tails at the first connection; after a
- * reconnect, rewinds those the log fell behind.
+ * Sets the epoch, and the cursors to the log's tails, at the first
+ * connection; after a reconnect, rebases on what the log lost
+ * (hub_rebase). Returns -1 on failure.
  */
 static int
 hub_init_cursors(struct pgsse_hub *hub, PGconn *conn)
 {
 	int		*chans;
-	int64_t		*tails;
-	size_t		 i;
-	int		 rc = -1;
+	int64_t		*tails, *keep;
+	size_t		 i, n = hub->reg->n;
+	int		 rc = -1, epoch, was;
 
-	chans = calloc(hub->reg->n + 1, sizeof(*chans));
-	tails = calloc(hub->reg->n + 1, sizeof(*tails));
-	if (chans == NULL || tails == NULL)
+	chans = calloc(n + 1, sizeof(*chans));
+	tails = calloc(n + 1, sizeof(*tails));
+	keep = calloc(n + 1, sizeof(*keep));
+	if (chans == NULL || tails == NULL || keep == NULL)
 		goto out;
-	for (i = 0; i < hub->reg->n; i++)
+	for (i = 0; i < n; i++)
 		chans[i] = (int)i;
-	if (pgsse_feed_tails(conn, hub->reg, chans, tails, hub->reg->n))
+	if (pgsse_feed_epoch(conn, &epoch) ||
+	    pgsse_feed_tails(conn, hub->reg, chans, tails, n))
 		goto out;
 	pthread_mutex_lock(&hub->lock);
-	if (!hub->ready)
-		memcpy(hub->cursor, tails, hub->reg->n * sizeof(*tails));
+	was = hub->ready ? hub->epoch : 0;
 	pthread_mutex_unlock(&hub->lock);
-	hub_rewind(hub, tails);
+	if (was != 0 && was < epoch && pgsse_feed_epoch_tails(conn, hub->reg,
+	    chans, was, keep, n))
+		goto out;
+	pthread_mutex_lock(&hub->lock);
+	if (!hub->ready) {
+		memcpy(hub->cursor, tails, n * sizeof(*tails));
+		hub->epoch = epoch;
+	}
+	for (i = 0; i < n; i++)
+		if (hub->epoch == epoch)
+			keep[i] = tails[i] < hub->cursor[i] ? tails[i] :
+			    INT64_MAX;
+		else if (hub->epoch > epoch)
+			keep[i] = -1;
+	hub_rebase(hub, epoch, keep, tails);
+	pthread_mutex_unlock(&hub->lock);
 	rc = 0;
 out:
 	free(chans);
 	free(tails);
+	free(keep);
 	return rc;
 }
 
@@ -865,9 +909,11 @@ pgsse_hub_release(struct pgsse_hub *hub)
 /*
  * Subscribes c to its channels, and files it under its user. A cursor
  * below 0 is set to the hub's cursor, so the client starts with the
- * next event. Returns PGSSE_ERR_NOTFOUND if a registry load removed one
- * of them since c looked it up, PGSSE_ERR_NOMEM if memory ran out; c is
- * then subscribed to nothing.
+ * next event, and c's cursors take the hub's epoch if they had none.
+ * Returns PGSSE_ERR_NOTFOUND if a registry load removed one of them
+ * since c looked it up, PGSSE_ERR_DB if c's cursors were checked in
+ * another epoch than the hub's (retry later), PGSSE_ERR_NOMEM if memory
+ * ran out; c is then subscribed to nothing.
  */
 enum pgsse_err
 pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
@@ -883,6 +929,14 @@ pgsse_hub_join(struct pgsse_hub *hub, struct pgsse_client *c)
 			pthread_mutex_unlock(&hub->lock);
 			return PGSSE_ERR_NOTFOUND;
 		}
+	/* A client checked against another history than the hub's (a
+	 * failover the hub has not caught up with) comes back later. */
+	if (pgsse_client_epoch(c) == 0)
+		pgsse_client_set_epoch(c, hub->epoch);
+	else if (pgsse_client_epoch(c) != hub->epoch) {
+		pthread_mutex_unlock(&hub->lock);
+		return PGSSE_ERR_DB;
+	}
 	pgsse_client_start_from(c, hub->cursor);
 	if (user != NULL && pgsse_users_add(hub->users, user, c) != PGSSE_OK)
 		n = 0;

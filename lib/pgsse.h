@@ -53,6 +53,10 @@
 /* Decimal digits in one id of a Last-Event-ID (below 2^63): more is
  * malformed, answered with stream_reset. */
 #define PGSSE_ID_DIGITS_MAX 18
+/* Decimal digits of the log epoch that prefixes a Last-Event-ID
+ * ("<epoch>-<id>", docs/SSE_EVENTS.md): more, or epoch 0, is malformed,
+ * answered with stream_reset. */
+#define PGSSE_EPOCH_DIGITS_MAX 9
 /* Default streaming clients per process: 200 + retry: past it. */
 #define PGSSE_CLIENTS_MAX 1000
 /* Events waiting for one slow client before it is disconnected. */
@@ -171,7 +175,8 @@ enum pgsse_err	 pgsse_html_printf(struct pgsse_buf *, const char *, ...)
 enum pgsse_err	 pgsse_html_vprintf(struct pgsse_buf *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 
-/* log.c: one line per message on standard error. */
+/* log.c: one line per message on standard error, named for the
+ * program; journald priorities when it is the journal (pgsse_log(3)). */
 enum pgsse_log_level {
 	PGSSE_LOG_DEBUG,
 	PGSSE_LOG_INFO,
@@ -182,6 +187,10 @@ enum pgsse_log_level {
 void		 pgsse_log_set_level(enum pgsse_log_level);
 void		 pgsse_log(enum pgsse_log_level, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+/* redact.c: passwords out of what is printed (pgsse_log(3)). */
+#define PGSSE_REDACTED "*****"
+enum pgsse_err	 pgsse_redact_conninfo(struct pgsse_buf *, const char *);
 
 /* publish.c: durable publishing through pgsse.publish(), and jobs
  * through pgsse.enqueue(). */

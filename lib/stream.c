@@ -54,6 +54,9 @@
 #define STREAM_READY_WAIT_SEC 10
 /* Seconds to wait for client threads to end at shutdown. */
 #define STREAM_DRAIN_SEC 5
+/* Where the stream's connection settings come from, for messages. */
+#define STREAM_SETTING "PGSSE_STREAM_CONNINFO, PGSSE_CONNINFO or the PG* " \
+	"variables"
 /* Listen backlog of a socket we open ourselves. */
 #define STREAM_BACKLOG 1024
 /* First pause, in milliseconds, between looks for a job that is not in
@@ -180,6 +183,7 @@ stream_cursors(struct stream *s, const char *z)
 	if ((s->reset = cur.reset) != NULL || !cur.given)
 		return;
 	pgsse_client_seek(s->client, cur.id);
+	pgsse_client_set_epoch(s->client, cur.epoch);
 	s->replay = s->resumed = 1;
 }
 
@@ -384,22 +388,32 @@ replay_cb(struct pgsse_event *ev, void *arg)
 }
 
 /*
- * Checks the client's cursors against the log: one from the future or
- * from before retention resets that channel to "now" and makes the
- * stream send stream_reset.
+ * Checks the client's cursors against the log: one from an older epoch
+ * past what the log kept of it (a failover lost events), from another
+ * history, from the future or from before retention resets that channel
+ * to "now" (a per-job stream: to the job's start) and makes the stream
+ * send stream_reset.
  */
 static enum pgsse_err
 stream_check_cursors(struct stream *s, PGconn *conn)
 {
 	struct pgsse_client	*c = s->client;
 	int64_t			 head, pruned[PGSSE_CHANNELS_MAX];
+	int64_t			 keep[PGSSE_CHANNELS_MAX];
 	const char		*why;
+	size_t			 k;
+	int			 epoch, was = pgsse_client_epoch(c);
 
-	if (pgsse_feed_head(conn, &head) ||
+	for (k = 0; k < PGSSE_CHANNELS_MAX; k++)
+		keep[k] = -1;
+	if (pgsse_feed_epoch(conn, &epoch) || pgsse_feed_head(conn, &head) ||
 	    pgsse_feed_pruned(conn, s->reg, pgsse_client_chans(c), pruned,
 	    pgsse_client_nchans(c)))
 		return PGSSE_ERR_DB;
-	if ((why = pgsse_client_check(c, head, pruned)) != NULL)
+	if (was != 0 && was < epoch && pgsse_feed_epoch_tails(conn, s->reg,
+	    pgsse_client_chans(c), was, keep, pgsse_client_nchans(c)))
+		return PGSSE_ERR_DB;
+	if ((why = pgsse_client_check(c, epoch, keep, head, pruned)) != NULL)
 		s->reset = why;
 	return PGSSE_OK;
 }
@@ -852,7 +866,11 @@ stream_cgi(void)
 	} while (st.clients > 0 && !srv.stop);
 }
 
-/* Loads the registry, retrying until the database answers. */
+/*
+ * Loads the registry, retrying (with the database's backoff) until the
+ * database answers, or stops for good (pgsse_db_start). Returns it, or
+ * NULL on a fatal error or a stop.
+ */
 static struct pgsse_registry *
 stream_registry(const char *conninfo)
 {
@@ -861,14 +879,15 @@ stream_registry(const char *conninfo)
 	PGconn			*conn;
 
 	while (reg == NULL && !srv.stop) {
-		if ((conn = pgsse_db_connect(conninfo)) != NULL) {
-			pgsse_buf_reset(&err);
-			if ((reg = pgsse_registry_load(conn, &err)) == NULL)
-				pgsse_log(PGSSE_LOG_ERROR, "%s", err.p);
-			pgsse_db_close(conn);
+		if (pgsse_db_start(conninfo, STREAM_SETTING, &srv.stop, 1,
+		    &conn) != PGSSE_OK)
+			break;
+		pgsse_buf_reset(&err);
+		if ((reg = pgsse_registry_load(conn, &err)) == NULL) {
+			pgsse_log(PGSSE_LOG_ERROR, "%s", err.p);
+			pgsse_db_backoff();
 		}
-		if (reg == NULL)
-			sleep(1);
+		pgsse_db_close(conn);
 	}
 	pgsse_buf_free(&err);
 	return reg;
@@ -892,13 +911,11 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	cgi = cfg->socket == NULL && FCGX_IsCGI();
 	if (!cgi)
 		pgsse_sdnotify_init();
-	if (cfg->socket != NULL &&
-	    (sock = FCGX_OpenSocket(cfg->socket, STREAM_BACKLOG)) < 0) {
-		pgsse_log(PGSSE_LOG_ERROR, "cannot listen on %s", cfg->socket);
+	if (cfg->socket != NULL && (sock = pgsse_listen(cfg->socket,
+	    STREAM_BACKLOG, "--socket or PGSSE_SOCKET")) == -1)
 		return 1;
-	}
 	if ((reg = stream_registry(cfg->conninfo)) == NULL)
-		return 1;
+		return srv.stop ? 0 : 1;
 	if ((srv.scrape = pgsse_scrape_new()) == NULL ||
 	    (srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
 	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max,

@@ -1,5 +1,5 @@
 -- pgsse schema: the event registry, the append-only event log, publishing,
--- retention and the job queue, at schema version 3 (the whole of it, for
+-- retention and the job queue, at schema version 4 (the whole of it, for
 -- a new database: pgsse-schema(1) installs it, and upgrades an older
 -- database with the steps in sql/upgrade/ instead). Loading it twice is
 -- harmless; loading it over another version is refused.
@@ -14,7 +14,7 @@ set client_min_messages = warning;
 -- first release, which had none but had pgsse.log. Over another version
 -- this file is refused, and the session made read-only first, so that
 -- a psql without ON_ERROR_STOP, which goes on after an error, changes
--- nothing either. A new version bumps the 3s here and in
+-- nothing either. A new version bumps the 4s here and in
 -- pgsse.schema_version() below, and adds its step to sql/upgrade/
 -- (docs/DEPLOY.md).
 do $$
@@ -26,7 +26,7 @@ begin
 	elsif to_regclass('pgsse.log') is not null then
 		v := 1;
 	end if;
-	if v <> 3 then
+	if v <> 4 then
 		perform set_config('default_transaction_read_only', 'on', false);
 		perform set_config('pgsse.refused', v::text, false);
 	end if;
@@ -36,8 +36,8 @@ declare
 	v text := current_setting('pgsse.refused', true);
 begin
 	if v <> '' then
-		raise exception 'pgsse: the database has pgsse schema version %, this file is version 3', v
-			using errcode = '55000', hint = case when v::int < 3
+		raise exception 'pgsse: the database has pgsse schema version %, this file is version 4', v
+			using errcode = '55000', hint = case when v::int < 4
 			then 'Upgrade it with pgsse-schema upgrade.'
 			else 'Load the sql/pgsse.sql of the pgsse that made it.' end;
 	end if;
@@ -47,7 +47,7 @@ create schema if not exists pgsse;
 
 -- The version of this schema. Each step in sql/upgrade/ sets it.
 create or replace function pgsse.schema_version() returns int
-language sql stable as $$ select 3 $$;
+language sql stable as $$ select 4 $$;
 
 -- Named settings; change them with UPDATE.
 create table if not exists pgsse.settings (
@@ -145,8 +145,8 @@ create table if not exists pgsse.event_fields (
 -- The append-only event log. Ids come from one sequence, and publish()
 -- serialises publishers per channel so ids commit in order per channel.
 -- It is partitioned by id range, log_partition_rows ids a partition
--- (pgsse.log_<first id>; pgsse.log_v2 is the whole log of a database
--- upgraded from version 2), so that retention drops whole partitions
+-- (pgsse.log_<first id>; pgsse.log_v3 is the whole log of a database
+-- upgraded from version 3), so that retention drops whole partitions
 -- instead of deleting rows (pgsse.prune). pgsse.log_maintain() makes
 -- them ahead of the ids; an id that none covers, because publishing
 -- outran it, goes to pgsse.log_default, so a publish never fails for
@@ -172,6 +172,76 @@ create table if not exists pgsse.channel_state (
 	channel	text primary key,
 	pruned_through bigint not null default 0
 );
+
+-- Log epochs. An event id is unique only within one history of the log:
+-- after a failover to a standby that lacked the last commits (asynchronous
+-- replication), a point-in-time restore, or a crash that lost unflushed
+-- commits (synchronous_commit = off), the log has lost events, and the
+-- sequence, which logs 32 values ahead, may hand their ids out again.
+-- Each such history starts a new epoch: pgsse.epochs numbers them
+-- 1, 2, ..., and pgsse.epoch_tails keeps, per channel, the highest id
+-- (or pruned id) the log had when the epoch began: every event of the
+-- epochs before it up to that id is in this history, and none above it.
+-- A stream's id carries its epoch (docs/SSE_EVENTS.md), so a cursor
+-- (epoch, id) resumes exactly if id is at most its channel's tail at the
+-- start of the next epoch, and is told stream_reset otherwise.
+create table if not exists pgsse.epochs (
+	epoch	int primary key,
+	started_at timestamptz not null default now()
+);
+create table if not exists pgsse.epoch_tails (
+	epoch	int not null references pgsse.epochs on delete cascade,
+	channel	text not null,
+	tail	bigint not null,
+	primary key (epoch, channel)
+);
+-- The server's mark: which epoch this server began, and when the server
+-- started. Unlogged, so no standby, restored backup or crash recovery
+-- has it: each of them begins a new epoch. The start time covers a dump
+-- restored elsewhere. One row.
+create unlogged table if not exists pgsse.epoch_mark (
+	epoch	int not null,
+	started	timestamptz not null
+);
+
+-- Returns the log's epoch, first beginning a new one if this server has
+-- no mark of its own (see above); publish() calls it before taking an
+-- id, and the stream processes when they connect. On a standby it
+-- returns the newest epoch replicated so far and begins nothing.
+create or replace function pgsse.log_epoch() returns int
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	v int;
+begin
+	if pg_is_in_recovery() then
+		return (select coalesce(max(epoch), 1) from pgsse.epochs);
+	end if;
+	select epoch into v from pgsse.epoch_mark
+		where started = pg_postmaster_start_time();
+	if found then
+		return v;
+	end if;
+	-- Held to commit: one new epoch, whoever comes first.
+	perform pg_advisory_xact_lock(1886610280, 0);
+	select epoch into v from pgsse.epoch_mark
+		where started = pg_postmaster_start_time();
+	if found then
+		return v;
+	end if;
+	select coalesce(max(epoch), 0) + 1 into v from pgsse.epochs;
+	insert into pgsse.epochs (epoch) values (v);
+	insert into pgsse.epoch_tails (epoch, channel, tail)
+	select v, c.ch, greatest(coalesce((select max(l.id) from pgsse.log l
+		where l.channel = c.ch), 0), coalesce((select s.pruned_through
+		from pgsse.channel_state s where s.channel = c.ch), 0))
+	from (select name from pgsse.channels
+		union select channel from pgsse.channel_state) c (ch);
+	delete from pgsse.epoch_mark;
+	insert into pgsse.epoch_mark (epoch, started)
+		values (v, pg_postmaster_start_time());
+	return v;
+end $$;
+do $$ begin perform pgsse.log_epoch(); end $$;
 
 -- Row-level security: a role other than the owner reads a private
 -- channel's events only while pgsse.user (set per request by pgsse-app,
@@ -452,6 +522,8 @@ begin
 	end if;
 	-- Held to commit: the next publisher on this channel gets a larger id
 	-- and commits after us, so readers see ids in order per channel.
+	-- A new history (pgsse.log_epoch) begins before it hands out an id.
+	perform pgsse.log_epoch();
 	perform pg_advisory_xact_lock(1886610277, hashtext(p_channel));
 	v_id := nextval('pgsse.log_id_seq');
 	insert into pgsse.log (id, channel, event, payload, recipient)

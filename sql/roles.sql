@@ -48,6 +48,10 @@ grant execute on function pgsse.user_readers(), pgsse.user_reader(text),
 grant select on pgsse.log, pgsse.channels, pgsse.events, pgsse.event_fields,
 	pgsse.channel_state, pgsse.jobs to pgsse_stream;
 grant select on sequence pgsse.log_id_seq to pgsse_stream;
+-- The log's epoch (pgsse.log_epoch begins one after a failover) and the
+-- tails that tell which cursors of an older epoch resume exactly.
+grant execute on function pgsse.log_epoch() to pgsse_stream;
+grant select on pgsse.epochs, pgsse.epoch_tails to pgsse_stream;
 drop policy if exists log_stream on pgsse.log;
 create policy log_stream on pgsse.log for select to pgsse_stream
 	using (true);

@@ -250,7 +250,9 @@ static struct h_web	 txweb;
 
 /* lighttpd with tests/txapp, one worker, so two requests share a
  * connection, and a user, so that queries take the pipelined path
- * that sets pgsse.user. */
+ * that sets pgsse.user. GET requests read on a connection of their
+ * own (PGSSE_APP_READ_CONNINFO), named pgsse-read; the main one is
+ * pgsse-main. */
 static void
 tx_up(void)
 {
@@ -267,7 +269,10 @@ tx_up(void)
 	    "  \"bin-path\" => \"%s/tests/txapp\",\n"
 	    "  \"max-procs\" => 1, \"check-local\" => \"disable\",\n"
 	    "  \"bin-environment\" => ( \"PGUSER\" => \"pgsse_web\",\n"
-	    "   \"PGSSE_APP_THREADS\" => \"1\" ),\n )))\n}\n",
+	    "   \"PGSSE_APP_THREADS\" => \"1\",\n"
+	    "   \"PGAPPNAME\" => \"pgsse-main\",\n"
+	    "   \"PGSSE_APP_READ_CONNINFO\" => \"application_name=pgsse-read\""
+	    " ),\n )))\n}\n",
 	    h_builddir(), h_builddir());
 	h_web_start(&txweb, conf);
 }
@@ -344,6 +349,44 @@ START_TEST(app_copy_refused)
 }
 END_TEST
 
+/* Returns the status of method /tx/whoami on txweb; app gets the name. */
+static int
+whoami(const char *method, const char *tok, char *app, size_t len)
+{
+	char	 hdrs[1024], *resp, *p;
+	int	 st;
+
+	snprintf(hdrs, sizeof(hdrs), "HX-Request: true\r\nOrigin: "
+	    "http://127.0.0.1:%d\r\nCookie: pgsse_csrf=%s\r\n"
+	    "X-CSRF-Token: %s\r\n", txweb.port, tok, tok);
+	st = request(txweb.port, method, "/tx/whoami", hdrs, &resp);
+	app[0] = '\0';
+	if ((p = strstr(resp, "\r\n\r\napp=")) != NULL)
+		snprintf(app, len, "%.*s", (int)strcspn(p + 8, "\n"), p + 8);
+	free(resp);
+	return st;
+}
+
+/*
+ * With PGSSE_APP_READ_CONNINFO, GET requests query on the read
+ * connection (a standby's, in a cluster) and POST (actions, which
+ * write) on the main one, however they alternate on one worker.
+ */
+START_TEST(app_read_conninfo)
+{
+	char	 tok[256], app[128];
+	int	 i;
+
+	issued(txweb.port, tok, sizeof(tok));
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(whoami("GET", tok, app, sizeof(app)), 200);
+		ck_assert_str_eq(app, "pgsse-read");
+		ck_assert_int_eq(whoami("POST", tok, app, sizeof(app)), 200);
+		ck_assert_str_eq(app, "pgsse-main");
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -367,6 +410,7 @@ main(void)
 	tcase_add_test(tc, app_tx_not_inherited);
 	tcase_add_test(tc, app_tx_lost);
 	tcase_add_test(tc, app_copy_refused);
+	tcase_add_test(tc, app_read_conninfo);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -461,13 +461,13 @@ START_TEST(serve_bad_folder)
 	ck_assert_int_eq(WEXITSTATUS(st), 2);
 	ck_assert_msg(strstr(buf, "/app.json:1:16: /fragments/0: the SQL is "
 	    "missing") != NULL, "%s", buf);
-	/* A program that names no folder: --app is a bad argument. */
+	/* A program that names no folder: --app is a usage error. */
 	if ((pid = fork()) == 0) {
 		close(STDERR_FILENO);
 		_exit(pgsse_app_main("t", NULL, 3, argv));
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert_int_eq(WEXITSTATUS(st), 2);
 }
 END_TEST
 

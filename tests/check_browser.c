@@ -90,6 +90,17 @@ START_TEST(browser_channel_removed)
 END_TEST
 
 /*
+ * With live content on the demo page, its live regions and progress
+ * bars have roles and names, and axe-core finds nothing serious or
+ * critical; without JavaScript a note says what needs it.
+ */
+START_TEST(browser_accessibility)
+{
+	ck_assert_int_eq(h_browser(web.port, "a11y"), 0);
+}
+END_TEST
+
+/*
  * The manager's heartbeat watchdog, against a second web server whose
  * stream program sends a heartbeat every second (the others keep the
  * default, so that no watchdog fires in their tests).
@@ -124,6 +135,7 @@ main(void)
 	tcase_add_test(tc, browser_channel_identity);
 	tcase_add_test(tc, browser_channel_removed);
 	tcase_add_test(tc, browser_heartbeat_watchdog);
+	tcase_add_test(tc, browser_accessibility);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

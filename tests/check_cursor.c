@@ -167,6 +167,57 @@ START_TEST(cursor_hostile)
 }
 END_TEST
 
+/* Ids past the log's first epoch: "<epoch>-<cursor>" (lib/cursor.c). */
+START_TEST(cursor_epoch)
+{
+	static const char *const bad[] = {
+		"0-5", "00-5", "-1-5", "1--5", "x-5", "5-", "5-,", "1-2-3",
+		"3-demos:x", "3-demos:1,,", "3- 5", "3-+5", "1234567890-5",
+		"99999999999999999999-5", "1-99999999999999999999",
+		"1-9223372036854775808", "2147483648-1", "3-\xff",
+	};
+	struct pgsse_cursor	 cur;
+	size_t			 i;
+
+	pgsse_cursor_parse(&cur, "3-42", names, NNAMES);
+	ck_assert(cur.given);
+	ck_assert_ptr_null(cur.reset);
+	ck_assert_int_eq(cur.epoch, 3);
+	ck_assert_int_eq(cur.id[0], 42);
+	ck_assert_int_eq(cur.id[2], 42);
+	/* No epoch: the first one's, as every id before epochs. */
+	pgsse_cursor_parse(&cur, "42", names, NNAMES);
+	ck_assert_int_eq(cur.epoch, 1);
+	pgsse_cursor_parse(&cur, "1-42", names, NNAMES);
+	ck_assert_int_eq(cur.epoch, 1);
+	ck_assert_int_eq(cur.id[1], 42);
+	pgsse_cursor_parse(&cur, "demos:5", names, NNAMES);
+	ck_assert_int_eq(cur.epoch, 1);
+	pgsse_cursor_parse(&cur, "12-status:7,demos:5", names, NNAMES);
+	ck_assert_int_eq(cur.epoch, 12);
+	ck_assert_int_eq(cur.id[0], 5);
+	ck_assert_int_eq(cur.id[1], 7);
+	/* PGSSE_EPOCH_DIGITS_MAX digits pass. */
+	pgsse_cursor_parse(&cur, "999999999-0", names, NNAMES);
+	ck_assert_ptr_null(cur.reset);
+	ck_assert_int_eq(cur.epoch, 999999999);
+	ck_assert_int_eq(cur.id[0], 0);
+	/* An epoch applies only when an id does. */
+	pgsse_cursor_parse(&cur, "7-other:1", names, NNAMES);
+	ck_assert(!cur.given);
+	ck_assert_ptr_null(cur.reset);
+	ck_assert_int_eq(cur.epoch, 0);
+	pgsse_cursor_parse(&cur, "7-5", names, 0);
+	ck_assert(!cur.given);
+	ck_assert_int_eq(cur.epoch, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pgsse_cursor_parse(&cur, bad[i], names, NNAMES);
+		assert_reset(&cur, bad[i], "malformed last event id");
+		ck_assert_int_eq(cur.epoch, 0);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -181,6 +232,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, cursor_hostile);
+	tcase_add_test(tc, cursor_epoch);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -953,6 +953,40 @@ START_TEST(private_routes)
 END_TEST
 
 /*
+ * The metrics pages name every channel, private ones too, and every job
+ * kind: the samples answer them to this host (127.0.0.1) only, and 403
+ * to any other address, even with a good password.
+ */
+START_TEST(metrics_this_host_only)
+{
+	static const char *const paths[] = { "/api/sse-metrics",
+	    "/app-metrics" };
+	static const char *const tries[] = { "/api/sse-metrics",
+	    "/app-metrics", "/api/sse-metrics?x=1", "/app-metrics?x=1",
+	    "//app-metrics", "/api//sse-metrics", "/app-metrics/../app-metrics",
+	    "/api/sse%2Dmetrics", "/app%2dmetrics", "/x/../app-metrics" };
+	char	*body;
+	size_t	 i;
+	int	 st;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		ck_assert_int_eq(h_http_get_from("127.0.0.1", web.port,
+		    paths[i], auth("alice"), &body), 200);
+		ck_assert_msg(strstr(body, "# TYPE ") != NULL, "%s", body);
+		free(body);
+	}
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		st = h_http_get_from("127.0.0.2", web.port, tries[i],
+		    auth("alice"), &body);
+		ck_assert_msg(st != 200, "%s from 127.0.0.2: %d", tries[i], st);
+		ck_assert_msg(strstr(body, "pgsse_") == NULL, "%s: %s",
+		    tries[i], body);
+		free(body);
+	}
+}
+END_TEST
+
+/*
  * The stack with the demo's job scripts, each step slow enough (8 s)
  * that a job is still running when the browser test cancels it.
  */
@@ -1021,6 +1055,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, personal_reaches_its_user_only);
 	tcase_add_test(tc, personal_resume_per_user);
+	tcase_add_test(tc, metrics_this_host_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jobs");
 	tcase_add_unchecked_fixture(tc, jobs_up, jobs_down);
@@ -1041,18 +1076,21 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, private_routes);
 	tcase_add_test(tc, forged_user_refused);
+	tcase_add_test(tc, metrics_this_host_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("apache_fcgid");
 	tcase_add_unchecked_fixture(tc, apache_fcgid_up, jobs_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, private_routes);
 	tcase_add_test(tc, forged_user_refused);
+	tcase_add_test(tc, metrics_this_host_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nginx");
 	tcase_add_unchecked_fixture(tc, nginx_up, jobs_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, private_routes);
 	tcase_add_test(tc, forged_user_refused);
+	tcase_add_test(tc, metrics_this_host_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("browser");
 	tcase_add_unchecked_fixture(tc, demo_up, jobs_down);

@@ -264,6 +264,16 @@ h_publish(PGconn *conn, const char *ch, const char *ev, const char *json)
 int
 h_connect(int port)
 {
+	return h_connect_from(NULL, port);
+}
+
+/*
+ * Returns a TCP connection to port on 127.0.0.1 from the loopback
+ * address src (say "127.0.0.2"; NULL: the kernel's choice), or -1.
+ */
+int
+h_connect_from(const char *src, int port)
+{
 	struct sockaddr_in	 sa;
 	int			 fd;
 
@@ -271,6 +281,11 @@ h_connect(int port)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
+	if (src != NULL && (inet_pton(AF_INET, src, &sa.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)) {
+		close(fd);
+		return -1;
+	}
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
@@ -708,12 +723,20 @@ h_sse_close(struct h_sse *c)
 int
 h_http_get(int port, const char *path, const char *headers, char **body)
 {
+	return h_http_get_from(NULL, port, path, headers, body);
+}
+
+/* h_http_get, from the loopback address src (h_connect_from). */
+int
+h_http_get_from(const char *src, int port, const char *path,
+    const char *headers, char **body)
+{
 	char	 req[16384], *resp = NULL, *end;
 	size_t	 len = 0;
 	ssize_t	 n;
 	int	 fd, status;
 
-	if ((fd = h_connect(port)) < 0)
+	if ((fd = h_connect_from(src, port)) < 0)
 		return -1;
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1"
 	    "\r\n%s\r\n", path, headers ? headers : "");
@@ -1045,4 +1068,125 @@ h_sqlstate(PGconn *c, const char *sql)
 	snprintf(st, sizeof(st), "%s", z ? z : "");
 	PQclear(res);
 	return st;
+}
+
+/* The standby this process started, stopped at exit like live_pg. */
+static struct h_pg	*live_standby;
+static pid_t		 standby_owner;
+
+static void
+standby_cleanup(void)
+{
+	if (getpid() == standby_owner && live_standby != NULL)
+		h_pg_stop(live_standby);
+}
+
+/* The shell words that run a PostgreSQL program as the cluster's owner,
+ * from PG_BINDIR as bin/pgsse-cluster finds it. */
+#define H_PG_AS_OWNER "$( [ \"$(id -u)\" = 0 ] && echo runuser -u pgsse --) " \
+	"\"${PG_BINDIR:-/usr/lib/postgresql/15/bin}\"/"
+
+/* Returns a connection, as the superuser, to the cluster pg; aborts the
+ * test if there is none. The caller closes it. */
+PGconn *
+h_pg_connect_to(const struct h_pg *pg)
+{
+	char	 info[700];
+	PGconn	*conn;
+
+	snprintf(info, sizeof(info), "host=%s/c port=%d dbname=pgsse "
+	    "user=pgsse target_session_attrs=any", pg->dir, pg->port);
+	conn = PQconnectdb(info);
+	if (PQstatus(conn) != CONNECTION_OK)
+		ck_abort_msg("connect to %s: %s", pg->dir,
+		    PQerrorMessage(conn));
+	return conn;
+}
+
+/* Waits up to 30 s for sql, run on pg, to return true; aborts if not. */
+static void
+pg_wait_true(const struct h_pg *pg, const char *sql)
+{
+	PGconn		*conn = h_pg_connect_to(pg);
+	PGresult	*res;
+	int		 i, ok = 0;
+
+	for (i = 0; i < 300 && !ok; i++) {
+		res = PQexec(conn, sql);
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0),
+		    "t") == 0;
+		PQclear(res);
+		if (!ok)
+			usleep(100000);
+	}
+	PQfinish(conn);
+	if (!ok)
+		ck_abort_msg("%s: not true on %s within 30 s", sql, pg->dir);
+}
+
+/*
+ * Makes standby a hot standby of primary, fed by streaming replication
+ * (pg_basebackup -R) on its own port and socket folder, starts it and
+ * waits until it streams. With sync, the primary commits only once the
+ * standby has the WAL (synchronous_standby_names = '*'). Stopped with
+ * h_pg_stop, and at exit. Aborts the test on failure.
+ */
+void
+h_pg_standby(struct h_pg *standby, const struct h_pg *primary, int sync)
+{
+	PGconn	*conn;
+
+	make_tmpdir(standby->dir, sizeof(standby->dir), "pgstandby");
+	standby->port = h_free_port();
+	if (h_run("set -e; d=%s/c; mkdir -m 700 $d; [ \"$(id -u)\" != 0 ] || "
+	    "chown pgsse $d; " H_PG_AS_OWNER "pg_basebackup -h %s/c -p %d "
+	    "-U pgsse -D $d/data -R -X stream -c fast; printf \"port = %d\\n"
+	    "unix_socket_directories = '%%s'\\n\" $d >>$d/data/"
+	    "postgresql.auto.conf; echo %d >$d/port", standby->dir,
+	    primary->dir, primary->port, standby->port, standby->port) != 0)
+		ck_abort_msg("pg_basebackup of %s failed", primary->dir);
+	if (h_run("%s/bin/pgsse-cluster start %s/c", h_srcdir(),
+	    standby->dir) != 0)
+		ck_abort_msg("cannot start the standby in %s", standby->dir);
+	live_standby = standby;
+	if (standby_owner == 0)
+		atexit(standby_cleanup);
+	standby_owner = getpid();
+	if (sync) {
+		conn = h_pg_connect_to(primary);
+		h_exec(conn, "alter system set synchronous_standby_names = '*'");
+		h_exec(conn, "select pg_reload_conf()");
+		PQfinish(conn);
+	}
+	pg_wait_true(primary, sync ? "select count(*) = 1 from "
+	    "pg_stat_replication where sync_state = 'sync'" : "select count(*)"
+	    " = 1 from pg_stat_replication where state = 'streaming'");
+}
+
+/* Waits until standby has replayed all the WAL primary has now. */
+void
+h_pg_catch_up(const struct h_pg *primary, const struct h_pg *standby)
+{
+	PGconn		*conn = h_pg_connect_to(primary);
+	PGresult	*res = PQexec(conn, "select pg_current_wal_lsn()");
+	char		 sql[128];
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		ck_abort_msg("pg_current_wal_lsn: %s", PQerrorMessage(conn));
+	snprintf(sql, sizeof(sql), "select pg_last_wal_replay_lsn() >= "
+	    "'%s'::pg_lsn", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(conn);
+	pg_wait_true(standby, sql);
+}
+
+/* Promotes the standby pg and waits until it takes writes. */
+void
+h_pg_promote(struct h_pg *pg)
+{
+	if (h_run(H_PG_AS_OWNER "pg_ctl -D %s/c/data -w -t 60 promote "
+	    ">/dev/null", pg->dir) != 0)
+		ck_abort_msg("cannot promote %s", pg->dir);
+	pg_wait_true(pg, "select not pg_is_in_recovery()");
 }

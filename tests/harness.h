@@ -86,6 +86,8 @@ int		 h_connect(int port);
 long		 h_health(int port, const char *field);
 long		 h_health_wait(int port, const char *field, long want,
 		    int timeout_ms);
+int		 h_http_get_from(const char *, int, const char *, const char *,
+		    char **);
 int		 h_http_get(int port, const char *path, const char *headers,
 		    char **body);
 void		 h_secret_init(void);
@@ -94,5 +96,13 @@ int		 h_http(int port, const char *method, const char *path,
 		    char **resp);
 const char	*h_app_dir(void);
 const char	*h_sqlstate(PGconn *, const char *sql);
+
+/* A streaming-replication standby of a cluster, on loopback (check_epoch). */
+void		 h_pg_standby(struct h_pg *standby, const struct h_pg *primary,
+		    int sync);
+void		 h_pg_catch_up(const struct h_pg *primary,
+		    const struct h_pg *standby);
+void		 h_pg_promote(struct h_pg *);
+PGconn		*h_pg_connect_to(const struct h_pg *);
 
 #endif

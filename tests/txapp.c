@@ -1,6 +1,7 @@
 /*
  * txapp: a fragment program for check_app whose route leaves a
  * transaction open, the way a careless app might; on the public API.
+ * /tx/whoami says which connection a request's queries ran on.
  */
 #include <pgsse-app.h>
 
@@ -76,7 +77,24 @@ tx_copy(pgsse_app *a)
 	return PGSSE_HTTP_200;
 }
 
+/* GET or POST /tx/whoami: the connection's application_name. */
+static enum pgsse_http_status
+tx_whoami(pgsse_app *a)
+{
+	PGresult	*res;
+
+	res = pgsse_app_query(a, "select current_setting('application_name')",
+	    0);
+	if (res == NULL)
+		return pgsse_app_db_error(a, "query failed");
+	pgsse_app_html(a, "app=%s\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return PGSSE_HTTP_200;
+}
+
 static const struct pgsse_route routes[] = {
+	{ PGSSE_METHOD_GET, "/tx/whoami", tx_whoami },
+	{ PGSSE_METHOD_POST, "/tx/whoami", tx_whoami },
 	{ PGSSE_METHOD_GET, "/tx/lost", tx_lost },
 	{ PGSSE_METHOD_GET, "/tx/copy", tx_copy },
 	{ PGSSE_METHOD_GET, "/tx/open", tx_open },

@@ -35,6 +35,34 @@ export function assert(cond, what) {
 	}
 }
 
+// The impacts that fail the accessibility check; minor and moderate
+// ones are printed only.
+const AXE_FAIL = ['serious', 'critical'];
+// Nodes printed per violation.
+const AXE_NODES_MAX = 5;
+
+// Runs axe-core on the page as it is now; the page must run scripts.
+// axe comes from node_modules and is injected by the test, never served
+// from www/ nor shipped. Prints every violation with its impact and its
+// first nodes, and throws if any is serious or critical.
+export async function axe(page, what) {
+	assert(!await page.evaluate(() => 'axe' in window), `${what}: the page does not load axe itself`);
+	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+	const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+	for (const v of r.violations) {
+		console.log(`axe ${what}: ${v.impact}: ${v.id}: ${v.help} (${v.nodes.length} nodes)`);
+		for (const n of v.nodes.slice(0, AXE_NODES_MAX)) {
+			const [how, ...why] = n.failureSummary.split(/\n\s*/);
+			console.log(`    ${n.target.join(' ')}: ${how} ${why.join('; ')}`);
+		}
+	}
+	const bad = r.violations.filter((v) => AXE_FAIL.includes(v.impact));
+	console.log(`axe ${what}: axe-core ${r.testEngine.version}: ${r.violations.length} violations, ` +
+	    `${bad.length} serious or critical`);
+	assert(bad.length === 0, `${what}: serious or critical axe violations: ` +
+	    bad.map((v) => v.id).join(', '));
+}
+
 // Runs fn(page) in a new browser; prints console errors; exits 1 on failure.
 export async function run(name, fn) {
 	const browser = await launch();

@@ -60,7 +60,11 @@ await run('install a demo', async (page) => {
 	assert(await page.evaluate(() => window.sseManager.opened) === 1, 'the manager opened one EventSource');
 	// A double click does not start two installs.
 	await page.click('#demo-chat button');
-	await page.evaluate(() => htmx.ajax('POST', '/demos/chat/install', { target: '#jobs', swap: 'afterbegin' }));
+	// htmx.ajax's promise need not settle (a retargeted answer), so wait
+	// for the answer itself, with a bound, instead of the promise.
+	const answer = page.waitForResponse((r) => r.url().endsWith('/demos/chat/install'), { timeout: 10000 });
+	await page.evaluate(() => { htmx.ajax('POST', '/demos/chat/install', { target: '#jobs', swap: 'afterbegin' }); });
+	await answer;
 	await page.waitForTimeout(500);
 	const chatJobs = await page.locator('#jobs .job', { hasText: 'Chat room' }).count();
 	assert(chatJobs === 1, 'one chat job shown, got ' + chatJobs);

@@ -1,10 +1,12 @@
 // guide.mjs: the pages of docs/GUIDE.md, as a reader would use them.
 //   node guide.mjs starter   the starter's page: Say it, and the list
-//                            shows what the job said
+//                            shows what the job said; axe-core finds
+//                            nothing serious or critical on it
 //   node guide.mjs orders    the order board: one browser places an
 //                            order; it turns packed in that browser and
-//                            in a second one that only listens
-import { base, launch, assert, run } from './browser.mjs';
+//                            in a second one that only listens; axe-core
+//                            finds nothing serious or critical on it
+import { base, launch, assert, run, axe } from './browser.mjs';
 
 const WAIT_MS = 15000;
 
@@ -18,6 +20,7 @@ async function starter(page) {
 	const li = page.locator('#said li', { hasText: text });
 	await li.waitFor({ timeout: WAIT_MS });
 	assert(await li.count() === 1, 'what the job said is listed once');
+	await axe(page, 'starter page');
 }
 
 async function orders(page) {
@@ -37,6 +40,7 @@ async function orders(page) {
 			await p.locator('#orders li.packed', { hasText: item })
 			    .waitFor({ timeout: WAIT_MS });
 		}
+		await axe(page, 'order board');
 	} finally {
 		await other.context().browser().close();
 	}

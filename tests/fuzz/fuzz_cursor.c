@@ -1,8 +1,10 @@
 /*
  * fuzz_cursor.c: the Last-Event-ID parser (lib/cursor.c). Whatever the
- * bytes: every id is -1 or a value below 10^PGSSE_ID_DIGITS_MAX; a reset
- * drops every id; and an accepted cursor, written back as the stream's
- * id line writes it, parses to the same ids.
+ * bytes: every id is -1 or a value below 10^PGSSE_ID_DIGITS_MAX; the
+ * epoch is 0 exactly when no id applied, else below
+ * 10^PGSSE_EPOCH_DIGITS_MAX; a reset drops every id; and an accepted
+ * cursor, written back as the stream's id line writes it ("<epoch>-"
+ * past the first epoch), parses to the same epoch and ids.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -41,15 +43,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if (cur.reset != NULL && cur.given)
 		abort();
+	if ((cur.epoch == 0) != !cur.given || cur.epoch < 0 ||
+	    cur.epoch > 999999999)
+		abort();
+	if (cur.epoch > 1)
+		len = (size_t)snprintf(line, sizeof(line), "%d-", cur.epoch);
 	if (strlen(z) > PGSSE_LAST_ID_MAX && cur.reset == NULL)
 		abort();
 	for (i = 0; i < n; i++)
 		if (cur.id[i] >= 0)
 			len += (size_t)snprintf(line + len, sizeof(line) - len,
-			    "%s%s:%" PRId64, len ? "," : "", names[i],
-			    cur.id[i]);
+			    "%s%s:%" PRId64, len && line[len - 1] != '-' ?
+			    "," : "", names[i], cur.id[i]);
 	pgsse_cursor_parse(&again, line, names, n);
 	if (again.reset != NULL || again.given != cur.given ||
+	    again.epoch != cur.epoch ||
 	    memcmp(again.id, cur.id, sizeof(cur.id)) != 0)
 		abort();
 	free(z);

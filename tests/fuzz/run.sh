@@ -26,6 +26,7 @@ build cookie "$src/lib/cookie.c"
 build route "$src/lib/route.c"
 build csrf "$src/lib/csrf.c" "$src/lib/cookie.c"
 build mustache "$src/lib/mustache.c" "$src/lib/htmlctx.c" "$src/lib/html.c"
+build redact "$src/lib/redact.c"
 # The loader serves through app.c, which needs the rest of the library.
 libs="$libs -lfcgi"
 # shellcheck disable=SC2046
@@ -33,7 +34,7 @@ build appdef $(for f in "$src"/lib/*.c; do
 	case $f in */buf.c|*/name.c|*/log.c) ;; *) echo "$f" ;; esac
 done)
 rc=0
-for t in query sse notify html cursor fcgi cookie route csrf mustache appdef; do
+for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact; do
 	mkdir -p "$out/corpus-$t"
 	echo "== fuzz_$t for ${secs}s"
 	if ! (cd "$out" && ./fuzz_$t -max_total_time="$secs" -max_len=8192 \

@@ -23,14 +23,20 @@ stack_lighttpd_conf() {
 	mkdir -p "$tmp/web"
 	(umask 077 && head -c 32 /dev/urandom >"$tmp/web/secret")
 	export PGSSE_SECRET_FILE=$tmp/web/secret
-	cat >"$tmp/web/lighttpd.conf" <<CONF
-var.pgsse_bind = "127.0.0.1"
-var.pgsse_port = $port
+	stack_lighttpd_write "$tmp/web" 127.0.0.1 "$port" "$1"
+}
+
+# stack_lighttpd_write DIR BIND PORT MAX_FDS: writes DIR/lighttpd.conf,
+# the sample serving the demo on BIND:PORT, its sockets in DIR.
+stack_lighttpd_write() {
+	cat >"$1/lighttpd.conf" <<CONF
+var.pgsse_bind = "$2"
+var.pgsse_port = $3
 var.pgsse_www = "$src/www"
 var.pgsse_cgibin = "$build/cgi-bin"
 var.pgsse_app = "$src/demo"
-var.pgsse_run = "$tmp/web"
+var.pgsse_run = "$1"
 include "$src/etc/lighttpd/pgsse.conf"
-server.max-fds = $1
+server.max-fds = $4
 CONF
 }
