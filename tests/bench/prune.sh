@@ -1,19 +1,20 @@
 #!/bin/bash
 # The log at high rates (issue 18): retention and publishing with the
-# log as one table (schema version 2: tests/data/schema-v1.sql and
-# sql/upgrade/pgsse-1-2.sql) and partitioned (sql/pgsse.sql), each
+# log as one table (schema version 3: tests/data/schema-v1.sql,
+# sql/upgrade/pgsse-1-2.sql and pgsse-2-3.sql) and partitioned
+# (version 4, sql/pgsse.sql), each
 # holding PRUNE_EVENTS events (10 million) made in bulk with INSERT ...
 # SELECT generate_series, over 10 channels, spread evenly over the last
 # 48 hours: with retention_interval 24 hours, prune removes the older
 # half. Both databases live in one private cluster and are measured in
 # the same run, one after the other:
 #   publish rate   publish() calls/s from 1 and 8 connections (pgbench,
-#                  PRUNE_SECONDS each, v2 and v3 in turns);
+#                  PRUNE_SECONDS each, v3 and v4 in turns);
 #   prune          pgsse.prune(): time, WAL written (pg_current_wal_lsn
 #                  before and after), events and partitions removed;
 #                  then the VACUUM that the deleted rows need (what
 #                  autovacuum would do later), time and WAL;
-#   upgrade        pgsse-schema upgrade of the pruned v2 database to 3:
+#   upgrade        pgsse-schema upgrade of the pruned v3 database to 4:
 #                  the attach reads the old table once.
 # Autovacuum is off, so that nothing runs in the background; each
 # measure starts after a CHECKPOINT. Prints a table and the ratios.
@@ -65,7 +66,7 @@ reg=$(awk -v n="$CHANNELS" 'BEGIN {
 		printf "%s{\"name\": \"b%d\", \"description\": \"Bench.\", \"events\": [{\"name\": \"tick\", \"description\": \"A tick\", \"fields\": {\"n\": \"integer\"}}]}", i ? ", " : "", i
 	printf "]}" }')
 
-# Calls pgsse.log_maintain(), where there is one (version 3).
+# Calls pgsse.log_maintain(), where there is one (version 4).
 MAINTAIN="do \$\$ begin if to_regprocedure('pgsse.log_maintain()') is not null then perform pgsse.log_maintain(); end if; end \$\$"
 
 # Fills database $1 with the events, a tenth at a time; in a
@@ -87,21 +88,22 @@ SQL
 	    -c "vacuum analyze" >/dev/null
 }
 
-echo "prune.sh: making v2 (one table) and v3 (partitioned), $events events each" >&2
-createdb v2
+echo "prune.sh: making v3 (one table) and v4 (partitioned), $events events each" >&2
 createdb v3
-q -d v2 -f "$src/tests/data/schema-v1.sql" -f "$src/sql/upgrade/pgsse-1-2.sql"
-q -d v3 -f "$src/sql/pgsse.sql" \
+createdb v4
+q -d v3 -f "$src/tests/data/schema-v1.sql" -f "$src/sql/upgrade/pgsse-1-2.sql" \
+    -f "$src/sql/upgrade/pgsse-2-3.sql"
+q -d v4 -f "$src/sql/pgsse.sql" \
     -c "update pgsse.settings set value = '$BATCH' where name = 'log_partition_rows'" \
     -c "drop table pgsse.log_1" -c "$MAINTAIN"
-for db in v2 v3; do
+for db in v3 v4; do
 	q -d "$db" -c "select pgsse.load_registry(\$\$$reg\$\$::jsonb)" >/dev/null
 	fill "$db"
 done
-[ "$(val -d v2 -c 'select pgsse.schema_version()')" = 2 ]
 [ "$(val -d v3 -c 'select pgsse.schema_version()')" = 3 ]
+[ "$(val -d v4 -c 'select pgsse.schema_version()')" = 4 ]
 size() { val -d "$1" -c "select pg_size_pretty(sum(pg_total_relation_size(c.oid))) from pg_class c where c.relnamespace = 'pgsse'::regnamespace and c.relname ~ '^log' and c.relkind in ('r', 'p')"; }
-echo "prune.sh: v2 log $(size v2), v3 log $(size v3)" >&2
+echo "prune.sh: v3 log $(size v3), v4 log $(size v4)" >&2
 
 # Publish rate: pgbench, random channel, prepared.
 cat >"$tmp/publish.sql" <<'SQL'
@@ -112,13 +114,13 @@ tps() {
 	"$PGBENCH" -n -M prepared -c "$2" -j "$(($2 < 2 ? 1 : 2))" -T "$secs" \
 	    -f "$tmp/publish.sql" "$1" 2>/dev/null | awk '/^tps/ { print int($3) }'
 }
-# Two turns each, v2 then v3, and the mean: the machine is shared.
+# Two turns each, v3 then v4, and the mean: the machine is shared.
 declare -A r
 for c in 1 8; do
-	r[v2.pub$c]=0
 	r[v3.pub$c]=0
+	r[v4.pub$c]=0
 	for turn in 1 2; do
-		for db in v2 v3; do
+		for db in v3 v4; do
 			q -d "$db" -c checkpoint
 			r[$db.pub$c]=$((r[$db.pub$c] + $(tps "$db" "$c") / 2))
 		done
@@ -140,7 +142,7 @@ select :'n', round(extract(epoch from clock_timestamp() - :'t0')::numeric, 2),
 	round(pg_wal_lsn_diff(pg_current_wal_lsn(), :'l0') / 1048576, 1);
 SQL
 }
-for db in v2 v3; do
+for db in v3 v4; do
 	# retention_count holds for every channel: time alone decides.
 	q -d "$db" -c "update pgsse.settings set value = (select count(*) from pgsse.log) where name = 'retention_count'"
 	p0=$(parts "$db")
@@ -163,13 +165,13 @@ for db in v2 v3; do
 	    "${r[$db.vac_s]} s, ${r[$db.vac_wal]} MB; again ${r[$db.again_s]} s" >&2
 done
 
-# The upgrade of the pruned v2 database.
+# The upgrade of the pruned v3 database.
 t0=$(date +%s.%N)
-PGSSE_DATADIR=$src "$build/bin/pgsse-schema" -d dbname=v2 --no-roles upgrade >&2
+PGSSE_DATADIR=$src "$build/bin/pgsse-schema" -d dbname=v3 --no-roles upgrade >&2
 up=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-left=$(val -d v2 -c 'select count(*) from pgsse.log')
-if [ "$left" != "${r[v2.left]}" ]; then
-	echo "prune.sh: the upgrade left $left events of ${r[v2.left]}" >&2
+left=$(val -d v3 -c 'select count(*) from pgsse.log')
+if [ "$left" != "${r[v3.left]}" ]; then
+	echo "prune.sh: the upgrade left $left events of ${r[v3.left]}" >&2
 	exit 1
 fi
 
@@ -177,17 +179,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 cat <<EOF
 The log at high rates: $events events, $CHANNELS channels, over 48 h; retention_interval 24 h.
 $(nproc) cores, shared with other work; PostgreSQL $(val -c 'show server_version'), defaults but autovacuum off.
-| measure | v2 (one table) | v3 (partitioned) | v3/v2 |
+| measure | v3 (one table) | v4 (partitioned) | v4/v3 |
 |---|---|---|---|
-| publish/s, 1 connection | ${r[v2.pub1]} | ${r[v3.pub1]} | $(ratio "${r[v3.pub1]}" "${r[v2.pub1]}") |
-| publish/s, 8 connections | ${r[v2.pub8]} | ${r[v3.pub8]} | $(ratio "${r[v3.pub8]}" "${r[v2.pub8]}") |
-| prune: events removed | ${r[v2.pruned]} | ${r[v3.pruned]} | |
-| prune: partitions dropped | ${r[v2.parts]} | ${r[v3.parts]} | |
-| prune: seconds | ${r[v2.prune_s]} | ${r[v3.prune_s]} | $(ratio "${r[v3.prune_s]}" "${r[v2.prune_s]}") |
-| prune: WAL MB | ${r[v2.prune_wal]} | ${r[v3.prune_wal]} | $(ratio "${r[v3.prune_wal]}" "${r[v2.prune_wal]}") |
-| vacuum after it: seconds | ${r[v2.vac_s]} | ${r[v3.vac_s]} | $(ratio "${r[v3.vac_s]}" "${r[v2.vac_s]}") |
-| vacuum after it: WAL MB | ${r[v2.vac_wal]} | ${r[v3.vac_wal]} | $(ratio "${r[v3.vac_wal]}" "${r[v2.vac_wal]}") |
-| next prune (nothing due): seconds | ${r[v2.again_s]} | ${r[v3.again_s]} | |
-| events left | ${r[v2.left]} | ${r[v3.left]} | |
-Upgrading the pruned v2 database to 3 (pgsse-schema upgrade): $up s.
+| publish/s, 1 connection | ${r[v3.pub1]} | ${r[v4.pub1]} | $(ratio "${r[v4.pub1]}" "${r[v3.pub1]}") |
+| publish/s, 8 connections | ${r[v3.pub8]} | ${r[v4.pub8]} | $(ratio "${r[v4.pub8]}" "${r[v3.pub8]}") |
+| prune: events removed | ${r[v3.pruned]} | ${r[v4.pruned]} | |
+| prune: partitions dropped | ${r[v3.parts]} | ${r[v4.parts]} | |
+| prune: seconds | ${r[v3.prune_s]} | ${r[v4.prune_s]} | $(ratio "${r[v4.prune_s]}" "${r[v3.prune_s]}") |
+| prune: WAL MB | ${r[v3.prune_wal]} | ${r[v4.prune_wal]} | $(ratio "${r[v4.prune_wal]}" "${r[v3.prune_wal]}") |
+| vacuum after it: seconds | ${r[v3.vac_s]} | ${r[v4.vac_s]} | $(ratio "${r[v4.vac_s]}" "${r[v3.vac_s]}") |
+| vacuum after it: WAL MB | ${r[v3.vac_wal]} | ${r[v4.vac_wal]} | $(ratio "${r[v4.vac_wal]}" "${r[v3.vac_wal]}") |
+| next prune (nothing due): seconds | ${r[v3.again_s]} | ${r[v4.again_s]} | |
+| events left | ${r[v3.left]} | ${r[v4.left]} | |
+Upgrading the pruned v3 database to 4 (pgsse-schema upgrade): $up s.
 EOF
