@@ -167,27 +167,12 @@ stream_reconnected(void)
 	ck_assert_int_eq(h_health_wait(web.port, "db_connects", 2, 30000), 2);
 }
 
-/*
- * Opens a stream as an EventSource does after the failover: a stream
- * process whose pooled connection went with the old primary turns the
- * first tries away with retry:, and the browser comes back. Aborts the
- * test if the stream is not ready after 20 tries.
- */
+/* Opens a stream as an EventSource does after the failover
+ * (h_sse_connect_retry). */
 static struct h_sse *
 sse_retry(const char *path, const char *lastid)
 {
-	struct h_sse	*s;
-	int		 i;
-
-	for (i = 0; i < 20; i++) {
-		s = h_sse_open(web.port, path, lastid);
-		if (h_sse_ready(s, 10000) == 0)
-			return s;
-		h_sse_close(s);
-		usleep(250000);
-	}
-	ck_abort_msg("stream %s not ready after 20 tries", path);
-	return NULL;
+	return h_sse_connect_retry(web.port, path, lastid);
 }
 
 /* Asserts that s's message i is the status event what. */
