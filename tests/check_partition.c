@@ -277,6 +277,25 @@ START_TEST(partition_prune_pinned)
 END_TEST
 
 /*
+ * Resumes a stream on logs from lastid, then publishes an event whose
+ * line is line: the stream gets stream_reset, then that event.
+ */
+static void
+resume_reset(PGconn *c, const char *lastid, const char *line)
+{
+	struct h_sse	*s = h_sse_connect(web.port, "/api/sse/logs", lastid);
+	char		 payload[128];
+
+	snprintf(payload, sizeof(payload),
+	    "{\"source\":\"t\",\"line\":\"%s\"}", line);
+	h_publish(c, "logs", "log", payload);
+	ck_assert_int_ge(h_sse_wait(s, 2, WAIT_MS), 2);
+	ck_assert_str_eq(s->msgs[0].event, "stream_reset");
+	ck_assert_ptr_nonnull(strstr(s->msgs[s->nmsgs - 1].data, line));
+	h_sse_close(s);
+}
+
+/*
  * A stream resuming from an event whose partition was dropped gets
  * stream_reset, then the new events; one resuming from the last event
  * dropped missed nothing and gets the kept events, no reset.
@@ -307,12 +326,7 @@ START_TEST(partition_resume_reset)
 	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 2 * ROWS);
 	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 3);
 
-	s = h_sse_connect(web.port, "/api/sse/logs", early);
-	h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"after\"}");
-	ck_assert_int_ge(h_sse_wait(s, 2, WAIT_MS), 2);
-	ck_assert_str_eq(s->msgs[0].event, "stream_reset");
-	ck_assert_ptr_nonnull(strstr(s->msgs[s->nmsgs - 1].data, "after"));
-	h_sse_close(s);
+	resume_reset(c, early, "after");
 
 	s = h_sse_connect(web.port, "/api/sse/logs", last);
 	ck_assert_int_eq(h_sse_wait(s, 4, WAIT_MS), 4);
@@ -432,6 +446,71 @@ START_TEST(partition_race)
 }
 END_TEST
 
+/*
+ * Partition drops meet log epochs. A channel whose events all went with
+ * dropped partitions still has them in its pruned_through, so the next
+ * epoch's tail for it is the last id dropped, not 0: a cursor of the
+ * old epoch there resumes with nothing missed and no stream_reset, one
+ * below it gets stream_reset for the pruning. The new epoch begins as
+ * on a server without its mark, and the stream process meets it when
+ * its connections come back.
+ */
+START_TEST(partition_epoch_pruned)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*s;
+	char		 last[64], early[64], sql[256];
+	int64_t		 b, top, epoch;
+	long		 conns;
+	int		 i;
+
+	epoch = scalar(c, "select pgsse.log_epoch()");
+	b = next_id(c);
+	for (i = 0; i < 2; i++) {
+		old_events(c, ROWS, "2 days");
+		h_exec(c, "select pgsse.log_maintain()");
+	}
+	top = b + 2 * ROWS - 1;
+	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 2 * ROWS);
+	ck_assert(!covered(c, b) && !covered(c, top));
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	    "channel = 'logs'"), 0);
+	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	    "pgsse.channel_state where channel = 'logs'"), top);
+
+	conns = h_health(web.port, "db_connects");
+	h_exec(c, "delete from pgsse.epoch_mark");
+	ck_assert_int_eq(scalar(c, "select pgsse.log_epoch()"), epoch + 1);
+	snprintf(sql, sizeof(sql), "select tail from pgsse.epoch_tails where "
+	    "epoch = %" PRId64 " and channel = 'logs'", epoch + 1);
+	ck_assert_int_eq(scalar(c, sql), top);
+	h_exec(c, "select pg_terminate_backend(pid) from pg_stat_activity "
+	    "where usename = 'pgsse_stream'");
+	ck_assert_int_eq(h_health_wait(web.port, "db_connects", conns + 1,
+	    WAIT_MS), conns + 1);
+
+	if (epoch == 1) {
+		snprintf(last, sizeof(last), "%" PRId64, top);
+		snprintf(early, sizeof(early), "%" PRId64, b + 4);
+	} else {
+		snprintf(last, sizeof(last), "%" PRId64 "-%" PRId64, epoch, top);
+		snprintf(early, sizeof(early), "%" PRId64 "-%" PRId64, epoch,
+		    b + 4);
+	}
+	s = h_sse_connect_retry(web.port, "/api/sse/logs", last);
+	h_publish(c, "logs", "log", "{\"source\":\"t\",\"line\":\"after\"}");
+	ck_assert_int_ge(h_sse_wait(s, 1, WAIT_MS), 1);
+	ck_assert_msg(strcmp(s->msgs[0].event, "log") == 0 &&
+	    strstr(s->msgs[0].data, "after") != NULL, "resuming from %s: got "
+	    "%s %s, expected the new event", last, s->msgs[0].event,
+	    s->msgs[0].data);
+	h_sse_close(s);
+
+	resume_reset(c, early, "later");
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -448,6 +527,7 @@ main(void)
 	tcase_add_test(tc, partition_resume_reset);
 	tcase_add_test(tc, partition_race);
 	tcase_add_test(tc, partition_setting);
+	tcase_add_test(tc, partition_epoch_pruned);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
