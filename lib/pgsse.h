@@ -82,6 +82,10 @@
 #define PGSSE_ENQUEUE_COOLDOWN_SEC 2
 #define PGSSE_JOBS_QUEUED_MAX 100
 #define PGSSE_JOBS_QUEUED_USER_MAX 10
+/* Event ids per partition of pgsse.log: the default of the setting
+ * log_partition_rows (1 to 1,000,000,000). pgsse.prune() drops a
+ * partition once all its events are past retention. */
+#define PGSSE_LOG_PARTITION_ROWS 1000000
 /* Bytes one resume's replay holds (at least one event): the event that
  * would pass it is left out, the stream sends what it has and ends, and
  * EventSource resumes from the last id it got. */

@@ -1,5 +1,5 @@
 -- pgsse schema: the event registry, the append-only event log, publishing,
--- retention and the job queue, at schema version 3 (the whole of it, for
+-- retention and the job queue, at schema version 4 (the whole of it, for
 -- a new database: pgsse-schema(1) installs it, and upgrades an older
 -- database with the steps in sql/upgrade/ instead). Loading it twice is
 -- harmless; loading it over another version is refused.
@@ -14,7 +14,7 @@ set client_min_messages = warning;
 -- first release, which had none but had pgsse.log. Over another version
 -- this file is refused, and the session made read-only first, so that
 -- a psql without ON_ERROR_STOP, which goes on after an error, changes
--- nothing either. A new version bumps the 2s here and in
+-- nothing either. A new version bumps the 4s here and in
 -- pgsse.schema_version() below, and adds its step to sql/upgrade/
 -- (docs/DEPLOY.md).
 do $$
@@ -26,7 +26,7 @@ begin
 	elsif to_regclass('pgsse.log') is not null then
 		v := 1;
 	end if;
-	if v <> 3 then
+	if v <> 4 then
 		perform set_config('default_transaction_read_only', 'on', false);
 		perform set_config('pgsse.refused', v::text, false);
 	end if;
@@ -36,8 +36,8 @@ declare
 	v text := current_setting('pgsse.refused', true);
 begin
 	if v <> '' then
-		raise exception 'pgsse: the database has pgsse schema version %, this file is version 3', v
-			using errcode = '55000', hint = case when v::int < 3
+		raise exception 'pgsse: the database has pgsse schema version %, this file is version 4', v
+			using errcode = '55000', hint = case when v::int < 4
 			then 'Upgrade it with pgsse-schema upgrade.'
 			else 'Load the sql/pgsse.sql of the pgsse that made it.' end;
 	end if;
@@ -47,7 +47,7 @@ create schema if not exists pgsse;
 
 -- The version of this schema. Each step in sql/upgrade/ sets it.
 create or replace function pgsse.schema_version() returns int
-language sql stable as $$ select 3 $$;
+language sql stable as $$ select 4 $$;
 
 -- Named settings; change them with UPDATE.
 create table if not exists pgsse.settings (
@@ -62,7 +62,8 @@ insert into pgsse.settings (name, value, description) values
 	('job_timeout', '600', 'seconds a job may run before the runner kills it'),
 	('job_max_attempts', '3', 'attempts before a job that lost its runner fails'),
 	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web'),
-	('user_readers', '', 'users, separated by commas, who also read every event published to a user and every user''s jobs (administrators)')
+	('user_readers', '', 'users, separated by commas, who also read every event published to a user and every user''s jobs (administrators)'),
+	('log_partition_rows', '1000000', 'event ids per partition of pgsse.log, 1 to 1000000000 (PGSSE_LOG_PARTITION_ROWS); partitions made after a change take it')
 on conflict (name) do nothing;
 
 create or replace function pgsse.setting(p_name text) returns text
@@ -143,6 +144,13 @@ create table if not exists pgsse.event_fields (
 
 -- The append-only event log. Ids come from one sequence, and publish()
 -- serialises publishers per channel so ids commit in order per channel.
+-- It is partitioned by id range, log_partition_rows ids a partition
+-- (pgsse.log_<first id>; pgsse.log_v3 is the whole log of a database
+-- upgraded from version 3), so that retention drops whole partitions
+-- instead of deleting rows (pgsse.prune). pgsse.log_maintain() makes
+-- them ahead of the ids; an id that none covers, because publishing
+-- outran it, goes to pgsse.log_default, so a publish never fails for
+-- want of a partition.
 create sequence if not exists pgsse.log_id_seq;
 create table if not exists pgsse.log (
 	id	bigint primary key,
@@ -151,11 +159,12 @@ create table if not exists pgsse.log (
 	payload	jsonb not null,
 	created_at timestamptz not null default now(),
 	recipient text		-- the one user it is for (REMOTE_USER), or NULL
-);
+) partition by range (id);
 alter table pgsse.log add column if not exists recipient text;
 create index if not exists log_channel_id on pgsse.log (channel, id);
 create index if not exists log_job on pgsse.log ((payload ->> 'job_id'), id)
 	where channel = 'job';
+create table if not exists pgsse.log_default partition of pgsse.log default;
 
 -- Per channel, the highest id that retention removed: a reader whose
 -- cursor is below it has missed events and must reload its state.
@@ -531,25 +540,190 @@ language sql security definer set search_path = pg_catalog, pgsse as $$
 	select pgsse.publish(p_channel, p_event, p_payload, null::text)
 $$;
 
--- Removes events past retention; returns how many. The runner calls it
--- on a schedule; publish() never does.
+-- How long pgsse.prune and pgsse.log_maintain wait for a lock on the
+-- log at each try, as a lock_timeout in ms: 100, or half the
+-- deadlock_timeout if less, so that a try gives up before any
+-- transaction it holds up looks for a deadlock (as pgsse-schema does).
+create or replace function pgsse.log_lock_wait() returns text
+language sql stable as $$
+	select (extract(epoch from least(interval '100 ms',
+		current_setting('deadlock_timeout')::interval / 2)) * 1000)::int::text
+$$;
+
+-- The id that the next publish gets (unless another comes first).
+create or replace function pgsse.log_next_id() returns bigint
+language sql stable security definer set search_path = pg_catalog, pgsse as $$
+	select last_value + is_called::int from pgsse.log_id_seq
+$$;
+
+-- The range partitions of pgsse.log, oldest first: each one's table
+-- and its ids, from lo (NULL: the lowest) up to hi, not included. The
+-- default partition is not one of them.
+create or replace function pgsse.log_partitions(out part regclass,
+	out lo bigint, out hi bigint) returns setof record
+language sql stable set search_path = pg_catalog, pgsse as $$
+	select c.oid::regclass, nullif(b[1], 'MINVALUE')::bigint,
+		nullif(b[2], 'MAXVALUE')::bigint
+	from pg_inherits i join pg_class c on c.oid = i.inhrelid,
+		regexp_match(pg_get_expr(c.relpartbound, c.oid),
+		'^FOR VALUES FROM \(''?([^'')]+)''?\) TO \(''?([^'')]+)''?\)$') b
+	where i.inhparent = 'pgsse.log'::regclass and b is not null
+	order by 2 nulls first
+$$;
+
+-- Makes the partitions of pgsse.log ahead of its ids: afterwards range
+-- partitions cover the log_partition_rows ids from the next one. Each
+-- new one is log_partition_rows ids wide and starts where the last one
+-- ends, or above the ids in the default partition (events published
+-- while none covered them stay there until retention takes them), or,
+-- if the ids have run far past them all, at the next id (rounded down
+-- to a multiple of log_partition_rows, plus 1); at most 8 a call. One
+-- session at a time makes or drops partitions (pgsse.prune too):
+-- another's call returns 0 at once. Each partition waits at most
+-- pgsse.log_lock_wait() for its locks, else it is left for the next
+-- call: pgsse.log EXCLUSIVE, so that no publish meanwhile routes an
+-- event to the default partition, which the new one would take over
+-- (readers go on), and pgsse.log_default, which is read to check it. pgsse.prune calls it. Returns how many it
+-- made; raises 22023 if log_partition_rows is not 1 to 1000000000.
+create or replace function pgsse.log_maintain() returns int
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	v_set text := pgsse.setting('log_partition_rows');
+	v_rows bigint;
+	v_next bigint;
+	v_lo bigint; v_name text; n int := 0;
+	v_lt text := current_setting('lock_timeout');
+begin
+	if v_set ~ '^[0-9]{1,10}$' then
+		v_rows := v_set::bigint;
+	end if;
+	if v_rows is null or v_rows not between 1 and 1000000000 then
+		raise exception 'pgsse: log_partition_rows must be 1 to 1000000000, not "%"',
+			v_set using errcode = '22023';
+	end if;
+	if not pg_try_advisory_xact_lock(1886610281) then
+		return 0;
+	end if;
+	v_next := pgsse.log_next_id();
+	select max(hi) into v_lo from pgsse.log_partitions();
+	v_lo := greatest(v_lo, v_next - (v_next - 1) % v_rows);
+	while v_lo < v_next + v_rows and n < 8 loop
+		begin
+			perform set_config('lock_timeout', pgsse.log_lock_wait(), true);
+			lock table only pgsse.log in exclusive mode;
+			lock table pgsse.log_default in access exclusive mode;
+			v_lo := greatest(v_lo,
+				(select max(id) + 1 from pgsse.log_default));
+			v_name := 'log_' || v_lo;
+			execute format('create table pgsse.%I (like pgsse.log including defaults)',
+				v_name);
+			execute format('alter table pgsse.log attach partition pgsse.%I for values from (%s) to (%s)',
+				v_name, v_lo, v_lo + v_rows);
+			perform set_config('lock_timeout', v_lt, true);
+		exception when lock_not_available then
+			exit;
+		end;
+		v_lo := v_lo + v_rows;
+		n := n + 1;
+	end loop;
+	return n;
+end $$;
+
+-- Removes events past retention; returns how many. An event is past
+-- retention once it is older than retention_interval, or not among the
+-- newest retention_count of its channel. The runner calls it on a
+-- schedule; publish() never does. How (docs/ARCHITECTURE.md):
+--  * a full partition (every id in it handed out) whose events are all
+--    past retention is dropped whole, oldest first, up to the first
+--    one that holds an event that is not: no row is deleted, so it
+--    costs a read of the partition, not a write per event;
+--  * elsewhere, events past retention_count are deleted row by row, as
+--    before partitioning: retention_count stays a cap per channel;
+--  * events past retention_interval are deleted row by row only in the
+--    default partition, and in the partition being filled once its
+--    first event is past it; in a full partition they wait for the
+--    whole partition to go, at most retention_interval after its last
+--    event was published.
+-- Each channel's pruned_through becomes the highest id removed from it.
+-- One session prunes at a time: another's call returns 0 at once. The
+-- partitions are dropped last, in at most 5 tries that each wait at
+-- most pgsse.log_lock_wait() for the log (publishers and readers wait
+-- meanwhile); if it stays busy they are left, with a WARNING, for the
+-- next prune. Then pgsse.log_maintain() makes partitions ahead.
 create or replace function pgsse.prune() returns bigint
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
+	v_old timestamptz := now() - pgsse.setting('retention_interval')::interval;
+	v_count int := pgsse.setting('retention_count')::int;
+	v_head bigint := pgsse.log_next_id() - 1;
+	v_lt text := current_setting('lock_timeout');
+	v_chs text[] := '{}'; v_cuts bigint[] := '{}';
+	v_drop text[] := '{}'; v_dch text[] := '{}'; v_dtop bigint[] := '{}';
+	v_pch text[]; v_ptop bigint[]; v_pn bigint; v_dn bigint := 0;
+	v_keep bigint; v_from bigint; v_kept boolean; p record; i int;
 	v_total bigint := 0; v_n bigint; v_top bigint; v_cut bigint; c text;
 begin
+	if not pg_try_advisory_xact_lock(1886610281) then
+		return 0;
+	end if;
+	-- Each channel's newest id past retention_count (NULL: none).
 	for c in select name from pgsse.channels
 		union select channel from pgsse.channel_state loop
 		select id into v_cut from pgsse.log where channel = c
-			order by id desc offset pgsse.setting('retention_count')::int limit 1;
-		with gone as (
-			delete from pgsse.log where channel = c and (id <= v_cut
-				or created_at < now() - pgsse.setting('retention_interval')::interval)
-			returning id)
-		select count(*), max(id) into v_n, v_top from gone;
+			order by id desc offset v_count limit 1;
+		v_chs := v_chs || c;
+		v_cuts := v_cuts || v_cut;
+	end loop;
+	-- The full partitions that go whole. A SHARE lock waits for the
+	-- inserts still open in one, and holds off late ones, till commit.
+	for p in select * from pgsse.log_partitions() where hi - 1 <= v_head
+		order by lo nulls first loop
+		begin
+			perform set_config('lock_timeout', pgsse.log_lock_wait(), true);
+			execute format('lock table %s in share mode', p.part);
+			perform set_config('lock_timeout', v_lt, true);
+		exception when lock_not_available then
+			exit;
+		end;
+		-- Its last event is usually a witness that it stays (found
+		-- by the index); else one read of it says, and what it had.
+		execute format('select exists (select from (select * from %s order by id desc limit 1) l left join unnest($2, $3) k (ch, cut) on k.ch = l.channel where l.created_at >= $1 and l.id > coalesce(k.cut, 0))',
+			p.part) into v_kept using v_old, v_chs, v_cuts;
+		exit when v_kept;
+		execute format('select coalesce(bool_or(kept), false), coalesce(array_agg(channel), ''{}''), coalesce(array_agg(top), ''{}''), coalesce(sum(n), 0) from (select l.channel, max(l.id) top, count(*) n, bool_or(l.created_at >= $1 and l.id > coalesce(k.cut, 0)) kept from %s l left join unnest($2, $3) k (ch, cut) on k.ch = l.channel group by l.channel) x',
+			p.part) into v_kept, v_pch, v_ptop, v_pn using v_old, v_chs, v_cuts;
+		exit when v_kept;
+		v_drop := v_drop || p.part::text;
+		v_dch := v_dch || v_pch;
+		v_dtop := v_dtop || v_ptop;
+		v_dn := v_dn + v_pn;
+		v_keep := p.hi;
+	end loop;
+	-- Row by row in the rest: by time only from the partition being
+	-- filled, and only once its first event is past retention.
+	select lo into v_from from pgsse.log_partitions() where hi - 1 > v_head
+		order by lo limit 1;
+	if (select created_at from pgsse.log where id >= v_from
+		order by id limit 1) >= v_old then
+		v_from := null;
+	end if;
+	for i in 1 .. coalesce(array_length(v_chs, 1), 0) loop
+		with g1 as (delete from pgsse.log where channel = v_chs[i]
+				and id <= v_cuts[i] and (v_keep is null or id >= v_keep)
+				and tableoid <> 'pgsse.log_default'::regclass
+				returning id),
+			g2 as (delete from pgsse.log where channel = v_chs[i]
+				and id >= v_from and (v_cuts[i] is null or id > v_cuts[i])
+				and created_at < v_old
+				and tableoid <> 'pgsse.log_default'::regclass
+				returning id),
+			g3 as (delete from pgsse.log_default where channel = v_chs[i]
+				and (id <= v_cuts[i] or created_at < v_old) returning id)
+		select count(*), max(id) into v_n, v_top from (select id from g1
+			union all select id from g2 union all select id from g3) g;
 		if v_n > 0 then
 			insert into pgsse.channel_state (channel, pruned_through)
-			values (c, v_top)
+			values (v_chs[i], v_top)
 			on conflict (channel) do update set pruned_through =
 				greatest(pgsse.channel_state.pruned_through, excluded.pruned_through);
 			v_total := v_total + v_n;
@@ -558,8 +732,38 @@ begin
 	-- Finished jobs follow the same schedule; the count is of events.
 	delete from pgsse.jobs where state not in ('queued', 'running')
 		and finished_at < now() - pgsse.setting('retention_interval')::interval;
+	for i in 1 .. case when cardinality(v_drop) > 0 then 5 else 0 end loop
+		begin
+			perform set_config('lock_timeout', pgsse.log_lock_wait(), true);
+			lock table only pgsse.log in access exclusive mode;
+			lock table pgsse.log_default in access exclusive mode;
+			execute 'drop table ' || array_to_string(v_drop, ', ');
+			perform set_config('lock_timeout', v_lt, true);
+			insert into pgsse.channel_state (channel, pruned_through)
+			select ch, max(top) from unnest(v_dch, v_dtop) u (ch, top)
+			group by ch
+			on conflict (channel) do update set pruned_through =
+				greatest(pgsse.channel_state.pruned_through, excluded.pruned_through);
+			v_total := v_total + v_dn;
+			v_drop := '{}';
+		exception when lock_not_available then
+			perform pg_sleep(0.05 * i);
+		end;
+		exit when cardinality(v_drop) = 0;
+	end loop;
+	if cardinality(v_drop) > 0 then
+		raise warning 'pgsse.prune: pgsse.log stayed in use; % partitions wait for the next prune',
+			cardinality(v_drop);
+	end if;
+	begin
+		perform pgsse.log_maintain();
+	exception when invalid_parameter_value then
+		raise warning '%', sqlerrm;
+	end;
 	return v_total;
 end $$;
+
+do $$ begin perform pgsse.log_maintain(); end $$;
 
 -- The job queue. Runners claim jobs with FOR UPDATE SKIP LOCKED and hold
 -- a session advisory lock on each job they run: if a runner dies, its

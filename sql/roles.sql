@@ -66,6 +66,6 @@ grant execute on function pgsse.publish(text, text, jsonb),
 	pgsse.publish(text, text, jsonb, text),
 	pgsse.enqueue(text, jsonb, text), pgsse.claim(text),
 	pgsse.finish(bigint, text, int, text), pgsse.recover(), pgsse.prune(),
-	pgsse.cancel(bigint),
+	pgsse.log_maintain(), pgsse.cancel(bigint),
 	pgsse.setting(text), pgsse.check_payload(text, text, jsonb),
 	pgsse.type_ok(jsonb, text) to pgsse_publisher;

@@ -378,6 +378,10 @@ published(PGconn *conn, long want)
 	"order by id)) from pgsse.log l where id <= %s"
 #define OLD_JOBS_SQL "select count(*) || ' ' || md5(string_agg(j::text, " \
 	"'|' order by id)) from pgsse.jobs j where id <= %s"
+/* The log epochs and each one's tails, as one line. */
+#define EPOCHS "select string_agg(e.epoch || ' ' || t.channel || ' ' || " \
+	"t.tail, '|' order by e.epoch, t.channel) from pgsse.epochs e " \
+	"join pgsse.epoch_tails t using (epoch)"
 
 /*
  * The issue's test. A version 1 database with events and jobs (and the
@@ -523,6 +527,80 @@ START_TEST(schema_upgrade_live)
 	/* The app's trigger on pgsse.log is still there. */
 	ck_assert_str_eq(value(c, "select count(*) from pg_trigger where "
 	    "tgname = 'demos_apply' and tgrelid = 'pgsse.log'::regclass"), "1");
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * A version 3 database (log epochs) whose log holds events (public
+ * ones, and some to one user) becomes a partitioned log at version 4:
+ * the old table is the first partition, attached as it is, with every
+ * event unchanged; row-level security and the grants still hold, the
+ * epochs and their tails are as they were, new events go to new
+ * partitions, and retention drops the old table whole once its events
+ * are past it.
+ */
+START_TEST(schema_upgrade_v3_log)
+{
+	PGconn	*c;
+	char	 oldlog[128], sql[256], epochs[256];
+
+	make_v1("v3log", 1);
+	ck_assert_int_eq(psql("v3log", "-f $PGSSE_SRCDIR/sql/upgrade/"
+	    "pgsse-1-2.sql -f $PGSSE_SRCDIR/sql/upgrade/pgsse-2-3.sql"), 0);
+	c = PQconnectdb("dbname=v3log");
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	ck_assert_str_eq(value(c, "select pgsse.schema_version()"), "3");
+	h_exec(c, "select pgsse.publish('logs', 'log', jsonb_build_object("
+	    "'source', 'v2', 'line', 'v2 ' || i)) from generate_series(1, 30) i");
+	h_exec(c, "select pgsse.publish('operations', 'operation_status', "
+	    "jsonb_build_object('job_id', i, 'kind', 'k', 'state', 'queued'), "
+	    "'alice') from generate_series(1, 5) i");
+	snprintf(sql, sizeof(sql), OLD_LOG, "35");
+	snprintf(oldlog, sizeof(oldlog), "%s", value(c, sql));
+	snprintf(epochs, sizeof(epochs), "%s", value(c, EPOCHS));
+	PQfinish(c);
+
+	ck_assert_msg(schema("-d dbname=v3log upgrade") == 0, "%s", out);
+	c = PQconnectdb("dbname=v3log");
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	ck_assert_str_eq(value(c, "select pgsse.schema_version()"), "4");
+	ck_assert_str_eq(value(c, "select relkind from pg_class where oid = "
+	    "'pgsse.log'::regclass"), "p");
+	ck_assert_str_eq(value(c, sql), oldlog);
+	ck_assert_str_eq(value(c, EPOCHS), epochs);
+	ck_assert_str_eq(value(c, "select pgsse.log_epoch()"), "1");
+	/* The old table is a partition, holding them all. */
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log_partitions() "
+	    "p where lo is null and hi = 36 and p.part = 'pgsse.log_v3'::"
+	    "regclass"), "1");
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log_v3"), "35");
+	/* Row-level security and grants, through the parent only. */
+	h_exec(c, "set role pgsse_web");
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log"), "30");
+	h_exec(c, "select set_config('pgsse.user', 'alice', false)");
+	ck_assert_str_eq(value(c, "select count(*) from pgsse.log"), "35");
+	ck_assert_str_eq(h_sqlstate(c, "select * from pgsse.log_v3"),
+	    "42501");
+	h_exec(c, "reset role; select set_config('pgsse.user', '', false)");
+	ck_assert_str_eq(value(c, "select count(*) from pg_policies where "
+	    "schemaname = 'pgsse' and tablename = 'log' and policyname in "
+	    "('log_readers', 'log_stream')"), "2");
+	/* New events go above it; retention drops it whole. */
+	ck_assert_str_eq(value(c, "select pgsse.publish('logs', 'log', "
+	    "'{\"source\": \"v3\", \"line\": \"new\"}') > 35"), "t");
+	ck_assert_str_eq(value(c, "select tableoid = 'pgsse.log_36'::regclass "
+	    "from pgsse.log where id = 36"), "t");
+	h_exec(c, "select pgsse.publish('operations', 'operation_status', "
+	    "jsonb_build_object('job_id', 6, 'kind', 'k', 'state', "
+	    "'queued'), 'alice')");
+	h_exec(c, "update pgsse.settings set value = '1' where name = "
+	    "'retention_count'");
+	ck_assert_str_eq(value(c, "select pgsse.prune()"), "35");
+	ck_assert_str_eq(value(c, "select to_regclass('pgsse.log_v3') is "
+	    "null"), "t");
+	ck_assert_str_eq(value(c, "select string_agg(id::text, ',' order by "
+	    "id) from pgsse.log"), "36,37");
 	PQfinish(c);
 }
 END_TEST
@@ -701,6 +779,7 @@ main(void)
 	tcase_add_checked_fixture(tc, NULL, web_down);
 	tcase_add_test(tc, schema_upgrade_equals_install);
 	tcase_add_test(tc, schema_upgrade_live);
+	tcase_add_test(tc, schema_upgrade_v3_log);
 	tcase_add_test(tc, schema_refusals);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);

@@ -1190,3 +1190,27 @@ h_pg_promote(struct h_pg *pg)
 		ck_abort_msg("cannot promote %s", pg->dir);
 	pg_wait_true(pg, "select not pg_is_in_recovery()");
 }
+
+/*
+ * Opens a stream as an EventSource does after the stream process lost
+ * its database connections (a failover, a new log epoch): one whose
+ * pooled connection went turns the first tries away with retry:, and
+ * the browser comes back. Aborts the test if the stream is not ready
+ * after 20 tries.
+ */
+struct h_sse *
+h_sse_connect_retry(int port, const char *path, const char *lastid)
+{
+	struct h_sse	*s;
+	int		 i;
+
+	for (i = 0; i < 20; i++) {
+		s = h_sse_open(port, path, lastid);
+		if (h_sse_ready(s, 10000) == 0)
+			return s;
+		h_sse_close(s);
+		usleep(250000);
+	}
+	ck_abort_msg("stream %s not ready after 20 tries", path);
+	return NULL;
+}

@@ -104,5 +104,7 @@ void		 h_pg_catch_up(const struct h_pg *primary,
 		    const struct h_pg *standby);
 void		 h_pg_promote(struct h_pg *);
 PGconn		*h_pg_connect_to(const struct h_pg *);
+struct h_sse	*h_sse_connect_retry(int port, const char *path,
+		    const char *lastid);
 
 #endif
