@@ -30,6 +30,12 @@ static const char *const cases[][2] = {
 	{ "postgresql://u:p/w@h/db", "postgresql://u:*****@h/db" },
 	{ "postgresql://u:a@b@h/db", "postgresql://u:*****@h/db" },
 	{ "postgresql://h:5/db", "postgresql://h:5/db" },
+	/* libpq decodes a URI parameter's name as well as its value. */
+	{ "postgresql:///db?pass%77ord=hunter22", "postgresql:///db?pass%77ord=*****" },
+	{ "postgresql:///db?%73slpassword=x&a=b", "postgresql:///db?%73slpassword=*****&a=b" },
+	{ "postgresql:///db?%70%61%73%73%77%6F%72%64=x", "postgresql:///db?%70%61%73%73%77%6F%72%64=*****" },
+	{ "postgresql:///db?host%3d=x", "postgresql:///db?host%3d=x" },
+	{ "postgresql:///db?pass%zzord=x", "postgresql:///db?pass%zzord=*****" },
 	{ "", "" },
 };
 
