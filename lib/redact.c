@@ -20,6 +20,7 @@
  * would lose its letters, and a conninfo with REDACT_SPANS secrets or
  * more hides the whole message.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,35 @@ redact_key(const char *k, size_t klen)
 {
 	return (klen == 8 && strncasecmp(k, "password", 8) == 0) ||
 	    (klen == 11 && strncasecmp(k, "sslpassword", 11) == 0);
+}
+
+/*
+ * Says if the URI parameter name of klen bytes at k names a secret once
+ * its %XX escapes are decoded, as libpq decodes it. A name that does
+ * not decode is taken for a secret: its value is hidden either way.
+ */
+static int
+redact_uri_key(const char *k, size_t klen)
+{
+	char		 name[sizeof("sslpassword")];
+	size_t		 i, n = 0;
+	unsigned int	 c;
+
+	for (i = 0; i < klen; i++, n++) {
+		if (n == sizeof(name) - 1)
+			return 0;	/* longer than any secret's name */
+		if (k[i] != '%') {
+			name[n] = k[i];
+			continue;
+		}
+		if (i + 2 >= klen || !isxdigit((unsigned char)k[i + 1]) ||
+		    !isxdigit((unsigned char)k[i + 2]) ||
+		    sscanf(k + i + 1, "%2x", &c) != 1)
+			return 1;
+		name[n] = (char)c;
+		i += 2;
+	}
+	return redact_key(name, n);
 }
 
 /*
@@ -145,7 +175,7 @@ redact_uri(const char *z, size_t s, struct span *sp)
 		for (k = p + 1; ; k = end + 1) {
 			end = k + strcspn(k, "&");
 			q = k + strcspn(k, "=&");
-			if (redact_key(k, (size_t)(q - k)))
+			if (redact_uri_key(k, (size_t)(q - k)))
 				redact_add(z, sp, &n, (size_t)(q - z) + (*q == '='),
 				    (size_t)(end - q) - (*q == '='));
 			if (*end == '\0')
