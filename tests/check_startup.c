@@ -394,6 +394,68 @@ START_TEST(listen_stale)
 END_TEST
 
 /*
+ * Returns how many sockets listen on TCP port, and in *wild how many of
+ * them on an address that is not loopback, from /proc/net/tcp and tcp6.
+ */
+static int
+st_tcp_listeners(int port, int *wild)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char		 line[512], local[64];
+	unsigned int	 p, st;
+	size_t		 i;
+	int		 n = 0;
+	FILE		*f;
+
+	*wild = 0;
+	for (i = 0; i < 2; i++) {
+		if ((f = fopen(files[i], "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "%*d: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
+			    "%x", local, &p, &st) == 3 && (int)p == port &&
+			    st == 0x0A) {
+				n++;
+				if (strcmp(local, "0100007F") != 0 && strcmp(local,
+				    "00000000000000000000000001000000") != 0)
+					(*wild)++;
+			}
+		fclose(f);
+	}
+	return n;
+}
+
+/* ":PORT" listens on loopback only: FastCGI trusts its peer. */
+START_TEST(listen_port_loopback)
+{
+	struct st_run		 r;
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	char			 addr[64];
+	const char		*argv[] = { st_fcgi[_i], "--socket", addr, NULL };
+	int			 fd, i, wild = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	snprintf(addr, sizeof(addr), ":%d", ntohs(sa.sin_port));
+	st_start(&r, argv, st_nodb, 0);
+	for (i = 0; i < 100 && st_tcp_listeners(ntohs(sa.sin_port),
+	    &wild) == 0; i++)
+		usleep(50000);
+	ck_assert_msg(st_tcp_listeners(ntohs(sa.sin_port), &wild) > 0,
+	    "%s: nothing listens on %s", st_fcgi[_i], addr);
+	ck_assert_msg(wild == 0, "%s --socket %s listens beyond loopback "
+	    "(%d sockets)", st_fcgi[_i], addr, wild);
+	st_free(&r);
+}
+END_TEST
+
+/*
  * The installed programs (PGSSE_PROGRAMS: make check sets it from
  * Makefile.am's lists, so a new program is tested too), relative to
  * the build folder.
@@ -1012,6 +1074,7 @@ startup_suite(void)
 	tcase_add_loop_test(tc, listen_denied, 0, n);
 	tcase_add_loop_test(tc, listen_not_socket, 0, n);
 	tcase_add_loop_test(tc, listen_stale, 0, n);
+	tcase_add_loop_test(tc, listen_port_loopback, 0, n);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("usage");
 	tcase_set_timeout(tc, 120);
