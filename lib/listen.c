@@ -8,8 +8,11 @@
  * first removes whatever is at a Unix path, another program's live
  * socket or a regular file alike.
  *
- * Here an address with a ':' is TCP: ":PORT" listens on every
- * address, "HOST:PORT" (or "[V6]:PORT") on HOST's. Anything else is the
+ * Here an address with a ':' is TCP: ":PORT" listens on loopback only,
+ * because a FastCGI peer is trusted (REMOTE_USER names the user), and
+ * "HOST:PORT" (or "[V6]:PORT") on HOST's: "0.0.0.0:PORT" or "[::]:PORT"
+ * for every address, where a firewall must keep all but the web server
+ * out. Anything else is the
  * path of a Unix socket. Where a socket file already is, a connection
  * is tried: if something answers, another program listens there and
  * this fails; if nothing does, its program died, and the file is
@@ -54,7 +57,7 @@ listen_fix(int er, int tcp)
 		    "folder: run as its owner, or change its owner or mode";
 	case EADDRNOTAVAIL:
 		return "no interface of this host has that address: give "
-		    "one it has, or :PORT for all of them";
+		    "one it has, or :PORT for loopback";
 	case ENAMETOOLONG:
 		return "a Unix socket's path holds at most 107 bytes: choose "
 		    "a shorter one";
@@ -156,7 +159,7 @@ fail:
 }
 
 /*
- * Listens on HOST:PORT, ":PORT" or "[V6]:PORT". Returns the socket, or
+ * Listens on HOST:PORT, ":PORT" (loopback) or "[V6]:PORT". Returns the socket, or
  * -1 after logging why.
  */
 static int
@@ -185,7 +188,7 @@ listen_tcp(const char *addr, int backlog, const char *setting)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
+	hints.ai_flags = hlen > 0 ? AI_PASSIVE : 0;	/* no host: loopback */
 	if ((rc = getaddrinfo(hlen > 0 ? host : NULL, colon + 1, &hints,
 	    &res)) != 0)
 		return listen_fail(addr, setting, gai_strerror(rc),
