@@ -175,6 +175,29 @@ sse_retry(const char *path, const char *lastid)
 	return h_sse_connect_retry(web.port, path, lastid);
 }
 
+/*
+ * Publishes a marker and waits until s has it, so that an event
+ * published before s connected (its notification still on its way) is
+ * behind it. Returns how many messages s has then.
+ */
+static size_t
+settled(struct h_sse *s, PGconn *c)
+{
+	const struct h_msg	*m;
+	int			 i;
+
+	publish_n(c, "settled", 1);
+	for (i = 0; i < 100; i++) {
+		m = s->nmsgs > 0 ? &s->msgs[s->nmsgs - 1] : NULL;
+		if (m != NULL && strcmp(json_field(m->data, "status"),
+		    "settled-0") == 0)
+			return s->nmsgs;
+		h_sse_wait(s, s->nmsgs + 1, WAIT_MS / 20);
+	}
+	ck_abort_msg("the stream never had the marker");
+	return 0;
+}
+
 /* Asserts that s's message i is the status event what. */
 static void
 assert_status(const struct h_sse *s, size_t i, const char *what)
@@ -248,13 +271,14 @@ START_TEST(epoch_async_lost_live)
 	PGconn		*c = h_pg_connect();
 	struct h_sse	*s;
 	int64_t		 lost, last;
-	size_t		 n;
+	size_t		 n, base;
 
 	publish_n(c, "kept", 3);
 	s = h_sse_connect(web.port, "/api/sse/status", NULL);
+	base = settled(s, c);
 	standby_cut();
 	lost = publish_n(c, "lost", LOST);
-	ck_assert_int_eq(h_sse_wait(s, LOST, WAIT_MS), LOST);
+	ck_assert_int_eq(h_sse_wait(s, base + LOST, WAIT_MS), base + LOST);
 	PQfinish(c);
 
 	/* Keep the stream process out of the new primary for now. */
@@ -267,12 +291,12 @@ START_TEST(epoch_async_lost_live)
 	h_exec(c, "select pg_reload_conf()");
 	stream_reconnected();
 	publish_n(c, "fresh", 1);
-	n = (size_t)h_sse_wait(s, LOST + 2, WAIT_MS);
-	ck_assert_msg(n > LOST && strcmp(s->msgs[LOST].event,
+	n = (size_t)h_sse_wait(s, base + LOST + 2, WAIT_MS);
+	ck_assert_msg(n > base + LOST && strcmp(s->msgs[base + LOST].event,
 	    "stream_reset") == 0, "after the failover: got %s %s, expected "
-	    "stream_reset", n > LOST ? s->msgs[LOST].event : "nothing",
-	    n > LOST ? s->msgs[LOST].data : "");
-	assert_status(s, LOST + 1, "fresh-0");
+	    "stream_reset", n > base + LOST ? s->msgs[base + LOST].event :
+	    "nothing", n > base + LOST ? s->msgs[base + LOST].data : "");
+	assert_status(s, base + LOST + 1, "fresh-0");
 	ck_assert(!s->eof);
 	h_sse_close(s);
 	PQfinish(c);
@@ -349,12 +373,13 @@ START_TEST(epoch_sync_resume_exactly)
 	PGconn		*c = h_pg_connect();
 	struct h_sse	*live, *s;
 	char		 lastid[64];
-	size_t		 i;
+	size_t		 i, base;
 
 	live = h_sse_connect(web.port, "/api/sse/status", NULL);
+	base = settled(live, c);
 	publish_n(c, "old", 5);
-	ck_assert_int_eq(h_sse_wait(live, 5, WAIT_MS), 5);
-	snprintf(lastid, sizeof(lastid), "%s", live->msgs[2].id);
+	ck_assert_int_eq(h_sse_wait(live, base + 5, WAIT_MS), base + 5);
+	snprintf(lastid, sizeof(lastid), "%s", live->msgs[base + 2].id);
 	ck_assert_msg(strspn(lastid, "0123456789") == strlen(lastid),
 	    "id before any failover: %s", lastid);
 	PQfinish(c);
@@ -365,18 +390,18 @@ START_TEST(epoch_sync_resume_exactly)
 	stream_reconnected();
 	s = sse_retry("/api/sse/status", lastid);
 	h_sse_wait(s, 5, WAIT_MS);
-	ck_assert_int_eq(h_sse_wait(live, 8, WAIT_MS), 8);
+	ck_assert_int_eq(h_sse_wait(live, base + 8, WAIT_MS), base + 8);
 	/* And nothing more. */
 	h_sse_wait(s, 6, 500);
-	h_sse_wait(live, 9, 500);
+	h_sse_wait(live, base + 9, 500);
 	ck_assert_uint_eq(s->nmsgs, 5);
-	ck_assert_uint_eq(live->nmsgs, 8);
+	ck_assert_uint_eq(live->nmsgs, base + 8);
 	assert_status(s, 0, "old-3");
 	assert_status(s, 1, "old-4");
 	for (i = 0; i < 3; i++) {
 		assert_status(s, 2 + i, i == 0 ? "new-0" : i == 1 ? "new-1" :
 		    "new-2");
-		assert_status(live, 5 + i, i == 0 ? "new-0" : i == 1 ?
+		assert_status(live, base + 5 + i, i == 0 ? "new-0" : i == 1 ?
 		    "new-1" : "new-2");
 	}
 	/* The last id resumes exactly too: nothing is replayed. */
@@ -407,11 +432,13 @@ START_TEST(epoch_plain_id_after_upgrade)
 	struct h_sse	*live, *s;
 	char		 lastid[64], want[64];
 	int64_t		 id;
+	size_t		 base;
 
 	live = h_sse_connect(web.port, "/api/sse/status", NULL);
+	base = settled(live, c);
 	publish_n(c, "old", 3);
-	ck_assert_int_eq(h_sse_wait(live, 3, WAIT_MS), 3);
-	snprintf(lastid, sizeof(lastid), "%s", live->msgs[1].id);
+	ck_assert_int_eq(h_sse_wait(live, base + 3, WAIT_MS), base + 3);
+	snprintf(lastid, sizeof(lastid), "%s", live->msgs[base + 1].id);
 	ck_assert_msg(strspn(lastid, "0123456789") == strlen(lastid),
 	    "id at schema 2: %s", lastid);
 	ck_assert_int_eq(h_run("PGSSE_DATADIR=%s %s/bin/pgsse-schema upgrade "
@@ -420,8 +447,8 @@ START_TEST(epoch_plain_id_after_upgrade)
 	ck_assert_int_eq(h_pg_count("select pgsse.log_epoch()"), 1);
 	id = publish_n(c, "new", 2);
 	snprintf(want, sizeof(want), "%" PRId64, id);
-	ck_assert_int_eq(h_sse_wait(live, 5, WAIT_MS), 5);
-	ck_assert_str_eq(live->msgs[4].id, want);
+	ck_assert_int_eq(h_sse_wait(live, base + 5, WAIT_MS), base + 5);
+	ck_assert_str_eq(live->msgs[base + 4].id, want);
 	s = h_sse_connect(web.port, "/api/sse/status", lastid);
 	ck_assert_int_eq(h_sse_wait(s, 3, WAIT_MS), 3);
 	assert_status(s, 0, "old-2");
@@ -434,10 +461,10 @@ START_TEST(epoch_plain_id_after_upgrade)
 	c = h_pg_connect();
 	id = publish_n(c, "restarted", 1);
 	ck_assert_int_eq(h_pg_count("select pgsse.log_epoch()"), 2);
-	ck_assert_int_eq(h_sse_wait(live, 6, 30000), 6);
-	assert_status(live, 5, "restarted-0");
+	ck_assert_int_eq(h_sse_wait(live, base + 6, 30000), base + 6);
+	assert_status(live, base + 5, "restarted-0");
 	snprintf(want, sizeof(want), "2-%" PRId64, id);
-	ck_assert_str_eq(live->msgs[5].id, want);
+	ck_assert_str_eq(live->msgs[base + 5].id, want);
 	s = sse_retry("/api/sse/status", lastid);
 	ck_assert_int_eq(h_sse_wait(s, 4, WAIT_MS), 4);
 	assert_status(s, 0, "old-2");
