@@ -78,21 +78,25 @@ main(int argc, char *argv[])
 		if ((ch != 's' && ch != 'n') ||
 		    add_field(o, optarg, ch == 'n') == -1) {
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto out;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 2 || argc > 3) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (argc == 3) {
 		struct json_object *j = json_tokener_parse(argv[2]);
 		if (j == NULL || !json_object_is_type(j, json_type_object)) {
 			fprintf(stderr, "pgsse-publish: JSON must be an "
 			    "object\n");
-			return 2;
+			json_object_put(j);
+			rc = 2;
+			goto out;
 		}
 		json_object_object_foreach(o, k, v)
 			json_object_object_add(j, k, json_object_get(v));
