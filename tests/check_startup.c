@@ -451,6 +451,12 @@ START_TEST(listen_port_loopback)
 	    "%s: nothing listens on %s", st_fcgi[_i], addr);
 	ck_assert_msg(wild == 0, "%s --socket %s listens beyond loopback "
 	    "(%d sockets)", st_fcgi[_i], addr, wild);
+	/* The samples' web servers connect to 127.0.0.1, not ::1. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
+	    "%s --socket %s: nothing on 127.0.0.1: %s", st_fcgi[_i], addr,
+	    strerror(errno));
+	close(fd);
 	st_free(&r);
 }
 END_TEST
