@@ -34,7 +34,7 @@ usage(FILE *f, const struct pgsse_stream_cfg *cfg)
 	if (pgsse_redact_conninfo(&conninfo, cfg->conninfo) != PGSSE_OK)
 		pgsse_buf_free(&conninfo);
 	fprintf(f,
-	    "usage: pgsse-stream [--socket PATH|:PORT] [--max-clients N]\n"
+	    "usage: pgsse-stream [--socket PATH|:PORT|HOST:PORT] [--max-clients N]\n"
 	    "                    [--heartbeat SEC] [--retry MS] [--queue N]\n"
 	    "                    [--no-raw]\n"
 	    "Streams PostgreSQL events as text/event-stream over FastCGI.\n"

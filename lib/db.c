@@ -382,7 +382,8 @@ db_check_schema(PGconn *conn)
 		if (rc == 1)
 			pgsse_log(PGSSE_LOG_ERROR, "cannot start: database \"%s\" "
 			    "has no pgsse schema (SQLSTATE 3F000): load it with "
-			    "`pgsse-schema install` (or psql -f sql/pgsse.sql)",
+			    "`pgsse-schema install` (or psql -f sql/pgsse.sql "
+			    "-f sql/roles.sql)",
 			    PQdb(conn));
 		else
 			pgsse_log(PGSSE_LOG_WARN, "checking the schema: %s",

@@ -8,7 +8,7 @@
  * first removes whatever is at a Unix path, another program's live
  * socket or a regular file alike.
  *
- * Here an address with a ':' is TCP: ":PORT" listens on loopback only,
+ * Here an address with a ':' is TCP: ":PORT" listens on 127.0.0.1 only,
  * because a FastCGI peer is trusted (REMOTE_USER names the user), and
  * "HOST:PORT" (or "[V6]:PORT") on HOST's: "0.0.0.0:PORT" or "[::]:PORT"
  * for every address, where a firewall must keep all but the web server
@@ -188,9 +188,10 @@ listen_tcp(const char *addr, int backlog, const char *setting)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = hlen > 0 ? AI_PASSIVE : 0;	/* no host: loopback */
-	if ((rc = getaddrinfo(hlen > 0 ? host : NULL, colon + 1, &hints,
-	    &res)) != 0)
+	hints.ai_flags = AI_PASSIVE;
+	/* No host: IPv4 loopback, where the samples' web servers connect. */
+	if ((rc = getaddrinfo(hlen > 0 ? host : "127.0.0.1", colon + 1,
+	    &hints, &res)) != 0)
 		return listen_fail(addr, setting, gai_strerror(rc),
 		    "give an address, or a name this host resolves");
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
