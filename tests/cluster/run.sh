@@ -30,7 +30,9 @@
 #                are published and every client gets them; the primary is
 #                stopped (immediate) and the standby promoted: it lacks
 #                those events, so each client gets one stream_reset, then
-#                every event published on the new primary, once, in order
+#                every event published on the new primary, once, in order;
+#                the first resume on each web host after it is served (its
+#                replay pool held a connection to the dead primary)
 # Prints each recovery time and the events lost; exits 0 if none was
 # lost, duplicated or out of order (and each client had exactly the one
 # stream_reset of the async phase). Exits 77 (skip) without root or
@@ -291,6 +293,28 @@ wait_sql() {
 	done
 	fail "$3"
 }
+# stream_head W SECONDS [ID]: what w's stream answers in SECONDS,
+# resuming from ID if given.
+stream_head() {
+	local h=(-H 'Accept: text/event-stream')
+	[ -n "${3:-}" ] && h+=(-H "Last-Event-ID: $3")
+	ns cli curl -s -N --max-time "$2" "${h[@]}" "http://${FRONT[$1]}:8080/api/sse/logs"
+	return 0
+}
+# resume_all ID WHAT: resumes from ID on every web host at once; fails,
+# saying WHAT, unless each served the stream (an id line) within 3 s.
+resume_all() {
+	local w rp=()
+	for w in w1 w2 w3; do
+		stream_head "$w" 3 "$1" >"$tmp/head.$w" &
+		rp+=($!)
+	done
+	wait "${rp[@]}"
+	for w in w1 w2 w3; do
+		grep -q '^id:' "$tmp/head.$w" ||
+			fail "$w $2: $(tr '\r\n' '  ' <"$tmp/head.$w"); $(tail -4 "$tmp/$w/out.log")"
+	done
+}
 declare -A REC
 report() { REC[$1]=$2; say "$1: $2"; }
 
@@ -370,7 +394,10 @@ ns w3 nft delete table inet pgsse_g_loss
 report loss "$LOSS_PCT % loss for $((t_pub - t0)) ms of publishing; every client had all events $((t - t_pub)) ms after the last was published"
 
 # --- latency: w3's stream through the delay proxy ---
-ns w3 "$build/tests/cluster/delayproxy" -l 15432 -d "$DELAY_MS" "$PRI:5432" "$SBY:5432" >"$tmp/proxy.out" 2>&1 &
+# Not through ns, a function: $! must be the proxy itself, not a subshell
+# whose end would leave the proxy running.
+ip netns exec "$P-w3" "$build/tests/cluster/delayproxy" -l 15432 -d "$DELAY_MS" "$PRI:5432" "$SBY:5432" \
+	>"$tmp/proxy.out" 2>&1 &
 proxy=$!
 pids+=("$proxy")
 sleep 0.3
@@ -386,6 +413,7 @@ pub "$N_DELAY"
 t=$(wait_all) || exit 1
 report latency "w3's stream through +$DELAY_MS ms each way $((t_via - t0)) ms after its connection was cut; all events to every client $((t - t_via)) ms after"
 kill "$proxy"; wait "$proxy" 2>/dev/null
+ns w3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/15432' 2>/dev/null && fail "the delay proxy still listens"
 t0=$(now_ms)
 pub "$N_DIRECT"
 t=$(wait_all) || exit 1
@@ -433,6 +461,10 @@ wait_sql "$tmp/sby" "select state = 'streaming' and sync_state = 'async' from pg
 lsn=$(sby_sql "select pg_current_wal_lsn()")
 wait_sql "$tmp/pri" "select pg_last_wal_replay_lsn() >= '$lsn'" "the rebuilt standby never caught up"
 t_sby=$(now_ms)
+# A resume on each web host leaves a pooled connection to sby there.
+id0=$(stream_head w1 1 | sed -n 's/^id: *//p' | tr -d '\r' | head -1)
+[ -n "$id0" ] || fail "no id from w1's stream"
+resume_all "$id0" "did not serve a resume"
 ns pri nft -f - <<NFT || fail "nft"
 table inet pgsse_g_async {
 	chain in { type filter hook input priority 0; ip saddr $SBY tcp sport 5432 drop; }
@@ -454,9 +486,11 @@ has() { sql "select count(*) from pgsse.log where channel = 'logs' and (payload 
 t_reset=$(wait_resets) || exit 1
 pub "$N_ASYNC"
 t=$(wait_all) || exit 1
+# The replays' pools still hold their connections to the dead primary.
+resume_all "$id0" "turned the first resume after the failover away"
 [ "$(has "$((lost_from + N_LOST))" "$next")" = "$N_ASYNC" ] || fail "the new primary lacks events published on it"
 [ "$(get w2 /logs/tail)" = 200 ] || fail "w2's GET after the asynchronous failover"
-report async "standby rebuilt in $((t_sby - t0)) ms; $N_LOST events lost by the cut; stop and promote $((t_prom - t_kill)) ms; every client had stream_reset $((t_reset - t_kill)) ms after the stop began, and the $N_ASYNC events published then $((t - t_kill)) ms after it"
+report async "standby rebuilt in $((t_sby - t0)) ms; $N_LOST events lost by the cut; stop and promote $((t_prom - t_kill)) ms; every client had stream_reset $((t_reset - t_kill)) ms after the stop began, and the $N_ASYNC events published then $((t - t_kill)) ms after it; the first resume on each web host served"
 
 # --- the clients' verdict ---
 for i in $(seq "$WAIT_MAX"); do
