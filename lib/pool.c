@@ -9,8 +9,10 @@
  * readable, whereas a healthy idle connection has nothing to say, so
  * one that is readable when taken is closed and a new one opened in its
  * place (to whichever server the conninfo reaches now). One whose peer
- * went silent (no FIN) is not seen here: its query fails within
- * PGSSE_DB_DEAD_MS (db.c) and pgsse_pool_put closes it.
+ * went silent (no FIN, no RST) looks alive until its keepalives give up
+ * (PGSSE_DB_DEAD_MS, db.c), when its socket has an error to read; a
+ * query on it before then fails within that bound, and pgsse_pool_put
+ * closes it.
  */
 #include <poll.h>
 #include <pthread.h>
