@@ -2,7 +2,19 @@
  * pool.c: a few database connections shared by a stream process's client
  * threads, for replays. A connection belongs to the thread that took it
  * until it puts it back. Calls db.c only.
+ *
+ * An idle connection may have died while it waited: its server was
+ * stopped or crashed, and a failover left it with the old primary. The
+ * server's last words (a FATAL message) and its FIN make the socket
+ * readable, whereas a healthy idle connection has nothing to say, so
+ * one that is readable when taken is closed and a new one opened in its
+ * place (to whichever server the conninfo reaches now). One whose peer
+ * went silent (no FIN, no RST) looks alive until its keepalives give up
+ * (PGSSE_DB_DEAD_MS, db.c), when its socket has an error to read; a
+ * query on it before then fails within that bound, and pgsse_pool_put
+ * closes it.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -43,9 +55,30 @@ pgsse_pool_new(const char *conninfo, size_t max)
 }
 
 /*
- * Takes a connection, opening one if fewer than max are open, else
- * waiting up to PGSSE_POOL_WAIT_SEC for one. Returns NULL on failure or
- * time-out. The caller owns the connection until pgsse_pool_put.
+ * Returns 1 if the idle connection conn looks alive: libpq has it good
+ * and idle, and its socket has nothing to read (see the top of the
+ * file). Returns 0 otherwise. Can't fail.
+ */
+static int
+pool_quiet(PGconn *conn)
+{
+	struct pollfd	 pfd;
+
+	if (PQstatus(conn) != CONNECTION_OK ||
+	    PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return 0;
+	pfd.fd = PQsocket(conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return pfd.fd != -1 && poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * Takes a connection: an idle one that still looks alive (one that does
+ * not is closed and replaced), else a new one if fewer than max are
+ * open, else waits up to PGSSE_POOL_WAIT_SEC for one. Returns NULL on
+ * failure or time-out. The caller owns the connection until
+ * pgsse_pool_put.
  */
 PGconn *
 pgsse_pool_get(struct pgsse_pool *p)
@@ -67,6 +100,11 @@ pgsse_pool_get(struct pgsse_pool *p)
 		open = 1;
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (conn != NULL && !pool_quiet(conn)) {
+		pgsse_db_close(conn);	/* its slot goes to a new one */
+		conn = NULL;
+		open = 1;
+	}
 	if (open && (conn = pgsse_db_connect(p->conninfo)) == NULL) {
 		pthread_mutex_lock(&p->lock);
 		p->nopen--;

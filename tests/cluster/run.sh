@@ -24,8 +24,18 @@
 #   failover     the primary stopped (immediate): w1 still serves a GET
 #                fragment from the standby, w2 answers 503; the standby
 #                is promoted; the streams and clients resume
+#   async        the old primary, rebuilt (pg_basebackup), becomes an
+#                asynchronous standby of the new one; its replication
+#                link is cut (nftables in its namespace), N_LOST events
+#                are published and every client gets them; the primary is
+#                stopped (immediate) and the standby promoted: it lacks
+#                those events, so each client gets one stream_reset, then
+#                every event published on the new primary, once, in order;
+#                the first resume on each web host after it is served (its
+#                replay pool held a connection to the dead primary)
 # Prints each recovery time and the events lost; exits 0 if none was
-# lost, duplicated or out of order. Exits 77 (skip) without root or
+# lost, duplicated or out of order (and each client had exactly the one
+# stream_reset of the async phase). Exits 77 (skip) without root or
 # namespaces, and 1 instead where CI is set: CI must not skip it.
 # Everything it makes is removed on every exit path.
 set -uo pipefail
@@ -42,8 +52,9 @@ CHECK_MAX_S=420
 WAIT_MAX=600
 # The events of each phase; their sum is what every client must get.
 N_STEADY=100 N_LINK=20 N_HALF=10 N_LOSS=50 N_DELAY=20 N_DIRECT=10
-N_FAILOVER=50
-TOTAL=$((N_STEADY + N_LINK + N_HALF + N_LOSS + N_DELAY + N_DIRECT + N_FAILOVER))
+N_FAILOVER=50 N_LOST=20 N_ASYNC=30
+TOTAL=$((N_STEADY + N_LINK + N_HALF + N_LOSS + N_DELAY + N_DIRECT + N_FAILOVER +
+	N_LOST + N_ASYNC))
 dead_ms=$(sed -n 's/^#define PGSSE_DB_DEAD_MS \([0-9]*\).*/\1/p' "$src/lib/extern.h")
 # shellcheck source=tests/lib/stack.sh
 . "$src/tests/lib/stack.sh"
@@ -207,7 +218,7 @@ done
 say "3 web hosts up ($(( $(now_ms) - t_start )) ms)"
 
 # --- The clients. ---
-ns cli "$build/tests/cluster/ssecheck" -c "$CONNS" -e "$TOTAL" -t "$CHECK_MAX_S" \
+ns cli "$build/tests/cluster/ssecheck" -c "$CONNS" -e "$TOTAL" -r 1 -t "$CHECK_MAX_S" \
 	-u /api/sse/logs "${FRONT[w1]}:8080" "${FRONT[w2]}:8080" "${FRONT[w3]}:8080" \
 	>"$tmp/check.out" 2>"$tmp/check.err" &
 checker=$!
@@ -259,6 +270,50 @@ wait_all() {
 		sleep 0.1
 	done
 	fail "the clients did not all get seq $((next - 1)): $(tail -3 "$tmp/check.out") $(tail -5 "$tmp/check.err")"
+}
+# wait_resets: prints the time (ms) at which every client had had its
+# stream_reset; fails after WAIT_MAX tenths of a second.
+wait_resets() {
+	local i t
+	for i in $(seq "$WAIT_MAX"); do
+		t=$(awk '$1 == "resets" && $2 >= 1 { print $3; exit }' "$tmp/check.out")
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		kill -0 "$checker" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "the clients did not all get stream_reset: $(tail -3 "$tmp/check.out") $(tail -5 "$tmp/check.err")"
+}
+# wait_sql HOST_DIR QUERY WHAT: waits until QUERY is t on the server
+# whose socket is in HOST_DIR; fails after WAIT_MAX tenths of a second.
+wait_sql() {
+	local i
+	for i in $(seq "$WAIT_MAX"); do
+		[ "$(PGHOST=$1 psql -qAt -c "$2" 2>/dev/null)" = t ] && return 0
+		sleep 0.1
+	done
+	fail "$3"
+}
+# stream_head W SECONDS [ID]: what w's stream answers in SECONDS,
+# resuming from ID if given.
+stream_head() {
+	local h=(-H 'Accept: text/event-stream')
+	[ -n "${3:-}" ] && h+=(-H "Last-Event-ID: $3")
+	ns cli curl -s -N --max-time "$2" "${h[@]}" "http://${FRONT[$1]}:8080/api/sse/logs"
+	return 0
+}
+# resume_all ID WHAT: resumes from ID on every web host at once; fails,
+# saying WHAT, unless each served the stream (an id line) within 3 s.
+resume_all() {
+	local w rp=()
+	for w in w1 w2 w3; do
+		stream_head "$w" 3 "$1" >"$tmp/head.$w" &
+		rp+=($!)
+	done
+	wait "${rp[@]}"
+	for w in w1 w2 w3; do
+		grep -q '^id:' "$tmp/head.$w" ||
+			fail "$w $2: $(tr '\r\n' '  ' <"$tmp/head.$w"); $(tail -4 "$tmp/$w/out.log")"
+	done
 }
 declare -A REC
 report() { REC[$1]=$2; say "$1: $2"; }
@@ -339,7 +394,10 @@ ns w3 nft delete table inet pgsse_g_loss
 report loss "$LOSS_PCT % loss for $((t_pub - t0)) ms of publishing; every client had all events $((t - t_pub)) ms after the last was published"
 
 # --- latency: w3's stream through the delay proxy ---
-ns w3 "$build/tests/cluster/delayproxy" -l 15432 -d "$DELAY_MS" "$PRI:5432" "$SBY:5432" >"$tmp/proxy.out" 2>&1 &
+# Not through ns, a function: $! must be the proxy itself, not a subshell
+# whose end would leave the proxy running.
+ip netns exec "$P-w3" "$build/tests/cluster/delayproxy" -l 15432 -d "$DELAY_MS" "$PRI:5432" "$SBY:5432" \
+	>"$tmp/proxy.out" 2>&1 &
 proxy=$!
 pids+=("$proxy")
 sleep 0.3
@@ -355,6 +413,7 @@ pub "$N_DELAY"
 t=$(wait_all) || exit 1
 report latency "w3's stream through +$DELAY_MS ms each way $((t_via - t0)) ms after its connection was cut; all events to every client $((t - t_via)) ms after"
 kill "$proxy"; wait "$proxy" 2>/dev/null
+ns w3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/15432' 2>/dev/null && fail "the delay proxy still listens"
 t0=$(now_ms)
 pub "$N_DIRECT"
 t=$(wait_all) || exit 1
@@ -382,6 +441,57 @@ before=$(jobs_on sby)
 [ "$(jobs_on sby)" = $((before + 1)) ] || fail "w1's action did not reach the new primary"
 [ "$(get w2 /logs/tail)" = 200 ] || fail "w2's GET after failover"
 
+# --- async: the old primary comes back as an asynchronous standby of
+# the new one (sby), its link is cut, and what sby commits then is lost
+# when sby stops and the old primary is promoted. ---
+t0=$(now_ms)
+rm -rf "$tmp/pri/data"
+ns pri runuser -u pgsse -- env PGPASSFILE="$tmp/sby/pgpass" "$PG_BINDIR/pg_basebackup" \
+	-h "$SBY" -p 5432 -U pgsse -D "$tmp/pri/data" -X stream -c fast || fail "pg_basebackup of the new primary"
+as_pg touch "$tmp/pri/data/standby.signal"
+cat >>"$tmp/pri/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1,$PRI'
+unix_socket_directories = '$tmp/pri'
+primary_conninfo = 'host=$SBY port=5432 user=pgsse passfile=$tmp/sby/pgpass application_name=pgsse_g_pri'
+CONF
+ns pri "$cluster" start "$tmp/pri" || fail "the rebuilt standby's start"
+[ "$(sby_sql "show synchronous_standby_names")" = "" ] || fail "the new primary's replication is synchronous"
+wait_sql "$tmp/sby" "select state = 'streaming' and sync_state = 'async' from pg_stat_replication where application_name = 'pgsse_g_pri'" \
+	"the rebuilt standby never streamed asynchronously"
+lsn=$(sby_sql "select pg_current_wal_lsn()")
+wait_sql "$tmp/pri" "select pg_last_wal_replay_lsn() >= '$lsn'" "the rebuilt standby never caught up"
+t_sby=$(now_ms)
+# A resume on each web host leaves a pooled connection to sby there.
+id0=$(stream_head w1 1 | sed -n 's/^id: *//p' | tr -d '\r' | head -1)
+[ -n "$id0" ] || fail "no id from w1's stream"
+resume_all "$id0" "did not serve a resume"
+ns pri nft -f - <<NFT || fail "nft"
+table inet pgsse_g_async {
+	chain in { type filter hook input priority 0; ip saddr $SBY tcp sport 5432 drop; }
+	chain out { type filter hook output priority 0; ip daddr $SBY tcp dport 5432 drop; }
+}
+NFT
+lost_from=$next
+pub "$N_LOST"
+t=$(wait_all) || exit 1
+t_kill=$(now_ms)
+as_pg "$PG_BINDIR/pg_ctl" -D "$tmp/sby/data" -m immediate -w stop >/dev/null || fail "stopping the primary"
+ns pri nft delete table inet pgsse_g_async
+ns pri runuser -u pgsse -- "$PG_BINDIR/pg_ctl" -D "$tmp/pri/data" -w promote >/dev/null || fail "promote"
+t_prom=$(now_ms)
+# has FROM TO: how many of seq FROM to TO-1 the new primary's log has.
+has() { sql "select count(*) from pgsse.log where channel = 'logs' and (payload ->> 'seq')::int >= $1 and (payload ->> 'seq')::int < $2"; }
+[ "$(has "$lost_from" "$next")" = 0 ] || fail "the new primary has events published after its link was cut: nothing was lost"
+[ "$(has $((lost_from - 1)) "$lost_from")" = 1 ] || fail "the new primary lacks the last event before its link was cut"
+t_reset=$(wait_resets) || exit 1
+pub "$N_ASYNC"
+t=$(wait_all) || exit 1
+# The replays' pools still hold their connections to the dead primary.
+resume_all "$id0" "turned the first resume after the failover away"
+[ "$(has "$((lost_from + N_LOST))" "$next")" = "$N_ASYNC" ] || fail "the new primary lacks events published on it"
+[ "$(get w2 /logs/tail)" = 200 ] || fail "w2's GET after the asynchronous failover"
+report async "standby rebuilt in $((t_sby - t0)) ms; $N_LOST events lost by the cut; stop and promote $((t_prom - t_kill)) ms; every client had stream_reset $((t_reset - t_kill)) ms after the stop began, and the $N_ASYNC events published then $((t - t_kill)) ms after it; the first resume on each web host served"
+
 # --- the clients' verdict ---
 for i in $(seq "$WAIT_MAX"); do
 	kill -0 "$checker" 2>/dev/null || break
@@ -394,7 +504,7 @@ say "$result"
 [ "$rc" = 0 ] || fail "clients lost, repeated or reordered events: $(head -20 "$tmp/check.err")"
 lost=$(echo "$result" | sed -n 's/.*gaps=\([0-9]*\).*/\1/p')
 printf '\n| phase | measured |\n| --- | --- |\n'
-for k in steady reads link_down half_open loss latency latency_end failover; do
+for k in steady reads link_down half_open loss latency latency_end failover async; do
 	printf '| %s | %s |\n' "$k" "${REC[$k]}"
 done
-say "events lost: $lost, $TOTAL events to $CONNS clients, wall time $(( ($(now_ms) - t_start) / 1000 )) s"
+say "events lost: $lost (and $N_LOST by asynchronous replication, told by stream_reset), $TOTAL events to $CONNS clients, wall time $(( ($(now_ms) - t_start) / 1000 )) s"

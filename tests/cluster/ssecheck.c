@@ -1,18 +1,22 @@
 /*
  * ssecheck: the cluster test's client (tests/cluster/run.sh).
  *
- *   ssecheck -c CONNS -e EVENTS -t SECONDS -u PATH HOST:PORT...
+ *   ssecheck -c CONNS -e EVENTS [-r RESETS] -t SECONDS -u PATH HOST:PORT...
  *
  * Opens CONNS streams of PATH, spread over the web hosts in turn, and
  * checks that each receives the events with "seq" 0 to EVENTS-1 exactly
  * once and in order, with ids that increase (the number that ends an id
- * increases while what comes before it stays). A closed stream comes
- * back after RETRY_MS with the last id it saw as Last-Event-ID, as
- * EventSource does. It prints, on standard output:
+ * increases while what comes before it stays), and exactly RESETS
+ * stream_reset events (default 0: a failover of asynchronous
+ * replication that lost events tells each stream once). A closed stream
+ * comes back after RETRY_MS with the last id it saw as Last-Event-ID, as
+ * EventSource does (an id line counts even in an event without data).
+ * It prints, on standard output:
  *   ready N          once all N streams have been answered 200
  *   all S MS         when every stream has seq S (MS: CLOCK_REALTIME, ms)
+ *   resets K MS      when every stream has had K stream_reset
  *   result k=v...    at the end: once all have every event, or at SECONDS
- * Exits 0 if every stream got every event once, in order, with no
+ * Exits 0 if every stream got every event once, in order, and RESETS
  * stream_reset; 1 otherwise; 2 on a usage error.
  */
 #include <arpa/inet.h>
@@ -52,11 +56,13 @@ struct conn {
 	char		 event[64];
 	char		 data[LINE_MAX_B];
 	int64_t		 lastseq;
+	int64_t		 resets;	/* stream_reset events seen */
 };
 
 static struct conn	 conns[CONNS_MAX];
 static int		 nconns;
 static int64_t		 events, delivered, gaps, dups, disorder, resets;
+static int64_t		 want_resets;
 static int64_t		 reconnects, refused;
 static const char	*path;
 
@@ -106,8 +112,10 @@ on_event(struct conn *c)
 
 	if (strcmp(c->event, "stream_reset") == 0) {
 		resets++;
-		fprintf(stderr, "ssecheck: conn %td: stream_reset: %s\n",
-		    c - conns, c->data);
+		if (++c->resets > want_resets)
+			fprintf(stderr, "ssecheck: conn %td (%s): stream_reset "
+			    "%" PRId64 ": %s\n", c - conns, c->host, c->resets,
+			    c->data);
 	}
 	if (c->idbuf[0] != '\0') {
 		check_id(c, c->idbuf);
@@ -155,9 +163,12 @@ on_line(struct conn *c, char *z)
 		    7 : 6));
 	else if (*z == '\0') {
 		/* Dispatch, as EventSource does: an event cut short by a
-		 * closed connection was never received. */
+		 * closed connection was never received; an id without data
+		 * (a stream's first line) still sets the last id. */
 		if (c->data[0] != '\0')
 			on_event(c);
+		else if (c->idbuf[0] != '\0')
+			memcpy(c->id, c->idbuf, sizeof(c->id));
 		c->data[0] = c->idbuf[0] = c->event[0] = '\0';
 	}
 }
@@ -220,6 +231,19 @@ min_seq(void)
 	return m;
 }
 
+/* Returns the fewest stream_reset any stream has had. */
+static int64_t
+min_resets(void)
+{
+	int64_t	 m = INT64_MAX;
+	int	 i;
+
+	for (i = 0; i < nconns; i++)
+		if (conns[i].resets < m)
+			m = conns[i].resets;
+	return m;
+}
+
 /* Sets up the streams over the n hosts ("a.b.c.d:port"). */
 static int
 conns_init(int nc, char **hosts, int n)
@@ -253,7 +277,7 @@ run(int64_t deadline)
 {
 	struct pollfd	 pfd[CONNS_MAX];
 	char		 buf[65536];
-	int64_t		 shown = -1, m, t;
+	int64_t		 shown = -1, shown_resets = 0, m, t;
 	ssize_t		 r;
 	int		 i, ready = 0, nup;
 
@@ -262,6 +286,11 @@ run(int64_t deadline)
 			printf("all %" PRId64 " %" PRId64 "\n", m, t);
 			fflush(stdout);
 			shown = m;
+		}
+		if ((m = min_resets()) > shown_resets) {
+			printf("resets %" PRId64 " %" PRId64 "\n", m, t);
+			fflush(stdout);
+			shown_resets = m;
 		}
 		for (i = 0, nup = 0; i < nconns; i++) {
 			if (conns[i].fd == -1 && t >= conns[i].retry_at &&
@@ -310,13 +339,16 @@ main(int argc, char *argv[])
 	long	 nc = 0, secs = 0;
 	int	 ch, i, ok;
 
-	while ((ch = getopt(argc, argv, "c:e:t:u:")) != -1)
+	while ((ch = getopt(argc, argv, "c:e:r:t:u:")) != -1)
 		switch (ch) {
 		case 'c':
 			nc = strtol(optarg, NULL, 10);
 			break;
 		case 'e':
 			events = strtoll(optarg, NULL, 10);
+			break;
+		case 'r':
+			want_resets = strtoll(optarg, NULL, 10);
 			break;
 		case 't':
 			secs = strtol(optarg, NULL, 10);
@@ -328,10 +360,12 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	if (nc < 1 || nc > CONNS_MAX || events < 1 || secs < 1 ||
+	    want_resets < 0 ||
 	    path == NULL || optind == argc || argc - optind > HOSTS_MAX ||
 	    conns_init((int)nc, argv + optind, argc - optind) == -1) {
 		fprintf(stderr, "usage: ssecheck -c CONNS (1 to %d) -e EVENTS "
-		    "-t SECONDS -u PATH HOST:PORT... (at most %d)\n",
+		    "[-r RESETS] -t SECONDS -u PATH HOST:PORT... (at most "
+		    "%d)\n",
 		    CONNS_MAX, HOSTS_MAX);
 		return 2;
 	}
@@ -340,12 +374,15 @@ main(int argc, char *argv[])
 		if (conns[i].fd != -1)
 			close(conns[i].fd);
 	ok = delivered == nc * events && gaps == 0 && dups == 0 &&
-	    disorder == 0 && resets == 0;
+	    disorder == 0 && resets == nc * want_resets &&
+	    min_resets() == want_resets;
 	printf("result conns=%ld events=%" PRId64 " delivered=%" PRId64
 	    " expected=%" PRId64 " gaps=%" PRId64 " dups=%" PRId64
-	    " disorder=%" PRId64 " resets=%" PRId64 " reconnects=%" PRId64
+	    " disorder=%" PRId64 " resets=%" PRId64 " resets_expected=%"
+	    PRId64 " reconnects=%" PRId64
 	    " refused=%" PRId64 " ok=%d\n", nc, events, delivered,
-	    nc * events, gaps, dups, disorder, resets, reconnects, refused,
+	    nc * events, gaps, dups, disorder, resets, nc * want_resets,
+	    reconnects, refused,
 	    ok);
 	return ok ? 0 : 1;
 }
