@@ -29,7 +29,10 @@
  * that were dropped and then answered 200 again, and "back_ms" is the
  * time from the first drop until every connection was back (-1 if not
  * all were; "dropped" counts the connections cut at least once); with -B it stops as soon as every connection is back, so
- * that a resume storm is timed without publishing.
+ * that a resume storm is timed without publishing. With -N a stream
+ * reconnects without Last-Event-ID. With -P it prints the line "primed"
+ * once every connection has had an event (so that a caller can cut the
+ * streams once all have an id to resume from).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,6 +86,7 @@ static int64_t	 refused;	/* answers other than 200 */
 static int64_t	 nback, first_drop, all_back;	/* resume storms */
 static int64_t	 nlive;		/* connections opened, for "back" */
 static int64_t	 ndropped;	/* connections the server closed */
+static int64_t	 nprimed;	/* connections that have had an event */
 static int64_t	 expect = -1, ndone;	/* -e: stop when all have it */
 static int64_t	 expect_total = -1;	/* -E: stop at this many in all */
 static double	 churn;			/* -X: disconnects per conn per s */
@@ -118,6 +122,8 @@ on_data(struct conn *c, const char *z)
 		t = field(z, "\"t\":");
 	if (seq < 0 || t < 0)
 		return;
+	if (c->lastseq < 0 && c->delivered == 0)
+		nprimed++;
 	if (c->lastseq < 0)
 		c->firstseq = seq;
 	if (c->lastseq >= 0 && seq <= c->lastseq)
@@ -408,15 +414,17 @@ main(int argc, char *argv[])
 	int64_t			 t0, tconn, end, connected = 0, receivers = 0;
 	int			 port = 8080, nconn = 100, secs = 10, ep, i, n, ch;
 	int			 reconnect = 0, hold = 0, wait_s = 30;
-	int			 stop_back = 0;
+	int			 stop_back = 0, noid = 0, primed = 0;
 	int64_t			 next_churn = 0;
 
-	while ((ch = getopt(argc, argv, "a:Bp:u:c:d:e:E:H:W:X:R")) != -1) {
+	while ((ch = getopt(argc, argv, "a:Bp:Pu:c:d:e:E:H:NW:X:R")) != -1) {
 		switch (ch) {
 		case 'X': churn = atof(optarg); reconnect = 1; break;
 		case 'a': users = optarg; break;
 		case 'B': stop_back = 1; reconnect = 1; break;
 		case 'W': wait_s = atoi(optarg); break;
+		case 'N': noid = 1; break;
+		case 'P': primed = 1; break;
 		case 'e': expect = atoll(optarg); break;
 		case 'E': expect_total = atoll(optarg); break;
 		case 'H': hold = atoi(optarg); break;
@@ -427,7 +435,7 @@ main(int argc, char *argv[])
 		case 'd': secs = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: sseload -p PORT -u PATH -c CONNS "
-			    "-d SECONDS [-R] [-B] [-e EVENTS] [-E DELIVERIES] "
+			    "-d SECONDS [-R] [-B] [-N] [-P] [-e EVENTS] [-E DELIVERIES] "
 			    "[-a USERFILE] [-H SECONDS] [-W SECONDS] "
 			    "[-X RATE]\n");
 			return 2;
@@ -481,6 +489,11 @@ main(int argc, char *argv[])
 		 * then be read into the wrong one. */
 		for (i = 0; i < n; i++)
 			on_event(ep, evs[i].data.ptr, path, reconnect);
+		if (primed && nprimed >= connected) {
+			printf("primed\n");
+			fflush(stdout);
+			primed = 0;
+		}
 		if (churn > 0 && now_us() >= next_churn) {
 			/* Drop random streams, as users closing tabs would. */
 			next_churn = now_us() + 100000;
@@ -507,7 +520,10 @@ main(int argc, char *argv[])
 			memcpy(c->idbuf, c->id, sizeof(c->idbuf));
 			c->data[0] = '\0';
 			c->onconn = 0;
-			memcpy(c->from, c->id, sizeof(c->from));
+			if (noid)
+				c->from[0] = '\0';
+			else
+				memcpy(c->from, c->id, sizeof(c->from));
 			if (start_conn(ep, c, port) != 0) {
 				c->retry_at = now_us() + 500000;
 				continue;
