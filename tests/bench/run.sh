@@ -13,6 +13,7 @@
 # (memory returned after 5,000 streams close) and heartbeat (CPU of
 # 9,000 idle streams). BENCH_SECONDS sets the length of each run (10);
 # BENCH_RUNS the runs of each W1 point, whose median is reported (3).
+# A full run takes about 19 minutes on 2 cores.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${PGSSE_BUILDDIR:-$src}
@@ -26,6 +27,7 @@ load=$build/tests/bench/sseload
 pub=$build/tests/bench/ssepub
 hz=$(getconf CLK_TCK)
 t_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # The storms' size, and the window of the heartbeat's CPU (at least one
 # heartbeat of the default 15 s).
 storm=9000
@@ -1034,7 +1036,9 @@ the publisher (\`tests/bench/ssepub.c\`), PostgreSQL 15, pgsse-stream
 behind lighttpd $(/usr/sbin/lighttpd -v 2>&1 | sed -n 's/lighttpd\/\([0-9.]*\).*/\1/p') with the shipped config, and nginx $(nginx -v 2>&1 | sed 's/.*\///') with
 nchan (one worker, EventSource); for latency and CPU also pgsse-stream
 behind nginx (FastCGI, one worker, the shipped server block
-\`etc/nginx/pgsse-nginx.conf.in\`). The machine may be shared and noisy:
+\`etc/nginx/pgsse-nginx.conf.in\`). Load average at the start
+$load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg) (1, 5 and 15 minutes; more
+than the cores means other work shared the machine). It may be noisy:
 read the ratios, which compare figures taken minutes apart in the same
 run. pgsse's own CPU is pgsse-stream's and PostgreSQL's (every backend,
 the publisher's too); the web server's is lighttpd's or nginx's; nchan's
