@@ -23,6 +23,16 @@
  * whichever streams had them. With -H it keeps its streams open for
  * SECONDS after it has printed its figures, so that their closing does
  * not fall in the window a caller measures.
+ * With -W it waits at most SECONDS (30) for every stream to be
+ * subscribed before it prints "ready" (a storm that never completes
+ * shows as subscribed below connected). "back" counts the connections
+ * that were dropped and then answered 200 again, and "back_ms" is the
+ * time from the first drop until every connection was back (-1 if not
+ * all were; "dropped" counts the connections cut at least once); with -B it stops as soon as every connection is back, so
+ * that a resume storm is timed without publishing. With -N a stream
+ * reconnects without Last-Event-ID. With -P it prints the line "primed"
+ * once every connection has had an event (so that a caller can cut the
+ * streams once all have an id to resume from).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +65,10 @@ struct conn {
 	int	 up;		/* headers seen */
 	int	 subscribed;	/* first id block seen: the stream is live */
 	int	 closed;
+	int	 pending;	/* connecting: the request is not sent yet */
+	int	 ok;		/* this answer's status is 200 */
+	int	 dropped;	/* closed by the server at least once */
+	int	 back;		/* answered 200 again after a drop */
 	char	*line;
 	size_t	 len;
 	int64_t	 lastseq;
@@ -69,6 +83,10 @@ static uint32_t	*hist;
 static int64_t	 nlat, gaps, dups, delivered, maxlat, closed_early;
 static int64_t	 last_delivery, max_silence, reconnects, nsubscribed;
 static int64_t	 refused;	/* answers other than 200 */
+static int64_t	 nback, first_drop, all_back;	/* resume storms */
+static int64_t	 nlive;		/* connections opened, for "back" */
+static int64_t	 ndropped;	/* connections the server closed */
+static int64_t	 nprimed;	/* connections that have had an event */
 static int64_t	 expect = -1, ndone;	/* -e: stop when all have it */
 static int64_t	 expect_total = -1;	/* -E: stop at this many in all */
 static double	 churn;			/* -X: disconnects per conn per s */
@@ -104,6 +122,8 @@ on_data(struct conn *c, const char *z)
 		t = field(z, "\"t\":");
 	if (seq < 0 || t < 0)
 		return;
+	if (c->lastseq < 0 && c->delivered == 0)
+		nprimed++;
 	if (c->lastseq < 0)
 		c->firstseq = seq;
 	if (c->lastseq >= 0 && seq <= c->lastseq)
@@ -153,14 +173,21 @@ on_bytes(struct conn *c, const char *buf, size_t n)
 			c->line[--c->len] = '\0';
 		if (!c->up) {
 			if (strncmp(c->line, "HTTP/", 5) == 0 &&
-			    (e = strchr(c->line, ' ')) != NULL &&
-			    strncmp(e + 1, "200", 3) != 0 && refused++ < 3)
-				fprintf(stderr, "sseload: conn %td: %s\n",
-				    c - conns, c->line);
+			    (e = strchr(c->line, ' ')) != NULL) {
+				c->ok = strncmp(e + 1, "200", 3) == 0;
+				if (!c->ok && refused++ < 3)
+					fprintf(stderr, "sseload: conn %td: "
+					    "%s\n", c - conns, c->line);
+			}
 			/* pgsse writes its headers only once the stream is
 			 * subscribed; nchan subscribes before answering. */
 			if (c->len == 0) {
 				c->up = 1;
+				if (c->dropped && c->ok && !c->back) {
+					c->back = 1;
+					if (++nback == nlive)
+						all_back = now_us();
+				}
 				if (!c->subscribed) {
 					c->subscribed = 1;
 					nsubscribed++;
@@ -252,34 +279,117 @@ out:
 	return rc;
 }
 
+/*
+ * Starts a connection to 127.0.0.1:port without waiting for it (a storm
+ * of them must not wait in turn on a full listen queue). Returns the
+ * descriptor, or -1 if the connection failed at once.
+ */
 static int
-open_conn(int port, const char *path, const char *lastid, const char *auth)
+open_conn(int port)
 {
 	struct sockaddr_in	 sa;
-	char			 req[2048];
-	int			 fd, n, one = 1;
+	int			 fd, one = 1;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) < 0)
 		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
+	    errno != EINPROGRESS) {
 		close(fd);
 		return -1;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/*
+ * Once c's connection is made, sends its request: path, its
+ * Last-Event-ID (c->from) if any, its Authorization line. Returns -1 if
+ * the connection failed or the request could not be sent whole.
+ */
+static int
+send_req(int ep, struct conn *c, const char *path)
+{
+	struct epoll_event	 ev;
+	char			 req[2048];
+	int			 n, err = 0;
+	socklen_t		 len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
+	    err != 0)
+		return -1;
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
 	    "Accept: text/event-stream\r\n%s%s%s%s\r\n", path,
-	    *lastid ? "Last-Event-ID: " : "", lastid, *lastid ? "\r\n" : "",
-	    auth);
-	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n) {
-		close(fd);
+	    *c->from ? "Last-Event-ID: " : "", c->from, *c->from ? "\r\n" : "",
+	    c->auth);
+	if (n < 0 || (size_t)n >= sizeof(req) || write(c->fd, req, (size_t)n) != n)
 		return -1;
+	c->pending = 0;
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	return epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * Closes c's connection, cut by the server or failed; with reconnect,
+ * it comes back after 0.5 to 1 s, as EventSource would.
+ */
+static void
+drop_conn(int ep, struct conn *c, int reconnect)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->closed = 1;
+	closed_early++;
+	if (first_drop == 0)
+		first_drop = now_us();
+	if (!c->dropped)
+		ndropped++;
+	c->dropped = 1;
+	if (reconnect)
+		c->retry_at = now_us() + 500000 + rand() % 500000;
+}
+
+/*
+ * One epoll event on c: sends the request once connected, else reads
+ * what arrived; drops the connection if it failed or was closed.
+ */
+static void
+on_event(int ep, struct conn *c, const char *path, int reconnect)
+{
+	char	 buf[65536];
+	ssize_t	 r;
+
+	if (c->pending) {
+		if (send_req(ep, c, path) != 0)
+			drop_conn(ep, c, reconnect);
+		return;
 	}
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
+	while ((r = read(c->fd, buf, sizeof(buf))) > 0)
+		on_bytes(c, buf, (size_t)r);
+	if (r == 0 || (r < 0 && errno != EAGAIN))
+		drop_conn(ep, c, reconnect);
+}
+
+/*
+ * Starts c's connection and watches it. Returns -1 if it failed at once.
+ */
+static int
+start_conn(int ep, struct conn *c, int port)
+{
+	struct epoll_event	 ev;
+
+	if ((c->fd = open_conn(port)) < 0)
+		return -1;
+	c->pending = 1;
+	c->closed = 0;
+	ev.events = EPOLLOUT;
+	ev.data.ptr = c;
+	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+	return 0;
 }
 
 static int64_t
@@ -297,21 +407,24 @@ percentile(double q)
 int
 main(int argc, char *argv[])
 {
-	struct epoll_event	 ev, evs[512];
+	struct epoll_event	 evs[512];
 	struct rlimit		 rl;
 	struct conn		*cs;
 	const char		*path = "/api/sse/logs", *users = NULL;
-	char			 buf[65536];
 	int64_t			 t0, tconn, end, connected = 0, receivers = 0;
 	int			 port = 8080, nconn = 100, secs = 10, ep, i, n, ch;
-	int			 reconnect = 0, hold = 0;
+	int			 reconnect = 0, hold = 0, wait_s = 30;
+	int			 stop_back = 0, noid = 0, primed = 0;
 	int64_t			 next_churn = 0;
-	ssize_t			 r;
 
-	while ((ch = getopt(argc, argv, "a:p:u:c:d:e:E:H:X:R")) != -1) {
+	while ((ch = getopt(argc, argv, "a:Bp:Pu:c:d:e:E:H:NW:X:R")) != -1) {
 		switch (ch) {
 		case 'X': churn = atof(optarg); reconnect = 1; break;
 		case 'a': users = optarg; break;
+		case 'B': stop_back = 1; reconnect = 1; break;
+		case 'W': wait_s = atoi(optarg); break;
+		case 'N': noid = 1; break;
+		case 'P': primed = 1; break;
 		case 'e': expect = atoll(optarg); break;
 		case 'E': expect_total = atoll(optarg); break;
 		case 'H': hold = atoi(optarg); break;
@@ -322,8 +435,9 @@ main(int argc, char *argv[])
 		case 'd': secs = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: sseload -p PORT -u PATH -c CONNS "
-			    "-d SECONDS [-R] [-e EVENTS] [-E DELIVERIES] "
-			    "[-a USERFILE] [-H SECONDS] [-X RATE]\n");
+			    "-d SECONDS [-R] [-B] [-N] [-P] [-e EVENTS] [-E DELIVERIES] "
+			    "[-a USERFILE] [-H SECONDS] [-W SECONDS] "
+			    "[-X RATE]\n");
 			return 2;
 		}
 	}
@@ -344,26 +458,22 @@ main(int argc, char *argv[])
 	for (i = 0; i < nconn; i++) {
 		cs[i].lastseq = -1;
 		cs[i].line = malloc(LINE_MAX_B);
-		if ((cs[i].fd = open_conn(port, path, "", cs[i].auth)) < 0) {
+		if (start_conn(ep, &cs[i], port) != 0) {
 			fprintf(stderr, "sseload: connect %d failed: %s\n", i,
 			    strerror(errno));
 			cs[i].closed = 1;
 			continue;
 		}
 		connected++;
-		ev.events = EPOLLIN;
-		ev.data.ptr = &cs[i];
-		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
 	}
-	/* Ready once every stream is subscribed (its headers arrived). */
-	end = now_us() + 30000000;
-	while (nsubscribed < connected && now_us() < end) {
+	/* Ready once every stream is subscribed (its headers arrived), or
+	 * failed. */
+	nlive = connected;
+	end = now_us() + (int64_t)wait_s * 1000000;
+	while (nsubscribed + closed_early < connected && now_us() < end) {
 		n = epoll_wait(ep, evs, 512, 50);
-		for (i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
-				on_bytes(c, buf, (size_t)r);
-		}
+		for (i = 0; i < n; i++)
+			on_event(ep, evs[i].data.ptr, path, reconnect);
 	}
 	tconn = now_us() - t0;
 	printf("ready connected=%" PRId64 " subscribed=%" PRId64 "\n",
@@ -371,24 +481,18 @@ main(int argc, char *argv[])
 	fflush(stdout);
 	end = now_us() + (int64_t)secs * 1000000;
 	while (now_us() < end && !(expect > 0 && ndone >= connected) &&
-	    !(expect_total > 0 && delivered >= expect_total)) {
+	    !(expect_total > 0 && delivered >= expect_total) &&
+	    !(stop_back && nlive > 0 && nback == nlive)) {
 		n = epoll_wait(ep, evs, 512, 50);
 		/* Read first: once a stream is dropped below, its descriptor
 		 * may go to a new stream, and an event from this wait would
 		 * then be read into the wrong one. */
-		for (i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-			while ((r = read(c->fd, buf, sizeof(buf))) > 0)
-				on_bytes(c, buf, (size_t)r);
-			if (r == 0 || (r < 0 && errno != EAGAIN)) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-				close(c->fd);
-				c->closed = 1;
-				closed_early++;
-				if (reconnect)
-					c->retry_at = now_us() + 500000 +
-					    rand() % 500000;
-			}
+		for (i = 0; i < n; i++)
+			on_event(ep, evs[i].data.ptr, path, reconnect);
+		if (primed && nprimed >= connected) {
+			printf("primed\n");
+			fflush(stdout);
+			primed = 0;
 		}
 		if (churn > 0 && now_us() >= next_churn) {
 			/* Drop random streams, as users closing tabs would. */
@@ -410,21 +514,21 @@ main(int argc, char *argv[])
 				continue;
 			c->retry_at = 0;
 			c->up = 0;
+			c->ok = 0;
 			c->len = 0;
 			/* A new stream starts with no half-read event. */
 			memcpy(c->idbuf, c->id, sizeof(c->idbuf));
 			c->data[0] = '\0';
 			c->onconn = 0;
-			memcpy(c->from, c->id, sizeof(c->from));
-			if ((c->fd = open_conn(port, path, c->id, c->auth)) < 0) {
+			if (noid)
+				c->from[0] = '\0';
+			else
+				memcpy(c->from, c->id, sizeof(c->from));
+			if (start_conn(ep, c, port) != 0) {
 				c->retry_at = now_us() + 500000;
 				continue;
 			}
-			c->closed = 0;
 			reconnects++;
-			ev.events = EPOLLIN;
-			ev.data.ptr = c;
-			epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
 		}
 	}
 	{
@@ -446,10 +550,12 @@ main(int argc, char *argv[])
 	    " gaps=%" PRId64 " dups=%" PRId64 " closed=%" PRId64
 	    " p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64
 	    " reconnects=%" PRId64 " silence_ms=%" PRId64
-	    " receivers=%" PRId64 " refused=%" PRId64 "\n",
+	    " receivers=%" PRId64 " refused=%" PRId64
+	    " dropped=%" PRId64 " back=%" PRId64 " back_ms=%.1f\n",
 	    nsubscribed, connected, (double)tconn / 1000.0, delivered, gaps, dups,
 	    closed_early, percentile(0.50), percentile(0.99), maxlat,
-	    reconnects, max_silence / 1000, receivers, refused);
+	    reconnects, max_silence / 1000, receivers, refused, ndropped, nback,
+	    all_back > 0 ? (double)(all_back - first_drop) / 1000.0 : -1.0);
 	fflush(stdout);
 	if (hold > 0)
 		sleep((unsigned int)hold);
