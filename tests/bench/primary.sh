@@ -6,7 +6,11 @@
 #                  before and after PRIMARY_EVENTS of them;
 #   rate_*         events/s from 1 and 8 pgbench connections, with
 #                  fsync=off (the test clusters' default) and with
-#                  fsync=on and full_page_writes=on;
+#                  fsync=on and full_page_writes=on; with fsync on also a
+#                  plain insert's commit with and without a pg_notify;
+#   commits_per_flush_*  with fsync on, commits per WAL flush
+#                  (pg_stat_wal.wal_sync): above 1 when commits share a
+#                  flush, 1 when a lock makes them flush one by one;
 #   listen_*       pg_notify and publish events/s from 1 connection while
 #                  0, 10, 100 and 400 pgsse-stream processes (one LISTEN
 #                  connection each) run, the CPU those listeners' backends
@@ -58,6 +62,12 @@ big="{\"source\":\"bench\",\"line\":\"$(head -c 1000 /dev/zero | tr '\0' x)\"}"
 echo "select pgsse.publish('logs', 'log', '$small');" >"$tmp/pub30.sql"
 echo "select pgsse.publish('logs', 'log', '$big');" >"$tmp/pub1k.sql"
 echo "select pg_notify('bench', 'logs:1');" >"$tmp/notify.sql"
+# A commit that writes a row, with and without a NOTIFY: what the
+# notify lock alone costs when commits flush (no pgsse lock involved).
+psql -q -c "create table bench_t (id bigserial primary key, v text)"
+echo "insert into bench_t (v) values ('x');" >"$tmp/insert.sql"
+printf '%s\n' "begin;" "insert into bench_t (v) values ('x');" \
+    "select pg_notify('bench', 'logs:1');" "commit;" >"$tmp/insnotify.sql"
 # lib/feed.c's fetch_sql as the hub runs it ($3 '0', $4 NULL: every
 # event), for the one channel logs past :after.
 cat >"$tmp/hubread.sql" <<'SQL'
@@ -95,6 +105,19 @@ rates() {
 		echo "rate_notify_c${c}_$1=$(rate "$c" "$tmp/notify.sql")"
 		echo "rate_publish_c${c}_$1=$(rate "$c" "$tmp/pub30.sql")"
 	done
+}
+
+# synced CONNS KIND FILE: events/s of FILE from CONNS connections with
+# fsync on, and commits per WAL flush (pg_stat_wal.wal_sync): above 1
+# when commits share flushes (group commit), 1 when they flush one by one.
+synced() {
+	s0=$(q "select wal_sync from pg_stat_wal")
+	n=$(count "$1" "$3")
+	s1=$(q "select wal_sync from pg_stat_wal")
+	echo "rate_$2_c$1_fsync_on=$((n / secs))"
+	awk -v n="$n" -v d=$((s1 - s0)) -v k="$2" -v c="$1" 'BEGIN {
+		printf "commits_per_flush_%s_c%d=%.2f\n", k, c, (d > 0 ? n / d : 0)
+	}'
 }
 
 # ticks PID...: their user+system CPU, in clock ticks.
@@ -226,4 +249,9 @@ q "alter system set full_page_writes = on" >/dev/null
 "$src/bin/pgsse-cluster" start "$tmp/c"
 q "checkpoint" >/dev/null
 wal wal_publish_30b_fpw "$tmp/pub30.sql"
-rates fsync_on
+for c in 1 8; do
+	echo "rate_notify_c${c}_fsync_on=$(rate "$c" "$tmp/notify.sql")"
+	synced "$c" publish "$tmp/pub30.sql"
+	synced "$c" insert "$tmp/insert.sql"
+	synced "$c" insert_notify "$tmp/insnotify.sql"
+done
