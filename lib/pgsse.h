@@ -86,6 +86,10 @@
  * log_partition_rows (1 to 1,000,000,000). pgsse.prune() drops a
  * partition once all its events are past retention. */
 #define PGSSE_LOG_PARTITION_ROWS 1000000
+/* Events one pgsse.publish_batch() call takes at most: the default of
+ * the setting publish_batch_max. Past it, SQLSTATE 54000 and none is
+ * published. */
+#define PGSSE_PUBLISH_BATCH_MAX 1000
 /* Bytes one resume's replay holds (at least one event): the event that
  * would pass it is left out, the stream sends what it has and ends, and
  * EventSource resumes from the last id it got. */
