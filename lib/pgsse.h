@@ -196,12 +196,15 @@ void		 pgsse_log(enum pgsse_log_level, const char *, ...)
 #define PGSSE_REDACTED "*****"
 enum pgsse_err	 pgsse_redact_conninfo(struct pgsse_buf *, const char *);
 
-/* publish.c: durable publishing through pgsse.publish(), and jobs
- * through pgsse.enqueue(). */
+/* publish.c: durable publishing through pgsse.publish() (and
+ * pgsse.publish_batch()), and jobs through pgsse.enqueue(). */
 struct pg_conn;
 enum pgsse_err	 pgsse_publish(struct pg_conn *, const char *channel,
 		    const char *event, const char *json, int64_t *id,
 		    char **errmsg);
+enum pgsse_err	 pgsse_publish_batch(struct pg_conn *, const char *channel,
+		    const char *event, const char *const *json, size_t n,
+		    int64_t *ids, char **errmsg);
 enum pgsse_err	 pgsse_enqueue(struct pg_conn *, const char *kind,
 		    const char *json, const char *dedupe, int64_t *id,
 		    char **errmsg);

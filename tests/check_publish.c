@@ -591,6 +591,46 @@ START_TEST(publish_batch_to_user)
 }
 END_TEST
 
+/*
+ * pgsse_publish_batch (C): the payloads reach the log exactly, quotes
+ * and backslashes too, in order, with their ids; one bad payload fails
+ * the call with publish_batch's message and publishes none.
+ */
+START_TEST(publish_batch_c_api)
+{
+	static const char *const ok[] = {
+		"{\"source\":\"c\",\"line\":\"plain\"}",
+		"{\"source\":\"c\",\"line\":\"a \\\"q\\\" \\\\ b {x,y}\"}",
+		"{\"source\":\"c\",\"line\":\"\\u00e9t\\u00e9\"}",
+	};
+	static const char *const bad[] = {
+		"{\"source\":\"c\",\"line\":\"fine\"}", NULL,
+	};
+	PGconn		*c = h_pg_connect();
+	int64_t		 ids[3];
+	char		*err = NULL, sql[160];
+
+	ck_assert_int_eq(pgsse_publish_batch(c, "logs", "log", ok, 3, ids,
+	    &err), PGSSE_OK);
+	ck_assert_ptr_null(err);
+	ck_assert_int_eq(ids[1], ids[0] + 1);
+	ck_assert_int_eq(ids[2], ids[0] + 2);
+	snprintf(sql, sizeof(sql), "select string_agg(payload ->> 'line', "
+	    "'|' order by id) from pgsse.log where id >= %" PRId64, ids[0]);
+	ck_assert_str_eq(text_of(c, sql), "plain|a \"q\" \\ b {x,y}|\xc3\xa9t"
+	    "\xc3\xa9");
+	ck_assert_int_eq(pgsse_publish_batch(c, "logs", "log", bad, 2, ids,
+	    &err), PGSSE_ERR_DB);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "event 2 of the batch") != NULL, "%s", err);
+	free(err);
+	ck_assert_int_eq(pgsse_publish_batch(c, "logs", "log", NULL, 0, NULL,
+	    &err), PGSSE_OK);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 3);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -622,6 +662,7 @@ main(void)
 	tcase_add_test(tc, publish_batch_rejects_whole);
 	tcase_add_test(tc, publish_batch_limit);
 	tcase_add_test(tc, publish_batch_to_user);
+	tcase_add_test(tc, publish_batch_c_api);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
