@@ -90,6 +90,12 @@
  * the setting publish_batch_max. Past it, SQLSTATE 54000 and none is
  * published. */
 #define PGSSE_PUBLISH_BATCH_MAX 1000
+/* pgsse-publish -b: bytes of one line of stdin (one payload; the
+ * default max_payload), past which it stops with status 1; and bytes of
+ * payloads it sends in one batch at most (with at most
+ * PGSSE_PUBLISH_BATCH_MAX lines). */
+#define PGSSE_PUBLISH_LINE_MAX (1024 * 1024)
+#define PGSSE_PUBLISH_BATCH_BYTES (4 * 1024 * 1024)
 /* Bytes one resume's replay holds (at least one event): the event that
  * would pass it is left out, the stream sends what it has and ends, and
  * EventSource resumes from the last id it got. */

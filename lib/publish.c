@@ -127,20 +127,22 @@ publish_ids(const char *z, int64_t *ids, size_t n)
 
 /*
  * Publishes the n events json[0] ... json[n - 1] (NULL means "{}"),
- * each event on channel, in one statement over conn (pgsse.publish_batch:
- * all or none, at most the setting publish_batch_max), which must not be
- * shared with another thread while this runs. On success stores their
- * ids, increasing, in ids[0] ... ids[n - 1] (if ids is not NULL). On
- * failure returns PGSSE_ERR_DB (or PGSSE_ERR_NOMEM) and, if errmsg is
- * not NULL, a newly allocated message that the caller frees.
+ * each event on channel, to user (NULL: everyone), in one statement
+ * over conn (pgsse.publish_batch: all or none, at most the setting
+ * publish_batch_max), which must not be shared with another thread
+ * while this runs. On success stores their ids, increasing, in ids[0]
+ * ... ids[n - 1] (if ids is not NULL). On failure returns PGSSE_ERR_DB
+ * (or PGSSE_ERR_NOMEM) and, if errmsg is not NULL, a newly allocated
+ * message that the caller frees.
  */
 enum pgsse_err
-pgsse_publish_batch(PGconn *conn, const char *channel, const char *event,
-    const char *const *json, size_t n, int64_t *ids, char **errmsg)
+pgsse_publish_batch_user(PGconn *conn, const char *channel,
+    const char *event, const char *const *json, size_t n, const char *user,
+    int64_t *ids, char **errmsg)
 {
 	struct pgsse_buf	 arr;
 	PGresult		*res = NULL;
-	const char		*params[3], *m;
+	const char		*params[4], *m;
 	enum pgsse_err		 er = PGSSE_ERR_NOMEM;
 	size_t			 i;
 
@@ -159,8 +161,9 @@ pgsse_publish_batch(PGconn *conn, const char *channel, const char *event,
 	params[0] = channel;
 	params[1] = event;
 	params[2] = arr.p;
+	params[3] = user;
 	res = PQexecParams(conn, "select pgsse.publish_batch($1, $2, "
-	    "$3::jsonb[])", 3, NULL, params, NULL, NULL, 0);
+	    "$3::jsonb[], $4)", 4, NULL, params, NULL, NULL, 0);
 	er = PGSSE_ERR_DB;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 	    !PQgetisnull(res, 0, 0)) {
@@ -179,6 +182,18 @@ out:
 	PQclear(res);
 	pgsse_buf_free(&arr);
 	return er;
+}
+
+/*
+ * Publishes the n events json[0] ... json[n - 1] to everyone, as
+ * pgsse_publish_batch_user does.
+ */
+enum pgsse_err
+pgsse_publish_batch(PGconn *conn, const char *channel, const char *event,
+    const char *const *json, size_t n, int64_t *ids, char **errmsg)
+{
+	return pgsse_publish_batch_user(conn, channel, event, json, n, NULL,
+	    ids, errmsg);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -631,6 +632,49 @@ START_TEST(publish_batch_c_api)
 }
 END_TEST
 
+/*
+ * pgsse-publish -b: one event per line of stdin, -s fields added to
+ * each, the ids printed in order; a line that is not a JSON object
+ * stops it with status 1, and the batch it was in is not published.
+ */
+START_TEST(publish_batch_cli)
+{
+	PGconn	*c = h_pg_connect();
+	char	 out[64], buf[256], want[256];
+	FILE	*f;
+	int64_t	 first;
+	size_t	 n;
+
+	snprintf(out, sizeof(out), "/tmp/pgsse-batch-cli.%d", (int)getpid());
+	ck_assert_int_eq(h_run("printf '{\"line\":\"a\"}\\n\\n{\"line\":"
+	    "\"b \\\\\"q\\\\\"\"}\\n{\"line\":\"c\"}\\n' | %s/bin/pgsse-publish "
+	    "-b -s source=cli logs log >%s", h_builddir(), out), 0);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	first = scalar(c, "select min(id) from pgsse.log");
+	snprintf(want, sizeof(want), "%" PRId64 "\n%" PRId64 "\n%" PRId64
+	    "\n", first, first + 1, first + 2);
+	ck_assert_str_eq(buf, want);
+	ck_assert_str_eq(text_of(c, "select string_agg((payload ->> 'line') "
+	    "|| '/' || (payload ->> 'source'), ',' order by id) from "
+	    "pgsse.log"), "a/cli,b \"q\"/cli,c/cli");
+	ck_assert_int_eq(h_run("printf '{\"line\":\"d\"}\\nnot json\\n' | "
+	    "%s/bin/pgsse-publish -b -s source=cli logs log >%s 2>&1",
+	    h_builddir(), out), 1);
+	ck_assert_int_eq(h_run("grep -q 'line 2 is not a JSON object' %s",
+	    out), 0);
+	ck_assert_int_eq(h_run("printf '{\"line\":\"e\"}\\n' | "
+	    "%s/bin/pgsse-publish -b logs log '{}' 2>/dev/null", h_builddir()),
+	    2);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 3);
+	unlink(out);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -663,6 +707,7 @@ main(void)
 	tcase_add_test(tc, publish_batch_limit);
 	tcase_add_test(tc, publish_batch_to_user);
 	tcase_add_test(tc, publish_batch_c_api);
+	tcase_add_test(tc, publish_batch_cli);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
