@@ -3,6 +3,8 @@
  * EVENT [JSON] publishes one event from a shell script through
  * pgsse.publish() and prints its id; with -u, to that user only. -s and -n add fields to the JSON payload with proper
  * quoting, so scripts never build JSON by hand from untrusted text.
+ * With -b it publishes one event per line of stdin (a JSON object),
+ * in batches (pgsse.publish_batch()), and prints their ids.
  * The database comes from PGSSE_CONNINFO or the PG* variables.
  */
 #include <inttypes.h>
@@ -21,9 +23,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: pgsse-publish [-u USER] [-s KEY=TEXT]... "
-	    "[-n KEY=NUMBER]... CHANNEL EVENT [JSON]\nPublishes one event "
-	    "through pgsse.publish() and prints its id;\nwith -u, to USER "
-	    "only (REMOTE_USER; required on a personal channel).\n"
+	    "[-n KEY=NUMBER]... CHANNEL EVENT [JSON]\n"
+	    "       pgsse-publish -b [-u USER] [-s KEY=TEXT]... "
+	    "[-n KEY=NUMBER]... CHANNEL EVENT\nPublishes one event "
+	    "through pgsse.publish() and prints its id;\nwith -b, one event "
+	    "per line of stdin (a JSON object), in batches, and\nprints their "
+	    "ids; with -u, to USER only (REMOTE_USER; required on a\npersonal "
+	    "channel).\n"
 	    "The database comes from PGSSE_CONNINFO or the PG* variables.\n");
 }
 
@@ -51,6 +57,125 @@ add_field(struct json_object *o, const char *arg, int number)
 	return 0;
 }
 
+/* The events of stdin that -b has read and not yet published. */
+struct batch {
+	char	*json[PGSSE_PUBLISH_BATCH_MAX];
+	int64_t	 ids[PGSSE_PUBLISH_BATCH_MAX];
+	size_t	 n;
+	size_t	 bytes;
+	long	 from;		/* the line of json[0] */
+	long	 to;		/* the line of json[n - 1] */
+};
+
+/*
+ * Publishes b's events over conn to user (NULL: everyone), prints their
+ * ids and empties b. Returns -1, having said why, if the database
+ * refused them.
+ */
+static int
+batch_flush(PGconn *conn, const char *channel, const char *event,
+    const char *user, struct batch *b)
+{
+	char	*err = NULL;
+	size_t	 i;
+	int	 rc = 0;
+
+	if (b->n == 0)
+		return 0;
+	if (pgsse_publish_batch_user(conn, channel, event,
+	    (const char *const *)b->json, b->n, user, b->ids, &err) !=
+	    PGSSE_OK) {
+		fprintf(stderr, "pgsse-publish: lines %ld-%ld: %s\n", b->from,
+		    b->to, err ? err : "failed");
+		rc = -1;
+	}
+	for (i = 0; i < b->n; i++) {
+		if (rc == 0)
+			printf("%" PRId64 "\n", b->ids[i]);
+		free(b->json[i]);
+	}
+	free(err);
+	b->n = b->bytes = 0;
+	return rc;
+}
+
+/*
+ * Reads the payloads of -b from stdin, a JSON object a line (blank lines
+ * skipped), adds fields to each, and publishes them in batches of at
+ * most PGSSE_PUBLISH_BATCH_MAX events and PGSSE_PUBLISH_BATCH_BYTES.
+ * Returns 0, or 1 having said why: a line over PGSSE_PUBLISH_LINE_MAX
+ * or not an object, or a batch the database refused (the batches before
+ * it stay published).
+ */
+static int
+publish_lines(PGconn *conn, const char *channel, const char *event,
+    const char *user, struct json_object *fields)
+{
+	struct batch		*b;
+	struct json_object	*j;
+	char			*line, *z;
+	size_t			 len;
+	long			 no = 0;
+	int			 rc = 1;
+
+	b = calloc(1, sizeof(*b));
+	line = malloc(PGSSE_PUBLISH_LINE_MAX + 2);
+	if (b == NULL || line == NULL) {
+		fprintf(stderr, "pgsse-publish: out of memory\n");
+		goto out;
+	}
+	while (fgets(line, PGSSE_PUBLISH_LINE_MAX + 2, stdin) != NULL) {
+		no++;
+		len = strlen(line);
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > PGSSE_PUBLISH_LINE_MAX) {
+			fprintf(stderr, "pgsse-publish: line %ld is over "
+			    "%d bytes (PGSSE_PUBLISH_LINE_MAX)\n", no,
+			    PGSSE_PUBLISH_LINE_MAX);
+			goto out;
+		}
+		if (line[strspn(line, " \t\r")] == '\0')
+			continue;
+		j = json_tokener_parse(line);
+		if (j == NULL || !json_object_is_type(j, json_type_object)) {
+			fprintf(stderr, "pgsse-publish: line %ld is not a JSON "
+			    "object\n", no);
+			json_object_put(j);
+			goto out;
+		}
+		json_object_object_foreach(fields, k, v)
+			json_object_object_add(j, k, json_object_get(v));
+		z = strdup(json_object_to_json_string_ext(j,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+		if (z == NULL) {
+			fprintf(stderr, "pgsse-publish: out of memory\n");
+			goto out;
+		}
+		if ((b->n == PGSSE_PUBLISH_BATCH_MAX || b->bytes + strlen(z) >
+		    PGSSE_PUBLISH_BATCH_BYTES) && batch_flush(conn, channel,
+		    event, user, b) == -1) {
+			free(z);
+			goto out;
+		}
+		if (b->n == 0)
+			b->from = no;
+		b->to = no;
+		b->json[b->n++] = z;
+		b->bytes += strlen(z);
+	}
+	if (batch_flush(conn, channel, event, user, b) == 0)
+		rc = 0;
+out:
+	if (b != NULL)
+		while (b->n > 0)
+			free(b->json[--b->n]);
+	free(b);
+	free(line);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -59,7 +184,7 @@ main(int argc, char *argv[])
 	char			*err = NULL, msg[1024];
 	const char		*user = NULL;
 	int64_t			 id;
-	int			 ch, rc = 1;
+	int			 ch, rc = 1, lines = 0;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		puts("pgsse-publish " PGSSE_VERSION);
@@ -70,9 +195,13 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	o = json_object_new_object();
-	while ((ch = getopt(argc, argv, "u:s:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "bu:s:n:")) != -1) {
 		if (ch == 'u') {
 			user = optarg;
+			continue;
+		}
+		if (ch == 'b') {
+			lines = 1;
 			continue;
 		}
 		if ((ch != 's' && ch != 'n') ||
@@ -84,7 +213,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2 || argc > 3) {
+	if (argc < 2 || argc > 3 - lines) {
 		usage(stderr);
 		rc = 2;
 		goto out;
@@ -110,6 +239,10 @@ main(int argc, char *argv[])
 		    PQerrorMessage(conn) : "out of memory\n",
 		    getenv("PGSSE_CONNINFO"));
 		fprintf(stderr, "pgsse-publish: %s", msg);
+		goto out;
+	}
+	if (lines) {
+		rc = publish_lines(conn, argv[0], argv[1], user, o);
 		goto out;
 	}
 	if (pgsse_publish_user(conn, argv[0], argv[1],

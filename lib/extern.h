@@ -110,9 +110,13 @@ void		 pgsse_notify_map(const struct pgsse_registry *,
 		    struct pgsse_notify *);
 void		 pgsse_notify_clear(struct pgsse_notify *);
 
-/* publish.c: pgsse_publish to one user (NULL: everyone). */
+/* publish.c: pgsse_publish and pgsse_publish_batch to one user (NULL:
+ * everyone). */
 enum pgsse_err	 pgsse_publish_user(PGconn *, const char *, const char *,
 		    const char *, const char *, int64_t *, char **);
+enum pgsse_err	 pgsse_publish_batch_user(PGconn *, const char *,
+		    const char *, const char *const *, size_t, const char *,
+		    int64_t *, char **);
 
 /* html.c: pgsse_html_text over n bytes, NUL included. */
 enum pgsse_err	 pgsse_html_textn(struct pgsse_buf *, const char *, size_t);

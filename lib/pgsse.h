@@ -86,6 +86,16 @@
  * log_partition_rows (1 to 1,000,000,000). pgsse.prune() drops a
  * partition once all its events are past retention. */
 #define PGSSE_LOG_PARTITION_ROWS 1000000
+/* Events one pgsse.publish_batch() call takes at most: the default of
+ * the setting publish_batch_max. Past it, SQLSTATE 54000 and none is
+ * published. */
+#define PGSSE_PUBLISH_BATCH_MAX 1000
+/* pgsse-publish -b: bytes of one line of stdin (one payload; the
+ * default max_payload), past which it stops with status 1; and bytes of
+ * payloads it sends in one batch at most (with at most
+ * PGSSE_PUBLISH_BATCH_MAX lines). */
+#define PGSSE_PUBLISH_LINE_MAX (1024 * 1024)
+#define PGSSE_PUBLISH_BATCH_BYTES (4 * 1024 * 1024)
 /* Bytes one resume's replay holds (at least one event): the event that
  * would pass it is left out, the stream sends what it has and ends, and
  * EventSource resumes from the last id it got. */
@@ -192,12 +202,15 @@ void		 pgsse_log(enum pgsse_log_level, const char *, ...)
 #define PGSSE_REDACTED "*****"
 enum pgsse_err	 pgsse_redact_conninfo(struct pgsse_buf *, const char *);
 
-/* publish.c: durable publishing through pgsse.publish(), and jobs
- * through pgsse.enqueue(). */
+/* publish.c: durable publishing through pgsse.publish() (and
+ * pgsse.publish_batch()), and jobs through pgsse.enqueue(). */
 struct pg_conn;
 enum pgsse_err	 pgsse_publish(struct pg_conn *, const char *channel,
 		    const char *event, const char *json, int64_t *id,
 		    char **errmsg);
+enum pgsse_err	 pgsse_publish_batch(struct pg_conn *, const char *channel,
+		    const char *event, const char *const *json, size_t n,
+		    int64_t *ids, char **errmsg);
 enum pgsse_err	 pgsse_enqueue(struct pg_conn *, const char *kind,
 		    const char *json, const char *dedupe, int64_t *id,
 		    char **errmsg);

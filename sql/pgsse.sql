@@ -1,11 +1,13 @@
 -- pgsse schema: the event registry, the append-only event log, publishing,
--- retention and the job queue, at schema version 4 (the whole of it, for
+-- retention and the job queue, at schema version 5 (the whole of it, for
 -- a new database: pgsse-schema(1) installs it, and upgrades an older
 -- database with the steps in sql/upgrade/ instead). Loading it twice is
 -- harmless; loading it over another version is refused.
 -- Contracts: pgsse.publish(channel, event, payload jsonb) returns bigint,
 --            pgsse.publish(channel, event, payload jsonb, user text)
 --              returns bigint (to one user),
+--            pgsse.publish_batch(channel, event, payloads jsonb[],
+--              user text default null) returns bigint[],
 --            pgsse.enqueue(kind, args jsonb) returns bigint.
 
 set client_min_messages = warning;
@@ -14,7 +16,7 @@ set client_min_messages = warning;
 -- first release, which had none but had pgsse.log. Over another version
 -- this file is refused, and the session made read-only first, so that
 -- a psql without ON_ERROR_STOP, which goes on after an error, changes
--- nothing either. A new version bumps the 4s here and in
+-- nothing either. A new version bumps the 5s here and in
 -- pgsse.schema_version() below, and adds its step to sql/upgrade/
 -- (docs/DEPLOY.md).
 do $$
@@ -26,7 +28,7 @@ begin
 	elsif to_regclass('pgsse.log') is not null then
 		v := 1;
 	end if;
-	if v <> 4 then
+	if v <> 5 then
 		perform set_config('default_transaction_read_only', 'on', false);
 		perform set_config('pgsse.refused', v::text, false);
 	end if;
@@ -36,8 +38,8 @@ declare
 	v text := current_setting('pgsse.refused', true);
 begin
 	if v <> '' then
-		raise exception 'pgsse: the database has pgsse schema version %, this file is version 4', v
-			using errcode = '55000', hint = case when v::int < 4
+		raise exception 'pgsse: the database has pgsse schema version %, this file is version 5', v
+			using errcode = '55000', hint = case when v::int < 5
 			then 'Upgrade it with pgsse-schema upgrade.'
 			else 'Load the sql/pgsse.sql of the pgsse that made it.' end;
 	end if;
@@ -47,7 +49,7 @@ create schema if not exists pgsse;
 
 -- The version of this schema. Each step in sql/upgrade/ sets it.
 create or replace function pgsse.schema_version() returns int
-language sql stable as $$ select 4 $$;
+language sql stable as $$ select 5 $$;
 
 -- Named settings; change them with UPDATE.
 create table if not exists pgsse.settings (
@@ -63,7 +65,8 @@ insert into pgsse.settings (name, value, description) values
 	('job_max_attempts', '3', 'attempts before a job that lost its runner fails'),
 	('job_arg_max', '256', 'bytes of one string argument of a job enqueued from the web'),
 	('user_readers', '', 'users, separated by commas, who also read every event published to a user and every user''s jobs (administrators)'),
-	('log_partition_rows', '1000000', 'event ids per partition of pgsse.log, 1 to 1000000000 (PGSSE_LOG_PARTITION_ROWS); partitions made after a change take it')
+	('log_partition_rows', '1000000', 'event ids per partition of pgsse.log, 1 to 1000000000 (PGSSE_LOG_PARTITION_ROWS); partitions made after a change take it'),
+	('publish_batch_max', '1000', 'events that one publish_batch() call takes at most (PGSSE_PUBLISH_BATCH_MAX)')
 on conflict (name) do nothing;
 
 create or replace function pgsse.setting(p_name text) returns text
@@ -208,6 +211,18 @@ create unlogged table if not exists pgsse.epoch_mark (
 -- no mark of its own (see above); publish() calls it before taking an
 -- id, and the stream processes when they connect. On a standby it
 -- returns the newest epoch replicated so far and begins nothing.
+-- On a primary it also notes in the session, in the setting
+-- pgsse.log_epoch_server (pgsse's own: set nothing there), that this
+-- server's epoch has begun: the server's start time. publish() calls it
+-- only while the note is missing or names another start, which saves
+-- its query on every later publish of the session. The note cannot
+-- outlive what it says: a new history means a new server (a promoted
+-- standby, a restored backup, a crash, each of which ends every session
+-- or, for a standby, sees its sessions note nothing while in
+-- recovery), and a note set in a transaction that rolls back is undone
+-- with it, as every setting is. (A mark deleted by hand begins a new
+-- epoch at the next call of this function, not at a noted session's
+-- publish: what that publishes is in this history all the same.)
 create or replace function pgsse.log_epoch() returns int
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
@@ -218,27 +233,27 @@ begin
 	end if;
 	select epoch into v from pgsse.epoch_mark
 		where started = pg_postmaster_start_time();
-	if found then
-		return v;
+	if not found then
+		-- Held to commit: one new epoch, whoever comes first.
+		perform pg_advisory_xact_lock(1886610280, 0);
+		select epoch into v from pgsse.epoch_mark
+			where started = pg_postmaster_start_time();
 	end if;
-	-- Held to commit: one new epoch, whoever comes first.
-	perform pg_advisory_xact_lock(1886610280, 0);
-	select epoch into v from pgsse.epoch_mark
-		where started = pg_postmaster_start_time();
-	if found then
-		return v;
+	if not found then
+		select coalesce(max(epoch), 0) + 1 into v from pgsse.epochs;
+		insert into pgsse.epochs (epoch) values (v);
+		insert into pgsse.epoch_tails (epoch, channel, tail)
+		select v, c.ch, greatest(coalesce((select max(l.id) from pgsse.log l
+			where l.channel = c.ch), 0), coalesce((select s.pruned_through
+			from pgsse.channel_state s where s.channel = c.ch), 0))
+		from (select name from pgsse.channels
+			union select channel from pgsse.channel_state) c (ch);
+		delete from pgsse.epoch_mark;
+		insert into pgsse.epoch_mark (epoch, started)
+			values (v, pg_postmaster_start_time());
 	end if;
-	select coalesce(max(epoch), 0) + 1 into v from pgsse.epochs;
-	insert into pgsse.epochs (epoch) values (v);
-	insert into pgsse.epoch_tails (epoch, channel, tail)
-	select v, c.ch, greatest(coalesce((select max(l.id) from pgsse.log l
-		where l.channel = c.ch), 0), coalesce((select s.pruned_through
-		from pgsse.channel_state s where s.channel = c.ch), 0))
-	from (select name from pgsse.channels
-		union select channel from pgsse.channel_state) c (ch);
-	delete from pgsse.epoch_mark;
-	insert into pgsse.epoch_mark (epoch, started)
-		values (v, pg_postmaster_start_time());
+	perform set_config('pgsse.log_epoch_server',
+		pg_postmaster_start_time()::text, false);
 	return v;
 end $$;
 do $$ begin perform pgsse.log_epoch(); end $$;
@@ -482,6 +497,27 @@ begin
 		using errcode = '22023';
 end $$;
 
+-- Raises the error that explains why user p_user may not be the
+-- recipient of an event on channel p_channel (personal or not): a
+-- personal channel takes only events to one user, and a user name is 1
+-- to 255 bytes (PGSSE_USER_MAX) with no control character. Returns
+-- quietly if it may.
+create or replace function pgsse.explain_recipient(p_channel text,
+	p_personal boolean, p_user text) returns void
+language plpgsql stable as $$
+begin
+	if p_user is null and p_personal then
+		raise exception 'pgsse: channel "%" is personal: publish each event to one user',
+			p_channel using errcode = '22023',
+			hint = 'Call pgsse.publish(channel, event, payload, user), or pgsse-publish -u USER.';
+	end if;
+	if p_user is not null and (octet_length(p_user) not between 1 and 255
+		or p_user ~ '[[:cntrl:]]') then
+		raise exception 'pgsse: a user name is 1 to 255 bytes with no control character'
+			using errcode = '22023';
+	end if;
+end $$;
+
 -- Publishes one event to user p_user (NULL: to everyone who reads the
 -- channel): validates it against the registry, appends it to the log
 -- and rings the doorbell (NOTIFY pgsse, 'channel:id') in the caller's
@@ -490,7 +526,8 @@ end $$;
 -- personal channel takes only such events (22023 without a user). A
 -- user name is 1 to 255 bytes (PGSSE_USER_MAX) with no control
 -- character. A valid event costs one validation query; only an invalid
--- one pays for the detailed error.
+-- one pays for the detailed error, and only a session's first publish
+-- on a server calls pgsse.log_epoch() (its note).
 create or replace function pgsse.publish(p_channel text, p_event text,
 	p_payload jsonb, p_user text) returns bigint
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
@@ -510,20 +547,16 @@ begin
 	if not found then
 		perform pgsse.explain_invalid(p_channel, p_event, p_payload);
 	end if;
-	if p_user is null and v_personal then
-		raise exception 'pgsse: channel "%" is personal: publish each event to one user',
-			p_channel using errcode = '22023',
-			hint = 'Call pgsse.publish(channel, event, payload, user), or pgsse-publish -u USER.';
+	if (p_user is null and v_personal) or p_user is not null then
+		perform pgsse.explain_recipient(p_channel, v_personal, p_user);
 	end if;
-	if p_user is not null and (octet_length(p_user) not between 1 and 255
-		or p_user ~ '[[:cntrl:]]') then
-		raise exception 'pgsse: a user name is 1 to 255 bytes with no control character'
-			using errcode = '22023';
+	-- A new history (pgsse.log_epoch) begins before it hands out an id.
+	if current_setting('pgsse.log_epoch_server', true) is distinct from
+		pg_postmaster_start_time()::text then
+		perform pgsse.log_epoch();
 	end if;
 	-- Held to commit: the next publisher on this channel gets a larger id
 	-- and commits after us, so readers see ids in order per channel.
-	-- A new history (pgsse.log_epoch) begins before it hands out an id.
-	perform pgsse.log_epoch();
 	perform pg_advisory_xact_lock(1886610277, hashtext(p_channel));
 	v_id := nextval('pgsse.log_id_seq');
 	insert into pgsse.log (id, channel, event, payload, recipient)
@@ -533,12 +566,92 @@ begin
 end $$;
 
 -- Publishes one event to everyone who reads the channel: the
--- four-argument form with no user. Returns the event's id.
+-- four-argument form with no user. Returns the event's id. PL/pgSQL,
+-- not SQL: a SQL function that cannot be inlined (security definer)
+-- is parsed and planned again at every call.
 create or replace function pgsse.publish(p_channel text, p_event text,
 	p_payload jsonb default '{}') returns bigint
-language sql security definer set search_path = pg_catalog, pgsse as $$
-	select pgsse.publish(p_channel, p_event, p_payload, null::text)
-$$;
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+begin
+	return pgsse.publish(p_channel, p_event, p_payload, null::text);
+end $$;
+
+-- Publishes the events p_payloads, in their order, each an event
+-- p_event on channel p_channel to user p_user (NULL: to everyone who
+-- reads the channel), in one statement. Each is checked as publish()
+-- checks one; if any is invalid, none is published and the error
+-- (publish()'s, SQLSTATE too) names the first invalid one by its place
+-- in the array, from 1. More events than the setting publish_batch_max
+-- (PGSSE_PUBLISH_BATCH_MAX, 1000) raise 54000 and publish none; an
+-- empty (or NULL) array publishes none. Returns the events' ids, in the
+-- array's order: increasing, and consecutive unless a publisher on
+-- another channel took ids meanwhile. The events share one doorbell
+-- (NOTIFY pgsse, 'channel:last id'), and the channel's lock is held to
+-- commit as publish() holds it.
+create or replace function pgsse.publish_batch(p_channel text,
+	p_event text, p_payloads jsonb[], p_user text default null)
+returns bigint[]
+language plpgsql security definer set search_path = pg_catalog, pgsse as $$
+declare
+	v_n int := coalesce(cardinality(p_payloads), 0);
+	v_max int := pgsse.setting('publish_batch_max')::int;
+	v_personal boolean;
+	v_bad bigint;
+	v_ids bigint[];
+begin
+	if v_n > v_max then
+		raise exception 'pgsse: a batch of % events is over publish_batch_max (% events)',
+			v_n, v_max using errcode = '54000',
+			hint = 'Publish it in several batches.';
+	end if;
+	if array_ndims(p_payloads) > 1 then
+		raise exception 'pgsse: the payloads of a batch are a one-dimensional array'
+			using errcode = '22023';
+	end if;
+	select c.personal, (select min(u.i) from unnest(p_payloads)
+		with ordinality u (p, i)
+		where not coalesce(jsonb_typeof(u.p) = 'object'
+			and octet_length(u.p::text) <= (select value::int
+				from pgsse.settings where name = 'max_payload')
+			and not exists (select from pgsse.event_fields f
+				where f.channel = p_channel and f.event = p_event
+				and not pgsse.type_ok(u.p -> f.field, f.type)), false))
+		into v_personal, v_bad
+	from pgsse.events e join pgsse.channels c on c.name = e.channel
+	where e.channel = p_channel and e.name = p_event;
+	if not found then
+		perform pgsse.explain_invalid(p_channel, p_event, '{}');
+	end if;
+	if v_bad is not null then
+		begin
+			perform pgsse.explain_invalid(p_channel, p_event,
+				p_payloads[array_lower(p_payloads, 1) + v_bad - 1]);
+		exception when others then
+			raise exception 'pgsse: event % of the batch: %', v_bad,
+				regexp_replace(sqlerrm, '^pgsse: ', '')
+				using errcode = sqlstate;
+		end;
+	end if;
+	if (p_user is null and v_personal) or p_user is not null then
+		perform pgsse.explain_recipient(p_channel, v_personal, p_user);
+	end if;
+	if v_n = 0 then
+		return '{}';
+	end if;
+	if current_setting('pgsse.log_epoch_server', true) is distinct from
+		pg_postmaster_start_time()::text then
+		perform pgsse.log_epoch();
+	end if;
+	perform pg_advisory_xact_lock(1886610277, hashtext(p_channel));
+	with e as (
+		insert into pgsse.log (id, channel, event, payload, recipient)
+		select nextval('pgsse.log_id_seq'), p_channel, p_event, u.p, p_user
+		from unnest(p_payloads) u (p)
+		returning id)
+	select array_agg(id order by id) into v_ids from e;
+	perform pg_notify('pgsse', p_channel || ':' || v_ids[v_n]);
+	return v_ids;
+end $$;
 
 -- How long pgsse.prune and pgsse.log_maintain wait for a lock on the
 -- log at each try, as a lock_timeout in ms: 100, or half the

@@ -9,8 +9,9 @@
 --   pgsse_stream     pgsse-stream: reads the registry and every row of
 --                    the log, and checks each client's channels itself;
 --                    cannot enqueue, publish or write anything.
---   pgsse_publisher  runners and job scripts: publishes, claims and
---                    finishes jobs, prunes; cannot touch tables directly.
+--   pgsse_publisher  runners and job scripts: publishes (an event or a
+--                    batch), claims and finishes jobs, prunes; cannot
+--                    touch tables directly.
 -- Only the schema owner changes tables and the registry.
 set client_min_messages = warning;
 
@@ -64,6 +65,7 @@ create policy jobs_all on pgsse.jobs for select
 grant select on pgsse.events, pgsse.jobs to pgsse_publisher;
 grant execute on function pgsse.publish(text, text, jsonb),
 	pgsse.publish(text, text, jsonb, text),
+	pgsse.publish_batch(text, text, jsonb[], text),
 	pgsse.enqueue(text, jsonb, text), pgsse.claim(text),
 	pgsse.finish(bigint, text, int, text), pgsse.recover(), pgsse.prune(),
 	pgsse.log_maintain(), pgsse.cancel(bigint),

@@ -443,7 +443,7 @@ START_TEST(epoch_plain_id_after_upgrade)
 	    "id at schema 2: %s", lastid);
 	ck_assert_int_eq(h_run("PGSSE_DATADIR=%s %s/bin/pgsse-schema upgrade "
 	    ">/dev/null", h_srcdir(), h_builddir()), 0);
-	ck_assert_int_eq(h_pg_count("select pgsse.schema_version()"), 4);
+	ck_assert_int_eq(h_pg_count("select pgsse.schema_version()"), 5);
 	ck_assert_int_eq(h_pg_count("select pgsse.log_epoch()"), 1);
 	id = publish_n(c, "new", 2);
 	snprintf(want, sizeof(want), "%" PRId64, id);
@@ -516,6 +516,87 @@ START_TEST(epoch_hostile_ids)
 }
 END_TEST
 
+/* A primary and its asynchronous standby, without the web stack: only
+ * the test's own sessions call pgsse.log_epoch(). */
+static void
+pair_up(void)
+{
+	h_pg_start(&pg, "tests/data/registry-test.json");
+	h_pg_standby(&standby, &pg, 0);
+}
+
+static void
+pair_down(void)
+{
+	h_pg_stop(&standby);
+	h_pg_stop(&pg);
+}
+
+/* Returns the number that sql answers on c. */
+static long
+num(PGconn *c, const char *sql)
+{
+	PGresult	*res = PQexec(c, sql);
+	long		 n;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	n = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* 1 if session c has noted that its server's epoch has begun. */
+#define NOTED "select (coalesce(current_setting('pgsse.log_epoch_server', " \
+    "true), '') = pg_postmaster_start_time()::text)::int"
+
+/*
+ * publish() calls pgsse.log_epoch() only at a session's first publish
+ * on a server (the session's note). A session that was connected to
+ * the standby before its promotion noted nothing there, so its first
+ * publish after the promotion begins the new epoch before it takes an
+ * id; one that rolls back takes its note back with it, so the next
+ * publish begins the epoch again; later publishes begin none.
+ */
+START_TEST(epoch_publish_after_promotion)
+{
+	PGconn	*c = h_pg_connect(), *t;
+	char	 sql[160];
+	int64_t	 last, id;
+
+	last = publish_n(c, "before", 3);
+	ck_assert_int_eq(num(c, NOTED), 1);
+	ck_assert_int_eq(num(c, "select pgsse.log_epoch()"), 1);
+	h_pg_catch_up(&pg, &standby);
+	t = h_pg_connect_to(&standby);
+	ck_assert_int_eq(num(t, "select pgsse.log_epoch()"), 1);
+	ck_assert_int_eq(num(t, NOTED), 0);
+	fail_over();
+	PQfinish(c);
+
+	h_exec(t, "begin");
+	publish_n(t, "undone", 1);
+	ck_assert_int_eq(num(t, NOTED), 1);
+	ck_assert_int_eq(num(t, "select max(epoch) from pgsse.epochs"), 2);
+	h_exec(t, "rollback");
+	ck_assert_int_eq(num(t, NOTED), 0);
+	ck_assert_int_eq(num(t, "select max(epoch) from pgsse.epochs"), 1);
+
+	id = publish_n(t, "after", 1);
+	ck_assert_int_gt(id, last);
+	ck_assert_int_eq(num(t, NOTED), 1);
+	ck_assert_int_eq(num(t, "select max(epoch) from pgsse.epochs"), 2);
+	snprintf(sql, sizeof(sql), "select tail from pgsse.epoch_tails where "
+	    "epoch = 2 and channel = 'status'");
+	ck_assert_int_eq(num(t, sql), last);
+	publish_n(t, "later", 2);
+	ck_assert_int_eq(num(t, "select count(*) from pgsse.epochs"), 2);
+	ck_assert_int_eq(num(t, "select count(*) from pgsse.log where "
+	    "channel = 'status'"), 6);
+	PQfinish(t);
+}
+END_TEST
+
 static Suite *
 epoch_suite(void)
 {
@@ -543,6 +624,11 @@ epoch_suite(void)
 	tcase_add_checked_fixture(tc, stack_one, stack_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, epoch_hostile_ids);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cache");
+	tcase_add_checked_fixture(tc, pair_up, pair_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, epoch_publish_after_promotion);
 	suite_add_tcase(s, tc);
 	return s;
 }

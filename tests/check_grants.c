@@ -58,6 +58,8 @@ allowed(PGconn *c, const char *sql)
 
 static const char publish[] = "select pgsse.publish('status', "
     "'system_status', '{\"status\":\"x\",\"uptime\":1}')";
+static const char publish_batch[] = "select pgsse.publish_batch('status', "
+    "'system_status', array['{\"status\":\"x\",\"uptime\":1}']::jsonb[])";
 
 START_TEST(grants_web)
 {
@@ -72,6 +74,7 @@ START_TEST(grants_web)
 	ck_assert(!allowed(c, "select pgsse.enqueue('demo_install', "
 	    "'{\"demo_id\":\"todo\"}', 'demo:todo')"));
 	ck_assert(!allowed(c, publish));
+	ck_assert(!allowed(c, publish_batch));
 	ck_assert(!allowed(c, "insert into pgsse.log values (999, 'status', "
 	    "'system_status', '{}')"));
 	ck_assert(!allowed(c, "delete from pgsse.log"));
@@ -90,6 +93,7 @@ START_TEST(grants_publisher)
 	PGconn	*c = as("pgsse_publisher");
 
 	ck_assert(allowed(c, publish));
+	ck_assert(allowed(c, publish_batch));
 	ck_assert(allowed(c, "select pgsse.recover()"));
 	ck_assert(allowed(c, "select pgsse.prune()"));
 	ck_assert(allowed(c, "select * from pgsse.claim('t')"));
@@ -160,6 +164,7 @@ START_TEST(grants_stream)
 	ck_assert(allowed(c, "select * from pgsse.jobs"));
 	ck_assert(allowed(c, "select pg_sequence_last_value('pgsse.log_id_seq')"));
 	ck_assert(!allowed(c, publish));
+	ck_assert(!allowed(c, publish_batch));
 	ck_assert(!allowed(c, "select pgsse.enqueue('x', '{}', null)"));
 	ck_assert(!allowed(c, "select * from pgsse.settings"));
 	ck_assert(!allowed(c, "delete from pgsse.log"));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -298,7 +299,8 @@ END_TEST
  * Ordering: 8 publishers, each in its own transactions that linger
  * after taking an id, and a reader that keeps reading past its cursor.
  * Once the reader has seen id N on the channel, no smaller id may ever
- * appear there later.
+ * appear there later. Half the publishers publish their pairs with one
+ * publish_batch.
  */
 #define ORDER_PUBLISHERS 8
 #define ORDER_EVENTS 150
@@ -309,13 +311,18 @@ static void *
 order_publisher(void *arg)
 {
 	PGconn	*c = h_pg_connect();
-	int	 i;
+	int	 i, batch = *(const int *)arg % 2;
 
-	(void)arg;
 	for (i = 0; i < ORDER_EVENTS; i++) {
 		h_exec(c, "begin");
-		h_publish(c, "demos", "uninstalled", "{\"demo_id\":\"o\"}");
-		if (i % 3 == 0)
+		if (batch && i % 3 == 0)
+			h_exec(c, "select pgsse.publish_batch('demos', "
+			    "'uninstalled', array['{\"demo_id\":\"o\"}', "
+			    "'{\"demo_id\":\"o\"}']::jsonb[])");
+		else
+			h_publish(c, "demos", "uninstalled",
+			    "{\"demo_id\":\"o\"}");
+		if (!batch && i % 3 == 0)
 			h_publish(c, "demos", "uninstalled",
 			    "{\"demo_id\":\"o\"}");
 		h_exec(c, "select pg_sleep(random() * 0.003)");
@@ -329,6 +336,7 @@ order_publisher(void *arg)
 START_TEST(publish_orders_per_channel)
 {
 	pthread_t	 t[ORDER_PUBLISHERS];
+	int		 who[ORDER_PUBLISHERS];
 	PGconn		*c = h_pg_connect();
 	PGresult	*res;
 	char		 cur[32], sql[128];
@@ -336,8 +344,10 @@ START_TEST(publish_orders_per_channel)
 	int64_t		 cursor = 0, id, seen = 0, late = 0, below, total;
 	int		 i, r, done = 0;
 
-	for (i = 0; i < ORDER_PUBLISHERS; i++)
-		pthread_create(&t[i], NULL, order_publisher, NULL);
+	for (i = 0; i < ORDER_PUBLISHERS; i++) {
+		who[i] = i;
+		pthread_create(&t[i], NULL, order_publisher, &who[i]);
+	}
 	total = ORDER_PUBLISHERS * (ORDER_EVENTS + (ORDER_EVENTS + 2) / 3);
 	while (!done) {
 		done = atomic_load(&order_finished) == ORDER_PUBLISHERS;
@@ -370,6 +380,301 @@ START_TEST(publish_orders_per_channel)
 }
 END_TEST
 
+/*
+ * The batch form, pgsse.publish_batch: SQL that publishes n log lines
+ * "line-1" ... "line-n" in one call, the bad-th (from 1; 0: none) being
+ * what bad says instead.
+ */
+static char *
+batch_sql(int n, int bad, const char *badjson)
+{
+	static char	 sql[1024];
+
+	snprintf(sql, sizeof(sql), "select pgsse.publish_batch('logs', 'log', "
+	    "(select array_agg(case when i = %d then '%s'::jsonb else "
+	    "jsonb_build_object('source', 'b', 'line', 'line-' || i) end "
+	    "order by i) from generate_series(1, %d) i))", bad,
+	    bad > 0 ? badjson : "{}", n);
+	return sql;
+}
+
+/* Runs sql, which returns one text value; returns it, in a static
+ * buffer. */
+static const char *
+text_of(PGconn *c, const char *sql)
+{
+	static char	 out[65536];
+	PGresult	*res = PQexec(c, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	snprintf(out, sizeof(out), "%s", PQgetisnull(res, 0, 0) ? "(null)" :
+	    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+/* Asserts that no notification comes to c within a short while. */
+static void
+no_notify(PGconn *c)
+{
+	PGnotify	*n = wait_notify(c, 300);
+
+	ck_assert_msg(n == NULL, "unexpected notification %s",
+	    n != NULL ? n->extra : "");
+}
+
+/*
+ * A batch publishes every event once, in the array's order, with
+ * consecutive ids (no other publisher here), returns those ids, and
+ * rings one doorbell, for its last id. An empty batch publishes
+ * nothing and rings nothing.
+ */
+START_TEST(publish_batch_in_order)
+{
+	PGconn		*c = h_pg_connect(), *lis = h_pg_connect();
+	PGnotify	*n;
+	char		 ids[256], want[160];
+	int64_t		 first;
+
+	h_exec(lis, "LISTEN pgsse");
+	snprintf(ids, sizeof(ids), "%s", text_of(c, batch_sql(5, 0, "")));
+	first = scalar(c, "select min(id) from pgsse.log");
+	snprintf(want, sizeof(want), "{%" PRId64 ",%" PRId64 ",%" PRId64 ",%"
+	    PRId64 ",%" PRId64 "}", first, first + 1, first + 2, first + 3,
+	    first + 4);
+	ck_assert_str_eq(ids, want);
+	ck_assert_str_eq(text_of(c, "select string_agg(payload ->> 'line', "
+	    "',' order by id) || ' ' || count(distinct id) || ' ' || "
+	    "count(*) from pgsse.log where channel = 'logs' and event = "
+	    "'log' and recipient is null"),
+	    "line-1,line-2,line-3,line-4,line-5 5 5");
+	n = wait_notify(lis, 5000);
+	ck_assert_ptr_nonnull(n);
+	snprintf(want, sizeof(want), "logs:%" PRId64, first + 4);
+	ck_assert_str_eq(n->extra, want);
+	PQfreemem(n);
+	no_notify(lis);
+	ck_assert_str_eq(text_of(c, "select pgsse.publish_batch('logs', "
+	    "'log', '{}')::text"), "{}");
+	ck_assert_str_eq(text_of(c, "select pgsse.publish_batch('logs', "
+	    "'log', null)::text"), "{}");
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 5);
+	no_notify(lis);
+	PQfinish(c);
+	PQfinish(lis);
+}
+END_TEST
+
+/* Runs sql on c, which must fail with state; returns its message. */
+static const char *
+fails_with(PGconn *c, const char *sql, const char *state)
+{
+	static char	 msg[512];
+
+	ck_assert_str_eq(try_sql(c, sql, 0, NULL, msg, sizeof(msg)), state);
+	return msg;
+}
+
+/*
+ * One invalid event in a batch rejects the whole batch, with
+ * publish()'s error and SQLSTATE naming the event's place in it; so
+ * does an unknown channel or event, and a batch that is not a list.
+ */
+START_TEST(publish_batch_rejects_whole)
+{
+	PGconn		*c = h_pg_connect(), *lis = h_pg_connect();
+	const char	*m;
+
+	h_exec(lis, "LISTEN pgsse");
+	m = fails_with(c, batch_sql(5, 3, "{\"source\":\"b\"}"), "22023");
+	ck_assert_msg(strstr(m, "event 3 of the batch: payload of logs.log "
+	    "lacks field \"line\"") != NULL, "%s", m);
+	m = fails_with(c, batch_sql(4, 2, "\"x\""), "22023");
+	ck_assert_msg(strstr(m, "event 2 of the batch: payload of logs.log "
+	    "must be a JSON object") != NULL, "%s", m);
+	m = fails_with(c, batch_sql(4, 4, "{\"source\":1,\"line\":\"l\"}"),
+	    "22023");
+	ck_assert_msg(strstr(m, "event 4 of the batch: field \"source\"") !=
+	    NULL, "%s", m);
+	m = fails_with(c, "select pgsse.publish_batch('logs', 'log', "
+	    "array['{\"source\":\"b\",\"line\":\"l\"}', null]::jsonb[])",
+	    "22023");
+	ck_assert_msg(strstr(m, "event 2 of the batch") != NULL, "%s", m);
+	h_exec(c, "update pgsse.settings set value = '64' where name = "
+	    "'max_payload'");
+	m = fails_with(c, batch_sql(3, 2, "{\"source\":\"b\",\"line\":\""
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}"),
+	    "54000");
+	h_exec(c, "update pgsse.settings set value = '1048576' where name = "
+	    "'max_payload'");
+	ck_assert_msg(strstr(m, "event 2 of the batch: payload of ") != NULL &&
+	    strstr(m, "over max_payload") != NULL, "%s", m);
+	m = fails_with(c, "select pgsse.publish_batch('nochan', 'log', "
+	    "array['{}']::jsonb[])", "22023");
+	ck_assert_msg(strstr(m, "unknown channel \"nochan\"") != NULL, "%s", m);
+	m = fails_with(c, "select pgsse.publish_batch('logs', 'nope', "
+	    "'{}')", "22023");
+	ck_assert_msg(strstr(m, "unknown event \"nope\"") != NULL, "%s", m);
+	m = fails_with(c, "select pgsse.publish_batch('logs', 'log', "
+	    "array[array['{\"source\":\"b\",\"line\":\"l\"}'::jsonb]])",
+	    "22023");
+	ck_assert_msg(strstr(m, "one-dimensional") != NULL, "%s", m);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	no_notify(lis);
+	PQfinish(c);
+	PQfinish(lis);
+}
+END_TEST
+
+/*
+ * A batch of more than publish_batch_max events (PGSSE_PUBLISH_BATCH_MAX
+ * by default) is refused with 54000 and publishes none; one of exactly
+ * that many is published.
+ */
+START_TEST(publish_batch_limit)
+{
+	PGconn		*c = h_pg_connect();
+	const char	*m;
+
+	ck_assert_int_eq(scalar(c, "select value from pgsse.settings where "
+	    "name = 'publish_batch_max'"), PGSSE_PUBLISH_BATCH_MAX);
+	m = fails_with(c, batch_sql(PGSSE_PUBLISH_BATCH_MAX + 1, 0, ""),
+	    "54000");
+	ck_assert_msg(strstr(m, "over publish_batch_max") != NULL, "%s", m);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	text_of(c, batch_sql(PGSSE_PUBLISH_BATCH_MAX, 0, ""));
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"),
+	    PGSSE_PUBLISH_BATCH_MAX);
+	h_exec(c, "update pgsse.settings set value = '3' where name = "
+	    "'publish_batch_max'");
+	m = fails_with(c, batch_sql(4, 0, ""), "54000");
+	h_exec(c, "update pgsse.settings set value = '1000' where name = "
+	    "'publish_batch_max'");
+	ck_assert_msg(strstr(m, "a batch of 4 events is over "
+	    "publish_batch_max (3 events)") != NULL, "%s", m);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * A batch to one user reaches that user only, as publish() to a user
+ * does; a personal channel takes a batch only to one user, and a bad
+ * user name is refused.
+ */
+START_TEST(publish_batch_to_user)
+{
+	PGconn		*c = h_pg_connect();
+	const char	*m;
+
+	h_exec(c, "select pgsse.put_channel('{\"name\":\"inbox\","
+	    "\"description\":\"d\",\"personal\":true,\"events\":[{\"name\":"
+	    "\"note\",\"description\":\"d\",\"fields\":{\"text\":"
+	    "\"string\"}}]}', false)");
+	ck_assert_str_eq(text_of(c, "select cardinality(pgsse.publish_batch("
+	    "'inbox', 'note', array['{\"text\":\"a\"}', '{\"text\":\"b\"}']"
+	    "::jsonb[], 'alice'))"), "2");
+	ck_assert_str_eq(text_of(c, "select string_agg(recipient || ':' || "
+	    "(payload ->> 'text'), ',' order by id) from pgsse.log"),
+	    "alice:a,alice:b");
+	m = fails_with(c, "select pgsse.publish_batch('inbox', 'note', "
+	    "array['{\"text\":\"a\"}']::jsonb[])", "22023");
+	ck_assert_msg(strstr(m, "is personal") != NULL, "%s", m);
+	m = fails_with(c, "select pgsse.publish_batch('inbox', 'note', "
+	    "array['{\"text\":\"a\"}']::jsonb[], '')", "22023");
+	ck_assert_msg(strstr(m, "user name") != NULL, "%s", m);
+	m = fails_with(c, "select pgsse.publish_batch('inbox', 'note', "
+	    "array['{\"text\":\"a\"}']::jsonb[], e'bob\\n')", "22023");
+	ck_assert_msg(strstr(m, "user name") != NULL, "%s", m);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 2);
+	h_exec(c, "delete from pgsse.channels where name = 'inbox'");
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * pgsse_publish_batch (C): the payloads reach the log exactly, quotes
+ * and backslashes too, in order, with their ids; one bad payload fails
+ * the call with publish_batch's message and publishes none.
+ */
+START_TEST(publish_batch_c_api)
+{
+	static const char *const ok[] = {
+		"{\"source\":\"c\",\"line\":\"plain\"}",
+		"{\"source\":\"c\",\"line\":\"a \\\"q\\\" \\\\ b {x,y}\"}",
+		"{\"source\":\"c\",\"line\":\"\\u00e9t\\u00e9\"}",
+	};
+	static const char *const bad[] = {
+		"{\"source\":\"c\",\"line\":\"fine\"}", NULL,
+	};
+	PGconn		*c = h_pg_connect();
+	int64_t		 ids[3];
+	char		*err = NULL, sql[160];
+
+	ck_assert_int_eq(pgsse_publish_batch(c, "logs", "log", ok, 3, ids,
+	    &err), PGSSE_OK);
+	ck_assert_ptr_null(err);
+	ck_assert_int_eq(ids[1], ids[0] + 1);
+	ck_assert_int_eq(ids[2], ids[0] + 2);
+	snprintf(sql, sizeof(sql), "select string_agg(payload ->> 'line', "
+	    "'|' order by id) from pgsse.log where id >= %" PRId64, ids[0]);
+	ck_assert_str_eq(text_of(c, sql), "plain|a \"q\" \\ b {x,y}|\xc3\xa9t"
+	    "\xc3\xa9");
+	ck_assert_int_eq(pgsse_publish_batch(c, "logs", "log", bad, 2, ids,
+	    &err), PGSSE_ERR_DB);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "event 2 of the batch") != NULL, "%s", err);
+	free(err);
+	ck_assert_int_eq(pgsse_publish_batch(c, "logs", "log", NULL, 0, NULL,
+	    &err), PGSSE_OK);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 3);
+	PQfinish(c);
+}
+END_TEST
+
+/*
+ * pgsse-publish -b: one event per line of stdin, -s fields added to
+ * each, the ids printed in order; a line that is not a JSON object
+ * stops it with status 1, and the batch it was in is not published.
+ */
+START_TEST(publish_batch_cli)
+{
+	PGconn	*c = h_pg_connect();
+	char	 out[64], buf[256], want[256];
+	FILE	*f;
+	int64_t	 first;
+	size_t	 n;
+
+	snprintf(out, sizeof(out), "/tmp/pgsse-batch-cli.%d", (int)getpid());
+	ck_assert_int_eq(h_run("printf '{\"line\":\"a\"}\\n\\n{\"line\":"
+	    "\"b \\\\\"q\\\\\"\"}\\n{\"line\":\"c\"}\\n' | %s/bin/pgsse-publish "
+	    "-b -s source=cli logs log >%s", h_builddir(), out), 0);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	first = scalar(c, "select min(id) from pgsse.log");
+	snprintf(want, sizeof(want), "%" PRId64 "\n%" PRId64 "\n%" PRId64
+	    "\n", first, first + 1, first + 2);
+	ck_assert_str_eq(buf, want);
+	ck_assert_str_eq(text_of(c, "select string_agg((payload ->> 'line') "
+	    "|| '/' || (payload ->> 'source'), ',' order by id) from "
+	    "pgsse.log"), "a/cli,b \"q\"/cli,c/cli");
+	ck_assert_int_eq(h_run("printf '{\"line\":\"d\"}\\nnot json\\n' | "
+	    "%s/bin/pgsse-publish -b -s source=cli logs log >%s 2>&1",
+	    h_builddir(), out), 1);
+	ck_assert_int_eq(h_run("grep -q 'line 2 is not a JSON object' %s",
+	    out), 0);
+	ck_assert_int_eq(h_run("printf '{\"line\":\"e\"}\\n' | "
+	    "%s/bin/pgsse-publish -b logs log '{}' 2>/dev/null", h_builddir()),
+	    2);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 3);
+	unlink(out);
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -392,6 +697,17 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, publish_validates);
 	tcase_add_test(tc, publish_large_payloads);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("batch");
+	tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, publish_batch_in_order);
+	tcase_add_test(tc, publish_batch_rejects_whole);
+	tcase_add_test(tc, publish_batch_limit);
+	tcase_add_test(tc, publish_batch_to_user);
+	tcase_add_test(tc, publish_batch_c_api);
+	tcase_add_test(tc, publish_batch_cli);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

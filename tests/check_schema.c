@@ -564,7 +564,7 @@ START_TEST(schema_upgrade_v3_log)
 	ck_assert_msg(schema("-d dbname=v3log upgrade") == 0, "%s", out);
 	c = PQconnectdb("dbname=v3log");
 	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-	ck_assert_str_eq(value(c, "select pgsse.schema_version()"), "4");
+	ck_assert_str_eq(value(c, "select pgsse.schema_version()"), "5");
 	ck_assert_str_eq(value(c, "select relkind from pg_class where oid = "
 	    "'pgsse.log'::regclass"), "p");
 	ck_assert_str_eq(value(c, sql), oldlog);
