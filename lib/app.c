@@ -536,10 +536,11 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 			    a->hx[i].p);
 	if (st == PGSSE_HTTP_204)
 		pgsse_buf_reset(&a->body);	/* 204 has no body */
+	/* No flush: FCGX_Finish_r writes it with the end of the request,
+	 * in one write (under CGI it is written at once). */
 	if (er == PGSSE_OK && pgsse_buf_put(&out, "\r\n", 2) == PGSSE_OK &&
-	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK &&
-	    pgsse_req_write(a->req, out.p, out.len) == PGSSE_OK)
-		pgsse_req_flush(a->req);
+	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK)
+		pgsse_req_write(a->req, out.p, out.len);
 	pgsse_buf_free(&out);
 }
 
@@ -1074,7 +1075,17 @@ struct app_worker {
 	const char		*rconninfo;	/* for GET, or NULL */
 };
 
-/* Some systems need accept() on a shared socket serialised. */
+/*
+ * Some systems need accept() on a shared socket serialised. Linux
+ * wakes one of the threads blocked in accept() for each connection by
+ * itself, where the lock only added a futex wake and wait to every
+ * request (perf, W5).
+ */
+#ifdef __linux__
+#define APP_ACCEPT_SERIAL 0
+#else
+#define APP_ACCEPT_SERIAL 1
+#endif
 static pthread_mutex_t app_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A worker thread: accepts and serves requests with its own connection. */
@@ -1093,9 +1104,11 @@ app_worker(void *arg)
 	a.req = &req;
 	FCGX_InitRequest(&fr, w->sock, 0);
 	for (;;) {
-		pthread_mutex_lock(&app_accept_lock);
+		if (APP_ACCEPT_SERIAL)
+			pthread_mutex_lock(&app_accept_lock);
 		rc = FCGX_Accept_r(&fr);
-		pthread_mutex_unlock(&app_accept_lock);
+		if (APP_ACCEPT_SERIAL)
+			pthread_mutex_unlock(&app_accept_lock);
 		if (rc < 0)
 			break;
 		memset(&req, 0, sizeof(req));
