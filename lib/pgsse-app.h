@@ -44,6 +44,10 @@ typedef struct pgsse_app pgsse_app;
 /* Worker threads: the default, and the most --threads accepts. */
 #define PGSSE_APP_THREADS 4
 #define PGSSE_APP_THREADS_MAX 64
+/* FastCGI connections a program keeps open for the web server between
+ * requests (FCGI_KEEP_CONN); past it, one is closed after its request
+ * and the server opens another. An idle kept one holds no thread. */
+#define PGSSE_APP_KEPT_MAX 1024
 /* Bytes of a request path a route can match: 404 past it. */
 #define PGSSE_APP_PATH_MAX 255
 /* An app folder (pgsse_app_main_folder): bytes of app.json, of an SQL
