@@ -15,8 +15,9 @@
 # and more keys: w5_bound (1/(1/static + 1/pgbench)), w5_vs_php,
 # w5_vs_bound, w5_bytes, w5_seconds.
 # W5_SECONDS (or BENCH_SECONDS, else 10) is each system's time, run in
-# two halves in the order pgsse, PHP, static, pgbench, pgbench, static,
-# PHP, pgsse, so that a load that rises or falls weighs on all alike.
+# W5_ROUNDS (4) rounds in the order pgsse, PHP, static, pgbench, then
+# the reverse, and so on; each figure is the median of its runs, so that
+# a load from elsewhere that rises or falls weighs on all alike.
 set -euo pipefail
 src=${PGSSE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${PGSSE_BUILDDIR:-$src}
@@ -45,8 +46,14 @@ free_port() {
 }
 
 # PostgreSQL with the demo's schema.
-"$src/bin/pgsse-cluster" init "$tmp/pg" >/dev/null
-"$src/bin/pgsse-cluster" start "$tmp/pg"
+# Another bench on this machine may take the port between the check
+# and the bind: then again on another, three times at most.
+for try in 1 2 3; do
+	rm -rf "$tmp/pg"
+	"$src/bin/pgsse-cluster" init "$tmp/pg" "$(free_port)" >/dev/null
+	"$src/bin/pgsse-cluster" start "$tmp/pg" >/dev/null 2>&1 && break
+	[ "$try" = 3 ] && { tail -5 "$tmp/pg/postgres.log" >&2; exit 1; }
+done
 eval "$("$src/bin/pgsse-cluster" env "$tmp/pg")"
 psql -q -v ON_ERROR_STOP=1 -f "$src/sql/pgsse.sql" -f "$src/sql/roles.sql" \
 	-f "$src/demo/schema.sql"
@@ -57,6 +64,7 @@ export PGSSE_SECRET_FILE=$tmp/secret
 # (its pgsse-app block replaced by CONF_TAIL's, if given), serving
 # $tmp/www; sets port once /demos/grid answers.
 mkdir -p "$tmp/www"
+tries=0
 serve() {
 	local dir=$tmp/$1 conf=$src/etc/lighttpd/pgsse.conf
 	port=$(free_port)
@@ -80,10 +88,20 @@ include "$conf"
 CONF
 	/usr/sbin/lighttpd -D -f "$dir/lighttpd.conf" </dev/null >/dev/null 2>&1 &
 	pids+=("$!")
-	for _ in $(seq 100); do
-		curl -fs -m 2 -o /dev/null "http://127.0.0.1:$port/demos/grid" && break
+	for _ in $(seq 300); do
+		curl -fs -m 2 -o /dev/null "http://127.0.0.1:$port/demos/grid" && return 0
+		# It could not bind (another bench took the port): again.
+		if ! kill -0 "$!" 2>/dev/null; then
+			tries=$((tries + 1))
+			[ "$tries" -lt 5 ] || break
+			serve "$@"
+			return
+		fi
 		sleep 0.1
 	done
+	echo "w5: $1's lighttpd does not answer:" >&2
+	tail -5 "$dir/lighttpd-error.log" >&2 || true
+	exit 1
 }
 
 # PHP-FPM: 8 static workers on a socket. The script is a front
@@ -115,7 +133,7 @@ rootflag=()
 [ "$(id -u)" = 0 ] && rootflag=(-R)
 "$phpfpm" "${rootflag[@]}" -y "$tmp/php/fpm.conf" </dev/null >/dev/null 2>&1 &
 pids+=("$!")
-for _ in $(seq 100); do [ -S "$tmp/php/fpm.sock" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -S "$tmp/php/fpm.sock" ] && break; sleep 0.1; done
 
 serve pgsse ""
 pport=$port
@@ -157,17 +175,33 @@ pgbtps() {
 # prepared), then the two halves.
 wrkrps 1 "http://127.0.0.1:$pport/demos/grid" >/dev/null
 wrkrps 1 "http://127.0.0.1:$hport/demos/grid" >/dev/null
-half=$(((secs + 1) / 2))
-a1=$(wrkrps "$half" "http://127.0.0.1:$pport/demos/grid")
-b1=$(wrkrps "$half" "http://127.0.0.1:$hport/demos/grid")
-c1=$(wrkrps "$half" "http://127.0.0.1:$pport/static.html")
-d1=$(pgbtps "$half")
-d2=$(pgbtps "$half")
-c2=$(wrkrps "$half" "http://127.0.0.1:$pport/static.html")
-b2=$(wrkrps "$half" "http://127.0.0.1:$hport/demos/grid")
-a2=$(wrkrps "$half" "http://127.0.0.1:$pport/demos/grid")
-pg=$(((a1 + a2) / 2)) php=$(((b1 + b2) / 2))
-st=$(((c1 + c2) / 2)) pb=$(((d1 + d2) / 2))
+# run I SECONDS: system I (0 pgsse, 1 PHP, 2 static, 3 pgbench) once.
+run() {
+	case $1 in
+	0) wrkrps "$2" "http://127.0.0.1:$pport/demos/grid" ;;
+	1) wrkrps "$2" "http://127.0.0.1:$hport/demos/grid" ;;
+	2) wrkrps "$2" "http://127.0.0.1:$pport/static.html" ;;
+	3) pgbtps "$2" ;;
+	esac
+}
+# median: the median of the numbers on standard input.
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+	    else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+# Rounds of one run each, in the order 0 1 2 3, then 3 2 1 0, and so
+# on: a load from elsewhere that rises or falls weighs on all alike,
+# and the median of each system's runs leaves out a round it spoiled.
+rounds=${W5_ROUNDS:-4}
+len=$(((secs + rounds - 1) / rounds))
+for ((r = 0; r < rounds; r++)); do
+	for i in 0 1 2 3; do
+		[ $((r % 2)) = 1 ] && i=$((3 - i))
+		run "$i" "$len" >>"$tmp/runs.$i"
+	done
+done
+pg=$(median <"$tmp/runs.0") php=$(median <"$tmp/runs.1")
+st=$(median <"$tmp/runs.2") pb=$(median <"$tmp/runs.3")
 awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
     -v n="$(wc -c <"$tmp/pgsse.html")" -v t="$secs" 'BEGIN {
 	bound = (c > 0 && d > 0) ? 1 / (1 / c + 1 / d) : 0
@@ -175,4 +209,10 @@ awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
 	    "w5_same_bytes=%d w5_bound=%d w5_vs_php=%.2f w5_vs_bound=%.2f " \
 	    "w5_bytes=%d w5_seconds=%d\n", a, b, c, d, s, bound,
 	    (b > 0 ? a / b : 0), (bound > 0 ? a / bound : 0), n, t
-}'
+}' | tr -d '\n'
+# Every run's figure, in the order they ran within each system.
+for i in 0 1 2 3; do
+	printf ' w5_runs_%s=%s' "$(echo pgsse php static pgbench | cut -d' ' -f$((i + 1)))" \
+		"$(paste -sd, "$tmp/runs.$i")"
+done
+echo
