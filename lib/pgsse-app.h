@@ -20,6 +20,9 @@
  * pgsse_log() and the pgsse_buf and pgsse_html calls on distinct
  * buffers are safe from any thread. Routes share nothing else through
  * the library: what they share between themselves, they lock.
+ * The workers take requests from every FastCGI connection, new or kept
+ * open by the web server between requests (nginx's fastcgi_keep_conn,
+ * Apache's enablereuse): an idle kept connection holds no worker.
  */
 #ifndef PGSSE_APP_H
 #define PGSSE_APP_H
