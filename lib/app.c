@@ -12,6 +12,14 @@
  * scheme, host and port, and a header token equal to the cookie, signed
  * with the site's secret (PGSSE_SECRET_FILE).
  */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -536,10 +544,11 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 			    a->hx[i].p);
 	if (st == PGSSE_HTTP_204)
 		pgsse_buf_reset(&a->body);	/* 204 has no body */
+	/* No flush: FCGX_Finish_r writes it with the end of the request,
+	 * in one write (under CGI it is written at once). */
 	if (er == PGSSE_OK && pgsse_buf_put(&out, "\r\n", 2) == PGSSE_OK &&
-	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK &&
-	    pgsse_req_write(a->req, out.p, out.len) == PGSSE_OK)
-		pgsse_req_flush(a->req);
+	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK)
+		pgsse_req_write(a->req, out.p, out.len);
 	pgsse_buf_free(&out);
 }
 
@@ -1069,15 +1078,141 @@ struct app_worker {
 	pthread_t		 thread;
 	atomic_int		 done;
 	int			 sock;
+	int			 ep;		/* app_ep's, shared */
+	int			 tcp;		/* sock is TCP's */
 	const struct pgsse_route *routes;
 	const char		*conninfo;
 	const char		*rconninfo;	/* for GET, or NULL */
 };
 
-/* Some systems need accept() on a shared socket serialised. */
-static pthread_mutex_t app_accept_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Set by SIGTERM or SIGINT: the workers are to stop. */
+static volatile sig_atomic_t app_stop;
 
-/* A worker thread: accepts and serves requests with its own connection. */
+/*
+ * Connections. The workers share one epoll set holding the listening
+ * socket and every connection that the web server keeps open between
+ * requests (FCGI_KEEP_CONN: nginx's fastcgi_keep_conn, Apache's
+ * enablereuse). A worker waits on the set, takes one connection (a new
+ * one, or a kept one with a request waiting, armed one-shot so that only
+ * it wakes), serves that one request, and puts the connection back in
+ * the set if kept. So an idle kept connection holds no thread: a
+ * server may keep more connections than there are workers. Every
+ * connection, kept or not, is a descriptor the web server makes us
+ * hold; past PGSSE_APP_KEPT_MAX kept ones, a connection is closed after
+ * its request (the server opens another). The listening socket is
+ * non-blocking: when two workers wake for one connection, one gets it
+ * and the other waits again.
+ */
+static atomic_int app_kept;
+
+/* Tag of the listening socket in the set (a connection's is its fd). */
+#define APP_EP_LISTEN (-1)
+
+/*
+ * Returns the next connection w's worker is to read a request from,
+ * with *kept set to 1 if it was kept (already in the set); -1 once the
+ * program stops (or the set fails).
+ */
+static int
+app_next_conn(struct app_worker *w, int *kept)
+{
+	struct epoll_event	 ev;
+	int			 fd, one = 1;
+
+	while (!app_stop) {
+		if (epoll_wait(w->ep, &ev, 1, -1) != 1) {
+			if (errno == EINTR)
+				continue;
+			pgsse_log(PGSSE_LOG_ERROR, "epoll_wait: %s",
+			    strerror(errno));
+			return -1;
+		}
+		if (ev.data.fd != APP_EP_LISTEN) {
+			*kept = 1;
+			atomic_fetch_sub(&app_kept, 1);
+			return ev.data.fd;
+		}
+		if ((fd = accept(w->sock, NULL, NULL)) == -1)
+			continue;	/* another worker took it, or it went */
+		/* A TCP peer gets each record at once, as libfcgi did. */
+		if (w->tcp)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		*kept = 0;
+		return fd;
+	}
+	return -1;
+}
+
+/*
+ * Puts fd back in w's set after its request if the web server keeps
+ * it (keep) and fewer than PGSSE_APP_KEPT_MAX are kept, else closes it.
+ * inset says whether fd is in the set already (then disarmed).
+ */
+static void
+app_keep_conn(struct app_worker *w, int fd, int keep, int inset)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = fd;
+	if (keep && atomic_fetch_add(&app_kept, 1) < PGSSE_APP_KEPT_MAX &&
+	    epoll_ctl(w->ep, inset ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+	    &ev) == 0)
+		return;
+	if (keep)
+		atomic_fetch_sub(&app_kept, 1);
+	close(fd);	/* leaves the set with it */
+}
+
+/*
+ * Reads the request waiting on connection fd into fr with libfcgi.
+ * Returns 0, or -1 if there was none (the peer closed, or sent
+ * something else): libfcgi has then closed fd. fr's listening socket
+ * is -1, so libfcgi never blocks in accept() here.
+ */
+static int
+app_read_request(FCGX_Request *fr, int fd)
+{
+	FCGX_InitRequest(fr, -1, 0);
+	fr->ipcFd = fd;
+	fr->keepConnection = 1;	/* not closed before it is read */
+	if (FCGX_Accept_r(fr) == 0)
+		return 0;
+	FCGX_InitRequest(fr, -1, 0);
+	return -1;
+}
+
+/*
+ * Ends fr's request: the response goes out with its end record in one
+ * write, and fd goes back to the set or is closed (app_keep_conn).
+ * Standard input is read to its end first, so that nothing of the
+ * request is left unread and a plain close() cannot reset the
+ * connection before the server has the response: libfcgi's own close
+ * lingers instead (shutdown, then a poll and a read for the peer's
+ * end), three system calls more per request.
+ */
+static void
+app_end_request(struct app_worker *w, FCGX_Request *fr, int fd, int inset)
+{
+	char	 trash[512];
+	int	 keep = fr->keepConnection;
+
+	while (FCGX_GetStr(trash, sizeof(trash), fr->in) > 0)
+		continue;
+	fr->keepConnection = 1;	/* libfcgi leaves fd to us, unless broken */
+	FCGX_Finish_r(fr);
+	if (fr->ipcFd == -1) {	/* libfcgi closed it after an error */
+		if (inset || keep)
+			pgsse_log(PGSSE_LOG_DEBUG, "a kept FastCGI "
+			    "connection broke");
+		return;
+	}
+	app_keep_conn(w, fd, keep, inset);
+}
+
+/* A worker thread: serves requests with its own database connection. */
 static void *
 app_worker(void *arg)
 {
@@ -1086,18 +1221,14 @@ app_worker(void *arg)
 	struct pgsse_req	 req;
 	FCGX_Request		 fr;
 	struct timespec		 t0, t1;
-	int			 rc;
+	int			 fd, inset;
 
 	memset(&a, 0, sizeof(a));
 	app_conns(&a, w->conninfo, w->rconninfo);
 	a.req = &req;
-	FCGX_InitRequest(&fr, w->sock, 0);
-	for (;;) {
-		pthread_mutex_lock(&app_accept_lock);
-		rc = FCGX_Accept_r(&fr);
-		pthread_mutex_unlock(&app_accept_lock);
-		if (rc < 0)
-			break;
+	while ((fd = app_next_conn(w, &inset)) != -1) {
+		if (app_read_request(&fr, fd) == -1)
+			continue;
 		memset(&req, 0, sizeof(req));
 		req.fcgi = &fr;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1107,7 +1238,7 @@ app_worker(void *arg)
 		    a.route != NULL ? a.route->pattern : a.label, a.status,
 		    (double)(t1.tv_sec - t0.tv_sec) +
 		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
-		FCGX_Finish_r(&fr);
+		app_end_request(w, &fr, fd, inset);
 		app_reset(&a);
 	}
 	app_free(&a);
@@ -1115,8 +1246,6 @@ app_worker(void *arg)
 	return NULL;
 }
 
-/* Set by SIGTERM or SIGINT: the workers are to stop. */
-static volatile sig_atomic_t app_stop;
 /* Set by SIGHUP: the app folder is to be loaded again. */
 static volatile sig_atomic_t app_hup;
 
@@ -1515,6 +1644,44 @@ app_db_start(void)
 	return er == PGSSE_ERR_INVAL ? -1 : 0;
 }
 
+/* Returns 1 if sock is a TCP socket (IPv4 or IPv6), else 0. */
+static int
+app_tcp(int sock)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	return getsockname(sock, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+}
+
+/*
+ * Makes the workers' epoll set (see app_next_conn) with the listening
+ * socket sock in it, made non-blocking. Returns the set, or -1 after
+ * logging why.
+ */
+static int
+app_ep(int sock)
+{
+	struct epoll_event	 ev;
+	int			 ep, fl;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = APP_EP_LISTEN;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (fl = fcntl(sock, F_GETFL)) == -1 ||
+	    fcntl(sock, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, sock, &ev) == -1) {
+		pgsse_log(PGSSE_LOG_ERROR, "the FastCGI socket: %s",
+		    strerror(errno));
+		if (ep != -1)
+			close(ep);
+		return -1;
+	}
+	return ep;
+}
+
 /*
  * Runs a fragment program: routes, then with folder the app folder's
  * (dir, or --app, or PGSSE_APP_DIR). Returns the exit status.
@@ -1528,7 +1695,7 @@ app_main(const char *name, int folder, const char *dir,
 	struct pgsse_req	 req;
 	struct app_opts		 o;
 	long			 i;
-	int			 rc, cgi;
+	int			 rc, cgi, ep;
 
 	memset(&o, 0, sizeof(o));
 	pgsse_appstats_start(name);
@@ -1562,15 +1729,20 @@ app_main(const char *name, int folder, const char *dir,
 		app_def_swap(NULL);
 		return 0;
 	}
+	if ((ep = app_ep(o.sock)) == -1)
+		return 1;
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < o.threads; i++) {
 		w[i].sock = o.sock;
+		w[i].ep = ep;
+		w[i].tcp = app_tcp(o.sock);
 		w[i].routes = routes;
 		w[i].conninfo = app_conninfo();
 		w[i].rconninfo = app_read_conninfo();
 	}
 	app_run_workers(w, o.threads, name, folder ? o.dir : NULL,
 	    app_key.len > 0);
+	close(ep);	/* and with it the connections still kept */
 	app_def_swap(NULL);
 	return 0;
 }

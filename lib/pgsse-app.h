@@ -20,6 +20,9 @@
  * pgsse_log() and the pgsse_buf and pgsse_html calls on distinct
  * buffers are safe from any thread. Routes share nothing else through
  * the library: what they share between themselves, they lock.
+ * The workers take requests from every FastCGI connection, new or kept
+ * open by the web server between requests (nginx's fastcgi_keep_conn,
+ * Apache's enablereuse): an idle kept connection holds no worker.
  */
 #ifndef PGSSE_APP_H
 #define PGSSE_APP_H
@@ -44,6 +47,10 @@ typedef struct pgsse_app pgsse_app;
 /* Worker threads: the default, and the most --threads accepts. */
 #define PGSSE_APP_THREADS 4
 #define PGSSE_APP_THREADS_MAX 64
+/* FastCGI connections a program keeps open for the web server between
+ * requests (FCGI_KEEP_CONN); past it, one is closed after its request
+ * and the server opens another. An idle kept one holds no thread. */
+#define PGSSE_APP_KEPT_MAX 1024
 /* Bytes of a request path a route can match: 404 past it. */
 #define PGSSE_APP_PATH_MAX 255
 /* An app folder (pgsse_app_main_folder): bytes of app.json, of an SQL

@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <glob.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -387,6 +390,109 @@ START_TEST(app_read_conninfo)
 }
 END_TEST
 
+/*
+ * Connects to txapp's FastCGI socket (lighttpd names it txapp.sock-0).
+ * Returns the descriptor.
+ */
+static int
+fcgi_connect(void)
+{
+	struct sockaddr_un	 sun;
+	glob_t			 g;
+	char			 pat[600];
+	int			 fd;
+
+	snprintf(pat, sizeof(pat), "%s/txapp.sock*", h_builddir());
+	ck_assert_int_eq(glob(pat, 0, NULL, &g), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/* Appends a FastCGI record of type with n bytes of p to b at *len. */
+static void
+fcgi_record(unsigned char *b, size_t *len, int type, const void *p,
+    size_t n)
+{
+	unsigned char	*h = b + *len;
+
+	h[0] = 1;
+	h[1] = (unsigned char)type;
+	h[2] = 0;
+	h[3] = 1;
+	h[4] = (unsigned char)(n >> 8);
+	h[5] = (unsigned char)n;
+	h[6] = h[7] = 0;
+	memcpy(h + 8, p, n);
+	*len += 8 + n;
+}
+
+/*
+ * Sends GET /tx/whoami on fd, asking the program to keep the connection
+ * if keep. Returns 1 if the whole answer (its END_REQUEST) came within
+ * secs seconds, else 0.
+ */
+static int
+fcgi_get(int fd, int keep, int secs)
+{
+	static const char	 params[] = "\016\003REQUEST_METHODGET"
+	    "\013\012REQUEST_URI/tx/whoami";
+	unsigned char		 b[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	struct pollfd		 pfd = { fd, POLLIN, 0 };
+	size_t			 len = 0, have = 0, rlen;
+	ssize_t			 r;
+
+	begin[2] = keep ? 1 : 0;	/* FCGI_KEEP_CONN */
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, params, sizeof(params) - 1);
+	fcgi_record(b, &len, 4, "", 0);
+	fcgi_record(b, &len, 5, "", 0);
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	/* Records until END_REQUEST (type 3). */
+	for (;;) {
+		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
+		    b[6]) {
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
+				return 0;
+			have += (size_t)r;
+		}
+		if (b[1] == 3)
+			return 1;
+		rlen = 8 + (size_t)(b[4] << 8 | b[5]) + b[6];
+		memmove(b, b + rlen, have - rlen);
+		have -= rlen;
+	}
+}
+
+/*
+ * A connection the web server keeps open between requests (nginx's
+ * fastcgi_keep_conn, Apache's enablereuse) holds no worker while idle:
+ * with one worker and one kept connection idle, a request on another
+ * connection is still answered, and the kept one serves again.
+ */
+START_TEST(app_kept_conn_no_pin)
+{
+	int	 kept, other;
+
+	kept = fcgi_connect();
+	ck_assert_msg(fcgi_get(kept, 1, REQ_TIMEOUT_SEC), "no answer on the "
+	    "connection to keep");
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, 5), "a request on a second "
+	    "connection got no answer in 5 s: the idle kept connection "
+	    "holds the one worker");
+	close(other);
+	ck_assert_msg(fcgi_get(kept, 1, REQ_TIMEOUT_SEC), "the kept "
+	    "connection serves no second request");
+	close(kept);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -411,6 +517,7 @@ main(void)
 	tcase_add_test(tc, app_tx_lost);
 	tcase_add_test(tc, app_copy_refused);
 	tcase_add_test(tc, app_read_conninfo);
+	tcase_add_test(tc, app_kept_conn_no_pin);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "pgsse.h"
 #include "extern.h"
@@ -485,6 +487,41 @@ START_TEST(csrf_set_cookie)
 END_TEST
 
 /* The issued token with its MAC in capitals is not the token. */
+/*
+ * A token's MAC is HMAC-SHA256 of "pgsse-csrf-v1", a NUL and the hex
+ * nonce, as libcrypto's HMAC() makes it, for a key of one block or
+ * less and for a longer one (which HMAC takes by its digest): hosts of
+ * one site that run different versions take each other's tokens.
+ */
+START_TEST(csrf_mac_is_hmac)
+{
+	struct pgsse_csrf_key	 k;
+	unsigned char		 secret[200], msg[14 + 32], mac[64];
+	char			 tok[PGSSE_CSRF_TOKEN_LEN + 1], hex[65];
+	unsigned int		 len, i;
+	size_t			 n, sizes[] = { 32, 64, 200 };
+
+	for (i = 0; i < sizeof(secret); i++)
+		secret[i] = (unsigned char)(i * 7 + 1);
+	for (n = 0; n < sizeof(sizes) / sizeof(sizes[0]); n++) {
+		ck_assert_int_eq(pgsse_csrf_key_set(&k, secret, sizes[n]),
+		    PGSSE_OK);
+		ck_assert_int_eq(pgsse_csrf_issue(&k, tok, sizeof(tok)),
+		    PGSSE_OK);
+		memcpy(msg, "pgsse-csrf-v1", 14);
+		memcpy(msg + 14, tok, 32);
+		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret,
+		    (int)sizes[n], msg, sizeof(msg), mac, &len));
+		ck_assert_uint_eq(len, 32);
+		for (i = 0; i < len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+		ck_assert_str_eq(tok + 32, hex);
+		ck_assert(pgsse_csrf_valid(&k, tok));
+		ck_assert(!pgsse_csrf_valid(&key, tok));
+	}
+}
+END_TEST
+
 START_TEST(csrf_refuses_capitals)
 {
 	struct pgsse_csrf_req	 r = good();
@@ -543,6 +580,7 @@ main(void)
 	tcase_add_test(tc, csrf_accepts);
 	tcase_add_test(tc, csrf_referer_fallback);
 	tcase_add_test(tc, csrf_shared_secret);
+	tcase_add_test(tc, csrf_mac_is_hmac);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("refusals");
 	tcase_add_checked_fixture(tc, setup, NULL);
