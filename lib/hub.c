@@ -130,6 +130,7 @@ struct pgsse_hub {
 	uint64_t		 reconnects;
 	time_t			 last_connect;
 	uint64_t		 replays_total, replayed, replays_cut;
+	uint64_t		 replay_reads;
 	int			 db_up;		/* lock */
 	int			 ready;		/* lock: cursors set */
 	atomic_int		 stop;
@@ -1037,6 +1038,15 @@ pgsse_hub_refused(struct pgsse_hub *hub)
 	pthread_mutex_unlock(&hub->lock);
 }
 
+/* Counts one read of the log for a group of replays. Can't fail. */
+void
+pgsse_hub_replay_read(struct pgsse_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->replay_reads++;
+	pthread_mutex_unlock(&hub->lock);
+}
+
 /*
  * Counts one replay's end: events framed, and whether it was cut.
  * Can't fail.
@@ -1090,6 +1100,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	st->replays_total = hub->replays_total;
 	st->replayed = hub->replayed;
 	st->replays_cut = hub->replays_cut;
+	st->replay_reads = hub->replay_reads;
 	st->clients = hub->nclients;
 	st->replays = hub->replays;
 	st->replay_bytes = atomic_load(&hub->replay_bytes);
