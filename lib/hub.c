@@ -22,8 +22,9 @@
  * (hub->lock, then a client's lock, then the pump's) and of who owns
  * what.
  *
- * Replays. A resume reads the log past its cursor and hands what it
- * read, framed, to the pump (stream.c). Until the web server has taken
+ * Replays. A resume reads the log past its cursor (resumes started
+ * together share one read: stream.c) and hands what it read, framed,
+ * to the pump. Until the web server has taken
  * those bytes they cost memory, so every replay takes what it buffers,
  * event by event, from one budget of PGSSE_REPLAY_BUDGET bytes per
  * process (hub->replay_bytes, atomic, so a replay never waits for the

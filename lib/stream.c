@@ -21,8 +21,14 @@
  * calls it but through a client's finish function (stream_done).
  *
  * Replays. A resume reads the log past its cursor with a pooled
- * connection, which it gives back before anything is written, and at
- * most PGSSE_REPLAY_BYTES of it, each event's bytes taken from the
+ * connection, which it gives back before anything is written. Resumes
+ * that queued up together and are alike (stream_alike: the same
+ * channels, user and epoch, nearby cursors) share that connection, one
+ * check of their cursors and one read of the log from the lowest of
+ * them (stream_replay): each event read is offered to every replay of
+ * the group, and each keeps it only past its own cursor, so each gets
+ * exactly what it would have read alone, under the same bounds. A
+ * replay keeps at most PGSSE_REPLAY_BYTES, each event's bytes taken from the
  * process's replay budget (hub.c) before the event is kept. A replay
  * that would pass PGSSE_REPLAY_BYTES, or finds the budget full, is cut
  * before that event, and the stream then ends instead of going on live
@@ -806,6 +812,43 @@ stream_starter(void **v, size_t n, void *arg)
 }
 
 /*
+ * Says if queued stream item may start in one group with lead, the
+ * oldest (starter.c): both resume, neither is a per-job stream, and
+ * they read the same channels as the same user from the same epoch,
+ * their cursors within PGSSE_START_GROUP_IDS of each other, so that one
+ * read of the log, from the lowest cursor, serves both. Can't fail.
+ */
+static int
+stream_alike(const void *lead, const void *item, void *arg)
+{
+	const struct pgsse_client	*a = ((const struct stream *)lead)->client;
+	const struct pgsse_client	*b = ((const struct stream *)item)->client;
+	const char			*ua = pgsse_client_user(a);
+	const char			*ub = pgsse_client_user(b);
+	const int64_t			*ca, *cb;
+	size_t				 k, n = pgsse_client_nchans(a);
+
+	(void)arg;
+	if (!((const struct stream *)lead)->replay ||
+	    !((const struct stream *)item)->replay ||
+	    pgsse_client_job(a) != 0 || pgsse_client_job(b) != 0 ||
+	    pgsse_client_nchans(b) != n ||
+	    pgsse_client_epoch(a) != pgsse_client_epoch(b) ||
+	    memcmp(pgsse_client_chans(a), pgsse_client_chans(b),
+	    n * sizeof(int)) != 0 ||
+	    (ua == NULL) != (ub == NULL) ||
+	    (ua != NULL && strcmp(ua, ub) != 0))
+		return 0;
+	ca = pgsse_client_cursors(a);
+	cb = pgsse_client_cursors(b);
+	for (k = 0; k < n; k++)
+		if (ca[k] - cb[k] > PGSSE_START_GROUP_IDS ||
+		    cb[k] - ca[k] > PGSSE_START_GROUP_IDS)
+			return 0;
+	return 1;
+}
+
+/*
  * Returns 1 if starting s reads the database: a resume's replay, a
  * per-job stream's job; a fresh stream only joins the hub and frames
  * its headers.
@@ -1124,7 +1167,7 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	}
 	if ((srv.starter = pgsse_starter_new(PGSSE_STARTERS,
 	    PGSSE_START_QUEUE_MAX, PGSSE_START_GROUP_MAX, stream_starter,
-	    NULL, NULL)) == NULL)
+	    stream_alike, NULL)) == NULL)
 		goto out;
 	stream_wait_ready(STREAM_READY_WAIT_SEC);
 	if (cgi)
