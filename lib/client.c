@@ -18,8 +18,10 @@
  * it (pgsse_pump_start), never by name.
  *
  * Locking. This is the process's one account of it. Four kinds of
- * thread meet here: the acceptor, a client's start thread (stream.c),
- * the hub thread and the pump thread. Three kinds of lock, always
+ * thread meet here: the acceptor, the threads that start streams
+ * (stream.c: the starters of starter.c, and a per-job stream's own),
+ * the hub thread and the pump thread; one of the first two starts a
+ * client. Three kinds of lock, always
  * taken in this order:
  *   1. hub->lock (hub.c) guards the subscriber lists, the per-slot
  *      cursors and their size, the newest registry snapshot (which the
@@ -37,15 +39,16 @@
  * blocks while holding a lock, and no lock is taken under a later one.
  * Two counters need no lock: the hub's replay budget (hub->replay_bytes)
  * and the pump's slow clients, both atomic. The pool's lock (pool.c)
- * stands apart: nothing else is taken under it.
+ * and the starters' queue lock (starter.c) stand apart: nothing else is
+ * taken under either, and neither is taken under another.
  *
  * Who owns the rest of a client. Its channels, job id and user are set
- * by its start thread and never change once it joins the hub (the hub
+ * by the thread that starts it and never change once it joins the hub (the hub
  * reads them under hub->lock). Its channels are registry slots, which name
  * the same channel in every snapshot (registry.c); it holds a reference
  * to the snapshot it was made with, for their names, whatever the hub
  * loads since, and drops it when freed. Its cursors, done flag, connection and out
- * buffer belong to its start thread until pgsse_client_attach, and to
+ * buffer belong to that thread until pgsse_client_attach, and to
  * the pump thread after; so does its replay share (replaying,
  * replay_small, replay_bytes, replay_left), which the hub's replay
  * functions change on that thread's behalf. Only the pump thread, and

@@ -22,8 +22,9 @@
  * (hub->lock, then a client's lock, then the pump's) and of who owns
  * what.
  *
- * Replays. A resume reads the log past its cursor and hands what it
- * read, framed, to the pump (stream.c). Until the web server has taken
+ * Replays. A resume reads the log past its cursor (resumes started
+ * together share one read: stream.c) and hands what it read, framed,
+ * to the pump. Until the web server has taken
  * those bytes they cost memory, so every replay takes what it buffers,
  * event by event, from one budget of PGSSE_REPLAY_BUDGET bytes per
  * process (hub->replay_bytes, atomic, so a replay never waits for the
@@ -130,6 +131,7 @@ struct pgsse_hub {
 	uint64_t		 reconnects;
 	time_t			 last_connect;
 	uint64_t		 replays_total, replayed, replays_cut;
+	uint64_t		 replay_reads;
 	int			 db_up;		/* lock */
 	int			 ready;		/* lock: cursors set */
 	atomic_int		 stop;
@@ -1037,6 +1039,15 @@ pgsse_hub_refused(struct pgsse_hub *hub)
 	pthread_mutex_unlock(&hub->lock);
 }
 
+/* Counts one read of the log for a group of replays. Can't fail. */
+void
+pgsse_hub_replay_read(struct pgsse_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	hub->replay_reads++;
+	pthread_mutex_unlock(&hub->lock);
+}
+
 /*
  * Counts one replay's end: events framed, and whether it was cut.
  * Can't fail.
@@ -1090,6 +1101,7 @@ pgsse_hub_stats(struct pgsse_hub *hub, struct pgsse_hub_stats *st)
 	st->replays_total = hub->replays_total;
 	st->replayed = hub->replayed;
 	st->replays_cut = hub->replays_cut;
+	st->replay_reads = hub->replay_reads;
 	st->clients = hub->nclients;
 	st->replays = hub->replays;
 	st->replay_bytes = atomic_load(&hub->replay_bytes);

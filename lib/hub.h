@@ -29,6 +29,8 @@ struct pgsse_hub_stats {
 					 * the pump once a second */
 	uint64_t	 replays_total;	/* replays begun */
 	uint64_t	 replayed;	/* events they framed */
+	uint64_t	 replay_reads;	/* reads of the log for them: one
+					 * serves a group (stream.c) */
 	uint64_t	 replays_cut;	/* cut at PGSSE_REPLAY_BYTES or the
 					 * budget */
 	struct pgsse_metrics_hist lag;	/* publish to send, seconds */
@@ -41,5 +43,8 @@ struct pgsse_hub_chan {
 	uint64_t	 sent;		/* copies framed for clients (pump) */
 	size_t		 clients;	/* subscribed now */
 };
+
+/* hub.c: counts one read of the log for a group of replays. */
+void	pgsse_hub_replay_read(struct pgsse_hub *);
 
 #endif /* PGSSE_HUB_H */

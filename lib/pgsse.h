@@ -116,6 +116,17 @@
 #define PGSSE_REPLAYS_SMALL_MAX PGSSE_CLIENTS_MAX
 #define PGSSE_REPLAY_MEMORY (PGSSE_REPLAY_BUDGET + \
 	PGSSE_REPLAYS_SMALL_MAX * PGSSE_REPLAY_SMALL)
+/* Streams waiting for a starter thread (stream.c): resumes and per-job
+ * streams, which need the database to start; a fresh stream starts at
+ * once. Past it: 200 + retry: (EventSource comes back), Retry-After for
+ * others, as for every refused stream. */
+#define PGSSE_START_QUEUE_MAX 4096
+/* Threads that start queued streams, and the resumes one of them starts
+ * together with one read of the log (alike: the same channels, user and
+ * epoch, cursors within PGSSE_START_GROUP_IDS of the oldest's). */
+#define PGSSE_STARTERS 2
+#define PGSSE_START_GROUP_MAX 512
+#define PGSSE_START_GROUP_IDS 10000
 /* Milliseconds a per-job stream waits for its job to appear in
  * pgsse.jobs (a page may open it just before the job commits): 404
  * past it. */

@@ -1,21 +1,34 @@
 /*
  * stream.c: the SSE stream server.
  *
- * One acceptor thread takes FastCGI requests. Health, metrics and every
- * refusal are answered there at once; each stream gets a short-lived
- * thread with a small stack, which checks its cursors, reads its replay
- * and frames the headers and the replay into the client's out buffer,
- * and hands the stream to the pump (pump.c), which writes all of it
- * without blocking. See client.c for the locking, hub.c for the resume
- * rules.
+ * One acceptor thread takes FastCGI requests. Health and every refusal
+ * are answered there at once, and a fresh stream (no Last-Event-ID, no
+ * job) is started there too: it joins the hub and frames its headers
+ * into the client's out buffer, which takes no database and no thread.
+ * A resume waits in a bounded queue (PGSSE_START_QUEUE_MAX, refused
+ * past it) for one of PGSSE_STARTERS starter threads (starter.c), which
+ * takes with it the queued resumes alike to it (stream_alike), checks
+ * their cursors and reads their replays with one read of the log, and
+ * frames each. Either way the stream is then handed to the pump
+ * (pump.c), which writes all of it without blocking. A per-job stream
+ * still gets a short-lived thread of its own, as it may wait up to
+ * PGSSE_JOB_GRACE_MS for its job, and so does a metrics page
+ * (PGSSE_METRICS_SCRAPES_MAX at once). See client.c for the locking,
+ * hub.c for the resume rules.
  *
  * Dependencies. The stream calls the hub (hub.c), its clients
  * (client.c), the pool (pool.c) and the log (feed.c); none of them
  * calls it but through a client's finish function (stream_done).
  *
  * Replays. A resume reads the log past its cursor with a pooled
- * connection, which it gives back before anything is written, and at
- * most PGSSE_REPLAY_BYTES of it, each event's bytes taken from the
+ * connection, which it gives back before anything is written. Resumes
+ * that queued up together and are alike (stream_alike: the same
+ * channels, user and epoch, nearby cursors) share that connection, one
+ * check of their cursors and one read of the log from the lowest of
+ * them (stream_replay): each event read is offered to every replay of
+ * the group, and each keeps it only past its own cursor, so each gets
+ * exactly what it would have read alone, under the same bounds. A
+ * replay keeps at most PGSSE_REPLAY_BYTES, each event's bytes taken from the
  * process's replay budget (hub.c) before the event is kept. A replay
  * that would pass PGSSE_REPLAY_BYTES, or finds the budget full, is cut
  * before that event, and the stream then ends instead of going on live
@@ -47,12 +60,13 @@
 #include "metrics.h"
 #include "hub.h"
 #include "registry.h"
+#include "starter.h"
 
-/* Stack of a client thread: it only starts the stream. */
+/* Stack of a metrics page's or a per-job stream's thread. */
 #define STREAM_STACK (128 * 1024)
 /* Seconds to wait for the first database connection before serving. */
 #define STREAM_READY_WAIT_SEC 10
-/* Seconds to wait for client threads to end at shutdown. */
+/* Seconds to wait for the streams to end at shutdown. */
 #define STREAM_DRAIN_SEC 5
 /* Where the stream's connection settings come from, for messages. */
 #define STREAM_SETTING "PGSSE_STREAM_CONNINFO, PGSSE_CONNINFO or the PG* " \
@@ -91,6 +105,7 @@ static struct {
 	struct pgsse_hub		*hub;
 	struct pgsse_pool		*pool;
 	struct pgsse_scrape		*scrape;	/* the metrics page */
+	struct pgsse_starter		*starter;	/* starts resumes */
 	volatile sig_atomic_t		 stop;
 } srv;
 
@@ -146,7 +161,8 @@ stream_health(struct pgsse_req *r)
 	er = pgsse_buf_printf(&b, "Status: %s\r\nContent-Type: "
 	    "application/json\r\nCache-Control: no-store\r\n\r\n"
 	    "{\"status\":\"%s\",\"pid\":%d,\"clients\":%zu,"
-	    "\"replays\":%zu,\"replay_bytes\":%zu,\"channels\":%zu,"
+	    "\"replays\":%zu,\"replay_bytes\":%zu,\"replays_total\":%"
+	    PRIu64 ",\"replay_reads\":%" PRIu64 ",\"channels\":%zu,"
 	    "\"events\":%" PRIu64
 	    ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
 	    ",\"slow\":%" PRIu64 ",\"refused\":%" PRIu64
@@ -154,7 +170,8 @@ stream_health(struct pgsse_req *r)
 	    ",\"db_last_connect\":%lld}\n",
 	    pgsse_http_status_line(st.db_up ? PGSSE_HTTP_200 :
 	    PGSSE_HTTP_503), st.db_up ? "ok" : "degraded", (int)getpid(),
-	    st.clients, st.replays, st.replay_bytes, st.channels,
+	    st.clients, st.replays, st.replay_bytes, st.replays_total,
+	    st.replay_reads, st.channels,
 	    st.events, st.delivered, st.dropped, st.slow, st.refused,
 	    st.db_up ? "up" : "down", st.reconnects,
 	    (long long)st.last_connect);
@@ -325,7 +342,24 @@ struct replay {
 	struct pgsse_buf	*b;		/* SSE text not yet framed */
 	size_t			 events;	/* events kept */
 	int			 cut;		/* events were left out */
+	int			 stopped;	/* takes no more events */
 	enum pgsse_err		 er;
+};
+
+/* One stream of a group started together (stream_start). */
+struct start {
+	struct stream		*s;
+	struct pgsse_buf	 b;		/* headers and replay, unframed */
+	struct replay		 rp;
+	int			 joined;	/* in the hub, headers in b */
+	enum pgsse_err		 er;
+};
+
+/* The streams of a group whose replays one read of the log serves. */
+struct group {
+	struct start		*v;
+	size_t			 n;
+	size_t			 live;		/* replays not stopped */
 };
 
 /*
@@ -359,20 +393,19 @@ replay_fits(struct pgsse_client *c, size_t n, void *arg)
 }
 
 /*
- * Takes one replayed event, and its bytes from the replay budget. An
- * event that does not fit (replay_fits) is left out as if never read
- * and stops the read: the replay is cut there, or, with no event kept
- * yet, refused (rp->er is PGSSE_ERR_LIMIT).
+ * Takes one replayed event, and its bytes from the replay budget, into
+ * one replay of a group; the event stays the caller's. An event that
+ * does not fit (replay_fits) is left out as if never read and stops
+ * this replay: it is cut there, or, with no event kept yet, refused
+ * (rp->er is PGSSE_ERR_LIMIT). Returns 1 once the replay takes no more.
  */
 static int
-replay_cb(struct pgsse_event *ev, void *arg)
+replay_one(struct replay *rp, const struct pgsse_event *ev)
 {
-	struct replay		*rp = arg;
 	struct pgsse_client	*c = rp->s->client;
 	size_t			 len = rp->b->len;
 
 	rp->er = pgsse_client_emit_fit(c, rp->b, ev, replay_fits, rp);
-	pgsse_event_unref(ev);
 	if (rp->er == PGSSE_ERR_LIMIT) {
 		if (rp->events > 0)
 			rp->er = PGSSE_OK;
@@ -388,15 +421,40 @@ replay_cb(struct pgsse_event *ev, void *arg)
 }
 
 /*
- * Checks the client's cursors against the log: one from an older epoch
- * past what the log kept of it (a failover lost events), from another
- * history, from the future or from before retention resets that channel
- * to "now" (a per-job stream: to the job's start) and makes the stream
- * send stream_reset.
+ * Hands one event read from the log to every replay of the group that
+ * still takes events, each of which keeps it only past its own cursors
+ * (pgsse_client_emit). Stops the read once none takes more.
+ */
+static int
+replay_cb(struct pgsse_event *ev, void *arg)
+{
+	struct group	*g = arg;
+	size_t		 i;
+
+	for (i = 0; i < g->n; i++) {
+		if (g->v[i].rp.stopped)
+			continue;
+		if (replay_one(&g->v[i].rp, ev)) {
+			g->v[i].rp.stopped = 1;
+			g->live--;
+		}
+	}
+	pgsse_event_unref(ev);
+	return g->live == 0;
+}
+
+/*
+ * Checks the cursors of a group's n clients, which read the same
+ * channels from the same epoch (stream_alike), against the log, with
+ * one look at it: one from an older epoch past what the log kept of it
+ * (a failover lost events), from another history, from the future or
+ * from before retention resets that channel to "now" (a per-job stream:
+ * to the job's start) and makes the stream send stream_reset.
  */
 static enum pgsse_err
-stream_check_cursors(struct stream *s, PGconn *conn)
+stream_check_cursors(struct start *v, size_t n, PGconn *conn)
 {
+	struct stream		*s = v[0].s;
 	struct pgsse_client	*c = s->client;
 	int64_t			 head, pruned[PGSSE_CHANNELS_MAX];
 	int64_t			 keep[PGSSE_CHANNELS_MAX];
@@ -413,8 +471,10 @@ stream_check_cursors(struct stream *s, PGconn *conn)
 	if (was != 0 && was < epoch && pgsse_feed_epoch_tails(conn, s->reg,
 	    pgsse_client_chans(c), was, keep, pgsse_client_nchans(c)))
 		return PGSSE_ERR_DB;
-	if ((why = pgsse_client_check(c, epoch, keep, head, pruned)) != NULL)
-		s->reset = why;
+	for (k = 0; k < n; k++)
+		if ((why = pgsse_client_check(v[k].s->client, epoch, keep,
+		    head, pruned)) != NULL)
+			v[k].s->reset = why;
 	return PGSSE_OK;
 }
 
@@ -517,78 +577,133 @@ stream_job_wait(struct stream *s)
 }
 
 /*
- * Starts the stream: cursor checks, joining the hub, then headers,
- * retry hint, the initial id, a first heartbeat (the page's watchdog
- * learns the interval from it) and the replay framed into the client's
- * out buffer; nothing is written yet. Returns PGSSE_ERR_DB if the log
- * could not be read, PGSSE_ERR_LIMIT if the replay budget had no room
- * for the first event (the client is then told to come back),
- * PGSSE_ERR_NOTFOUND if a per-job stream's job does not exist
- * (s->nojob), a registry load removed one of its channels (s->gone), or
- * it already ended for this client, PGSSE_ERR_NOMEM if
- * memory ran out. On failure the caller ends the replay
- * (pgsse_hub_replay_end).
+ * Joins the hub and frames the stream's headers, retry hint, the reset
+ * if its cursors were, the initial id and a first heartbeat (the page's
+ * watchdog learns the interval from it) into st->b. Returns
+ * PGSSE_ERR_NOTFOUND if a registry load removed one of its channels
+ * (s->gone), PGSSE_ERR_DB if it was checked in another epoch than the
+ * hub's, PGSSE_ERR_NOMEM if memory ran out.
  */
 static enum pgsse_err
-stream_start(struct stream *s, struct pgsse_buf *b)
+stream_head(struct start *st)
 {
-	struct pgsse_client	*c = s->client;
-	struct pgsse_registry	*reg;
-	PGconn			*conn = NULL;
-	struct replay		 rp = { s, b, 0, 0, PGSSE_OK };
+	struct stream		*s = st->s;
+	struct pgsse_buf	*b = &st->b;
 	enum pgsse_err		 er;
 
-	if (pgsse_client_job(c) != 0 && (er = stream_job_wait(s)) != PGSSE_OK)
-		goto out;
-	if (s->replay) {
-		pgsse_hub_replay_begin(srv.hub, c);
-		er = PGSSE_ERR_DB;
-		if ((conn = pgsse_pool_get(srv.pool)) == NULL ||
-		    stream_check_cursors(s, conn) != PGSSE_OK)
-			goto out;
-	}
-	if (pgsse_client_job(c) != 0 && s->resumed &&
-	    stream_job_ended(s, conn)) {
-		er = PGSSE_ERR_NOTFOUND;
-		goto out;
-	}
-	if ((er = pgsse_hub_join(srv.hub, c)) != PGSSE_OK) {
+	if ((er = pgsse_hub_join(srv.hub, s->client)) != PGSSE_OK) {
 		s->gone = er == PGSSE_ERR_NOTFOUND;
-		goto out;
+		return er;
 	}
+	st->joined = 1;
 	if ((er = pgsse_buf_printf(b, "%s\r\n", sse_headers)) ||
 	    (er = pgsse_sse_retry(b, srv.cfg->retry_ms)) ||
 	    (er = stream_send_reset(s, b)) ||
-	    (er = pgsse_client_id_line(c, b)) ||
-	    (er = pgsse_buf_puts(b, "\n")) ||
-	    (er = pgsse_sse_heartbeat(b, srv.cfg->heartbeat,
-	    (long long)time(NULL))))
-		goto out;
-	if (s->replay) {
-		/* The newest snapshot: it documents what was loaded since. */
-		reg = pgsse_hub_registry(srv.hub);
-		er = pgsse_feed_fetch(conn, reg, pgsse_client_chans(c),
-		    pgsse_client_cursors(c), pgsse_client_nchans(c),
-		    pgsse_client_job(c), pgsse_registry_user_reader(reg,
-		    pgsse_client_user(c)) ? NULL : pgsse_client_user(c) ?
-		    pgsse_client_user(c) : "", replay_cb, &rp);
-		pgsse_registry_free(reg);
-		if (er == PGSSE_OK)
-			er = rp.er;
-		pgsse_hub_replayed(srv.hub, rp.events, rp.cut);
+	    (er = pgsse_client_id_line(s->client, b)) ||
+	    (er = pgsse_buf_puts(b, "\n")))
+		return er;
+	return pgsse_sse_heartbeat(b, srv.cfg->heartbeat,
+	    (long long)time(NULL));
+}
+
+/*
+ * Reads the log once for the replays of a group's n streams that joined
+ * the hub, from the lowest of their cursors, each replay keeping what is
+ * past its own (the group is alike: stream_alike) and taking its bytes
+ * from the budget as if alone. Sets each one's v[i].er.
+ */
+static void
+stream_replay(struct start *v, size_t n, PGconn *conn)
+{
+	struct group		 g = { v, n, 0 };
+	struct pgsse_client	*c = v[0].s->client;
+	struct pgsse_registry	*reg;
+	const int64_t		*cur;
+	int64_t			 after[PGSSE_CHANNELS_MAX];
+	const char		*user = pgsse_client_user(c);
+	size_t			 i, k, nch = pgsse_client_nchans(c);
+	enum pgsse_err		 er;
+
+	for (i = 0; i < n; i++) {
+		v[i].rp.s = v[i].s;
+		v[i].rp.b = &v[i].b;
+		if ((v[i].rp.stopped = v[i].er != PGSSE_OK))
+			continue;
+		cur = pgsse_client_cursors(v[i].s->client);
+		for (k = 0; k < nch; k++)
+			if (g.live == 0 || cur[k] < after[k])
+				after[k] = cur[k];
+		g.live++;
 	}
-	pgsse_pool_put(srv.pool, conn);
-	conn = NULL;
-	if (er == PGSSE_OK)
-		er = stream_put(s, b);
-	if (er == PGSSE_OK && rp.cut) {
-		pgsse_hub_leave(srv.hub, c);
-		pgsse_client_set_done(c);
+	if (g.live == 0)
+		return;
+	/* The newest snapshot: it documents what was loaded since. */
+	reg = pgsse_hub_registry(srv.hub);
+	pgsse_hub_replay_read(srv.hub);
+	er = pgsse_feed_fetch(conn, reg, pgsse_client_chans(c), after, nch,
+	    pgsse_client_job(c), pgsse_registry_user_reader(reg, user) ? NULL :
+	    user ? user : "", replay_cb, &g);
+	pgsse_registry_free(reg);
+	for (i = 0; i < n; i++) {
+		if (v[i].er != PGSSE_OK)
+			continue;
+		v[i].er = er != PGSSE_OK ? er : v[i].rp.er;
+		pgsse_hub_replayed(srv.hub, v[i].rp.events, v[i].rp.cut);
 	}
-	pgsse_client_replay_framed(c);
-out:
+}
+
+/*
+ * Starts a group of n alike streams (stream_alike; a per-job stream or
+ * a stream without replay starts alone): the job's wait, the cursor
+ * checks, joining the hub, the headers (stream_head) and the replays
+ * read with one pooled connection, which goes back before anything is
+ * written; all framed into each client's out buffer, nothing written
+ * yet. Sets each v[i].er: PGSSE_ERR_DB if the log could not be read,
+ * PGSSE_ERR_LIMIT if the replay budget had no room for the first event
+ * (the client is then told to come back), PGSSE_ERR_NOTFOUND if a
+ * per-job stream's job does not exist (s->nojob), a registry load
+ * removed one of its channels (s->gone), or it already ended for this
+ * client, PGSSE_ERR_NOMEM if memory ran out. On failure the caller ends
+ * the replay (pgsse_hub_replay_end).
+ */
+static void
+stream_start(struct start *v, size_t n)
+{
+	struct stream		*s = v[0].s;
+	struct pgsse_client	*c;
+	PGconn			*conn = NULL;
+	enum pgsse_err		 er = PGSSE_OK;
+	size_t			 i;
+
+	if (pgsse_client_job(s->client) != 0)
+		er = stream_job_wait(s);
+	if (er == PGSSE_OK && s->replay) {
+		for (i = 0; i < n; i++)
+			pgsse_hub_replay_begin(srv.hub, v[i].s->client);
+		if ((conn = pgsse_pool_get(srv.pool)) == NULL ||
+		    stream_check_cursors(v, n, conn) != PGSSE_OK)
+			er = PGSSE_ERR_DB;
+	}
+	if (er == PGSSE_OK && pgsse_client_job(s->client) != 0 &&
+	    s->resumed && stream_job_ended(s, conn))
+		er = PGSSE_ERR_NOTFOUND;
+	for (i = 0; i < n; i++)
+		v[i].er = er != PGSSE_OK ? er : stream_head(&v[i]);
+	if (er == PGSSE_OK && s->replay)
+		stream_replay(v, n, conn);
 	pgsse_pool_put(srv.pool, conn);
-	return er;
+	for (i = 0; i < n; i++) {
+		if (!v[i].joined)
+			continue;
+		c = v[i].s->client;
+		if (v[i].er == PGSSE_OK)
+			v[i].er = stream_put(v[i].s, &v[i].b);
+		if (v[i].er == PGSSE_OK && v[i].rp.cut) {
+			pgsse_hub_leave(srv.hub, c);
+			pgsse_client_set_done(c);
+		}
+		pgsse_client_replay_framed(c);
+	}
 }
 
 static void
@@ -620,24 +735,19 @@ stream_done(void *arg)
 }
 
 /*
- * A client thread: starts one stream and hands it to the pump, or
- * answers why not and frees everything it had.
+ * Ends the start of s, which er says how went: hands a started stream
+ * to the pump, or answers why not and frees everything it had. The
+ * caller must not touch s afterwards.
  */
-static void *
-stream_thread(void *arg)
+static void
+stream_started(struct stream *s, enum pgsse_err er)
 {
-	struct stream		*s = arg;
-	struct pgsse_buf	 b = { NULL, 0, 0 };
-	enum pgsse_err		 er;
-
-	er = stream_start(s, &b);
-	pgsse_buf_free(&b);
 	if (er == PGSSE_OK) {
 		if (s->req.fcgi != NULL)
 			FCGX_Free(&s->fcgi, 0);	/* the pump has the socket */
 		pgsse_client_on_finish(s->client, stream_done, s);
 		pgsse_hub_attach(srv.hub, s->client);
-		return NULL;
+		return;
 	}
 	pgsse_hub_replay_end(srv.hub, s->client);
 	if (er == PGSSE_ERR_DB)
@@ -656,7 +766,97 @@ stream_thread(void *arg)
 	pgsse_hub_leave(srv.hub, s->client);
 	pgsse_hub_release(srv.hub);
 	stream_finish(s);
-	return NULL;
+}
+
+/*
+ * Starts one stream and hands it to the pump, or answers why not and
+ * frees everything it had. Runs on the acceptor for a stream that needs
+ * no database (stream_needs_db), on a starter for the others.
+ */
+static void
+stream_begin(struct stream *s)
+{
+	struct start	 st;
+
+	memset(&st, 0, sizeof(st));
+	st.s = s;
+	stream_start(&st, 1);
+	pgsse_buf_free(&st.b);
+	stream_started(s, st.er);
+}
+
+/*
+ * A starter's work (starter.c): starts the n streams of v, which are
+ * alike (stream_alike), together; one at a time if memory ran out.
+ */
+static void
+stream_starter(void **v, size_t n, void *arg)
+{
+	struct start	*st;
+	size_t		 i;
+
+	(void)arg;
+	if ((st = calloc(n, sizeof(*st))) == NULL) {
+		for (i = 0; i < n; i++)
+			stream_begin(v[i]);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		st[i].s = v[i];
+	stream_start(st, n);
+	for (i = 0; i < n; i++) {
+		pgsse_buf_free(&st[i].b);
+		stream_started(st[i].s, st[i].er);
+	}
+	free(st);
+}
+
+/*
+ * Says if queued stream item may start in one group with lead, the
+ * oldest (starter.c): both resume, neither is a per-job stream, and
+ * they read the same channels as the same user from the same epoch,
+ * their cursors within PGSSE_START_GROUP_IDS of each other, so that one
+ * read of the log, from the lowest cursor, serves both. Can't fail.
+ */
+static int
+stream_alike(const void *lead, const void *item, void *arg)
+{
+	const struct pgsse_client	*a = ((const struct stream *)lead)->client;
+	const struct pgsse_client	*b = ((const struct stream *)item)->client;
+	const char			*ua = pgsse_client_user(a);
+	const char			*ub = pgsse_client_user(b);
+	const int64_t			*ca, *cb;
+	size_t				 k, n = pgsse_client_nchans(a);
+
+	(void)arg;
+	if (!((const struct stream *)lead)->replay ||
+	    !((const struct stream *)item)->replay ||
+	    pgsse_client_job(a) != 0 || pgsse_client_job(b) != 0 ||
+	    pgsse_client_nchans(b) != n ||
+	    pgsse_client_epoch(a) != pgsse_client_epoch(b) ||
+	    memcmp(pgsse_client_chans(a), pgsse_client_chans(b),
+	    n * sizeof(int)) != 0 ||
+	    (ua == NULL) != (ub == NULL) ||
+	    (ua != NULL && strcmp(ua, ub) != 0))
+		return 0;
+	ca = pgsse_client_cursors(a);
+	cb = pgsse_client_cursors(b);
+	for (k = 0; k < n; k++)
+		if (ca[k] - cb[k] > PGSSE_START_GROUP_IDS ||
+		    cb[k] - ca[k] > PGSSE_START_GROUP_IDS)
+			return 0;
+	return 1;
+}
+
+/*
+ * Returns 1 if starting s reads the database: a resume's replay, a
+ * per-job stream's job; a fresh stream only joins the hub and frames
+ * its headers.
+ */
+static int
+stream_needs_db(const struct stream *s)
+{
+	return s->replay || pgsse_client_job(s->client) != 0;
 }
 
 /*
@@ -786,6 +986,47 @@ stream_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
+/* A per-job stream's thread: it may wait for its job (stream_job_wait). */
+static void *
+stream_job_thread(void *arg)
+{
+	stream_begin(arg);
+	return NULL;
+}
+
+/*
+ * Starts a routed stream: a fresh one here, a resume on a starter (past
+ * PGSSE_START_QUEUE_MAX waiting, turned away), a per-job stream on a
+ * thread of its own made with attr, as it may wait up to
+ * PGSSE_JOB_GRACE_MS for its job and must not hold up the resumes.
+ */
+static void
+stream_launch(struct stream *s, pthread_attr_t *attr)
+{
+	pthread_t	 t;
+	const char	*why;
+
+	if (!stream_needs_db(s)) {
+		stream_begin(s);
+		return;
+	}
+	if (pgsse_client_job(s->client) != 0) {
+		if (pthread_create(&t, attr, stream_job_thread, s) == 0)
+			return;
+		pgsse_log(PGSSE_LOG_ERROR, "no thread for a client");
+		why = "out of threads; retry later";
+	} else if (pgsse_starter_push(srv.starter, s) == PGSSE_OK)
+		return;
+	else {
+		pgsse_hub_refused(srv.hub);
+		why = "too many streams waiting to start "
+		    "(PGSSE_START_QUEUE_MAX); retry later";
+	}
+	pgsse_hub_release(srv.hub);
+	stream_refuse(&s->req, why);
+	stream_finish(s);
+}
+
 /* Accepts FastCGI requests on sock until told to stop. */
 static void
 stream_accept_loop(int sock)
@@ -813,15 +1054,16 @@ stream_accept_loop(int sock)
 		s->req.fcgi = &s->fcgi;
 		if ((s = stream_dispatch(s)) == NULL)
 			continue;
-		if (pthread_create(&t, &attr, s->scrape ? stream_scrape_thread :
-		    stream_thread, s) == 0)
+		if (!s->scrape) {
+			stream_launch(s, &attr);
 			continue;
-		pgsse_log(PGSSE_LOG_ERROR, "no thread for a client");
-		if (s->scrape)
-			pgsse_scrape_end(srv.scrape);
-		else
-			pgsse_hub_release(srv.hub);
-		stream_refuse(&s->req, "out of threads; retry later");
+		}
+		if (pthread_create(&t, &attr, stream_scrape_thread, s) == 0)
+			continue;
+		pgsse_log(PGSSE_LOG_ERROR, "no thread for a metrics page");
+		pgsse_scrape_end(srv.scrape);
+		pgsse_http_text(&s->req, PGSSE_HTTP_503, "Retry-After: 1\r\n",
+		    "out of threads; retry later");
 		stream_finish(s);
 	}
 	pthread_attr_destroy(&attr);
@@ -859,7 +1101,7 @@ stream_cgi(void)
 		stream_scrape_thread(s);
 		return;
 	}
-	stream_thread(s);
+	stream_begin(s);
 	do {
 		usleep(100000);
 		pgsse_hub_stats(srv.hub, &st);
@@ -923,17 +1165,24 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 		pgsse_registry_free(reg);
 		goto out;
 	}
+	if ((srv.starter = pgsse_starter_new(PGSSE_STARTERS,
+	    PGSSE_START_QUEUE_MAX, PGSSE_START_GROUP_MAX, stream_starter,
+	    stream_alike, NULL)) == NULL)
+		goto out;
 	stream_wait_ready(STREAM_READY_WAIT_SEC);
 	if (cgi)
 		stream_cgi();
 	else
 		stream_accept_loop(sock);
 	pgsse_sdnotify("STOPPING=1");
+	pgsse_starter_free(srv.starter);	/* after what is queued */
+	srv.starter = NULL;
 	rc = 0;
 	if (pgsse_hub_drain(srv.hub, STREAM_DRAIN_SEC) != PGSSE_OK ||
 	    pgsse_scrape_wait(srv.scrape, STREAM_DRAIN_SEC) != PGSSE_OK)
 		return rc;	/* a client is stuck in a write; exit anyway */
 out:
+	pgsse_starter_free(srv.starter);
 	pgsse_hub_free(srv.hub);
 	pgsse_pool_free(srv.pool);
 	pgsse_scrape_free(srv.scrape);

@@ -890,6 +890,69 @@ START_TEST(stream_stalled_resumes_starve_nobody)
 }
 END_TEST
 
+/* The resumes-together test: events in the log, clients resuming. */
+#define TOGETHER_EVENTS 40
+#define TOGETHER_CLIENTS 160
+
+/*
+ * Many clients resume at once from nearby ids, as after a restart, so
+ * that they queue up and are started in groups that share one read of
+ * the log: each gets exactly the events past its own id, in order, then
+ * live events, and the replay budget is all given back.
+ */
+START_TEST(stream_resumes_together)
+{
+	PGconn		*c = h_pg_connect();
+	struct h_sse	*live, *r[TOGETHER_CLIENTS];
+	char		 ids[TOGETHER_EVENTS][64], json[96];
+	size_t		 i, j, from, want;
+
+	live = h_sse_connect(web.port, "/api/sse/logs", NULL);
+	for (i = 0; i < TOGETHER_EVENTS; i++) {
+		snprintf(json, sizeof(json),
+		    "{\"source\":\"together\",\"line\":\"%zu\"}", i);
+		h_publish(c, "logs", "log", json);
+	}
+	ck_assert_int_eq(h_sse_wait(live, TOGETHER_EVENTS, WAIT_MS),
+	    TOGETHER_EVENTS);
+	for (i = 0; i < TOGETHER_EVENTS; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%s", live->msgs[i].id);
+	h_sse_close(live);
+	/* All sent before any is read. */
+	for (i = 0; i < TOGETHER_CLIENTS; i++)
+		r[i] = h_sse_open(web.port, "/api/sse/logs",
+		    ids[(i * 7) % TOGETHER_EVENTS]);
+	for (i = 0; i < TOGETHER_CLIENTS; i++) {
+		from = (i * 7) % TOGETHER_EVENTS;
+		want = TOGETHER_EVENTS - from - 1;
+		ck_assert_int_eq(h_sse_ready(r[i], WAIT_MS), 0);
+		ck_assert_int_eq(r[i]->status, 200);
+		ck_assert_int_eq(h_sse_wait(r[i], want, WAIT_MS), want);
+		for (j = 0; j < want; j++) {
+			ck_assert_str_eq(r[i]->msgs[j].id, ids[from + 1 + j]);
+			ck_assert_int_eq(atoi(json_field(r[i]->msgs[j].data,
+			    "line")), (int)(from + 1 + j));
+		}
+	}
+	/* Nothing twice, and then the stream goes on live. */
+	h_publish(c, "logs", "log",
+	    "{\"source\":\"together\",\"line\":\"live\"}");
+	for (i = 0; i < TOGETHER_CLIENTS; i++) {
+		want = TOGETHER_EVENTS - (i * 7) % TOGETHER_EVENTS;
+		ck_assert_int_eq(h_sse_wait(r[i], want, WAIT_MS), want);
+		ck_assert_str_eq(json_field(r[i]->msgs[want - 1].data, "line"),
+		    "live");
+		h_sse_wait(r[i], want + 1, 100);
+		ck_assert_uint_eq(r[i]->nmsgs, want);
+		h_sse_close(r[i]);
+	}
+	ck_assert_int_eq(h_health_wait(web.port, "replay_bytes", 0, WAIT_MS),
+	    0);
+	ck_assert_int_eq(h_health_wait(web.port, "replays", 0, WAIT_MS), 0);
+	PQfinish(c);
+}
+END_TEST
+
 /*
  * A resume far behind, from a client that reads slowly: the replay is
  * cut at PGSSE_REPLAY_BYTES, the stream ends, and resuming from the
@@ -1329,6 +1392,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, stream_stalled_resumes_starve_nobody);
 	tcase_add_test(tc, stream_big_resume_exactly_once);
+	tcase_add_test(tc, stream_resumes_together);
 	tcase_add_test(tc, stream_replays_over_bound);
 	tcase_add_test(tc, stream_stranger_replays_starve_nobody);
 	suite_add_tcase(s, tc);
