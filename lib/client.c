@@ -147,6 +147,13 @@ pgsse_client_set_conn(struct pgsse_client *c, int fd, int reqid)
 	c->reqid = reqid;
 }
 
+/* Returns c's FastCGI request id, 0 under plain CGI. Can't fail. */
+int
+pgsse_client_reqid(const struct pgsse_client *c)
+{
+	return c->reqid;
+}
+
 /* Returns c's connection. Can't fail. */
 int
 pgsse_client_fd(const struct pgsse_client *c)

@@ -16,5 +16,6 @@ enum pgsse_client_dead {
 };
 enum pgsse_client_dead pgsse_client_take(struct pgsse_client *,
 		    struct pgsse_event ***, size_t *, size_t *);
+int		 pgsse_client_reqid(const struct pgsse_client *);
 
 #endif /* PGSSE_CLIENT_H */

@@ -15,7 +15,10 @@
  * (fcgi.c; plain bytes under CGI) and writes them without blocking.
  * Whatever the web server cannot take yet waits in the client's out
  * buffer, and the pump asks epoll to say when the connection is
- * writable again. A stream that is done (a per-job stream's end, a
+ * writable again. epoll also watches every connection for the web
+ * server's hang-up and for what it sends (pump_io): a closed connection
+ * or an ABORT_REQUEST releases the client at once, not at the pump's
+ * next write. A stream that is done (a per-job stream's end, a
  * replay cut at PGSSE_REPLAY_BYTES) gets the end of its request after
  * its pending output and is closed once all of it is written. An idle
  * stream therefore costs a descriptor and a few hundred bytes, not a
@@ -69,6 +72,7 @@
 #include "pgsse.h"
 #include "extern.h"
 #include "client.h"
+#include "fcgi.h"
 #include "feed.h"
 #include "metrics.h"
 
@@ -76,6 +80,8 @@
 #define PUMP_TICK_MS 1000
 /* Epoll events taken per wait. */
 #define PUMP_EVENTS 256
+/* Bytes the pump reads at once of what a web server sends. */
+#define PUMP_READ 512
 /* Queue arrays longer than this are freed once served, so a burst does
  * not leave every client holding its peak. */
 #define PUMP_KEEP_QUEUE 64
@@ -89,6 +95,8 @@ static const double pump_lag_bounds[] = {
 /* An attached client's place in the by-descriptor table. */
 struct pump_slot {
 	struct pgsse_client	*c;		/* NULL: free */
+	struct pgsse_fcgi_in	 in;		/* what the web server sends */
+	uint32_t		 events;	/* always watched for */
 	int			 watched;	/* in the pump's epoll */
 	int			 wantout;	/* waiting to be writable */
 	time_t			 last_write;
@@ -148,7 +156,7 @@ pump_want(struct pgsse_pump *pump, struct pump_slot *sl, int fd, int out)
 	if (sl == NULL || !sl->watched || sl->wantout == out)
 		return;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLRDHUP | (out ? EPOLLOUT : 0);
+	ev.events = sl->events | (out ? EPOLLOUT : 0);
 	ev.data.fd = fd;
 	epoll_ctl(pump->epfd, EPOLL_CTL_MOD, fd, &ev);
 	sl->wantout = out;
@@ -181,7 +189,10 @@ pump_flush(struct pgsse_pump *pump, struct pgsse_client *c)
 	return rc;
 }
 
-/* Adds c to the by-descriptor table and to epoll, for hang-ups. */
+/*
+ * Adds c to the by-descriptor table and to epoll, for hang-ups and, on
+ * a FastCGI connection, for what the web server sends (ABORT_REQUEST).
+ */
 static void
 pump_watch(struct pgsse_pump *pump, struct pgsse_client *c)
 {
@@ -202,8 +213,9 @@ pump_watch(struct pgsse_pump *pump, struct pgsse_client *c)
 	memset(v, 0, sizeof(*v));
 	v->c = c;
 	v->last_write = pump->now;
+	v->events = EPOLLRDHUP | (pgsse_client_reqid(c) != 0 ? EPOLLIN : 0);
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLRDHUP;
+	ev.events = v->events;
 	ev.data.fd = fd;
 	v->watched = epoll_ctl(pump->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
@@ -357,15 +369,37 @@ pump_serve_marked(struct pgsse_pump *pump)
 }
 
 /*
- * Handles epoll's news about one connection: writable again, or hung
- * up. A web server closes the FastCGI connection when the browser goes.
+ * Reads what the web server sent on c's connection, in sl. Returns -1
+ * if it hung up (or the read failed), 1 if it aborted c's request, 0 if
+ * nothing was for c.
+ */
+static int
+pump_read(struct pump_slot *sl, int fd)
+{
+	char		 buf[PUMP_READ];
+	ssize_t		 r;
+	unsigned int	 reqid = (unsigned int)pgsse_client_reqid(sl->c);
+
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		if (reqid != 0 && pgsse_fcgi_in_feed(&sl->in, reqid, buf,
+		    (size_t)r) == PGSSE_FCGI_IN_ABORT)
+			return 1;
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	return -1;
+}
+
+/*
+ * Handles epoll's news about one connection: writable again, something
+ * sent, or hung up. A web server closes the FastCGI connection when the
+ * browser goes (lighttpd, Apache), or sends ABORT_REQUEST on it (the
+ * request then ends cleanly): either ends the client at once, without
+ * waiting for a write of the pump's own to fail.
  */
 static void
 pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
 {
 	struct pgsse_client	*c;
-	char			 trash[256];
-	ssize_t			 r;
 	int			 rc;
 
 	if (fd < 0 || (size_t)fd >= pump->nbyfd ||
@@ -375,13 +409,10 @@ pump_io(struct pgsse_pump *pump, int fd, uint32_t events)
 		pump_close(pump, c, 0);
 		return;
 	}
-	if (events & EPOLLRDHUP) {
-		while ((r = recv(fd, trash, sizeof(trash), MSG_DONTWAIT)) > 0)
-			continue;
-		if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-			pump_close(pump, c, 0);
-			return;
-		}
+	if ((events & (EPOLLIN | EPOLLRDHUP)) &&
+	    (rc = pump_read(&pump->byfd[fd], fd)) != 0) {
+		pump_close(pump, c, rc == 1);
+		return;
 	}
 	if ((events & EPOLLOUT) && ((rc = pump_flush(pump, c)) == -1 ||
 	    (rc == 0 && pgsse_client_ending(c))))
