@@ -16,5 +16,9 @@ enum pgsse_client_dead {
 };
 enum pgsse_client_dead pgsse_client_take(struct pgsse_client *,
 		    struct pgsse_event ***, size_t *, size_t *);
+int		 pgsse_client_reqid(const struct pgsse_client *);
+size_t		 pgsse_client_unwritten(const struct pgsse_client *,
+		    const char **);
+int		 pgsse_client_sent(struct pgsse_client *, size_t, size_t *);
 
 #endif /* PGSSE_CLIENT_H */

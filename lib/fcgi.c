@@ -9,8 +9,19 @@
  * (application status 0, REQUEST_COMPLETE) ends the request. Bodies
  * over PGSSE_FCGI_BODY_MAX bytes are split over several records. No
  * padding is written: it is optional.
+ *
+ * Once a stream is started, the web server may still send on its
+ * connection: the rest of STDIN (empty for a GET), and ABORT_REQUEST
+ * when its browser left while it keeps the connection (nginx and Apache
+ * with kept connections may). The pump reads these and hands them to
+ * pgsse_fcgi_in_feed, which skips every record but the request's
+ * ABORT_REQUEST. libfcgi may have read part of a record before handing
+ * the connection over; a header of another version then says the
+ * reader is not at a record, and it skips everything from there on
+ * (the connection's close still ends the stream).
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "pgsse.h"
 #include "extern.h"
@@ -95,4 +106,47 @@ pgsse_fcgi_end(struct pgsse_buf *b, unsigned int reqid)
 	    sizeof(body))))
 		return er;
 	return pgsse_buf_put(b, body, sizeof(body));
+}
+
+/*
+ * Reads n more bytes at p that the web server sent on the connection of
+ * request reqid, into the record reader in. Returns
+ * PGSSE_FCGI_IN_ABORT once an ABORT_REQUEST of reqid is whole, else
+ * PGSSE_FCGI_IN_NONE (every other record is skipped). Can't fail.
+ */
+enum pgsse_fcgi_in_news
+pgsse_fcgi_in_feed(struct pgsse_fcgi_in *in, unsigned int reqid,
+    const void *p, size_t n)
+{
+	const unsigned char	*cp = p;
+	size_t			 k;
+
+	while (n > 0 && !in->lost) {
+		if (in->skip > 0) {
+			k = n < in->skip ? n : in->skip;
+			in->skip -= k;
+			cp += k;
+			n -= k;
+			continue;
+		}
+		k = PGSSE_FCGI_HEADER - in->hlen;
+		k = n < k ? n : k;
+		memcpy(in->head + in->hlen, cp, k);
+		in->hlen += k;
+		cp += k;
+		n -= k;
+		if (in->hlen < PGSSE_FCGI_HEADER)
+			break;
+		in->hlen = 0;
+		if (in->head[0] != PGSSE_FCGI_VERSION) {
+			in->lost = 1;
+			break;
+		}
+		in->skip = ((size_t)in->head[4] << 8 | in->head[5]) +
+		    in->head[6];
+		if (in->head[1] == PGSSE_FCGI_ABORT_REQUEST &&
+		    ((unsigned int)in->head[2] << 8 | in->head[3]) == reqid)
+			return PGSSE_FCGI_IN_ABORT;
+	}
+	return PGSSE_FCGI_IN_NONE;
 }

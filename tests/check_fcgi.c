@@ -165,6 +165,48 @@ START_TEST(fcgi_reader_refuses)
 }
 END_TEST
 
+/*
+ * The reader of what a web server sends after the request: STDIN (with
+ * a body and padding) and another request's ABORT_REQUEST are skipped,
+ * the request's own ABORT_REQUEST is found whichever way the bytes are
+ * cut, and a header of another version stops it finding anything.
+ */
+START_TEST(fcgi_in_abort)
+{
+	static const unsigned char in[] = {
+		1, 5, 0, 7, 0, 3, 2, 0, 'a', 'b', 'c', 0, 0,	/* STDIN */
+		1, 5, 0, 7, 0, 0, 0, 0,				/* STDIN end */
+		1, 2, 0, 8, 0, 0, 0, 0,				/* other's */
+		1, 2, 0, 7, 0, 0, 0, 0,				/* ABORT */
+	};
+	static const unsigned char lost[] = {
+		'c', 0, 0, 1, 2, 0, 7, 0, 0, 0, 0,
+	};
+	struct pgsse_fcgi_in	 st;
+	size_t			 cut, i;
+	enum pgsse_fcgi_in_news	 got;
+
+	for (cut = 1; cut <= sizeof(in); cut++) {
+		memset(&st, 0, sizeof(st));
+		got = PGSSE_FCGI_IN_NONE;
+		for (i = 0; i < sizeof(in) && got == PGSSE_FCGI_IN_NONE;
+		    i += cut)
+			got = pgsse_fcgi_in_feed(&st, 7, in + i,
+			    i + cut > sizeof(in) ? sizeof(in) - i : cut);
+		ck_assert_msg(got == PGSSE_FCGI_IN_ABORT, "cut %zu", cut);
+		ck_assert_uint_ge(i, sizeof(in) - cut + 1);
+	}
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(pgsse_fcgi_in_feed(&st, 7, in, sizeof(in) - 8),
+	    PGSSE_FCGI_IN_NONE);
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(pgsse_fcgi_in_feed(&st, 7, lost, sizeof(lost)),
+	    PGSSE_FCGI_IN_NONE);
+	ck_assert_int_eq(pgsse_fcgi_in_feed(&st, 7, in + 29, 8),
+	    PGSSE_FCGI_IN_NONE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -178,6 +220,7 @@ main(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, fcgi_stdout_split);
 	tcase_add_test(tc, fcgi_reader_refuses);
+	tcase_add_test(tc, fcgi_in_abort);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
