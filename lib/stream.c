@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,11 @@
 /* Where the stream's connection settings come from, for messages. */
 #define STREAM_SETTING "PGSSE_STREAM_CONNINFO, PGSSE_CONNINFO or the PG* " \
 	"variables"
+/* Bytes from which a buffer gets pages of its own (mmap), given back
+ * when freed and grown in place (mremap). Fixed, so that glibc does not
+ * raise it past replay-sized buffers: a starter grows many replays at
+ * once in one arena, whose freed smaller copies then stay resident. */
+#define STREAM_MMAP_THRESHOLD (128 * 1024)
 /* Listen backlog of a socket we open ourselves. */
 #define STREAM_BACKLOG 1024
 /* First pause, in milliseconds, between looks for a job that is not in
@@ -1147,6 +1153,7 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 
 	srv.cfg = cfg;
 	stream_signals();
+	mallopt(M_MMAP_THRESHOLD, STREAM_MMAP_THRESHOLD);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (FCGX_Init() != 0)
 		return 1;
