@@ -27,6 +27,7 @@ build route "$src/lib/route.c"
 build csrf "$src/lib/csrf.c" "$src/lib/cookie.c"
 build mustache "$src/lib/mustache.c" "$src/lib/htmlctx.c" "$src/lib/html.c"
 build redact "$src/lib/redact.c"
+build fcgi_in "$src/lib/fcgi.c"
 # The loader serves through app.c, which needs the rest of the library.
 libs="$libs -lfcgi"
 # shellcheck disable=SC2046
@@ -34,7 +35,7 @@ build appdef $(for f in "$src"/lib/*.c; do
 	case $f in */buf.c|*/name.c|*/log.c) ;; *) echo "$f" ;; esac
 done)
 rc=0
-for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact; do
+for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact fcgi_in; do
 	mkdir -p "$out/corpus-$t"
 	echo "== fuzz_$t for ${secs}s"
 	if ! (cd "$out" && ./fuzz_$t -max_total_time="$secs" -max_len=8192 \
