@@ -55,10 +55,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port: prints a TCP port nobody listens on.
+# free_port: prints a TCP port no socket uses, below the kernel's
+# ephemeral range (32768 up): the storms' thousands of client sockets
+# take ports there, and a listener cannot bind one a client holds.
 free_port() {
-	local p=$((20000 + RANDOM % 20000))
-	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done
+	local p=$((20000 + RANDOM % 12000))
+	while ss -Htan "sport = :$p" | grep -q .; do p=$((p + 1)); done
 	echo "$p"
 }
 

@@ -40,8 +40,8 @@ for f in "$phpfpm" "$pgbench" /usr/sbin/lighttpd "$(command -v wrk || echo wrk)"
 	[ -x "$f" ] || { echo "w5: $f is missing (bin/install-deps)" >&2; exit 1; }
 done
 free_port() {
-	local p=$((20000 + RANDOM % 20000))
-	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done
+	local p=$((20000 + RANDOM % 12000))
+	while ss -Htan "sport = :$p" | grep -q .; do p=$((p + 1)); done
 	echo "$p"
 }
 
