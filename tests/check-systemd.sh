@@ -77,7 +77,8 @@ run=$(sed -n 's/^ *Define PGSSE_RUN //p' "$build/etc/apache/pgsse-proxy-fcgi.con
 # shellcheck disable=SC2016 # ${PGSSE_RUN} is Apache's, not the shell's
 same_sockets pgsse-proxy-fcgi.conf "$(grep -o 'unix:${PGSSE_RUN}/[a-z-]*\.sock' \
 	"$build/etc/apache/pgsse-proxy-fcgi.conf" | sed "s|^unix:\${PGSSE_RUN}|$run|")"
-same_sockets pgsse-nginx.conf "$(sed -n 's/^ *fastcgi_pass unix:\([^;]*\);/\1/p' \
+same_sockets pgsse-nginx.conf "$(sed -n -e 's/^ *fastcgi_pass unix:\([^;]*\);/\1/p' \
+	-e 's/^ *server unix:\([^;]*\);/\1/p' \
 	"$build/etc/nginx/pgsse-nginx.conf")"
 
 # Runs systemd-analyze verify on unit; returns 0 if it said nothing.
