@@ -493,6 +493,80 @@ START_TEST(app_kept_conn_no_pin)
 }
 END_TEST
 
+/*
+ * Sends the start of GET /tx/whoami on fd (no FCGI_KEEP_CONN) with
+ * CONTENT_LENGTH 1000000000 and one STDIN record of 100 bytes: a body
+ * that has only begun to come, slowly.
+ */
+static void
+fcgi_slow_body(int fd)
+{
+	static const char	 params[] = "\016\003REQUEST_METHODGET"
+	    "\013\012REQUEST_URI/tx/whoami"
+	    "\016\012CONTENT_LENGTH1000000000";
+	unsigned char		 b[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	char			 body[100];
+	size_t			 len = 0;
+
+	memset(body, 'x', sizeof(body));
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, params, sizeof(params) - 1);
+	fcgi_record(b, &len, 4, "", 0);
+	fcgi_record(b, &len, 5, body, sizeof(body));
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+}
+
+/*
+ * Returns 1 if the whole answer to the request already sent on fd (its
+ * END_REQUEST) comes within secs seconds, else 0.
+ */
+static int
+fcgi_answer(int fd, int secs)
+{
+	unsigned char	 b[4096];
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 have = 0, rlen;
+	ssize_t		 r;
+
+	for (;;) {
+		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
+		    b[6]) {
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
+				return 0;
+			have += (size_t)r;
+		}
+		if (b[1] == 3)
+			return 1;
+		rlen = 8 + (size_t)(b[4] << 8 | b[5]) + b[6];
+		memmove(b, b + rlen, have - rlen);
+		have -= rlen;
+	}
+}
+
+/*
+ * A request whose body is declared huge and comes slowly gets its
+ * answer without waiting for the body, and holds the one worker for a
+ * bounded time only: a request on another connection is answered.
+ */
+START_TEST(app_slow_body)
+{
+	int	 slow, other;
+
+	slow = fcgi_connect();
+	fcgi_slow_body(slow);
+	ck_assert_msg(fcgi_answer(slow, 5), "no answer in 5 s to a GET "
+	    "whose declared body of 1e9 bytes comes slowly: the worker waits "
+	    "for the whole body before it answers");
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, REQ_TIMEOUT_SEC), "a request on a "
+	    "second connection got no answer in %d s: the slow body holds "
+	    "the one worker", REQ_TIMEOUT_SEC);
+	close(other);
+	close(slow);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -518,6 +592,7 @@ main(void)
 	tcase_add_test(tc, app_copy_refused);
 	tcase_add_test(tc, app_read_conninfo);
 	tcase_add_test(tc, app_kept_conn_no_pin);
+	tcase_add_test(tc, app_slow_body);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
