@@ -567,6 +567,30 @@ START_TEST(app_slow_body)
 }
 END_TEST
 
+/*
+ * A connection that says nothing, and a kept one that sends half a
+ * record header, hold the one worker for a bounded time only: a
+ * request on a third connection is answered.
+ */
+START_TEST(app_silent_conn)
+{
+	int	 kept, silent, other;
+
+	kept = fcgi_connect();
+	ck_assert_msg(fcgi_get(kept, 1, REQ_TIMEOUT_SEC), "no answer on the "
+	    "connection to keep");
+	ck_assert_int_eq(write(kept, "\001\001\000", 3), 3);
+	silent = fcgi_connect();
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, REQ_TIMEOUT_SEC), "a request got no "
+	    "answer in %d s: a silent connection or a kept one with half a "
+	    "record holds the one worker", REQ_TIMEOUT_SEC);
+	close(other);
+	close(silent);
+	close(kept);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -593,6 +617,7 @@ main(void)
 	tcase_add_test(tc, app_read_conninfo);
 	tcase_add_test(tc, app_kept_conn_no_pin);
 	tcase_add_test(tc, app_slow_body);
+	tcase_add_test(tc, app_silent_conn);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
