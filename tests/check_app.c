@@ -591,6 +591,74 @@ START_TEST(app_silent_conn)
 }
 END_TEST
 
+int	h_connect_from(const char *, int);
+
+/*
+ * Starts tests/txapp on 127.0.0.1:port with FCGI_WEB_SERVER_ADDRS set
+ * to addrs, one worker, in the background; its pid goes to pidfile.
+ */
+static void
+tcp_app_start(const char *addrs, int port, const char *pidfile)
+{
+	int	 i, fd;
+
+	ck_assert_int_eq(h_run("FCGI_WEB_SERVER_ADDRS='%s' PGUSER=pgsse_web "
+	    "PGSSE_APP_THREADS=1 %s/tests/txapp --socket 127.0.0.1:%d "
+	    ">/dev/null 2>&1 & echo $! >%s", addrs, h_builddir(), port,
+	    pidfile), 0);
+	for (i = 0; i < 200; i++) {
+		if ((fd = h_connect(port)) >= 0) {
+			close(fd);
+			return;
+		}
+		usleep(50000);
+	}
+	ck_abort_msg("txapp did not listen on port %d", port);
+}
+
+/*
+ * FCGI_WEB_SERVER_ADDRS, libfcgi's list of the web servers' IPv4
+ * addresses, holds on a TCP socket: a peer not in it gets no answer,
+ * one in it does; a malformed list stops the program at start.
+ */
+START_TEST(app_web_server_addrs)
+{
+	char	 pidfile[600], out[4096], path[600];
+	FILE	*f;
+	size_t	 n;
+	int	 port = h_free_port(), fd, rc;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/tests/tmp/app-tcp.%d",
+	    h_builddir(), (int)getpid());
+	ck_assert_int_eq(h_run("mkdir -p %s/tests/tmp", h_builddir()), 0);
+	tcp_app_start("127.0.0.2", port, pidfile);
+	ck_assert_int_ge(fd = h_connect_from("127.0.0.1", port), 0);
+	rc = fcgi_get(fd, 0, 5);
+	close(fd);
+	ck_assert_int_ge(fd = h_connect_from("127.0.0.2", port), 0);
+	ck_assert_msg(fcgi_get(fd, 0, REQ_TIMEOUT_SEC), "no answer to a "
+	    "peer in FCGI_WEB_SERVER_ADDRS");
+	close(fd);
+	h_run("kill $(cat %s)", pidfile);
+	ck_assert_msg(rc == 0, "a peer (127.0.0.1) not in "
+	    "FCGI_WEB_SERVER_ADDRS=127.0.0.2 got an answer");
+	/* A list that does not parse: refused at start, not ignored. */
+	snprintf(path, sizeof(path), "%s/tests/tmp/app-tcp-out.%d",
+	    h_builddir(), (int)getpid());
+	rc = h_run("FCGI_WEB_SERVER_ADDRS=127.0.0.1,nonsense timeout 10 "
+	    "%s/tests/txapp --socket 127.0.0.1:%d >%s 2>&1", h_builddir(),
+	    h_free_port(), path);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	unlink(path);
+	unlink(pidfile);
+	ck_assert_msg(rc == 2 && strstr(out, "FCGI_WEB_SERVER_ADDRS") !=
+	    NULL && strstr(out, "nonsense") != NULL, "exit %d: %s", rc, out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -618,6 +686,7 @@ main(void)
 	tcase_add_test(tc, app_kept_conn_no_pin);
 	tcase_add_test(tc, app_slow_body);
 	tcase_add_test(tc, app_silent_conn);
+	tcase_add_test(tc, app_web_server_addrs);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
