@@ -659,6 +659,84 @@ START_TEST(app_web_server_addrs)
 }
 END_TEST
 
+/* Returns the CPU time in clock ticks that process pid has used. */
+static long
+cpu_ticks(long pid)
+{
+	char	 path[64], buf[1024], *p;
+	long	 ut = 0, st = 0;
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	/* After ") ": state, then 10 fields, then utime and stime. */
+	ck_assert_ptr_nonnull(p = strrchr(buf, ')'));
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %ld %ld", &ut, &st), 2);
+	return ut + st;
+}
+
+/*
+ * Out of descriptors (a low limit, used up by kept connections), with
+ * a connection waiting to be accepted, the workers do not spin on the
+ * listening socket: they pause after each failed accept (logged), and
+ * use a fraction of the CPU while the connection waits.
+ */
+START_TEST(app_emfile_no_spin)
+{
+	char	 pidfile[600], log[600], out[8192];
+	int	 port = h_free_port(), fds[64], n, i, fd;
+	long	 pid, t0, t1;
+	FILE	*f;
+	size_t	 len;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/tests/tmp/app-emfile.%d",
+	    h_builddir(), (int)getpid());
+	snprintf(log, sizeof(log), "%s/tests/tmp/app-emfile-log.%d",
+	    h_builddir(), (int)getpid());
+	ck_assert_int_eq(h_run("mkdir -p %s/tests/tmp && (ulimit -n 32; "
+	    "PGUSER=pgsse_web PGSSE_APP_THREADS=2 exec %s/tests/txapp "
+	    "--socket 127.0.0.1:%d >%s 2>&1) & echo $! >%s", h_builddir(),
+	    h_builddir(), port, log, pidfile), 0);
+	for (i = 0; i < 200 && (fd = h_connect(port)) < 0; i++)
+		usleep(50000);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* Kept connections until one gets no answer: that one waits. */
+	for (n = 0; n < 64; n++) {
+		ck_assert_int_ge(fds[n] = h_connect(port), 0);
+		if (!fcgi_get(fds[n], 1, 3))
+			break;
+	}
+	ck_assert_msg(n < 64, "64 kept connections under ulimit -n 32");
+	ck_assert_ptr_nonnull(f = fopen(pidfile, "r"));
+	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	t0 = cpu_ticks(pid);
+	sleep(2);
+	t1 = cpu_ticks(pid);
+	h_run("kill %ld", pid);
+	for (i = 0; i <= n && i < 64; i++)
+		close(fds[i]);
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len] = '\0';
+	fclose(f);
+	unlink(log);
+	unlink(pidfile);
+	ck_assert_msg(strstr(out, "Too many open files") != NULL, "no "
+	    "accept failure logged: %s", out);
+	ck_assert_msg(t1 - t0 < sysconf(_SC_CLK_TCK) / 2, "the workers used "
+	    "%ld ticks of CPU in 2 s with a connection waiting and no "
+	    "descriptor left (bound %ld): they spin on accept", t1 - t0,
+	    sysconf(_SC_CLK_TCK) / 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -687,6 +765,7 @@ main(void)
 	tcase_add_test(tc, app_slow_body);
 	tcase_add_test(tc, app_silent_conn);
 	tcase_add_test(tc, app_web_server_addrs);
+	tcase_add_test(tc, app_emfile_no_spin);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
