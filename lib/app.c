@@ -12,11 +12,15 @@
  * scheme, host and port, and a header token equal to the cookie, signed
  * with the site's secret (PGSSE_SECRET_FILE).
  */
+#define _GNU_SOURCE		/* accept4 */
+
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +50,11 @@
 #define APP_SETTING "PGSSE_APP_CONNINFO, PGSSE_CONNINFO or the PG* variables"
 /* Listen backlog of a socket we open ourselves (--socket). */
 #define APP_BACKLOG 128
+/* Pause of a worker after accept() failed for want of descriptors or
+ * memory: the listening socket stays readable, and would spin it. */
+#define APP_ACCEPT_PAUSE_MS 100
+/* Addresses in FCGI_WEB_SERVER_ADDRS. */
+#define APP_WEB_SERVERS_MAX 64
 
 /*
  * A worker's connection and what is prepared on it. A worker has two
@@ -87,6 +96,7 @@ struct pgsse_app {
 	struct pgsse_appdef	*def;		/* the request's folder */
 	int			 plain;		/* body is pgsse_app_error's text */
 	int			 lost_tx;	/* the route's transaction died */
+	int			 bodyread;	/* the form, to its declared end */
 	enum pgsse_http_status	 status;	/* answered */
 	const char		*label;		/* its route, if none matched */
 };
@@ -520,6 +530,7 @@ app_read_form(struct pgsse_app *a)
 	r = got != n || strlen(body) != (size_t)got ? PGSSE_ERR_INVAL :
 	    (int)pgsse_query_parse(body, &a->form);
 	free(body);
+	a->bodyread = got == n;
 	return r == PGSSE_OK ? PGSSE_HTTP_200 : PGSSE_HTTP_400;
 }
 
@@ -1037,6 +1048,7 @@ app_reset(struct pgsse_app *a)
 	a->def = NULL;
 	a->plain = 0;
 	a->lost_tx = 0;
+	a->bodyread = 0;
 	a->csrf[0] = '\0';
 	a->user = NULL;
 	a->sqlstate[0] = a->retry[0] = '\0';
@@ -1109,6 +1121,134 @@ static atomic_int app_kept;
 #define APP_EP_LISTEN (-1)
 
 /*
+ * The web servers' IPv4 addresses a TCP peer must have, from
+ * FCGI_WEB_SERVER_ADDRS (libfcgi's allow-list), read at start; none:
+ * any peer. A Unix socket's peers are not checked, as in libfcgi.
+ */
+static struct in_addr	 app_web[APP_WEB_SERVERS_MAX];
+static size_t		 app_nweb;
+
+/*
+ * Reads FCGI_WEB_SERVER_ADDRS, a comma-separated list of IPv4
+ * addresses, into app_web. Returns 1, or 0 after saying why on
+ * standard error: an entry is no IPv4 address, or there are more
+ * than APP_WEB_SERVERS_MAX.
+ */
+static int
+app_web_servers(const char *name)
+{
+	const char	*z = getenv("FCGI_WEB_SERVER_ADDRS");
+	char		 one[INET_ADDRSTRLEN];
+	size_t		 i, n, len;
+
+	app_nweb = 0;
+	for (; z != NULL && *z != '\0'; z += len + (z[len] == ',')) {
+		len = strcspn(z, ",");
+		for (n = len; n > 0 && (z[n - 1] == ' ' || z[n - 1] == '\t');)
+			n--;
+		if ((i = strspn(z, " \t")) >= n)
+			continue;	/* an empty entry */
+		one[0] = '\0';
+		if (n - i < sizeof(one)) {
+			memcpy(one, z + i, n - i);
+			one[n - i] = '\0';
+		}
+		if (app_nweb == APP_WEB_SERVERS_MAX ||
+		    inet_pton(AF_INET, one, &app_web[app_nweb]) != 1) {
+			fprintf(stderr, "%s: FCGI_WEB_SERVER_ADDRS must list at "
+			    "most %d IPv4 addresses of web servers, separated "
+			    "by commas: %.*s is not one\n", name,
+			    APP_WEB_SERVERS_MAX, (int)len, z);
+			return 0;
+		}
+		app_nweb++;
+	}
+	return 1;
+}
+
+/*
+ * Returns 1 if the peer ss may talk to us: any but a TCP one, and that
+ * only if its address is in app_web (IPv4, or IPv4-mapped IPv6), or
+ * app_web is empty; else 0.
+ */
+static int
+app_peer_ok(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6	*s6 = (const void *)ss;
+	struct in_addr			 in;
+	size_t				 i;
+
+	if (app_nweb == 0 || (ss->ss_family != AF_INET &&
+	    ss->ss_family != AF_INET6))
+		return 1;
+	if (ss->ss_family == AF_INET)
+		in = ((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+	else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		memcpy(&in, s6->sin6_addr.s6_addr + 12, sizeof(in));
+	else
+		return 0;
+	for (i = 0; i < app_nweb; i++)
+		if (app_web[i].s_addr == in.s_addr)
+			return 1;
+	return 0;
+}
+
+/*
+ * Pauses the worker after accept() failed with er for want of
+ * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the
+ * listening socket stays readable, and every worker would spin on it.
+ * The first such failure is logged. Other failures (another worker
+ * took the connection, the peer went) need no pause.
+ */
+static void
+app_accept_failed(int er)
+{
+	static atomic_int	 logged;
+	struct timespec		 ts = { 0, APP_ACCEPT_PAUSE_MS * 1000000L };
+
+	if (er != EMFILE && er != ENFILE && er != ENOBUFS && er != ENOMEM)
+		return;
+	if (atomic_exchange(&logged, 1) == 0)
+		pgsse_log(PGSSE_LOG_ERROR, "accept: %s: each worker pauses "
+		    "%d ms after every such failure; raise the descriptor "
+		    "limit (LimitNOFILE)", strerror(er), APP_ACCEPT_PAUSE_MS);
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Accepts a connection on w's listening socket: close-on-exec, a
+ * receive timeout of PGSSE_APP_READ_TIMEOUT_SEC (a peer silent that
+ * long in a request is dropped, so none holds a worker for ever),
+ * TCP_NODELAY on TCP (each record goes out at once, as libfcgi did).
+ * A TCP peer not in FCGI_WEB_SERVER_ADDRS is closed at once. Returns
+ * the descriptor, or -1 if there was none to take.
+ */
+static int
+app_accept(struct app_worker *w)
+{
+	struct sockaddr_storage	 ss;
+	struct timeval		 tv = { PGSSE_APP_READ_TIMEOUT_SEC, 0 };
+	socklen_t		 len = sizeof(ss);
+	int			 fd, one = 1;
+
+	if ((fd = accept4(w->sock, (struct sockaddr *)&ss, &len,
+	    SOCK_CLOEXEC)) == -1) {
+		app_accept_failed(errno);
+		return -1;
+	}
+	if (!app_peer_ok(&ss)) {
+		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI peer not in "
+		    "FCGI_WEB_SERVER_ADDRS: closed");
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (w->tcp)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/*
  * Returns the next connection w's worker is to read a request from,
  * with *kept set to 1 if it was kept (already in the set); -1 once the
  * program stops (or the set fails).
@@ -1117,7 +1257,7 @@ static int
 app_next_conn(struct app_worker *w, int *kept)
 {
 	struct epoll_event	 ev;
-	int			 fd, one = 1;
+	int			 fd;
 
 	while (!app_stop) {
 		if (epoll_wait(w->ep, &ev, 1, -1) != 1) {
@@ -1132,12 +1272,8 @@ app_next_conn(struct app_worker *w, int *kept)
 			atomic_fetch_sub(&app_kept, 1);
 			return ev.data.fd;
 		}
-		if ((fd = accept(w->sock, NULL, NULL)) == -1)
+		if ((fd = app_accept(w)) == -1)
 			continue;	/* another worker took it, or it went */
-		/* A TCP peer gets each record at once, as libfcgi did. */
-		if (w->tcp)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
 		*kept = 0;
 		return fd;
 	}
@@ -1178,6 +1314,7 @@ app_read_request(FCGX_Request *fr, int fd)
 	FCGX_InitRequest(fr, -1, 0);
 	fr->ipcFd = fd;
 	fr->keepConnection = 1;	/* not closed before it is read */
+	fr->detached = 1;	/* a broken one is closed without lingering */
 	if (FCGX_Accept_r(fr) == 0)
 		return 0;
 	FCGX_InitRequest(fr, -1, 0);
@@ -1185,22 +1322,64 @@ app_read_request(FCGX_Request *fr, int fd)
 }
 
 /*
+ * Reads what is left of fr's standard input, so that the connection
+ * can serve the next request: at most PGSSE_APP_DISCARD_MAX bytes, and
+ * only while PGSSE_APP_READ_TIMEOUT_SEC have not passed (each read
+ * waits that long at most: app_accept). Reads only what libfcgi holds,
+ * or else what one read brings, so a body that trickles in cannot
+ * stretch one call. Returns 1 if the input ended, else 0.
+ */
+static int
+app_discard(FCGX_Request *fr)
+{
+	FCGX_Stream	*in = fr->in;
+	struct timespec	 t0, t;
+	char		 trash[512];
+	size_t		 total = 0;
+	int		 n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!in->isClosed) {
+		if (total >= PGSSE_APP_DISCARD_MAX)
+			return 0;
+		if (total > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec >= PGSSE_APP_READ_TIMEOUT_SEC)
+				return 0;
+		}
+		n = (int)(in->stop - in->rdNext);
+		n = n < 1 ? 1 : n > (int)sizeof(trash) ? (int)sizeof(trash) : n;
+		total += (size_t)FCGX_GetStr(trash, n, in);
+	}
+	return FCGX_GetError(in) == 0;
+}
+
+/*
  * Ends fr's request: the response goes out with its end record in one
  * write, and fd goes back to the set or is closed (app_keep_conn).
- * Standard input is read to its end first, so that nothing of the
- * request is left unread and a plain close() cannot reset the
- * connection before the server has the response: libfcgi's own close
- * lingers instead (shutdown, then a poll and a read for the peer's
- * end), three system calls more per request.
+ * Standard input is read to its end first (app_discard), so that
+ * nothing of the request is left unread and a plain close() cannot
+ * reset the connection before the server has the response: libfcgi's
+ * own close lingers instead (shutdown, then a poll and a read for the
+ * peer's end), three system calls more per request. If a declared
+ * body is still to come (early), the response and its end record go
+ * out first, and the connection is not kept: a read of the body's end
+ * could take the server's next request with it. A body too long or too
+ * slow to discard is cut short by the close.
  */
 static void
-app_end_request(struct app_worker *w, FCGX_Request *fr, int fd, int inset)
+app_end_request(struct app_worker *w, FCGX_Request *fr, int fd, int inset,
+    int early)
 {
-	char	 trash[512];
 	int	 keep = fr->keepConnection;
 
-	while (FCGX_GetStr(trash, sizeof(trash), fr->in) > 0)
-		continue;
+	if (early) {
+		FCGX_FClose(fr->err);
+		FCGX_FClose(fr->out);
+		keep = 0;
+	}
+	if (!app_discard(fr))
+		keep = 0;
 	fr->keepConnection = 1;	/* libfcgi leaves fd to us, unless broken */
 	FCGX_Finish_r(fr);
 	if (fr->ipcFd == -1) {	/* libfcgi closed it after an error */
@@ -1210,6 +1389,18 @@ app_end_request(struct app_worker *w, FCGX_Request *fr, int fd, int inset)
 		return;
 	}
 	app_keep_conn(w, fd, keep, inset);
+}
+
+/*
+ * Returns 1 if a's request declared a body (CONTENT_LENGTH) that its
+ * route did not read to the end, else 0.
+ */
+static int
+app_body_left(const struct pgsse_app *a)
+{
+	const char	*len = pgsse_req_param(a->req, "CONTENT_LENGTH");
+
+	return !a->bodyread && len != NULL && strtol(len, NULL, 10) > 0;
 }
 
 /* A worker thread: serves requests with its own database connection. */
@@ -1238,7 +1429,7 @@ app_worker(void *arg)
 		    a.route != NULL ? a.route->pattern : a.label, a.status,
 		    (double)(t1.tv_sec - t0.tv_sec) +
 		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
-		app_end_request(w, &fr, fd, inset);
+		app_end_request(w, &fr, fd, inset, app_body_left(&a));
 		app_reset(&a);
 	}
 	app_free(&a);
@@ -1704,6 +1895,8 @@ app_main(const char *name, int folder, const char *dir,
 		return 1;
 	if ((rc = app_args(name, folder && dir == NULL, argc, argv, &o)) < 0)
 		return rc == -1 ? 0 : 2;
+	if (!app_web_servers(name))
+		return 2;
 	if (o.socket != NULL && (o.sock = pgsse_listen(o.socket,
 	    APP_BACKLOG, "--socket")) == -1)
 		return 1;

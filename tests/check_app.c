@@ -493,6 +493,250 @@ START_TEST(app_kept_conn_no_pin)
 }
 END_TEST
 
+/*
+ * Sends the start of GET /tx/whoami on fd (no FCGI_KEEP_CONN) with
+ * CONTENT_LENGTH 1000000000 and one STDIN record of 100 bytes: a body
+ * that has only begun to come, slowly.
+ */
+static void
+fcgi_slow_body(int fd)
+{
+	static const char	 params[] = "\016\003REQUEST_METHODGET"
+	    "\013\012REQUEST_URI/tx/whoami"
+	    "\016\012CONTENT_LENGTH1000000000";
+	unsigned char		 b[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	char			 body[100];
+	size_t			 len = 0;
+
+	memset(body, 'x', sizeof(body));
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, params, sizeof(params) - 1);
+	fcgi_record(b, &len, 4, "", 0);
+	fcgi_record(b, &len, 5, body, sizeof(body));
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+}
+
+/*
+ * Returns 1 if the whole answer to the request already sent on fd (its
+ * END_REQUEST) comes within secs seconds, else 0.
+ */
+static int
+fcgi_answer(int fd, int secs)
+{
+	unsigned char	 b[4096];
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 have = 0, rlen;
+	ssize_t		 r;
+
+	for (;;) {
+		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
+		    b[6]) {
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
+				return 0;
+			have += (size_t)r;
+		}
+		if (b[1] == 3)
+			return 1;
+		rlen = 8 + (size_t)(b[4] << 8 | b[5]) + b[6];
+		memmove(b, b + rlen, have - rlen);
+		have -= rlen;
+	}
+}
+
+/*
+ * A request whose body is declared huge and comes slowly gets its
+ * answer without waiting for the body, and holds the one worker for a
+ * bounded time only: a request on another connection is answered.
+ */
+START_TEST(app_slow_body)
+{
+	int	 slow, other;
+
+	slow = fcgi_connect();
+	fcgi_slow_body(slow);
+	ck_assert_msg(fcgi_answer(slow, 5), "no answer in 5 s to a GET "
+	    "whose declared body of 1e9 bytes comes slowly: the worker waits "
+	    "for the whole body before it answers");
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, REQ_TIMEOUT_SEC), "a request on a "
+	    "second connection got no answer in %d s: the slow body holds "
+	    "the one worker", REQ_TIMEOUT_SEC);
+	close(other);
+	close(slow);
+}
+END_TEST
+
+/*
+ * A connection that says nothing, and a kept one that sends half a
+ * record header, hold the one worker for a bounded time only: a
+ * request on a third connection is answered.
+ */
+START_TEST(app_silent_conn)
+{
+	int	 kept, silent, other;
+
+	kept = fcgi_connect();
+	ck_assert_msg(fcgi_get(kept, 1, REQ_TIMEOUT_SEC), "no answer on the "
+	    "connection to keep");
+	ck_assert_int_eq(write(kept, "\001\001\000", 3), 3);
+	silent = fcgi_connect();
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, REQ_TIMEOUT_SEC), "a request got no "
+	    "answer in %d s: a silent connection or a kept one with half a "
+	    "record holds the one worker", REQ_TIMEOUT_SEC);
+	close(other);
+	close(silent);
+	close(kept);
+}
+END_TEST
+
+int	h_connect_from(const char *, int);
+
+/*
+ * Starts tests/txapp on 127.0.0.1:port with FCGI_WEB_SERVER_ADDRS set
+ * to addrs, one worker, in the background; its pid goes to pidfile.
+ */
+static void
+tcp_app_start(const char *addrs, int port, const char *pidfile)
+{
+	int	 i, fd;
+
+	ck_assert_int_eq(h_run("FCGI_WEB_SERVER_ADDRS='%s' PGUSER=pgsse_web "
+	    "PGSSE_APP_THREADS=1 %s/tests/txapp --socket 127.0.0.1:%d "
+	    ">/dev/null 2>&1 & echo $! >%s", addrs, h_builddir(), port,
+	    pidfile), 0);
+	for (i = 0; i < 200; i++) {
+		if ((fd = h_connect(port)) >= 0) {
+			close(fd);
+			return;
+		}
+		usleep(50000);
+	}
+	ck_abort_msg("txapp did not listen on port %d", port);
+}
+
+/*
+ * FCGI_WEB_SERVER_ADDRS, libfcgi's list of the web servers' IPv4
+ * addresses, holds on a TCP socket: a peer not in it gets no answer,
+ * one in it does; a malformed list stops the program at start.
+ */
+START_TEST(app_web_server_addrs)
+{
+	char	 pidfile[600], out[4096], path[600];
+	FILE	*f;
+	size_t	 n;
+	int	 port = h_free_port(), fd, rc;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/tests/tmp/app-tcp.%d",
+	    h_builddir(), (int)getpid());
+	ck_assert_int_eq(h_run("mkdir -p %s/tests/tmp", h_builddir()), 0);
+	tcp_app_start("127.0.0.2", port, pidfile);
+	ck_assert_int_ge(fd = h_connect_from("127.0.0.1", port), 0);
+	rc = fcgi_get(fd, 0, 5);
+	close(fd);
+	ck_assert_int_ge(fd = h_connect_from("127.0.0.2", port), 0);
+	ck_assert_msg(fcgi_get(fd, 0, REQ_TIMEOUT_SEC), "no answer to a "
+	    "peer in FCGI_WEB_SERVER_ADDRS");
+	close(fd);
+	h_run("kill $(cat %s)", pidfile);
+	ck_assert_msg(rc == 0, "a peer (127.0.0.1) not in "
+	    "FCGI_WEB_SERVER_ADDRS=127.0.0.2 got an answer");
+	/* A list that does not parse: refused at start, not ignored. */
+	snprintf(path, sizeof(path), "%s/tests/tmp/app-tcp-out.%d",
+	    h_builddir(), (int)getpid());
+	rc = h_run("FCGI_WEB_SERVER_ADDRS=127.0.0.1,nonsense timeout 10 "
+	    "%s/tests/txapp --socket 127.0.0.1:%d >%s 2>&1", h_builddir(),
+	    h_free_port(), path);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	unlink(path);
+	unlink(pidfile);
+	ck_assert_msg(rc == 2 && strstr(out, "FCGI_WEB_SERVER_ADDRS") !=
+	    NULL && strstr(out, "nonsense") != NULL, "exit %d: %s", rc, out);
+}
+END_TEST
+
+/* Returns the CPU time in clock ticks that process pid has used. */
+static long
+cpu_ticks(long pid)
+{
+	char	 path[64], buf[1024], *p;
+	long	 ut = 0, st = 0;
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	/* After ") ": state, then 10 fields, then utime and stime. */
+	ck_assert_ptr_nonnull(p = strrchr(buf, ')'));
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %ld %ld", &ut, &st), 2);
+	return ut + st;
+}
+
+/*
+ * Out of descriptors (a low limit, used up by kept connections), with
+ * a connection waiting to be accepted, the workers do not spin on the
+ * listening socket: they pause after each failed accept (logged), and
+ * use a fraction of the CPU while the connection waits.
+ */
+START_TEST(app_emfile_no_spin)
+{
+	char	 pidfile[600], log[600], out[8192];
+	int	 port = h_free_port(), fds[64], n, i, fd;
+	long	 pid, t0, t1;
+	FILE	*f;
+	size_t	 len;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/tests/tmp/app-emfile.%d",
+	    h_builddir(), (int)getpid());
+	snprintf(log, sizeof(log), "%s/tests/tmp/app-emfile-log.%d",
+	    h_builddir(), (int)getpid());
+	ck_assert_int_eq(h_run("mkdir -p %s/tests/tmp && (ulimit -n 32; "
+	    "PGUSER=pgsse_web PGSSE_APP_THREADS=2 exec %s/tests/txapp "
+	    "--socket 127.0.0.1:%d >%s 2>&1) & echo $! >%s", h_builddir(),
+	    h_builddir(), port, log, pidfile), 0);
+	for (i = 0; i < 200 && (fd = h_connect(port)) < 0; i++)
+		usleep(50000);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* Kept connections until one gets no answer: that one waits. */
+	for (n = 0; n < 64; n++) {
+		ck_assert_int_ge(fds[n] = h_connect(port), 0);
+		if (!fcgi_get(fds[n], 1, 3))
+			break;
+	}
+	ck_assert_msg(n < 64, "64 kept connections under ulimit -n 32");
+	ck_assert_ptr_nonnull(f = fopen(pidfile, "r"));
+	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	t0 = cpu_ticks(pid);
+	sleep(2);
+	t1 = cpu_ticks(pid);
+	h_run("kill %ld", pid);
+	for (i = 0; i <= n && i < 64; i++)
+		close(fds[i]);
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len] = '\0';
+	fclose(f);
+	unlink(log);
+	unlink(pidfile);
+	ck_assert_msg(strstr(out, "Too many open files") != NULL, "no "
+	    "accept failure logged: %s", out);
+	ck_assert_msg(t1 - t0 < sysconf(_SC_CLK_TCK) / 2, "the workers used "
+	    "%ld ticks of CPU in 2 s with a connection waiting and no "
+	    "descriptor left (bound %ld): they spin on accept", t1 - t0,
+	    sysconf(_SC_CLK_TCK) / 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -518,6 +762,10 @@ main(void)
 	tcase_add_test(tc, app_copy_refused);
 	tcase_add_test(tc, app_read_conninfo);
 	tcase_add_test(tc, app_kept_conn_no_pin);
+	tcase_add_test(tc, app_slow_body);
+	tcase_add_test(tc, app_silent_conn);
+	tcase_add_test(tc, app_web_server_addrs);
+	tcase_add_test(tc, app_emfile_no_spin);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
