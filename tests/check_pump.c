@@ -3,8 +3,9 @@
  * plays the web server's side of the FastCGI connection. A web server
  * that learns its browser left closes that connection (lighttpd, Apache)
  * or sends ABORT_REQUEST; either must release the client at once, with
- * no write of the pump's own to find out. Built with liburing, the
- * kernel's io_uring refusals are stood in for (ring_fault).
+ * no write of the pump's own to find out. One that sends more than a
+ * request's body may hold gets the stream ended. Built with liburing,
+ * the kernel's io_uring refusals are stood in for (ring_fault).
  */
 #define _GNU_SOURCE		/* RTLD_NEXT */
 #include <dlfcn.h>
@@ -217,6 +218,75 @@ START_TEST(pump_abort_releases)
 	ck_assert_uint_eq(read_some(web, buf, 2 * PGSSE_FCGI_HEADER +
 	    PGSSE_FCGI_END_BODY), 2 * PGSSE_FCGI_HEADER + PGSSE_FCGI_END_BODY);
 	ck_assert_int_eq(buf[1], PGSSE_FCGI_STDOUT);
+	ck_assert_int_eq(buf[PGSSE_FCGI_HEADER + 1], PGSSE_FCGI_END_REQUEST);
+	close(web);
+	pgsse_pump_free(pump);
+}
+END_TEST
+
+/*
+ * Writes a STDIN record with a body of len bytes (at most
+ * PGSSE_FCGI_BODY_MAX) to web. Returns 0, or -1 if the pump closed the
+ * connection before taking all of it.
+ */
+static int
+send_stdin(int web, size_t len)
+{
+	static unsigned char	 rec[PGSSE_FCGI_HEADER + PGSSE_FCGI_BODY_MAX];
+	size_t			 n = 0;
+	ssize_t			 w;
+
+	ck_assert_uint_le(len, PGSSE_FCGI_BODY_MAX);
+	memset(rec, 'x', sizeof(rec));
+	memset(rec, 0, PGSSE_FCGI_HEADER);
+	rec[0] = PGSSE_FCGI_VERSION;
+	rec[1] = PGSSE_FCGI_STDIN;
+	rec[3] = REQID;
+	rec[4] = (unsigned char)(len >> 8);
+	rec[5] = (unsigned char)(len & 0xff);
+	while (n < PGSSE_FCGI_HEADER + len) {
+		if ((w = send(web, rec + n, PGSSE_FCGI_HEADER + len - n,
+		    MSG_NOSIGNAL)) <= 0)
+			return -1;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * A web server may send a request's body on a stream's connection,
+ * which the pump reads and ignores, but not more than
+ * PGSSE_STREAM_IN_MAX bytes: past that (a GET with a huge body, which
+ * lighttpd buffers and then sends at local speed) the pump would spend
+ * its time reading while every other stream waits, so the stream is
+ * ended (END_REQUEST).
+ */
+START_TEST(pump_stdin_flood_ended)
+{
+	struct pgsse_pump	*pump;
+	unsigned char		 buf[64];
+	size_t			 left;
+	int			 web, i;
+
+	pump = pump_with_client(&web);
+	ck_assert_uint_eq(read_some(web, buf, PGSSE_FCGI_HEADER + 13),
+	    PGSSE_FCGI_HEADER + 13);
+	for (left = PGSSE_STREAM_IN_MAX; left > 0;
+	    left -= PGSSE_FCGI_HEADER + i) {
+		i = left - PGSSE_FCGI_HEADER > PGSSE_FCGI_BODY_MAX ?
+		    PGSSE_FCGI_BODY_MAX : (int)(left - PGSSE_FCGI_HEADER);
+		ck_assert_int_eq(send_stdin(web, (size_t)i), 0);
+	}
+	for (i = 0; i < 20 && atomic_load(&ended) == 0; i++)
+		usleep(10000);
+	ck_assert_msg(atomic_load(&ended) == 0, "a body of "
+	    "PGSSE_STREAM_IN_MAX bytes ended it");
+	(void)send_stdin(web, 1);
+	ck_assert_msg(wait_released(), "a stream sent %d bytes not ended: "
+	    "ended %d, finished %d", PGSSE_STREAM_IN_MAX + PGSSE_FCGI_HEADER +
+	    1, atomic_load(&ended), atomic_load(&finished));
+	ck_assert_uint_eq(read_some(web, buf, 2 * PGSSE_FCGI_HEADER +
+	    PGSSE_FCGI_END_BODY), 2 * PGSSE_FCGI_HEADER + PGSSE_FCGI_END_BODY);
 	ck_assert_int_eq(buf[PGSSE_FCGI_HEADER + 1], PGSSE_FCGI_END_REQUEST);
 	close(web);
 	pgsse_pump_free(pump);
@@ -451,6 +521,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pump_hangup_releases);
 	tcase_add_test(tc, pump_abort_releases);
+	tcase_add_test(tc, pump_stdin_flood_ended);
 	suite_add_tcase(s, tc);
 #ifdef PGSSE_URING
 	tc = tcase_create("ring");
