@@ -18,9 +18,10 @@
  * writable again. epoll also watches every connection for the web
  * server's hang-up and for what it sends (pump_io): a closed connection
  * or an ABORT_REQUEST releases the client at once, not at the pump's
- * next write. A stream that is done (a per-job stream's end, a
- * replay cut at PGSSE_REPLAY_BYTES) gets the end of its request after
- * its pending output and is closed once all of it is written. An idle
+ * next write, and so does a request body past PGSSE_STREAM_IN_MAX. A
+ * stream that is done (a per-job stream's end, a replay cut at
+ * PGSSE_REPLAY_BYTES) gets the end of its request after its pending
+ * output and is closed once all of it is written. An idle
  * stream therefore costs a descriptor and a few hundred bytes, not a
  * thread, and one wake-up of the pump serves every client an event
  * reached.
@@ -121,6 +122,7 @@ static const double pump_lag_bounds[] = {
 struct pump_slot {
 	struct pgsse_client	*c;		/* NULL: free */
 	struct pgsse_fcgi_in	 in;		/* what the web server sends */
+	size_t			 inbytes;	/* of it read so far */
 	uint32_t		 events;	/* always watched for */
 	int			 watched;	/* in the pump's epoll */
 	int			 wantout;	/* waiting to be writable */
@@ -604,9 +606,13 @@ pump_serve_marked(struct pgsse_pump *pump)
 }
 
 /*
- * Reads what the web server sent on c's connection, in sl. Returns -1
- * if it hung up (or the read failed), 1 if it aborted c's request, 0 if
- * nothing was for c.
+ * Reads what the web server sent on c's connection, in sl: a request's
+ * body, which a stream does not read, and ABORT_REQUEST. Returns -1 if
+ * it hung up (or the read failed), 1 if it aborted c's request or sent
+ * more than PGSSE_STREAM_IN_MAX bytes in all, 0 if nothing was for c.
+ * The bound keeps a wake-up from reading for long while every other
+ * stream waits: a web server that buffered a huge body sends it at
+ * local speed.
  */
 static int
 pump_read(struct pump_slot *sl, int fd)
@@ -615,10 +621,13 @@ pump_read(struct pump_slot *sl, int fd)
 	ssize_t		 r;
 	unsigned int	 reqid = (unsigned int)pgsse_client_reqid(sl->c);
 
-	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		if (reqid != 0 && pgsse_fcgi_in_feed(&sl->in, reqid, buf,
 		    (size_t)r) == PGSSE_FCGI_IN_ABORT)
 			return 1;
+		if ((sl->inbytes += (size_t)r) > PGSSE_STREAM_IN_MAX)
+			return 1;
+	}
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	return -1;
