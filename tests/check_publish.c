@@ -558,6 +558,34 @@ START_TEST(publish_batch_limit)
 END_TEST
 
 /*
+ * Without its publish_batch_max row in pgsse.settings a batch is still
+ * capped, at PGSSE_PUBLISH_BATCH_MAX events.
+ */
+START_TEST(publish_batch_limit_unset)
+{
+	PGconn		*c = h_pg_connect();
+	const char	*state;
+	char		 msg[512];
+
+	h_exec(c, "delete from pgsse.settings where name = "
+	    "'publish_batch_max'");
+	state = try_sql(c, batch_sql(PGSSE_PUBLISH_BATCH_MAX + 1, 0, ""), 0,
+	    NULL, msg, sizeof(msg));
+	h_exec(c, "insert into pgsse.settings (name, value, description) "
+	    "values ('publish_batch_max', '1000', 'events that one "
+	    "publish_batch() call takes at most (PGSSE_PUBLISH_BATCH_MAX)')");
+	ck_assert_msg(strcmp(state, "54000") == 0, "a batch of %d events "
+	    "without the setting: SQLSTATE \"%s\" (%s), %d published",
+	    PGSSE_PUBLISH_BATCH_MAX + 1, state, msg, (int)scalar(c,
+	    "select count(*) from pgsse.log"));
+	ck_assert_msg(strstr(msg, "over publish_batch_max (1000 events)") !=
+	    NULL, "%s", msg);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	PQfinish(c);
+}
+END_TEST
+
+/*
  * A batch to one user reaches that user only, as publish() to a user
  * does; a personal channel takes a batch only to one user, and a bad
  * user name is refused.
@@ -705,6 +733,7 @@ main(void)
 	tcase_add_test(tc, publish_batch_in_order);
 	tcase_add_test(tc, publish_batch_rejects_whole);
 	tcase_add_test(tc, publish_batch_limit);
+	tcase_add_test(tc, publish_batch_limit_unset);
 	tcase_add_test(tc, publish_batch_to_user);
 	tcase_add_test(tc, publish_batch_c_api);
 	tcase_add_test(tc, publish_batch_cli);
