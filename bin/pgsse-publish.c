@@ -7,7 +7,9 @@
  * in batches (pgsse.publish_batch()), and prints their ids.
  * The database comes from PGSSE_CONNINFO or the PG* variables.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,65 @@ add_field(struct json_object *o, const char *arg, int number)
 	return 0;
 }
 
+/*
+ * Parses the n bytes at p, NUL-terminated there, as one JSON object
+ * with nothing after it but whitespace. Returns it (the caller owns
+ * it), or NULL with *why saying what is wrong with the text.
+ */
+static struct json_object *
+parse_object(const char *p, size_t n, const char **why)
+{
+	struct json_tokener	*tok = NULL;
+	struct json_object	*j = NULL;
+	size_t			 end;
+
+	*why = "is not a JSON object";
+	if (n > INT_MAX || (tok = json_tokener_new()) == NULL)
+		goto out;
+	j = json_tokener_parse_ex(tok, p, (int)n);
+	if (j == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(j, json_type_object))
+		goto fail;
+	end = json_tokener_get_parse_end(tok);
+	if (end + strspn(p + end, " \t\r") == n)
+		goto out;
+	*why = "has text after its JSON object";
+fail:
+	json_object_put(j);
+	j = NULL;
+out:
+	json_tokener_free(tok);
+	return j;
+}
+
+/*
+ * Reads the next line of f into line, which has room for
+ * PGSSE_PUBLISH_LINE_MAX bytes and a NUL, without its newline, and
+ * NUL-terminates it; *len gets its length (NUL bytes in it count).
+ * Returns 1 for a line, 0 at the end of input or a read error, -1 for a
+ * line over PGSSE_PUBLISH_LINE_MAX bytes (of which line holds the
+ * first PGSSE_PUBLISH_LINE_MAX).
+ */
+static int
+read_line(FILE *f, char *line, size_t *len)
+{
+	size_t	 n = 0;
+	int	 ch, rc = 1;
+
+	while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
+		if (n == PGSSE_PUBLISH_LINE_MAX) {
+			rc = -1;
+			break;
+		}
+		line[n++] = (char)ch;
+	}
+	line[n] = '\0';
+	*len = n;
+	if (ch == EOF && n == 0)
+		rc = 0;
+	return rc;
+}
+
 /* The events of stdin that -b has read and not yet published. */
 struct batch {
 	char	*json[PGSSE_PUBLISH_BATCH_MAX];
@@ -103,9 +164,10 @@ batch_flush(PGconn *conn, const char *channel, const char *event,
  * Reads the payloads of -b from stdin, a JSON object a line (blank lines
  * skipped), adds fields to each, and publishes them in batches of at
  * most PGSSE_PUBLISH_BATCH_MAX events and PGSSE_PUBLISH_BATCH_BYTES.
- * Returns 0, or 1 having said why: a line over PGSSE_PUBLISH_LINE_MAX
- * or not an object, or a batch the database refused (the batches before
- * it stay published).
+ * Returns 0, or 1 having said why: a line over PGSSE_PUBLISH_LINE_MAX,
+ * holding a NUL byte, not one JSON object (whitespace may follow it),
+ * a read error, or a batch the database refused (the batches before it
+ * stay published).
  */
 static int
 publish_lines(PGconn *conn, const char *channel, const char *event,
@@ -113,23 +175,26 @@ publish_lines(PGconn *conn, const char *channel, const char *event,
 {
 	struct batch		*b;
 	struct json_object	*j;
+	const char		*why;
 	char			*line, *z;
 	size_t			 len;
 	long			 no = 0;
-	int			 rc = 1;
+	int			 rc = 1, got;
 
 	b = calloc(1, sizeof(*b));
-	line = malloc(PGSSE_PUBLISH_LINE_MAX + 2);
+	line = malloc(PGSSE_PUBLISH_LINE_MAX + 1);
 	if (b == NULL || line == NULL) {
 		fprintf(stderr, "pgsse-publish: out of memory\n");
 		goto out;
 	}
-	while (fgets(line, PGSSE_PUBLISH_LINE_MAX + 2, stdin) != NULL) {
+	while ((got = read_line(stdin, line, &len)) != 0) {
 		no++;
-		len = strlen(line);
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (len > PGSSE_PUBLISH_LINE_MAX) {
+		if (memchr(line, '\0', len) != NULL) {
+			fprintf(stderr, "pgsse-publish: line %ld holds a NUL "
+			    "byte\n", no);
+			goto out;
+		}
+		if (got == -1) {
 			fprintf(stderr, "pgsse-publish: line %ld is over "
 			    "%d bytes (PGSSE_PUBLISH_LINE_MAX)\n", no,
 			    PGSSE_PUBLISH_LINE_MAX);
@@ -137,11 +202,8 @@ publish_lines(PGconn *conn, const char *channel, const char *event,
 		}
 		if (line[strspn(line, " \t\r")] == '\0')
 			continue;
-		j = json_tokener_parse(line);
-		if (j == NULL || !json_object_is_type(j, json_type_object)) {
-			fprintf(stderr, "pgsse-publish: line %ld is not a JSON "
-			    "object\n", no);
-			json_object_put(j);
+		if ((j = parse_object(line, len, &why)) == NULL) {
+			fprintf(stderr, "pgsse-publish: line %ld %s\n", no, why);
 			goto out;
 		}
 		json_object_object_foreach(fields, k, v)
@@ -164,6 +226,11 @@ publish_lines(PGconn *conn, const char *channel, const char *event,
 		b->to = no;
 		b->json[b->n++] = z;
 		b->bytes += strlen(z);
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "pgsse-publish: reading line %ld: %s\n", no + 1,
+		    strerror(errno));
+		goto out;
 	}
 	if (batch_flush(conn, channel, event, user, b) == 0)
 		rc = 0;
@@ -219,11 +286,12 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (argc == 3) {
-		struct json_object *j = json_tokener_parse(argv[2]);
-		if (j == NULL || !json_object_is_type(j, json_type_object)) {
+		const char *why;
+		struct json_object *j = parse_object(argv[2], strlen(argv[2]),
+		    &why);
+		if (j == NULL) {
 			fprintf(stderr, "pgsse-publish: JSON must be an "
 			    "object\n");
-			json_object_put(j);
 			rc = 2;
 			goto out;
 		}

@@ -70,6 +70,10 @@
 #define PGSSE_OUT_MAX (8 * 1024 * 1024)
 /* Seconds a write to one client may block before it is dropped. */
 #define PGSSE_WRITE_TIMEOUT_SEC 30
+/* Bytes a web server may send on a stream's FastCGI connection once the
+ * stream started (a request body, which a stream does not read): past
+ * them the stream ends (END_REQUEST). */
+#define PGSSE_STREAM_IN_MAX (64 * 1024)
 /* Rows fetched from the event log per query. */
 #define PGSSE_FETCH_BATCH 1000
 /* Rows one fragment shows at most, and bytes of one field in it: more

@@ -18,9 +18,10 @@
  * writable again. epoll also watches every connection for the web
  * server's hang-up and for what it sends (pump_io): a closed connection
  * or an ABORT_REQUEST releases the client at once, not at the pump's
- * next write. A stream that is done (a per-job stream's end, a
- * replay cut at PGSSE_REPLAY_BYTES) gets the end of its request after
- * its pending output and is closed once all of it is written. An idle
+ * next write, and so does a request body past PGSSE_STREAM_IN_MAX. A
+ * stream that is done (a per-job stream's end, a replay cut at
+ * PGSSE_REPLAY_BYTES) gets the end of its request after its pending
+ * output and is closed once all of it is written. An idle
  * stream therefore costs a descriptor and a few hundred bytes, not a
  * thread, and one wake-up of the pump serves every client an event
  * reached.
@@ -33,7 +34,8 @@
  * Under load several events go out in one write. Built with liburing,
  * the pump then hands the writes of every client it served in the round
  * to io_uring, PUMP_RING in one system call (pump_write_batch); without
- * it, or where the kernel refuses io_uring, it writes each client with a
+ * it, or where the kernel refuses io_uring (at the start, or any of a
+ * batch's sends later: pump_ring_send), it writes each client with a
  * send of its own.
  *
  * Locking: see client.c. The pump takes each lock alone; its list of
@@ -120,6 +122,7 @@ static const double pump_lag_bounds[] = {
 struct pump_slot {
 	struct pgsse_client	*c;		/* NULL: free */
 	struct pgsse_fcgi_in	 in;		/* what the web server sends */
+	size_t			 inbytes;	/* of it read so far */
 	uint32_t		 events;	/* always watched for */
 	int			 watched;	/* in the pump's epoll */
 	int			 wantout;	/* waiting to be writable */
@@ -166,6 +169,7 @@ struct pgsse_pump {
 #ifdef PGSSE_URING
 	struct io_uring		 ring;
 #endif
+	int			 ring_up;	/* ring made */
 	int			 ring_ok;	/* batch writes through ring */
 };
 
@@ -423,42 +427,100 @@ pump_sent(struct pgsse_pump *pump, struct pgsse_client *c, int res)
 }
 
 /*
- * Hands the batch's sends to io_uring, PUMP_RING at a time, in one
- * system call each, and waits for them: a send that would block fails
- * at once (MSG_DONTWAIT), so the wait is short. Written one by one,
- * each client cost pgsse-stream a system call, whose entry, file lookup
- * and return were about a quarter of its CPU at 10 and 100 events/s.
+ * Stops writing through io_uring after trouble with it, with a log line
+ * saying what of how many sends (the errno err); the caller writes the
+ * rest of the batch without it. The ring stays made until the pump is
+ * freed: sends the kernel did not take stay in it, never submitted.
  */
 static void
-pump_write_batch(struct pgsse_pump *pump)
+pump_ring_off(struct pgsse_pump *pump, const char *what, size_t n,
+    size_t of, int err)
+{
+	pgsse_log(PGSSE_LOG_WARN, "pump: io_uring %s %zu of %zu sends (%s); "
+	    "writing each stream with a send of its own from now on", what,
+	    n, of, strerror(err));
+	pump->ring_ok = 0;
+}
+
+/*
+ * Hands the sends of the batch's clients from i on, PUMP_RING at most,
+ * to io_uring in one system call, and waits for those the kernel took:
+ * a send that would block fails at once (MSG_DONTWAIT), so the wait is
+ * short. Written one by one, each client cost pgsse-stream a system
+ * call, whose entry, file lookup and return were about a quarter of its
+ * CPU at 10 and 100 events/s.
+ *
+ * Returns the index of the first client it did not hand over. If the
+ * kernel took fewer sends than it was given (short of memory: none, or
+ * some, with -EAGAIN, -ENOMEM, -EBUSY), the pump stops using the ring
+ * (pump_ring_off), as the sends left in it would go with the next
+ * submit, and the caller writes the rest without it. If waiting for a
+ * completion fails, the ring is off too and the clients whose send it
+ * did not see are closed: their connection may have taken part of it,
+ * so nothing more can be framed after it; they resume with
+ * Last-Event-ID.
+ */
+static size_t
+pump_ring_send(struct pgsse_pump *pump, size_t i)
 {
 	struct io_uring_sqe	*sqe;
 	struct io_uring_cqe	*cqe;
 	const char		*p;
-	size_t			 i, k, len, left;
-	int			 rc;
+	unsigned char		 seen[PUMP_RING];
+	size_t			 k, j, n, left;
+	int			 rc, res;
 
-	for (i = 0; i < pump->nbatch; i = k) {
-		for (k = i; k < pump->nbatch && k - i < PUMP_RING; k++) {
-			sqe = io_uring_get_sqe(&pump->ring);
-			len = pgsse_client_unwritten(pump->batch[k], &p);
-			io_uring_prep_send(sqe, pgsse_client_fd(pump->batch[k]),
-			    p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			io_uring_sqe_set_data64(sqe, k);
-		}
-		io_uring_submit_and_wait(&pump->ring, (unsigned)(k - i));
-		for (left = k - i; left > 0; left--) {
-			while ((rc = io_uring_wait_cqe(&pump->ring, &cqe)) ==
-			    -EINTR)
-				continue;
-			if (rc != 0)
-				abort();	/* sends in flight to unknown */
-			rc = cqe->res;
-			len = (size_t)io_uring_cqe_get_data64(cqe);
-			io_uring_cqe_seen(&pump->ring, cqe);
-			pump_sent(pump, pump->batch[len], rc);
-		}
+	for (k = i; k < pump->nbatch && k - i < PUMP_RING; k++) {
+		if ((sqe = io_uring_get_sqe(&pump->ring)) == NULL)
+			break;
+		n = pgsse_client_unwritten(pump->batch[k], &p);
+		io_uring_prep_send(sqe, pgsse_client_fd(pump->batch[k]), p, n,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		io_uring_sqe_set_data64(sqe, k);
 	}
+	rc = k == i ? -EBUSY :
+	    io_uring_submit_and_wait(&pump->ring, (unsigned int)(k - i));
+	n = rc > 0 ? (size_t)rc : 0;
+	memset(seen, 0, sizeof(seen));
+	for (left = n; left > 0; left--) {
+		while ((rc = io_uring_wait_cqe(&pump->ring, &cqe)) == -EINTR)
+			continue;
+		if (rc != 0)
+			break;
+		res = cqe->res;
+		j = (size_t)io_uring_cqe_get_data64(cqe);
+		io_uring_cqe_seen(&pump->ring, cqe);
+		if (j < i || j >= i + n || seen[j - i]) {
+			rc = -EPROTO;
+			break;
+		}
+		seen[j - i] = 1;
+		pump_sent(pump, pump->batch[j], res);
+	}
+	if (left > 0) {
+		pump_ring_off(pump, "lost the outcome of", left, k - i, -rc);
+		for (j = i; j < i + n; j++)
+			if (!seen[j - i])
+				pump_close(pump, pump->batch[j], 0);
+	} else if (n < k - i)
+		pump_ring_off(pump, "took", n, k - i, rc < 0 ? -rc : EAGAIN);
+	return i + n;
+}
+
+/*
+ * Writes the batch's clients: through io_uring while it works, the rest
+ * each with a send of its own.
+ */
+static void
+pump_write_batch(struct pgsse_pump *pump)
+{
+	size_t	 i = 0;
+
+	while (i < pump->nbatch && pump->ring_ok)
+		i = pump_ring_send(pump, i);
+	for (; i < pump->nbatch; i++)
+		if (pump_flush(pump, pump->batch[i]) == -1)
+			pump_close(pump, pump->batch[i], 0);
 	pump->nbatch = 0;
 }
 #else
@@ -544,9 +606,13 @@ pump_serve_marked(struct pgsse_pump *pump)
 }
 
 /*
- * Reads what the web server sent on c's connection, in sl. Returns -1
- * if it hung up (or the read failed), 1 if it aborted c's request, 0 if
- * nothing was for c.
+ * Reads what the web server sent on c's connection, in sl: a request's
+ * body, which a stream does not read, and ABORT_REQUEST. Returns -1 if
+ * it hung up (or the read failed), 1 if it aborted c's request or sent
+ * more than PGSSE_STREAM_IN_MAX bytes in all, 0 if nothing was for c.
+ * The bound keeps a wake-up from reading for long while every other
+ * stream waits: a web server that buffered a huge body sends it at
+ * local speed.
  */
 static int
 pump_read(struct pump_slot *sl, int fd)
@@ -555,10 +621,13 @@ pump_read(struct pump_slot *sl, int fd)
 	ssize_t		 r;
 	unsigned int	 reqid = (unsigned int)pgsse_client_reqid(sl->c);
 
-	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		if (reqid != 0 && pgsse_fcgi_in_feed(&sl->in, reqid, buf,
 		    (size_t)r) == PGSSE_FCGI_IN_ABORT)
 			return 1;
+		if ((sl->inbytes += (size_t)r) > PGSSE_STREAM_IN_MAX)
+			return 1;
+	}
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	return -1;
@@ -693,7 +762,8 @@ pgsse_pump_start(unsigned int heartbeat, pgsse_pump_cb replayed,
 	pump->heartbeat = heartbeat;
 	pump->now = time(NULL);
 #ifdef PGSSE_URING
-	pump->ring_ok = io_uring_queue_init(PUMP_RING, &pump->ring, 0) == 0;
+	pump->ring_up = io_uring_queue_init(PUMP_RING, &pump->ring, 0) == 0;
+	pump->ring_ok = pump->ring_up;
 #endif
 	pump->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pump->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -727,7 +797,7 @@ pgsse_pump_free(struct pgsse_pump *pump)
 	if (pump->epfd >= 0)
 		close(pump->epfd);
 #ifdef PGSSE_URING
-	if (pump->ring_ok)
+	if (pump->ring_up)
 		io_uring_queue_exit(&pump->ring);
 #endif
 	free(pump->batch);

@@ -558,6 +558,34 @@ START_TEST(publish_batch_limit)
 END_TEST
 
 /*
+ * Without its publish_batch_max row in pgsse.settings a batch is still
+ * capped, at PGSSE_PUBLISH_BATCH_MAX events.
+ */
+START_TEST(publish_batch_limit_unset)
+{
+	PGconn		*c = h_pg_connect();
+	const char	*state;
+	char		 msg[512];
+
+	h_exec(c, "delete from pgsse.settings where name = "
+	    "'publish_batch_max'");
+	state = try_sql(c, batch_sql(PGSSE_PUBLISH_BATCH_MAX + 1, 0, ""), 0,
+	    NULL, msg, sizeof(msg));
+	h_exec(c, "insert into pgsse.settings (name, value, description) "
+	    "values ('publish_batch_max', '1000', 'events that one "
+	    "publish_batch() call takes at most (PGSSE_PUBLISH_BATCH_MAX)')");
+	ck_assert_msg(strcmp(state, "54000") == 0, "a batch of %d events "
+	    "without the setting: SQLSTATE \"%s\" (%s), %d published",
+	    PGSSE_PUBLISH_BATCH_MAX + 1, state, msg, (int)scalar(c,
+	    "select count(*) from pgsse.log"));
+	ck_assert_msg(strstr(msg, "over publish_batch_max (1000 events)") !=
+	    NULL, "%s", msg);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	PQfinish(c);
+}
+END_TEST
+
+/*
  * A batch to one user reaches that user only, as publish() to a user
  * does; a personal channel takes a batch only to one user, and a bad
  * user name is refused.
@@ -675,6 +703,67 @@ START_TEST(publish_batch_cli)
 }
 END_TEST
 
+/*
+ * Feeds what the shell commands feed print to pgsse-publish -b -s
+ * source=cli logs log; returns its exit status, and asserts that what
+ * it said (stdout and stderr) holds want.
+ */
+static int
+cli_says(const char *feed, const char *want)
+{
+	char	 out[64], said[1024];
+	FILE	*f;
+	size_t	 n;
+	int	 rc;
+
+	snprintf(out, sizeof(out), "/tmp/pgsse-batch-cli.%d", (int)getpid());
+	rc = h_run("{ %s; } | %s/bin/pgsse-publish -b -s source=cli logs log "
+	    ">%s 2>&1", feed, h_builddir(), out);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(said, 1, sizeof(said) - 1, f);
+	said[n] = '\0';
+	fclose(f);
+	unlink(out);
+	ck_assert_msg(strstr(said, want) != NULL, "pgsse-publish (status %d) "
+	    "said \"%s\", not \"%s\"", rc, said, want);
+	return rc;
+}
+
+/*
+ * pgsse-publish -b takes a line whole or not at all: a NUL byte in it
+ * (which cut it, and past PGSSE_PUBLISH_LINE_MAX made its tail an event
+ * of its own) or text after its JSON object (which was dropped) stops
+ * it with status 1 naming the line, and its batch is not published.
+ * Whitespace after the object is fine.
+ */
+START_TEST(publish_batch_cli_whole_lines)
+{
+	PGconn	*c = h_pg_connect();
+	char	 feed[512];
+
+	ck_assert_int_eq(cli_says("printf '{\"line\":\"a\"}\\000{\"line\":"
+	    "\"b\"}\\n'", "line 1 holds a NUL byte"), 1);
+	snprintf(feed, sizeof(feed), "printf '{\"line\":\"x\"}\\n{\"line\":"
+	    "\"a\"}\\000'; head -c %d /dev/zero | tr '\\000' ' '; "
+	    "printf '{\"line\":\"tail\"}\\n'", PGSSE_PUBLISH_LINE_MAX - 12);
+	ck_assert_int_eq(cli_says(feed, "line 2 holds a NUL byte"), 1);
+	ck_assert_int_eq(cli_says("printf '{\"line\":\"x\"}\\n{\"line\":"
+	    "\"a\"} {\"line\":\"b\"}\\n'", "line 2 has text after its JSON "
+	    "object"), 1);
+	ck_assert_int_eq(cli_says("printf '{\"line\":\"a\"}]\\n'",
+	    "line 1 has text after its JSON object"), 1);
+	ck_assert_int_eq(cli_says("printf '{\"line\":\"a\"\\n'",
+	    "line 1 is not a JSON object"), 1);
+	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 0);
+	ck_assert_int_eq(cli_says("printf '{\"line\":\"w\"} \\t\\r\\n'", ""),
+	    0);
+	ck_assert_str_eq(text_of(c, "select string_agg(payload ->> 'line', "
+	    "',') from pgsse.log"), "w");
+	PQfinish(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -705,9 +794,11 @@ main(void)
 	tcase_add_test(tc, publish_batch_in_order);
 	tcase_add_test(tc, publish_batch_rejects_whole);
 	tcase_add_test(tc, publish_batch_limit);
+	tcase_add_test(tc, publish_batch_limit_unset);
 	tcase_add_test(tc, publish_batch_to_user);
 	tcase_add_test(tc, publish_batch_c_api);
 	tcase_add_test(tc, publish_batch_cli);
+	tcase_add_test(tc, publish_batch_cli_whole_lines);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -3,8 +3,12 @@
  * plays the web server's side of the FastCGI connection. A web server
  * that learns its browser left closes that connection (lighttpd, Apache)
  * or sends ABORT_REQUEST; either must release the client at once, with
- * no write of the pump's own to find out.
+ * no write of the pump's own to find out. One that sends more than a
+ * request's body may hold gets the stream ended. Built with liburing,
+ * the kernel's io_uring refusals are stood in for (ring_fault).
  */
+#define _GNU_SOURCE		/* RTLD_NEXT */
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,6 +27,10 @@
 #include "fcgi.h"
 #include "registry.h"
 #include "harness.h"
+
+#ifdef PGSSE_URING
+#include <liburing.h>
+#endif
 
 /* A heartbeat far beyond any wait here: only a hang-up can end one. */
 #define BEAT_SEC 3600
@@ -70,22 +78,18 @@ one_channel(void)
 }
 
 /*
- * Starts a pump and attaches one FastCGI client of request REQID to it;
- * *web gets the web server's end of the connection.
+ * Attaches a FastCGI client of request REQID, with the 13 bytes of a
+ * retry: line to write, to pump; *web gets the web server's end of its
+ * connection.
  */
-static struct pgsse_pump *
-pump_with_client(int *web)
+static void
+attach_client(struct pgsse_pump *pump, int *web)
 {
 	struct pgsse_registry	*reg = one_channel();
-	struct pgsse_pump	*pump;
 	struct pgsse_client	*c;
 	int			 sv[2];
 
-	atomic_store(&ended, 0);
-	atomic_store(&finished, 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pump = pgsse_pump_start(BEAT_SEC, on_replayed, on_ended, NULL);
-	ck_assert_ptr_nonnull(pump);
 	c = pgsse_client_new(reg);
 	pgsse_registry_free(reg);
 	ck_assert_ptr_nonnull(c);
@@ -95,7 +99,38 @@ pump_with_client(int *web)
 	ck_assert_int_eq(pgsse_client_put(c, "retry: 1000\n\n", 13), PGSSE_OK);
 	pgsse_pump_attach(pump, c);
 	*web = sv[1];
+}
+
+/*
+ * Starts a pump and attaches one FastCGI client of request REQID to it;
+ * *web gets the web server's end of the connection.
+ */
+static struct pgsse_pump *
+pump_with_client(int *web)
+{
+	struct pgsse_pump	*pump;
+
+	atomic_store(&ended, 0);
+	atomic_store(&finished, 0);
+	pump = pgsse_pump_start(BEAT_SEC, on_replayed, on_ended, NULL);
+	ck_assert_ptr_nonnull(pump);
+	attach_client(pump, web);
 	return pump;
+}
+
+/* Returns 1 once the pump has ended and finished n clients, or 0 after
+ * WAIT_MS. */
+static int
+wait_released_n(int n)
+{
+	int	 i;
+
+	for (i = 0; i < WAIT_MS / 10; i++) {
+		if (atomic_load(&ended) == n && atomic_load(&finished) == n)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
 }
 
 /* Returns 1 once the pump has ended and finished its client, or 0 after
@@ -103,14 +138,7 @@ pump_with_client(int *web)
 static int
 wait_released(void)
 {
-	int	 i;
-
-	for (i = 0; i < WAIT_MS / 10; i++) {
-		if (atomic_load(&ended) == 1 && atomic_load(&finished) == 1)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
+	return wait_released_n(1);
 }
 
 /* Reads what the pump wrote to web until want bytes are in, up to
@@ -196,6 +224,245 @@ START_TEST(pump_abort_releases)
 }
 END_TEST
 
+/*
+ * Writes a STDIN record with a body of len bytes (at most
+ * PGSSE_FCGI_BODY_MAX) to web. Returns 0, or -1 if the pump closed the
+ * connection before taking all of it.
+ */
+static int
+send_stdin(int web, size_t len)
+{
+	static unsigned char	 rec[PGSSE_FCGI_HEADER + PGSSE_FCGI_BODY_MAX];
+	size_t			 n = 0;
+	ssize_t			 w;
+
+	ck_assert_uint_le(len, PGSSE_FCGI_BODY_MAX);
+	memset(rec, 'x', sizeof(rec));
+	memset(rec, 0, PGSSE_FCGI_HEADER);
+	rec[0] = PGSSE_FCGI_VERSION;
+	rec[1] = PGSSE_FCGI_STDIN;
+	rec[3] = REQID;
+	rec[4] = (unsigned char)(len >> 8);
+	rec[5] = (unsigned char)(len & 0xff);
+	while (n < PGSSE_FCGI_HEADER + len) {
+		if ((w = send(web, rec + n, PGSSE_FCGI_HEADER + len - n,
+		    MSG_NOSIGNAL)) <= 0)
+			return -1;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * A web server may send a request's body on a stream's connection,
+ * which the pump reads and ignores, but not more than
+ * PGSSE_STREAM_IN_MAX bytes: past that (a GET with a huge body, which
+ * lighttpd buffers and then sends at local speed) the pump would spend
+ * its time reading while every other stream waits, so the stream is
+ * ended (END_REQUEST).
+ */
+START_TEST(pump_stdin_flood_ended)
+{
+	struct pgsse_pump	*pump;
+	unsigned char		 buf[64];
+	size_t			 left;
+	int			 web, i;
+
+	pump = pump_with_client(&web);
+	ck_assert_uint_eq(read_some(web, buf, PGSSE_FCGI_HEADER + 13),
+	    PGSSE_FCGI_HEADER + 13);
+	for (left = PGSSE_STREAM_IN_MAX; left > 0;
+	    left -= PGSSE_FCGI_HEADER + i) {
+		i = left - PGSSE_FCGI_HEADER > PGSSE_FCGI_BODY_MAX ?
+		    PGSSE_FCGI_BODY_MAX : (int)(left - PGSSE_FCGI_HEADER);
+		ck_assert_int_eq(send_stdin(web, (size_t)i), 0);
+	}
+	for (i = 0; i < 20 && atomic_load(&ended) == 0; i++)
+		usleep(10000);
+	ck_assert_msg(atomic_load(&ended) == 0, "a body of "
+	    "PGSSE_STREAM_IN_MAX bytes ended it");
+	(void)send_stdin(web, 1);
+	ck_assert_msg(wait_released(), "a stream sent %d bytes not ended: "
+	    "ended %d, finished %d", PGSSE_STREAM_IN_MAX + PGSSE_FCGI_HEADER +
+	    1, atomic_load(&ended), atomic_load(&finished));
+	ck_assert_uint_eq(read_some(web, buf, 2 * PGSSE_FCGI_HEADER +
+	    PGSSE_FCGI_END_BODY), 2 * PGSSE_FCGI_HEADER + PGSSE_FCGI_END_BODY);
+	ck_assert_int_eq(buf[PGSSE_FCGI_HEADER + 1], PGSSE_FCGI_END_REQUEST);
+	close(web);
+	pgsse_pump_free(pump);
+}
+END_TEST
+
+#ifdef PGSSE_URING
+/*
+ * What the kernel does to the pump's next io_uring submit, a fault it
+ * produces only short of memory (io_uring_enter's -EAGAIN, -ENOMEM,
+ * -EBUSY, or a short count): RING_REFUSE takes none of the sends,
+ * RING_SHORT hides the second half of them from the kernel, as a short
+ * submit leaves them, and RING_HOLD parks the pump in the call until
+ * the test lets it go (ring_let_go). This program's
+ * io_uring_submit_and_wait stands in for liburing's, which it calls.
+ */
+enum ring_fault {
+	RING_PASS = 0,
+	RING_REFUSE,
+	RING_SHORT,
+	RING_HOLD,
+	RING__MAX
+};
+static atomic_int	 ring_fault;
+static atomic_int	 ring_calls;
+static pthread_mutex_t	 ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 ring_cond = PTHREAD_COND_INITIALIZER;
+static int		 ring_held;	/* ring_lock: 1 parked, 2 let go */
+
+int
+io_uring_submit_and_wait(struct io_uring *ring, unsigned int wait_nr)
+{
+	static int	(*real)(struct io_uring *, unsigned int);
+	struct timespec	 until;
+	unsigned int	 hide;
+	int		 rc;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "io_uring_submit_and_wait");
+	ck_assert_ptr_nonnull(real);
+	atomic_fetch_add(&ring_calls, 1);
+	switch (atomic_exchange(&ring_fault, RING_PASS)) {
+	case RING_REFUSE:
+		return -EAGAIN;
+	case RING_SHORT:
+		hide = wait_nr / 2;
+		ring->sq.sqe_tail -= hide;
+		rc = real(ring, wait_nr - hide);
+		ring->sq.sqe_tail += hide;
+		return rc;
+	case RING_HOLD:
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WAIT_MS / 1000;
+		pthread_mutex_lock(&ring_lock);
+		ring_held = 1;
+		pthread_cond_broadcast(&ring_cond);
+		while (ring_held == 1 && pthread_cond_timedwait(&ring_cond,
+		    &ring_lock, &until) == 0)
+			continue;
+		pthread_mutex_unlock(&ring_lock);
+		break;
+	default:
+		break;
+	}
+	return real(ring, wait_nr);
+}
+
+/* Returns 1 if this kernel gives the process an io_uring, else 0 (the
+ * pump then writes without it, and there is nothing to test). */
+static int
+ring_works(void)
+{
+	struct io_uring	 ring;
+
+	if (io_uring_queue_init(4, &ring, 0) != 0) {
+		fprintf(stderr, "no io_uring here: nothing to test\n");
+		return 0;
+	}
+	io_uring_queue_exit(&ring);
+	return 1;
+}
+
+/* Waits up to WAIT_MS for the pump to park in RING_HOLD; returns 1 if
+ * it did. */
+static int
+ring_parked(void)
+{
+	int	 i, held = 0;
+
+	for (i = 0; i < WAIT_MS / 10 && !held; i++) {
+		pthread_mutex_lock(&ring_lock);
+		held = ring_held == 1;
+		pthread_mutex_unlock(&ring_lock);
+		if (!held)
+			usleep(10000);
+	}
+	return held;
+}
+
+/* Lets the pump parked in RING_HOLD go on. */
+static void
+ring_let_go(void)
+{
+	pthread_mutex_lock(&ring_lock);
+	ring_held = 2;
+	pthread_cond_broadcast(&ring_cond);
+	pthread_mutex_unlock(&ring_lock);
+}
+
+/*
+ * The kernel takes none of a round's sends: the pump writes them
+ * without io_uring, and goes on serving (a hang-up still releases).
+ */
+START_TEST(pump_ring_refused)
+{
+	struct pgsse_pump	*pump;
+	unsigned char		 buf[64];
+	size_t			 n;
+	int			 web;
+
+	if (!ring_works())
+		return;
+	atomic_store(&ring_calls, 0);
+	atomic_store(&ring_fault, RING_REFUSE);
+	pump = pump_with_client(&web);
+	n = read_some(web, buf, PGSSE_FCGI_HEADER + 13);
+	ck_assert_int_ge(atomic_load(&ring_calls), 1);
+	ck_assert_msg(n == PGSSE_FCGI_HEADER + 13, "after a refused submit "
+	    "%zu of %d bytes written", n, PGSSE_FCGI_HEADER + 13);
+	close(web);
+	ck_assert_msg(wait_released(), "pump stuck after a refused submit");
+	pgsse_pump_free(pump);
+}
+END_TEST
+
+/*
+ * The kernel takes one of a round's two sends: the pump waits for that
+ * one only and writes the other without io_uring. The round is made
+ * while the pump is parked in its first submit, so both clients are in
+ * it.
+ */
+START_TEST(pump_ring_short)
+{
+	struct pgsse_pump	*pump;
+	unsigned char		 buf[64];
+	size_t			 n;
+	int			 web[3], i;
+
+	if (!ring_works())
+		return;
+	pthread_mutex_lock(&ring_lock);
+	ring_held = 0;
+	pthread_mutex_unlock(&ring_lock);
+	atomic_store(&ring_calls, 0);
+	atomic_store(&ring_fault, RING_HOLD);
+	pump = pump_with_client(&web[0]);
+	ck_assert_msg(ring_parked(), "the pump did not submit");
+	attach_client(pump, &web[1]);
+	attach_client(pump, &web[2]);
+	atomic_store(&ring_fault, RING_SHORT);
+	ring_let_go();
+	for (i = 0; i < 3; i++) {
+		n = read_some(web[i], buf, PGSSE_FCGI_HEADER + 13);
+		ck_assert_msg(n == PGSSE_FCGI_HEADER + 13, "client %d: %zu of "
+		    "%d bytes written after a short submit", i, n,
+		    PGSSE_FCGI_HEADER + 13);
+	}
+	ck_assert_int_ge(atomic_load(&ring_calls), 2);
+	for (i = 0; i < 3; i++)
+		close(web[i]);
+	ck_assert_msg(wait_released_n(3), "pump stuck after a short submit");
+	pgsse_pump_free(pump);
+}
+END_TEST
+#endif /* PGSSE_URING */
+
 /* Behind the shipped lighttpd: a stack beating every WEB_BEAT_SEC. */
 #define WEB_BEAT_SEC 2
 
@@ -254,7 +521,15 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pump_hangup_releases);
 	tcase_add_test(tc, pump_abort_releases);
+	tcase_add_test(tc, pump_stdin_flood_ended);
 	suite_add_tcase(s, tc);
+#ifdef PGSSE_URING
+	tc = tcase_create("ring");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, pump_ring_refused);
+	tcase_add_test(tc, pump_ring_short);
+	suite_add_tcase(s, tc);
+#endif
 	tc = tcase_create("web");
 	tcase_add_unchecked_fixture(tc, web_up, web_down);
 	tcase_set_timeout(tc, 120);

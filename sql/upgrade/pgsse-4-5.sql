@@ -150,8 +150,9 @@ end $$;
 -- checks one; if any is invalid, none is published and the error
 -- (publish()'s, SQLSTATE too) names the first invalid one by its place
 -- in the array, from 1. More events than the setting publish_batch_max
--- (PGSSE_PUBLISH_BATCH_MAX, 1000) raise 54000 and publish none; an
--- empty (or NULL) array publishes none. Returns the events' ids, in the
+-- (PGSSE_PUBLISH_BATCH_MAX, 1000, also without its row) raise 54000
+-- and publish none; an empty (or NULL) array publishes none. Returns
+-- the events' ids, in the
 -- array's order: increasing, and consecutive unless a publisher on
 -- another channel took ids meanwhile. The events share one doorbell
 -- (NOTIFY pgsse, 'channel:last id'), and the channel's lock is held to
@@ -162,7 +163,7 @@ returns bigint[]
 language plpgsql security definer set search_path = pg_catalog, pgsse as $$
 declare
 	v_n int := coalesce(cardinality(p_payloads), 0);
-	v_max int := pgsse.setting('publish_batch_max')::int;
+	v_max int := coalesce(pgsse.setting('publish_batch_max')::int, 1000);
 	v_personal boolean;
 	v_bad bigint;
 	v_ids bigint[];
