@@ -1,7 +1,8 @@
 /*
  * db.c: libpq connections. A connection belongs to one thread at a time:
  * the hub's LISTEN connection to the hub thread, pooled ones (pool.c) to
- * whichever client thread took them until it puts them back.
+ * whichever thread took them (a starter, a per-job stream's thread, a
+ * metrics page's) until it puts them back.
  *
  * Backoff. Every connection of a process goes to one database, so one
  * gate per process spaces out the attempts: after a failed connection

@@ -7,10 +7,12 @@
  * for a client whose replay is written and for a client it closed, and
  * the client's own owner gets it back through its finish function.
  *
- * Design. A stream's own thread only starts it: it checks the cursors,
- * reads the replay from the log and frames the headers and the replay
- * into the client's out buffer, writing nothing. Then it attaches the
- * client to the pump and ends. From there on the pump thread alone
+ * Design. Whoever starts a stream (the acceptor for a fresh one, a
+ * starter thread for a resume, a short-lived thread for a per-job
+ * stream: stream.c) checks the cursors, reads the replay from the log
+ * and frames the headers and the replay into the client's out buffer,
+ * writing nothing, then attaches the client to the pump. From there on
+ * the pump thread alone
  * writes to that client: it frames SSE text as FastCGI STDOUT records
  * (fcgi.c; plain bytes under CGI) and writes them without blocking.
  * Whatever the web server cannot take yet waits in the client's out
