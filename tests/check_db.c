@@ -4,8 +4,14 @@
  * went silent (a half-open connection: no FIN, no RST) is noticed
  * within a bound; settings the user's conninfo gives are kept.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -98,6 +104,56 @@ START_TEST(db_conninfo_bad)
 }
 END_TEST
 
+/*
+ * Opens a TCP listener on 127.0.0.1 that drops every SYN, as a host that
+ * went dark does (no RST): its accept queue (backlog 0) is filled by one
+ * connection nobody accepts. Returns its port; the two descriptors go
+ * to fds, the caller's to close.
+ */
+static int
+silent_host(int fds[2])
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fds[0] = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fds[0], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fds[0], 0), 0);
+	ck_assert_int_eq(getsockname(fds[0], (struct sockaddr *)&sa, &len), 0);
+	ck_assert_int_ge(fds[1] = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(fds[1], (struct sockaddr *)&sa, sizeof(sa)),
+	    0);
+	return ntohs(sa.sin_port);
+}
+
+/*
+ * A multi-host conninfo whose first host went dark (a primary's machine
+ * gone, SYNs unanswered) still reaches the next host: the kernel ends
+ * the first attempt at the TCP user timeout and libpq goes on, so the
+ * wait for the connection must outlast that timeout.
+ */
+START_TEST(db_next_host_past_silent_one)
+{
+	PGconn	*conn;
+	char	 ci[128];
+	int	 fds[2];
+
+	snprintf(ci, sizeof(ci), "host=127.0.0.1,127.0.0.1 port=%d,%d "
+	    "target_session_attrs=read-write", silent_host(fds), pg.port);
+	conn = pgsse_db_connect(ci);
+	ck_assert_msg(conn != NULL, "%s: the second host was never tried "
+	    "while the first dropped every SYN", ci);
+	ck_assert_int_eq(PQstatus(conn), CONNECTION_OK);
+	ck_assert_int_eq(atoi(PQport(conn)), pg.port);
+	pgsse_db_close(conn);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -109,6 +165,7 @@ main(void)
 	tcase_add_test(tc, db_keepalives_default);
 	tcase_add_test(tc, db_keepalives_user);
 	tcase_add_test(tc, db_conninfo_bad);
+	tcase_add_test(tc, db_next_host_past_silent_one);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
