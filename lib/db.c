@@ -28,6 +28,7 @@
  * a query on one waits for the kernel's retransmissions (15 minutes).
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -64,6 +65,10 @@ static const struct {
 #define DB_ERR_MAX 512
 /* Longest step of pgsse_db_wait, so that a stop is seen soon. */
 #define DB_WAIT_STEP_MS 100
+/* Milliseconds a connection's wait outlasts its TCP user timeout, so
+ * that the kernel ends a dark host's attempt first and libpq goes on to
+ * the next host of the conninfo. */
+#define DB_DARK_SLACK_MS 2000
 
 static struct {
 	pthread_mutex_t	 lock;
@@ -228,6 +233,52 @@ db_error(PGconn *conn, const char *conninfo, char *err, char *state)
 }
 
 /*
+ * Returns conn's value of option kw in the unit it has, or dflt if it
+ * is unset or unreadable.
+ */
+static long
+db_opt(PGconn *conn, const char *kw, long dflt)
+{
+	PQconninfoOption	*o, *p;
+	long			 v = dflt;
+	char			*end;
+
+	if ((o = PQconninfo(conn)) == NULL)
+		return dflt;
+	for (p = o; p->keyword != NULL; p++)
+		if (strcmp(p->keyword, kw) == 0 && p->val != NULL &&
+		    *p->val != '\0') {
+			v = strtol(p->val, &end, 10);
+			if (*end != '\0' || v < 0)
+				v = dflt;
+		}
+	PQconninfoFree(o);
+	return v;
+}
+
+/*
+ * Returns the milliseconds a connection attempt may wait without
+ * progress: its connect_timeout, but at least its TCP user timeout and
+ * DB_DARK_SLACK_MS more. A host that went dark (SYNs unanswered) ends
+ * at the user timeout, and libpq then tries the conninfo's next host;
+ * waiting less would give up on all of them at the first.
+ */
+static int
+db_wait_ms(PGconn *conn)
+{
+	long	 wait, user;
+
+	wait = db_opt(conn, "connect_timeout", PGSSE_DB_CONNECT_TIMEOUT_S);
+	wait = (wait > 0 && wait < INT_MAX / 1000 ? wait :
+	    PGSSE_DB_CONNECT_TIMEOUT_S) * 1000;
+	user = db_opt(conn, "tcp_user_timeout", PGSSE_DB_DEAD_MS);
+	if (user > 0 && user < INT_MAX - DB_DARK_SLACK_MS &&
+	    user + DB_DARK_SLACK_MS > wait)
+		wait = user + DB_DARK_SLACK_MS;
+	return (int)wait;
+}
+
+/*
  * Connects, with verbose errors and the defaults above: they come first
  * and conninfo (a key=value string or a URI) is expanded after them, so
  * that what it sets wins (libpq's rule for PQconnectStartParams).
@@ -242,7 +293,7 @@ db_open(const char *conninfo)
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	struct pollfd		 pfd;
 	size_t			 i, n = 0;
-	int			 rc;
+	int			 rc, wait;
 
 	for (i = 0; i < DB_NDEFAULTS; i++) {
 		if (db_defaults[i].env != NULL &&
@@ -257,13 +308,14 @@ db_open(const char *conninfo)
 	if ((conn = PQconnectStartParams(kw, val, 1)) == NULL)
 		return NULL;
 	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+	wait = db_wait_ms(conn);
 	while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
 	    st != PGRES_POLLING_FAILED) {
 		pfd.fd = PQsocket(conn);
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		pfd.revents = 0;
 		/* libpq enforces connect_timeout only when it blocks. */
-		rc = poll(&pfd, 1, PGSSE_DB_CONNECT_TIMEOUT_S * 1000);
+		rc = poll(&pfd, 1, wait);
 		if (rc == 0 || (rc == -1 && errno != EINTR))
 			break;
 		st = PQconnectPoll(conn);

@@ -82,7 +82,8 @@ int		 pgsse_listen(const char *addr, int backlog,
 #define PGSSE_DB_KEEPALIVE_INTERVAL_S 2
 #define PGSSE_DB_KEEPALIVE_COUNT 3
 #define PGSSE_DB_DEAD_MS 10000
-/* Seconds one host of the conninfo may take to connect. */
+/* Seconds one host of the conninfo may take to connect; a host that
+ * answers no SYN is given up at the user timeout (db_wait_ms). */
 #define PGSSE_DB_CONNECT_TIMEOUT_S 10
 PGconn		*pgsse_db_connect(const char *conninfo);
 void		 pgsse_db_close(PGconn *);
