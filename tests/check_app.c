@@ -737,6 +737,180 @@ START_TEST(app_emfile_no_spin)
 }
 END_TEST
 
+/* Appends the FastCGI pair name=value to b at *len (each under 128). */
+static void
+fcgi_pair(unsigned char *b, size_t *len, const char *name, const char *value)
+{
+	size_t	 n = strlen(name), v = strlen(value);
+
+	b[(*len)++] = (unsigned char)n;
+	b[(*len)++] = (unsigned char)v;
+	memcpy(b + *len, name, n);
+	memcpy(b + *len + n, value, v);
+	*len += n + v;
+}
+
+/* Sends GET uri on fd, as user if not NULL, on a connection not kept. */
+static void
+fcgi_send(int fd, const char *uri, const char *user)
+{
+	unsigned char	 b[1024], p[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	size_t		 len = 0, plen = 0;
+
+	fcgi_pair(p, &plen, "REQUEST_METHOD", "GET");
+	fcgi_pair(p, &plen, "REQUEST_URI", uri);
+	if (user != NULL)
+		fcgi_pair(p, &plen, "REMOTE_USER", user);
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, p, plen);
+	fcgi_record(b, &len, 4, "", 0);
+	fcgi_record(b, &len, 5, "", 0);
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+}
+
+/*
+ * Reads the answer on fd, up to its END_REQUEST, within secs seconds:
+ * its STDOUT into out (size sz, NUL-terminated). Returns 1, or 0 if it
+ * did not come whole.
+ */
+static int
+fcgi_read(int fd, int secs, char *out, size_t sz)
+{
+	unsigned char	 h[8], c[65536 + 256];
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 n, have, olen = 0;
+	ssize_t		 r;
+
+	out[0] = '\0';
+	for (;;) {
+		for (have = 0; have < 8; have += (size_t)r)
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, h + have, 8 - have)) <= 0)
+				return 0;
+		n = (size_t)(h[4] << 8 | h[5]) + h[6];
+		for (have = 0; have < n; have += (size_t)r)
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, c + have, n - have)) <= 0)
+				return 0;
+		if (h[1] == 3)
+			return 1;
+		n -= h[6];
+		if (h[1] == 6 && olen + n < sz) {
+			memcpy(out + olen, c, n);
+			out[olen += n] = '\0';
+		}
+	}
+}
+
+/* Returns the value of counter name on the metrics page in page, or -1. */
+static long
+metric(const char *page, const char *name)
+{
+	const char	*p = page;
+	size_t		 n = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == page || p[-1] == '\n') && p[n] == ' ')
+			return atol(p + n + 1);
+		p += n;
+	}
+	return -1;
+}
+
+/*
+ * Requests that arrive together are served together. With the one
+ * worker held by a slow request, 12 more wait; at its next wake it
+ * takes them all, and runs their declared GET routes' statements in
+ * one pipeline (the metrics page counts it). Each still gets its own
+ * answer: its parameter, its own user (set for its statement alone,
+ * so an anonymous one after a named one sees none), and a statement
+ * that fails (division by zero) fails for its request alone.
+ */
+START_TEST(app_pipelined_batch)
+{
+	char	 dir[600], pidfile[700], out[8192], want[64], uri[64];
+	char	 user[16];
+	int	 port = h_free_port(), fds[12], slow, fd, i;
+	long	 pid, n;
+	FILE	*f;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	ck_assert_int_eq(h_run("mkdir -p %s/templates && printf '%%s' "
+	    "'{{#rows}}{{v}} {{u}}{{/rows}}' >%s/templates/t.html", dir, dir),
+	    0);
+	ck_assert_int_eq(h_run("cat >%s/app.json <<'EOF'\n"
+	    "{\"fragments\": [\n"
+	    " {\"route\": \"/twice/<n>\", \"template\": \"t.html\", \"sql\": "
+	    "\"select $1::int * 2 as v, coalesce(nullif(current_setting("
+	    "'pgsse.user', true), ''), '-') as u\", \"params\": [{\"name\": "
+	    "\"n\", \"from\": \"route\", \"type\": \"int\", \"min\": 0, "
+	    "\"max\": 100}]},\n"
+	    " {\"route\": \"/inv/<n>\", \"template\": \"t.html\", \"sql\": "
+	    "\"select 12 / ($1::int - 3) as v, '-' as u\", \"params\": "
+	    "[{\"name\": \"n\", \"from\": \"route\", \"type\": \"int\", "
+	    "\"min\": 0, \"max\": 100}]},\n"
+	    " {\"route\": \"/slow\", \"template\": \"t.html\", \"sql\": "
+	    "\"select pg_sleep(0.5)::text as v, '-' as u\"}]}\nEOF", dir), 0);
+	ck_assert_int_eq(h_run("(PGUSER=pgsse_web PGSSE_APP_THREADS=1 exec "
+	    "%s/cgi-bin/pgsse-app --app %s --socket 127.0.0.1:%d) & "
+	    "echo $! >%s", h_builddir(), dir, port, pidfile), 0);
+	for (i = 0; i < 200 && (fd = h_connect(port)) < 0; i++)
+		usleep(50000);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_ge(slow = h_connect(port), 0);
+	fcgi_send(slow, "/slow", NULL);
+	usleep(200000);		/* the worker takes it, and waits */
+	for (i = 0; i < 12; i++) {
+		ck_assert_int_ge(fds[i] = h_connect(port), 0);
+		snprintf(uri, sizeof(uri), i == 5 ? "/inv/3" : i == 6 ?
+		    "/inv/4" : "/twice/%d", i);
+		snprintf(user, sizeof(user), "u%d", i);
+		fcgi_send(fds[i], uri, i % 2 ? user : NULL);
+	}
+	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer to /slow");
+	close(slow);
+	for (i = 0; i < 12; i++) {
+		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "request %d: no answer", i);
+		close(fds[i]);
+		if (i == 5) {
+			ck_assert_msg(strncmp(out, "Status: 503", 11) == 0 &&
+			    strstr(out, "\r\n\r\ndatabase unavailable\n"),
+			    "/inv/3 (division by zero): %s", out);
+			continue;
+		}
+		if (i == 6)
+			snprintf(want, sizeof(want), "\r\n\r\n12 -");
+		else if (i % 2)
+			snprintf(want, sizeof(want), "\r\n\r\n%d u%d", 2 * i, i);
+		else
+			snprintf(want, sizeof(want), "\r\n\r\n%d -", 2 * i);
+		ck_assert_msg(strncmp(out, "Status: 200", 11) == 0 &&
+		    strstr(out, want) != NULL && strcmp(strstr(out, want),
+		    want) == 0, "request %d: wanted body \"%s\", got: %s", i,
+		    want + 4, out);
+	}
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/app-metrics", NULL);
+	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no metrics page");
+	close(fd);
+	ck_assert_ptr_nonnull(f = fopen(pidfile, "r"));
+	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	h_run("kill %ld; rm -rf %s %s", pid, dir, pidfile);
+	n = metric(out, "pgsse_app_pipelined_statements_total");
+	ck_assert_msg(n >= 12 && metric(out, "pgsse_app_pipelines_total") <= 2,
+	    "12 requests waiting together were not run in one pipeline: "
+	    "%ld statements in %ld pipelines (-1: not on the page)", n,
+	    metric(out, "pgsse_app_pipelines_total"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -766,6 +940,7 @@ main(void)
 	tcase_add_test(tc, app_silent_conn);
 	tcase_add_test(tc, app_web_server_addrs);
 	tcase_add_test(tc, app_emfile_no_spin);
+	tcase_add_test(tc, app_pipelined_batch);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
