@@ -53,6 +53,9 @@
 /* Pause of a worker after accept() failed for want of descriptors or
  * memory: the listening socket stays readable, and would spin it. */
 #define APP_ACCEPT_PAUSE_MS 100
+/* Requests a worker takes at one wake, and pipelines the statements
+ * of (a descriptor and a request's buffers each). */
+#define APP_BATCH_MAX 16
 /* Addresses in FCGI_WEB_SERVER_ADDRS. */
 #define APP_WEB_SERVERS_MAX 64
 
@@ -192,54 +195,131 @@ app_send(struct pgsse_app *a, const char *name, const char *sql, int n,
 }
 
 /*
- * Runs the statement for a request with a user: in one round trip and
- * one implicit transaction, set_config('pgsse.user', user, true), then
- * the statement. The setting ends with that transaction, so it cannot
- * outlive the request, even behind a transaction pooler, and row-level
- * security on pgsse.log sees who asks. Returns the statement's result
- * (or set_config's error), which the caller frees, or NULL if nothing
- * could be sent; a connection left in a bad state is closed.
+ * Reads the results of nq statements sent in pipeline mode on a's
+ * connection, and of the sync after them. Returns the last statement's
+ * result, or the first that failed (the caller frees it), or NULL if
+ * there was none: *broken is then set if the connection was closed (a
+ * statement ran COPY, which never ends).
  */
 static PGresult *
-app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
-    const char *const *params)
+app_collect(struct pgsse_app *a, int nq, int *broken)
 {
-	const char	*user[1] = { a->user };
 	PGresult	*res, *out = NULL;
 	int		 q;
 
-	if (!PQenterPipelineMode(a->c.db))
-		return NULL;
-	if (!PQsendQueryParams(a->c.db, "select set_config('pgsse.user', $1, "
-	    "true)", 1, NULL, user, NULL, NULL, 0) ||
-	    !app_send(a, name, sql, n, params) || !PQpipelineSync(a->c.db))
-		goto out;
-	for (q = 0; q < 2; q++)
+	*broken = 0;
+	for (q = 0; q < nq; q++)
 		while ((res = PQgetResult(a->c.db)) != NULL) {
 			if (app_copy(res)) {	/* it never ends */
 				PQclear(res);
 				PQclear(out);
 				app_drop(a);
+				*broken = 1;
 				return NULL;
 			}
-			if (out == NULL && (q == 1 ||
+			if (out == NULL && (q == nq - 1 ||
 			    PQresultStatus(res) == PGRES_FATAL_ERROR))
 				out = res;
 			else
 				PQclear(res);
 		}
 	PQclear(PQgetResult(a->c.db));	/* PGRES_PIPELINE_SYNC */
-out:
+	return out;
+}
+
+/*
+ * Queues the statement for a request with user (or NULL) on a's
+ * connection, which is in pipeline mode: set_config('pgsse.user',
+ * user, true) first if there is one, then the statement, then a sync,
+ * so that the two run in one implicit transaction of their own. The
+ * setting ends with it, so it cannot outlive the request, even behind
+ * a transaction pooler, and row-level security on pgsse.log sees who
+ * asks. Returns the number of statements queued (1 or 2), or 0 if they
+ * could not be sent.
+ */
+static int
+app_queue(struct pgsse_app *a, const char *user, const char *name,
+    const char *sql, int n, const char *const *params)
+{
+	const char	*u[1] = { user };
+
+	if (user != NULL && !PQsendQueryParams(a->c.db, "select "
+	    "set_config('pgsse.user', $1, true)", 1, NULL, u, NULL, NULL, 0))
+		return 0;
+	if (!app_send(a, name, sql, n, params) || !PQpipelineSync(a->c.db))
+		return 0;
+	return user != NULL ? 2 : 1;
+}
+
+/*
+ * Runs the statement for a request with a user in one round trip
+ * (app_queue). Returns the statement's result (or set_config's error),
+ * which the caller frees, or NULL if nothing could be sent; a
+ * connection left in a bad state is closed.
+ */
+static PGresult *
+app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
+    const char *const *params)
+{
+	PGresult	*out = NULL;
+	int		 nq, broken;
+
+	if (!PQenterPipelineMode(a->c.db))
+		return NULL;
+	if ((nq = app_queue(a, a->user, name, sql, n, params)) > 0 &&
+	    ((out = app_collect(a, nq, &broken)) == NULL && broken))
+		return NULL;
 	if (!PQexitPipelineMode(a->c.db))
 		app_drop(a);
 	return out;
 }
 
 /*
+ * Finds sql among the statements prepared on a's connection, preparing
+ * it as n-parameter statement if it is new and there is room (fewer
+ * than PGSSE_APP_STMTS_MAX, and one per route of the app folder), and
+ * writes its name to name. Returns 1 if name is set; 0 if sql is to go
+ * unprepared; -1 if preparing failed, with *res saying why (NULL: out
+ * of memory), which the caller frees.
+ */
+static int
+app_stmt(struct pgsse_app *a, const char *sql, int n, char *name,
+    size_t namesz, PGresult **res)
+{
+	size_t		 i;
+	char		**p;
+
+	*res = NULL;
+	for (i = 0; i < a->c.nstmts; i++)
+		if (strcmp(a->c.stmts[i], sql) == 0)
+			break;
+	snprintf(name, namesz, "pgsse_app_%zu", i);
+	if (i < a->c.nstmts)
+		return 1;
+	if (a->c.nstmts >= a->stmtsmax || a->c.unprepared)
+		return 0;
+	if (a->c.nstmts == a->c.stmtsalloc) {
+		if ((p = reallocarray(a->c.stmts, a->c.stmtsalloc + 16,
+		    sizeof(*p))) == NULL)
+			return -1;
+		a->c.stmts = p;
+		a->c.stmtsalloc += 16;
+	}
+	*res = PQprepare(a->c.db, name, sql, n, NULL);
+	if (PQresultStatus(*res) != PGRES_COMMAND_OK)
+		return -1;
+	PQclear(*res);
+	*res = NULL;
+	if ((a->c.stmts[i] = strdup(sql)) == NULL)
+		return -1;
+	a->c.nstmts++;
+	return 1;
+}
+
+/*
  * Runs sql on a's connection as a prepared statement, preparing it on
- * first use; past PGSSE_APP_STMTS_MAX statements and one per route of
- * the app folder, unprepared. Returns the result (the caller frees it)
- * or NULL if it could not be sent.
+ * first use (app_stmt), else unprepared. Returns the result (the caller
+ * frees it) or NULL if it could not be sent.
  */
 static PGresult *
 app_exec(struct pgsse_app *a, const char *sql, int n,
@@ -247,34 +327,17 @@ app_exec(struct pgsse_app *a, const char *sql, int n,
 {
 	char		 name[32];
 	PGresult	*res;
-	size_t		 i;
-	char		**p;
 
-	for (i = 0; i < a->c.nstmts; i++)
-		if (strcmp(a->c.stmts[i], sql) == 0)
-			break;
-	if (i == a->c.nstmts) {
-		if (a->c.nstmts >= a->stmtsmax || a->c.unprepared)
-			return a->user != NULL ? app_exec_as(a, NULL, sql, n,
-			    params) : PQexecParams(a->c.db, sql, n, NULL, params,
-			    NULL, NULL, 0);
-		if (a->c.nstmts == a->c.stmtsalloc) {
-			if ((p = reallocarray(a->c.stmts, a->c.stmtsalloc + 16,
-			    sizeof(*p))) == NULL)
-				return NULL;
-			a->c.stmts = p;
-			a->c.stmtsalloc += 16;
-		}
-		snprintf(name, sizeof(name), "pgsse_app_%zu", i);
-		res = PQprepare(a->c.db, name, sql, n, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return res;
-		PQclear(res);
-		if ((a->c.stmts[i] = strdup(sql)) == NULL)
-			return NULL;
-		a->c.nstmts++;
+	switch (app_stmt(a, sql, n, name, sizeof(name), &res)) {
+	case -1:
+		return res;
+	case 0:
+		return a->user != NULL ? app_exec_as(a, NULL, sql, n,
+		    params) : PQexecParams(a->c.db, sql, n, NULL, params,
+		    NULL, NULL, 0);
+	default:
+		break;
 	}
-	snprintf(name, sizeof(name), "pgsse_app_%zu", i);
 	if (a->user != NULL)
 		return app_exec_as(a, name, sql, n, params);
 	return PQexecPrepared(a->c.db, name, n, params, NULL, NULL, 0);
@@ -927,11 +990,15 @@ app_metrics(struct pgsse_app *a, const char *m)
 }
 
 /*
- * Serves one request with the first matching route: of routes (may be
- * NULL), then of the app folder; the metrics page comes first.
+ * Takes a's request as far as its route: the first matching one of
+ * routes (may be NULL), then of the app folder; the metrics page comes
+ * first. Answers at once a request that has none, or that is refused
+ * before its route runs (host, path, query string, CSRF, form).
+ * Returns the route to run, with *decl set to its index among the
+ * folder's routes, or -1 for one of routes; NULL if answered.
  */
-static void
-app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
+static const struct pgsse_route *
+app_route(struct pgsse_app *a, const struct pgsse_route *routes, long *decl)
 {
 	const struct pgsse_route	*rt, *declared = NULL;
 	struct pgsse_csrf_req		 r;
@@ -940,6 +1007,7 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	size_t				 len;
 	int				 method_seen = 0;
 
+	*decl = -1;
 	m = pgsse_req_param(a->req, "REQUEST_METHOD");
 	app_use(a, m != NULL && strcmp(m, "GET") == 0);
 	app_def_begin(app_def_take(), a);
@@ -952,28 +1020,28 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 	if (!pgsse_csrf_host_ok(&r)) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_403, "host not "
 		    "allowed (PGSSE_ALLOWED_HOSTS)"));
-		return;
+		return NULL;
 	}
 	app_token(a);
 	len = uri ? strcspn(uri, "?") : 0;
 	if (uri == NULL || len >= sizeof(a->path)) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_404, "no such path"));
-		return;
+		return NULL;
 	}
 	memcpy(a->path, uri, len);
 	a->path[len] = '\0';
 	if (app_metrics(a, m))
-		return;
+		return NULL;
 	qs = pgsse_req_param(a->req, "QUERY_STRING");
 	if (qs != NULL && strlen(qs) > PGSSE_QUERY_MAX) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_414,
 		    "query string too long (PGSSE_QUERY_MAX)"));
-		return;
+		return NULL;
 	}
 	if (pgsse_query_parse(qs, &a->query) != PGSSE_OK) {
 		app_respond(a, pgsse_app_error(a, PGSSE_HTTP_400,
 		    "malformed query string"));
-		return;
+		return NULL;
 	}
 	if ((rt = app_match(a, routes, m, &method_seen)) == NULL &&
 	    a->def != NULL && (rt = app_match(a, declared =
@@ -984,24 +1052,37 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 		app_respond(a, method_seen ? pgsse_app_error(a, PGSSE_HTTP_405,
 		    "method not allowed") : pgsse_app_error(a, PGSSE_HTTP_404,
 		    "no such path"));
-		return;
+		return NULL;
 	}
 	a->method = rt->method;
 	a->route = rt;
 	if (rt->method == PGSSE_METHOD_POST) {
 		if ((why = app_csrf_check(a)) != NULL) {
 			app_respond(a, pgsse_app_error(a, PGSSE_HTTP_403, why));
-			return;
+			return NULL;
 		}
 		if ((st = app_read_form(a)) != PGSSE_HTTP_200) {
 			app_respond(a, pgsse_app_error(a, st, st ==
 			    PGSSE_HTTP_413 ? "form too large" :
 			    "malformed form"));
-			return;
+			return NULL;
 		}
 	}
-	app_respond(a, declared != NULL ? pgsse_appdef_serve(a, a->def,
-	    (size_t)(rt - declared)) : rt->fn(a));
+	if (declared != NULL)
+		*decl = rt - declared;
+	return rt;
+}
+
+/* Serves a's request with its route (app_route). */
+static void
+app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
+{
+	const struct pgsse_route	*rt;
+	long				 decl;
+
+	if ((rt = app_route(a, routes, &decl)) != NULL)
+		app_respond(a, decl >= 0 ? pgsse_appdef_serve(a, a->def,
+		    (size_t)decl) : rt->fn(a));
 }
 
 /*
@@ -1095,6 +1176,22 @@ struct app_worker {
 	const struct pgsse_route *routes;
 	const char		*conninfo;
 	const char		*rconninfo;	/* for GET, or NULL */
+};
+
+/*
+ * One request of a worker's batch: what it was read from, and, for a
+ * declared GET route, its statement waiting for the batch's pipeline.
+ */
+struct app_slot {
+	struct pgsse_app	 a;
+	struct pgsse_req	 req;
+	FCGX_Request		 fr;
+	int			 fd;
+	int			 inset;		/* fd is in the set (kept) */
+	struct timespec		 t0;
+	int			 queued;	/* call waits for the pipeline */
+	size_t			 route;		/* call's, of the folder */
+	struct pgsse_appdef_call call;
 };
 
 /* Set by SIGTERM or SIGINT: the workers are to stop. */
@@ -1249,35 +1346,40 @@ app_accept(struct app_worker *w)
 }
 
 /*
- * Returns the next connection w's worker is to read a request from,
- * with *kept set to 1 if it was kept (already in the set); -1 once the
- * program stops (or the set fails).
+ * Takes the connections w's worker is to read a request from: those
+ * the set says are ready, up to APP_BATCH_MAX, each new one accepted
+ * until none is waiting. Fills s with each descriptor and whether it
+ * was kept (already in the set). Returns how many (at least 1), or -1
+ * once the program stops (or the set fails).
  */
 static int
-app_next_conn(struct app_worker *w, int *kept)
+app_next_conns(struct app_worker *w, struct app_slot *s)
 {
-	struct epoll_event	 ev;
-	int			 fd;
+	struct epoll_event	 ev[APP_BATCH_MAX];
+	int			 i, k, n = 0, fd;
 
-	while (!app_stop) {
-		if (epoll_wait(w->ep, &ev, 1, -1) != 1) {
+	while (n == 0 && !app_stop) {
+		if ((k = epoll_wait(w->ep, ev, APP_BATCH_MAX, -1)) == -1) {
 			if (errno == EINTR)
 				continue;
 			pgsse_log(PGSSE_LOG_ERROR, "epoll_wait: %s",
 			    strerror(errno));
 			return -1;
 		}
-		if (ev.data.fd != APP_EP_LISTEN) {
-			*kept = 1;
-			atomic_fetch_sub(&app_kept, 1);
-			return ev.data.fd;
+		for (i = 0; i < k; i++) {
+			if (ev[i].data.fd != APP_EP_LISTEN) {
+				atomic_fetch_sub(&app_kept, 1);
+				s[n].fd = ev[i].data.fd;
+				s[n++].inset = 1;
+				continue;
+			}
+			while (n < APP_BATCH_MAX && (fd = app_accept(w)) != -1) {
+				s[n].fd = fd;
+				s[n++].inset = 0;
+			}
 		}
-		if ((fd = app_accept(w)) == -1)
-			continue;	/* another worker took it, or it went */
-		*kept = 0;
-		return fd;
 	}
-	return -1;
+	return app_stop ? -1 : n;
 }
 
 /*
@@ -1403,36 +1505,198 @@ app_body_left(const struct pgsse_app *a)
 	return !a->bodyread && len != NULL && strtol(len, NULL, 10) > 0;
 }
 
-/* A worker thread: serves requests with its own database connection. */
+/* Swaps the database connections of x and y (one of them has none). */
+static void
+app_swap_conns(struct pgsse_app *x, struct pgsse_app *y)
+{
+	struct app_conn	 t;
+
+	t = x->c;
+	x->c = y->c;
+	y->c = t;
+	t = x->spare;
+	x->spare = y->spare;
+	y->spare = t;
+}
+
+/*
+ * Takes s's request as far as its route, with the connections of own
+ * lent to it (none if its fd is -1: it had none). A declared GET route's statement is queued in s (bound,
+ * to run in app_run_queued); any other route runs now.
+ */
+static void
+app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
+{
+	struct pgsse_app		*a = &s->a;
+	const struct pgsse_route	*rt;
+	enum pgsse_http_status		 st;
+	long				 decl;
+
+	s->queued = 0;
+	if (s->fd == -1)
+		return;
+	memset(&s->req, 0, sizeof(s->req));
+	s->req.fcgi = &s->fr;
+	a->req = &s->req;
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
+	app_swap_conns(own, a);
+	if ((rt = app_route(a, w->routes, &decl)) == NULL)
+		goto out;
+	if (decl < 0 || rt->method != PGSSE_METHOD_GET)
+		app_respond(a, decl >= 0 ? pgsse_appdef_serve(a, a->def,
+		    (size_t)decl) : rt->fn(a));
+	else if ((st = pgsse_appdef_bind(a, a->def, (size_t)decl,
+	    &s->call)) != PGSSE_HTTP_200)
+		app_respond(a, st);
+	else {
+		s->route = (size_t)decl;
+		s->queued = 1;
+		own->stmtsmax = a->stmtsmax;
+	}
+out:
+	app_swap_conns(own, a);
+}
+
+/*
+ * Answers s's queued request from res (NULL: it failed in the
+ * pipeline), or, if res is NULL, by running its statement alone with
+ * the connections of own lent (pgsse_app_queryv: it reconnects, and
+ * says why a statement failed).
+ */
+static void
+app_answer(struct pgsse_app *own, struct app_slot *s, PGresult *res)
+{
+	struct pgsse_app	*a = &s->a;
+
+	app_swap_conns(own, a);
+	if (res == NULL)
+		res = pgsse_app_queryv(a, s->call.sql, s->call.n, s->call.vals);
+	app_respond(a, pgsse_appdef_answer(a, a->def, s->route, &s->call,
+	    res));
+	app_swap_conns(own, a);
+}
+
+/*
+ * Runs the queued statements of the n requests in s on own's read
+ * connection in one pipeline, each with a sync of its own so that one
+ * that fails takes none of the others with it, and answers them. One
+ * that fails in the pipeline, or finds the connection broken, runs
+ * again alone (app_answer), which answers as a lone request would.
+ */
+static void
+app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
+{
+	PGresult	*res[APP_BATCH_MAX];
+	char		 name[APP_BATCH_MAX][32];
+	int		 nq[APP_BATCH_MAX];
+	int		 i, k, q = 0, broken = 0, named;
+
+	for (i = 0; i < n; i++)
+		q += s[i].queued;
+	memset(res, 0, sizeof(res));
+	memset(nq, 0, sizeof(nq));
+	app_use(own, 1);
+	if (q < 2 || own->c.db == NULL || PQstatus(own->c.db) !=
+	    CONNECTION_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!s[i].queued)
+			continue;
+		if ((named = app_stmt(own, s[i].call.sql, s[i].call.n, name[i],
+		    sizeof(name[i]), &res[i])) == -1) {
+			PQclear(res[i]);
+			res[i] = NULL;
+			goto out;	/* each alone says why */
+		}
+		if (!named)
+			name[i][0] = '\0';
+	}
+	if (!PQenterPipelineMode(own->c.db))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (s[i].queued && (nq[i] = app_queue(own, s[i].a.user,
+		    name[i][0] ? name[i] : NULL, s[i].call.sql, s[i].call.n,
+		    s[i].call.vals)) == 0)
+			break;
+	for (k = q = 0; k < i; k++)
+		q += nq[k] > 0;
+	for (k = 0; k < i && !broken; k++)
+		if (nq[k] > 0 && (res[k] = app_collect(own, nq[k],
+		    &broken)) != NULL && PQresultStatus(res[k]) !=
+		    PGRES_TUPLES_OK && PQresultStatus(res[k]) !=
+		    PGRES_COMMAND_OK) {
+			PQclear(res[k]);
+			res[k] = NULL;
+		}
+	if (!broken && !PQexitPipelineMode(own->c.db))
+		app_drop(own);
+	pgsse_appstats_pipeline((size_t)q);
+out:
+	for (i = 0; i < n; i++)
+		if (s[i].queued)
+			app_answer(own, &s[i], res[i]);
+}
+
+/*
+ * Ends s's request (none if its fd is -1): counts it, sends its response, and forgets it,
+ * with the connections of own lent (a transaction its route left open
+ * is rolled back).
+ */
+static void
+app_finish(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
+{
+	struct pgsse_app	*a = &s->a;
+	struct timespec		 t1;
+
+	if (s->fd == -1)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pgsse_appstats_count(pgsse_req_param(&s->req, "REQUEST_METHOD"),
+	    a->route != NULL ? a->route->pattern : a->label, a->status,
+	    (double)(t1.tv_sec - s->t0.tv_sec) +
+	    (t1.tv_nsec - s->t0.tv_nsec) / 1e9);
+	app_end_request(w, &s->fr, s->fd, s->inset, app_body_left(a));
+	app_swap_conns(own, a);
+	app_reset(a);
+	app_swap_conns(own, a);
+}
+
+/*
+ * A worker thread: serves requests with its own database connections
+ * (held in own, and lent to each request). At each wake it takes every
+ * connection ready (app_next_conns), reads their requests, and runs
+ * the declared GET routes' statements together in one pipeline
+ * (app_run_queued): one round trip to the database for all of them.
+ */
 static void *
 app_worker(void *arg)
 {
 	struct app_worker	*w = arg;
-	struct pgsse_app	 a;
-	struct pgsse_req	 req;
-	FCGX_Request		 fr;
-	struct timespec		 t0, t1;
-	int			 fd, inset;
+	struct app_slot		*s;
+	struct pgsse_app	 own;
+	int			 i, n;
 
-	memset(&a, 0, sizeof(a));
-	app_conns(&a, w->conninfo, w->rconninfo);
-	a.req = &req;
-	while ((fd = app_next_conn(w, &inset)) != -1) {
-		if (app_read_request(&fr, fd) == -1)
-			continue;
-		memset(&req, 0, sizeof(req));
-		req.fcgi = &fr;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		app_serve(&a, w->routes);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		pgsse_appstats_count(pgsse_req_param(&req, "REQUEST_METHOD"),
-		    a.route != NULL ? a.route->pattern : a.label, a.status,
-		    (double)(t1.tv_sec - t0.tv_sec) +
-		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
-		app_end_request(w, &fr, fd, inset, app_body_left(&a));
-		app_reset(&a);
+	memset(&own, 0, sizeof(own));
+	app_conns(&own, w->conninfo, w->rconninfo);
+	if ((s = calloc(APP_BATCH_MAX, sizeof(*s))) == NULL) {
+		pgsse_log(PGSSE_LOG_ERROR, "a worker: out of memory");
+		goto out;
 	}
-	app_free(&a);
+	while ((n = app_next_conns(w, s)) != -1) {
+		for (i = 0; i < n; i++)	/* none read: libfcgi closed it */
+			if (app_read_request(&s[i].fr, s[i].fd) == -1)
+				s[i].fd = -1;
+		for (i = 0; i < n; i++)
+			app_begin(w, &own, &s[i]);
+		app_run_queued(&own, s, n);
+		for (i = 0; i < n; i++)
+			app_finish(w, &own, &s[i]);
+	}
+	for (i = 0; i < APP_BATCH_MAX; i++)
+		app_free(&s[i].a);
+	free(s);
+out:
+	app_free(&own);
 	atomic_store(&w->done, 1);
 	return NULL;
 }

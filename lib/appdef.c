@@ -1593,34 +1593,48 @@ def_param_get(pgsse_app *a, const struct def_param *p, const char **bound,
 }
 
 /*
- * Serves the request a with route i of def: checks the parameters, runs
- * the SQL, renders the template and sets the htmx headers. Returns the
- * status: 200, or 204 for an action without a template; 400 or 403 for
- * a bad parameter; what pgsse_app_db_error answers; 500 if the render
- * fails.
+ * Checks the request a's parameters for route i of def into call (its
+ * SQL and bound values, which point into a, def and call). Returns
+ * 200, or the status of the error answered (400 or 403).
  */
 enum pgsse_http_status
-pgsse_appdef_serve(pgsse_app *a, const struct pgsse_appdef *def, size_t i)
+pgsse_appdef_bind(pgsse_app *a, const struct pgsse_appdef *def, size_t i,
+    struct pgsse_appdef_call *call)
 {
 	const struct def_route	*d = &def->defs[i];
-	const char		*vals[PGSSE_APP_PARAMS_MAX];
-	char			 nums[PGSSE_APP_PARAMS_MAX][24];
-	struct json_object	*ctx = NULL;
-	PGresult		*res;
 	enum pgsse_http_status	 st;
-	enum pgsse_err		 er;
 	size_t			 k;
 
+	call->sql = d->sql;
+	call->n = (int)d->nparams;
 	for (k = 0; k < d->nparams; k++)
-		if ((st = def_param_get(a, &d->params[k], &vals[k], nums[k])) !=
-		    PGSSE_HTTP_200)
+		if ((st = def_param_get(a, &d->params[k], &call->vals[k],
+		    call->nums[k])) != PGSSE_HTTP_200)
 			return st;
-	if ((res = pgsse_app_queryv(a, d->sql, (int)d->nparams, vals)) ==
-	    NULL)
+	return PGSSE_HTTP_200;
+}
+
+/*
+ * Answers the request a with route i of def from res, the result of
+ * call's SQL (NULL: it failed, and pgsse_app_sqlstate says why):
+ * renders the template and sets the htmx headers. Frees res. Returns
+ * the status: 200, or 204 for an action without a template; what
+ * pgsse_app_db_error answers; 500 if the render fails.
+ */
+enum pgsse_http_status
+pgsse_appdef_answer(pgsse_app *a, const struct pgsse_appdef *def, size_t i,
+    const struct pgsse_appdef_call *call, PGresult *res)
+{
+	const struct def_route	*d = &def->defs[i];
+	struct json_object	*ctx = NULL;
+	enum pgsse_http_status	 st;
+	enum pgsse_err		 er;
+
+	if (res == NULL)
 		return pgsse_app_db_error(a, "database unavailable");
 	st = d->tmpl != NULL ? PGSSE_HTTP_200 : PGSSE_HTTP_204;
 	if (d->tmpl != NULL) {
-		if ((ctx = def_context(a, d, vals)) == NULL) {
+		if ((ctx = def_context(a, d, call->vals)) == NULL) {
 			st = pgsse_app_error(a, PGSSE_HTTP_500, "out of memory");
 			goto out;
 		}
@@ -1638,4 +1652,21 @@ out:
 	json_object_put(ctx);
 	PQclear(res);
 	return st;
+}
+
+/*
+ * Serves the request a with route i of def: checks the parameters, runs
+ * the SQL, renders the template and sets the htmx headers. Returns what
+ * pgsse_appdef_bind or pgsse_appdef_answer returns.
+ */
+enum pgsse_http_status
+pgsse_appdef_serve(pgsse_app *a, const struct pgsse_appdef *def, size_t i)
+{
+	struct pgsse_appdef_call call;
+	enum pgsse_http_status	 st;
+
+	if ((st = pgsse_appdef_bind(a, def, i, &call)) != PGSSE_HTTP_200)
+		return st;
+	return pgsse_appdef_answer(a, def, i, &call, pgsse_app_queryv(a,
+	    call.sql, call.n, call.vals));
 }

@@ -20,6 +20,18 @@ struct pgsse_appdef;
 struct pgsse_buf;
 struct pgsse_mustache;
 
+/*
+ * A declared route's statement for one request (pgsse_appdef_bind):
+ * its SQL and bound values, which live as long as the request, its
+ * folder and this.
+ */
+struct pgsse_appdef_call {
+	const char	*sql;
+	int		 n;
+	const char	*vals[PGSSE_APP_PARAMS_MAX];
+	char		 nums[PGSSE_APP_PARAMS_MAX][24];
+};
+
 /* appdef.c */
 struct pgsse_appdef	*pgsse_appdef_load(const char *dir, char *err,
 			    size_t errsz);
@@ -34,6 +46,12 @@ int			 pgsse_appdef_check_sql(const struct pgsse_appdef *,
 			    PGconn *, char *err, size_t errsz);
 enum pgsse_http_status	 pgsse_appdef_serve(pgsse_app *,
 			    const struct pgsse_appdef *, size_t route);
+enum pgsse_http_status	 pgsse_appdef_bind(pgsse_app *,
+			    const struct pgsse_appdef *, size_t route,
+			    struct pgsse_appdef_call *);
+enum pgsse_http_status	 pgsse_appdef_answer(pgsse_app *,
+			    const struct pgsse_appdef *, size_t route,
+			    const struct pgsse_appdef_call *, PGresult *);
 struct json_object	*pgsse_appdef_rows(const PGresult *);
 enum pgsse_err		 pgsse_appdef_render(const struct pgsse_mustache *,
 			    const PGresult *, struct json_object *ctx,

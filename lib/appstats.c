@@ -55,7 +55,10 @@ static struct {
 	time_t			 started;
 	struct appstats_series	 v[APPSTATS_SERIES_MAX + 1];	/* + "other" */
 	size_t			 n;
-} appstats = { PTHREAD_MUTEX_INITIALIZER, "pgsse-app", NULL, 0, {{0}}, 0 };
+	uint64_t		 pipelines;	/* batches of statements */
+	uint64_t		 pipelined;	/* statements in them */
+} appstats = { PTHREAD_MUTEX_INITIALIZER, "pgsse-app", NULL, 0, {{0}}, 0,
+    0, 0 };
 
 /*
  * Starts counting for program (whose name the caller keeps): the page's
@@ -197,6 +200,35 @@ appstats_series_write(struct pgsse_buf *b)
 	return PGSSE_OK;
 }
 
+/* Counts a pipeline that ran n requests' statements together. */
+void
+pgsse_appstats_pipeline(size_t n)
+{
+	pthread_mutex_lock(&appstats.lock);
+	appstats.pipelines++;
+	appstats.pipelined += n;
+	pthread_mutex_unlock(&appstats.lock);
+}
+
+/* Appends the pipelines' counters to b. Returns PGSSE_ERR_NOMEM if
+ * memory ran out. */
+static enum pgsse_err
+appstats_pipelines_write(struct pgsse_buf *b)
+{
+	if (pgsse_metrics_family(b, "pgsse_app_pipelines_total",
+	    PGSSE_METRICS_COUNTER, "Round trips that ran the statements of "
+	    "several requests together (declared GET routes).") != PGSSE_OK ||
+	    pgsse_metrics_value(b, "pgsse_app_pipelines_total", NULL, 0,
+	    (double)appstats.pipelines) != PGSSE_OK ||
+	    pgsse_metrics_family(b, "pgsse_app_pipelined_statements_total",
+	    PGSSE_METRICS_COUNTER, "Requests' statements run in those round "
+	    "trips.") != PGSSE_OK ||
+	    pgsse_metrics_value(b, "pgsse_app_pipelined_statements_total",
+	    NULL, 0, (double)appstats.pipelined) != PGSSE_OK)
+		return PGSSE_ERR_NOMEM;
+	return PGSSE_OK;
+}
+
 /*
  * Appends the whole metrics page, CGI header first, to b. Returns
  * PGSSE_ERR_NOMEM if memory ran out.
@@ -211,6 +243,8 @@ pgsse_appstats_page(struct pgsse_buf *b)
 	    pgsse_metrics_process(b, appstats.program, appstats.started) ==
 	    PGSSE_OK)
 		er = appstats_series_write(b);
+	if (er == PGSSE_OK)
+		er = appstats_pipelines_write(b);
 	pthread_mutex_unlock(&appstats.lock);
 	return er;
 }

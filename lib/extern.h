@@ -294,6 +294,7 @@ const char	*pgsse_appstats_path(void);
 void		 pgsse_appstats_count(const char *, const char *,
 		    enum pgsse_http_status, double);
 enum pgsse_err	 pgsse_appstats_page(struct pgsse_buf *);
+void		 pgsse_appstats_pipeline(size_t);
 
 /* cookie.c */
 enum pgsse_err	 pgsse_cookie_get(const char *header, const char *name,
