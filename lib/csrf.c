@@ -28,12 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "pgsse.h"
 #include "pgsse-app.h"
@@ -295,7 +295,9 @@ pgsse_csrf_issue(const struct pgsse_csrf_key *key, char *out, size_t outsz)
 	out[0] = '\0';
 	if (key->len == 0)
 		return PGSSE_ERR_INVAL;
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+	/* OpenSSL's generator: seeded from the kernel's, and a system
+	 * call only when it reseeds, not one per token. */
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return PGSSE_ERR_IO;
 	csrf_hex(raw, sizeof(raw), out);
 	if (!csrf_mac(key, out, out + 2 * CSRF_NONCE_BYTES)) {
