@@ -826,17 +826,17 @@ metric(const char *page, const char *name)
  * so an anonymous one after a named one sees none), and a statement
  * that fails (division by zero) fails for its request alone.
  */
-START_TEST(app_pipelined_batch)
+/*
+ * Starts pgsse-app with one worker on 127.0.0.1:port, serving a folder
+ * made in dir: GET /twice/<n> (2n and the user, or -), GET /inv/<n>
+ * (12 / (n - 3)) and GET /slow (half a second). Its pid goes to
+ * pidfile. Returns once it accepts connections.
+ */
+static void
+pipe_app(const char *dir, const char *pidfile, int port)
 {
-	char	 dir[600], pidfile[700], out[8192], want[64], uri[64];
-	char	 user[16];
-	int	 port = h_free_port(), fds[12], slow, fd, i;
-	long	 pid, n;
-	FILE	*f;
+	int	 i, fd = -1;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
 	ck_assert_int_eq(h_run("mkdir -p %s/templates && printf '%%s' "
 	    "'{{#rows}}{{v}} {{u}}{{/rows}}' >%s/templates/t.html", dir, dir),
 	    0);
@@ -860,6 +860,32 @@ START_TEST(app_pipelined_batch)
 		usleep(50000);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
+}
+
+/* Stops the pgsse-app of pidfile, and removes dir and pidfile. */
+static void
+pipe_app_stop(const char *dir, const char *pidfile)
+{
+	FILE	*f;
+	long	 pid;
+
+	ck_assert_ptr_nonnull(f = fopen(pidfile, "r"));
+	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	h_run("kill %ld; rm -rf %s %s", pid, dir, pidfile);
+}
+
+START_TEST(app_pipelined_batch)
+{
+	char	 dir[600], pidfile[700], out[8192], want[64], uri[64];
+	char	 user[16];
+	int	 port = h_free_port(), fds[12], slow, fd, i;
+	long	 n;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app(dir, pidfile, port);
 	ck_assert_int_ge(slow = h_connect(port), 0);
 	fcgi_send(slow, "/slow", NULL);
 	usleep(200000);		/* the worker takes it, and waits */
@@ -899,15 +925,57 @@ START_TEST(app_pipelined_batch)
 	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
 	    "no metrics page");
 	close(fd);
-	ck_assert_ptr_nonnull(f = fopen(pidfile, "r"));
-	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
-	fclose(f);
-	h_run("kill %ld; rm -rf %s %s", pid, dir, pidfile);
+	pipe_app_stop(dir, pidfile);
 	n = metric(out, "pgsse_app_pipelined_statements_total");
 	ck_assert_msg(n >= 12 && metric(out, "pgsse_app_pipelines_total") <= 2,
 	    "12 requests waiting together were not run in one pipeline: "
 	    "%ld statements in %ld pipelines (-1: not on the page)", n,
 	    metric(out, "pgsse_app_pipelines_total"));
+}
+END_TEST
+
+/*
+ * A new connection that has sent nothing yet, taken at one wake with
+ * others that have, holds none of them: they are answered while it is
+ * still waiting to be read (before its read times out and the program
+ * closes it, PGSSE_APP_READ_TIMEOUT_SEC later).
+ */
+START_TEST(app_silent_in_batch)
+{
+	char	 dir[600], pidfile[700], out[8192];
+	struct pollfd	 pfd;
+	int	 port = h_free_port(), fds[3], slow, silent, i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-silent.%d",
+	    h_builddir(), (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app(dir, pidfile, port);
+	ck_assert_int_ge(slow = h_connect(port), 0);
+	fcgi_send(slow, "/slow", NULL);
+	usleep(200000);		/* the worker takes it, and waits */
+	ck_assert_int_ge(silent = h_connect(port), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_ge(fds[i] = h_connect(port), 0);
+		fcgi_send(fds[i], "/twice/7", NULL);
+	}
+	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer to /slow");
+	close(slow);
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "request %d: no answer", i);
+		ck_assert_msg(strstr(out, "\r\n\r\n14 -") != NULL,
+		    "request %d: %s", i, out);
+		close(fds[i]);
+	}
+	pfd.fd = silent;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the requests taken with a "
+	    "silent connection were answered only after its read timed out "
+	    "(it is closed already): it held them");
+	close(silent);
+	pipe_app_stop(dir, pidfile);
 }
 END_TEST
 
@@ -941,6 +1009,7 @@ main(void)
 	tcase_add_test(tc, app_web_server_addrs);
 	tcase_add_test(tc, app_emfile_no_spin);
 	tcase_add_test(tc, app_pipelined_batch);
+	tcase_add_test(tc, app_silent_in_batch);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
