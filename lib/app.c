@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1662,11 +1663,67 @@ app_finish(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 }
 
 /*
+ * Puts first in s, of n, the connections with a request to read now:
+ * every kept one (the set said so) and every new one that poll()
+ * finds readable. Returns how many there are; the rest come after.
+ */
+static int
+app_ready(struct app_slot *s, int n)
+{
+	struct pollfd	 pfd[APP_BATCH_MAX];
+	int		 i, k = 0, fd, inset;
+
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = s[i].inset ? -1 : s[i].fd;	/* -1: skipped */
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	if (poll(pfd, (nfds_t)n, 0) == -1)
+		return n;	/* each is read in turn, as if ready */
+	for (i = 0; i < n; i++) {
+		if (!s[i].inset && pfd[i].revents == 0)
+			continue;
+		fd = s[k].fd;
+		inset = s[k].inset;
+		s[k].fd = s[i].fd;
+		s[k].inset = s[i].inset;
+		s[i].fd = fd;
+		s[i].inset = inset;
+		k++;
+	}
+	return k;
+}
+
+/*
+ * Serves the n requests on the connections in s: reads each (libfcgi
+ * closes one that has none), takes each as far as its route, runs the
+ * queued statements together, and ends each.
+ */
+static void
+app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
+    int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (app_read_request(&s[i].fr, s[i].fd) == -1)
+			s[i].fd = -1;
+	for (i = 0; i < n; i++)
+		app_begin(w, own, &s[i]);
+	app_run_queued(own, s, n);
+	for (i = 0; i < n; i++)
+		app_finish(w, own, &s[i]);
+}
+
+/*
  * A worker thread: serves requests with its own database connections
  * (held in own, and lent to each request). At each wake it takes every
- * connection ready (app_next_conns), reads their requests, and runs
- * the declared GET routes' statements together in one pipeline
- * (app_run_queued): one round trip to the database for all of them.
+ * connection ready (app_next_conns) and serves those with a request
+ * waiting together (app_batch): their declared GET routes' statements
+ * run in one pipeline, one round trip to the database for all of them
+ * (app_run_queued). A new connection whose request has not come yet is
+ * served alone afterwards, its read bounded by PGSSE_APP_READ_TIMEOUT_SEC
+ * (app_accept), so that it cannot hold the others.
  */
 static void *
 app_worker(void *arg)
@@ -1674,7 +1731,7 @@ app_worker(void *arg)
 	struct app_worker	*w = arg;
 	struct app_slot		*s;
 	struct pgsse_app	 own;
-	int			 i, n;
+	int			 i, n, k;
 
 	memset(&own, 0, sizeof(own));
 	app_conns(&own, w->conninfo, w->rconninfo);
@@ -1683,14 +1740,10 @@ app_worker(void *arg)
 		goto out;
 	}
 	while ((n = app_next_conns(w, s)) != -1) {
-		for (i = 0; i < n; i++)	/* none read: libfcgi closed it */
-			if (app_read_request(&s[i].fr, s[i].fd) == -1)
-				s[i].fd = -1;
-		for (i = 0; i < n; i++)
-			app_begin(w, &own, &s[i]);
-		app_run_queued(&own, s, n);
-		for (i = 0; i < n; i++)
-			app_finish(w, &own, &s[i]);
+		k = app_ready(s, n);
+		app_batch(w, &own, s, k);
+		for (i = k; i < n; i++)
+			app_batch(w, &own, &s[i], 1);
 	}
 	for (i = 0; i < APP_BATCH_MAX; i++)
 		app_free(&s[i].a);
