@@ -295,6 +295,28 @@ hub_listen_one(PGconn *conn, const char *verb, const char *name)
 }
 
 /*
+ * Makes the statements prepared on the hub's new connection run their
+ * generic plan, made once, from the first run. The log's read (feed.c)
+ * plans the same for any parameters, but the planner costs its generic
+ * plan for ten channels and no user, and so, left to choose, made a
+ * custom plan on every doorbell (0.8 ms of a 0.2 ms read on the
+ * partitioned log). The hub's other statements with parameters run at
+ * a (re)connect or a registry load, and plan the same either way. Can't
+ * fail: a server that refuses plans every read, with a log line.
+ */
+static void
+hub_plan_once(PGconn *conn)
+{
+	PGresult	*res;
+
+	res = PQexec(conn, "set plan_cache_mode = force_generic_plan");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		pgsse_log(PGSSE_LOG_WARN, "the log's read will be planned on "
+		    "every doorbell: %s", PQerrorMessage(conn));
+	PQclear(res);
+}
+
+/*
  * LISTENs, on a new connection, to the registry bell, the doorbell and
  * (raw) every channel. Returns -1 on failure.
  */
@@ -721,7 +743,8 @@ hub_main(void *arg)
 	unsigned int		 backoff = HUB_BACKOFF_MIN_MS;
 
 	while (!atomic_load(&hub->stop)) {
-		conn = pgsse_db_connect(hub->conninfo);
+		if ((conn = pgsse_db_connect(hub->conninfo)) != NULL)
+			hub_plan_once(conn);
 		if (conn == NULL || hub_listen(hub, conn) == -1 ||
 		    hub_reload(hub, conn) == -1 ||
 		    hub_init_cursors(hub, conn) == -1 ||
