@@ -591,8 +591,6 @@ START_TEST(app_silent_conn)
 }
 END_TEST
 
-int	h_connect_from(const char *, int);
-
 /*
  * Starts tests/txapp on 127.0.0.1:port with FCGI_WEB_SERVER_ADDRS set
  * to addrs, one worker, in the background; its pid goes to pidfile.

@@ -83,6 +83,7 @@ int		 h_sse_wait(struct h_sse *, size_t nmsgs, int timeout_ms);
 void		 h_sse_close(struct h_sse *);
 
 int		 h_connect(int port);
+int		 h_connect_from(const char *src, int port);
 long		 h_health(int port, const char *field);
 long		 h_health_wait(int port, const char *field, long want,
 		    int timeout_ms);
