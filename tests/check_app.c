@@ -748,22 +748,36 @@ fcgi_pair(unsigned char *b, size_t *len, const char *name, const char *value)
 	*len += n + v;
 }
 
-/* Sends GET uri on fd, as user if not NULL, on a connection not kept. */
+/*
+ * Sends method uri on fd with the name/value pairs in kv (NULL-ended),
+ * asking the program to keep the connection if keep.
+ */
 static void
-fcgi_send(int fd, const char *uri, const char *user)
+fcgi_req(int fd, const char *method, const char *uri, int keep,
+    const char *const *kv)
 {
-	unsigned char	 b[1024], p[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	unsigned char	 b[2048], p[1536], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
 	size_t		 len = 0, plen = 0;
 
-	fcgi_pair(p, &plen, "REQUEST_METHOD", "GET");
+	begin[2] = keep ? 1 : 0;	/* FCGI_KEEP_CONN */
+	fcgi_pair(p, &plen, "REQUEST_METHOD", method);
 	fcgi_pair(p, &plen, "REQUEST_URI", uri);
-	if (user != NULL)
-		fcgi_pair(p, &plen, "REMOTE_USER", user);
+	for (; kv != NULL && kv[0] != NULL; kv += 2)
+		fcgi_pair(p, &plen, kv[0], kv[1]);
 	fcgi_record(b, &len, 1, begin, sizeof(begin));
 	fcgi_record(b, &len, 4, p, plen);
 	fcgi_record(b, &len, 4, "", 0);
 	fcgi_record(b, &len, 5, "", 0);
 	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+}
+
+/* Sends GET uri on fd, as user if not NULL, on a connection not kept. */
+static void
+fcgi_send(int fd, const char *uri, const char *user)
+{
+	const char	*kv[3] = { "REMOTE_USER", user, NULL };
+
+	fcgi_req(fd, "GET", uri, 0, user != NULL ? kv : NULL);
 }
 
 /*
@@ -825,13 +839,15 @@ metric(const char *page, const char *name)
  * that fails (division by zero) fails for its request alone.
  */
 /*
- * Starts pgsse-app with one worker on 127.0.0.1:port, serving a folder
- * made in dir: GET /twice/<n> (2n and the user, or -), GET /inv/<n>
- * (12 / (n - 3)) and GET /slow (half a second). Its pid goes to
- * pidfile. Returns once it accepts connections.
+ * Starts program prog (under the build folder), with the environment
+ * settings env before it, with one worker on 127.0.0.1:port, serving a
+ * folder made in dir: GET /twice/<n> (2n and the user, or -), GET
+ * /inv/<n> (12 / (n - 3)) and GET /slow (half a second). Its pid goes
+ * to pidfile. Returns once it accepts connections.
  */
 static void
-pipe_app(const char *dir, const char *pidfile, int port)
+pipe_app_with(const char *dir, const char *pidfile, int port,
+    const char *prog, const char *env)
 {
 	int	 i, fd = -1;
 
@@ -851,13 +867,20 @@ pipe_app(const char *dir, const char *pidfile, int port)
 	    "\"min\": 0, \"max\": 100}]},\n"
 	    " {\"route\": \"/slow\", \"template\": \"t.html\", \"sql\": "
 	    "\"select pg_sleep(0.5)::text as v, '-' as u\"}]}\nEOF", dir), 0);
-	ck_assert_int_eq(h_run("(PGUSER=pgsse_web PGSSE_APP_THREADS=1 exec "
-	    "%s/cgi-bin/pgsse-app --app %s --socket 127.0.0.1:%d) & "
-	    "echo $! >%s", h_builddir(), dir, port, pidfile), 0);
+	ck_assert_int_eq(h_run("(PGUSER=pgsse_web PGSSE_APP_THREADS=1 %s exec "
+	    "%s/%s --app %s --socket 127.0.0.1:%d) & echo $! >%s", env,
+	    h_builddir(), prog, dir, port, pidfile), 0);
 	for (i = 0; i < 200 && (fd = h_connect(port)) < 0; i++)
 		usleep(50000);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
+}
+
+/* pipe_app_with pgsse-app itself. */
+static void
+pipe_app(const char *dir, const char *pidfile, int port)
+{
+	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app", "");
 }
 
 /* Stops the pgsse-app of pidfile, and removes dir and pidfile. */
@@ -977,6 +1000,213 @@ START_TEST(app_silent_in_batch)
 }
 END_TEST
 
+/* Returns the body of the FastCGI answer out (past its header). */
+static const char *
+body_of(const char *out)
+{
+	const char	*p = strstr(out, "\r\n\r\n");
+
+	return p != NULL ? p + 4 : out;
+}
+
+/*
+ * Holds the one worker of the program on port with GET /slow on a new
+ * connection, and returns that connection once the worker is on it.
+ */
+static int
+pipe_hold(int port)
+{
+	int	 slow;
+
+	ck_assert_int_ge(slow = h_connect(port), 0);
+	fcgi_send(slow, "/slow", NULL);
+	usleep(200000);		/* the worker takes it, and waits */
+	return slow;
+}
+
+/*
+ * More connections ready at one wake than a batch holds: 4 kept ones
+ * with a request each and 20 new ones. Every one is answered, the kept
+ * ones included (their events are one-shot: one not taken would never
+ * come again), and the program lives on.
+ */
+START_TEST(app_batch_full)
+{
+	char	 dir[600], pidfile[700], out[8192], uri[32], want[32];
+	int	 port = h_free_port(), kept[4], f[20], slow, i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-full.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app(dir, pidfile, port);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_ge(kept[i] = h_connect(port), 0);
+		fcgi_req(kept[i], "GET", "/twice/1", 1, NULL);
+		ck_assert(fcgi_read(kept[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)));
+	}
+	slow = pipe_hold(port);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_ge(f[i] = h_connect(port), 0);
+		snprintf(uri, sizeof(uri), "/twice/%d", i);
+		fcgi_send(f[i], uri, NULL);
+	}
+	usleep(50000);		/* the new ones first in the backlog */
+	for (i = 0; i < 4; i++)
+		fcgi_req(kept[i], "GET", "/twice/50", 1, NULL);
+	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer to /slow");
+	close(slow);
+	for (i = 0; i < 20; i++) {
+		ck_assert_msg(fcgi_read(f[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "new connection %d: no answer", i);
+		snprintf(want, sizeof(want), "%d -", 2 * i);
+		ck_assert_str_eq(body_of(out), want);
+		close(f[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_msg(fcgi_read(kept[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "kept connection %d: no answer", i);
+		ck_assert_str_eq(body_of(out), "100 -");
+		close(kept[i]);
+	}
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
+/*
+ * A route that leaves its transaction open, or aborted, in a batch:
+ * the requests after it in the batch run outside it, with their own
+ * user (none), not its settings; the pipeline's too.
+ */
+START_TEST(app_tx_in_batch)
+{
+	static const char *const alice[] = { "REMOTE_USER", "alice", NULL };
+	char	 dir[600], pidfile[700], out[8192];
+	int	 port = h_free_port(), f[4], slow, i, round;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-tx.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "tests/txapp", "");
+	for (round = 0; round < 2; round++) {
+		slow = pipe_hold(port);
+		for (i = 0; i < 4; i++)
+			ck_assert_int_ge(f[i] = h_connect(port), 0);
+		fcgi_req(f[0], "GET", round == 0 ? "/tx/open" : "/tx/err", 0,
+		    alice);
+		fcgi_send(f[1], "/tx/check", NULL);
+		fcgi_send(f[2], "/twice/1", NULL);
+		fcgi_send(f[3], "/twice/2", NULL);
+		ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+		close(slow);
+		for (i = 0; i < 4; i++) {
+			ck_assert_msg(fcgi_read(f[i], REQ_TIMEOUT_SEC, out,
+			    sizeof(out)), "request %d: no answer", i);
+			close(f[i]);
+			if (i == 1)
+				ck_assert_msg(strncmp(body_of(out), "mark= at=",
+				    9) == 0 && strstr(out, " user=\n") != NULL,
+				    "round %d: /tx/check ran in the open "
+				    "transaction: %s", round, out);
+			else if (i > 1)
+				ck_assert_msg(strncmp(out, "Status: 200", 11) ==
+				    0 && strcmp(body_of(out), i == 2 ? "2 -" :
+				    "4 -") == 0, "round %d: request %d ran in "
+				    "the open transaction: %s", round, i, out);
+		}
+	}
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
+/*
+ * With a read connection, an action (POST, on the main connection)
+ * that leaves its transaction open does not hand it to the next action
+ * on the worker: that one would run in it, and with its user.
+ */
+START_TEST(app_post_tx_read_conn)
+{
+	static const char *const get[] = { "HTTP_HOST", "h", NULL };
+	char	 dir[600], pidfile[700], out[8192], tok[256], cookie[300];
+	const char *kv[] = { "HTTP_HOST", "h", "HTTP_ORIGIN", "http://h",
+	    "HTTP_HX_REQUEST", "true", "HTTP_COOKIE", cookie,
+	    "HTTP_X_CSRF_TOKEN", tok, "REMOTE_USER", "alice", NULL };
+	const char *p;
+	int	 port = h_free_port(), fd, i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-post.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "tests/txapp", "PGAPPNAME=pgsse-main "
+	    "PGSSE_APP_READ_CONNINFO=application_name=pgsse-read");
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_req(fd, "GET", "/twice/1", 0, get);
+	ck_assert(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(fd);
+	ck_assert_ptr_nonnull(p = strstr(out, "pgsse_csrf="));
+	p += strlen("pgsse_csrf=");
+	snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(p, ";\r\n"), p);
+	snprintf(cookie, sizeof(cookie), "pgsse_csrf=%s", tok);
+	for (i = 0; i < 2; i++) {
+		kv[11] = i == 0 ? "alice" : "bob";
+		ck_assert_int_ge(fd = h_connect(port), 0);
+		fcgi_req(fd, "POST", i == 0 ? "/tx/open" : "/tx/check", 0, kv);
+		ck_assert(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)));
+		close(fd);
+		ck_assert_msg(strncmp(out, "Status: 200", 11) == 0, "%s", out);
+	}
+	ck_assert_msg(strncmp(body_of(out), "mark= at=", 9) == 0 &&
+	    strstr(out, " user=bob\n") != NULL, "the second action ran in "
+	    "the first one's open transaction: %s", out);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
+/*
+ * A new connection that has sent only part of its request, taken at one
+ * wake with whole ones, holds none of them: they are answered while it
+ * is still waiting to be read.
+ */
+START_TEST(app_partial_in_batch)
+{
+	unsigned char	 b[64], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	char	 dir[600], pidfile[700], out[8192];
+	struct pollfd	 pfd;
+	size_t	 len = 0;
+	int	 port = h_free_port(), f[3], slow, part, i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-part.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app(dir, pidfile, port);
+	slow = pipe_hold(port);
+	ck_assert_int_ge(part = h_connect(port), 0);
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	ck_assert_int_eq(write(part, b, len), (ssize_t)len);	/* BEGIN only */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_ge(f[i] = h_connect(port), 0);
+		fcgi_send(f[i], "/twice/7", NULL);
+	}
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(fcgi_read(f[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "request %d: no answer", i);
+		ck_assert_str_eq(body_of(out), "14 -");
+		close(f[i]);
+	}
+	pfd.fd = part;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the requests taken with a "
+	    "partial one were answered only after its read timed out (it "
+	    "is closed already): it held them");
+	close(part);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1008,6 +1238,10 @@ main(void)
 	tcase_add_test(tc, app_emfile_no_spin);
 	tcase_add_test(tc, app_pipelined_batch);
 	tcase_add_test(tc, app_silent_in_batch);
+	tcase_add_test(tc, app_batch_full);
+	tcase_add_test(tc, app_tx_in_batch);
+	tcase_add_test(tc, app_post_tx_read_conn);
+	tcase_add_test(tc, app_partial_in_batch);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -1,8 +1,11 @@
 /*
  * txapp: a fragment program for check_app whose route leaves a
  * transaction open, the way a careless app might; on the public API.
- * /tx/whoami says which connection a request's queries ran on.
+ * /tx/whoami says which connection a request's queries ran on. Given
+ * --app DIR, it serves that folder's routes too.
  */
+#include <string.h>
+
 #include <pgsse-app.h>
 
 /* GET /tx/open: begins, marks the transaction, and returns. */
@@ -20,6 +23,20 @@ tx_open(pgsse_app *a)
 		return pgsse_app_db_error(a, "set_config failed");
 	pgsse_app_html(a, "at=%s\n", PQgetvalue(res, 0, 1));
 	PQclear(res);
+	return PGSSE_HTTP_200;
+}
+
+/* GET /tx/err: begins, and fails inside: the transaction is aborted. */
+static enum pgsse_http_status
+tx_err(pgsse_app *a)
+{
+	PGresult	*res;
+
+	if ((res = pgsse_app_query(a, "begin", 0)) == NULL)
+		return pgsse_app_db_error(a, "begin failed");
+	PQclear(res);
+	PQclear(pgsse_app_query(a, "select 1 / 0", 0));
+	pgsse_app_html(a, "err\n");
 	return PGSSE_HTTP_200;
 }
 
@@ -98,12 +115,21 @@ static const struct pgsse_route routes[] = {
 	{ PGSSE_METHOD_GET, "/tx/lost", tx_lost },
 	{ PGSSE_METHOD_GET, "/tx/copy", tx_copy },
 	{ PGSSE_METHOD_GET, "/tx/open", tx_open },
+	{ PGSSE_METHOD_POST, "/tx/open", tx_open },
+	{ PGSSE_METHOD_GET, "/tx/err", tx_err },
 	{ PGSSE_METHOD_GET, "/tx/check", tx_check },
+	{ PGSSE_METHOD_POST, "/tx/check", tx_check },
 	{ PGSSE_METHOD__MAX, NULL, NULL }
 };
 
 int
 main(int argc, char *argv[])
 {
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--app") == 0)
+			return pgsse_app_main_folder("txapp", NULL, routes,
+			    argc, argv);
 	return pgsse_app_main("txapp", routes, argc, argv);
 }
