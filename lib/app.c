@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,6 +43,7 @@
 #include "extern.h"
 #include "appdef.h"
 #include "csrf.h"
+#include "fcgi.h"
 #include "http.h"
 #include "query.h"
 
@@ -57,6 +57,9 @@
 /* Requests a worker takes at one wake, and pipelines the statements
  * of (a descriptor and a request's buffers each). */
 #define APP_BATCH_MAX 16
+/* Bytes of a connection looked at to tell that its whole request is
+ * there, so that reading it cannot wait (a longer one is served alone). */
+#define APP_PEEK_MAX 8192
 /* Addresses in FCGI_WEB_SERVER_ADDRS. */
 #define APP_WEB_SERVERS_MAX 64
 
@@ -1087,12 +1090,13 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 }
 
 /*
- * Rolls back a transaction that a route left open: the next request on
- * the connection must not run in it, with its settings (pgsse.user
- * among them) and its snapshot. A connection that cannot is closed.
+ * Rolls back a transaction that a route left open on a's current
+ * connection: the next request on the connection must not run in it,
+ * with its settings (pgsse.user among them) and its snapshot. A
+ * connection that cannot is closed.
  */
 static void
-app_end_tx(struct pgsse_app *a)
+app_end_tx_one(struct pgsse_app *a)
 {
 	PGresult	*res;
 
@@ -1106,6 +1110,21 @@ app_end_tx(struct pgsse_app *a)
 	    PQtransactionStatus(a->c.db) != PQTRANS_IDLE)
 		app_drop(a);
 	PQclear(res);
+}
+
+/* app_end_tx_one on both of a's connections (main and read). */
+static void
+app_end_tx(struct pgsse_app *a)
+{
+	struct app_conn	 t;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		app_end_tx_one(a);
+		t = a->c;
+		a->c = a->spare;
+		a->spare = t;
+	}
 }
 
 /* Forgets the request a served, keeping its buffers and connection. */
@@ -1348,16 +1367,18 @@ app_accept(struct app_worker *w)
 
 /*
  * Takes the connections w's worker is to read a request from: those
- * the set says are ready, up to APP_BATCH_MAX, each new one accepted
- * until none is waiting. Fills s with each descriptor and whether it
- * was kept (already in the set). Returns how many (at least 1), or -1
- * once the program stops (or the set fails).
+ * the set says are ready, up to APP_BATCH_MAX. Kept ones come first:
+ * their events are one-shot, so one left would never come again; then
+ * new ones are accepted while there is room and one is waiting. Fills
+ * s with each descriptor and whether it was kept (in the set). Returns
+ * how many (at least 1), or -1 once the program stops (or the set
+ * fails) with none taken.
  */
 static int
 app_next_conns(struct app_worker *w, struct app_slot *s)
 {
 	struct epoll_event	 ev[APP_BATCH_MAX];
-	int			 i, k, n = 0, fd;
+	int			 i, k, n = 0, fd, listen;
 
 	while (n == 0 && !app_stop) {
 		if ((k = epoll_wait(w->ep, ev, APP_BATCH_MAX, -1)) == -1) {
@@ -1367,20 +1388,22 @@ app_next_conns(struct app_worker *w, struct app_slot *s)
 			    strerror(errno));
 			return -1;
 		}
-		for (i = 0; i < k; i++) {
-			if (ev[i].data.fd != APP_EP_LISTEN) {
-				atomic_fetch_sub(&app_kept, 1);
-				s[n].fd = ev[i].data.fd;
-				s[n++].inset = 1;
+		for (i = listen = 0; i < k; i++) {
+			if (ev[i].data.fd == APP_EP_LISTEN) {
+				listen = 1;
 				continue;
 			}
-			while (n < APP_BATCH_MAX && (fd = app_accept(w)) != -1) {
-				s[n].fd = fd;
-				s[n++].inset = 0;
-			}
+			atomic_fetch_sub(&app_kept, 1);
+			s[n].fd = ev[i].data.fd;
+			s[n++].inset = 1;
+		}
+		while (listen && n < APP_BATCH_MAX &&
+		    (fd = app_accept(w)) != -1) {
+			s[n].fd = fd;
+			s[n++].inset = 0;
 		}
 	}
-	return app_stop ? -1 : n;
+	return n > 0 ? n : -1;
 }
 
 /*
@@ -1522,8 +1545,10 @@ app_swap_conns(struct pgsse_app *x, struct pgsse_app *y)
 
 /*
  * Takes s's request as far as its route, with the connections of own
- * lent to it (none if its fd is -1: it had none). A declared GET route's statement is queued in s (bound,
- * to run in app_run_queued); any other route runs now.
+ * lent to it (none if its fd is -1: it had none). A declared GET
+ * route's statement is queued in s (bound, to run in app_run_queued);
+ * any other route runs now, and a transaction it left open is rolled
+ * back before the next request uses the connections.
  */
 static void
 app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
@@ -1555,6 +1580,8 @@ app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 		own->stmtsmax = a->stmtsmax;
 	}
 out:
+	if (!s->queued)
+		app_end_tx(a);
 	app_swap_conns(own, a);
 }
 
@@ -1598,7 +1625,7 @@ app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
 	memset(nq, 0, sizeof(nq));
 	app_use(own, 1);
 	if (q < 2 || own->c.db == NULL || PQstatus(own->c.db) !=
-	    CONNECTION_OK)
+	    CONNECTION_OK || PQtransactionStatus(own->c.db) != PQTRANS_IDLE)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (!s[i].queued)
@@ -1663,25 +1690,34 @@ app_finish(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 }
 
 /*
- * Puts first in s, of n, the connections with a request to read now:
- * every kept one (the set said so) and every new one that poll()
- * finds readable. Returns how many there are; the rest come after.
+ * Returns 1 if connection fd holds a whole request now (its records up
+ * to the end of its standard input, in the first APP_PEEK_MAX bytes),
+ * or has nothing more to give (closed, broken), so that reading it
+ * cannot wait; else 0.
+ */
+static int
+app_whole(int fd)
+{
+	unsigned char	 b[APP_PEEK_MAX];
+	ssize_t		 n;
+
+	if ((n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT)) == -1)
+		return errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR;
+	return n == 0 || pgsse_fcgi_request_whole(b, (size_t)n);
+}
+
+/*
+ * Puts first in s, of n, the connections whose whole request is here
+ * (app_whole). Returns how many there are; the rest come after.
  */
 static int
 app_ready(struct app_slot *s, int n)
 {
-	struct pollfd	 pfd[APP_BATCH_MAX];
-	int		 i, k = 0, fd, inset;
+	int	 i, k = 0, fd, inset;
 
 	for (i = 0; i < n; i++) {
-		pfd[i].fd = s[i].inset ? -1 : s[i].fd;	/* -1: skipped */
-		pfd[i].events = POLLIN;
-		pfd[i].revents = 0;
-	}
-	if (poll(pfd, (nfds_t)n, 0) == -1)
-		return n;	/* each is read in turn, as if ready */
-	for (i = 0; i < n; i++) {
-		if (!s[i].inset && pfd[i].revents == 0)
+		if (!app_whole(s[i].fd))
 			continue;
 		fd = s[k].fd;
 		inset = s[k].inset;
@@ -1696,8 +1732,9 @@ app_ready(struct app_slot *s, int n)
 
 /*
  * Serves the n requests on the connections in s: reads each (libfcgi
- * closes one that has none), takes each as far as its route, runs the
- * queued statements together, and ends each.
+ * closes one that has none), takes each as far as its route (one that
+ * needs no pipeline is answered then), runs the queued statements
+ * together, and answers their requests.
  */
 static void
 app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
@@ -1708,11 +1745,15 @@ app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
 	for (i = 0; i < n; i++)
 		if (app_read_request(&s[i].fr, s[i].fd) == -1)
 			s[i].fd = -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		app_begin(w, own, &s[i]);
+		if (!s[i].queued)	/* answered: out at once */
+			app_finish(w, own, &s[i]);
+	}
 	app_run_queued(own, s, n);
 	for (i = 0; i < n; i++)
-		app_finish(w, own, &s[i]);
+		if (s[i].queued)
+			app_finish(w, own, &s[i]);
 }
 
 /*
@@ -1721,9 +1762,10 @@ app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
  * connection ready (app_next_conns) and serves those with a request
  * waiting together (app_batch): their declared GET routes' statements
  * run in one pipeline, one round trip to the database for all of them
- * (app_run_queued). A new connection whose request has not come yet is
- * served alone afterwards, its read bounded by PGSSE_APP_READ_TIMEOUT_SEC
- * (app_accept), so that it cannot hold the others.
+ * (app_run_queued). A connection whose request has not come whole yet
+ * is served alone afterwards, its reads bounded by
+ * PGSSE_APP_READ_TIMEOUT_SEC (app_accept), so that it cannot hold the
+ * others.
  */
 static void *
 app_worker(void *arg)
@@ -2164,7 +2206,7 @@ app_tcp(int sock)
 }
 
 /*
- * Makes the workers' epoll set (see app_next_conn) with the listening
+ * Makes the workers' epoll set (see app_next_conns) with the listening
  * socket sock in it, made non-blocking. Returns the set, or -1 after
  * logging why.
  */

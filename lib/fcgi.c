@@ -150,3 +150,28 @@ pgsse_fcgi_in_feed(struct pgsse_fcgi_in *in, unsigned int reqid,
 	}
 	return PGSSE_FCGI_IN_NONE;
 }
+
+/*
+ * Returns 1 if the len bytes at p begin with whole records up to and
+ * including an empty STDIN record (the end of a request's standard
+ * input: all that a responder reads of a request), else 0: a record is
+ * cut short, or the end is not there yet. Bytes past it are not looked
+ * at. Can't fail.
+ */
+int
+pgsse_fcgi_request_whole(const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	size_t			 off = 0, body;
+
+	while (len - off >= PGSSE_FCGI_HEADER) {
+		body = ((size_t)b[off + 4] << 8 | b[off + 5]) + b[off + 6];
+		if (len - off - PGSSE_FCGI_HEADER < body)
+			return 0;
+		if (b[off + 1] == PGSSE_FCGI_STDIN && b[off + 4] == 0 &&
+		    b[off + 5] == 0)
+			return 1;
+		off += PGSSE_FCGI_HEADER + body;
+	}
+	return 0;
+}

@@ -38,5 +38,6 @@ enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
 		    unsigned int, size_t);
 enum pgsse_fcgi_in_news pgsse_fcgi_in_feed(struct pgsse_fcgi_in *,
 		    unsigned int, const void *, size_t);
+int		 pgsse_fcgi_request_whole(const void *, size_t);
 
 #endif /* PGSSE_FCGI_H */

@@ -207,6 +207,34 @@ START_TEST(fcgi_in_abort)
 }
 END_TEST
 
+/*
+ * A request is whole once its records run up to the empty STDIN record:
+ * not at any shorter cut, whatever comes after it, and not if that
+ * record is only inside another's body.
+ */
+START_TEST(fcgi_request_whole)
+{
+	static const unsigned char in[] = {
+		1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,	/* BEGIN */
+		1, 4, 0, 1, 0, 3, 1, 0, 2, 0, 'x', 0,		/* PARAMS */
+		1, 4, 0, 1, 0, 0, 0, 0,				/* its end */
+		1, 5, 0, 1, 0, 2, 0, 0, 'h', 'i',		/* STDIN */
+		1, 5, 0, 1, 0, 0, 0, 0,				/* its end */
+		1, 2, 0, 1, 0, 0, 0, 0,				/* more */
+	};
+	static const unsigned char hidden[] = {
+		1, 4, 0, 1, 0, 8, 0, 0, 1, 5, 0, 1, 0, 0, 0, 0,
+	};
+	size_t	 cut, end = sizeof(in) - 8;
+
+	for (cut = 0; cut <= sizeof(in); cut++)
+		ck_assert_msg(pgsse_fcgi_request_whole(in, cut) == (cut >= end),
+		    "cut %zu", cut);
+	ck_assert_int_eq(pgsse_fcgi_request_whole(hidden, sizeof(hidden)), 0);
+	ck_assert_int_eq(pgsse_fcgi_request_whole(hidden + 8, 8), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -221,6 +249,7 @@ main(void)
 	tcase_add_test(tc, fcgi_stdout_split);
 	tcase_add_test(tc, fcgi_reader_refuses);
 	tcase_add_test(tc, fcgi_in_abort);
+	tcase_add_test(tc, fcgi_request_whole);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
