@@ -546,6 +546,12 @@ w5_rows() {
 		echo "| W5 fragments req/s, pgsse-app vs PHP-FPM (same SQL, same lighttpd; same bytes: $([ "$same" = 1 ] && echo yes || echo NO)) | $p | $php | $r | ≥ 3 | $(goal "$r" 3 ge) |"
 		r=$(ratio "$p" "$bound")
 		echo "| W5 fragments req/s vs the composed bound 1/(1/static + 1/pgbench) = 1/(1/$st + 1/$pgb) | $p | $bound | $r | ≥ 0.7 | $(goal "$r" 0.7 ge) |"
+		p=$(kv "$w5line" w5_pgsse_t1)
+		r=$(ratio "$p" "$php")
+		echo "| W5 the same, pgsse-app with one worker thread per process (bigger batches), vs PHP-FPM | $p | $php | $r | (≥ 3) | $(goal "$r" 3 ge) |"
+		p=$(kv "$w5line" w5_nodb)
+		r=$(ratio "$p" "$php")
+		echo "| W5 ceiling: pgsse-app answering a path with no route (FastCGI through lighttpd, no database), vs PHP-FPM's fragment | $p | $php | $r | (none) | the most any fragment gets behind this lighttpd |"
 		return
 	fi
 	r=$(ratio "$gr_rps" "$pgb_rps")

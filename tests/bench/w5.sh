@@ -13,7 +13,11 @@
 # Prints one line:
 #   w5_pgsse=RPS w5_php=RPS w5_static=RPS w5_pgbench=TPS w5_same_bytes=1
 # and more keys: w5_bound (1/(1/static + 1/pgbench)), w5_vs_php,
-# w5_vs_bound, w5_bytes, w5_seconds.
+# w5_vs_bound, w5_bytes, w5_seconds; w5_pgsse_t1 (pgsse-app with one
+# worker thread per process) and w5_nodb (pgsse-app answering 404 for a
+# path with no route: lighttpd's FastCGI and pgsse-app with no database
+# work, the ceiling of any fragment behind this lighttpd), each also
+# against PHP-FPM (w5_t1_vs_php, w5_nodb_vs_php).
 # W5_SECONDS (or BENCH_SECONDS, else 10) is each system's time, run in
 # W5_ROUNDS (4) rounds in the order pgsse, PHP, static, pgbench, then
 # the reverse, and so on; each figure is the median of its runs, so that
@@ -137,6 +141,10 @@ for _ in $(seq 300); do [ -S "$tmp/php/fpm.sock" ] && break; sleep 0.1; done
 
 serve pgsse ""
 pport=$port
+# The same with one worker thread per pgsse-app process: its batches
+# take every request waiting, so they are bigger (FRAGMENTS.md).
+PGSSE_APP_THREADS=1 serve pgsse1 ""
+p1port=$port
 serve php "else \$HTTP[\"url\"] =~ \"^/pgsse-app/\" {
   fastcgi.server = ( \"/pgsse-app/\" => ((
     \"socket\"      => \"$tmp/php/fpm.sock\",
@@ -174,14 +182,20 @@ pgbtps() {
 # Warm each up (every worker's connection made, its statement
 # prepared), then the two halves.
 wrkrps 1 "http://127.0.0.1:$pport/demos/grid" >/dev/null
+wrkrps 1 "http://127.0.0.1:$p1port/demos/grid" >/dev/null
 wrkrps 1 "http://127.0.0.1:$hport/demos/grid" >/dev/null
-# run I SECONDS: system I (0 pgsse, 1 PHP, 2 static, 3 pgbench) once.
+# run I SECONDS: system I (0 pgsse, 1 PHP, 2 static, 3 pgbench, 4
+# pgsse with one thread per process, 5 pgsse-app answering a path it
+# has no route for: FastCGI through lighttpd with no database, the
+# ceiling of any fragment behind it) once.
 run() {
 	case $1 in
 	0) wrkrps "$2" "http://127.0.0.1:$pport/demos/grid" ;;
 	1) wrkrps "$2" "http://127.0.0.1:$hport/demos/grid" ;;
 	2) wrkrps "$2" "http://127.0.0.1:$pport/static.html" ;;
 	3) pgbtps "$2" ;;
+	4) wrkrps "$2" "http://127.0.0.1:$p1port/demos/grid" ;;
+	5) wrkrps "$2" "http://127.0.0.1:$pport/pgsse-app/no-such-route" ;;
 	esac
 }
 # median: the median of the numbers on standard input.
@@ -189,19 +203,21 @@ median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
 	    else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-# Rounds of one run each, in the order 0 1 2 3, then 3 2 1 0, and so
-# on: a load from elsewhere that rises or falls weighs on all alike,
-# and the median of each system's runs leaves out a round it spoiled.
+# Rounds of one run each, in the order 0 1 2 3 4 5, then 5 4 3 2 1 0,
+# and so on: a load from elsewhere that rises or falls weighs on all
+# alike, and the median of each system's runs leaves out a round it
+# spoiled.
 rounds=${W5_ROUNDS:-4}
 len=$(((secs + rounds - 1) / rounds))
 for ((r = 0; r < rounds; r++)); do
-	for i in 0 1 2 3; do
-		[ $((r % 2)) = 1 ] && i=$((3 - i))
+	for i in 0 1 2 3 4 5; do
+		[ $((r % 2)) = 1 ] && i=$((5 - i))
 		run "$i" "$len" >>"$tmp/runs.$i"
 	done
 done
 pg=$(median <"$tmp/runs.0") php=$(median <"$tmp/runs.1")
 st=$(median <"$tmp/runs.2") pb=$(median <"$tmp/runs.3")
+p1=$(median <"$tmp/runs.4") nodb=$(median <"$tmp/runs.5")
 awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
     -v n="$(wc -c <"$tmp/pgsse.html")" -v t="$secs" 'BEGIN {
 	bound = (c > 0 && d > 0) ? 1 / (1 / c + 1 / d) : 0
@@ -210,9 +226,12 @@ awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
 	    "w5_bytes=%d w5_seconds=%d\n", a, b, c, d, s, bound,
 	    (b > 0 ? a / b : 0), (bound > 0 ? a / bound : 0), n, t
 }' | tr -d '\n'
+awk -v a="$p1" -v b="$nodb" -v c="$php" 'BEGIN {
+	printf " w5_pgsse_t1=%d w5_nodb=%d w5_t1_vs_php=%.2f w5_nodb_vs_php=%.2f",
+	    a, b, (c > 0 ? a / c : 0), (c > 0 ? b / c : 0) }'
 # Every run's figure, in the order they ran within each system.
-for i in 0 1 2 3; do
-	printf ' w5_runs_%s=%s' "$(echo pgsse php static pgbench | cut -d' ' -f$((i + 1)))" \
-		"$(paste -sd, "$tmp/runs.$i")"
+for i in 0 1 2 3 4 5; do
+	printf ' w5_runs_%s=%s' "$(echo pgsse php static pgbench pgsse_t1 nodb |
+		cut -d' ' -f$((i + 1)))" "$(paste -sd, "$tmp/runs.$i")"
 done
 echo
