@@ -955,51 +955,6 @@ START_TEST(app_pipelined_batch)
 }
 END_TEST
 
-/*
- * A new connection that has sent nothing yet, taken at one wake with
- * others that have, holds none of them: they are answered while it is
- * still waiting to be read (before its read times out and the program
- * closes it, PGSSE_APP_READ_TIMEOUT_SEC later).
- */
-START_TEST(app_silent_in_batch)
-{
-	char	 dir[600], pidfile[700], out[8192];
-	struct pollfd	 pfd;
-	int	 port = h_free_port(), fds[3], slow, silent, i;
-
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-silent.%d",
-	    h_builddir(), (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
-	pipe_app(dir, pidfile, port);
-	ck_assert_int_ge(slow = h_connect(port), 0);
-	fcgi_send(slow, "/slow", NULL);
-	usleep(200000);		/* the worker takes it, and waits */
-	ck_assert_int_ge(silent = h_connect(port), 0);
-	for (i = 0; i < 3; i++) {
-		ck_assert_int_ge(fds[i] = h_connect(port), 0);
-		fcgi_send(fds[i], "/twice/7", NULL);
-	}
-	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
-	    "no answer to /slow");
-	close(slow);
-	for (i = 0; i < 3; i++) {
-		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out,
-		    sizeof(out)), "request %d: no answer", i);
-		ck_assert_msg(strstr(out, "\r\n\r\n14 -") != NULL,
-		    "request %d: %s", i, out);
-		close(fds[i]);
-	}
-	pfd.fd = silent;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the requests taken with a "
-	    "silent connection were answered only after its read timed out "
-	    "(it is closed already): it held them");
-	close(silent);
-	pipe_app_stop(dir, pidfile);
-}
-END_TEST
-
 /* Returns the body of the FastCGI answer out (past its header). */
 static const char *
 body_of(const char *out)
@@ -1164,26 +1119,32 @@ START_TEST(app_post_tx_read_conn)
 END_TEST
 
 /*
- * A new connection that has sent only part of its request, taken at one
- * wake with whole ones, holds none of them: they are answered while it
- * is still waiting to be read.
+ * Takes a new connection that has sent nothing yet (or, if partial, only
+ * its BEGIN record) at one wake with three whole requests, behind the
+ * one worker held by /slow. Asserts that they are answered while it is
+ * still waiting to be read: it holds none of them (else they would be
+ * answered only once its read timed out and the program closed it,
+ * PGSSE_APP_READ_TIMEOUT_SEC later).
  */
-START_TEST(app_partial_in_batch)
+static void
+batch_not_held(const char *name, int partial)
 {
 	unsigned char	 b[64], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
 	char	 dir[600], pidfile[700], out[8192];
 	struct pollfd	 pfd;
 	size_t	 len = 0;
-	int	 port = h_free_port(), f[3], slow, part, i;
+	int	 port = h_free_port(), f[3], slow, late, i;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-part.%d", h_builddir(),
-	    (int)getpid());
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-%s.%d", h_builddir(),
+	    name, (int)getpid());
 	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
 	pipe_app(dir, pidfile, port);
 	slow = pipe_hold(port);
-	ck_assert_int_ge(part = h_connect(port), 0);
-	fcgi_record(b, &len, 1, begin, sizeof(begin));
-	ck_assert_int_eq(write(part, b, len), (ssize_t)len);	/* BEGIN only */
+	ck_assert_int_ge(late = h_connect(port), 0);
+	if (partial) {
+		fcgi_record(b, &len, 1, begin, sizeof(begin));
+		ck_assert_int_eq(write(late, b, len), (ssize_t)len);
+	}
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_ge(f[i] = h_connect(port), 0);
 		fcgi_send(f[i], "/twice/7", NULL);
@@ -1196,14 +1157,27 @@ START_TEST(app_partial_in_batch)
 		ck_assert_str_eq(body_of(out), "14 -");
 		close(f[i]);
 	}
-	pfd.fd = part;
+	pfd.fd = late;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the requests taken with a "
-	    "partial one were answered only after its read timed out (it "
-	    "is closed already): it held them");
-	close(part);
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the requests taken with a %s "
+	    "connection were answered only after its read timed out (it is "
+	    "closed already): it held them", name);
+	close(late);
 	pipe_app_stop(dir, pidfile);
+}
+
+/* A connection that has sent nothing holds none of its batch. */
+START_TEST(app_silent_in_batch)
+{
+	batch_not_held("silent", 0);
+}
+END_TEST
+
+/* A connection that has sent part of its request holds none either. */
+START_TEST(app_partial_in_batch)
+{
+	batch_not_held("partial", 1);
 }
 END_TEST
 

@@ -113,20 +113,6 @@ got_free(struct got *g)
 	memset(g, 0, sizeof(*g));
 }
 
-/* Returns the one integer sql gives on c. */
-static int64_t
-scalar(PGconn *c, const char *sql)
-{
-	PGresult	*res = PQexec(c, sql);
-	int64_t		 v;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQntuples(res) == 1, "%s: %s", sql, PQerrorMessage(c));
-	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return v;
-}
-
 /* Returns reg's slot of channel name. */
 static int
 slot(const struct pgsse_registry *reg, const char *name)
@@ -192,10 +178,10 @@ two_from(struct two *t, int nlogs, int nstatus)
 
 	snprintf(sql, sizeof(sql), "select id from pgsse.log where channel = "
 	    "'logs' order by id offset %d limit 1", nlogs - 1);
-	t->after[0] = scalar(t->c, sql);
+	t->after[0] = h_pg_scalar(t->c, sql);
 	snprintf(sql, sizeof(sql), "select id from pgsse.log where channel = "
 	    "'status' order by id offset %d limit 1", nstatus - 1);
-	t->after[1] = scalar(t->c, sql);
+	t->after[1] = h_pg_scalar(t->c, sql);
 }
 
 /*
@@ -215,7 +201,7 @@ two_read(struct two *t)
 	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log where "
 	    "(channel = 'logs' and id > %" PRId64 ") or (channel = 'status' "
 	    "and id > %" PRId64 ")", t->after[0], t->after[1]);
-	ck_assert_uint_eq(g->n, (size_t)scalar(t->c, sql));
+	ck_assert_uint_eq(g->n, (size_t)h_pg_scalar(t->c, sql));
 	for (i = 0; i < g->n; i++) {
 		if (i > 0)
 			ck_assert_int_gt(g->ids[i], g->ids[i - 1]);
@@ -230,7 +216,7 @@ two_read(struct two *t)
 static int64_t
 prepared(PGconn *c)
 {
-	return scalar(c, "select count(*) from pg_prepared_statements "
+	return h_pg_scalar(c, "select count(*) from pg_prepared_statements "
 	    "where name = '" STMT "'");
 }
 
@@ -263,9 +249,9 @@ START_TEST(feed_generic_plan)
 	two_from(&t, 2001, 101);
 	two_read(&t);
 	/* Three batches, then one. */
-	ck_assert_int_eq(scalar(t.c, "select generic_plans from "
+	ck_assert_int_eq(h_pg_scalar(t.c, "select generic_plans from "
 	    "pg_prepared_statements where name = '" STMT "'"), 4);
-	ck_assert_int_eq(scalar(t.c, "select custom_plans from "
+	ck_assert_int_eq(h_pg_scalar(t.c, "select custom_plans from "
 	    "pg_prepared_statements where name = '" STMT "'"), 0);
 	two_close(&t);
 }
@@ -324,9 +310,9 @@ START_TEST(feed_user_and_job)
 	chans[0] = slot(reg, "logs");
 	h_exec(c, "select pgsse.publish('logs', 'log', '{\"source\": \"a\", "
 	    "\"line\": \"u2\"}', 'u2') from generate_series(1, 3)");
-	mine[0] = scalar(c, "select pgsse.publish('logs', 'log', "
+	mine[0] = h_pg_scalar(c, "select pgsse.publish('logs', 'log', "
 	    "'{\"source\": \"a\", \"line\": \"u1\"}', 'u1')");
-	mine[1] = scalar(c, "select pgsse.publish('logs', 'log', "
+	mine[1] = h_pg_scalar(c, "select pgsse.publish('logs', 'log', "
 	    "'{\"source\": \"a\", \"line\": \"all\"}')");
 	ck_assert_int_eq(pgsse_feed_fetch(c, reg, chans, after, 1, 0, "u1",
 	    collect, &g), PGSSE_OK);
@@ -379,7 +365,7 @@ START_TEST(feed_hub_reads_after_reconnect)
 	snprintf(last, sizeof(last), "%s", s->msgs[HUB_EVENTS - 1].id);
 	was = h_health(web.port, "db_connects");
 	ck_assert_int_ge(was, 1);
-	ck_assert_int_ge(scalar(c, "select count(pg_terminate_backend(pid)) "
+	ck_assert_int_ge(h_pg_scalar(c, "select count(pg_terminate_backend(pid)) "
 	    "from pg_stat_activity where usename = 'pgsse_stream'"), 1);
 	ck_assert_int_eq(h_health_wait(web.port, "db_connects", was + 1,
 	    WAIT_MS), was + 1);

@@ -74,25 +74,11 @@ setup(void)
 
 static void teardown(void) { }
 
-/* Returns the one integer sql gives on c. */
-static int64_t
-scalar(PGconn *c, const char *sql)
-{
-	PGresult	*res = PQexec(c, sql);
-	int64_t		 v;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQntuples(res) == 1, "%s: %s", sql, PQerrorMessage(c));
-	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return v;
-}
-
 /* The id the next publish gets. */
 static int64_t
 next_id(PGconn *c)
 {
-	return scalar(c, "select coalesce(pg_sequence_last_value("
+	return h_pg_scalar(c, "select coalesce(pg_sequence_last_value("
 	    "'pgsse.log_id_seq'), 0) + 1");
 }
 
@@ -105,7 +91,7 @@ covered(PGconn *c, int64_t id)
 	snprintf(sql, sizeof(sql), "select count(*) from "
 	    "pgsse.log_partitions() where (lo is null or lo <= %" PRId64
 	    ") and hi > %" PRId64, id, id);
-	return scalar(c, sql) == 1;
+	return h_pg_scalar(c, sql) == 1;
 }
 
 /*
@@ -135,7 +121,7 @@ START_TEST(partition_grows)
 	int64_t	 first, id = 0;
 	int	 i, j;
 
-	ck_assert_int_eq(scalar(c, "select count(*) from pg_class where oid = "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pg_class where oid = "
 	    "'pgsse.log'::regclass and relkind = 'p'"), 1);
 	first = next_id(c);
 	for (i = 0; i < 5; i++) {
@@ -146,12 +132,12 @@ START_TEST(partition_grows)
 		    "no partition ahead of id %" PRId64, id);
 	}
 	ck_assert_int_eq(id, first + 5 * ROWS - 1);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log_default"),
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log_default"),
 	    0);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 5 * ROWS);
-	ck_assert_int_ge(scalar(c, "select count(*) from "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"), 5 * ROWS);
+	ck_assert_int_ge(h_pg_scalar(c, "select count(*) from "
 	    "pgsse.log_partitions() where hi - lo = " XSTR(ROWS)), 6);
-	ck_assert_int_eq(scalar(c, "select count(distinct tableoid) from "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(distinct tableoid) from "
 	    "pgsse.log"), 5);
 	PQfinish(c);
 }
@@ -171,21 +157,21 @@ START_TEST(partition_outrun)
 	first = next_id(c);
 	for (i = 0; i < 4 * ROWS; i++)
 		id = h_publish(c, "logs", "log", LINE);
-	ck_assert_int_ge(scalar(c, "select count(*) from pgsse.log_default"),
+	ck_assert_int_ge(h_pg_scalar(c, "select count(*) from pgsse.log_default"),
 	    ROWS);
-	ck_assert_int_eq(scalar(c, "select pgsse.log_maintain()") > 0, 1);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.log_maintain()") > 0, 1);
 	ck_assert(covered(c, id + 1));
 	for (i = 0; i < ROWS; i++)
 		h_publish(c, "logs", "log", LINE);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 5 * ROWS);
-	ck_assert_int_eq(scalar(c, "select count(distinct id) from pgsse.log"),
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"), 5 * ROWS);
+	ck_assert_int_eq(h_pg_scalar(c, "select count(distinct id) from pgsse.log"),
 	    5 * ROWS);
-	ck_assert_int_eq(scalar(c, "select max(id) from pgsse.log_default"),
+	ck_assert_int_eq(h_pg_scalar(c, "select max(id) from pgsse.log_default"),
 	    id);
-	ck_assert_int_eq(scalar(c, "select min(id) from pgsse.log"), first);
+	ck_assert_int_eq(h_pg_scalar(c, "select min(id) from pgsse.log"), first);
 	/* Within retention, the default's events stay. */
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 0);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 5 * ROWS);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 0);
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"), 5 * ROWS);
 	PQfinish(c);
 }
 END_TEST
@@ -216,23 +202,23 @@ START_TEST(partition_prune_drops)
 	ck_assert_int_eq(id, b + 3 * ROWS + 14);
 	snprintf(sql, sizeof(sql), "select count(*) from pgsse.log_partitions()"
 	    " where lo >= %" PRId64 " and hi <= %" PRId64, b, b + 3 * ROWS);
-	ck_assert_int_eq(scalar(c, sql), 3);
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 3 * ROWS);
-	ck_assert_int_eq(scalar(c, sql), 0);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 15);
-	ck_assert_int_eq(scalar(c, "select min(id) from pgsse.log"),
+	ck_assert_int_eq(h_pg_scalar(c, sql), 3);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 3 * ROWS);
+	ck_assert_int_eq(h_pg_scalar(c, sql), 0);
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"), 15);
+	ck_assert_int_eq(h_pg_scalar(c, "select min(id) from pgsse.log"),
 	    b + 3 * ROWS);
-	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	ck_assert_int_eq(h_pg_scalar(c, "select pruned_through from "
 	    "pgsse.channel_state where channel = 'logs'"), b + 3 * ROWS - 1);
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 0);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 0);
 
 	h_exec(c, "update pgsse.settings set value = '5' where name = "
 	    "'retention_count'");
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 10);
-	ck_assert_int_eq(scalar(c, "select min(id) from pgsse.log"),
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 10);
+	ck_assert_int_eq(h_pg_scalar(c, "select min(id) from pgsse.log"),
 	    b + 3 * ROWS + 10);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 5);
-	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"), 5);
+	ck_assert_int_eq(h_pg_scalar(c, "select pruned_through from "
 	    "pgsse.channel_state where channel = 'logs'"), b + 3 * ROWS + 9);
 	ck_assert(!covered(c, b + 3 * ROWS));
 	PQfinish(c);
@@ -260,17 +246,17 @@ START_TEST(partition_prune_pinned)
 	}
 	h_exec(c, "update pgsse.settings set value = '3' where name = "
 	    "'retention_count'");
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), ROWS + 1);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), ROWS + 1);
 	ck_assert(covered(c, b));
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log where "
 	    "channel = 'operations'"), 1);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log where "
 	    "channel = 'logs'"), 3);
 	for (i = 0; i < 3; i++)
 		h_publish(c, "operations", "operation_status", OPSTATUS);
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 1);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 1);
 	ck_assert(!covered(c, b));
-	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	ck_assert_int_eq(h_pg_scalar(c, "select pruned_through from "
 	    "pgsse.channel_state where channel = 'operations'"), b);
 	PQfinish(c);
 }
@@ -323,8 +309,8 @@ START_TEST(partition_resume_reset)
 	 * third, which holds the new events. */
 	h_exec(c, "update pgsse.settings set value = '3' where name = "
 	    "'retention_count'");
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 2 * ROWS);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"), 3);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 2 * ROWS);
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"), 3);
 
 	resume_reset(c, early, "after");
 
@@ -355,9 +341,9 @@ START_TEST(partition_setting)
 	ck_assert_int_eq(h_run("createdb fresh && psql -X -q -v ON_ERROR_STOP=1 "
 	    "-d fresh -f %s/sql/pgsse.sql", h_srcdir()), 0);
 	c = PQconnectdb("dbname=fresh");
-	ck_assert_int_eq(scalar(c, "select value::bigint from pgsse.settings "
+	ck_assert_int_eq(h_pg_scalar(c, "select value::bigint from pgsse.settings "
 	    "where name = 'log_partition_rows'"), PGSSE_LOG_PARTITION_ROWS);
-	ck_assert_int_eq(scalar(c, "select hi - lo from pgsse.log_partitions()"),
+	ck_assert_int_eq(h_pg_scalar(c, "select hi - lo from pgsse.log_partitions()"),
 	    PGSSE_LOG_PARTITION_ROWS);
 	PQfinish(c);
 	ck_assert_int_eq(h_run("dropdb fresh"), 0);
@@ -372,7 +358,7 @@ START_TEST(partition_setting)
 		ck_assert_str_eq(h_sqlstate(c, "select pgsse.prune()"), "");
 		h_publish(c, "logs", "log", LINE);
 	}
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"),
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"),
 	    (int64_t)(sizeof(bad) / sizeof(bad[0])));
 	PQfinish(c);
 }
@@ -430,17 +416,17 @@ START_TEST(partition_race)
 	for (i = 0; i < RACE_PUBLISHERS; i++)
 		pthread_join(t[i], NULL);
 	ck_assert_int_eq(atomic_load(&race_failed), 0);
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log"),
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log"),
 	    RACE_PUBLISHERS * RACE_EVENTS);
-	ck_assert_int_eq(scalar(c, "select count(distinct id) from pgsse.log"),
+	ck_assert_int_eq(h_pg_scalar(c, "select count(distinct id) from pgsse.log"),
 	    RACE_PUBLISHERS * RACE_EVENTS);
-	ck_assert_int_ge(scalar(c, "select min(id) from pgsse.log"), first);
-	ck_assert_int_ge(scalar(c, "select count(distinct tableoid) from "
+	ck_assert_int_ge(h_pg_scalar(c, "select min(id) from pgsse.log"), first);
+	ck_assert_int_ge(h_pg_scalar(c, "select count(distinct tableoid) from "
 	    "pgsse.log"), 2);
 	fprintf(stderr, "partition_race: %d maintenance rounds, %" PRId64
 	    " partitions hold the events, %" PRId64 " of them are in the "
-	    "default partition\n", rounds, scalar(c, "select count(distinct "
-	    "tableoid) from pgsse.log"), scalar(c, "select count(*) from "
+	    "default partition\n", rounds, h_pg_scalar(c, "select count(distinct "
+	    "tableoid) from pgsse.log"), h_pg_scalar(c, "select count(*) from "
 	    "pgsse.log_default"));
 	PQfinish(c);
 }
@@ -464,26 +450,26 @@ START_TEST(partition_epoch_pruned)
 	long		 conns;
 	int		 i;
 
-	epoch = scalar(c, "select pgsse.log_epoch()");
+	epoch = h_pg_scalar(c, "select pgsse.log_epoch()");
 	b = next_id(c);
 	for (i = 0; i < 2; i++) {
 		old_events(c, ROWS, "2 days");
 		h_exec(c, "select pgsse.log_maintain()");
 	}
 	top = b + 2 * ROWS - 1;
-	ck_assert_int_eq(scalar(c, "select pgsse.prune()"), 2 * ROWS);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.prune()"), 2 * ROWS);
 	ck_assert(!covered(c, b) && !covered(c, top));
-	ck_assert_int_eq(scalar(c, "select count(*) from pgsse.log where "
+	ck_assert_int_eq(h_pg_scalar(c, "select count(*) from pgsse.log where "
 	    "channel = 'logs'"), 0);
-	ck_assert_int_eq(scalar(c, "select pruned_through from "
+	ck_assert_int_eq(h_pg_scalar(c, "select pruned_through from "
 	    "pgsse.channel_state where channel = 'logs'"), top);
 
 	conns = h_health(web.port, "db_connects");
 	h_exec(c, "delete from pgsse.epoch_mark");
-	ck_assert_int_eq(scalar(c, "select pgsse.log_epoch()"), epoch + 1);
+	ck_assert_int_eq(h_pg_scalar(c, "select pgsse.log_epoch()"), epoch + 1);
 	snprintf(sql, sizeof(sql), "select tail from pgsse.epoch_tails where "
 	    "epoch = %" PRId64 " and channel = 'logs'", epoch + 1);
-	ck_assert_int_eq(scalar(c, sql), top);
+	ck_assert_int_eq(h_pg_scalar(c, sql), top);
 	h_exec(c, "select pg_terminate_backend(pid) from pg_stat_activity "
 	    "where usename = 'pgsse_stream'");
 	ck_assert_int_eq(h_health_wait(web.port, "db_connects", conns + 1,

@@ -1214,3 +1214,17 @@ h_sse_connect_retry(int port, const char *path, const char *lastid)
 	ck_abort_msg("stream %s not ready after 20 tries", path);
 	return NULL;
 }
+
+/* Returns the one integer sql gives on c; fails the test if none. */
+int64_t
+h_pg_scalar(PGconn *c, const char *sql)
+{
+	PGresult	*res = PQexec(c, sql);
+	int64_t		 v;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1, "%s: %s", sql, PQerrorMessage(c));
+	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return v;
+}

@@ -107,5 +107,6 @@ void		 h_pg_promote(struct h_pg *);
 PGconn		*h_pg_connect_to(const struct h_pg *);
 struct h_sse	*h_sse_connect_retry(int port, const char *path,
 		    const char *lastid);
+int64_t		 h_pg_scalar(PGconn *, const char *sql);
 
 #endif
