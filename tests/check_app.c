@@ -1181,6 +1181,85 @@ START_TEST(app_partial_in_batch)
 }
 END_TEST
 
+/*
+ * Turns: with two workers, while a batch is at the database the other
+ * worker takes no connection (for PGSSE_APP_BATCH_WAIT_MS at most, here
+ * long), so the 12 requests that arrive meanwhile wait for the batch's
+ * end and go to the database together, in one pipeline.
+ */
+START_TEST(app_batch_turns)
+{
+	char	 dir[600], pidfile[700], out[8192], uri[32], want[32];
+	int	 port = h_free_port(), f[12], slow, fd, i;
+	long	 n, np;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-turns.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
+	    "PGSSE_APP_THREADS=2 PGSSE_APP_BATCH_WAIT_MS=5000");
+	slow = pipe_hold(port);
+	for (i = 0; i < 12; i++) {
+		ck_assert_int_ge(f[i] = h_connect(port), 0);
+		snprintf(uri, sizeof(uri), "/twice/%d", i);
+		fcgi_send(f[i], uri, NULL);
+	}
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	for (i = 0; i < 12; i++) {
+		ck_assert_msg(fcgi_read(f[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "request %d: no answer", i);
+		snprintf(want, sizeof(want), "%d -", 2 * i);
+		ck_assert_str_eq(body_of(out), want);
+		close(f[i]);
+	}
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/app-metrics", NULL);
+	ck_assert(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(fd);
+	pipe_app_stop(dir, pidfile);
+	n = metric(out, "pgsse_app_pipelined_statements_total");
+	np = metric(out, "pgsse_app_pipelines_total");
+	ck_assert_msg(n >= 12 && np >= 1 && np <= 2, "with two workers, 12 "
+	    "requests that came while a batch was at the database were not "
+	    "run together: %ld statements in %ld pipelines", n, np);
+}
+END_TEST
+
+/*
+ * A slow batch holds the others for PGSSE_APP_BATCH_WAIT_MS at most:
+ * with two workers, one held by /slow, a request that comes meanwhile
+ * is answered while /slow still runs.
+ */
+START_TEST(app_slow_batch_bounded)
+{
+	char	 dir[600], pidfile[700], out[8192];
+	struct pollfd	 pfd;
+	int	 port = h_free_port(), fd, slow;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-bounded.%d",
+	    h_builddir(), (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
+	    "PGSSE_APP_THREADS=2");
+	slow = pipe_hold(port);
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/twice/4", NULL);
+	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer while /slow runs");
+	ck_assert_str_eq(body_of(out), "8 -");
+	close(fd);
+	pfd.fd = slow;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "/twice/4 was answered only "
+	    "after /slow: the slow batch held the other worker");
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1216,6 +1295,8 @@ main(void)
 	tcase_add_test(tc, app_tx_in_batch);
 	tcase_add_test(tc, app_post_tx_read_conn);
 	tcase_add_test(tc, app_partial_in_batch);
+	tcase_add_test(tc, app_batch_turns);
+	tcase_add_test(tc, app_slow_batch_bounded);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
