@@ -1234,6 +1234,27 @@ static volatile sig_atomic_t app_stop;
  */
 static atomic_int app_kept;
 
+/*
+ * Turns. Requests that come while a batch is at the database go there
+ * together in the next batch, in one pipeline, when one worker at a
+ * time takes connections, and only while no batch is at work or the
+ * newest has worked for wait_ns (PGSSE_APP_BATCH_WAIT_MS): a slow batch
+ * holds the others that long at most, and a slow one after it as long
+ * again. A worker whose batch is done takes the next turn at once if
+ * it may, so that a busy program hands no turn between threads. With a
+ * wait of 0 there are no turns: every idle worker waits on the set and
+ * takes what is ready when it wakes, so batches are small.
+ */
+static struct {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* on CLOCK_MONOTONIC */
+	int		 taker;		/* a worker is taking */
+	int		 busy;		/* batches at work */
+	struct timespec	 newest;	/* when the newest was taken */
+	long		 wait_ns;	/* 0: no turns */
+} app_turn = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
+    { 0, 0 }, 0 };
+
 /* Tag of the listening socket in the set (a connection's is its fd). */
 #define APP_EP_LISTEN (-1)
 
@@ -1757,6 +1778,97 @@ app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
 }
 
 /*
+ * Starts turns of ms milliseconds (0: none). Returns 0, or -1 after
+ * logging why.
+ */
+static int
+app_turn_init(long ms)
+{
+	pthread_condattr_t	 ca;
+	int			 er;
+
+	app_turn.wait_ns = ms * 1000000L;
+	if (ms == 0)
+		return 0;
+	if ((er = pthread_condattr_init(&ca)) == 0) {
+		if ((er = pthread_condattr_setclock(&ca,
+		    CLOCK_MONOTONIC)) == 0)
+			er = pthread_cond_init(&app_turn.cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (er != 0)
+		pgsse_log(PGSSE_LOG_ERROR, "turns: %s", strerror(er));
+	return er != 0 ? -1 : 0;
+}
+
+/* Waits for the turn to take connections (returns at once if none). */
+static void
+app_turn_take(void)
+{
+	struct timespec	 now, until;
+
+	if (app_turn.wait_ns == 0)
+		return;
+	pthread_mutex_lock(&app_turn.lock);
+	while (!app_stop) {
+		if (app_turn.taker) {
+			pthread_cond_wait(&app_turn.cond, &app_turn.lock);
+			continue;
+		}
+		if (app_turn.busy == 0)
+			break;
+		until = app_turn.newest;
+		until.tv_nsec += app_turn.wait_ns % 1000000000L;
+		until.tv_sec += app_turn.wait_ns / 1000000000L +
+		    until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > until.tv_sec || (now.tv_sec ==
+		    until.tv_sec && now.tv_nsec >= until.tv_nsec))
+			break;
+		pthread_cond_timedwait(&app_turn.cond, &app_turn.lock, &until);
+	}
+	app_turn.taker = 1;
+	pthread_mutex_unlock(&app_turn.lock);
+}
+
+/* Ends the taker's turn; took says a batch is now at work. */
+static void
+app_turn_took(int took)
+{
+	if (app_turn.wait_ns == 0)
+		return;
+	pthread_mutex_lock(&app_turn.lock);
+	app_turn.taker = 0;
+	if (took) {
+		app_turn.busy++;
+		clock_gettime(CLOCK_MONOTONIC, &app_turn.newest);
+	}
+	pthread_cond_signal(&app_turn.cond);	/* the next taker, in time */
+	pthread_mutex_unlock(&app_turn.lock);
+}
+
+/* Says a batch is done. */
+static void
+app_turn_done(void)
+{
+	if (app_turn.wait_ns == 0)
+		return;
+	pthread_mutex_lock(&app_turn.lock);
+	app_turn.busy--;
+	pthread_mutex_unlock(&app_turn.lock);
+}
+
+/* Wakes every worker waiting for a turn: the program stops. */
+static void
+app_turn_wake(void)
+{
+	pthread_mutex_lock(&app_turn.lock);
+	pthread_cond_broadcast(&app_turn.cond);
+	pthread_mutex_unlock(&app_turn.lock);
+}
+
+/*
  * A worker thread: serves requests with its own database connections
  * (held in own, and lent to each request). At each wake it takes every
  * connection ready (app_next_conns) and serves those with a request
@@ -1765,7 +1877,7 @@ app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
  * (app_run_queued). A connection whose request has not come whole yet
  * is served alone afterwards, its reads bounded by
  * PGSSE_APP_READ_TIMEOUT_SEC (app_accept), so that it cannot hold the
- * others.
+ * others. It takes connections in its turn (app_turn_take).
  */
 static void *
 app_worker(void *arg)
@@ -1781,11 +1893,17 @@ app_worker(void *arg)
 		pgsse_log(PGSSE_LOG_ERROR, "a worker: out of memory");
 		goto out;
 	}
-	while ((n = app_next_conns(w, s)) != -1) {
+	for (;;) {
+		app_turn_take();
+		n = app_next_conns(w, s);
+		app_turn_took(n != -1);
+		if (n == -1)
+			break;
 		k = app_ready(s, n);
 		app_batch(w, &own, s, k);
 		for (i = k; i < n; i++)
 			app_batch(w, &own, &s[i], 1);
+		app_turn_done();
 	}
 	for (i = 0; i < APP_BATCH_MAX; i++)
 		app_free(&s[i].a);
@@ -1944,8 +2062,10 @@ app_run_workers(struct app_worker *w, long n, const char *name,
 	}
 	pgsse_sdnotify("STOPPING=1");
 	FCGX_ShutdownPending();
-	while (app_running(w, started, 1) > 0)
+	while (app_running(w, started, 1) > 0) {
+		app_turn_wake();
 		usleep(50000);
+	}
 	for (i = 0; i < started; i++)
 		pthread_join(w[i].thread, NULL);
 }
@@ -1955,6 +2075,7 @@ struct app_opts {
 	int		 sock;
 	const char	*socket;	/* --socket, or NULL for fd 0 */
 	long		 threads;
+	long		 wait_ms;	/* PGSSE_APP_BATCH_WAIT_MS */
 	const char	*secret;	/* the CSRF secret's file */
 	const char	*dir;		/* the app folder */
 };
@@ -1995,6 +2116,29 @@ app_threads(const char *name, const char *where, const char *z, long *n)
 }
 
 /*
+ * Reads PGSSE_APP_BATCH_WAIT_MS into o (PGSSE_APP_BATCH_WAIT_MS if
+ * unset), after saying why on standard error if it is no number of 0
+ * to PGSSE_APP_BATCH_WAIT_MS_MAX. Returns 0, or -2 (a usage error).
+ */
+static int
+app_batch_wait(const char *name, struct app_opts *o)
+{
+	const char	*z = getenv("PGSSE_APP_BATCH_WAIT_MS");
+	char		*end;
+
+	o->wait_ms = PGSSE_APP_BATCH_WAIT_MS;
+	if (z == NULL)
+		return 0;
+	o->wait_ms = strtol(z, &end, 10);
+	if (*z != '\0' && *end == '\0' && o->wait_ms >= 0 &&
+	    o->wait_ms <= PGSSE_APP_BATCH_WAIT_MS_MAX)
+		return 0;
+	fprintf(stderr, "%s: PGSSE_APP_BATCH_WAIT_MS must be 0 to %d\n",
+	    name, PGSSE_APP_BATCH_WAIT_MS_MAX);
+	return -2;
+}
+
+/*
  * Reads the command line into o: --app only if folder (a program with
  * an app folder that it does not name itself). Returns -1 after printing
  * usage or the version (exit 0), -2 on a usage error, after saying why
@@ -2019,6 +2163,8 @@ app_args(const char *name, int folder, int argc, char *argv[],
 	o->threads = PGSSE_APP_THREADS;
 	if (z != NULL && app_threads(name, "PGSSE_APP_THREADS", z,
 	    &o->threads) != 0)
+		return -2;
+	if (app_batch_wait(name, o) != 0)
 		return -2;
 	o->secret = getenv("PGSSE_SECRET_FILE");
 	if (folder)
@@ -2281,7 +2427,7 @@ app_main(const char *name, int folder, const char *dir,
 		app_def_swap(NULL);
 		return 0;
 	}
-	if ((ep = app_ep(o.sock)) == -1)
+	if ((ep = app_ep(o.sock)) == -1 || app_turn_init(o.wait_ms) == -1)
 		return 1;
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < o.threads; i++) {

@@ -47,6 +47,11 @@ typedef struct pgsse_app pgsse_app;
 /* Worker threads: the default, and the most --threads accepts. */
 #define PGSSE_APP_THREADS 4
 #define PGSSE_APP_THREADS_MAX 64
+/* Milliseconds a batch of requests at work keeps the other workers
+ * from taking new ones (turns: pgsse_app(3)), the default; 0: no turns,
+ * every idle worker takes what is ready. And the most it may be. */
+#define PGSSE_APP_BATCH_WAIT_MS 1
+#define PGSSE_APP_BATCH_WAIT_MS_MAX 10000
 /* FastCGI connections a program keeps open for the web server between
  * requests (FCGI_KEEP_CONN); past it, one is closed after its request
  * and the server opens another. An idle kept one holds no thread. */
