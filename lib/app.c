@@ -1250,10 +1250,11 @@ static struct {
 	pthread_cond_t	 cond;		/* on CLOCK_MONOTONIC */
 	int		 taker;		/* a worker is taking */
 	int		 busy;		/* batches at work */
+	int		 timed;		/* workers waiting till a batch is late */
 	struct timespec	 newest;	/* when the newest was taken */
 	long		 wait_ns;	/* 0: no turns */
 } app_turn = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
-    { 0, 0 }, 0 };
+    0, { 0, 0 }, 0 };
 
 /* Tag of the listening socket in the set (a connection's is its fd). */
 #define APP_EP_LISTEN (-1)
@@ -1826,7 +1827,9 @@ app_turn_take(void)
 		if (now.tv_sec > until.tv_sec || (now.tv_sec ==
 		    until.tv_sec && now.tv_nsec >= until.tv_nsec))
 			break;
+		app_turn.timed++;
 		pthread_cond_timedwait(&app_turn.cond, &app_turn.lock, &until);
+		app_turn.timed--;
 	}
 	app_turn.taker = 1;
 	pthread_mutex_unlock(&app_turn.lock);
@@ -1844,7 +1847,8 @@ app_turn_took(int took)
 		app_turn.busy++;
 		clock_gettime(CLOCK_MONOTONIC, &app_turn.newest);
 	}
-	pthread_cond_signal(&app_turn.cond);	/* the next taker, in time */
+	if (app_turn.timed == 0)	/* else one wakes in time anyway */
+		pthread_cond_signal(&app_turn.cond);
 	pthread_mutex_unlock(&app_turn.lock);
 }
 
