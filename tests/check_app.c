@@ -1260,6 +1260,95 @@ START_TEST(app_slow_batch_bounded)
 }
 END_TEST
 
+/*
+ * Turns: a slow batch holds the others for PGSSE_APP_BATCH_WAIT_MS at
+ * most, not every batch after it. With two workers, one held by /slow
+ * (0.5 s) for longer than the wait (0.1 s), ten requests sent one after
+ * another are each taken at once by the other, and all are answered
+ * while /slow still runs: a fast batch that is done already holds none.
+ */
+START_TEST(app_turn_slow_no_toll)
+{
+	char	 dir[600], pidfile[700], out[8192], uri[32], want[32];
+	struct pollfd	 pfd;
+	int	 port = h_free_port(), fd, slow, i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-toll.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
+	    "PGSSE_APP_THREADS=2 PGSSE_APP_BATCH_WAIT_MS=100");
+	slow = pipe_hold(port);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_ge(fd = h_connect(port), 0);
+		snprintf(uri, sizeof(uri), "/twice/%d", i);
+		fcgi_send(fd, uri, NULL);
+		ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+		    "request %d: no answer", i);
+		snprintf(want, sizeof(want), "%d -", 2 * i);
+		ck_assert_str_eq(body_of(out), want);
+		close(fd);
+	}
+	pfd.fd = slow;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "10 requests one after another "
+	    "were answered only after /slow (0.5 s): each waited "
+	    "PGSSE_APP_BATCH_WAIT_MS (0.1 s) after the one before it, done "
+	    "already, while /slow had been at work longer than that");
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
+/*
+ * Turns: a request taken in one batch with a slow one waits for it.
+ * With three workers, /slow (0.5 s) holds one; another /slow and then
+ * /twice/4 come within the wait (0.1 s), and go together to one worker
+ * while the third has nothing to do. /twice/4 is to be answered while
+ * the first /slow still runs: the slow batch holds it for the wait at
+ * most, not for the whole of the second /slow.
+ */
+START_TEST(app_turn_fast_with_slow)
+{
+	char	 dir[600], pidfile[700], out[8192];
+	struct pollfd	 pfd[2];
+	int	 port = h_free_port(), fd, slow, slow2;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-mate.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
+	    "PGSSE_APP_THREADS=3 PGSSE_APP_BATCH_WAIT_MS=100");
+	ck_assert_int_ge(slow = h_connect(port), 0);
+	fcgi_send(slow, "/slow", NULL);
+	usleep(20000);		/* a worker takes it */
+	ck_assert_int_ge(slow2 = h_connect(port), 0);
+	fcgi_send(slow2, "/slow", NULL);
+	usleep(20000);
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/twice/4", NULL);
+	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer to /twice/4");
+	ck_assert_str_eq(body_of(out), "8 -");
+	close(fd);
+	pfd[0].fd = slow;
+	pfd[1].fd = slow2;
+	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[0].revents = pfd[1].revents = 0;
+	ck_assert_msg(poll(pfd, 2, 0) == 0, "/twice/4 was answered only "
+	    "after /slow (0.5 s), with a third worker idle: it went in one "
+	    "batch with the /slow that came in the same wait (0.1 s) and "
+	    "waited for all of it");
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	ck_assert(fcgi_read(slow2, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	close(slow2);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1297,6 +1386,8 @@ main(void)
 	tcase_add_test(tc, app_partial_in_batch);
 	tcase_add_test(tc, app_batch_turns);
 	tcase_add_test(tc, app_slow_batch_bounded);
+	tcase_add_test(tc, app_turn_slow_no_toll);
+	tcase_add_test(tc, app_turn_fast_with_slow);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
