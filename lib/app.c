@@ -1196,6 +1196,8 @@ struct app_worker {
 	const struct pgsse_route *routes;
 	const char		*conninfo;
 	const char		*rconninfo;	/* for GET, or NULL */
+	int			 busy;		/* app_turn.lock: a batch */
+	struct timespec		 t0;		/* app_turn.lock: taken then */
 };
 
 /*
@@ -1237,24 +1239,27 @@ static atomic_int app_kept;
 /*
  * Turns. Requests that come while a batch is at the database go there
  * together in the next batch, in one pipeline, when one worker at a
- * time takes connections, and only while no batch is at work or the
- * newest has worked for wait_ns (PGSSE_APP_BATCH_WAIT_MS): a slow batch
- * holds the others that long at most, and a slow one after it as long
- * again. A worker whose batch is done takes the next turn at once if
- * it may, so that a busy program hands no turn between threads. With a
- * wait of 0 there are no turns: every idle worker waits on the set and
- * takes what is ready when it wakes, so batches are small.
+ * time takes connections, and only while no batch younger than wait
+ * (PGSSE_APP_BATCH_WAIT_MS) is at work. A worker whose batch is done
+ * takes the next turn at once if it may, so that a busy program hands
+ * no turn between threads. Past the wait, a slow batch holds no one:
+ * the next worker takes one connection, not all that are ready, so that
+ * while something slow runs, new requests share no batch (a fast one
+ * would wait for a slow one taken with it). With a wait of 0 there are
+ * no turns: every idle worker waits on the set and takes what is ready
+ * when it wakes, so batches are small. Each worker's batch (busy, and
+ * when it was taken) is in its struct app_worker, under lock.
  */
 static struct {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;		/* on CLOCK_MONOTONIC */
 	int		 taker;		/* a worker is taking */
-	int		 busy;		/* batches at work */
 	int		 timed;		/* workers waiting till a batch is late */
-	struct timespec	 newest;	/* when the newest was taken */
-	long		 wait_ns;	/* 0: no turns */
+	struct app_worker *w;		/* the workers */
+	long		 nw;
+	struct timespec	 wait;		/* zero: no turns */
 } app_turn = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
-    0, { 0, 0 }, 0 };
+    NULL, 0, { 0, 0 } };
 
 /* Tag of the listening socket in the set (a connection's is its fd). */
 #define APP_EP_LISTEN (-1)
@@ -1389,21 +1394,22 @@ app_accept(struct app_worker *w)
 
 /*
  * Takes the connections w's worker is to read a request from: those
- * the set says are ready, up to APP_BATCH_MAX. Kept ones come first:
- * their events are one-shot, so one left would never come again; then
- * new ones are accepted while there is room and one is waiting. Fills
+ * the set says are ready, up to max (at most APP_BATCH_MAX). Kept ones
+ * come first: their events are one-shot, so one left would never come
+ * again; then new ones are accepted while there is room and one is
+ * waiting. Fills
  * s with each descriptor and whether it was kept (in the set). Returns
  * how many (at least 1), or -1 once the program stops (or the set
  * fails) with none taken.
  */
 static int
-app_next_conns(struct app_worker *w, struct app_slot *s)
+app_next_conns(struct app_worker *w, struct app_slot *s, int max)
 {
 	struct epoll_event	 ev[APP_BATCH_MAX];
 	int			 i, k, n = 0, fd, listen;
 
 	while (n == 0 && !app_stop) {
-		if ((k = epoll_wait(w->ep, ev, APP_BATCH_MAX, -1)) == -1) {
+		if ((k = epoll_wait(w->ep, ev, max, -1)) == -1) {
 			if (errno == EINTR)
 				continue;
 			pgsse_log(PGSSE_LOG_ERROR, "epoll_wait: %s",
@@ -1419,8 +1425,7 @@ app_next_conns(struct app_worker *w, struct app_slot *s)
 			s[n].fd = ev[i].data.fd;
 			s[n++].inset = 1;
 		}
-		while (listen && n < APP_BATCH_MAX &&
-		    (fd = app_accept(w)) != -1) {
+		while (listen && n < max && (fd = app_accept(w)) != -1) {
 			s[n].fd = fd;
 			s[n++].inset = 0;
 		}
@@ -1779,16 +1784,19 @@ app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
 }
 
 /*
- * Starts turns of ms milliseconds (0: none). Returns 0, or -1 after
- * logging why.
+ * Starts turns of ms milliseconds (0: none) among the n workers of w.
+ * Returns 0, or -1 after logging why.
  */
 static int
-app_turn_init(long ms)
+app_turn_init(long ms, struct app_worker *w, long n)
 {
 	pthread_condattr_t	 ca;
 	int			 er;
 
-	app_turn.wait_ns = ms * 1000000L;
+	app_turn.wait.tv_sec = ms / 1000;
+	app_turn.wait.tv_nsec = ms % 1000 * 1000000L;
+	app_turn.w = w;
+	app_turn.nw = n;
 	if (ms == 0)
 		return 0;
 	if ((er = pthread_condattr_init(&ca)) == 0) {
@@ -1802,64 +1810,108 @@ app_turn_init(long ms)
 	return er != 0 ? -1 : 0;
 }
 
-/* Waits for the turn to take connections (returns at once if none). */
-static void
+/* Returns 1 if turns are on (PGSSE_APP_BATCH_WAIT_MS is not 0). */
+static int
+app_turn_on(void)
+{
+	return app_turn.wait.tv_sec != 0 || app_turn.wait.tv_nsec != 0;
+}
+
+/* Returns <0, 0 or >0 as a is before, at or after b. */
+static int
+app_ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return (a->tv_nsec > b->tv_nsec) - (a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Sets *until to when the youngest batch at work is as old as the
+ * wait. Returns 0 if no batch is at work, else 1. Under lock.
+ */
+static int
+app_turn_until(struct timespec *until)
+{
+	long	 i;
+	int	 any = 0;
+
+	for (i = 0; i < app_turn.nw; i++)
+		if (app_turn.w[i].busy && (!any || app_ts_cmp(
+		    &app_turn.w[i].t0, until) > 0)) {
+			*until = app_turn.w[i].t0;
+			any = 1;
+		}
+	if (!any)
+		return 0;
+	until->tv_sec += app_turn.wait.tv_sec;
+	if ((until->tv_nsec += app_turn.wait.tv_nsec) >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+	return 1;
+}
+
+/*
+ * Waits for the turn to take connections (at once if turns are off).
+ * Returns how many to take: APP_BATCH_MAX if no batch is at work (or
+ * turns are off), 1 if only batches older than the wait are.
+ */
+static int
 app_turn_take(void)
 {
 	struct timespec	 now, until;
+	int		 max = APP_BATCH_MAX;
 
-	if (app_turn.wait_ns == 0)
-		return;
+	if (!app_turn_on())
+		return max;
 	pthread_mutex_lock(&app_turn.lock);
 	while (!app_stop) {
 		if (app_turn.taker) {
 			pthread_cond_wait(&app_turn.cond, &app_turn.lock);
 			continue;
 		}
-		if (app_turn.busy == 0)
+		if (!app_turn_until(&until))
 			break;
-		until = app_turn.newest;
-		until.tv_nsec += app_turn.wait_ns % 1000000000L;
-		until.tv_sec += app_turn.wait_ns / 1000000000L +
-		    until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > until.tv_sec || (now.tv_sec ==
-		    until.tv_sec && now.tv_nsec >= until.tv_nsec))
+		if (app_ts_cmp(&now, &until) >= 0) {
+			max = 1;
 			break;
+		}
 		app_turn.timed++;
 		pthread_cond_timedwait(&app_turn.cond, &app_turn.lock, &until);
 		app_turn.timed--;
 	}
 	app_turn.taker = 1;
 	pthread_mutex_unlock(&app_turn.lock);
+	return max;
 }
 
-/* Ends the taker's turn; took says a batch is now at work. */
+/* Ends w's turn to take; took says w's batch is now at work. */
 static void
-app_turn_took(int took)
+app_turn_took(struct app_worker *w, int took)
 {
-	if (app_turn.wait_ns == 0)
+	if (!app_turn_on())
 		return;
 	pthread_mutex_lock(&app_turn.lock);
 	app_turn.taker = 0;
 	if (took) {
-		app_turn.busy++;
-		clock_gettime(CLOCK_MONOTONIC, &app_turn.newest);
+		w->busy = 1;
+		clock_gettime(CLOCK_MONOTONIC, &w->t0);
 	}
 	if (app_turn.timed == 0)	/* else one wakes in time anyway */
 		pthread_cond_signal(&app_turn.cond);
 	pthread_mutex_unlock(&app_turn.lock);
 }
 
-/* Says a batch is done. */
+/* Says w's batch is done. */
 static void
-app_turn_done(void)
+app_turn_done(struct app_worker *w)
 {
-	if (app_turn.wait_ns == 0)
+	if (!app_turn_on())
 		return;
 	pthread_mutex_lock(&app_turn.lock);
-	app_turn.busy--;
+	w->busy = 0;
 	pthread_mutex_unlock(&app_turn.lock);
 }
 
@@ -1898,16 +1950,15 @@ app_worker(void *arg)
 		goto out;
 	}
 	for (;;) {
-		app_turn_take();
-		n = app_next_conns(w, s);
-		app_turn_took(n != -1);
+		n = app_next_conns(w, s, app_turn_take());
+		app_turn_took(w, n != -1);
 		if (n == -1)
 			break;
 		k = app_ready(s, n);
 		app_batch(w, &own, s, k);
 		for (i = k; i < n; i++)
 			app_batch(w, &own, &s[i], 1);
-		app_turn_done();
+		app_turn_done(w);
 	}
 	for (i = 0; i < APP_BATCH_MAX; i++)
 		app_free(&s[i].a);
@@ -2431,7 +2482,8 @@ app_main(const char *name, int folder, const char *dir,
 		app_def_swap(NULL);
 		return 0;
 	}
-	if ((ep = app_ep(o.sock)) == -1 || app_turn_init(o.wait_ms) == -1)
+	if ((ep = app_ep(o.sock)) == -1 || app_turn_init(o.wait_ms, w,
+	    o.threads) == -1)
 		return 1;
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < o.threads; i++) {
