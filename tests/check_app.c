@@ -1349,6 +1349,48 @@ START_TEST(app_turn_fast_with_slow)
 }
 END_TEST
 
+/*
+ * A batch answers its declared routes first: a slow C route taken in
+ * one batch with a declared GET does not hold it. With two workers and
+ * a long wait, /slow holds one; /tx/sleep (a C route of half a second)
+ * and /twice/4 come meanwhile and are taken together once /slow is
+ * done. /twice/4 is to be answered while /tx/sleep still runs.
+ */
+START_TEST(app_batch_declared_first)
+{
+	char	 dir[600], pidfile[700], out[8192];
+	struct pollfd	 pfd;
+	int	 port = h_free_port(), fd, slow, sleeper;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-first.%d", h_builddir(),
+	    (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "tests/txapp",
+	    "PGSSE_APP_THREADS=2 PGSSE_APP_BATCH_WAIT_MS=5000");
+	slow = pipe_hold(port);
+	ck_assert_int_ge(sleeper = h_connect(port), 0);
+	fcgi_send(sleeper, "/tx/sleep", NULL);
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/twice/4", NULL);
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer to /twice/4");
+	ck_assert_str_eq(body_of(out), "8 -");
+	close(fd);
+	pfd.fd = sleeper;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "/twice/4 was answered only "
+	    "after /tx/sleep (a slow C route taken in its batch): the C "
+	    "route ran first and held it");
+	ck_assert(fcgi_read(sleeper, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	ck_assert_str_eq(body_of(out), "slept\n");
+	close(sleeper);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1388,6 +1430,7 @@ main(void)
 	tcase_add_test(tc, app_slow_batch_bounded);
 	tcase_add_test(tc, app_turn_slow_no_toll);
 	tcase_add_test(tc, app_turn_fast_with_slow);
+	tcase_add_test(tc, app_batch_declared_first);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -109,6 +109,19 @@ tx_whoami(pgsse_app *a)
 	return PGSSE_HTTP_200;
 }
 
+/* GET /tx/sleep: a slow C route (half a second in the database). */
+static enum pgsse_http_status
+tx_sleep(pgsse_app *a)
+{
+	PGresult	*res;
+
+	if ((res = pgsse_app_query(a, "select pg_sleep(0.5)", 0)) == NULL)
+		return pgsse_app_db_error(a, "query failed");
+	PQclear(res);
+	pgsse_app_html(a, "slept\n");
+	return PGSSE_HTTP_200;
+}
+
 static const struct pgsse_route routes[] = {
 	{ PGSSE_METHOD_GET, "/tx/whoami", tx_whoami },
 	{ PGSSE_METHOD_POST, "/tx/whoami", tx_whoami },
@@ -118,6 +131,7 @@ static const struct pgsse_route routes[] = {
 	{ PGSSE_METHOD_POST, "/tx/open", tx_open },
 	{ PGSSE_METHOD_GET, "/tx/err", tx_err },
 	{ PGSSE_METHOD_GET, "/tx/check", tx_check },
+	{ PGSSE_METHOD_GET, "/tx/sleep", tx_sleep },
 	{ PGSSE_METHOD_POST, "/tx/check", tx_check },
 	{ PGSSE_METHOD__MAX, NULL, NULL }
 };
