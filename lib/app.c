@@ -1214,6 +1214,10 @@ struct app_slot {
 	int			 queued;	/* call waits for the pipeline */
 	size_t			 route;		/* call's, of the folder */
 	struct pgsse_appdef_call call;
+	int			 later;		/* rt runs after the pipeline */
+	const struct pgsse_route *rt;
+	long			 decl;		/* rt's index if declared, or -1 */
+	int			 read;		/* rt queries on the read conn */
 };
 
 /* Set by SIGTERM or SIGINT: the workers are to stop. */
@@ -1574,8 +1578,8 @@ app_swap_conns(struct pgsse_app *x, struct pgsse_app *y)
  * Takes s's request as far as its route, with the connections of own
  * lent to it (none if its fd is -1: it had none). A declared GET
  * route's statement is queued in s (bound, to run in app_run_queued);
- * any other route runs now, and a transaction it left open is rolled
- * back before the next request uses the connections.
+ * any other route is to run after the pipeline (app_run_later), so
+ * that a slow one holds no declared GET taken with it.
  */
 static void
 app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
@@ -1585,7 +1589,7 @@ app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 	enum pgsse_http_status		 st;
 	long				 decl;
 
-	s->queued = 0;
+	s->queued = s->later = 0;
 	if (s->fd == -1)
 		return;
 	memset(&s->req, 0, sizeof(s->req));
@@ -1595,10 +1599,12 @@ app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 	app_swap_conns(own, a);
 	if ((rt = app_route(a, w->routes, &decl)) == NULL)
 		goto out;
-	if (decl < 0 || rt->method != PGSSE_METHOD_GET)
-		app_respond(a, decl >= 0 ? pgsse_appdef_serve(a, a->def,
-		    (size_t)decl) : rt->fn(a));
-	else if ((st = pgsse_appdef_bind(a, a->def, (size_t)decl,
+	if (decl < 0 || rt->method != PGSSE_METHOD_GET) {
+		s->rt = rt;
+		s->decl = decl;
+		s->read = a->c.read;
+		s->later = 1;
+	} else if ((st = pgsse_appdef_bind(a, a->def, (size_t)decl,
 	    &s->call)) != PGSSE_HTTP_200)
 		app_respond(a, st);
 	else {
@@ -1607,8 +1613,25 @@ app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 		own->stmtsmax = a->stmtsmax;
 	}
 out:
-	if (!s->queued)
-		app_end_tx(a);
+	app_swap_conns(own, a);
+}
+
+/*
+ * Runs the route of s's request that app_begin left for later, with the
+ * connections of own lent, on the connection it chose; a transaction
+ * the route left open is rolled back before the next request uses the
+ * connections.
+ */
+static void
+app_run_later(struct pgsse_app *own, struct app_slot *s)
+{
+	struct pgsse_app	*a = &s->a;
+
+	app_swap_conns(own, a);
+	app_use(a, s->read);
+	app_respond(a, s->decl >= 0 ? pgsse_appdef_serve(a, a->def,
+	    (size_t)s->decl) : s->rt->fn(a));
+	app_end_tx(a);
 	app_swap_conns(own, a);
 }
 
@@ -1760,8 +1783,9 @@ app_ready(struct app_slot *s, int n)
 /*
  * Serves the n requests on the connections in s: reads each (libfcgi
  * closes one that has none), takes each as far as its route (one that
- * needs no pipeline is answered then), runs the queued statements
- * together, and answers their requests.
+ * needs no database is answered then), runs the queued statements
+ * together and answers their requests, then runs the other routes (C
+ * routes, POST) one by one, each answered as it ends.
  */
 static void
 app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
@@ -1774,13 +1798,18 @@ app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
 			s[i].fd = -1;
 	for (i = 0; i < n; i++) {
 		app_begin(w, own, &s[i]);
-		if (!s[i].queued)	/* answered: out at once */
+		if (!s[i].queued && !s[i].later)  /* answered: out at once */
 			app_finish(w, own, &s[i]);
 	}
 	app_run_queued(own, s, n);
 	for (i = 0; i < n; i++)
 		if (s[i].queued)
 			app_finish(w, own, &s[i]);
+	for (i = 0; i < n; i++)
+		if (s[i].later) {
+			app_run_later(own, &s[i]);
+			app_finish(w, own, &s[i]);
+		}
 }
 
 /*
