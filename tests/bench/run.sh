@@ -172,7 +172,8 @@ nchan_stop() {
 }
 
 # pgnx_start: pgsse-stream as a FastCGI server of its own behind nginx,
-# one worker like nchan's, with the shipped server block
+# one worker like nchan's (each stream two of its connections: the
+# client's and pgsse-stream's), with the shipped server block
 # (etc/nginx/pgsse-nginx.conf.in) for its port and paths; waits until it
 # answers; sets xport, xpid (nginx) and xspid (pgsse-stream).
 pgnx_start() {
@@ -192,7 +193,7 @@ worker_processes 1;
 worker_rlimit_nofile $hard;
 pid $tmp/pgnx/nginx.pid;
 error_log $tmp/pgnx/error.log warn;
-events { worker_connections $((hard / 2 - 500)); }
+events { worker_connections $((hard - 500)); }
 http {
   access_log off;
   client_body_temp_path $tmp/pgnx/tmp;
@@ -754,12 +755,17 @@ print_w7() {
 # while the fresh 9,000 sit idle at the default heartbeat.
 declare -A st
 
-# storm_open SYS HOLD: on a new server, 9,000 clients open streams at
+# storm_open SYS HOLD: on a new server of SYS (pgsse behind lighttpd,
+# pgnx: pgsse behind nginx, or nchan), 9,000 clients open streams at
 # once and hold them HOLD s (the heartbeat's CPU measured meanwhile on
 # pgsse), then leave.
 storm_open() {
 	local sys=$1 hold=$2 fd loadpid res s0 w0 s1 w1
-	if [ "$sys" = pgsse ]; then lighttpd_stop; lighttpd_start; else nchan_stop; nchan_start; fi
+	case $sys in
+	pgsse) lighttpd_stop; lighttpd_start ;;
+	pgnx) lighttpd_stop; [ -z "${xpid:-}" ] || pgnx_stop; pgnx_start ;;
+	*) nchan_stop; nchan_start ;;
+	esac
 	coproc OPEN { "$load" -p "$(port_of "$sys")" -u "$(path_of "$sys")" -c "$storm" -d "$hold" -W 60; }
 	loadpid=$OPEN_PID
 	exec {fd}<&"${OPEN[0]}"
@@ -843,16 +849,17 @@ storm_resume() {
 run_storm() {
 	local sys
 	echo "Storms: $storm streams fresh, then $storm more once they left" >&2
-	for sys in pgsse nchan; do
-		if [ "$sys" = pgsse ]; then storm_open pgsse "$hb_secs"; else storm_open nchan 1; fi
+	for sys in pgsse pgnx nchan; do
+		if [ "$sys" = pgsse ]; then storm_open pgsse "$hb_secs"; else storm_open "$sys" 1; fi
 		storm_arrive "$sys"
+		if [ "$sys" = pgnx ]; then pgnx_stop; lighttpd_start; fi
 	done
 }
 
 # print_storm: those storms' figures.
 print_storm() {
 	local sys
-	for sys in pgsse nchan; do
+	for sys in pgsse pgnx nchan; do
 		echo "$sys: fresh ${st[$sys,fresh_n]} open in ${st[$sys,fresh_ms]} ms; after others left ${st[$sys,left_n]} open in ${st[$sys,left_ms]} ms"
 	done
 	print_heartbeat
@@ -966,6 +973,8 @@ storm_rows() {
 	local r ok
 	r=$(ratio "${st[pgsse,fresh_ms]}" "${st[nchan,fresh_ms]}")
 	echo "| Storm: time to open $storm streams on a new server (ms) | ${st[pgsse,fresh_ms]} (${st[pgsse,fresh_n]} open) | ${st[nchan,fresh_ms]} (${st[nchan,fresh_n]} open) | $r | ≤ 1.0 | $(goal "$r" 1.0 le) |"
+	r=$(ratio "${st[pgnx,fresh_ms]}" "${st[nchan,fresh_ms]}")
+	echo "| Storm: the same, pgsse behind nginx (one worker, like nchan's) | ${st[pgnx,fresh_ms]} (${st[pgnx,fresh_n]} open) | ${st[nchan,fresh_ms]} (${st[nchan,fresh_n]} open) | $r | ≤ 1.0 | $(goal "$r" 1.0 le) |"
 	r=$(ratio "${st[pgsse,left_ms]}" "${st[nchan,left_ms]}")
 	ok=$([ "${st[pgsse,left_n]}" = "$storm" ] && echo met || echo "not met")
 	echo "| Storm: $storm new clients right after $storm others left: open, and the time (ms) | ${st[pgsse,left_n]} in ${st[pgsse,left_ms]} | ${st[nchan,left_n]} in ${st[nchan,left_ms]} | $r | all $storm open | $ok |"
