@@ -978,6 +978,9 @@ storm_rows() {
 	r=$(ratio "${st[pgsse,left_ms]}" "${st[nchan,left_ms]}")
 	ok=$([ "${st[pgsse,left_n]}" = "$storm" ] && echo met || echo "not met")
 	echo "| Storm: $storm new clients right after $storm others left: open, and the time (ms) | ${st[pgsse,left_n]} in ${st[pgsse,left_ms]} | ${st[nchan,left_n]} in ${st[nchan,left_ms]} | $r | all $storm open | $ok |"
+	r=$(ratio "${st[pgnx,left_ms]}" "${st[nchan,left_ms]}")
+	ok=$([ "${st[pgnx,left_n]}" = "$storm" ] && echo met || echo "not met")
+	echo "| Storm: the same, pgsse behind nginx (nginx closes a departed client's FastCGI connection at once) | ${st[pgnx,left_n]} in ${st[pgnx,left_ms]} | ${st[nchan,left_n]} in ${st[nchan,left_ms]} | $r | all $storm open | $ok |"
 	r=$(ratio "${st[pgsse,back_ms]}" "${st[nchan,back_ms]}")
 	ok=$([ "${st[pgsse,back_n]}" = "$storm" ] && [ "${st[pgsse,lost]}" = 0 ] && [ "${st[pgsse,dups]}" = 0 ] && goal "$r" 1.0 le || echo "not met")
 	echo "| Storm: $storm clients resuming with Last-Event-ID, all back (ms): pgsse-stream killed vs nginx restarted | ${st[pgsse,back_ms]} (${st[pgsse,back_n]} back, lost ${st[pgsse,lost]}, dups ${st[pgsse,dups]}) | ${st[nchan,back_ms]} (${st[nchan,back_n]} back; with Last-Event-ID ${st[nchanid,back_n]} back, workers aborted ${st[nchanid,aborts]}) | $r | ≤ 1.0, all back, 0 lost | $ok |"
