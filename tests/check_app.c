@@ -1391,6 +1391,58 @@ START_TEST(app_batch_declared_first)
 }
 END_TEST
 
+/*
+ * Turns: past the wait, a request with a worker idle waits for the wait
+ * at most, however many come together. With five workers, one held by
+ * /slow past the wait (0.2 s), four more /slow come at once: one idle
+ * worker each. They are to run side by side and be answered within the
+ * wait of one another, not taken one per wait (the next taker waiting
+ * for the one just taken to be as old as the wait), the last 0.6 s
+ * after the first: with requests longer than the wait, that caps the
+ * program at one request a wait, whatever its threads.
+ */
+START_TEST(app_turn_one_per_wait)
+{
+	char	 dir[600], pidfile[700], out[8192];
+	struct pollfd	 pfd[4];
+	int	 port = h_free_port(), f[4], slow, i, left;
+
+	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-perwait.%d",
+	    h_builddir(), (int)getpid());
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
+	    "PGSSE_APP_THREADS=5 PGSSE_APP_BATCH_WAIT_MS=200");
+	slow = pipe_hold(port);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_ge(f[i] = h_connect(port), 0);
+		fcgi_send(f[i], "/slow", NULL);
+		pfd[i].fd = f[i];
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	ck_assert_msg(poll(pfd, 4, REQ_TIMEOUT_SEC * 1000) > 0,
+	    "no answer to any of four /slow");
+	left = 4;
+	for (i = 0; i < 4; i++)
+		left -= pfd[i].revents != 0;
+	usleep(200000);		/* the wait, once */
+	for (i = 0; i < 4; i++)
+		pfd[i].revents = 0;
+	ck_assert_msg(poll(pfd, 4, 0) == 4, "four /slow that came together "
+	    "with four workers idle, past the wait (0.2 s) of a batch at "
+	    "work: only %d of them answered a wait after the first (%d left "
+	    "then): taken one per wait", poll(pfd, 4, 0), left);
+	for (i = 0; i < 4; i++) {
+		ck_assert(fcgi_read(f[i], REQ_TIMEOUT_SEC, out, sizeof(out)));
+		ck_assert_str_eq(body_of(out), " -");
+		close(f[i]);
+	}
+	ck_assert(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)));
+	close(slow);
+	pipe_app_stop(dir, pidfile);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1431,6 +1483,7 @@ main(void)
 	tcase_add_test(tc, app_turn_slow_no_toll);
 	tcase_add_test(tc, app_turn_fast_with_slow);
 	tcase_add_test(tc, app_batch_declared_first);
+	tcase_add_test(tc, app_turn_one_per_wait);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
