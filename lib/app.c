@@ -1251,8 +1251,11 @@ static atomic_int app_kept;
  * while something slow runs, new requests share no batch (a fast one
  * would wait for a slow one taken with it). With a wait of 0 there are
  * no turns: every idle worker waits on the set and takes what is ready
- * when it wakes, so batches are small. Each worker's batch (busy, and
- * when it was taken) is in its struct app_worker, under lock.
+ * when it wakes, so batches are small. A request taken alone past the
+ * wait holds no one either: while something slow runs, requests are
+ * taken one by one by every worker free, as with no turns. Each
+ * worker's batch (busy, and when it was taken) is in its struct
+ * app_worker, under lock.
  */
 static struct {
 	pthread_mutex_t	 lock;
@@ -1264,6 +1267,8 @@ static struct {
 	struct timespec	 wait;		/* zero: no turns */
 } app_turn = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
     NULL, 0, { 0, 0 } };
+
+static int	 app_turn_max(int);
 
 /* Tag of the listening socket in the set (a connection's is its fd). */
 #define APP_EP_LISTEN (-1)
@@ -1420,6 +1425,7 @@ app_next_conns(struct app_worker *w, struct app_slot *s, int max)
 			    strerror(errno));
 			return -1;
 		}
+		max = app_turn_max(max);
 		for (i = listen = 0; i < k; i++) {
 			if (ev[i].data.fd == APP_EP_LISTEN) {
 				listen = 1;
@@ -1916,15 +1922,40 @@ app_turn_take(void)
 	return max;
 }
 
-/* Ends w's turn to take; took says w's batch is now at work. */
-static void
-app_turn_took(struct app_worker *w, int took)
+/*
+ * Returns how many connections the taker is to take, now that the set
+ * woke it: APP_BATCH_MAX once no batch is at work (they ended while it
+ * waited on the set: none can start meanwhile), else max.
+ */
+static int
+app_turn_max(int max)
 {
+	struct timespec	 until;
+
+	if (max == APP_BATCH_MAX || !app_turn_on())
+		return max;
+	pthread_mutex_lock(&app_turn.lock);
+	if (!app_turn_until(&until))
+		max = APP_BATCH_MAX;
+	pthread_mutex_unlock(&app_turn.lock);
+	return max;
+}
+
+/*
+ * Ends w's turn to take; took says w's batch of n is now at work. One
+ * request taken alone past the wait (n is 1 while others are at work)
+ * holds no one: the next worker may take the next one at once.
+ */
+static void
+app_turn_took(struct app_worker *w, int took, int n)
+{
+	struct timespec	 until;
+
 	if (!app_turn_on())
 		return;
 	pthread_mutex_lock(&app_turn.lock);
 	app_turn.taker = 0;
-	if (took) {
+	if (took && (n > 1 || !app_turn_until(&until))) {
 		w->busy = 1;
 		clock_gettime(CLOCK_MONOTONIC, &w->t0);
 	}
@@ -1980,7 +2011,7 @@ app_worker(void *arg)
 	}
 	for (;;) {
 		n = app_next_conns(w, s, app_turn_take());
-		app_turn_took(w, n != -1);
+		app_turn_took(w, n != -1, n);
 		if (n == -1)
 			break;
 		k = app_ready(s, n);
