@@ -550,6 +550,9 @@ w5_rows() {
 		p=$(kv "$w5line" w5_pgsse_t1)
 		r=$(ratio "$p" "$php")
 		echo "| W5 the same, pgsse-app with one worker thread per process (bigger batches), vs PHP-FPM | $p | $php | $r | (≥ 3) | $(goal "$r" 3 ge) |"
+		p=$(kv "$w5line" w5_pgsse_cookie)
+		r=$(ratio "$p" "$(kv "$w5line" w5_php_cookie)")
+		echo "| W5 the same, each request with the session's CSRF cookie, as a browser's htmx request sends it (pgsse-app checks the token instead of issuing one) | $p | $(kv "$w5line" w5_php_cookie) | $r | (≥ 3) | $(goal "$r" 3 ge) |"
 		p=$(kv "$w5line" w5_nodb)
 		r=$(ratio "$p" "$php")
 		echo "| W5 ceiling: pgsse-app answering a path with no route (FastCGI through lighttpd, no database), vs PHP-FPM's fragment | $p | $php | $r | (none) | the most any fragment gets behind this lighttpd |"

@@ -17,7 +17,9 @@
 # worker thread per process) and w5_nodb (pgsse-app answering 404 for a
 # path with no route: lighttpd's FastCGI and pgsse-app with no database
 # work, the ceiling of any fragment behind this lighttpd), each also
-# against PHP-FPM (w5_t1_vs_php, w5_nodb_vs_php).
+# against PHP-FPM (w5_t1_vs_php, w5_nodb_vs_php); w5_pgsse_cookie and
+# w5_php_cookie, both with the session's CSRF cookie, as a browser's
+# htmx request sends it (w5_cookie_vs_php).
 # W5_SECONDS (or BENCH_SECONDS, else 10) is each system's time, run in
 # W5_ROUNDS (4) rounds in the order pgsse, PHP, static, pgbench, then
 # the reverse, and so on; each figure is the median of its runs, so that
@@ -171,10 +173,17 @@ cp "$tmp/pgsse.html" "$tmp/www/static.html"
 cp "$src/demo/sql/grid.sql" "$tmp/grid.sql"
 printf ';\n' >>"$tmp/grid.sql"
 
+# wrkrps SECONDS URL [HEADER]: wrk's requests a second.
 wrkrps() {
-	wrk -t2 -c"$conns" -d"${1}s" "$2" 2>/dev/null |
+	wrk -t2 -c"$conns" -d"${1}s" ${3:+-H "$3"} "$2" 2>/dev/null |
 		awk '/Requests\/sec/ {print int($2)}'
 }
+# The session cookie that a page sets (its CSRF token) and that a
+# browser's htmx requests then carry: with it pgsse-app checks the
+# token instead of issuing one (no Set-Cookie). PHP gets the same header.
+cookie="Cookie: pgsse_csrf=$(curl -fsS -D - -o /dev/null \
+	"http://127.0.0.1:$pport/demos/grid" | tr -d '\r' |
+	sed -n 's/^Set-Cookie: pgsse_csrf=\([^;]*\);.*/\1/p')"
 pgbtps() {
 	PGUSER=pgsse_web "$pgbench" -n -M prepared -c "$conns" -j 2 -T "$1" \
 		-f "$tmp/grid.sql" 2>/dev/null | awk '/^tps/ {print int($3)}'
@@ -196,6 +205,8 @@ run() {
 	3) pgbtps "$2" ;;
 	4) wrkrps "$2" "http://127.0.0.1:$p1port/demos/grid" ;;
 	5) wrkrps "$2" "http://127.0.0.1:$pport/pgsse-app/no-such-route" ;;
+	6) wrkrps "$2" "http://127.0.0.1:$pport/demos/grid" "$cookie" ;;
+	7) wrkrps "$2" "http://127.0.0.1:$hport/demos/grid" "$cookie" ;;
 	esac
 }
 # median: the median of the numbers on standard input.
@@ -203,21 +214,22 @@ median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
 	    else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-# Rounds of one run each, in the order 0 1 2 3 4 5, then 5 4 3 2 1 0,
+# Rounds of one run each, in the order 0 to 7, then 7 to 0,
 # and so on: a load from elsewhere that rises or falls weighs on all
 # alike, and the median of each system's runs leaves out a round it
 # spoiled.
 rounds=${W5_ROUNDS:-4}
 len=$(((secs + rounds - 1) / rounds))
 for ((r = 0; r < rounds; r++)); do
-	for i in 0 1 2 3 4 5; do
-		[ $((r % 2)) = 1 ] && i=$((5 - i))
+	for i in 0 1 2 3 4 5 6 7; do
+		[ $((r % 2)) = 1 ] && i=$((7 - i))
 		run "$i" "$len" >>"$tmp/runs.$i"
 	done
 done
 pg=$(median <"$tmp/runs.0") php=$(median <"$tmp/runs.1")
 st=$(median <"$tmp/runs.2") pb=$(median <"$tmp/runs.3")
 p1=$(median <"$tmp/runs.4") nodb=$(median <"$tmp/runs.5")
+pc=$(median <"$tmp/runs.6") hc=$(median <"$tmp/runs.7")
 awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
     -v n="$(wc -c <"$tmp/pgsse.html")" -v t="$secs" 'BEGIN {
 	bound = (c > 0 && d > 0) ? 1 / (1 / c + 1 / d) : 0
@@ -229,9 +241,13 @@ awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
 awk -v a="$p1" -v b="$nodb" -v c="$php" 'BEGIN {
 	printf " w5_pgsse_t1=%d w5_nodb=%d w5_t1_vs_php=%.2f w5_nodb_vs_php=%.2f",
 	    a, b, (c > 0 ? a / c : 0), (c > 0 ? b / c : 0) }'
+awk -v a="$pc" -v b="$hc" 'BEGIN {
+	printf " w5_pgsse_cookie=%d w5_php_cookie=%d w5_cookie_vs_php=%.2f",
+	    a, b, (b > 0 ? a / b : 0) }'
 # Every run's figure, in the order they ran within each system.
-for i in 0 1 2 3 4 5; do
-	printf ' w5_runs_%s=%s' "$(echo pgsse php static pgbench pgsse_t1 nodb |
+for i in 0 1 2 3 4 5 6 7; do
+	printf ' w5_runs_%s=%s' "$(echo pgsse php static pgbench pgsse_t1 nodb \
+		pgsse_cookie php_cookie |
 		cut -d' ' -f$((i + 1)))" "$(paste -sd, "$tmp/runs.$i")"
 done
 echo
