@@ -1247,13 +1247,12 @@ static atomic_int app_kept;
  * (PGSSE_APP_BATCH_WAIT_MS) is at work. A worker whose batch is done
  * takes the next turn at once if it may, so that a busy program hands
  * no turn between threads. Past the wait, a slow batch holds no one:
- * the next worker takes one connection, not all that are ready, so that
- * while something slow runs, new requests share no batch (a fast one
- * would wait for a slow one taken with it). With a wait of 0 there are
- * no turns: every idle worker waits on the set and takes what is ready
- * when it wakes, so batches are small. A request taken alone past the
- * wait holds no one either: while something slow runs, requests are
- * taken one by one by every worker free, as with no turns. Each
+ * the next worker takes one request, not all that are ready, and that
+ * one holds no one either. So while something slow runs, requests are
+ * taken one by one by every worker free, as with no turns, and none
+ * shares a batch (a fast one would wait for a slow one taken with it).
+ * With a wait of 0 there are no turns: every idle worker waits on the
+ * set and takes what is ready when it wakes, so batches are small. Each
  * worker's batch (busy, and when it was taken) is in its struct
  * app_worker, under lock.
  */
@@ -1403,11 +1402,11 @@ app_accept(struct app_worker *w)
 
 /*
  * Takes the connections w's worker is to read a request from: those
- * the set says are ready, up to max (at most APP_BATCH_MAX). Kept ones
- * come first: their events are one-shot, so one left would never come
- * again; then new ones are accepted while there is room and one is
- * waiting. Fills
- * s with each descriptor and whether it was kept (in the set). Returns
+ * the set says are ready, up to max (at most APP_BATCH_MAX; more once
+ * no batch is at work, app_turn_max). Kept ones come first: their
+ * events are one-shot, so one left would never come again; then new
+ * ones are accepted while there is room and one is waiting. Fills s
+ * with each descriptor and whether it was kept (in the set). Returns
  * how many (at least 1), or -1 once the program stops (or the set
  * fails) with none taken.
  */

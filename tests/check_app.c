@@ -876,6 +876,22 @@ pipe_app_with(const char *dir, const char *pidfile, int port,
 	close(fd);
 }
 
+/* Sizes of a test pgsse-app's folder and pidfile names (pipe_paths). */
+#define PIPE_DIR_MAX 600
+#define PIPE_PID_MAX 700
+
+/*
+ * Names the app folder (dir, PIPE_DIR_MAX) and pidfile (PIPE_PID_MAX)
+ * of a test's pgsse-app, after name and this process, under tests/tmp.
+ */
+static void
+pipe_paths(char *dir, char *pidfile, const char *name)
+{
+	snprintf(dir, PIPE_DIR_MAX, "%s/tests/tmp/pipe-%s.%d", h_builddir(),
+	    name, (int)getpid());
+	snprintf(pidfile, PIPE_PID_MAX, "%s.pid", dir);
+}
+
 /* pipe_app_with pgsse-app itself. */
 static void
 pipe_app(const char *dir, const char *pidfile, int port)
@@ -898,14 +914,12 @@ pipe_app_stop(const char *dir, const char *pidfile)
 
 START_TEST(app_pipelined_batch)
 {
-	char	 dir[600], pidfile[700], out[8192], want[64], uri[64];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], want[64], uri[64];
 	char	 user[16];
 	int	 port = h_free_port(), fds[12], slow, fd, i;
 	long	 n;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "batch");
 	pipe_app(dir, pidfile, port);
 	ck_assert_int_ge(slow = h_connect(port), 0);
 	fcgi_send(slow, "/slow", NULL);
@@ -987,12 +1001,10 @@ pipe_hold(int port)
  */
 START_TEST(app_batch_full)
 {
-	char	 dir[600], pidfile[700], out[8192], uri[32], want[32];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], uri[32], want[32];
 	int	 port = h_free_port(), kept[4], f[20], slow, i;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-full.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "full");
 	pipe_app(dir, pidfile, port);
 	for (i = 0; i < 4; i++) {
 		ck_assert_int_ge(kept[i] = h_connect(port), 0);
@@ -1037,12 +1049,10 @@ END_TEST
 START_TEST(app_tx_in_batch)
 {
 	static const char *const alice[] = { "REMOTE_USER", "alice", NULL };
-	char	 dir[600], pidfile[700], out[8192];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192];
 	int	 port = h_free_port(), f[4], slow, i, round;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-tx.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "tx");
 	pipe_app_with(dir, pidfile, port, "tests/txapp", "");
 	for (round = 0; round < 2; round++) {
 		slow = pipe_hold(port);
@@ -1083,16 +1093,15 @@ END_TEST
 START_TEST(app_post_tx_read_conn)
 {
 	static const char *const get[] = { "HTTP_HOST", "h", NULL };
-	char	 dir[600], pidfile[700], out[8192], tok[256], cookie[300];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], tok[256];
+	char	 cookie[300];
 	const char *kv[] = { "HTTP_HOST", "h", "HTTP_ORIGIN", "http://h",
 	    "HTTP_HX_REQUEST", "true", "HTTP_COOKIE", cookie,
 	    "HTTP_X_CSRF_TOKEN", tok, "REMOTE_USER", "alice", NULL };
 	const char *p;
 	int	 port = h_free_port(), fd, i;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-post.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "post");
 	pipe_app_with(dir, pidfile, port, "tests/txapp", "PGAPPNAME=pgsse-main "
 	    "PGSSE_APP_READ_CONNINFO=application_name=pgsse-read");
 	ck_assert_int_ge(fd = h_connect(port), 0);
@@ -1130,14 +1139,12 @@ static void
 batch_not_held(const char *name, int partial)
 {
 	unsigned char	 b[64], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
-	char	 dir[600], pidfile[700], out[8192];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192];
 	struct pollfd	 pfd;
 	size_t	 len = 0;
 	int	 port = h_free_port(), f[3], slow, late, i;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-%s.%d", h_builddir(),
-	    name, (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, name);
 	pipe_app(dir, pidfile, port);
 	slow = pipe_hold(port);
 	ck_assert_int_ge(late = h_connect(port), 0);
@@ -1189,13 +1196,11 @@ END_TEST
  */
 START_TEST(app_batch_turns)
 {
-	char	 dir[600], pidfile[700], out[8192], uri[32], want[32];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], uri[32], want[32];
 	int	 port = h_free_port(), f[12], slow, fd, i;
 	long	 n, np;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-turns.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "turns");
 	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
 	    "PGSSE_APP_THREADS=2 PGSSE_APP_BATCH_WAIT_MS=5000");
 	slow = pipe_hold(port);
@@ -1233,13 +1238,11 @@ END_TEST
  */
 START_TEST(app_slow_batch_bounded)
 {
-	char	 dir[600], pidfile[700], out[8192];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192];
 	struct pollfd	 pfd;
 	int	 port = h_free_port(), fd, slow;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-bounded.%d",
-	    h_builddir(), (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "bounded");
 	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
 	    "PGSSE_APP_THREADS=2");
 	slow = pipe_hold(port);
@@ -1269,13 +1272,11 @@ END_TEST
  */
 START_TEST(app_turn_slow_no_toll)
 {
-	char	 dir[600], pidfile[700], out[8192], uri[32], want[32];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], uri[32], want[32];
 	struct pollfd	 pfd;
 	int	 port = h_free_port(), fd, slow, i;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-toll.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "toll");
 	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
 	    "PGSSE_APP_THREADS=2 PGSSE_APP_BATCH_WAIT_MS=100");
 	slow = pipe_hold(port);
@@ -1312,13 +1313,11 @@ END_TEST
  */
 START_TEST(app_turn_fast_with_slow)
 {
-	char	 dir[600], pidfile[700], out[8192];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192];
 	struct pollfd	 pfd[2];
 	int	 port = h_free_port(), fd, slow, slow2;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-mate.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "mate");
 	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
 	    "PGSSE_APP_THREADS=3 PGSSE_APP_BATCH_WAIT_MS=100");
 	ck_assert_int_ge(slow = h_connect(port), 0);
@@ -1358,13 +1357,11 @@ END_TEST
  */
 START_TEST(app_batch_declared_first)
 {
-	char	 dir[600], pidfile[700], out[8192];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192];
 	struct pollfd	 pfd;
 	int	 port = h_free_port(), fd, slow, sleeper;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-first.%d", h_builddir(),
-	    (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "first");
 	pipe_app_with(dir, pidfile, port, "tests/txapp",
 	    "PGSSE_APP_THREADS=2 PGSSE_APP_BATCH_WAIT_MS=5000");
 	slow = pipe_hold(port);
@@ -1403,13 +1400,11 @@ END_TEST
  */
 START_TEST(app_turn_one_per_wait)
 {
-	char	 dir[600], pidfile[700], out[8192];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192];
 	struct pollfd	 pfd[4];
 	int	 port = h_free_port(), f[4], slow, i, left;
 
-	snprintf(dir, sizeof(dir), "%s/tests/tmp/pipe-perwait.%d",
-	    h_builddir(), (int)getpid());
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", dir);
+	pipe_paths(dir, pidfile, "perwait");
 	pipe_app_with(dir, pidfile, port, "cgi-bin/pgsse-app",
 	    "PGSSE_APP_THREADS=5 PGSSE_APP_BATCH_WAIT_MS=200");
 	slow = pipe_hold(port);
