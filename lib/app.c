@@ -2237,19 +2237,9 @@ app_threads(const char *name, const char *where, const char *z, long *n)
 static int
 app_batch_wait(const char *name, struct app_opts *o)
 {
-	const char	*z = getenv("PGSSE_APP_BATCH_WAIT_MS");
-	char		*end;
-
-	o->wait_ms = PGSSE_APP_BATCH_WAIT_MS;
-	if (z == NULL)
-		return 0;
-	o->wait_ms = strtol(z, &end, 10);
-	if (*z != '\0' && *end == '\0' && o->wait_ms >= 0 &&
-	    o->wait_ms <= PGSSE_APP_BATCH_WAIT_MS_MAX)
-		return 0;
-	fprintf(stderr, "%s: PGSSE_APP_BATCH_WAIT_MS must be 0 to %d\n",
-	    name, PGSSE_APP_BATCH_WAIT_MS_MAX);
-	return -2;
+	return pgsse_env_num(name, "PGSSE_APP_BATCH_WAIT_MS",
+	    PGSSE_APP_BATCH_WAIT_MS, PGSSE_APP_BATCH_WAIT_MS_MAX,
+	    &o->wait_ms) == 0 ? 0 : -2;
 }
 
 /*

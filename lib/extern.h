@@ -42,6 +42,10 @@
 struct pgsse_registry;
 struct pgsse_channel;
 struct pgsse_event_def;
+/* env.c */
+int		 pgsse_env_num(const char *, const char *, long, long,
+		    long *);
+
 struct pgsse_registry	*pgsse_registry_parse(const char *, struct pgsse_buf *);
 struct pgsse_registry	*pgsse_registry_load(PGconn *, struct pgsse_buf *);
 const struct pgsse_channel *pgsse_registry_channel(
@@ -241,8 +245,8 @@ int		 pgsse_client_detach(struct pgsse_client *);
  * through the two functions given to pgsse_pump_start. */
 struct pgsse_pump;
 typedef void (*pgsse_pump_cb)(struct pgsse_client *, void *);
-struct pgsse_pump *pgsse_pump_start(unsigned int, pgsse_pump_cb,
-		    pgsse_pump_cb, void *);
+struct pgsse_pump *pgsse_pump_start(unsigned int, unsigned int,
+		    pgsse_pump_cb, pgsse_pump_cb, void *);
 void		 pgsse_pump_free(struct pgsse_pump *);
 uint64_t	 pgsse_pump_slow(struct pgsse_pump *);
 struct pgsse_metrics_hist;
@@ -255,7 +259,7 @@ void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
 struct pgsse_hub;
 struct pgsse_hub_stats;
 struct pgsse_hub *pgsse_hub_start(struct pgsse_registry *, const char *,
-		    size_t, int, unsigned int);
+		    size_t, int, unsigned int, unsigned int);
 void		 pgsse_hub_free(struct pgsse_hub *);
 enum pgsse_err	 pgsse_hub_reserve(struct pgsse_hub *, size_t);
 void		 pgsse_hub_release(struct pgsse_hub *);

@@ -771,11 +771,12 @@ hub_main(void *arg)
  * Makes a hub over reg (the hub takes over the caller's reference; it
  * reloads the registry while it runs) and starts its thread.
  * With raw 0 it LISTENs to the doorbell only: raw NOTIFYs are ignored.
- * Returns NULL on failure. Stop and free it with pgsse_hub_free.
+ * Its pump beats every heartbeat seconds and waits wait_ms between two
+ * rounds (pgsse_pump_start). Returns NULL on failure. Stop and free it with pgsse_hub_free.
  */
 struct pgsse_hub *
 pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
-    size_t queue_max, int raw, unsigned int heartbeat)
+    size_t queue_max, int raw, unsigned int heartbeat, unsigned int wait_ms)
 {
 	struct pgsse_hub	*hub;
 
@@ -795,8 +796,8 @@ pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,
 	hub->users = pgsse_users_new();
 	if (hub->subs == NULL || hub->counts == NULL || hub->cursor == NULL ||
 	    hub->dirty == NULL || hub->users == NULL ||
-	    (hub->pump = pgsse_pump_start(heartbeat, hub_replayed, hub_ended,
-	    hub)) == NULL ||
+	    (hub->pump = pgsse_pump_start(heartbeat, wait_ms, hub_replayed,
+	    hub_ended, hub)) == NULL ||
 	    pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
 		pgsse_pump_free(hub->pump);
 		free(hub->subs);

@@ -63,6 +63,12 @@
 #define PGSSE_QUEUE_MAX 4096
 /* Default seconds between heartbeats (the pgsse.heartbeat event). */
 #define PGSSE_HEARTBEAT_SEC 15
+/* Default milliseconds at least between two of the stream's rounds of
+ * writes (PGSSE_STREAM_BATCH_WAIT_MS in the environment; 0 to the
+ * _MAX): the events that come within it reach each stream in one
+ * write. */
+#define PGSSE_STREAM_BATCH_WAIT_MS 10
+#define PGSSE_STREAM_BATCH_WAIT_MS_MAX 1000
 /* Default reconnect hint sent in retry:, in milliseconds. */
 #define PGSSE_RETRY_MS 2000
 /* Bytes written for one client but not yet taken by the web server:

@@ -33,7 +33,11 @@
  * the pump's list and the pump's eventfd is rung. The pump swaps the
  * list for an empty one, and for each client swaps its queue for an
  * empty one, encodes everything in it into the client's out buffer.
- * Under load several events go out in one write. Built with liburing,
+ * Rounds start at least the pump's wait apart (PGSSE_STREAM_BATCH_WAIT_MS):
+ * a wake-up within the wait after a round's start is served when the
+ * wait is over, so the events that come in it go out in one write per
+ * client, and an event after a quiet spell goes out at once. Under
+ * load several events go out in one write. Built with liburing,
  * the pump then hands the writes of every client it served in the round
  * to io_uring, PUMP_RING in one system call (pump_write_batch); without
  * it, or where the kernel refuses io_uring (at the start, or any of a
@@ -173,6 +177,8 @@ struct pgsse_pump {
 #endif
 	int			 ring_up;	/* ring made */
 	int			 ring_ok;	/* batch writes through ring */
+	unsigned int		 wait_ms;	/* least time between rounds */
+	struct timespec		 round;		/* the last round's start */
 };
 
 /* Returns c's place in the by-descriptor table, or NULL. */
@@ -708,25 +714,50 @@ pump_tick(struct pgsse_pump *pump)
 	pump_trim(pump, top);
 }
 
+/*
+ * Returns the milliseconds left until the next round may start (0: now),
+ * the pump's wait after the last round's start.
+ */
+static int
+pump_round_in(const struct pgsse_pump *pump, const struct timespec *now)
+{
+	long long	 ms;
+
+	ms = (long long)(now->tv_sec - pump->round.tv_sec) * 1000 +
+	    (now->tv_nsec - pump->round.tv_nsec) / 1000000;
+	return ms >= (long long)pump->wait_ms ? 0 :
+	    (int)((long long)pump->wait_ms - ms);
+}
+
 static void *
 pump_main(void *arg)
 {
 	struct pgsse_pump	*pump = arg;
 	struct epoll_event	 evs[PUMP_EVENTS];
+	struct timespec		 now;
 	uint64_t		 v;
 	time_t			 walked = 0;
-	int			 i, n;
+	int			 i, n, due = 0, in = 0;
 
 	while (!atomic_load(&pump->stop)) {
-		n = epoll_wait(pump->epfd, evs, PUMP_EVENTS, PUMP_TICK_MS);
+		n = epoll_wait(pump->epfd, evs, PUMP_EVENTS,
+		    due ? in : PUMP_TICK_MS);
 		pump->now = time(NULL);
 		for (i = 0; i < n; i++)
 			if (evs[i].data.fd == pump->efd) {
 				if (read(pump->efd, &v, sizeof(v)) == -1)
 					continue;
+				due = 1;
 			} else
 				pump_io(pump, evs[i].data.fd, evs[i].events);
-		pump_serve_marked(pump);
+		if (due) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((in = pump_round_in(pump, &now)) == 0) {
+				pump->round = now;
+				pump_serve_marked(pump);
+				due = 0;
+			}
+		}
 		if (pump->now != walked) {
 			walked = pump->now;
 			pump_tick(pump);
@@ -736,15 +767,16 @@ pump_main(void *arg)
 }
 
 /*
- * Makes a pump, heartbeat seconds between heartbeats, and starts its
+ * Makes a pump, heartbeat seconds between heartbeats and wait_ms at
+ * least between the starts of two rounds (0: none), and starts its
  * thread. It calls replayed(c, arg) once c's replay is all written, and
  * ended(c, arg) when it closed c, before c's finish; both on its thread,
  * holding no lock. Returns NULL on failure. The caller owns it and
  * frees it with pgsse_pump_free.
  */
 struct pgsse_pump *
-pgsse_pump_start(unsigned int heartbeat, pgsse_pump_cb replayed,
-    pgsse_pump_cb ended, void *arg)
+pgsse_pump_start(unsigned int heartbeat, unsigned int wait_ms,
+    pgsse_pump_cb replayed, pgsse_pump_cb ended, void *arg)
 {
 	struct pgsse_pump	*pump;
 	struct epoll_event	 ev;
@@ -763,6 +795,7 @@ pgsse_pump_start(unsigned int heartbeat, pgsse_pump_cb replayed,
 	pump->arg = arg;
 	pump->heartbeat = heartbeat;
 	pump->now = time(NULL);
+	pump->wait_ms = wait_ms;
 #ifdef PGSSE_URING
 	pump->ring_up = io_uring_queue_init(PUMP_RING, &pump->ring, 0) == 0;
 	pump->ring_ok = pump->ring_up;

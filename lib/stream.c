@@ -1142,16 +1142,37 @@ stream_registry(const char *conninfo)
 }
 
 /*
+ * Reads PGSSE_STREAM_BATCH_WAIT_MS into *ms. Returns 0, or -1 (a usage
+ * error, said on standard error).
+ */
+static int
+stream_batch_wait(unsigned int *ms)
+{
+	long	 v;
+
+	if (pgsse_env_num("pgsse-stream", "PGSSE_STREAM_BATCH_WAIT_MS",
+	    PGSSE_STREAM_BATCH_WAIT_MS, PGSSE_STREAM_BATCH_WAIT_MS_MAX,
+	    &v) == -1)
+		return -1;
+	*ms = (unsigned int)v;
+	return 0;
+}
+
+/*
  * Runs the stream server with cfg until SIGTERM. Returns the process
- * exit status: 0 after a clean stop, 1 if it could not start.
+ * exit status: 0 after a clean stop, 1 if it could not start, 2 if
+ * PGSSE_STREAM_BATCH_WAIT_MS is not a number of 0 to its _MAX.
  */
 int
 pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 {
 	struct pgsse_registry	*reg;
+	unsigned int		 wait_ms;
 	int			 sock = 0, cgi, rc = 1;
 
 	srv.cfg = cfg;
+	if (stream_batch_wait(&wait_ms) == -1)
+		return 2;
 	stream_signals();
 	mallopt(M_MMAP_THRESHOLD, STREAM_MMAP_THRESHOLD);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -1168,7 +1189,7 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	if ((srv.scrape = pgsse_scrape_new()) == NULL ||
 	    (srv.pool = pgsse_pool_new(cfg->conninfo, PGSSE_POOL_MAX)) == NULL ||
 	    (srv.hub = pgsse_hub_start(reg, cfg->conninfo, cfg->queue_max,
-	    cfg->raw, cfg->heartbeat)) == NULL) {
+	    cfg->raw, cfg->heartbeat, wait_ms)) == NULL) {
 		pgsse_registry_free(reg);
 		goto out;
 	}

@@ -80,9 +80,9 @@ one_channel(void)
 /*
  * Attaches a FastCGI client of request REQID, with the 13 bytes of a
  * retry: line to write, to pump; *web gets the web server's end of its
- * connection.
+ * connection. Returns the client, which the pump owns.
  */
-static void
+static struct pgsse_client *
 attach_client(struct pgsse_pump *pump, int *web)
 {
 	struct pgsse_registry	*reg = one_channel();
@@ -99,6 +99,7 @@ attach_client(struct pgsse_pump *pump, int *web)
 	ck_assert_int_eq(pgsse_client_put(c, "retry: 1000\n\n", 13), PGSSE_OK);
 	pgsse_pump_attach(pump, c);
 	*web = sv[1];
+	return c;
 }
 
 /*
@@ -112,7 +113,7 @@ pump_with_client(int *web)
 
 	atomic_store(&ended, 0);
 	atomic_store(&finished, 0);
-	pump = pgsse_pump_start(BEAT_SEC, on_replayed, on_ended, NULL);
+	pump = pgsse_pump_start(BEAT_SEC, 0, on_replayed, on_ended, NULL);
 	ck_assert_ptr_nonnull(pump);
 	attach_client(pump, web);
 	return pump;
@@ -463,6 +464,61 @@ START_TEST(pump_ring_short)
 END_TEST
 #endif /* PGSSE_URING */
 
+/*
+ * Events that come within the pump's wait after a round go out together
+ * in its next round, in one write: one STDOUT record. The round of the
+ * attach (the retry: line) is at once; the two events pushed after it,
+ * BATCH_GAP_MS apart and well within BATCH_WAIT_MS, must wait for the
+ * next and share it. With no wait, the first goes out on its own.
+ */
+#define BATCH_WAIT_MS 1000
+#define BATCH_GAP_MS 100
+
+START_TEST(pump_batch_wait)
+{
+	struct pgsse_pump	*pump;
+	struct pgsse_client	*c;
+	struct pgsse_event	*ev;
+	unsigned char		 buf[512];
+	size_t			 n, len, i;
+	int			 web;
+
+	atomic_store(&ended, 0);
+	atomic_store(&finished, 0);
+	pump = pgsse_pump_start(BEAT_SEC, BATCH_WAIT_MS, on_replayed,
+	    on_ended, NULL);
+	ck_assert_ptr_nonnull(pump);
+	c = attach_client(pump, &web);
+	n = read_some(web, buf, PGSSE_FCGI_HEADER + 13);
+	ck_assert_uint_eq(n, PGSSE_FCGI_HEADER + 13);
+	for (i = 1; i <= 2; i++) {
+		if (i == 2)
+			usleep(BATCH_GAP_MS * 1000);
+		ev = pgsse_event_new((int64_t)i, 0, "logs", "log",
+		    i == 1 ? "{\"n\":1}" : "{\"n\":2}", 0, NULL);
+		ck_assert_ptr_nonnull(ev);
+		ck_assert_int_eq(pgsse_client_push(c, ev, 64), 0);
+		pgsse_event_unref(ev);
+	}
+	n = read_some(web, buf, PGSSE_FCGI_HEADER);
+	ck_assert_uint_eq(n, PGSSE_FCGI_HEADER);
+	ck_assert_int_eq(buf[1], PGSSE_FCGI_STDOUT);
+	len = (size_t)buf[4] << 8 | buf[5];
+	ck_assert_int_eq(buf[6], 0);	/* no padding */
+	ck_assert_uint_lt(len, sizeof(buf));
+	n = read_some(web, buf, len);
+	ck_assert_uint_eq(n, len);
+	buf[len] = '\0';
+	ck_assert_msg(strstr((char *)buf, "{\"n\":1}") != NULL &&
+	    strstr((char *)buf, "{\"n\":2}") != NULL, "two events %d ms "
+	    "apart, within the pump's wait (%d ms), did not go out in one "
+	    "record: the first was \"%s\"", BATCH_GAP_MS, BATCH_WAIT_MS, buf);
+	close(web);
+	ck_assert_msg(wait_released(), "pump stuck after a batch");
+	pgsse_pump_free(pump);
+}
+END_TEST
+
 /* Behind the shipped lighttpd: a stack beating every WEB_BEAT_SEC. */
 #define WEB_BEAT_SEC 2
 
@@ -522,6 +578,7 @@ main(void)
 	tcase_add_test(tc, pump_hangup_releases);
 	tcase_add_test(tc, pump_abort_releases);
 	tcase_add_test(tc, pump_stdin_flood_ended);
+	tcase_add_test(tc, pump_batch_wait);
 	suite_add_tcase(s, tc);
 #ifdef PGSSE_URING
 	tc = tcase_create("ring");

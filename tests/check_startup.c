@@ -572,6 +572,39 @@ START_TEST(usage_app_values)
 END_TEST
 
 /*
+ * A batch wait that is no number of 0 to its _MAX is a usage error,
+ * said with the variable's name, before anything else is tried.
+ */
+START_TEST(usage_batch_wait)
+{
+	static const char *const bad[] = { "abc", "-1", "", "0x10", "5 ",
+	    "99999999999999999999" };
+	static const char *const var[] = { "PGSSE_STREAM_BATCH_WAIT_MS",
+	    "PGSSE_APP_BATCH_WAIT_MS" };
+	static const char *const prog[] = { "cgi-bin/pgsse-stream",
+	    "cgi-bin/pgsse-app" };
+	const char	*argv[] = { NULL, NULL }, *env[8];
+	char		 kv[100], top[100];
+	struct st_run	 r;
+	size_t		 k = (size_t)_i % 2, i;
+
+	snprintf(top, sizeof(top), "%s", k == 0 ? "1001" : "10001");
+	snprintf(kv, sizeof(kv), "%s=%s", var[k], (size_t)_i / 2 <
+	    sizeof(bad) / sizeof(bad[0]) ? bad[_i / 2] : top);
+	argv[0] = prog[k];
+	for (i = 0; st_nodb[i] != NULL; i++)
+		env[i] = st_nodb[i];
+	env[i++] = kv;
+	env[i] = NULL;
+	st_run(&r, argv, env, 0);
+	ck_assert_msg(r.rc == 2, "%s with %s: exit %d (want 2), stderr "
+	    "\"%.600s\"", prog[k], kv, r.rc, r.err);
+	st_says(r.err, var[k], "must be 0 to", NULL);
+	st_free(&r);
+}
+END_TEST
+
+/*
  * Fatal start-up errors: a database that answers, but not as the
  * programs need. st_pg's cluster has the pgsse database and an empty
  * one, "empty", with no pgsse schema.
@@ -1088,6 +1121,7 @@ startup_suite(void)
 	tcase_add_loop_test(tc, usage_version, 0, st_nprogs);
 	tcase_add_loop_test(tc, usage_help, 0, st_nprogs);
 	tcase_add_loop_test(tc, usage_app_values, 0, 4);
+	tcase_add_loop_test(tc, usage_batch_wait, 0, 14);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fatal");
 	tcase_set_timeout(tc, 120);

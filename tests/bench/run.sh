@@ -310,8 +310,9 @@ run_fanout() {
 
 # W1 and W2: 1,000 clients at 10, 100 and 400 events/s (10 is W2), on
 # pgsse behind lighttpd, on nchan, and on pgsse behind nginx; each point
-# BENCH_RUNS times, the runs of the three rates interleaved so that a
-# load on the machine weighs on all alike. pgsse behind nginx runs with
+# BENCH_RUNS times, the runs of the three rates, and of pgsse behind
+# lighttpd and nchan, interleaved so that a load on the machine weighs
+# on all alike. pgsse behind nginx runs with
 # lighttpd's pgsse-stream stopped (a second stream program would also
 # read every event, on PostgreSQL's side). Sets w1[SYS,RATE,KEY] to the
 # median of own, web and total µs per delivery, p50 and p99 (µs), and
@@ -319,24 +320,16 @@ run_fanout() {
 w1_rates="10 100 400"
 declare -A w1
 run_w1() {
-	local r rate sys d e p50 p99 tot g dup web own k
+	local r rate sys s d e p50 p99 tot g dup web own k
 	declare -A acc=()
 	echo "W1/W2 fan-out: 1000 clients, $w1_rates events/s, ${secs}s, $runs runs" >&2
-	for sys in pgsse nchan pgnx; do
+	for sys in "pgsse nchan" pgnx; do
 		if [ "$sys" = pgnx ]; then lighttpd_stop; pgnx_start; fi
 		for ((r = 1; r <= runs; r++)); do
 			for rate in $w1_rates; do
-				read -r d e p50 p99 _ tot g dup _ web own <<<"$(run_fanout "$sys" 1000 "$rate" "$secs")"
-				k=$sys,$rate
-				acc[$k,own]+=" $(us_per "$own" "$d")"
-				acc[$k,web]+=" $(us_per "$web" "$d")"
-				acc[$k,tot]+=" $(us_per "$tot" "$d")"
-				acc[$k,p50]+=" $p50"
-				acc[$k,p99]+=" $p99"
-				w1[$k,d]=$((${w1[$k,d]:-0} + d))
-				w1[$k,e]=$((${w1[$k,e]:-0} + e))
-				w1[$k,gaps]=$((${w1[$k,gaps]:-0} + g))
-				w1[$k,dups]=$((${w1[$k,dups]:-0} + dup))
+				for s in $sys; do
+					w1_point "$s" "$rate"
+				done
 			done
 		done
 		if [ "$sys" = pgnx ]; then pgnx_stop; lighttpd_start; fi
@@ -345,6 +338,22 @@ run_w1() {
 		# shellcheck disable=SC2086 # the runs' figures, one word each
 		w1[$k]=$(median ${acc[$k]})
 	done
+}
+
+# w1_point SYS RATE: one run of W1 on SYS at RATE, added to run_w1's acc
+# and w1's sums.
+w1_point() {
+	local k=$1,$2
+	read -r d e p50 p99 _ tot g dup _ web own <<<"$(run_fanout "$1" 1000 "$2" "$secs")"
+	acc[$k,own]+=" $(us_per "$own" "$d")"
+	acc[$k,web]+=" $(us_per "$web" "$d")"
+	acc[$k,tot]+=" $(us_per "$tot" "$d")"
+	acc[$k,p50]+=" $p50"
+	acc[$k,p99]+=" $p99"
+	w1[$k,d]=$((${w1[$k,d]:-0} + d))
+	w1[$k,e]=$((${w1[$k,e]:-0} + e))
+	w1[$k,gaps]=$((${w1[$k,gaps]:-0} + g))
+	w1[$k,dups]=$((${w1[$k,dups]:-0} + dup))
 }
 
 # print_w1: W1's figures, one line a system and rate.
