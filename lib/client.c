@@ -35,7 +35,10 @@
  * The hub thread takes hub->lock, then each subscriber's lock in turn,
  * appends a reference to the event and, if the client is attached and
  * not woken yet, wakes it: the pump's wake function takes pump->lock to
- * put it on the pump's list. The pump takes each lock alone. Nothing
+ * put it on the pump's list. It holds the pump's bell meanwhile
+ * (pgsse_pump_hold, under hub->lock, taking pump->lock alone), so the
+ * pump serves the event's subscribers in one round. The pump takes
+ * each lock alone. Nothing
  * blocks while holding a lock, and no lock is taken under a later one.
  * Two counters need no lock: the hub's replay budget (hub->replay_bytes)
  * and the pump's slow clients, both atomic. The pool's lock (pool.c)

@@ -253,6 +253,8 @@ struct pgsse_metrics_hist;
 void		 pgsse_pump_stats(struct pgsse_pump *, uint64_t *, size_t,
 		    struct pgsse_metrics_hist *, size_t *, size_t *);
 void		 pgsse_pump_attach(struct pgsse_pump *, struct pgsse_client *);
+void		 pgsse_pump_hold(struct pgsse_pump *);
+void		 pgsse_pump_release(struct pgsse_pump *);
 
 /* hub.c: see the design comment there. Its struct is private to hub.c,
  * its figures in hub.h. */

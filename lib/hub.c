@@ -225,6 +225,7 @@ hub_dispatch(struct pgsse_event *ev, void *arg)
 	}
 	hub->events++;
 	hub->counts[ev->chan].events++;
+	pgsse_pump_hold(hub->pump);
 	if (ev->user != NULL) {
 		n = hub_to_user(hub, ev->user, ev);
 		for (i = 0; i < reg->nuser_readers; i++)
@@ -235,6 +236,7 @@ hub_dispatch(struct pgsse_event *ev, void *arg)
 			client_push(hub, s->v[i], ev);
 		n = s->n;
 	}
+	pgsse_pump_release(hub->pump);
 	hub->delivered += n;
 	hub->counts[ev->chan].delivered += n;
 out:

@@ -36,7 +36,10 @@
  * Rounds start at least the pump's wait apart (PGSSE_STREAM_BATCH_WAIT_MS):
  * a wake-up within the wait after a round's start is served when the
  * wait is over, so the events that come in it go out in one write per
- * client, and an event after a quiet spell goes out at once. Under
+ * client, and an event after a quiet spell goes out at once. The hub
+ * holds the bell while it hands an event to its subscribers
+ * (pgsse_pump_hold), so that such a round has them all, not the first
+ * few with the rest a wait later. Under
  * load several events go out in one write. Built with liburing,
  * the pump then hands the writes of every client it served in the round
  * to io_uring, PUMP_RING in one system call (pump_write_batch); without
@@ -141,6 +144,8 @@ struct pgsse_pump {
 	struct pgsse_client	**marked;	/* lock: clients with news */
 	size_t			 nmarked;	/* lock */
 	size_t			 capmarked;	/* lock */
+	unsigned int		 held;		/* lock: pgsse_pump_hold's */
+	int			 unrung;	/* lock: a ring held back */
 	/* The pump thread's alone: */
 	struct pgsse_client	**work;		/* the list being served */
 	size_t			 capwork;
@@ -880,10 +885,21 @@ pgsse_pump_stats(struct pgsse_pump *pump, uint64_t *sent, size_t n,
 		*outmax = atomic_load(&pump->out_max);
 }
 
+/* Wakes the pump thread. */
+static void
+pump_ring(struct pgsse_pump *pump)
+{
+	uint64_t	 one = 1;
+	ssize_t		 w;
+
+	w = write(pump->efd, &one, sizeof(one));
+	(void)w;	/* -1: the counter is full, the pump is awake anyway */
+}
+
 /*
  * The wake function the pump gives its clients: puts c on the pump's
- * list and rings the pump if the list was empty. Called with c's lock
- * held. Returns -1 if memory ran out (c is woken again with its next
+ * list and rings the pump if the list was empty, unless the bell is
+ * held (pgsse_pump_hold). Called with c's lock held. Returns -1 if memory ran out (c is woken again with its next
  * event or heartbeat).
  */
 static int
@@ -892,8 +908,6 @@ pump_wake(struct pgsse_client *c, void *arg)
 	struct pgsse_pump	 *pump = arg;
 	struct pgsse_client	**v;
 	size_t			  cap;
-	uint64_t		  one = 1;
-	ssize_t			  w = 0;
 	int			  ring;
 
 	pthread_mutex_lock(&pump->lock);
@@ -907,12 +921,43 @@ pump_wake(struct pgsse_client *c, void *arg)
 		pump->capmarked = cap;
 	}
 	pump->marked[pump->nmarked++] = c;
-	ring = pump->nmarked == 1;
+	ring = pump->nmarked == 1 && pump->held == 0;
+	if (pump->nmarked == 1 && pump->held > 0)
+		pump->unrung = 1;
 	pthread_mutex_unlock(&pump->lock);
 	if (ring)
-		w = write(pump->efd, &one, sizeof(one));
-	(void)w;	/* -1: the counter is full, the pump is awake anyway */
+		pump_ring(pump);
 	return 0;
+}
+
+/*
+ * Holds back the pump's bell until pgsse_pump_release: the clients
+ * woken meanwhile wait on its list, so that the hub, handing one event
+ * to every subscriber, has the pump serve them all in one round rather
+ * than the first few at once and the rest a wait later. Takes
+ * pump->lock (a leaf: see client.c).
+ */
+void
+pgsse_pump_hold(struct pgsse_pump *pump)
+{
+	pthread_mutex_lock(&pump->lock);
+	pump->held++;
+	pthread_mutex_unlock(&pump->lock);
+}
+
+/* Ends a pgsse_pump_hold, ringing the bell it held back, if any. */
+void
+pgsse_pump_release(struct pgsse_pump *pump)
+{
+	int	 ring;
+
+	pthread_mutex_lock(&pump->lock);
+	ring = --pump->held == 0 && pump->unrung;
+	if (ring)
+		pump->unrung = 0;
+	pthread_mutex_unlock(&pump->lock);
+	if (ring)
+		pump_ring(pump);
 }
 
 /*

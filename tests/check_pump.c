@@ -464,6 +464,20 @@ START_TEST(pump_ring_short)
 END_TEST
 #endif /* PGSSE_URING */
 
+/* Pushes event id (data {"n":id}) to c. */
+static void
+push_event(struct pgsse_client *c, int64_t id)
+{
+	struct pgsse_event	*ev;
+	char			 data[32];
+
+	snprintf(data, sizeof(data), "{\"n\":%lld}", (long long)id);
+	ev = pgsse_event_new(id, 0, "logs", "log", data, 0, NULL);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(pgsse_client_push(c, ev, 64), 0);
+	pgsse_event_unref(ev);
+}
+
 /*
  * Events that come within the pump's wait after a round go out together
  * in its next round, in one write: one STDOUT record. The round of the
@@ -478,9 +492,8 @@ START_TEST(pump_batch_wait)
 {
 	struct pgsse_pump	*pump;
 	struct pgsse_client	*c;
-	struct pgsse_event	*ev;
 	unsigned char		 buf[512];
-	size_t			 n, len, i;
+	size_t			 n, len;
 	int			 web;
 
 	atomic_store(&ended, 0);
@@ -491,15 +504,9 @@ START_TEST(pump_batch_wait)
 	c = attach_client(pump, &web);
 	n = read_some(web, buf, PGSSE_FCGI_HEADER + 13);
 	ck_assert_uint_eq(n, PGSSE_FCGI_HEADER + 13);
-	for (i = 1; i <= 2; i++) {
-		if (i == 2)
-			usleep(BATCH_GAP_MS * 1000);
-		ev = pgsse_event_new((int64_t)i, 0, "logs", "log",
-		    i == 1 ? "{\"n\":1}" : "{\"n\":2}", 0, NULL);
-		ck_assert_ptr_nonnull(ev);
-		ck_assert_int_eq(pgsse_client_push(c, ev, 64), 0);
-		pgsse_event_unref(ev);
-	}
+	push_event(c, 1);
+	usleep(BATCH_GAP_MS * 1000);
+	push_event(c, 2);
 	n = read_some(web, buf, PGSSE_FCGI_HEADER);
 	ck_assert_uint_eq(n, PGSSE_FCGI_HEADER);
 	ck_assert_int_eq(buf[1], PGSSE_FCGI_STDOUT);
@@ -515,6 +522,54 @@ START_TEST(pump_batch_wait)
 	    "record: the first was \"%s\"", BATCH_GAP_MS, BATCH_WAIT_MS, buf);
 	close(web);
 	ck_assert_msg(wait_released(), "pump stuck after a batch");
+	pgsse_pump_free(pump);
+}
+END_TEST
+
+/*
+ * The hub holds the pump's bell while it hands an event to every
+ * subscriber (pgsse_pump_hold), so that after a quiet spell the pump
+ * serves them all in one round: not the first at once and the others
+ * the pump's wait later. Two clients get an event BATCH_GAP_MS apart
+ * under one hold: the second's must come within half the wait of the
+ * first's, that is in the same round.
+ */
+START_TEST(pump_hold_one_round)
+{
+	struct pgsse_pump	*pump;
+	struct pgsse_client	*c[2];
+	struct pollfd		 pfd;
+	unsigned char		 buf[512];
+	int			 web[2], i;
+
+	atomic_store(&ended, 0);
+	atomic_store(&finished, 0);
+	pump = pgsse_pump_start(BEAT_SEC, BATCH_WAIT_MS, on_replayed,
+	    on_ended, NULL);
+	ck_assert_ptr_nonnull(pump);
+	for (i = 0; i < 2; i++)
+		c[i] = attach_client(pump, &web[i]);
+	for (i = 0; i < 2; i++)
+		ck_assert_uint_eq(read_some(web[i], buf, PGSSE_FCGI_HEADER + 13),
+		    PGSSE_FCGI_HEADER + 13);
+	usleep((BATCH_WAIT_MS + BATCH_GAP_MS) * 1000);	/* a quiet spell */
+	pgsse_pump_hold(pump);
+	push_event(c[0], 1);
+	usleep(BATCH_GAP_MS * 1000);
+	push_event(c[1], 1);
+	pgsse_pump_release(pump);
+	ck_assert_uint_eq(read_some(web[0], buf, PGSSE_FCGI_HEADER),
+	    PGSSE_FCGI_HEADER);
+	pfd.fd = web[1];
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, BATCH_WAIT_MS / 2) == 1, "the second "
+	    "subscriber of an event handed out under one hold was not served "
+	    "in the first's round: nothing for it %d ms after the first's",
+	    BATCH_WAIT_MS / 2);
+	for (i = 0; i < 2; i++)
+		close(web[i]);
+	ck_assert_msg(wait_released_n(2), "pump stuck after a hold");
 	pgsse_pump_free(pump);
 }
 END_TEST
@@ -579,6 +634,7 @@ main(void)
 	tcase_add_test(tc, pump_abort_releases);
 	tcase_add_test(tc, pump_stdin_flood_ended);
 	tcase_add_test(tc, pump_batch_wait);
+	tcase_add_test(tc, pump_hold_one_round);
 	suite_add_tcase(s, tc);
 #ifdef PGSSE_URING
 	tc = tcase_create("ring");
