@@ -584,7 +584,7 @@ START_TEST(usage_batch_wait)
 	static const char *const prog[] = { "cgi-bin/pgsse-stream",
 	    "cgi-bin/pgsse-app" };
 	const char	*argv[] = { NULL, NULL }, *env[8];
-	char		 kv[100], top[100];
+	char		 kv[100], top[8];
 	struct st_run	 r;
 	size_t		 k = (size_t)_i % 2, i;
 
