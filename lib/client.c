@@ -38,8 +38,8 @@
  * put it on the pump's list. It holds the pump's bell meanwhile
  * (pgsse_pump_hold, under hub->lock, taking pump->lock alone), so the
  * pump serves the event's subscribers in one round. The pump takes
- * each lock alone. Nothing
- * blocks while holding a lock, and no lock is taken under a later one.
+ * each lock alone. Nothing blocks while holding a lock, and no lock is
+ * taken under a later one.
  * Two counters need no lock: the hub's replay budget (hub->replay_bytes)
  * and the pump's slow clients, both atomic. The pool's lock (pool.c)
  * and the starters' queue lock (starter.c) stand apart: nothing else is

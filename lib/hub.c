@@ -774,7 +774,8 @@ hub_main(void *arg)
  * reloads the registry while it runs) and starts its thread.
  * With raw 0 it LISTENs to the doorbell only: raw NOTIFYs are ignored.
  * Its pump beats every heartbeat seconds and waits wait_ms between two
- * rounds (pgsse_pump_start). Returns NULL on failure. Stop and free it with pgsse_hub_free.
+ * rounds (pgsse_pump_start). Returns NULL on failure. Stop and free it
+ * with pgsse_hub_free.
  */
 struct pgsse_hub *
 pgsse_hub_start(struct pgsse_registry *reg, const char *conninfo,

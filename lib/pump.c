@@ -33,14 +33,14 @@
  * the pump's list and the pump's eventfd is rung. The pump swaps the
  * list for an empty one, and for each client swaps its queue for an
  * empty one, encodes everything in it into the client's out buffer.
- * Rounds start at least the pump's wait apart (PGSSE_STREAM_BATCH_WAIT_MS):
- * a wake-up within the wait after a round's start is served when the
- * wait is over, so the events that come in it go out in one write per
- * client, and an event after a quiet spell goes out at once. The hub
- * holds the bell while it hands an event to its subscribers
- * (pgsse_pump_hold), so that such a round has them all, not the first
- * few with the rest a wait later. Under
- * load several events go out in one write. Built with liburing,
+ * Rounds start at least the pump's wait apart
+ * (PGSSE_STREAM_BATCH_WAIT_MS): a wake-up within the wait after a
+ * round's start is served when the wait is over, so the events that
+ * come in it go out in one write per client, and an event after a quiet
+ * spell goes out at once. The hub holds the bell while it hands an
+ * event to its subscribers (pgsse_pump_hold), so that such a round has
+ * them all, not the first few with the rest a wait later. Under load
+ * several events go out in one write. Built with liburing,
  * the pump then hands the writes of every client it served in the round
  * to io_uring, PUMP_RING in one system call (pump_write_batch); without
  * it, or where the kernel refuses io_uring (at the start, or any of a
@@ -55,8 +55,9 @@
  * Figures. The pump counts what it frames for clients, per registry
  * slot, and how long each logged event took from its publish to the
  * start of the round that framed it (one clock read a round: one a
- * client cost 9% of the pump's CPU at 400 events/s), under pump->statlock, a leaf lock that the metrics page takes
- * to copy them (pgsse_pump_stats); its walk samples the out buffers'
+ * client cost 9% of the pump's CPU at 400 events/s), under
+ * pump->statlock, a leaf lock that the metrics page takes to copy them
+ * (pgsse_pump_stats); its walk samples the out buffers'
  * unwritten bytes into two atomics.
  *
  * Time. Once a second the pump walks its clients: a heartbeat to those
@@ -725,18 +726,21 @@ pump_tick(struct pgsse_pump *pump)
 }
 
 /*
- * Returns the milliseconds left until the next round may start (0: now),
- * the pump's wait after the last round's start.
+ * Returns the milliseconds left, rounded up, until the next round may
+ * start (0: now): the pump's wait after the last round's start. Reads
+ * the monotonic clock.
  */
 static int
-pump_round_in(const struct pgsse_pump *pump, const struct timespec *now)
+pump_round_in(const struct pgsse_pump *pump)
 {
-	long long	 ms;
+	struct timespec	 now;
+	long long	 left;
 
-	ms = (long long)(now->tv_sec - pump->round.tv_sec) * 1000 +
-	    (now->tv_nsec - pump->round.tv_nsec) / 1000000;
-	return ms >= (long long)pump->wait_ms ? 0 :
-	    (int)((long long)pump->wait_ms - ms);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (long long)pump->wait_ms * 1000000 -
+	    ((long long)(now.tv_sec - pump->round.tv_sec) * 1000000000 +
+	    (now.tv_nsec - pump->round.tv_nsec));
+	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
 }
 
 static void *
@@ -744,14 +748,13 @@ pump_main(void *arg)
 {
 	struct pgsse_pump	*pump = arg;
 	struct epoll_event	 evs[PUMP_EVENTS];
-	struct timespec		 now;
 	uint64_t		 v;
 	time_t			 walked = 0;
-	int			 i, n, due = 0, in = 0;
+	int			 i, n, due = 0;
 
 	while (!atomic_load(&pump->stop)) {
 		n = epoll_wait(pump->epfd, evs, PUMP_EVENTS,
-		    due ? in : PUMP_TICK_MS);
+		    due ? pump_round_in(pump) : PUMP_TICK_MS);
 		pump->now = time(NULL);
 		for (i = 0; i < n; i++)
 			if (evs[i].data.fd == pump->efd) {
@@ -760,13 +763,10 @@ pump_main(void *arg)
 				due = 1;
 			} else
 				pump_io(pump, evs[i].data.fd, evs[i].events);
-		if (due) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((in = pump_round_in(pump, &now)) == 0) {
-				pump->round = now;
-				pump_serve_marked(pump);
-				due = 0;
-			}
+		if (due && pump_round_in(pump) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &pump->round);
+			pump_serve_marked(pump);
+			due = 0;
 		}
 		if (pump->now != walked) {
 			walked = pump->now;
@@ -904,8 +904,8 @@ pump_ring(struct pgsse_pump *pump)
 /*
  * The wake function the pump gives its clients: puts c on the pump's
  * list and rings the pump if the list was empty, unless the bell is
- * held (pgsse_pump_hold). Called with c's lock held. Returns -1 if memory ran out (c is woken again with its next
- * event or heartbeat).
+ * held (pgsse_pump_hold). Called with c's lock held. Returns -1 if
+ * memory ran out (c is woken again with its next event).
  */
 static int
 pump_wake(struct pgsse_client *c, void *arg)
