@@ -1,9 +1,11 @@
 /*
- * fcgi.c: FastCGI records, as the responder side writes them.
+ * fcgi.c: FastCGI records, as the responder side reads and writes them.
  *
- * libfcgi reads requests and answers refusals; a started stream's
- * output is framed here and written by the pump (pump.c) without
- * blocking. A record is an 8-byte header (version 1, type, request id,
+ * pgsse-app reads its requests here (pgsse_fcgi_req_feed, below) and
+ * writes its responses with pgsse_fcgi_stdout and pgsse_fcgi_end. For
+ * pgsse-stream, libfcgi reads requests and answers refusals; a started
+ * stream's output is framed here and written by the pump (pump.c)
+ * without blocking. A record is an 8-byte header (version 1, type, request id,
  * content length, padding length 0, reserved) and its body: STDOUT
  * records carry the response, an empty STDOUT ends it, and END_REQUEST
  * (application status 0, REQUEST_COMPLETE) ends the request. Bodies
@@ -21,6 +23,7 @@
  * (the connection's close still ends the stream).
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pgsse.h"
@@ -174,4 +177,296 @@ pgsse_fcgi_request_whole(const void *p, size_t len)
 		off += PGSSE_FCGI_HEADER + body;
 	}
 	return 0;
+}
+
+/*
+ * The request reader. pgsse-app reads its requests itself rather than
+ * through libfcgi: one read a request where it can, no allocation per
+ * parameter, and parameters found without a scan of "NAME=value"
+ * strings. It accepts what a web server sends: BEGIN_REQUEST (role
+ * RESPONDER), PARAMS records up to an empty one, STDIN records up to an
+ * empty one, in that order, all of one request id; management records
+ * (request id 0) and records of other ids are skipped, as is padding.
+ * The PARAMS stream is kept up to PGSSE_FCGI_PARAMS_MAX bytes and
+ * PGSSE_FCGI_NPARAMS_MAX pairs, STDIN up to inmax bytes (the rest is
+ * counted in intotal, not kept).
+ */
+
+/*
+ * Appends n bytes at p to the growing buffer *b of *len bytes and *cap
+ * room, keeping one byte for a NUL. Returns 0, or -1 if memory ran out.
+ */
+static int
+fcgi_req_put(char **b, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	char	*nb;
+	size_t	 ncap;
+
+	if (*len + n + 1 > *cap) {
+		ncap = *cap ? *cap : 1024;
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		if ((nb = realloc(*b, ncap)) == NULL)
+			return -1;
+		*b = nb;
+		*cap = ncap;
+	}
+	memcpy(*b + *len, p, n);
+	(*b)[*len += n] = '\0';
+	return 0;
+}
+
+/*
+ * Reads a name-value length at q->params + *off, of end bytes, into
+ * *v. Returns 0, or -1 if it is cut short.
+ */
+static int
+fcgi_req_len(const struct pgsse_fcgi_req *q, size_t *off, size_t end,
+    size_t *v)
+{
+	const unsigned char	*b = (const unsigned char *)q->params + *off;
+
+	if (*off >= end)
+		return -1;
+	if (!(b[0] & 0x80)) {
+		*v = b[0];
+		*off += 1;
+		return 0;
+	}
+	if (end - *off < 4)
+		return -1;
+	*v = ((size_t)(b[0] & 0x7f) << 24) | ((size_t)b[1] << 16) |
+	    ((size_t)b[2] << 8) | b[3];
+	*off += 4;
+	return 0;
+}
+
+/*
+ * Decodes q's PARAMS stream in place into NUL-terminated names and
+ * values, indexed in q->env. A decoded pair is never longer than its
+ * encoding (two NULs for at least two length bytes), so writing never
+ * overtakes reading. Returns PGSSE_FCGI_REQ_MORE (decoded), _BAD for a
+ * pair cut short or a name holding a NUL, _LIMIT past
+ * PGSSE_FCGI_NPARAMS_MAX pairs.
+ */
+static enum pgsse_fcgi_req_st
+fcgi_req_decode(struct pgsse_fcgi_req *q)
+{
+	size_t	 r = 0, w = 0, nl, vl;
+
+	while (r < q->plen) {
+		if (fcgi_req_len(q, &r, q->plen, &nl) == -1 ||
+		    fcgi_req_len(q, &r, q->plen, &vl) == -1 ||
+		    nl > q->plen - r || vl > q->plen - r - nl ||
+		    memchr(q->params + r, '\0', nl) != NULL)
+			return PGSSE_FCGI_REQ_BAD;
+		if (q->nenv == PGSSE_FCGI_NPARAMS_MAX)
+			return PGSSE_FCGI_REQ_LIMIT;
+		memmove(q->params + w, q->params + r, nl);
+		q->env[2 * q->nenv] = q->params + w;
+		w += nl;
+		q->params[w++] = '\0';
+		memmove(q->params + w, q->params + r + nl, vl);
+		q->env[2 * q->nenv++ + 1] = q->params + w;
+		w += vl;
+		q->params[w++] = '\0';
+		r += nl + vl;
+	}
+	return PGSSE_FCGI_REQ_MORE;
+}
+
+/*
+ * Takes the header in q->head: checks it, and notes what its body is.
+ * Returns PGSSE_FCGI_REQ_MORE, or _BAD.
+ */
+static enum pgsse_fcgi_req_st
+fcgi_req_head(struct pgsse_fcgi_req *q)
+{
+	unsigned int	 id = (unsigned int)q->head[2] << 8 | q->head[3];
+	int		 type = q->head[1];
+
+	q->hlen = 0;
+	q->clen = q->body = (size_t)q->head[4] << 8 | q->head[5];
+	q->pad = q->head[6];
+	q->type = 0;	/* skipped */
+	if (q->head[0] != PGSSE_FCGI_VERSION)
+		return PGSSE_FCGI_REQ_BAD;
+	if (id == 0)
+		return PGSSE_FCGI_REQ_MORE;	/* management */
+	if (type == PGSSE_FCGI_BEGIN_REQUEST)
+		return q->reqid != 0 || q->clen != sizeof(q->begin) ?
+		    PGSSE_FCGI_REQ_BAD : (q->reqid = id, q->type = type,
+		    PGSSE_FCGI_REQ_MORE);
+	if (q->reqid == 0)
+		return PGSSE_FCGI_REQ_BAD;
+	if (id != q->reqid)
+		return PGSSE_FCGI_REQ_MORE;
+	if ((type == PGSSE_FCGI_PARAMS && q->params_done) ||
+	    (type == PGSSE_FCGI_STDIN && !q->params_done) ||
+	    (type != PGSSE_FCGI_PARAMS && type != PGSSE_FCGI_STDIN &&
+	    type != PGSSE_FCGI_ABORT_REQUEST))
+		return PGSSE_FCGI_REQ_BAD;
+	q->type = type;
+	return PGSSE_FCGI_REQ_MORE;
+}
+
+/*
+ * Takes k bytes at p of the current record's body. Returns
+ * PGSSE_FCGI_REQ_MORE, _LIMIT or _NOMEM.
+ */
+static enum pgsse_fcgi_req_st
+fcgi_req_body(struct pgsse_fcgi_req *q, const unsigned char *p, size_t k)
+{
+	size_t	 keep;
+
+	switch (q->type) {
+	case PGSSE_FCGI_BEGIN_REQUEST:
+		memcpy(q->begin + q->blen, p, k);
+		q->blen += k;
+		break;
+	case PGSSE_FCGI_PARAMS:
+		if (k > PGSSE_FCGI_PARAMS_MAX - q->plen)
+			return PGSSE_FCGI_REQ_LIMIT;
+		if (fcgi_req_put(&q->params, &q->plen, &q->pcap, p, k) == -1)
+			return PGSSE_FCGI_REQ_NOMEM;
+		break;
+	case PGSSE_FCGI_STDIN:
+		keep = q->inlen < q->inmax ? q->inmax - q->inlen : 0;
+		keep = k < keep ? k : keep;
+		q->intotal += k;
+		if (keep > 0 &&
+		    fcgi_req_put(&q->in, &q->inlen, &q->incap, p, keep) == -1)
+			return PGSSE_FCGI_REQ_NOMEM;
+		break;
+	default:
+		break;
+	}
+	return PGSSE_FCGI_REQ_MORE;
+}
+
+/*
+ * Ends the current record, whole with its padding. Returns
+ * PGSSE_FCGI_REQ_OK once STDIN ended, _ROLE for a role other than
+ * RESPONDER, _ABORT, or what decoding PARAMS says; else _MORE.
+ */
+static enum pgsse_fcgi_req_st
+fcgi_req_end(struct pgsse_fcgi_req *q)
+{
+	int	 type = q->type;
+
+	q->type = 0;
+	switch (type) {
+	case PGSSE_FCGI_BEGIN_REQUEST:
+		q->keep = (q->begin[2] & PGSSE_FCGI_KEEP_CONN) != 0;
+		return ((unsigned int)q->begin[0] << 8 | q->begin[1]) ==
+		    PGSSE_FCGI_RESPONDER ? PGSSE_FCGI_REQ_MORE :
+		    PGSSE_FCGI_REQ_ROLE;
+	case PGSSE_FCGI_ABORT_REQUEST:
+		return PGSSE_FCGI_REQ_ABORT;
+	case PGSSE_FCGI_PARAMS:
+		if (q->clen > 0)
+			return PGSSE_FCGI_REQ_MORE;
+		q->params_done = 1;
+		return fcgi_req_decode(q);
+	case PGSSE_FCGI_STDIN:
+		if (q->clen > 0)
+			return PGSSE_FCGI_REQ_MORE;
+		q->in_done = 1;
+		return PGSSE_FCGI_REQ_OK;
+	default:
+		return PGSSE_FCGI_REQ_MORE;
+	}
+}
+
+/*
+ * Reads n more bytes at p of a request into q, and sets *used to how
+ * many it took: all of them, unless the request ended (or failed)
+ * before their end. Returns PGSSE_FCGI_REQ_MORE while the request is
+ * not whole, PGSSE_FCGI_REQ_OK once it is (its end of STDIN came: its
+ * parameters are then pgsse_fcgi_req_param's, its STDIN q->in), or why
+ * it cannot be read: then q is to be reset before it is fed again, and
+ * the connection is not at a record any more. After _ROLE, q->reqid is
+ * the request to refuse.
+ */
+enum pgsse_fcgi_req_st
+pgsse_fcgi_req_feed(struct pgsse_fcgi_req *q, const void *p, size_t n,
+    size_t *used)
+{
+	const unsigned char	*cp = p;
+	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
+	size_t			 k, off = 0;
+
+	while (off < n && st == PGSSE_FCGI_REQ_MORE) {
+		if (q->hlen < PGSSE_FCGI_HEADER && q->body == 0 &&
+		    q->pad == 0 && q->type == 0) {
+			k = PGSSE_FCGI_HEADER - q->hlen;
+			k = n - off < k ? n - off : k;
+			memcpy(q->head + q->hlen, cp + off, k);
+			q->hlen += k;
+			off += k;
+			if (q->hlen < PGSSE_FCGI_HEADER)
+				break;
+			if ((st = fcgi_req_head(q)) != PGSSE_FCGI_REQ_MORE)
+				break;
+		} else if (q->body > 0) {
+			k = n - off < q->body ? n - off : q->body;
+			st = fcgi_req_body(q, cp + off, k);
+			q->body -= k;
+			off += k;
+		} else if (q->pad > 0) {
+			k = n - off < q->pad ? n - off : q->pad;
+			q->pad -= k;
+			off += k;
+		}
+		if (st == PGSSE_FCGI_REQ_MORE && q->hlen == 0 &&
+		    q->body == 0 && q->pad == 0)
+			st = fcgi_req_end(q);
+	}
+	*used = off;
+	return st;
+}
+
+/*
+ * Returns the value of q's parameter name (the first, if sent twice),
+ * or NULL. q owns it. Can't fail.
+ */
+const char *
+pgsse_fcgi_req_param(const struct pgsse_fcgi_req *q, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < q->nenv; i++)
+		if (q->env[2 * i][0] == name[0] &&
+		    strcmp(q->env[2 * i], name) == 0)
+			return q->env[2 * i + 1];
+	return NULL;
+}
+
+/*
+ * Readies q for the next request on its connection, keeping its
+ * buffers and inmax. Can't fail.
+ */
+void
+pgsse_fcgi_req_reset(struct pgsse_fcgi_req *q)
+{
+	char	*params = q->params, *in = q->in;
+	size_t	 pcap = q->pcap, incap = q->incap, inmax = q->inmax;
+
+	memset(q, 0, sizeof(*q));
+	q->params = params;
+	q->pcap = pcap;
+	q->in = in;
+	q->incap = incap;
+	q->inmax = inmax;
+	if (in != NULL)
+		in[0] = '\0';
+}
+
+/* Frees what q holds and zeroes it. */
+void
+pgsse_fcgi_req_free(struct pgsse_fcgi_req *q)
+{
+	free(q->params);
+	free(q->in);
+	memset(q, 0, sizeof(*q));
 }
