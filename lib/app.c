@@ -57,9 +57,8 @@
 /* Requests a worker takes at one wake, and pipelines the statements
  * of (a descriptor and a request's buffers each). */
 #define APP_BATCH_MAX 16
-/* Bytes of a connection looked at to tell that its whole request is
- * there, so that reading it cannot wait (a longer one is served alone). */
-#define APP_PEEK_MAX 8192
+/* Bytes one read of a request takes at most (on a worker's stack). */
+#define APP_READ_MAX 16384
 /* Addresses in FCGI_WEB_SERVER_ADDRS. */
 #define APP_WEB_SERVERS_MAX 64
 
@@ -103,7 +102,6 @@ struct pgsse_app {
 	struct pgsse_appdef	*def;		/* the request's folder */
 	int			 plain;		/* body is pgsse_app_error's text */
 	int			 lost_tx;	/* the route's transaction died */
-	int			 bodyread;	/* the form, to its declared end */
 	enum pgsse_http_status	 status;	/* answered */
 	const char		*label;		/* its route, if none matched */
 };
@@ -586,10 +584,14 @@ app_read_form(struct pgsse_app *a)
 		return PGSSE_HTTP_413;
 	if ((body = calloc(1, (size_t)n + 1)) == NULL)
 		return PGSSE_HTTP_500;
-	while (got < n) {
-		r = a->req->fcgi != NULL ? FCGX_GetStr(body + got, (int)n - got,
-		    a->req->fcgi->in) : (int)read(STDIN_FILENO, body + got,
-		    (size_t)(n - got));
+	if (a->req->own != NULL) {	/* read whole, up to PGSSE_QUERY_MAX */
+		got = a->req->own->inlen < (size_t)n ?
+		    (int)a->req->own->inlen : (int)n;
+		if (got > 0)
+			memcpy(body, a->req->own->in, (size_t)got);
+	}
+	while (a->req->own == NULL && got < n) {
+		r = (int)read(STDIN_FILENO, body + got, (size_t)(n - got));
 		if (r <= 0)
 			break;
 		got += r;
@@ -597,7 +599,6 @@ app_read_form(struct pgsse_app *a)
 	r = got != n || strlen(body) != (size_t)got ? PGSSE_ERR_INVAL :
 	    (int)pgsse_query_parse(body, &a->form);
 	free(body);
-	a->bodyread = got == n;
 	return r == PGSSE_OK ? PGSSE_HTTP_200 : PGSSE_HTTP_400;
 }
 
@@ -622,8 +623,8 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 			    a->hx[i].p);
 	if (st == PGSSE_HTTP_204)
 		pgsse_buf_reset(&a->body);	/* 204 has no body */
-	/* No flush: FCGX_Finish_r writes it with the end of the request,
-	 * in one write (under CGI it is written at once). */
+	/* No flush: pgsse_req_end writes it with the end of the request,
+	 * in one writev (under CGI it is written at once). */
 	if (er == PGSSE_OK && pgsse_buf_put(&out, "\r\n", 2) == PGSSE_OK &&
 	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK)
 		pgsse_req_write(a->req, out.p, out.len);
@@ -1149,7 +1150,6 @@ app_reset(struct pgsse_app *a)
 	a->def = NULL;
 	a->plain = 0;
 	a->lost_tx = 0;
-	a->bodyread = 0;
 	a->csrf[0] = '\0';
 	a->user = NULL;
 	a->sqlstate[0] = a->retry[0] = '\0';
@@ -1207,7 +1207,9 @@ struct app_worker {
 struct app_slot {
 	struct pgsse_app	 a;
 	struct pgsse_req	 req;
-	FCGX_Request		 fr;
+	struct pgsse_fcgi_req	 q;		/* the request, as read */
+	struct pgsse_buf	 out;		/* its response, not yet sent */
+	int			 keep;		/* fd may serve another request */
 	int			 fd;
 	int			 inset;		/* fd is in the set (kept) */
 	struct timespec		 t0;
@@ -1369,8 +1371,9 @@ app_accept_failed(int er)
 
 /*
  * Accepts a connection on w's listening socket: close-on-exec, a
- * receive timeout of PGSSE_APP_READ_TIMEOUT_SEC (a peer silent that
- * long in a request is dropped, so none holds a worker for ever),
+ * receive and a send timeout of PGSSE_APP_READ_TIMEOUT_SEC (a peer
+ * silent that long in a request, or not reading a response that long,
+ * is dropped, so none holds a worker for ever),
  * TCP_NODELAY on TCP (each record goes out at once, as libfcgi did).
  * A TCP peer not in FCGI_WEB_SERVER_ADDRS is closed at once. Returns
  * the descriptor, or -1 if there was none to take.
@@ -1395,6 +1398,7 @@ app_accept(struct app_worker *w)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (w->tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
@@ -1464,105 +1468,178 @@ app_keep_conn(struct app_worker *w, int fd, int keep, int inset)
 	close(fd);	/* leaves the set with it */
 }
 
-/*
- * Reads the request waiting on connection fd into fr with libfcgi.
- * Returns 0, or -1 if there was none (the peer closed, or sent
- * something else): libfcgi has then closed fd. fr's listening socket
- * is -1, so libfcgi never blocks in accept() here.
- */
-static int
-app_read_request(FCGX_Request *fr, int fd)
-{
-	FCGX_InitRequest(fr, -1, 0);
-	fr->ipcFd = fd;
-	fr->keepConnection = 1;	/* not closed before it is read */
-	fr->detached = 1;	/* a broken one is closed without lingering */
-	if (FCGX_Accept_r(fr) == 0)
-		return 0;
-	FCGX_InitRequest(fr, -1, 0);
-	return -1;
-}
+/* What reading a request found (app_read). */
+enum app_rd {
+	APP_RD_WHOLE,		/* a request to serve */
+	APP_RD_PART,		/* not whole yet */
+	APP_RD_GONE		/* none: the connection is closed */
+};
 
 /*
- * Reads what is left of fr's standard input, so that the connection
- * can serve the next request: at most PGSSE_APP_DISCARD_MAX bytes, and
- * only while PGSSE_APP_READ_TIMEOUT_SEC have not passed (each read
- * waits that long at most: app_accept). Reads only what libfcgi holds,
- * or else what one read brings, so a body that trickles in cannot
- * stretch one call. Returns 1 if the input ended, else 0.
- */
-static int
-app_discard(FCGX_Request *fr)
-{
-	FCGX_Stream	*in = fr->in;
-	struct timespec	 t0, t;
-	char		 trash[512];
-	size_t		 total = 0;
-	int		 n;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!in->isClosed) {
-		if (total >= PGSSE_APP_DISCARD_MAX)
-			return 0;
-		if (total > 0) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if (t.tv_sec - t0.tv_sec >= PGSSE_APP_READ_TIMEOUT_SEC)
-				return 0;
-		}
-		n = (int)(in->stop - in->rdNext);
-		n = n < 1 ? 1 : n > (int)sizeof(trash) ? (int)sizeof(trash) : n;
-		total += (size_t)FCGX_GetStr(trash, n, in);
-	}
-	return FCGX_GetError(in) == 0;
-}
-
-/*
- * Ends fr's request: the response goes out with its end record in one
- * write, and fd goes back to the set or is closed (app_keep_conn).
- * Standard input is read to its end first (app_discard), so that
- * nothing of the request is left unread and a plain close() cannot
- * reset the connection before the server has the response: libfcgi's
- * own close lingers instead (shutdown, then a poll and a read for the
- * peer's end), three system calls more per request. If a declared
- * body is still to come (early), the response and its end record go
- * out first, and the connection is not kept: a read of the body's end
- * could take the server's next request with it. A body too long or too
- * slow to discard is cut short by the close.
+ * Says why the request on s's connection cannot be served, answering
+ * 400 first if its parameters were over a limit, and closes the
+ * connection. A connection closed between requests is not news.
  */
 static void
-app_end_request(struct app_worker *w, FCGX_Request *fr, int fd, int inset,
-    int early)
+app_read_failed(struct app_slot *s, enum pgsse_fcgi_req_st st)
 {
-	int	 keep = fr->keepConnection;
+	struct pgsse_req	 req;
 
-	if (early) {
-		FCGX_FClose(fr->err);
-		FCGX_FClose(fr->out);
-		keep = 0;
-	}
-	if (!app_discard(fr))
-		keep = 0;
-	fr->keepConnection = 1;	/* libfcgi leaves fd to us, unless broken */
-	FCGX_Finish_r(fr);
-	if (fr->ipcFd == -1) {	/* libfcgi closed it after an error */
-		if (inset || keep)
-			pgsse_log(PGSSE_LOG_DEBUG, "a kept FastCGI "
-			    "connection broke");
-		return;
-	}
-	app_keep_conn(w, fd, keep, inset);
+	if (st == PGSSE_FCGI_REQ_LIMIT) {
+		memset(&req, 0, sizeof(req));
+		req.own = &s->q;
+		req.out = &s->out;
+		req.fd = s->fd;
+		pgsse_log(PGSSE_LOG_WARN, "a request over PGSSE_FCGI_PARAMS_MAX"
+		    " bytes or PGSSE_FCGI_NPARAMS_MAX parameters: 400");
+		if (pgsse_http_text(&req, PGSSE_HTTP_400, NULL,
+		    "request headers too large") == PGSSE_OK)
+			pgsse_req_end(&req);
+		pgsse_buf_reset(&s->out);
+	} else if (st == PGSSE_FCGI_REQ_BAD || st == PGSSE_FCGI_REQ_ROLE)
+		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent %s: closed",
+		    st == PGSSE_FCGI_REQ_ROLE ? "a role other than RESPONDER" :
+		    "what no web server sends");
+	else if (st == PGSSE_FCGI_REQ_NOMEM)
+		pgsse_log(PGSSE_LOG_ERROR, "a request: out of memory");
+	else if (s->q.reqid != 0)
+		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request was aborted or "
+		    "cut short: closed");
+	close(s->fd);	/* leaves the set with it */
+	s->fd = -1;
 }
 
 /*
- * Returns 1 if a's request declared a body (CONTENT_LENGTH) that its
- * route did not read to the end, else 0.
+ * Returns 1 if a read of s's request that began at t0 has waited
+ * PGSSE_APP_READ_TIMEOUT_SEC or more, else 0.
  */
 static int
-app_body_left(const struct pgsse_app *a)
+app_read_late(const struct timespec *t0)
 {
-	const char	*len = pgsse_req_param(a->req, "CONTENT_LENGTH");
+	struct timespec	 t;
 
-	return !a->bodyread && len != NULL && strtol(len, NULL, 10) > 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec - t0->tv_sec >= PGSSE_APP_READ_TIMEOUT_SEC;
+}
+
+/*
+ * Returns 1 if q's parameters declare a body (CONTENT_LENGTH) longer
+ * than a form may be (PGSSE_QUERY_MAX), which no route reads, else 0.
+ */
+static int
+app_body_big(const struct pgsse_fcgi_req *q)
+{
+	const char	*len = pgsse_fcgi_req_param(q, "CONTENT_LENGTH");
+	long		 n = len != NULL ? strtol(len, NULL, 10) : 0;
+
+	return n < 0 || n > PGSSE_QUERY_MAX;
+}
+
+/*
+ * Reads s's request from its connection with pgsse's own reader
+ * (pgsse_fcgi_req_feed; fcgi.c), keeping its standard input up to
+ * PGSSE_QUERY_MAX bytes: with wait 0 only what is there now, else till
+ * it is whole, each read waiting PGSSE_APP_READ_TIMEOUT_SEC at most
+ * (app_accept), and all of them that long at most. A request whose
+ * parameters are in is served without the rest of its standard input
+ * if that is declared longer than a form may be (app_body_big), runs
+ * past PGSSE_APP_DISCARD_MAX bytes, or stops coming; its connection is
+ * then not kept (app_end_request). So is one followed by bytes of
+ * another (no server sends them before its answer). Returns APP_RD_WHOLE, APP_RD_PART (wait 0: not whole
+ * yet), or APP_RD_GONE once the connection is closed (app_read_failed).
+ */
+static enum app_rd
+app_read(struct app_slot *s, int wait)
+{
+	unsigned char		 b[APP_READ_MAX];
+	struct timespec		 t0;
+	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
+	ssize_t			 n = 1;
+	size_t			 used;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (st == PGSSE_FCGI_REQ_MORE) {
+		if (s->q.params_done && s->q.intotal > PGSSE_APP_DISCARD_MAX)
+			break;
+		n = recv(s->fd, b, sizeof(b), wait ? 0 : MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && !wait && (errno == EAGAIN ||
+		    errno == EWOULDBLOCK))
+			return APP_RD_PART;
+		if (n <= 0)
+			break;	/* closed, broken, or silent too long */
+		st = pgsse_fcgi_req_feed(&s->q, b, (size_t)n, &used);
+		if (used < (size_t)n)
+			s->keep = 0;
+		if (st == PGSSE_FCGI_REQ_MORE && s->q.params_done &&
+		    app_body_big(&s->q))
+			break;
+		if (wait && st == PGSSE_FCGI_REQ_MORE && app_read_late(&t0))
+			n = -1;
+		if (n == -1)
+			break;
+	}
+	if (st == PGSSE_FCGI_REQ_OK) {
+		s->keep = s->keep && s->q.keep;
+		return APP_RD_WHOLE;
+	}
+	if (st == PGSSE_FCGI_REQ_MORE && s->q.params_done && n != 0) {
+		s->keep = 0;	/* standard input cut short */
+		return APP_RD_WHOLE;
+	}
+	app_read_failed(s, st);
+	return APP_RD_GONE;
+}
+
+/*
+ * Reads and drops what is left of s's standard input once it is
+ * answered: PGSSE_APP_DISCARD_MAX bytes of it in all at most, for
+ * PGSSE_APP_READ_TIMEOUT_SEC at most, so that a body that trickles in
+ * cannot hold the worker longer.
+ */
+static void
+app_drain(struct app_slot *s)
+{
+	unsigned char	 b[APP_READ_MAX];
+	struct timespec	 t0;
+	ssize_t		 n;
+	size_t		 used;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!s->q.in_done && s->q.intotal <= PGSSE_APP_DISCARD_MAX &&
+	    !app_read_late(&t0)) {
+		if ((n = recv(s->fd, b, sizeof(b), 0)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || pgsse_fcgi_req_feed(&s->q, b, (size_t)n,
+		    &used) != PGSSE_FCGI_REQ_MORE)
+			break;
+	}
+}
+
+/*
+ * Ends s's request: what is left of its response goes out with the end
+ * records in one writev, and its connection goes back to the set or is
+ * closed (app_keep_conn). A request is read to the end of its standard
+ * input before it is served (app_read), or else what is left of that
+ * is read after the answer (app_drain), so that a close cannot reset
+ * the connection before the server has the answer; a body too long or
+ * too slow for that is cut short by the close.
+ */
+static void
+app_end_request(struct app_worker *w, struct app_slot *s)
+{
+	int	 keep = s->keep;
+
+	if (pgsse_req_end(&s->req) != PGSSE_OK) {
+		if (s->inset || keep)
+			pgsse_log(PGSSE_LOG_DEBUG, "a kept FastCGI "
+			    "connection broke");
+		keep = 0;
+	} else if (!s->q.in_done)
+		app_drain(s);
+	pgsse_buf_reset(&s->out);
+	app_keep_conn(w, s->fd, keep, s->inset);
 }
 
 /* Swaps the database connections of x and y (one of them has none). */
@@ -1598,7 +1675,9 @@ app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 	if (s->fd == -1)
 		return;
 	memset(&s->req, 0, sizeof(s->req));
-	s->req.fcgi = &s->fr;
+	s->req.own = &s->q;
+	s->req.out = &s->out;
+	s->req.fd = s->fd;
 	a->req = &s->req;
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	app_swap_conns(own, a);
@@ -1738,68 +1817,71 @@ app_finish(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 	    a->route != NULL ? a->route->pattern : a->label, a->status,
 	    (double)(t1.tv_sec - s->t0.tv_sec) +
 	    (t1.tv_nsec - s->t0.tv_nsec) / 1e9);
-	app_end_request(w, &s->fr, s->fd, s->inset, app_body_left(a));
+	app_end_request(w, s);
 	app_swap_conns(own, a);
 	app_reset(a);
 	app_swap_conns(own, a);
 }
 
-/*
- * Returns 1 if connection fd holds a whole request now (its records up
- * to the end of its standard input, in the first APP_PEEK_MAX bytes),
- * or has nothing more to give (closed, broken), so that reading it
- * cannot wait; else 0.
- */
-static int
-app_whole(int fd)
+/* Swaps the connections of x and y, and what was read of them. */
+static void
+app_slot_swap(struct app_slot *x, struct app_slot *y)
 {
-	unsigned char	 b[APP_PEEK_MAX];
-	ssize_t		 n;
+	struct pgsse_fcgi_req	 q;
+	struct pgsse_buf	 out;
+	int			 fd, inset, keep;
 
-	if ((n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT)) == -1)
-		return errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR;
-	return n == 0 || pgsse_fcgi_request_whole(b, (size_t)n);
+	fd = x->fd, inset = x->inset, keep = x->keep;
+	x->fd = y->fd, x->inset = y->inset, x->keep = y->keep;
+	y->fd = fd, y->inset = inset, y->keep = keep;
+	memcpy(&q, &x->q, sizeof(q));
+	memcpy(&x->q, &y->q, sizeof(q));
+	memcpy(&y->q, &q, sizeof(q));
+	out = x->out;
+	x->out = y->out;
+	y->out = out;
 }
 
 /*
- * Puts first in s, of n, the connections whose whole request is here
- * (app_whole). Returns how many there are; the rest come after.
+ * Reads what is there of the requests on the n connections in s
+ * (app_read, without waiting), and puts first those with a whole
+ * request, and those closed (fd -1). Returns how many there are; the
+ * rest, not whole yet, come after.
  */
 static int
 app_ready(struct app_slot *s, int n)
 {
-	int	 i, k = 0, fd, inset;
+	int	 i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!app_whole(s[i].fd))
+		pgsse_fcgi_req_reset(&s[i].q);
+		s[i].q.inmax = PGSSE_QUERY_MAX;
+		s[i].keep = 1;
+		if (app_read(&s[i], 0) == APP_RD_PART)
 			continue;
-		fd = s[k].fd;
-		inset = s[k].inset;
-		s[k].fd = s[i].fd;
-		s[k].inset = s[i].inset;
-		s[i].fd = fd;
-		s[i].inset = inset;
+		if (i != k)
+			app_slot_swap(&s[k], &s[i]);
 		k++;
 	}
 	return k;
 }
 
 /*
- * Serves the n requests on the connections in s: reads each (libfcgi
- * closes one that has none), takes each as far as its route (one that
- * needs no database is answered then), runs the queued statements
- * together and answers their requests, then runs the other routes (C
- * routes, POST) one by one, each answered as it ends.
+ * Serves the n requests on the connections in s, read already, or with
+ * wait set, read now (app_read; one that cannot be is closed): takes
+ * each as far as its route (one that needs no database is answered
+ * then), runs the queued statements together and answers their
+ * requests, then runs the other routes (C routes, POST) one by one,
+ * each answered as it ends.
  */
 static void
 app_batch(struct app_worker *w, struct pgsse_app *own, struct app_slot *s,
-    int n)
+    int n, int wait)
 {
 	int	 i;
 
 	for (i = 0; i < n; i++)
-		if (app_read_request(&s[i].fr, s[i].fd) == -1)
+		if (wait && s[i].fd != -1 && app_read(&s[i], 1) != APP_RD_WHOLE)
 			s[i].fd = -1;
 	for (i = 0; i < n; i++) {
 		app_begin(w, own, &s[i]);
@@ -2014,13 +2096,16 @@ app_worker(void *arg)
 		if (n == -1)
 			break;
 		k = app_ready(s, n);
-		app_batch(w, &own, s, k);
+		app_batch(w, &own, s, k, 0);
 		for (i = k; i < n; i++)
-			app_batch(w, &own, &s[i], 1);
+			app_batch(w, &own, &s[i], 1, 1);
 		app_turn_done(w);
 	}
-	for (i = 0; i < APP_BATCH_MAX; i++)
+	for (i = 0; i < APP_BATCH_MAX; i++) {
 		app_free(&s[i].a);
+		pgsse_fcgi_req_free(&s[i].q);
+		pgsse_buf_free(&s[i].out);
+	}
 	free(s);
 out:
 	app_free(&own);

@@ -31,6 +31,25 @@
 #include "fcgi.h"
 
 /*
+ * Writes the header of a record of type for request reqid with a body
+ * of len bytes to the PGSSE_FCGI_HEADER bytes at h. The caller checks
+ * that reqid and len fit.
+ */
+void
+pgsse_fcgi_header_to(unsigned char *h,
+    enum pgsse_fcgi_type type, unsigned int reqid, size_t len)
+{
+	h[0] = PGSSE_FCGI_VERSION;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)(reqid >> 8);
+	h[3] = (unsigned char)(reqid & 0xff);
+	h[4] = (unsigned char)(len >> 8);
+	h[5] = (unsigned char)(len & 0xff);
+	h[6] = 0;	/* padding length */
+	h[7] = 0;	/* reserved */
+}
+
+/*
  * Appends the header of a record of type for request reqid with a body
  * of len bytes (at most PGSSE_FCGI_BODY_MAX) to b. Returns
  * PGSSE_ERR_INVAL if reqid or len do not fit, PGSSE_ERR_NOMEM if
@@ -44,14 +63,7 @@ pgsse_fcgi_header(struct pgsse_buf *b, enum pgsse_fcgi_type type,
 
 	if (reqid > 0xffff || len > PGSSE_FCGI_BODY_MAX)
 		return PGSSE_ERR_INVAL;
-	h[0] = PGSSE_FCGI_VERSION;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)(reqid >> 8);
-	h[3] = (unsigned char)(reqid & 0xff);
-	h[4] = (unsigned char)(len >> 8);
-	h[5] = (unsigned char)(len & 0xff);
-	h[6] = 0;	/* padding length */
-	h[7] = 0;	/* reserved */
+	pgsse_fcgi_header_to(h, type, reqid, len);
 	return pgsse_buf_put(b, h, sizeof(h));
 }
 
@@ -93,22 +105,34 @@ pgsse_fcgi_stdout(struct pgsse_buf *b, unsigned int reqid, const void *p,
 }
 
 /*
- * Appends the end of request reqid to b: an empty STDOUT record, then
- * END_REQUEST with application status 0 and REQUEST_COMPLETE. Returns
+ * Writes the end of request reqid (at most 65535) to the
+ * PGSSE_FCGI_END_LEN bytes at e: an empty STDOUT
+ * record, then END_REQUEST with application status 0 and
+ * REQUEST_COMPLETE. Can't fail.
+ */
+void
+pgsse_fcgi_end_to(unsigned char *e, unsigned int reqid)
+{
+	pgsse_fcgi_header_to(e, PGSSE_FCGI_STDOUT, reqid, 0);
+	pgsse_fcgi_header_to(e + PGSSE_FCGI_HEADER, PGSSE_FCGI_END_REQUEST,
+	    reqid, PGSSE_FCGI_END_BODY);
+	memset(e + 2 * PGSSE_FCGI_HEADER, 0, PGSSE_FCGI_END_BODY);
+}
+
+/*
+ * Appends the end of request reqid to b (pgsse_fcgi_end_to). Returns
  * PGSSE_ERR_INVAL for a reqid over 65535, PGSSE_ERR_NOMEM if memory ran
  * out.
  */
 enum pgsse_err
 pgsse_fcgi_end(struct pgsse_buf *b, unsigned int reqid)
 {
-	static const unsigned char body[PGSSE_FCGI_END_BODY] = { 0 };
-	enum pgsse_err		 er;
+	unsigned char	 e[PGSSE_FCGI_END_LEN];
 
-	if ((er = pgsse_fcgi_header(b, PGSSE_FCGI_STDOUT, reqid, 0)) ||
-	    (er = pgsse_fcgi_header(b, PGSSE_FCGI_END_REQUEST, reqid,
-	    sizeof(body))))
-		return er;
-	return pgsse_buf_put(b, body, sizeof(body));
+	if (reqid > 0xffff)
+		return PGSSE_ERR_INVAL;
+	pgsse_fcgi_end_to(e, reqid);
+	return pgsse_buf_put(b, e, sizeof(e));
 }
 
 /*

@@ -11,6 +11,7 @@
 #define PGSSE_FCGI_HEADER 8		/* bytes in a record header */
 #define PGSSE_FCGI_BODY_MAX 65535	/* most bytes in a record body */
 #define PGSSE_FCGI_END_BODY 8		/* bytes in END_REQUEST's body */
+#define PGSSE_FCGI_END_LEN (2 * PGSSE_FCGI_HEADER + PGSSE_FCGI_END_BODY)
 #define PGSSE_FCGI_RESPONDER 1	/* the only role served */
 #define PGSSE_FCGI_KEEP_CONN 1	/* BEGIN_REQUEST's flag */
 #define PGSSE_FCGI_PARAMS_MAX (64 * 1024) /* bytes of a request's PARAMS */
@@ -85,6 +86,9 @@ const char	*pgsse_fcgi_req_param(const struct pgsse_fcgi_req *,
 		    const char *);
 void		 pgsse_fcgi_req_reset(struct pgsse_fcgi_req *);
 void		 pgsse_fcgi_req_free(struct pgsse_fcgi_req *);
+void		 pgsse_fcgi_header_to(unsigned char *, enum pgsse_fcgi_type,
+		    unsigned int, size_t);
+void		 pgsse_fcgi_end_to(unsigned char *, unsigned int);
 enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
 		    unsigned int, size_t);
 enum pgsse_fcgi_in_news pgsse_fcgi_in_feed(struct pgsse_fcgi_in *,

@@ -1,10 +1,14 @@
 /*
  * http.c: the request and response of one FastCGI or CGI exchange.
  *
- * Output goes through pgsse_req_write, to libfcgi's stream when the web
- * server speaks FastCGI, or to standard output under plain CGI, so every
- * program has one code path for both.
+ * Output goes through pgsse_req_write: to libfcgi's stream for a request
+ * libfcgi read (pgsse-stream's), to the response buffer of a request
+ * pgsse's own reader read (pgsse-app's: framed as FastCGI records when
+ * flushed or ended, and sent with one writev), or to standard output
+ * under plain CGI, so every program has one code path for all three.
  */
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +18,11 @@
 
 #include "pgsse.h"
 #include "extern.h"
+#include "fcgi.h"
 #include "http.h"
+
+/* Most iovecs one response's writev takes: two a record, and the end. */
+#define HTTP_IOV_MAX 64
 
 static const char *const status_lines[PGSSE_HTTP__MAX] = {
 	"200 OK",
@@ -45,6 +53,8 @@ pgsse_req_param(const struct pgsse_req *r, const char *name)
 {
 	if (r->fcgi != NULL)
 		return FCGX_GetParam(name, r->fcgi->envp);
+	if (r->own != NULL)
+		return pgsse_fcgi_req_param(r->own, name);
 	return getenv(name);
 }
 
@@ -65,6 +75,11 @@ pgsse_req_write(struct pgsse_req *r, const void *p, size_t n)
 			r->broken = 1;
 		return r->broken ? PGSSE_ERR_IO : PGSSE_OK;
 	}
+	if (r->own != NULL) {
+		if (pgsse_buf_put(r->out, p, n) != PGSSE_OK)
+			r->broken = 1;
+		return r->broken ? PGSSE_ERR_IO : PGSSE_OK;
+	}
 	while (n > 0) {
 		if ((w = write(STDOUT_FILENO, cp, n)) == -1) {
 			if (errno == EINTR)
@@ -79,6 +94,75 @@ pgsse_req_write(struct pgsse_req *r, const void *p, size_t n)
 }
 
 /*
+ * Writes all of the n iovecs at iov to fd, which may take several
+ * writes (iov is changed). Returns 0, or -1 if the peer is gone or a
+ * write timed out.
+ */
+static int
+http_writev(int fd, struct iovec *iov, int n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = writev(fd, iov, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sends what r's own response holds as STDOUT records, and then, with
+ * end set, the request's end (an empty STDOUT, END_REQUEST), in as few
+ * writev calls as HTTP_IOV_MAX allows: the records' headers are built
+ * apart, so the response is not copied. Returns PGSSE_ERR_IO if the
+ * peer is gone.
+ */
+static enum pgsse_err
+http_own_send(struct pgsse_req *r, int end)
+{
+	unsigned char	 h[HTTP_IOV_MAX / 2][PGSSE_FCGI_HEADER];
+	unsigned char	 e[PGSSE_FCGI_END_LEN];
+	struct iovec	 iov[HTTP_IOV_MAX];
+	size_t		 off = 0, k, len = r->out->len;
+	unsigned int	 id = r->own->reqid;
+	int		 n;
+
+	do {
+		for (n = 0; off < len && n + 3 <= HTTP_IOV_MAX; off += k) {
+			k = len - off > PGSSE_FCGI_BODY_MAX ?
+			    PGSSE_FCGI_BODY_MAX : len - off;
+			pgsse_fcgi_header_to(h[n / 2], PGSSE_FCGI_STDOUT, id,
+			    k);
+			iov[n].iov_base = h[n / 2];
+			iov[n++].iov_len = PGSSE_FCGI_HEADER;
+			iov[n].iov_base = r->out->p + off;
+			iov[n++].iov_len = k;
+		}
+		if (end && off == len) {
+			pgsse_fcgi_end_to(e, id);
+			iov[n].iov_base = e;
+			iov[n++].iov_len = sizeof(e);
+		}
+		if (n > 0 && http_writev(r->fd, iov, n) == -1)
+			r->broken = 1;
+	} while (!r->broken && off < len);
+	pgsse_buf_reset(r->out);
+	return r->broken ? PGSSE_ERR_IO : PGSSE_OK;
+}
+
+/*
  * Pushes buffered output to the web server. Returns PGSSE_ERR_IO if the
  * peer is gone: only a write reveals that.
  */
@@ -87,10 +171,25 @@ pgsse_req_flush(struct pgsse_req *r)
 {
 	if (r->broken)
 		return PGSSE_ERR_IO;
+	if (r->own != NULL)
+		return http_own_send(r, 0);
 	if (r->fcgi != NULL && (FCGX_FFlush(r->fcgi->out) == -1 ||
 	    FCGX_GetError(r->fcgi->out) != 0))
 		r->broken = 1;
 	return r->broken ? PGSSE_ERR_IO : PGSSE_OK;
+}
+
+/*
+ * Ends a request of pgsse's own reader: what is left of the response,
+ * then its end, go out together. Returns PGSSE_ERR_IO if the peer is
+ * gone (or was found gone before).
+ */
+enum pgsse_err
+pgsse_req_end(struct pgsse_req *r)
+{
+	if (r->broken || r->own == NULL)
+		return PGSSE_ERR_IO;
+	return http_own_send(r, 1);
 }
 
 /*
