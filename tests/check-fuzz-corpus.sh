@@ -6,7 +6,7 @@ set -u
 src=${PGSSE_SRCDIR:-.}
 build=${PGSSE_BUILDDIR:-.}
 rc=0
-for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact fcgi_in; do
+for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact fcgi_in fcgi_req; do
 	if "$build/tests/fuzz_$t" "$src"/tests/fuzz/corpus/$t/*; then
 		echo "ok: fuzz_$t corpus"
 	else

@@ -1,4 +1,6 @@
 /* check_fcgi.c: lib/fcgi.c, FastCGI records, byte by byte. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,6 +237,765 @@ START_TEST(fcgi_request_whole)
 }
 END_TEST
 
+/*
+ * The request reader (pgsse_fcgi_req_feed). Requests are written with
+ * tests/fcgiparse.c, from the specification; the small hostile ones are
+ * spelt out byte by byte with these.
+ */
+#define REC_BEGIN(id, role) \
+	1, 1, 0, id, 0, 8, 0, 0, 0, role, 0, 0, 0, 0, 0, 0
+#define REC_EMPTY(type, id) 1, type, 0, id, 0, 0, 0, 0
+#define REQ_ID 0x0102		/* both bytes of the id matter */
+#define REQ_INMAX 64
+#define REQ_WHOLE SIZE_MAX	/* a piece size: all at once */
+#define REQ_NPIECES 3
+
+/* Piece sizes most tests feed in. */
+static const size_t req_pieces[REQ_NPIECES] = { 1, 3, REQ_WHOLE };
+
+/*
+ * Feeds the n bytes at p to q in pieces of piece bytes, up to the first
+ * status other than MORE, and sets *used to the bytes it took in all.
+ * Returns that status (MORE if none came).
+ */
+static enum pgsse_fcgi_req_st
+req_feed(struct pgsse_fcgi_req *q, const unsigned char *p, size_t n,
+    size_t piece, size_t *used)
+{
+	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
+	size_t			 off, k, u;
+
+	*used = 0;
+	for (off = 0; off < n && st == PGSSE_FCGI_REQ_MORE; off += k) {
+		k = n - off < piece ? n - off : piece;
+		u = k + 1;
+		st = pgsse_fcgi_req_feed(q, p + off, k, &u);
+		ck_assert_uint_le(u, k);
+		if (st == PGSSE_FCGI_REQ_MORE)
+			ck_assert_uint_eq(u, k);
+		*used += u;
+	}
+	return st;
+}
+
+/*
+ * Zeroes q, sets its inmax, and feeds it as req_feed does.
+ */
+static enum pgsse_fcgi_req_st
+req_read(struct pgsse_fcgi_req *q, size_t inmax, const unsigned char *p,
+    size_t n, size_t piece, size_t *used)
+{
+	memset(q, 0, sizeof(*q));
+	q->inmax = inmax;
+	return req_feed(q, p, n, piece, used);
+}
+
+/* Appends BEGIN_REQUEST of id, role and flags to o, with pad bytes. */
+static void
+req_begin(struct fcgi_out *o, unsigned int id, unsigned int role,
+    int flags, size_t pad)
+{
+	unsigned char	 b[8] = { 0 };
+
+	b[0] = (unsigned char)(role >> 8);
+	b[1] = (unsigned char)role;
+	b[2] = (unsigned char)flags;
+	fcgi_put_record(o, PGSSE_FCGI_BEGIN_REQUEST, id, b, sizeof(b), pad);
+}
+
+/*
+ * Appends a whole request of id to o: BEGIN_REQUEST (a responder's,
+ * keeping the connection), the npairs pairs at kv as its PARAMS, and
+ * the inlen bytes at in as its STDIN.
+ */
+static void
+req_build(struct fcgi_out *o, unsigned int id, const char *const *kv,
+    size_t npairs, const char *in, size_t inlen)
+{
+	struct fcgi_out	 pv = { NULL, 0, 0, 0 };
+	size_t		 i;
+
+	for (i = 0; i < 2 * npairs; i += 2)
+		fcgi_put_pair(&pv, kv[i], strlen(kv[i]), kv[i + 1],
+		    strlen(kv[i + 1]), 0);
+	ck_assert(!pv.failed);
+	req_begin(o, id, PGSSE_FCGI_RESPONDER, PGSSE_FCGI_KEEP_CONN, 0);
+	fcgi_put_stream(o, PGSSE_FCGI_PARAMS, id, pv.p, pv.len);
+	fcgi_put_stream(o, PGSSE_FCGI_STDIN, id, in, inlen);
+	ck_assert(!o->failed);
+	fcgi_out_free(&pv);
+}
+
+/*
+ * Asserts that q read exactly the npairs pairs at kv, in order, and
+ * kept the inlen bytes at in as its STDIN, NUL-terminated.
+ */
+static void
+req_assert(const struct pgsse_fcgi_req *q, const char *const *kv,
+    size_t npairs, const char *in, size_t inlen)
+{
+	size_t	 i;
+
+	ck_assert_uint_eq(q->nenv, npairs);
+	for (i = 0; i < 2 * npairs; i++)
+		ck_assert_str_eq(q->env[i], kv[i]);
+	ck_assert_uint_eq(q->inlen, inlen);
+	if (inlen > 0) {
+		ck_assert_ptr_nonnull(q->in);
+		ck_assert_mem_eq(q->in, in, inlen);
+	}
+	/* NULL while no STDIN byte was ever kept (see the report). */
+	if (q->in != NULL)
+		ck_assert_int_eq(q->in[inlen], '\0');
+}
+
+/*
+ * A request the way a web server may cut it: management records and
+ * another request's records between its own, padding, a pair split
+ * over two PARAMS records, STDIN in two records. Whole, byte by byte
+ * and in pieces of every size, it reads the same, and only its last
+ * byte (the empty STDIN's padding) makes it whole.
+ */
+START_TEST(fcgi_req_cuts)
+{
+	static const char *const kv[] = {
+		"REQUEST_METHOD", "POST",
+		"QUERY_STRING", "",
+		"HTTP_HOST", "example.org",
+	};
+	static const unsigned char mgmt[] = { 15, 0, 'F', 'C', 'G', 'I', '_',
+	    'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S' };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct fcgi_out		 pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	size_t			 piece, used, i;
+
+	for (i = 0; i < 6; i += 2)
+		fcgi_put_pair(&pv, kv[i], strlen(kv[i]), kv[i + 1],
+		    strlen(kv[i + 1]), 0);
+	fcgi_put_record(&o, 9, 0, mgmt, sizeof(mgmt), 3); /* GET_VALUES */
+	req_begin(&o, REQ_ID, PGSSE_FCGI_RESPONDER, PGSSE_FCGI_KEEP_CONN, 5);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 7, pv.p, 4, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, REQ_ID, pv.p, 20, 7);
+	fcgi_put_record(&o, 11, 0, "whatever", 8, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, REQ_ID, pv.p + 20,
+	    pv.len - 20, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 7, "nope", 4, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, REQ_ID, NULL, 0, 2);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, REQ_ID, "hello ", 6, 1);
+	fcgi_put_record(&o, PGSSE_FCGI_ABORT_REQUEST, 7, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, REQ_ID, "world", 5, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, REQ_ID, NULL, 0, 4);
+	ck_assert(!o.failed && !pv.failed);
+	for (piece = 1; piece <= o.len; piece++) {
+		ck_assert_msg(req_read(&q, REQ_INMAX, o.p, o.len, piece,
+		    &used) == PGSSE_FCGI_REQ_OK, "piece %zu", piece);
+		ck_assert_msg(used == o.len, "piece %zu: used %zu of %zu",
+		    piece, used, o.len);
+		req_assert(&q, kv, 3, "hello world", 11);
+		ck_assert_uint_eq(q.intotal, 11);
+		ck_assert_uint_eq(q.reqid, REQ_ID);
+		ck_assert_int_eq(q.keep, 1);
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "HTTP_HOST"),
+		    "example.org");
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "QUERY_STRING"), "");
+		ck_assert_ptr_null(pgsse_fcgi_req_param(&q, "HTTP"));
+		ck_assert_ptr_null(pgsse_fcgi_req_param(&q, "X"));
+		pgsse_fcgi_req_free(&q);
+	}
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * Lengths in one byte (up to 127) and in four (128 up, or any length
+ * sent wide), including ones whose second and third bytes count.
+ */
+START_TEST(fcgi_req_lengths)
+{
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct fcgi_out		 pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	char			 n127[128], v127[128], v128[129], n300[301];
+	char			 v5000[5001];
+	size_t			 i, used;
+
+	memset(n127, 'n', 127);
+	n127[127] = '\0';
+	memset(v127, 'v', 127);
+	v127[127] = '\0';
+	memset(v128, 'w', 128);
+	v128[128] = '\0';
+	memset(n300, 'N', 300);
+	n300[300] = '\0';
+	memset(v5000, 'x', 5000);
+	v5000[4999] = 'y';
+	v5000[5000] = '\0';
+	fcgi_put_pair(&pv, "A", 1, "b", 1, 0);
+	fcgi_put_pair(&pv, "WIDE", 4, "w", 1, 1);
+	fcgi_put_pair(&pv, n127, 127, v127, 127, 0);
+	fcgi_put_pair(&pv, "LONG", 4, v128, 128, 0);
+	fcgi_put_pair(&pv, n300, 300, "x", 1, 0);
+	fcgi_put_pair(&pv, "EMPTY", 5, "", 0, 0);
+	fcgi_put_pair(&pv, "BIG", 3, v5000, 5000, 0);
+	req_begin(&o, 1, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_stream(&o, PGSSE_FCGI_PARAMS, 1, pv.p, pv.len);
+	fcgi_put_stream(&o, PGSSE_FCGI_STDIN, 1, NULL, 0);
+	ck_assert(!o.failed && !pv.failed);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		ck_assert_int_eq(req_read(&q, 0, o.p, o.len, req_pieces[i],
+		    &used), PGSSE_FCGI_REQ_OK);
+		ck_assert_uint_eq(used, o.len);
+		ck_assert_uint_eq(q.nenv, 7);
+		ck_assert_int_eq(q.keep, 0);
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "A"), "b");
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "WIDE"), "w");
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, n127), v127);
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "LONG"), v128);
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, n300), "x");
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "EMPTY"), "");
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "BIG"), v5000);
+		ck_assert_uint_eq(q.inlen, 0);
+		ck_assert_uint_eq(q.intotal, 0);
+		pgsse_fcgi_req_free(&q);
+	}
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * Padding (255 bytes, not zeros) after every record is skipped, the
+ * last record's too: the request is whole at its last padding byte and
+ * the next request's header is left.
+ */
+START_TEST(fcgi_req_padding)
+{
+	static const char *const kv[] = { "A", "1" };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	size_t			 i, used;
+
+	req_begin(&o, 1, PGSSE_FCGI_RESPONDER, 0, 255);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 1, "\1\1A1", 4, 255);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 1, NULL, 0, 255);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 1, "x", 1, 255);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 1, NULL, 0, 255);
+	fcgi_put_record(&o, 9, 0, NULL, 0, 255);
+	ck_assert(!o.failed);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		ck_assert_int_eq(req_read(&q, REQ_INMAX, o.p, o.len,
+		    req_pieces[i], &used), PGSSE_FCGI_REQ_OK);
+		ck_assert_uint_eq(used, o.len - 8 - 255);
+		req_assert(&q, kv, 1, "x", 1);
+		pgsse_fcgi_req_free(&q);
+	}
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * Management records (request id 0) of every type a request has, and
+ * another request's records (all but BEGIN_REQUEST), are skipped: none
+ * begins, aborts, ends or adds to the request.
+ */
+START_TEST(fcgi_req_skips)
+{
+	static const char *const kv[] = { "REQUEST_METHOD", "GET" };
+	static const unsigned char begin2[8] = { 0, 2 };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	size_t			 i, used;
+
+	fcgi_put_record(&o, PGSSE_FCGI_BEGIN_REQUEST, 0, begin2, 8, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 0, "\16\4REQUEST_METHODEVIL",
+	    20, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 0, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 0, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_ABORT_REQUEST, 0, NULL, 0, 0);
+	req_begin(&o, 3, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_BEGIN_REQUEST, 0, begin2, 8, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 4, "\16\4REQUEST_METHODEVIL",
+	    20, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 4, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 4, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 3, "\16\3REQUEST_METHODGET",
+	    19, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_ABORT_REQUEST, 4, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 3, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 4, "junk", 4, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 0, "evil", 4, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 4, "evil", 4, 0);
+	fcgi_put_record(&o, 11, 4, NULL, 0, 0);	/* UNKNOWN_TYPE */
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 3, "ok", 2, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 3, NULL, 0, 0);
+	ck_assert(!o.failed);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		ck_assert_int_eq(req_read(&q, REQ_INMAX, o.p, o.len,
+		    req_pieces[i], &used), PGSSE_FCGI_REQ_OK);
+		ck_assert_uint_eq(used, o.len);
+		ck_assert_uint_eq(q.reqid, 3);
+		req_assert(&q, kv, 1, "ok", 2);
+		ck_assert_uint_eq(q.intotal, 2);
+		pgsse_fcgi_req_free(&q);
+	}
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * A role other than RESPONDER (both bytes of it count) is refused at
+ * the end of BEGIN_REQUEST, with the request's id to refuse; the keep
+ * flag is bit 0 of the flags alone.
+ */
+START_TEST(fcgi_req_role)
+{
+	static const unsigned char authorizer[] = {
+		1, 1, 3, 5, 0, 8, 2, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0xee, 0xee,
+		REC_EMPTY(4, 5),
+	};
+	static const unsigned char role257[] = {
+		1, 1, 0, 1, 0, 8, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,
+	};
+	static const unsigned char flags[] = {
+		1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0xfe, 0, 0, 0, 0, 0,
+		1, 1, 0, 2, 0, 8, 0, 0, 0, 1, 0xff, 0, 0, 0, 0, 0,
+	};
+	struct pgsse_fcgi_req	 q;
+	size_t			 piece, used;
+
+	for (piece = 1; piece <= sizeof(authorizer); piece++) {
+		ck_assert_int_eq(req_read(&q, 0, authorizer,
+		    sizeof(authorizer), piece, &used), PGSSE_FCGI_REQ_ROLE);
+		ck_assert_uint_eq(used, sizeof(authorizer) - 8);
+		ck_assert_uint_eq(q.reqid, 0x0305);
+		ck_assert_int_eq(q.keep, 1);
+	}
+	ck_assert_int_eq(req_read(&q, 0, role257, sizeof(role257), REQ_WHOLE,
+	    &used), PGSSE_FCGI_REQ_ROLE);
+	ck_assert_int_eq(req_read(&q, 0, flags, 16, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_MORE);
+	ck_assert_int_eq(q.keep, 0);
+	ck_assert_int_eq(req_read(&q, 0, flags + 16, 16, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_MORE);
+	ck_assert_int_eq(q.keep, 1);
+}
+END_TEST
+
+/*
+ * The request's ABORT_REQUEST aborts it, while its PARAMS or its STDIN
+ * come, at the end of the record (body and padding); another's does not.
+ */
+START_TEST(fcgi_req_abort)
+{
+	static const unsigned char in_params[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 2, 0, 0, 0, 0,
+		1, 2, 0, 2, 0, 0, 0, 0,			/* other's */
+		1, 2, 0, 1, 0, 3, 2, 0, 'a', 'b', 'c', 0, 0, /* ABORT */
+		REC_EMPTY(4, 1),
+	};
+	static const unsigned char in_stdin[] = {
+		REC_BEGIN(1, 1), REC_EMPTY(4, 1),
+		1, 5, 0, 1, 0, 1, 0, 0, 'x', REC_EMPTY(2, 1), REC_EMPTY(5, 1),
+	};
+	struct pgsse_fcgi_req	 q;
+	size_t			 piece, used;
+
+	for (piece = 1; piece <= sizeof(in_params); piece++) {
+		ck_assert_int_eq(req_read(&q, REQ_INMAX, in_params,
+		    sizeof(in_params), piece, &used), PGSSE_FCGI_REQ_ABORT);
+		ck_assert_uint_eq(used, sizeof(in_params) - 8);
+		pgsse_fcgi_req_free(&q);
+	}
+	for (piece = 1; piece <= sizeof(in_stdin); piece++) {
+		ck_assert_int_eq(req_read(&q, REQ_INMAX, in_stdin,
+		    sizeof(in_stdin), piece, &used), PGSSE_FCGI_REQ_ABORT);
+		ck_assert_uint_eq(used, sizeof(in_stdin) - 8);
+		pgsse_fcgi_req_free(&q);
+	}
+}
+END_TEST
+
+/*
+ * Asserts that the n bytes at p are BAD, fed whole and byte by byte,
+ * found at the same byte.
+ */
+static void
+req_bad(const char *what, const unsigned char *p, size_t n)
+{
+	struct pgsse_fcgi_req	 q;
+	enum pgsse_fcgi_req_st	 st;
+	size_t			 whole, bytes;
+
+	st = req_read(&q, REQ_INMAX, p, n, REQ_WHOLE, &whole);
+	ck_assert_msg(st == PGSSE_FCGI_REQ_BAD, "%s: %d whole", what, st);
+	pgsse_fcgi_req_free(&q);
+	st = req_read(&q, REQ_INMAX, p, n, 1, &bytes);
+	ck_assert_msg(st == PGSSE_FCGI_REQ_BAD, "%s: %d bytewise", what, st);
+	ck_assert_msg(whole == bytes, "%s: used %zu whole, %zu bytewise",
+	    what, whole, bytes);
+	pgsse_fcgi_req_free(&q);
+}
+#define REQ_BAD(a) req_bad(#a, (a), sizeof(a))
+
+/*
+ * What no web server sends is BAD. Each case ends as a whole request
+ * would (empty PARAMS, empty STDIN), so a reader that let its fault
+ * through would say OK.
+ */
+START_TEST(fcgi_req_bad)
+{
+	static const unsigned char version[] = {
+		2, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char version_later[] = {
+		REC_BEGIN(1, 1), 0, 4, 0, 1, 0, 0, 0, 0, REC_EMPTY(5, 1),
+	};
+	static const unsigned char params_first[] = {
+		REC_EMPTY(4, 1), REC_BEGIN(1, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	static const unsigned char abort_first[] = {
+		REC_EMPTY(2, 1), REC_BEGIN(1, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	static const unsigned char begin_twice[] = {
+		REC_BEGIN(1, 1), REC_BEGIN(1, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	static const unsigned char begin_other[] = {
+		REC_BEGIN(1, 1), REC_BEGIN(2, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	static const unsigned char stdin_early[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 2, 0, 0, 0, 0,
+		REC_EMPTY(5, 1), REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char params_late[] = {
+		REC_BEGIN(1, 1), REC_EMPTY(4, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	static const unsigned char begin_short[] = {
+		1, 1, 0, 1, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0,
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char begin_long[] = {
+		1, 1, 0, 1, 0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char begin_empty[] = {
+		REC_EMPTY(1, 1), REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char len_only[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 1, 0, 0, 1,
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char len4_cut[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 4, 0, 0, 1, 0x80, 0, 0,
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char name_cut[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 4, 0, 0, 3, 0, 'a', 'b',
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char value_cut[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 5, 0, 0, 1, 3, 'a', 'b', 'c',
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	/* 65537 and 0x7f000001, not 1: the upper bytes count. */
+	static const unsigned char len_b1[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 7, 0, 0,
+		0x80, 1, 0, 1, 1, 'a', 'b',
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char len_b0[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 7, 0, 0,
+		0xff, 0, 0, 1, 1, 'a', 'b',
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	static const unsigned char name_nul[] = {
+		REC_BEGIN(1, 1), 1, 4, 0, 1, 0, 5, 0, 0, 2, 1, 'a', 0, 'v',
+		REC_EMPTY(4, 1), REC_EMPTY(5, 1),
+	};
+	/* Every type but PARAMS, STDIN and ABORT_REQUEST, once begun. */
+	static const int types[] = { 1, 3, 6, 7, 8, 9, 10, 11, 0, 255 };
+	unsigned char	 other[] = {
+		REC_BEGIN(1, 1), REC_EMPTY(0, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	char		 what[32];
+	size_t		 i;
+
+	REQ_BAD(version);
+	REQ_BAD(version_later);
+	REQ_BAD(params_first);
+	REQ_BAD(abort_first);
+	REQ_BAD(begin_twice);
+	REQ_BAD(begin_other);
+	REQ_BAD(stdin_early);
+	REQ_BAD(params_late);
+	REQ_BAD(begin_short);
+	REQ_BAD(begin_long);
+	REQ_BAD(begin_empty);
+	REQ_BAD(len_only);
+	REQ_BAD(len4_cut);
+	REQ_BAD(name_cut);
+	REQ_BAD(value_cut);
+	REQ_BAD(len_b1);
+	REQ_BAD(len_b0);
+	REQ_BAD(name_nul);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		other[16 + 1] = (unsigned char)types[i];
+		snprintf(what, sizeof(what), "type %d", types[i]);
+		req_bad(what, other, sizeof(other));
+	}
+}
+END_TEST
+
+/*
+ * Sends one PARAMS stream of a pair whose value makes it total bytes,
+ * and returns what the reader says, fed whole or byte by byte.
+ */
+static enum pgsse_fcgi_req_st
+req_params_of(size_t total, size_t piece)
+{
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct fcgi_out		 pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	enum pgsse_fcgi_req_st	 st;
+	char			*v;
+	size_t			 vl = total - 6, used; /* 1 + 4 + "V" */
+
+	ck_assert_ptr_nonnull(v = malloc(vl + 1));
+	memset(v, 'v', vl);
+	v[vl] = '\0';
+	fcgi_put_pair(&pv, "V", 1, v, vl, 0);
+	ck_assert_uint_eq(pv.len, total);
+	req_begin(&o, 1, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_stream(&o, PGSSE_FCGI_PARAMS, 1, pv.p, pv.len);
+	fcgi_put_stream(&o, PGSSE_FCGI_STDIN, 1, NULL, 0);
+	ck_assert(!o.failed && !pv.failed);
+	st = req_read(&q, 0, o.p, o.len, piece, &used);
+	if (st == PGSSE_FCGI_REQ_OK) {
+		ck_assert_uint_eq(used, o.len);
+		ck_assert_str_eq(pgsse_fcgi_req_param(&q, "V"), v);
+	}
+	pgsse_fcgi_req_free(&q);
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+	free(v);
+	return st;
+}
+
+/* PARAMS of PGSSE_FCGI_PARAMS_MAX bytes pass; one more is LIMIT. */
+START_TEST(fcgi_req_params_max)
+{
+	ck_assert_int_eq(req_params_of(PGSSE_FCGI_PARAMS_MAX, REQ_WHOLE),
+	    PGSSE_FCGI_REQ_OK);
+	ck_assert_int_eq(req_params_of(PGSSE_FCGI_PARAMS_MAX, 1),
+	    PGSSE_FCGI_REQ_OK);
+	ck_assert_int_eq(req_params_of(PGSSE_FCGI_PARAMS_MAX + 1, REQ_WHOLE),
+	    PGSSE_FCGI_REQ_LIMIT);
+	ck_assert_int_eq(req_params_of(PGSSE_FCGI_PARAMS_MAX + 1, 1),
+	    PGSSE_FCGI_REQ_LIMIT);
+}
+END_TEST
+
+/*
+ * Sends n pairs P0.. of value v0.. and returns what the reader says;
+ * if OK, all are there.
+ */
+static enum pgsse_fcgi_req_st
+req_npairs(size_t n)
+{
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct fcgi_out		 pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	enum pgsse_fcgi_req_st	 st;
+	char			 name[16], val[16];
+	size_t			 i, used;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "P%zu", i);
+		snprintf(val, sizeof(val), "v%zu", i);
+		fcgi_put_pair(&pv, name, strlen(name), val, strlen(val), 0);
+	}
+	req_begin(&o, 1, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_stream(&o, PGSSE_FCGI_PARAMS, 1, pv.p, pv.len);
+	fcgi_put_stream(&o, PGSSE_FCGI_STDIN, 1, NULL, 0);
+	ck_assert(!o.failed && !pv.failed);
+	st = req_read(&q, 0, o.p, o.len, REQ_WHOLE, &used);
+	if (st == PGSSE_FCGI_REQ_OK) {
+		ck_assert_uint_eq(q.nenv, n);
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "P%zu", i);
+			snprintf(val, sizeof(val), "v%zu", i);
+			ck_assert_str_eq(pgsse_fcgi_req_param(&q, name), val);
+		}
+	}
+	ck_assert_uint_le(q.nenv, PGSSE_FCGI_NPARAMS_MAX);
+	pgsse_fcgi_req_free(&q);
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+	return st;
+}
+
+/* PGSSE_FCGI_NPARAMS_MAX pairs pass; one more is LIMIT. */
+START_TEST(fcgi_req_nparams_max)
+{
+	ck_assert_int_eq(req_npairs(PGSSE_FCGI_NPARAMS_MAX),
+	    PGSSE_FCGI_REQ_OK);
+	ck_assert_int_eq(req_npairs(PGSSE_FCGI_NPARAMS_MAX + 1),
+	    PGSSE_FCGI_REQ_LIMIT);
+}
+END_TEST
+
+/*
+ * STDIN is kept up to inmax bytes, NUL-terminated, and counted whole in
+ * intotal, across records and pieces; inmax 0 keeps none.
+ */
+START_TEST(fcgi_req_stdin_max)
+{
+	static const size_t inmax[] = { 0, 5, 6, 11, 12, 70000 };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct fcgi_out		 big = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	char			*b;
+	size_t			 i, j, n = 70000, used;
+
+	req_begin(&o, 1, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 1, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 1, "hello ", 6, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 1, "world", 5, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 1, NULL, 0, 0);
+	ck_assert(!o.failed);
+	for (i = 0; i < sizeof(inmax) / sizeof(inmax[0]); i++)
+		for (j = 0; j < REQ_NPIECES; j++) {
+			ck_assert_int_eq(req_read(&q, inmax[i], o.p, o.len,
+			    req_pieces[j], &used), PGSSE_FCGI_REQ_OK);
+			req_assert(&q, NULL, 0, "hello world",
+			    inmax[i] < 11 ? inmax[i] : 11);
+			ck_assert_uint_eq(q.intotal, 11);
+			pgsse_fcgi_req_free(&q);
+		}
+	/* Over a record's worth. */
+	ck_assert_ptr_nonnull(b = malloc(n));
+	for (i = 0; i < n; i++)
+		b[i] = (char)('a' + i % 26);
+	req_build(&big, 1, NULL, 0, b, n);
+	ck_assert_int_eq(req_read(&q, n, big.p, big.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_OK);
+	req_assert(&q, NULL, 0, b, n);
+	pgsse_fcgi_req_reset(&q);
+	q.inmax = n - 1;
+	ck_assert_int_eq(req_feed(&q, big.p, big.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_OK);
+	req_assert(&q, NULL, 0, b, n - 1);
+	ck_assert_uint_eq(q.intotal, n);
+	pgsse_fcgi_req_free(&q);
+	free(b);
+	fcgi_out_free(&big);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/* Of a name sent twice, the first value is the parameter's. */
+START_TEST(fcgi_req_duplicate)
+{
+	static const char *const kv[] = { "A", "first", "B", "b",
+	    "A", "second" };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	size_t			 used;
+
+	req_build(&o, 1, kv, 3, NULL, 0);
+	ck_assert_int_eq(req_read(&q, 0, o.p, o.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_OK);
+	req_assert(&q, kv, 3, NULL, 0);
+	ck_assert_str_eq(pgsse_fcgi_req_param(&q, "A"), "first");
+	pgsse_fcgi_req_free(&q);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * Two requests in one read: the first takes only its own bytes; reset,
+ * the same struct reads the second (another id, fewer parameters, less
+ * STDIN) with nothing of the first left and inmax kept. After a BAD
+ * request, reset readies it too.
+ */
+START_TEST(fcgi_req_next)
+{
+	static const char *const kv1[] = { "A", "1", "B", "2" };
+	static const char *const kv2[] = { "C", "3" };
+	static const unsigned char bad[] = { REC_BEGIN(1, 1),
+	    REC_EMPTY(5, 1) };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	size_t			 first, used, i;
+
+	req_build(&o, 1, kv1, 2, "long stdin", 10);
+	first = o.len;
+	req_build(&o, 9, kv2, 1, "s", 1);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		ck_assert_int_eq(req_read(&q, 4, o.p, o.len, req_pieces[i],
+		    &used), PGSSE_FCGI_REQ_OK);
+		ck_assert_uint_eq(used, first);
+		req_assert(&q, kv1, 2, "long", 4);
+		ck_assert_uint_eq(q.intotal, 10);
+		pgsse_fcgi_req_reset(&q);
+		ck_assert_uint_eq(q.inmax, 4);
+		ck_assert_uint_eq(q.nenv, 0);
+		ck_assert_uint_eq(q.reqid, 0);
+		ck_assert_ptr_null(pgsse_fcgi_req_param(&q, "A"));
+		ck_assert_int_eq(req_feed(&q, o.p + used, o.len - used,
+		    req_pieces[i], &used), PGSSE_FCGI_REQ_OK);
+		ck_assert_uint_eq(used, o.len - first);
+		ck_assert_uint_eq(q.reqid, 9);
+		req_assert(&q, kv2, 1, "s", 1);
+		ck_assert_uint_eq(q.intotal, 1);
+		ck_assert_ptr_null(pgsse_fcgi_req_param(&q, "A"));
+		pgsse_fcgi_req_free(&q);
+	}
+	ck_assert_int_eq(req_read(&q, 4, bad, sizeof(bad), 1, &used),
+	    PGSSE_FCGI_REQ_BAD);
+	pgsse_fcgi_req_reset(&q);
+	ck_assert_int_eq(req_feed(&q, o.p, o.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_OK);
+	req_assert(&q, kv1, 2, "long", 4);
+	pgsse_fcgi_req_free(&q);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/* Free frees and zeroes, on a zeroed struct too, and twice. */
+START_TEST(fcgi_req_free)
+{
+	static const char *const kv[] = { "A", "1" };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q, zero;
+	size_t			 used;
+
+	memset(&zero, 0, sizeof(zero));
+	memset(&q, 0, sizeof(q));
+	pgsse_fcgi_req_free(&q);
+	pgsse_fcgi_req_reset(&q);
+	ck_assert(memcmp(&q, &zero, sizeof(q)) == 0);
+	req_build(&o, 1, kv, 1, "x", 1);
+	q.inmax = 8;
+	ck_assert_int_eq(req_feed(&q, o.p, o.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_OK);
+	ck_assert_ptr_nonnull(q.params);
+	ck_assert_ptr_nonnull(q.in);
+	pgsse_fcgi_req_free(&q);
+	ck_assert(memcmp(&q, &zero, sizeof(q)) == 0);
+	pgsse_fcgi_req_free(&q);
+	fcgi_out_free(&o);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -250,6 +1011,25 @@ main(void)
 	tcase_add_test(tc, fcgi_reader_refuses);
 	tcase_add_test(tc, fcgi_in_abort);
 	tcase_add_test(tc, fcgi_request_whole);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("req");
+	tcase_add_test(tc, fcgi_req_cuts);
+	tcase_add_test(tc, fcgi_req_lengths);
+	tcase_add_test(tc, fcgi_req_padding);
+	tcase_add_test(tc, fcgi_req_skips);
+	tcase_add_test(tc, fcgi_req_role);
+	tcase_add_test(tc, fcgi_req_abort);
+	tcase_add_test(tc, fcgi_req_duplicate);
+	tcase_add_test(tc, fcgi_req_next);
+	tcase_add_test(tc, fcgi_req_free);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("req_limits");
+	tcase_add_test(tc, fcgi_req_params_max);
+	tcase_add_test(tc, fcgi_req_nparams_max);
+	tcase_add_test(tc, fcgi_req_stdin_max);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_test(tc, fcgi_req_bad);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -78,3 +78,114 @@ fcgi_read_response(const unsigned char *p, size_t n, unsigned int reqid,
 	}
 	return r->ended ? 0 : -1;
 }
+
+#define REC_BODY_MAX 65535
+#define PAD_BYTE 0xee		/* padding: skipped, so any value */
+
+/* Appends the n bytes at p to o, or sets o->failed. */
+static void
+fcgi_put(struct fcgi_out *o, const void *p, size_t n)
+{
+	unsigned char	*np;
+	size_t		 ncap;
+
+	if (o->failed || n == 0)
+		return;
+	if (o->len + n > o->cap) {
+		ncap = o->cap ? o->cap : 256;
+		while (ncap < o->len + n)
+			ncap *= 2;
+		if ((np = realloc(o->p, ncap)) == NULL) {
+			o->failed = 1;
+			return;
+		}
+		o->p = np;
+		o->cap = ncap;
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+/*
+ * Appends a version 1 record of type for request id to o: the len bytes
+ * at body (at most REC_BODY_MAX), then pad bytes of padding (at most
+ * 255). Sets o->failed if memory ran out.
+ */
+void
+fcgi_put_record(struct fcgi_out *o, int type, unsigned int id,
+    const void *body, size_t len, size_t pad)
+{
+	unsigned char	 h[REC_HEADER], padding[255];
+
+	h[0] = 1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)(id >> 8);
+	h[3] = (unsigned char)id;
+	h[4] = (unsigned char)(len >> 8);
+	h[5] = (unsigned char)len;
+	h[6] = (unsigned char)pad;
+	h[7] = 0;
+	memset(padding, PAD_BYTE, sizeof(padding));
+	fcgi_put(o, h, sizeof(h));
+	fcgi_put(o, body, len);
+	fcgi_put(o, padding, pad);
+}
+
+/*
+ * Appends the len bytes at body to o as a stream of type for request
+ * id: records of at most REC_BODY_MAX bytes, then the empty one that
+ * ends it.
+ */
+void
+fcgi_put_stream(struct fcgi_out *o, int type, unsigned int id,
+    const void *body, size_t len)
+{
+	const unsigned char	*b = body;
+	size_t			 k;
+
+	for (; len > 0; b += k, len -= k) {
+		k = len < REC_BODY_MAX ? len : REC_BODY_MAX;
+		fcgi_put_record(o, type, id, b, k, 0);
+	}
+	fcgi_put_record(o, type, id, NULL, 0, 0);
+}
+
+/* Appends the length n to o: one byte under 128 unless wide, else 4. */
+static void
+fcgi_put_len(struct fcgi_out *o, size_t n, int wide)
+{
+	unsigned char	 b[4];
+
+	if (n < 0x80 && !wide) {
+		b[0] = (unsigned char)n;
+		fcgi_put(o, b, 1);
+		return;
+	}
+	b[0] = (unsigned char)(0x80 | (n >> 24));
+	b[1] = (unsigned char)(n >> 16);
+	b[2] = (unsigned char)(n >> 8);
+	b[3] = (unsigned char)n;
+	fcgi_put(o, b, 4);
+}
+
+/*
+ * Appends a name-value pair (section 3.4) to o: name of nl bytes, value
+ * of vl, their lengths in 4 bytes if wide or if 128 or over.
+ */
+void
+fcgi_put_pair(struct fcgi_out *o, const char *name, size_t nl,
+    const char *val, size_t vl, int wide)
+{
+	fcgi_put_len(o, nl, wide);
+	fcgi_put_len(o, vl, wide);
+	fcgi_put(o, name, nl);
+	fcgi_put(o, val, vl);
+}
+
+/* Frees what o holds and zeroes it. */
+void
+fcgi_out_free(struct fcgi_out *o)
+{
+	free(o->p);
+	memset(o, 0, sizeof(*o));
+}

@@ -28,6 +28,7 @@ build csrf "$src/lib/csrf.c" "$src/lib/cookie.c"
 build mustache "$src/lib/mustache.c" "$src/lib/htmlctx.c" "$src/lib/html.c"
 build redact "$src/lib/redact.c"
 build fcgi_in "$src/lib/fcgi.c"
+build fcgi_req "$src/lib/fcgi.c"
 # The loader serves through app.c, which needs the rest of the library.
 libs="$libs -lfcgi"
 # shellcheck disable=SC2046
@@ -35,7 +36,7 @@ build appdef $(for f in "$src"/lib/*.c; do
 	case $f in */buf.c|*/name.c|*/log.c) ;; *) echo "$f" ;; esac
 done)
 rc=0
-for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact fcgi_in; do
+for t in query sse notify html cursor fcgi cookie route csrf mustache appdef redact fcgi_in fcgi_req; do
 	mkdir -p "$out/corpus-$t"
 	echo "== fuzz_$t for ${secs}s"
 	if ! (cd "$out" && ./fuzz_$t -max_total_time="$secs" -max_len=8192 \
