@@ -65,7 +65,7 @@ struct pgsse_fcgi_req {
 	size_t		 plen, pcap;
 	const char	*env[2 * PGSSE_FCGI_NPARAMS_MAX]; /* name, value */
 	size_t		 nenv;		/* pairs */
-	char		*in;		/* STDIN kept, NUL-terminated */
+	char		*in;		/* STDIN kept, NUL-terminated; NULL: none */
 	size_t		 inlen, incap;
 	size_t		 inmax;		/* most STDIN bytes kept */
 	size_t		 intotal;	/* STDIN bytes seen */

@@ -592,6 +592,117 @@ START_TEST(app_silent_conn)
 END_TEST
 
 /*
+ * Reads the STDOUT records of the answer on fd into out (NUL-terminated,
+ * cut at size) until END_REQUEST. Returns 1 if that came within secs
+ * seconds, else 0.
+ */
+static int
+fcgi_stdout(int fd, int secs, char *out, size_t size)
+{
+	unsigned char	 b[4096];
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 have = 0, rlen, clen, got = 0;
+	ssize_t		 r;
+
+	out[0] = '\0';
+	for (;;) {
+		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
+		    b[6]) {
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
+				return 0;
+			have += (size_t)r;
+		}
+		if (b[1] == 3)
+			return 1;
+		clen = (size_t)(b[4] << 8 | b[5]);
+		if (b[1] == 6 && got + clen < size) {
+			memcpy(out + got, b + 8, clen);
+			out[got += clen] = '\0';
+		}
+		rlen = 8 + clen + b[6];
+		memmove(b, b + rlen, have - rlen);
+		have -= rlen;
+	}
+}
+
+/*
+ * A request whose parameters run past PGSSE_FCGI_PARAMS_MAX (64 KiB:
+ * here one header of 70,000 bytes, over two PARAMS records) is answered
+ * 400, and the one worker serves the next connection.
+ */
+START_TEST(app_params_over_limit)
+{
+	static const char	 get[] = "\016\003REQUEST_METHODGET"
+	    "\013\012REQUEST_URI/tx/whoami";
+	unsigned char		 begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	unsigned char		*b, *pair;
+	char			 out[1024];
+	size_t			 len = 0, vlen = 70000, plen;
+	int			 fd, other;
+
+	ck_assert_ptr_nonnull(b = malloc(vlen + 512));
+	ck_assert_ptr_nonnull(pair = malloc(vlen + 16));
+	pair[0] = 6;	/* "HTTP_X", then a 4-byte value length */
+	pair[1] = 0x80;
+	pair[2] = (unsigned char)(vlen >> 16);
+	pair[3] = (unsigned char)(vlen >> 8);
+	pair[4] = (unsigned char)vlen;
+	memcpy(pair + 5, "HTTP_X", 6);
+	memset(pair + 11, 'v', vlen);
+	plen = 11 + vlen;
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, get, sizeof(get) - 1);
+	fcgi_record(b, &len, 4, pair, 60000);
+	fcgi_record(b, &len, 4, pair + 60000, plen - 60000);
+	fcgi_record(b, &len, 4, "", 0);
+	fcgi_record(b, &len, 5, "", 0);
+	fd = fcgi_connect();
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	ck_assert_msg(fcgi_stdout(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer in %d s to a request with 70,000 bytes of "
+	    "parameters", REQ_TIMEOUT_SEC);
+	ck_assert_msg(strstr(out, "Status: 400") != NULL, "a request with "
+	    "70,000 bytes of parameters was answered \"%.60s\", not 400",
+	    out);
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, REQ_TIMEOUT_SEC), "a request after "
+	    "one over the parameters' limit got no answer");
+	close(other);
+	close(fd);
+	free(pair);
+	free(b);
+}
+END_TEST
+
+/*
+ * A peer that sends what is no FastCGI (an HTTP request) is closed at
+ * once, and the one worker serves the next connection.
+ */
+START_TEST(app_not_fastcgi)
+{
+	static const char	 http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct pollfd		 pfd;
+	char			 c;
+	int			 fd, other;
+
+	fd = fcgi_connect();
+	ck_assert_int_eq(write(fd, http, sizeof(http) - 1),
+	    (ssize_t)sizeof(http) - 1);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ck_assert_msg(poll(&pfd, 1, REQ_TIMEOUT_SEC * 1000) == 1 &&
+	    read(fd, &c, 1) == 0, "a peer that sent HTTP, not FastCGI, was "
+	    "not closed within %d s", REQ_TIMEOUT_SEC);
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, REQ_TIMEOUT_SEC), "a request after "
+	    "a peer that sent HTTP got no answer");
+	close(other);
+	close(fd);
+}
+END_TEST
+
+/*
  * Starts tests/txapp on 127.0.0.1:port with FCGI_WEB_SERVER_ADDRS set
  * to addrs, one worker, in the background; its pid goes to pidfile.
  */
@@ -1465,6 +1576,8 @@ main(void)
 	tcase_add_test(tc, app_kept_conn_no_pin);
 	tcase_add_test(tc, app_slow_body);
 	tcase_add_test(tc, app_silent_conn);
+	tcase_add_test(tc, app_params_over_limit);
+	tcase_add_test(tc, app_not_fastcgi);
 	tcase_add_test(tc, app_web_server_addrs);
 	tcase_add_test(tc, app_emfile_no_spin);
 	tcase_add_test(tc, app_pipelined_batch);
