@@ -59,6 +59,11 @@
 #define APP_BATCH_MAX 16
 /* Bytes one read of a request takes at most (on a worker's stack). */
 #define APP_READ_MAX 16384
+/* Bytes of one request read at most, records skipped included: past
+ * it, as past PGSSE_APP_READ_TIMEOUT_SEC (app_read). */
+#define APP_READ_TOTAL_MAX (PGSSE_FCGI_PARAMS_MAX + 2 * PGSSE_APP_DISCARD_MAX)
+/* A response buffer a slot keeps for its next request at most. */
+#define APP_OUT_KEEP_MAX (64 * 1024)
 /* Addresses in FCGI_WEB_SERVER_ADDRS. */
 #define APP_WEB_SERVERS_MAX 64
 
@@ -1200,6 +1205,15 @@ struct app_worker {
 	struct timespec		 t0;		/* app_turn.lock: taken then */
 };
 
+/* A request as read from its connection (app_read), and its response. */
+struct app_in {
+	struct pgsse_fcgi_req	 q;		/* the request, as read */
+	struct pgsse_buf	 out;		/* its response, not yet sent */
+	int			 keep;		/* fd may serve another request */
+	struct timespec		 t0;		/* its reading began */
+	size_t			 len;		/* bytes of it read */
+};
+
 /*
  * One request of a worker's batch: what it was read from, and, for a
  * declared GET route, its statement waiting for the batch's pipeline.
@@ -1207,9 +1221,7 @@ struct app_worker {
 struct app_slot {
 	struct pgsse_app	 a;
 	struct pgsse_req	 req;
-	struct pgsse_fcgi_req	 q;		/* the request, as read */
-	struct pgsse_buf	 out;		/* its response, not yet sent */
-	int			 keep;		/* fd may serve another request */
+	struct app_in		 rd;
 	int			 fd;
 	int			 inset;		/* fd is in the set (kept) */
 	struct timespec		 t0;
@@ -1476,6 +1488,27 @@ enum app_rd {
 };
 
 /*
+ * Ends the request on s's connection unserved: END_REQUEST with
+ * protocol status st (PGSSE_FCGI_UNKNOWN_ROLE for a role other than
+ * RESPONDER, PGSSE_FCGI_REQUEST_COMPLETE for one the server aborted),
+ * as libfcgi answered.
+ */
+static void
+app_refuse(struct app_slot *s, int st)
+{
+	unsigned char	 e[PGSSE_FCGI_END_LEN];
+	ssize_t		 n;
+
+	pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request %s: ended unserved",
+	    st == PGSSE_FCGI_UNKNOWN_ROLE ? "in a role other than "
+	    "RESPONDER" : "aborted by the web server");
+	pgsse_fcgi_end_to(e, s->rd.q.reqid);
+	e[2 * PGSSE_FCGI_HEADER + 4] = (unsigned char)st;
+	while ((n = write(s->fd, e, sizeof(e))) == -1 && errno == EINTR)
+		;
+}
+
+/*
  * Says why the request on s's connection cannot be served, answering
  * 400 first if its parameters were over a limit, and closes the
  * connection. A connection closed between requests is not news.
@@ -1487,30 +1520,32 @@ app_read_failed(struct app_slot *s, enum pgsse_fcgi_req_st st)
 
 	if (st == PGSSE_FCGI_REQ_LIMIT) {
 		memset(&req, 0, sizeof(req));
-		req.own = &s->q;
-		req.out = &s->out;
+		req.own = &s->rd.q;
+		req.out = &s->rd.out;
 		req.fd = s->fd;
 		pgsse_log(PGSSE_LOG_WARN, "a request over PGSSE_FCGI_PARAMS_MAX"
 		    " bytes or PGSSE_FCGI_NPARAMS_MAX parameters: 400");
 		if (pgsse_http_text(&req, PGSSE_HTTP_400, NULL,
 		    "request headers too large") == PGSSE_OK)
 			pgsse_req_end(&req);
-		pgsse_buf_reset(&s->out);
-	} else if (st == PGSSE_FCGI_REQ_BAD || st == PGSSE_FCGI_REQ_ROLE)
-		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent %s: closed",
-		    st == PGSSE_FCGI_REQ_ROLE ? "a role other than RESPONDER" :
-		    "what no web server sends");
+		pgsse_buf_reset(&s->rd.out);
+	} else if (st == PGSSE_FCGI_REQ_ROLE || st == PGSSE_FCGI_REQ_ABORT)
+		app_refuse(s, st == PGSSE_FCGI_REQ_ROLE ?
+		    PGSSE_FCGI_UNKNOWN_ROLE : PGSSE_FCGI_REQUEST_COMPLETE);
+	else if (st == PGSSE_FCGI_REQ_BAD)
+		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent what no web "
+		    "server sends, or too much, or too slowly: closed");
 	else if (st == PGSSE_FCGI_REQ_NOMEM)
 		pgsse_log(PGSSE_LOG_ERROR, "a request: out of memory");
-	else if (s->q.reqid != 0)
-		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request was aborted or "
-		    "cut short: closed");
+	else if (s->rd.q.reqid != 0)
+		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request was cut short: "
+		    "closed");
 	close(s->fd);	/* leaves the set with it */
 	s->fd = -1;
 }
 
 /*
- * Returns 1 if a read of s's request that began at t0 has waited
+ * Returns 1 if a read that began at t0 has taken
  * PGSSE_APP_READ_TIMEOUT_SEC or more, else 0.
  */
 static int
@@ -1540,11 +1575,14 @@ app_body_big(const struct pgsse_fcgi_req *q)
  * (pgsse_fcgi_req_feed; fcgi.c), keeping its standard input up to
  * PGSSE_QUERY_MAX bytes: with wait 0 only what is there now, else till
  * it is whole, each read waiting PGSSE_APP_READ_TIMEOUT_SEC at most
- * (app_accept), and all of them that long at most. A request whose
- * parameters are in is served without the rest of its standard input
- * if that is declared longer than a form may be (app_body_big), runs
- * past PGSSE_APP_DISCARD_MAX bytes, or stops coming; its connection is
- * then not kept (app_end_request). So is one followed by bytes of
+ * (app_accept). All the reads of one request together take that long,
+ * and APP_READ_TOTAL_MAX bytes, at most, so that a peer that keeps
+ * sending cannot hold the worker either. A request whose parameters are
+ * in is served without the rest of its standard input if that is
+ * declared longer than a form may be (app_body_big), runs past
+ * PGSSE_APP_DISCARD_MAX bytes, or does not come within those bounds;
+ * its connection is then not kept (app_end_request). Without its
+ * parameters, the connection is closed. So is one followed by bytes of
  * another (no server sends them before its answer). Returns APP_RD_WHOLE, APP_RD_PART (wait 0: not whole
  * yet), or APP_RD_GONE once the connection is closed (app_read_failed).
  */
@@ -1552,14 +1590,12 @@ static enum app_rd
 app_read(struct app_slot *s, int wait)
 {
 	unsigned char		 b[APP_READ_MAX];
-	struct timespec		 t0;
 	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
 	ssize_t			 n = 1;
 	size_t			 used;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (st == PGSSE_FCGI_REQ_MORE) {
-		if (s->q.params_done && s->q.intotal > PGSSE_APP_DISCARD_MAX)
+		if (s->rd.q.params_done && s->rd.q.intotal > PGSSE_APP_DISCARD_MAX)
 			break;
 		n = recv(s->fd, b, sizeof(b), wait ? 0 : MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
@@ -1569,25 +1605,29 @@ app_read(struct app_slot *s, int wait)
 			return APP_RD_PART;
 		if (n <= 0)
 			break;	/* closed, broken, or silent too long */
-		st = pgsse_fcgi_req_feed(&s->q, b, (size_t)n, &used);
+		st = pgsse_fcgi_req_feed(&s->rd.q, b, (size_t)n, &used);
+		s->rd.len += (size_t)n;
 		if (used < (size_t)n)
-			s->keep = 0;
-		if (st == PGSSE_FCGI_REQ_MORE && s->q.params_done &&
-		    app_body_big(&s->q))
+			s->rd.keep = 0;
+		if (st == PGSSE_FCGI_REQ_MORE && s->rd.q.params_done &&
+		    app_body_big(&s->rd.q))
 			break;
-		if (wait && st == PGSSE_FCGI_REQ_MORE && app_read_late(&t0))
+		if (st == PGSSE_FCGI_REQ_MORE && (s->rd.len > APP_READ_TOTAL_MAX ||
+		    app_read_late(&s->rd.t0))) {
 			n = -1;
-		if (n == -1)
 			break;
+		}
 	}
 	if (st == PGSSE_FCGI_REQ_OK) {
-		s->keep = s->keep && s->q.keep;
+		s->rd.keep = s->rd.keep && s->rd.q.keep;
 		return APP_RD_WHOLE;
 	}
-	if (st == PGSSE_FCGI_REQ_MORE && s->q.params_done && n != 0) {
-		s->keep = 0;	/* standard input cut short */
+	if (st == PGSSE_FCGI_REQ_MORE && s->rd.q.params_done && n != 0) {
+		s->rd.keep = 0;	/* standard input cut short */
 		return APP_RD_WHOLE;
 	}
+	if (st == PGSSE_FCGI_REQ_MORE && n == -1 && s->rd.q.reqid != 0)
+		st = PGSSE_FCGI_REQ_BAD;	/* too much, or too slowly */
 	app_read_failed(s, st);
 	return APP_RD_GONE;
 }
@@ -1607,11 +1647,11 @@ app_drain(struct app_slot *s)
 	size_t		 used;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!s->q.in_done && s->q.intotal <= PGSSE_APP_DISCARD_MAX &&
+	while (!s->rd.q.in_done && s->rd.q.intotal <= PGSSE_APP_DISCARD_MAX &&
 	    !app_read_late(&t0)) {
 		if ((n = recv(s->fd, b, sizeof(b), 0)) == -1 && errno == EINTR)
 			continue;
-		if (n <= 0 || pgsse_fcgi_req_feed(&s->q, b, (size_t)n,
+		if (n <= 0 || pgsse_fcgi_req_feed(&s->rd.q, b, (size_t)n,
 		    &used) != PGSSE_FCGI_REQ_MORE)
 			break;
 	}
@@ -1629,16 +1669,18 @@ app_drain(struct app_slot *s)
 static void
 app_end_request(struct app_worker *w, struct app_slot *s)
 {
-	int	 keep = s->keep;
+	int	 keep = s->rd.keep;
 
 	if (pgsse_req_end(&s->req) != PGSSE_OK) {
 		if (s->inset || keep)
 			pgsse_log(PGSSE_LOG_DEBUG, "a kept FastCGI "
 			    "connection broke");
 		keep = 0;
-	} else if (!s->q.in_done)
+	} else if (!s->rd.q.in_done)
 		app_drain(s);
-	pgsse_buf_reset(&s->out);
+	if (s->rd.out.cap > APP_OUT_KEEP_MAX)
+		pgsse_buf_free(&s->rd.out);
+	pgsse_buf_reset(&s->rd.out);
 	app_keep_conn(w, s->fd, keep, s->inset);
 }
 
@@ -1675,8 +1717,8 @@ app_begin(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 	if (s->fd == -1)
 		return;
 	memset(&s->req, 0, sizeof(s->req));
-	s->req.own = &s->q;
-	s->req.out = &s->out;
+	s->req.own = &s->rd.q;
+	s->req.out = &s->rd.out;
 	s->req.fd = s->fd;
 	a->req = &s->req;
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
@@ -1827,19 +1869,16 @@ app_finish(struct app_worker *w, struct pgsse_app *own, struct app_slot *s)
 static void
 app_slot_swap(struct app_slot *x, struct app_slot *y)
 {
-	struct pgsse_fcgi_req	 q;
-	struct pgsse_buf	 out;
-	int			 fd, inset, keep;
+	struct app_in	 rd;
+	int		 fd = x->fd, inset = x->inset;
 
-	fd = x->fd, inset = x->inset, keep = x->keep;
-	x->fd = y->fd, x->inset = y->inset, x->keep = y->keep;
-	y->fd = fd, y->inset = inset, y->keep = keep;
-	memcpy(&q, &x->q, sizeof(q));
-	memcpy(&x->q, &y->q, sizeof(q));
-	memcpy(&y->q, &q, sizeof(q));
-	out = x->out;
-	x->out = y->out;
-	y->out = out;
+	x->fd = y->fd;
+	x->inset = y->inset;
+	y->fd = fd;
+	y->inset = inset;
+	memcpy(&rd, &x->rd, sizeof(rd));
+	memcpy(&x->rd, &y->rd, sizeof(rd));
+	memcpy(&y->rd, &rd, sizeof(rd));
 }
 
 /*
@@ -1854,9 +1893,11 @@ app_ready(struct app_slot *s, int n)
 	int	 i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		pgsse_fcgi_req_reset(&s[i].q);
-		s[i].q.inmax = PGSSE_QUERY_MAX;
-		s[i].keep = 1;
+		pgsse_fcgi_req_reset(&s[i].rd.q);
+		s[i].rd.q.inmax = PGSSE_QUERY_MAX;
+		s[i].rd.keep = 1;
+		s[i].rd.len = 0;
+		clock_gettime(CLOCK_MONOTONIC, &s[i].rd.t0);
 		if (app_read(&s[i], 0) == APP_RD_PART)
 			continue;
 		if (i != k)
@@ -2103,8 +2144,8 @@ app_worker(void *arg)
 	}
 	for (i = 0; i < APP_BATCH_MAX; i++) {
 		app_free(&s[i].a);
-		pgsse_fcgi_req_free(&s[i].q);
-		pgsse_buf_free(&s[i].out);
+		pgsse_fcgi_req_free(&s[i].rd.q);
+		pgsse_buf_free(&s[i].rd.out);
 	}
 	free(s);
 out:

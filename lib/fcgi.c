@@ -179,38 +179,15 @@ pgsse_fcgi_in_feed(struct pgsse_fcgi_in *in, unsigned int reqid,
 }
 
 /*
- * Returns 1 if the len bytes at p begin with whole records up to and
- * including an empty STDIN record (the end of a request's standard
- * input: all that a responder reads of a request), else 0: a record is
- * cut short, or the end is not there yet. Bytes past it are not looked
- * at. Can't fail.
- */
-int
-pgsse_fcgi_request_whole(const void *p, size_t len)
-{
-	const unsigned char	*b = p;
-	size_t			 off = 0, body;
-
-	while (len - off >= PGSSE_FCGI_HEADER) {
-		body = ((size_t)b[off + 4] << 8 | b[off + 5]) + b[off + 6];
-		if (len - off - PGSSE_FCGI_HEADER < body)
-			return 0;
-		if (b[off + 1] == PGSSE_FCGI_STDIN && b[off + 4] == 0 &&
-		    b[off + 5] == 0)
-			return 1;
-		off += PGSSE_FCGI_HEADER + body;
-	}
-	return 0;
-}
-
-/*
  * The request reader. pgsse-app reads its requests itself rather than
  * through libfcgi: one read a request where it can, no allocation per
  * parameter, and parameters found without a scan of "NAME=value"
  * strings. It accepts what a web server sends: BEGIN_REQUEST (role
  * RESPONDER), PARAMS records up to an empty one, STDIN records up to an
  * empty one, in that order, all of one request id; management records
- * (request id 0) and records of other ids are skipped, as is padding.
+ * (request id 0) and records of other ids are skipped, as is padding,
+ * and an ABORT_REQUEST before BEGIN_REQUEST (of the connection's last
+ * request, which ended as the server gave up on it).
  * The PARAMS stream is kept up to PGSSE_FCGI_PARAMS_MAX bytes and
  * PGSSE_FCGI_NPARAMS_MAX pairs, STDIN up to inmax bytes (the rest is
  * counted in intotal, not kept).
@@ -321,8 +298,9 @@ fcgi_req_head(struct pgsse_fcgi_req *q)
 		return q->reqid != 0 || q->clen != sizeof(q->begin) ?
 		    PGSSE_FCGI_REQ_BAD : (q->reqid = id, q->type = type,
 		    PGSSE_FCGI_REQ_MORE);
-	if (q->reqid == 0)
-		return PGSSE_FCGI_REQ_BAD;
+	if (q->reqid == 0)	/* an abort of the request just ended: late */
+		return type == PGSSE_FCGI_ABORT_REQUEST ? PGSSE_FCGI_REQ_MORE :
+		    PGSSE_FCGI_REQ_BAD;
 	if (id != q->reqid)
 		return PGSSE_FCGI_REQ_MORE;
 	if ((type == PGSSE_FCGI_PARAMS && q->params_done) ||

@@ -14,6 +14,8 @@
 #define PGSSE_FCGI_END_LEN (2 * PGSSE_FCGI_HEADER + PGSSE_FCGI_END_BODY)
 #define PGSSE_FCGI_RESPONDER 1	/* the only role served */
 #define PGSSE_FCGI_KEEP_CONN 1	/* BEGIN_REQUEST's flag */
+#define PGSSE_FCGI_REQUEST_COMPLETE 0	/* END_REQUEST's protocol status */
+#define PGSSE_FCGI_UNKNOWN_ROLE 3	/* the same, for a role not served */
 #define PGSSE_FCGI_PARAMS_MAX (64 * 1024) /* bytes of a request's PARAMS */
 #define PGSSE_FCGI_NPARAMS_MAX 256	/* name-value pairs of a request */
 enum pgsse_fcgi_type {
@@ -93,6 +95,5 @@ enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
 		    unsigned int, size_t);
 enum pgsse_fcgi_in_news pgsse_fcgi_in_feed(struct pgsse_fcgi_in *,
 		    unsigned int, const void *, size_t);
-int		 pgsse_fcgi_request_whole(const void *, size_t);
 
 #endif /* PGSSE_FCGI_H */

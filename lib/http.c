@@ -11,12 +11,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "pgsse.h"
+#include "pgsse-app.h"
 #include "extern.h"
 #include "fcgi.h"
 #include "http.h"
@@ -95,13 +97,15 @@ pgsse_req_write(struct pgsse_req *r, const void *p, size_t n)
 
 /*
  * Writes all of the n iovecs at iov to fd, which may take several
- * writes (iov is changed). Returns 0, or -1 if the peer is gone or a
- * write timed out.
+ * writes (iov is changed), by the time until at most. Returns 0, or -1
+ * if the peer is gone, or is too slow (each write waits the socket's
+ * SO_SNDTIMEO at most).
  */
 static int
-http_writev(int fd, struct iovec *iov, int n)
+http_writev(int fd, struct iovec *iov, int n, time_t until)
 {
-	ssize_t	 w;
+	struct timespec	 t;
+	ssize_t		 w;
 
 	while (n > 0) {
 		if ((w = writev(fd, iov, n)) == -1) {
@@ -109,6 +113,9 @@ http_writev(int fd, struct iovec *iov, int n)
 				continue;
 			return -1;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec > until)
+			return -1;
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -126,8 +133,9 @@ http_writev(int fd, struct iovec *iov, int n)
  * Sends what r's own response holds as STDOUT records, and then, with
  * end set, the request's end (an empty STDOUT, END_REQUEST), in as few
  * writev calls as HTTP_IOV_MAX allows: the records' headers are built
- * apart, so the response is not copied. Returns PGSSE_ERR_IO if the
- * peer is gone.
+ * apart, so the response is not copied. The server has
+ * PGSSE_APP_WRITE_TIMEOUT_SEC to take it all. Returns PGSSE_ERR_IO if
+ * the peer is gone, or too slow.
  */
 static enum pgsse_err
 http_own_send(struct pgsse_req *r, int end)
@@ -137,8 +145,10 @@ http_own_send(struct pgsse_req *r, int end)
 	struct iovec	 iov[HTTP_IOV_MAX];
 	size_t		 off = 0, k, len = r->out->len;
 	unsigned int	 id = r->own->reqid;
+	struct timespec	 t;
 	int		 n;
 
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	do {
 		for (n = 0; off < len && n + 3 <= HTTP_IOV_MAX; off += k) {
 			k = len - off > PGSSE_FCGI_BODY_MAX ?
@@ -155,7 +165,8 @@ http_own_send(struct pgsse_req *r, int end)
 			iov[n].iov_base = e;
 			iov[n++].iov_len = sizeof(e);
 		}
-		if (n > 0 && http_writev(r->fd, iov, n) == -1)
+		if (n > 0 && http_writev(r->fd, iov, n, t.tv_sec +
+		    PGSSE_APP_WRITE_TIMEOUT_SEC) == -1)
 			r->broken = 1;
 	} while (!r->broken && off < len);
 	pgsse_buf_reset(r->out);

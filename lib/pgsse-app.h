@@ -56,15 +56,22 @@ typedef struct pgsse_app pgsse_app;
  * requests (FCGI_KEEP_CONN); past it, one is closed after its request
  * and the server opens another. An idle kept one holds no thread. */
 #define PGSSE_APP_KEPT_MAX 1024
-/* Seconds a FastCGI connection may stay silent in a request (each read
- * of it waits that long at most): past it, the connection is closed. A
- * connection that says nothing holds a worker that long at most. */
+/* Seconds a FastCGI connection may take to send a request (each read
+ * of it waits that long at most, and all of them together too): past
+ * it, the connection is closed, or, once the request's parameters are
+ * in, the request is served without the rest of its body. A connection
+ * that says nothing, or keeps sending, holds a worker that long at
+ * most. */
 #define PGSSE_APP_READ_TIMEOUT_SEC 5
 /* Bytes of a request body its route did not read that a program reads
  * and drops after the response (which goes out first), within
  * PGSSE_APP_READ_TIMEOUT_SEC, to keep the connection; past either, the
  * connection is closed after the response. */
 #define PGSSE_APP_DISCARD_MAX (64 * 1024)
+/* Seconds the web server may take to read a response: past it, the
+ * connection is closed, the rest unsent. A server that reads slowly
+ * holds a worker that long at most. */
+#define PGSSE_APP_WRITE_TIMEOUT_SEC 30
 /* Bytes of a request path a route can match: 404 past it. */
 #define PGSSE_APP_PATH_MAX 255
 /* An app folder (pgsse_app_main_folder): bytes of app.json, of an SQL

@@ -12,8 +12,11 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <glob.h>
 #include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -517,11 +520,11 @@ fcgi_slow_body(int fd)
 }
 
 /*
- * Returns 1 if the whole answer to the request already sent on fd (its
- * END_REQUEST) comes within secs seconds, else 0.
+ * Returns the protocol status of the END_REQUEST that comes on fd within
+ * secs seconds (STDOUT records before it skipped), or -1 if none does.
  */
 static int
-fcgi_answer(int fd, int secs)
+fcgi_end_status(int fd, int secs)
 {
 	unsigned char	 b[4096];
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
@@ -533,15 +536,25 @@ fcgi_answer(int fd, int secs)
 		    b[6]) {
 			if (poll(&pfd, 1, secs * 1000) != 1 ||
 			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
-				return 0;
+				return -1;
 			have += (size_t)r;
 		}
 		if (b[1] == 3)
-			return 1;
+			return b[8 + 4];
 		rlen = 8 + (size_t)(b[4] << 8 | b[5]) + b[6];
 		memmove(b, b + rlen, have - rlen);
 		have -= rlen;
 	}
+}
+
+/*
+ * Returns 1 if the whole answer to the request already sent on fd (its
+ * END_REQUEST) comes within secs seconds, else 0.
+ */
+static int
+fcgi_answer(int fd, int secs)
+{
+	return fcgi_end_status(fd, secs) != -1;
 }
 
 /*
@@ -699,6 +712,87 @@ START_TEST(app_not_fastcgi)
 	    "a peer that sent HTTP got no answer");
 	close(other);
 	close(fd);
+}
+END_TEST
+
+/*
+ * A request in a role other than RESPONDER (here AUTHORIZER) ends with
+ * END_REQUEST's UNKNOWN_ROLE (3), and one the web server aborts while
+ * its parameters come ends with REQUEST_COMPLETE (0), as libfcgi
+ * answered them.
+ */
+START_TEST(app_role_abort)
+{
+	unsigned char	 b[64], begin[8] = { 0, 2, 0, 0, 0, 0, 0, 0 };
+	size_t		 len = 0;
+	int		 fd;
+
+	fd = fcgi_connect();
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	ck_assert_int_eq(fcgi_end_status(fd, REQ_TIMEOUT_SEC), 3);
+	close(fd);
+	fd = fcgi_connect();
+	begin[1] = 1;
+	len = 0;
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, "\001\001AB", 4);
+	fcgi_record(b, &len, 2, "", 0);
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	ck_assert_int_eq(fcgi_end_status(fd, REQ_TIMEOUT_SEC), 0);
+	close(fd);
+}
+END_TEST
+
+/*
+ * A kept connection that keeps sending records the reader skips
+ * (management records, of request id 0) within a request holds the one
+ * worker for a bounded time only: a request on another connection is
+ * answered. The flood comes from a child, which stops once it is closed
+ * or after 30 s.
+ */
+START_TEST(app_flood_bounded)
+{
+	static unsigned char b[256 * 1024];
+	unsigned char	 begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	size_t		 len = 0, i;
+	time_t		 t0;
+	pid_t		 pid;
+	int		 fd, other, st, sndbuf = 64 * 1024 * 1024;
+
+	fd = fcgi_connect();
+	/* A deep send buffer keeps the reader from ever finding the socket
+	 * empty (as root; else the default, which only makes it likelier). */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+	    sizeof(sndbuf)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	ck_assert_msg(fcgi_get(fd, 1, REQ_TIMEOUT_SEC), "no answer on the "
+	    "connection to keep");
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	for (i = len; i + 8 <= sizeof(b); i += 8) {
+		memset(b + i, 0, 8);
+		b[i] = 1;
+		b[i + 1] = 9;	/* GET_VALUES, id 0, empty */
+	}
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		t0 = time(NULL);
+		if (write(fd, b, sizeof(b)) > 0)	/* BEGIN, then the flood */
+			while (time(NULL) - t0 < 30 &&
+			    write(fd, b + len, sizeof(b) - len) > 0)
+				;
+		_exit(0);
+	}
+	usleep(200000);
+	other = fcgi_connect();
+	ck_assert_msg(fcgi_get(other, 0, 12), "a request got no answer in "
+	    "12 s while another connection kept sending skipped records: "
+	    "the flood holds the one worker");
+	close(other);
+	close(fd);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 }
 END_TEST
 
@@ -1578,6 +1672,8 @@ main(void)
 	tcase_add_test(tc, app_silent_conn);
 	tcase_add_test(tc, app_params_over_limit);
 	tcase_add_test(tc, app_not_fastcgi);
+	tcase_add_test(tc, app_role_abort);
+	tcase_add_test(tc, app_flood_bounded);
 	tcase_add_test(tc, app_web_server_addrs);
 	tcase_add_test(tc, app_emfile_no_spin);
 	tcase_add_test(tc, app_pipelined_batch);

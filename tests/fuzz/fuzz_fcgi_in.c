@@ -5,9 +5,7 @@
  * what the web server sends. Fed in those pieces, the reader says ABORT
  * exactly when the whole input holds an ABORT_REQUEST of the request at
  * a record boundary, and in the piece where that record's header ends;
- * a record of another version ends all reading. And the batch's test
- * of a whole request (pgsse_fcgi_request_whole): true of a prefix
- * exactly when whole records in it reach an empty STDIN record.
+ * a record of another version ends all reading.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,27 +40,6 @@ abort_at(const uint8_t *p, size_t n, unsigned int reqid)
 	return 0;
 }
 
-/*
- * Returns the offset just past the first empty STDIN record in the n
- * bytes at p, read record by record, or 0 if none is whole in them.
- */
-static size_t
-whole_at(const uint8_t *p, size_t n)
-{
-	size_t	 off = 0, start, len;
-
-	while (off + PGSSE_FCGI_HEADER <= n) {
-		start = off;
-		len = (size_t)p[off + 4] << 8 | p[off + 5];
-		off += PGSSE_FCGI_HEADER + len + p[off + 6];
-		if (off > n)
-			return 0;
-		if (p[start + 1] == PGSSE_FCGI_STDIN && len == 0)
-			return off;
-	}
-	return 0;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,11 +54,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	piece = 1 + data[2] % 64;
 	data += 3;
 	size -= 3;
-	want = whole_at(data, size);
-	if (pgsse_fcgi_request_whole(data, size) != (want != 0) ||
-	    (want != 0 && (!pgsse_fcgi_request_whole(data, want) ||
-	    pgsse_fcgi_request_whole(data, want - 1))))
-		abort();
 	want = abort_at(data, size, reqid);
 	memset(&in, 0, sizeof(in));
 	for (off = 0; off < size; off += k) {
