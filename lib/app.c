@@ -203,16 +203,17 @@ app_send(struct pgsse_app *a, const char *name, const char *sql, int n,
 
 /*
  * Reads the results of nq statements sent in pipeline mode on a's
- * connection, and of the sync after them. Returns the last statement's
- * result, or the first that failed (the caller frees it), or NULL if
- * there was none: *broken is then set if the connection was closed (a
- * statement ran COPY, which never ends).
+ * connection (not of a sync after them). Returns the result of the
+ * statement at (of 0 to nq - 1), or the first that failed or was skipped
+ * after a failure (the caller frees it), or NULL if there was none:
+ * *broken is then set if the connection was closed (a statement ran
+ * COPY, which never ends).
  */
 static PGresult *
-app_collect(struct pgsse_app *a, int nq, int *broken)
+app_collect(struct pgsse_app *a, int nq, int at, int *broken)
 {
 	PGresult	*res, *out = NULL;
-	int		 q;
+	int		 q, failed, outfailed = 0;
 
 	*broken = 0;
 	for (q = 0; q < nq; q++)
@@ -224,25 +225,26 @@ app_collect(struct pgsse_app *a, int nq, int *broken)
 				*broken = 1;
 				return NULL;
 			}
-			if (out == NULL && (q == nq - 1 ||
-			    PQresultStatus(res) == PGRES_FATAL_ERROR))
+			failed = PQresultStatus(res) == PGRES_FATAL_ERROR ||
+			    PQresultStatus(res) == PGRES_PIPELINE_ABORTED;
+			if ((failed && !outfailed) || (q == at && out == NULL)) {
+				PQclear(out);
 				out = res;
-			else
+				outfailed = failed;
+			} else
 				PQclear(res);
 		}
-	PQclear(PQgetResult(a->c.db));	/* PGRES_PIPELINE_SYNC */
 	return out;
 }
 
 /*
  * Queues the statement for a request with user (or NULL) on a's
- * connection, which is in pipeline mode: set_config('pgsse.user',
- * user, true) first if there is one, then the statement, then a sync,
- * so that the two run in one implicit transaction of their own. The
- * setting ends with it, so it cannot outlive the request, even behind
- * a transaction pooler, and row-level security on pgsse.log sees who
- * asks. Returns the number of statements queued (1 or 2), or 0 if they
- * could not be sent.
+ * connection, which is in pipeline mode, after set_config('pgsse.user',
+ * user, true) if there is one, so that row-level security on pgsse.log
+ * sees who asks. The caller ends the transaction they run in, which
+ * ends the setting with it, so it cannot outlive the request, even
+ * behind a transaction pooler. Returns the number of statements queued
+ * (1 or 2), or 0 if they could not be sent.
  */
 static int
 app_queue(struct pgsse_app *a, const char *user, const char *name,
@@ -253,14 +255,25 @@ app_queue(struct pgsse_app *a, const char *user, const char *name,
 	if (user != NULL && !PQsendQueryParams(a->c.db, "select "
 	    "set_config('pgsse.user', $1, true)", 1, NULL, u, NULL, NULL, 0))
 		return 0;
-	if (!app_send(a, name, sql, n, params) || !PQpipelineSync(a->c.db))
+	if (!app_send(a, name, sql, n, params))
 		return 0;
 	return user != NULL ? 2 : 1;
 }
 
 /*
+ * Sends sql (a transaction's begin or end) on a's connection, which is
+ * in pipeline mode. Returns 1 if queued, else 0.
+ */
+static int
+app_queue_tx(struct pgsse_app *a, const char *sql)
+{
+	return PQsendQueryParams(a->c.db, sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
+/*
  * Runs the statement for a request with a user in one round trip
- * (app_queue). Returns the statement's result (or set_config's error),
+ * (app_queue, then a sync: the two run in one implicit transaction of
+ * their own). Returns the statement's result (or set_config's error),
  * which the caller frees, or NULL if nothing could be sent; a
  * connection left in a bad state is closed.
  */
@@ -274,8 +287,12 @@ app_exec_as(struct pgsse_app *a, const char *name, const char *sql, int n,
 	if (!PQenterPipelineMode(a->c.db))
 		return NULL;
 	if ((nq = app_queue(a, a->user, name, sql, n, params)) > 0 &&
-	    ((out = app_collect(a, nq, &broken)) == NULL && broken))
-		return NULL;
+	    PQpipelineSync(a->c.db)) {
+		if ((out = app_collect(a, nq, nq - 1, &broken)) == NULL &&
+		    broken)
+			return NULL;
+		PQclear(PQgetResult(a->c.db));	/* PGRES_PIPELINE_SYNC */
+	}
 	if (!PQexitPipelineMode(a->c.db))
 		app_drop(a);
 	return out;
@@ -1782,10 +1799,13 @@ app_answer(struct pgsse_app *own, struct app_slot *s, PGresult *res)
 
 /*
  * Runs the queued statements of the n requests in s on own's read
- * connection in one pipeline, each with a sync of its own so that one
- * that fails takes none of the others with it, and answers them. One
- * that fails in the pipeline, or finds the connection broken, runs
- * again alone (app_answer), which answers as a lone request would.
+ * connection in one pipeline with one sync, each in a transaction of
+ * its own (begin, app_queue's statements, commit), and answers them.
+ * One sync is one write to the server; a sync each cost one write, and
+ * one wake-up of the server, a request. A statement that fails aborts
+ * its transaction, and the server skips the rest of the pipeline: that
+ * request and those after it run again alone (app_answer), each as a
+ * lone request would, and those before it stand, committed.
  */
 static void
 app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
@@ -1818,22 +1838,33 @@ app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
 	if (!PQenterPipelineMode(own->c.db))
 		goto out;
 	for (i = 0; i < n; i++)
-		if (s[i].queued && (nq[i] = app_queue(own, s[i].a.user,
-		    name[i][0] ? name[i] : NULL, s[i].call.sql, s[i].call.n,
-		    s[i].call.vals)) == 0)
+		if (s[i].queued && (!app_queue_tx(own, "begin") ||
+		    (nq[i] = app_queue(own, s[i].a.user, name[i][0] ? name[i] :
+		    NULL, s[i].call.sql, s[i].call.n, s[i].call.vals)) == 0 ||
+		    !app_queue_tx(own, "commit"))) {
+			nq[i] = 0;
 			break;
+		}
 	for (k = q = 0; k < i; k++)
 		q += nq[k] > 0;
+	if (!PQpipelineSync(own->c.db)) {
+		app_drop(own);
+		goto out;
+	}
 	for (k = 0; k < i && !broken; k++)
-		if (nq[k] > 0 && (res[k] = app_collect(own, nq[k],
-		    &broken)) != NULL && PQresultStatus(res[k]) !=
-		    PGRES_TUPLES_OK && PQresultStatus(res[k]) !=
-		    PGRES_COMMAND_OK) {
+		if (nq[k] > 0 && (res[k] = app_collect(own, nq[k] + 2,
+		    nq[k], &broken)) != NULL &&
+		    PQresultStatus(res[k]) != PGRES_TUPLES_OK &&
+		    PQresultStatus(res[k]) != PGRES_COMMAND_OK) {
 			PQclear(res[k]);
 			res[k] = NULL;
 		}
+	if (!broken)
+		PQclear(PQgetResult(own->c.db));	/* PGRES_PIPELINE_SYNC */
 	if (!broken && !PQexitPipelineMode(own->c.db))
 		app_drop(own);
+	else if (!broken && PQtransactionStatus(own->c.db) != PQTRANS_IDLE)
+		PQclear(PQexec(own->c.db, "rollback"));	/* a failed block */
 	pgsse_appstats_pipeline((size_t)q);
 out:
 	for (i = 0; i < n; i++)
