@@ -57,6 +57,8 @@
 /* Requests a worker takes at one wake, and pipelines the statements
  * of (a descriptor and a request's buffers each). */
 #define APP_BATCH_MAX 16
+/* Bytes of a prepared statement's name (app_stmt). */
+#define APP_STMT_NAME_MAX 32
 /* Bytes one read of a request takes at most (on a worker's stack). */
 #define APP_READ_MAX 16384
 /* Bytes of one request read at most, records skipped included: past
@@ -186,6 +188,22 @@ app_drop(struct pgsse_app *a)
 	pgsse_db_close(a->c.db);
 	a->c.db = NULL;
 	app_forget(a);
+}
+
+/*
+ * Rolls back the transaction open on a's connection; a connection that
+ * is not idle after that is closed.
+ */
+static void
+app_rollback(struct pgsse_app *a)
+{
+	PGresult	*res;
+
+	res = PQexec(a->c.db, "rollback");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
+	    PQtransactionStatus(a->c.db) != PQTRANS_IDLE)
+		app_drop(a);
+	PQclear(res);
 }
 
 /*
@@ -1121,18 +1139,12 @@ app_serve(struct pgsse_app *a, const struct pgsse_route *routes)
 static void
 app_end_tx_one(struct pgsse_app *a)
 {
-	PGresult	*res;
-
 	if (a->c.db == NULL || PQtransactionStatus(a->c.db) == PQTRANS_IDLE ||
 	    PQtransactionStatus(a->c.db) == PQTRANS_UNKNOWN)
 		return;
 	pgsse_log(PGSSE_LOG_WARN, "%s left a transaction open: rolled back",
 	    a->path);
-	res = PQexec(a->c.db, "rollback");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
-	    PQtransactionStatus(a->c.db) != PQTRANS_IDLE)
-		app_drop(a);
-	PQclear(res);
+	app_rollback(a);
 }
 
 /* app_end_tx_one on both of a's connections (main and read). */
@@ -1798,27 +1810,90 @@ app_answer(struct pgsse_app *own, struct app_slot *s, PGresult *res)
 }
 
 /*
+ * Runs the statements of the requests of s (of n) marked in todo, if
+ * two or more, on own's read connection in one pipeline with one sync,
+ * each in a transaction of its own (begin, app_queue's statements,
+ * commit). One sync is one write to the server; a sync each cost one
+ * write, and one wake-up of the server, a request. Sets res[i] of each
+ * that ran to its result, or NULL if it failed (it is to run alone,
+ * app_answer, to be answered as a lone request would), and unmarks it.
+ * A statement that fails aborts its transaction, and the server skips
+ * the rest of the pipeline: those requests stay marked, for the next
+ * pipeline. Returns how many those are; with 0, none is marked.
+ */
+static int
+app_pipeline(struct pgsse_app *own, struct app_slot *s, int n,
+    char name[][APP_STMT_NAME_MAX], int *todo, PGresult **res)
+{
+	int	 nq[APP_BATCH_MAX];
+	int	 i, q = 0, broken = 0, again = 0;
+
+	memset(nq, 0, sizeof(nq));
+	for (i = 0; i < n; i++)
+		q += todo[i];
+	if (q < 2 || !PQenterPipelineMode(own->c.db))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (todo[i] && (!app_queue_tx(own, "begin") ||
+		    (nq[i] = app_queue(own, s[i].a.user, name[i][0] ? name[i] :
+		    NULL, s[i].call.sql, s[i].call.n, s[i].call.vals)) == 0 ||
+		    !app_queue_tx(own, "commit")))
+			break;
+	if (i < n || !PQpipelineSync(own->c.db)) {
+		app_drop(own);	/* part of a request queued: not to be read */
+		goto out;
+	}
+	for (i = 0; i < n && !broken; i++) {
+		if (!todo[i] || (res[i] = app_collect(own, nq[i] + 2, nq[i],
+		    &broken)) == NULL)
+			continue;
+		if (PQresultStatus(res[i]) == PGRES_PIPELINE_ABORTED)
+			again++;	/* skipped: stays marked */
+		else
+			todo[i] = 0;
+		if (PQresultStatus(res[i]) != PGRES_TUPLES_OK &&
+		    PQresultStatus(res[i]) != PGRES_COMMAND_OK) {
+			PQclear(res[i]);
+			res[i] = NULL;
+		}
+	}
+	if (broken) {
+		again = 0;
+		goto out;
+	}
+	PQclear(PQgetResult(own->c.db));	/* PGRES_PIPELINE_SYNC */
+	pgsse_appstats_pipeline((size_t)(q - again));
+	if (!PQexitPipelineMode(own->c.db)) {
+		app_drop(own);
+		again = 0;
+	} else if (PQtransactionStatus(own->c.db) != PQTRANS_IDLE)
+		app_rollback(own);	/* the failed one's block */
+	if (own->c.db == NULL)
+		again = 0;
+out:
+	for (i = 0; i < n && again == 0; i++)
+		todo[i] = 0;
+	return again;
+}
+
+/*
  * Runs the queued statements of the n requests in s on own's read
- * connection in one pipeline with one sync, each in a transaction of
- * its own (begin, app_queue's statements, commit), and answers them.
- * One sync is one write to the server; a sync each cost one write, and
- * one wake-up of the server, a request. A statement that fails aborts
- * its transaction, and the server skips the rest of the pipeline: that
- * request and those after it run again alone (app_answer), each as a
- * lone request would, and those before it stand, committed.
+ * connection in pipelines (app_pipeline: one, and one more for those a
+ * failure made the server skip, and so on), and answers them; one that
+ * fails runs again alone.
  */
 static void
 app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
 {
 	PGresult	*res[APP_BATCH_MAX];
-	char		 name[APP_BATCH_MAX][32];
-	int		 nq[APP_BATCH_MAX];
-	int		 i, k, q = 0, broken = 0, named;
+	char		 name[APP_BATCH_MAX][APP_STMT_NAME_MAX];
+	int		 todo[APP_BATCH_MAX];
+	int		 i, q = 0, named;
 
+	memset(res, 0, sizeof(res));
+	memset(todo, 0, sizeof(todo));
 	for (i = 0; i < n; i++)
 		q += s[i].queued;
-	memset(res, 0, sizeof(res));
-	memset(nq, 0, sizeof(nq));
 	app_use(own, 1);
 	if (q < 2 || own->c.db == NULL || PQstatus(own->c.db) !=
 	    CONNECTION_OK || PQtransactionStatus(own->c.db) != PQTRANS_IDLE)
@@ -1834,38 +1909,10 @@ app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
 		}
 		if (!named)
 			name[i][0] = '\0';
+		todo[i] = 1;
 	}
-	if (!PQenterPipelineMode(own->c.db))
-		goto out;
-	for (i = 0; i < n; i++)
-		if (s[i].queued && (!app_queue_tx(own, "begin") ||
-		    (nq[i] = app_queue(own, s[i].a.user, name[i][0] ? name[i] :
-		    NULL, s[i].call.sql, s[i].call.n, s[i].call.vals)) == 0 ||
-		    !app_queue_tx(own, "commit"))) {
-			nq[i] = 0;
-			break;
-		}
-	for (k = q = 0; k < i; k++)
-		q += nq[k] > 0;
-	if (!PQpipelineSync(own->c.db)) {
-		app_drop(own);
-		goto out;
-	}
-	for (k = 0; k < i && !broken; k++)
-		if (nq[k] > 0 && (res[k] = app_collect(own, nq[k] + 2,
-		    nq[k], &broken)) != NULL &&
-		    PQresultStatus(res[k]) != PGRES_TUPLES_OK &&
-		    PQresultStatus(res[k]) != PGRES_COMMAND_OK) {
-			PQclear(res[k]);
-			res[k] = NULL;
-		}
-	if (!broken)
-		PQclear(PQgetResult(own->c.db));	/* PGRES_PIPELINE_SYNC */
-	if (!broken && !PQexitPipelineMode(own->c.db))
-		app_drop(own);
-	else if (!broken && PQtransactionStatus(own->c.db) != PQTRANS_IDLE)
-		PQclear(PQexec(own->c.db, "rollback"));	/* a failed block */
-	pgsse_appstats_pipeline((size_t)q);
+	while (app_pipeline(own, s, n, name, todo, res) > 0)
+		;	/* each round, one fails or all run */
 out:
 	for (i = 0; i < n; i++)
 		if (s[i].queued)

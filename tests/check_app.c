@@ -1167,10 +1167,16 @@ START_TEST(app_pipelined_batch)
 	close(fd);
 	pipe_app_stop(dir, pidfile);
 	n = metric(out, "pgsse_app_pipelined_statements_total");
-	ck_assert_msg(n >= 12 && metric(out, "pgsse_app_pipelines_total") <= 2,
-	    "12 requests waiting together were not run in one pipeline: "
+	ck_assert_msg(n >= 12 && metric(out, "pgsse_app_pipelines_total") <= 3,
+	    "12 requests waiting together were not run in pipelines: "
 	    "%ld statements in %ld pipelines (-1: not on the page)", n,
 	    metric(out, "pgsse_app_pipelines_total"));
+	/* The failure of /inv/3 makes the server skip those after it in its
+	 * pipeline: they run in a second one, not one by one. */
+	ck_assert_msg(metric(out, "pgsse_app_pipelines_total") >= 2,
+	    "the requests after one that failed in a pipeline did not run "
+	    "in another: %ld pipelines, %ld statements",
+	    metric(out, "pgsse_app_pipelines_total"), n);
 }
 END_TEST
 
