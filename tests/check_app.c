@@ -435,6 +435,59 @@ fcgi_record(unsigned char *b, size_t *len, int type, const void *p,
 }
 
 /*
+ * Reads the answer on fd up to its END_REQUEST, its STDOUT into out
+ * (NUL-terminated, cut at size; none if out is NULL). Returns the
+ * END_REQUEST's protocol status if it came within secs seconds, else -1.
+ */
+static int
+fcgi_end_status_out(int fd, int secs, char *out, size_t size)
+{
+	unsigned char	 b[4096];
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 have = 0, rlen, clen, got = 0;
+	ssize_t		 r;
+
+	if (out != NULL)
+		out[0] = '\0';
+	for (;;) {
+		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
+		    b[6]) {
+			if (poll(&pfd, 1, secs * 1000) != 1 ||
+			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
+				return -1;
+			have += (size_t)r;
+		}
+		if (b[1] == 3)
+			return b[8 + 4];
+		clen = (size_t)(b[4] << 8 | b[5]);
+		if (out != NULL && b[1] == 6 && got + clen < size) {
+			memcpy(out + got, b + 8, clen);
+			out[got += clen] = '\0';
+		}
+		rlen = 8 + clen + b[6];
+		memmove(b, b + rlen, have - rlen);
+		have -= rlen;
+	}
+}
+
+/* fcgi_end_status_out without the STDOUT. */
+static int
+fcgi_end_status(int fd, int secs)
+{
+	return fcgi_end_status_out(fd, secs, NULL, 0);
+}
+
+/*
+ * Reads the STDOUT of the answer on fd into out (fcgi_end_status_out).
+ * Returns 1 if its END_REQUEST came within secs seconds, else 0.
+ */
+static int
+fcgi_stdout(int fd, int secs, char *out, size_t size)
+{
+	return fcgi_end_status_out(fd, secs, out, size) != -1;
+}
+
+/*
  * Sends GET /tx/whoami on fd, asking the program to keep the connection
  * if keep. Returns 1 if the whole answer (its END_REQUEST) came within
  * secs seconds, else 0.
@@ -445,9 +498,7 @@ fcgi_get(int fd, int keep, int secs)
 	static const char	 params[] = "\016\003REQUEST_METHODGET"
 	    "\013\012REQUEST_URI/tx/whoami";
 	unsigned char		 b[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
-	struct pollfd		 pfd = { fd, POLLIN, 0 };
-	size_t			 len = 0, have = 0, rlen;
-	ssize_t			 r;
+	size_t			 len = 0;
 
 	begin[2] = keep ? 1 : 0;	/* FCGI_KEEP_CONN */
 	fcgi_record(b, &len, 1, begin, sizeof(begin));
@@ -455,21 +506,7 @@ fcgi_get(int fd, int keep, int secs)
 	fcgi_record(b, &len, 4, "", 0);
 	fcgi_record(b, &len, 5, "", 0);
 	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
-	/* Records until END_REQUEST (type 3). */
-	for (;;) {
-		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
-		    b[6]) {
-			if (poll(&pfd, 1, secs * 1000) != 1 ||
-			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
-				return 0;
-			have += (size_t)r;
-		}
-		if (b[1] == 3)
-			return 1;
-		rlen = 8 + (size_t)(b[4] << 8 | b[5]) + b[6];
-		memmove(b, b + rlen, have - rlen);
-		have -= rlen;
-	}
+	return fcgi_end_status(fd, secs) != -1;
 }
 
 /*
@@ -517,34 +554,6 @@ fcgi_slow_body(int fd)
 	fcgi_record(b, &len, 4, "", 0);
 	fcgi_record(b, &len, 5, body, sizeof(body));
 	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
-}
-
-/*
- * Returns the protocol status of the END_REQUEST that comes on fd within
- * secs seconds (STDOUT records before it skipped), or -1 if none does.
- */
-static int
-fcgi_end_status(int fd, int secs)
-{
-	unsigned char	 b[4096];
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	size_t		 have = 0, rlen;
-	ssize_t		 r;
-
-	for (;;) {
-		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
-		    b[6]) {
-			if (poll(&pfd, 1, secs * 1000) != 1 ||
-			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
-				return -1;
-			have += (size_t)r;
-		}
-		if (b[1] == 3)
-			return b[8 + 4];
-		rlen = 8 + (size_t)(b[4] << 8 | b[5]) + b[6];
-		memmove(b, b + rlen, have - rlen);
-		have -= rlen;
-	}
 }
 
 /*
@@ -603,41 +612,6 @@ START_TEST(app_silent_conn)
 	close(kept);
 }
 END_TEST
-
-/*
- * Reads the STDOUT records of the answer on fd into out (NUL-terminated,
- * cut at size) until END_REQUEST. Returns 1 if that came within secs
- * seconds, else 0.
- */
-static int
-fcgi_stdout(int fd, int secs, char *out, size_t size)
-{
-	unsigned char	 b[4096];
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	size_t		 have = 0, rlen, clen, got = 0;
-	ssize_t		 r;
-
-	out[0] = '\0';
-	for (;;) {
-		while (have < 8 || have < 8 + (size_t)(b[4] << 8 | b[5]) +
-		    b[6]) {
-			if (poll(&pfd, 1, secs * 1000) != 1 ||
-			    (r = read(fd, b + have, sizeof(b) - have)) <= 0)
-				return 0;
-			have += (size_t)r;
-		}
-		if (b[1] == 3)
-			return 1;
-		clen = (size_t)(b[4] << 8 | b[5]);
-		if (b[1] == 6 && got + clen < size) {
-			memcpy(out + got, b + 8, clen);
-			out[got += clen] = '\0';
-		}
-		rlen = 8 + clen + b[6];
-		memmove(b, b + rlen, have - rlen);
-		have -= rlen;
-	}
-}
 
 /*
  * A request whose parameters run past PGSSE_FCGI_PARAMS_MAX (64 KiB:
