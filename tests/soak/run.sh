@@ -21,18 +21,17 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-stack_pg
+stack_pg "$src/demo/schema.sql"	# pgsse-app serves the demo folder
 stack_lighttpd_conf 16384
 PGSSE_MAX_CLIENTS=5000 /usr/sbin/lighttpd -D -f "$tmp/web/lighttpd.conf" &
 lpid=$!
-for i in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/api/sse-health" && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/api/sse-health" && break; sleep 0.1; done
 spid=$(curl -fs "http://127.0.0.1:$port/api/sse-health" | sed 's/.*"pid":\([0-9]*\).*/\1/')
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 count=$((rate * secs))
 coproc LOAD { "$build/tests/bench/sseload" -X 0.02 -p "$port" -u /api/sse/logs -c "$clients" -d $((secs + 60)) -e "$count"; }
-loadpid=$LOAD_PID
 exec {lfd}<&"${LOAD[0]}"
-read -r ready <&"$lfd"
+read -r _ <&"$lfd"	# ready
 "$build/tests/bench/ssepub" pgsse "$rate" "$count" >/dev/null &
 ppid=$!
 : >"$tmp/rss"
