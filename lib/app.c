@@ -1810,42 +1810,71 @@ app_answer(struct pgsse_app *own, struct app_slot *s, PGresult *res)
 }
 
 /*
+ * Queues the statements of the requests of s (of n) marked in todo on
+ * own's connection, in pipeline mode, each request with tx set in a
+ * transaction of its own (begin, app_queue's statements, commit), and
+ * sets nq[i] to the number of app_queue's. Returns 1 if all were
+ * queued.
+ */
+static int
+app_pipeline_queue(struct pgsse_app *own, struct app_slot *s, int n,
+    char name[][APP_STMT_NAME_MAX], const int *todo, int *nq, int tx)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (todo[i] && ((tx && !app_queue_tx(own, "begin")) ||
+		    (nq[i] = app_queue(own, s[i].a.user, name[i][0] ? name[i] :
+		    NULL, s[i].call.sql, s[i].call.n, s[i].call.vals)) == 0 ||
+		    (tx && !app_queue_tx(own, "commit"))))
+			return 0;
+	return 1;
+}
+
+/*
  * Runs the statements of the requests of s (of n) marked in todo, if
- * two or more, on own's read connection in one pipeline with one sync,
- * each in a transaction of its own (begin, app_queue's statements,
- * commit). One sync is one write to the server; a sync each cost one
- * write, and one wake-up of the server, a request. Sets res[i] of each
- * that ran to its result, or NULL if it failed (it is to run alone,
- * app_answer, to be answered as a lone request would), and unmarks it.
- * A statement that fails aborts its transaction, and the server skips
- * the rest of the pipeline: those requests stay marked, for the next
- * pipeline. Returns how many those are; with 0, none is marked.
+ * two or more, on own's read connection in one pipeline with one sync.
+ * One sync is one write to the server; a sync each cost one write, and
+ * one wake-up of the server, a request.
+ *
+ * With tx set, each request runs in a transaction of its own (begin,
+ * app_queue's statements, commit): that is needed when one has a user,
+ * whose setting must end with its request. A statement that fails
+ * aborts its own transaction, and the server skips the rest of the
+ * pipeline: those requests stay marked, for the next pipeline.
+ *
+ * Without tx (no request has a user), the statements run in the
+ * pipeline's one implicit transaction: two statements fewer a request
+ * for the server. A failure then rolls back every request of the
+ * pipeline, so none is answered from it: all stay marked, to run again
+ * with tx (or, if the connection broke, alone).
+ *
+ * Sets res[i] of each that ran to its result, or NULL if it failed (it
+ * is to run alone, app_answer, to be answered as a lone request would),
+ * and unmarks it. Returns how many stay marked; with 0, none is.
  */
 static int
 app_pipeline(struct pgsse_app *own, struct app_slot *s, int n,
-    char name[][APP_STMT_NAME_MAX], int *todo, PGresult **res)
+    char name[][APP_STMT_NAME_MAX], int *todo, PGresult **res, int tx)
 {
-	int	 nq[APP_BATCH_MAX];
-	int	 i, q = 0, broken = 0, again = 0;
+	int	 nq[APP_BATCH_MAX], ran[APP_BATCH_MAX];
+	int	 i, q = 0, broken = 0, again = 0, failed = 0;
 
 	memset(nq, 0, sizeof(nq));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		ran[i] = todo[i];
 		q += todo[i];
+	}
 	if (q < 2 || !PQenterPipelineMode(own->c.db))
 		goto out;
-	for (i = 0; i < n; i++)
-		if (todo[i] && (!app_queue_tx(own, "begin") ||
-		    (nq[i] = app_queue(own, s[i].a.user, name[i][0] ? name[i] :
-		    NULL, s[i].call.sql, s[i].call.n, s[i].call.vals)) == 0 ||
-		    !app_queue_tx(own, "commit")))
-			break;
-	if (i < n || !PQpipelineSync(own->c.db)) {
+	if (!app_pipeline_queue(own, s, n, name, todo, nq, tx) ||
+	    !PQpipelineSync(own->c.db)) {
 		app_drop(own);	/* part of a request queued: not to be read */
 		goto out;
 	}
 	for (i = 0; i < n && !broken; i++) {
-		if (!todo[i] || (res[i] = app_collect(own, nq[i] + 2, nq[i],
-		    &broken)) == NULL)
+		if (!todo[i] || (res[i] = app_collect(own, nq[i] + 2 * tx,
+		    nq[i] - !tx, &broken)) == NULL)
 			continue;
 		if (PQresultStatus(res[i]) == PGRES_PIPELINE_ABORTED)
 			again++;	/* skipped: stays marked */
@@ -1855,9 +1884,17 @@ app_pipeline(struct pgsse_app *own, struct app_slot *s, int n,
 		    PQresultStatus(res[i]) != PGRES_COMMAND_OK) {
 			PQclear(res[i]);
 			res[i] = NULL;
+			failed = 1;
 		}
 	}
-	if (broken) {
+	if (!tx && (failed || broken))	/* all rolled back: none stands */
+		for (again = q, i = 0; i < n; i++)
+			if (ran[i]) {
+				PQclear(res[i]);
+				res[i] = NULL;
+				todo[i] = 1;
+			}
+	if (broken) {	/* each runs alone */
 		again = 0;
 		goto out;
 	}
@@ -1878,8 +1915,9 @@ out:
 
 /*
  * Runs the queued statements of the n requests in s on own's read
- * connection in pipelines (app_pipeline: one, and one more for those a
- * failure made the server skip, and so on), and answers them; one that
+ * connection in pipelines (app_pipeline: one, without a transaction
+ * each unless one has a user, and one more for those a failure made the
+ * server skip or roll back, and so on), and answers them; one that
  * fails runs again alone.
  */
 static void
@@ -1888,7 +1926,7 @@ app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
 	PGresult	*res[APP_BATCH_MAX];
 	char		 name[APP_BATCH_MAX][APP_STMT_NAME_MAX];
 	int		 todo[APP_BATCH_MAX];
-	int		 i, q = 0, named;
+	int		 i, q = 0, named, tx = 0;
 
 	memset(res, 0, sizeof(res));
 	memset(todo, 0, sizeof(todo));
@@ -1910,9 +1948,10 @@ app_run_queued(struct pgsse_app *own, struct app_slot *s, int n)
 		if (!named)
 			name[i][0] = '\0';
 		todo[i] = 1;
+		tx |= s[i].a.user != NULL;
 	}
-	while (app_pipeline(own, s, n, name, todo, res) > 0)
-		;	/* each round, one fails or all run */
+	while (app_pipeline(own, s, n, name, todo, res, tx) > 0)
+		tx = 1;	/* each round, one fails or all run */
 out:
 	for (i = 0; i < n; i++)
 		if (s[i].queued)

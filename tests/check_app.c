@@ -263,10 +263,15 @@ static void
 tx_up(void)
 {
 	char	 conf[1024];
+	PGconn	*c;
 
 	h_pg_start(&pg, NULL);
 	h_pg_load("sql/roles.sql");
 	h_pg_load("demo/schema.sql");	/* the sample's pgsse-app serves it */
+	c = h_pg_connect();	/* for the folder of pipe_app_with */
+	h_exec(c, "create table public.pipe_hits (n int); "
+	    "grant select, insert on public.pipe_hits to pgsse_web");
+	PQfinish(c);
 	snprintf(conf, sizeof(conf), "server.modules += ( \"mod_setenv\" )\n"
 	    "$HTTP[\"url\"] =~ \"^/tx/\" {\n"
 	    " setenv.add-environment = ( \"REMOTE_USER\" => \"alice\" )\n"
@@ -1021,7 +1026,9 @@ metric(const char *page, const char *name)
  * Starts program prog (under the build folder), with the environment
  * settings env before it, with one worker on 127.0.0.1:port, serving a
  * folder made in dir: GET /twice/<n> (2n and the user, or -), GET
- * /inv/<n> (12 / (n - 3)) and GET /slow (half a second). Its pid goes
+ * /inv/<n> (12 / (n - 3)), GET /hit/<n> (n, inserted into
+ * public.pipe_hits, which the test makes) and GET /slow (half a
+ * second). Its pid goes
  * to pidfile. Returns once it accepts connections.
  */
 static void
@@ -1042,6 +1049,11 @@ pipe_app_with(const char *dir, const char *pidfile, int port,
 	    "\"max\": 100}]},\n"
 	    " {\"route\": \"/inv/<n>\", \"template\": \"t.html\", \"sql\": "
 	    "\"select 12 / ($1::int - 3) as v, '-' as u\", \"params\": "
+	    "[{\"name\": \"n\", \"from\": \"route\", \"type\": \"int\", "
+	    "\"min\": 0, \"max\": 100}]},\n"
+	    " {\"route\": \"/hit/<n>\", \"template\": \"t.html\", \"sql\": "
+	    "\"with i as (insert into public.pipe_hits values ($1::int) "
+	    "returning n) select n as v, '-' as u from i\", \"params\": "
 	    "[{\"name\": \"n\", \"from\": \"route\", \"type\": \"int\", "
 	    "\"min\": 0, \"max\": 100}]},\n"
 	    " {\"route\": \"/slow\", \"template\": \"t.html\", \"sql\": "
@@ -1162,6 +1174,67 @@ body_of(const char *out)
 
 	return p != NULL ? p + 4 : out;
 }
+
+/*
+ * 12 requests without a user waiting together run in one pipeline with
+ * no transaction each, and the sixth fails (/inv/3, division by zero),
+ * which rolls back what the others did: they all run again, so that a
+ * statement with an effect (/hit/<n> inserts n) has it exactly once a
+ * request, and every request still gets its own answer.
+ */
+START_TEST(app_pipelined_effect_once)
+{
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], want[64], uri[64];
+	PGconn	*c = h_pg_connect();
+	int	 port = h_free_port(), fds[12], slow, fd, i;
+	int64_t	 hits, distinct;
+
+	h_exec(c, "truncate public.pipe_hits");
+	pipe_paths(dir, pidfile, "effect");
+	pipe_app(dir, pidfile, port);
+	ck_assert_int_ge(slow = h_connect(port), 0);
+	fcgi_send(slow, "/slow", NULL);
+	usleep(200000);		/* the worker takes it, and waits */
+	for (i = 0; i < 12; i++) {
+		ck_assert_int_ge(fds[i] = h_connect(port), 0);
+		snprintf(uri, sizeof(uri), i == 5 ? "/inv/3" : "/hit/%d", i);
+		fcgi_send(fds[i], uri, NULL);
+	}
+	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no answer to /slow");
+	close(slow);
+	for (i = 0; i < 12; i++) {
+		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out,
+		    sizeof(out)), "request %d: no answer", i);
+		close(fds[i]);
+		if (i == 5) {
+			ck_assert_msg(strncmp(out, "Status: 503", 11) == 0,
+			    "/inv/3 (division by zero): %s", out);
+			continue;
+		}
+		snprintf(want, sizeof(want), "%d -", i);
+		ck_assert_msg(strncmp(out, "Status: 200", 11) == 0 &&
+		    strcmp(body_of(out), want) == 0,
+		    "request %d: wanted body \"%s\", got: %s", i, want, out);
+	}
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/app-metrics", NULL);
+	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
+	    "no metrics page");
+	close(fd);
+	pipe_app_stop(dir, pidfile);
+	hits = h_pg_scalar(c, "select count(*) from public.pipe_hits");
+	distinct = h_pg_scalar(c,
+	    "select count(distinct n) from public.pipe_hits");
+	PQfinish(c);
+	ck_assert_msg(hits == 11 && distinct == 11, "11 requests that each "
+	    "insert a row left %lld rows, %lld distinct", (long long)hits,
+	    (long long)distinct);
+	ck_assert_msg(metric(out, "pgsse_app_pipelines_total") >= 2,
+	    "12 requests waiting together did not run in pipelines: "
+	    "%ld pipelines", metric(out, "pgsse_app_pipelines_total"));
+}
+END_TEST
 
 /*
  * Holds the one worker of the program on port with GET /slow on a new
@@ -1657,6 +1730,7 @@ main(void)
 	tcase_add_test(tc, app_web_server_addrs);
 	tcase_add_test(tc, app_emfile_no_spin);
 	tcase_add_test(tc, app_pipelined_batch);
+	tcase_add_test(tc, app_pipelined_effect_once);
 	tcase_add_test(tc, app_silent_in_batch);
 	tcase_add_test(tc, app_batch_full);
 	tcase_add_test(tc, app_tx_in_batch);
