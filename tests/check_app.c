@@ -1103,36 +1103,85 @@ pipe_app_stop(const char *dir, const char *pidfile)
 	h_run("kill %ld; rm -rf %s %s", pid, dir, pidfile);
 }
 
+/*
+ * Holds the one worker of the program on port with GET /slow on a new
+ * connection, and returns that connection once the worker is on it.
+ */
+static int
+pipe_hold(int port)
+{
+	int	 slow;
+
+	ck_assert_int_ge(slow = h_connect(port), 0);
+	fcgi_send(slow, "/slow", NULL);
+	usleep(200000);		/* the worker takes it, and waits */
+	return slow;
+}
+
+/* A test batch's size, and the room for each answer (pipe_batch). */
+#define PIPE_BATCH	12
+#define PIPE_OUT_MAX	8192
+
+/*
+ * Sends the PIPE_BATCH requests uri[i], each as user[i] (none if
+ * NULL), on connections of their own while the one worker of the
+ * program on port is held (pipe_hold), so that they wait for it
+ * together, and reads each answer into out[i].
+ */
+static void
+pipe_batch(int port, char uri[][64], char user[][16],
+    char out[][PIPE_OUT_MAX])
+{
+	int	 fds[PIPE_BATCH], slow = pipe_hold(port), i;
+
+	for (i = 0; i < PIPE_BATCH; i++) {
+		ck_assert_int_ge(fds[i] = h_connect(port), 0);
+		fcgi_send(fds[i], uri[i], user[i][0] ? user[i] : NULL);
+	}
+	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out[0], PIPE_OUT_MAX),
+	    "no answer to /slow");
+	close(slow);
+	for (i = 0; i < PIPE_BATCH; i++) {
+		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out[i],
+		    PIPE_OUT_MAX), "request %d: no answer", i);
+		close(fds[i]);
+	}
+}
+
+/* Reads the metrics page of the program on port into out. */
+static void
+pipe_metrics(int port, char *out, size_t outsz)
+{
+	int	 fd;
+
+	ck_assert_int_ge(fd = h_connect(port), 0);
+	fcgi_send(fd, "/app-metrics", NULL);
+	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, outsz),
+	    "no metrics page");
+	close(fd);
+}
+
 START_TEST(app_pipelined_batch)
 {
-	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], want[64], uri[64];
-	char	 user[16];
-	int	 port = h_free_port(), fds[12], slow, fd, i;
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], want[64];
+	char	 uri[PIPE_BATCH][64], user[PIPE_BATCH][16];
+	char	 out[PIPE_BATCH][PIPE_OUT_MAX];
+	int	 port = h_free_port(), i;
 	long	 n;
 
 	pipe_paths(dir, pidfile, "batch");
 	pipe_app(dir, pidfile, port);
-	ck_assert_int_ge(slow = h_connect(port), 0);
-	fcgi_send(slow, "/slow", NULL);
-	usleep(200000);		/* the worker takes it, and waits */
-	for (i = 0; i < 12; i++) {
-		ck_assert_int_ge(fds[i] = h_connect(port), 0);
-		snprintf(uri, sizeof(uri), i == 5 ? "/inv/3" : i == 6 ?
+	for (i = 0; i < PIPE_BATCH; i++) {
+		snprintf(uri[i], sizeof(uri[i]), i == 5 ? "/inv/3" : i == 6 ?
 		    "/inv/4" : "/twice/%d", i);
-		snprintf(user, sizeof(user), "u%d", i);
-		fcgi_send(fds[i], uri, i % 2 ? user : NULL);
+		snprintf(user[i], sizeof(user[i]), i % 2 ? "u%d" : "", i);
 	}
-	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
-	    "no answer to /slow");
-	close(slow);
-	for (i = 0; i < 12; i++) {
-		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out,
-		    sizeof(out)), "request %d: no answer", i);
-		close(fds[i]);
+	pipe_batch(port, uri, user, out);
+	for (i = 0; i < PIPE_BATCH; i++) {
 		if (i == 5) {
-			ck_assert_msg(strncmp(out, "Status: 503", 11) == 0 &&
-			    strstr(out, "\r\n\r\ndatabase unavailable\n"),
-			    "/inv/3 (division by zero): %s", out);
+			ck_assert_msg(strncmp(out[i], "Status: 503", 11) == 0 &&
+			    strstr(out[i], "\r\n\r\ndatabase unavailable\n"),
+			    "/inv/3 (division by zero): %s", out[i]);
 			continue;
 		}
 		if (i == 6)
@@ -1141,28 +1190,24 @@ START_TEST(app_pipelined_batch)
 			snprintf(want, sizeof(want), "\r\n\r\n%d u%d", 2 * i, i);
 		else
 			snprintf(want, sizeof(want), "\r\n\r\n%d -", 2 * i);
-		ck_assert_msg(strncmp(out, "Status: 200", 11) == 0 &&
-		    strstr(out, want) != NULL && strcmp(strstr(out, want),
+		ck_assert_msg(strncmp(out[i], "Status: 200", 11) == 0 &&
+		    strstr(out[i], want) != NULL && strcmp(strstr(out[i], want),
 		    want) == 0, "request %d: wanted body \"%s\", got: %s", i,
-		    want + 4, out);
+		    want + 4, out[i]);
 	}
-	ck_assert_int_ge(fd = h_connect(port), 0);
-	fcgi_send(fd, "/app-metrics", NULL);
-	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
-	    "no metrics page");
-	close(fd);
+	pipe_metrics(port, out[0], sizeof(out[0]));
 	pipe_app_stop(dir, pidfile);
-	n = metric(out, "pgsse_app_pipelined_statements_total");
-	ck_assert_msg(n >= 12 && metric(out, "pgsse_app_pipelines_total") <= 3,
+	n = metric(out[0], "pgsse_app_pipelined_statements_total");
+	ck_assert_msg(n >= 12 && metric(out[0], "pgsse_app_pipelines_total") <= 3,
 	    "12 requests waiting together were not run in pipelines: "
 	    "%ld statements in %ld pipelines (-1: not on the page)", n,
-	    metric(out, "pgsse_app_pipelines_total"));
+	    metric(out[0], "pgsse_app_pipelines_total"));
 	/* The failure of /inv/3 makes the server skip those after it in its
 	 * pipeline: they run in a second one, not one by one. */
-	ck_assert_msg(metric(out, "pgsse_app_pipelines_total") >= 2,
+	ck_assert_msg(metric(out[0], "pgsse_app_pipelines_total") >= 2,
 	    "the requests after one that failed in a pipeline did not run "
 	    "in another: %ld pipelines, %ld statements",
-	    metric(out, "pgsse_app_pipelines_total"), n);
+	    metric(out[0], "pgsse_app_pipelines_total"), n);
 }
 END_TEST
 
@@ -1184,44 +1229,33 @@ body_of(const char *out)
  */
 START_TEST(app_pipelined_effect_once)
 {
-	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], out[8192], want[64], uri[64];
+	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], want[64];
+	char	 uri[PIPE_BATCH][64], user[PIPE_BATCH][16];
+	char	 out[PIPE_BATCH][PIPE_OUT_MAX];
 	PGconn	*c = h_pg_connect();
-	int	 port = h_free_port(), fds[12], slow, fd, i;
+	int	 port = h_free_port(), i;
 	int64_t	 hits, distinct;
 
 	h_exec(c, "truncate public.pipe_hits");
 	pipe_paths(dir, pidfile, "effect");
 	pipe_app(dir, pidfile, port);
-	ck_assert_int_ge(slow = h_connect(port), 0);
-	fcgi_send(slow, "/slow", NULL);
-	usleep(200000);		/* the worker takes it, and waits */
-	for (i = 0; i < 12; i++) {
-		ck_assert_int_ge(fds[i] = h_connect(port), 0);
-		snprintf(uri, sizeof(uri), i == 5 ? "/inv/3" : "/hit/%d", i);
-		fcgi_send(fds[i], uri, NULL);
+	for (i = 0; i < PIPE_BATCH; i++) {
+		snprintf(uri[i], sizeof(uri[i]), i == 5 ? "/inv/3" : "/hit/%d", i);
+		user[i][0] = '\0';
 	}
-	ck_assert_msg(fcgi_read(slow, REQ_TIMEOUT_SEC, out, sizeof(out)),
-	    "no answer to /slow");
-	close(slow);
-	for (i = 0; i < 12; i++) {
-		ck_assert_msg(fcgi_read(fds[i], REQ_TIMEOUT_SEC, out,
-		    sizeof(out)), "request %d: no answer", i);
-		close(fds[i]);
+	pipe_batch(port, uri, user, out);
+	for (i = 0; i < PIPE_BATCH; i++) {
 		if (i == 5) {
-			ck_assert_msg(strncmp(out, "Status: 503", 11) == 0,
-			    "/inv/3 (division by zero): %s", out);
+			ck_assert_msg(strncmp(out[i], "Status: 503", 11) == 0,
+			    "/inv/3 (division by zero): %s", out[i]);
 			continue;
 		}
 		snprintf(want, sizeof(want), "%d -", i);
-		ck_assert_msg(strncmp(out, "Status: 200", 11) == 0 &&
-		    strcmp(body_of(out), want) == 0,
-		    "request %d: wanted body \"%s\", got: %s", i, want, out);
+		ck_assert_msg(strncmp(out[i], "Status: 200", 11) == 0 &&
+		    strcmp(body_of(out[i]), want) == 0,
+		    "request %d: wanted body \"%s\", got: %s", i, want, out[i]);
 	}
-	ck_assert_int_ge(fd = h_connect(port), 0);
-	fcgi_send(fd, "/app-metrics", NULL);
-	ck_assert_msg(fcgi_read(fd, REQ_TIMEOUT_SEC, out, sizeof(out)),
-	    "no metrics page");
-	close(fd);
+	pipe_metrics(port, out[0], sizeof(out[0]));
 	pipe_app_stop(dir, pidfile);
 	hits = h_pg_scalar(c, "select count(*) from public.pipe_hits");
 	distinct = h_pg_scalar(c,
@@ -1230,26 +1264,11 @@ START_TEST(app_pipelined_effect_once)
 	ck_assert_msg(hits == 11 && distinct == 11, "11 requests that each "
 	    "insert a row left %lld rows, %lld distinct", (long long)hits,
 	    (long long)distinct);
-	ck_assert_msg(metric(out, "pgsse_app_pipelines_total") >= 2,
+	ck_assert_msg(metric(out[0], "pgsse_app_pipelines_total") >= 2,
 	    "12 requests waiting together did not run in pipelines: "
-	    "%ld pipelines", metric(out, "pgsse_app_pipelines_total"));
+	    "%ld pipelines", metric(out[0], "pgsse_app_pipelines_total"));
 }
 END_TEST
-
-/*
- * Holds the one worker of the program on port with GET /slow on a new
- * connection, and returns that connection once the worker is on it.
- */
-static int
-pipe_hold(int port)
-{
-	int	 slow;
-
-	ck_assert_int_ge(slow = h_connect(port), 0);
-	fcgi_send(slow, "/slow", NULL);
-	usleep(200000);		/* the worker takes it, and waits */
-	return slow;
-}
 
 /*
  * More connections ready at one wake than a batch holds: 4 kept ones
