@@ -80,16 +80,28 @@ pgsse_buf_puts(struct pgsse_buf *b, const char *z)
 	return pgsse_buf_put(b, z, strlen(z));
 }
 
-/* Appends formatted text; as pgsse_buf_put. */
+/*
+ * Appends formatted text; as pgsse_buf_put. It formats into the room
+ * the buffer has first, and only if that is too small measures, grows
+ * and formats again (measuring first, each time, was 2% of pgsse-app's
+ * CPU under W5).
+ */
 enum pgsse_err
 pgsse_buf_printf(struct pgsse_buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room = b->cap > b->len ? b->cap - b->len : 0;
 	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && (size_t)n < room) {
+		b->len += (size_t)n;
+		return PGSSE_OK;
+	}
+	if (room > 0)
+		b->p[b->len] = '\0';	/* as it was */
 	if (n < 0)
 		return PGSSE_ERR_INVAL;
 	if (buf_grow(b, (size_t)n) != PGSSE_OK)
