@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -112,6 +113,69 @@ START_TEST(csrf_accepts)
 	};
 
 	FROM_EACH(v, PGSSE_CSRF_OK);
+}
+END_TEST
+
+/* Tokens a test issues from one pool, and one more than a pool holds. */
+#define NONCES_MAX 200
+
+/* Says if token t (of PGSSE_CSRF_TOKEN_LEN) shares its nonce (the first
+ * 32 hex digits) with any of the n in v. */
+static int
+nonce_seen(char v[][PGSSE_CSRF_TOKEN_LEN + 1], int n, const char *t)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (strncmp(v[i], t, 32) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Tokens issued one after another, through many refills of the
+ * thread's pool of random bytes, each valid with a nonce of its own;
+ * and a child of fork, which had its parent's pool, issues a token
+ * whose nonce its parent never issues.
+ */
+START_TEST(csrf_nonces_unique)
+{
+	static char	 v[NONCES_MAX][PGSSE_CSRF_TOKEN_LEN + 1];
+	char		 child[PGSSE_CSRF_TOKEN_LEN + 1];
+	int		 i, fds[2], st;
+	pid_t		 pid;
+
+	for (i = 0; i < NONCES_MAX / 2; i++) {
+		ck_assert_int_eq(pgsse_csrf_issue(&key, v[i], sizeof(v[i])),
+		    PGSSE_OK);
+		ck_assert(pgsse_csrf_valid(&key, v[i]));
+		ck_assert_msg(!nonce_seen(v, i, v[i]), "token %d repeats a "
+		    "nonce: %s", i, v[i]);
+	}
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if (pgsse_csrf_issue(&key, child, sizeof(child)) != PGSSE_OK)
+			_exit(1);
+		_exit(write(fds[1], child, PGSSE_CSRF_TOKEN_LEN) ==
+		    PGSSE_CSRF_TOKEN_LEN ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], child, PGSSE_CSRF_TOKEN_LEN),
+	    PGSSE_CSRF_TOKEN_LEN);
+	child[PGSSE_CSRF_TOKEN_LEN] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (; i < NONCES_MAX; i++) {
+		ck_assert_int_eq(pgsse_csrf_issue(&key, v[i], sizeof(v[i])),
+		    PGSSE_OK);
+		ck_assert_msg(!nonce_seen(v, i, v[i]), "token %d repeats a "
+		    "nonce: %s", i, v[i]);
+	}
+	ck_assert_msg(!nonce_seen(v, NONCES_MAX, child), "a child of fork "
+	    "issued a nonce its parent issued too: %s", child);
 }
 END_TEST
 
@@ -578,6 +642,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, csrf_accepts);
+	tcase_add_test(tc, csrf_nonces_unique);
 	tcase_add_test(tc, csrf_referer_fallback);
 	tcase_add_test(tc, csrf_shared_secret);
 	tcase_add_test(tc, csrf_mac_is_hmac);
