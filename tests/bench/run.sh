@@ -562,6 +562,9 @@ w5_rows() {
 		p=$(kv "$w5line" w5_pgsse_cookie)
 		r=$(ratio "$p" "$(kv "$w5line" w5_php_cookie)")
 		echo "| W5 the same, each request with the session's CSRF cookie, as a browser's htmx request sends it (pgsse-app checks the token instead of issuing one) | $p | $(kv "$w5line" w5_php_cookie) | $r | (≥ 3) | $(goal "$r" 3 ge) |"
+		p=$(kv "$w5line" w5_nginx)
+		r=$(kv "$w5line" w5_nginx_vs_bound)
+		echo "| W5 pgsse-app behind nginx (the shipped server block, one worker, FastCGI connections kept) vs the composed bound with that nginx's static file = 1/(1/$(kv "$w5line" w5_nginx_static) + 1/$pgb) | $p | $(kv "$w5line" w5_nginx_bound) | $r | (≥ 0.7) | $(goal "$r" 0.7 ge) |"
 		p=$(kv "$w5line" w5_nodb)
 		r=$(ratio "$p" "$php")
 		echo "| W5 ceiling: pgsse-app answering a path with no route (FastCGI through lighttpd, no database), vs PHP-FPM's fragment | $p | $php | $r | (none) | the most any fragment gets behind this lighttpd |"
@@ -762,26 +765,39 @@ print_w7() {
 # Storms of 9,000 streams. Sets st[SYS,KEY]: fresh_ms and fresh_n (all
 # open on a new server, and how many were), left_ms and left_n (9,000
 # new clients right after 9,000 others left), back_ms, back_n, lost,
-# dups, delivered and expected (resuming after a crash); and, for pgsse,
+# dups, delivered and expected (resuming after a crash); fresh_web,
+# fresh_own and fresh_load: CPU µs a stream of the web server, of pgsse
+# (the stream program and PostgreSQL) and of the load client while the
+# fresh ones opened; and, for pgsse,
 # hb_stream and hb_web: CPU ms a second of pgsse-stream and of lighttpd
 # while the fresh 9,000 sit idle at the default heartbeat.
 declare -A st
+
+# per_stream TICKS: CPU ticks over the storm's streams, in µs each.
+per_stream() { awk -v t="$1" -v h="$hz" -v n="$storm" 'BEGIN{printf "%.1f", t * 1000000 / h / n}'; }
 
 # storm_open SYS HOLD: on a new server of SYS (pgsse behind lighttpd,
 # pgnx: pgsse behind nginx, or nchan), 9,000 clients open streams at
 # once and hold them HOLD s (the heartbeat's CPU measured meanwhile on
 # pgsse), then leave.
 storm_open() {
-	local sys=$1 hold=$2 fd loadpid res s0 w0 s1 w1
+	local sys=$1 hold=$2 fd loadpid res s0 w0 s1 w1 ready cw0 co0 cw1 co1
 	case $sys in
 	pgsse) lighttpd_stop; lighttpd_start ;;
 	pgnx) lighttpd_stop; [ -z "${xpid:-}" ] || pgnx_stop; pgnx_start ;;
 	*) nchan_stop; nchan_start ;;
 	esac
+	# shellcheck disable=SC2046	# pids, one word each
+	cw0=$(cpu $(web_"$sys")) co0=$(cpu $(own_"$sys"))
 	coproc OPEN { "$load" -p "$(port_of "$sys")" -u "$(path_of "$sys")" -c "$storm" -d "$hold" -W 60; }
 	loadpid=$OPEN_PID
 	exec {fd}<&"${OPEN[0]}"
-	read -r _ <&"$fd"
+	read -r ready <&"$fd"
+	# shellcheck disable=SC2046
+	cw1=$(cpu $(web_"$sys")) co1=$(cpu $(own_"$sys"))
+	st[$sys,fresh_web]=$(per_stream $((cw1 - cw0)))
+	st[$sys,fresh_own]=$(per_stream $((co1 - co0)))
+	st[$sys,fresh_load]=$(awk -v m="$(kv "$ready" cpu_ms)" -v n="$storm" 'BEGIN{printf "%.1f", m * 1000 / n}')
 	if [ "$sys" = pgsse ] && [ "$hold" -gt 2 ]; then
 		sleep 1
 		s0=$(cpu "$spid"); w0=$(cpu "$lpid")
@@ -872,9 +888,22 @@ run_storm() {
 print_storm() {
 	local sys
 	for sys in pgsse pgnx nchan; do
-		echo "$sys: fresh ${st[$sys,fresh_n]} open in ${st[$sys,fresh_ms]} ms; after others left ${st[$sys,left_n]} open in ${st[$sys,left_ms]} ms"
+		echo "$sys: fresh ${st[$sys,fresh_n]} open in ${st[$sys,fresh_ms]} ms (CPU µs a stream: web server ${st[$sys,fresh_web]}, pgsse ${st[$sys,fresh_own]}, load client ${st[$sys,fresh_load]}); after others left ${st[$sys,left_n]} open in ${st[$sys,left_ms]} ms"
 	done
 	print_heartbeat
+}
+
+# storm_cpu_rows: the rows of the fresh storm's CPU table.
+storm_cpu_rows() {
+	local sys label
+	for sys in pgsse pgnx nchan; do
+		case $sys in
+		pgsse) label="pgsse behind lighttpd" ;;
+		pgnx) label="pgsse behind nginx" ;;
+		*) label="nchan (nginx)" ;;
+		esac
+		echo "| $label | ${st[$sys,fresh_web]:-?} | ${st[$sys,fresh_own]:-?} | ${st[$sys,fresh_load]:-?} | $(awk -v a="${st[$sys,fresh_web]:-0}" -v b="${st[$sys,fresh_own]:-0}" -v c="${st[$sys,fresh_load]:-0}" 'BEGIN{printf "%.1f", a + b + c}') |"
+	done
 }
 
 # run_resume: the resume storm on both systems.
@@ -1112,6 +1141,14 @@ $(latency_table)
   \`server.max-fds\` is set by the bench to $maxfds (the machine's
   hard limit is $hard$( [ "$hard" -lt 40000 ] && echo ", under the 36,000 that 2 × $storm streams would need; a root without CAP_SYS_RESOURCE cannot raise it"))
   and the same for nginx's \`worker_rlimit_nofile\`.
+- CPU while the fresh storm opened, µs a stream (from the start until
+  every stream had its headers; the web server's, pgsse's own and the
+  load client's, which is the same program for both):
+
+| server | web server | pgsse (stream + PostgreSQL) | load client | all |
+| --- | --- | --- | --- | --- |
+$(storm_cpu_rows)
+
 - Resume: $storm clients that reconnect with Last-Event-ID after 0.5 to
   1 s, as EventSource does. pgsse: events at 10 a second for 6 s,
   pgsse-stream killed with SIGKILL once every client has had one,

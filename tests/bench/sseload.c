@@ -25,7 +25,8 @@
  * not fall in the window a caller measures.
  * With -W it waits at most SECONDS (30) for every stream to be
  * subscribed before it prints "ready" (a storm that never completes
- * shows as subscribed below connected). "back" counts the connections
+ * shows as subscribed below connected), with cpu_ms, its own CPU time
+ * until then (user and system). "back" counts the connections
  * that were dropped and then answered 200 again, and "back_ms" is the
  * time from the first drop until every connection was back (-1 if not
  * all were; "dropped" counts the connections cut at least once); with -B it stops as soon as every connection is back, so
@@ -409,6 +410,7 @@ main(int argc, char *argv[])
 {
 	struct epoll_event	 evs[512];
 	struct rlimit		 rl;
+	struct rusage		 ru;
 	struct conn		*cs;
 	const char		*path = "/api/sse/logs", *users = NULL;
 	int64_t			 t0, tconn, end, connected = 0, receivers = 0;
@@ -476,8 +478,11 @@ main(int argc, char *argv[])
 			on_event(ep, evs[i].data.ptr, path, reconnect);
 	}
 	tconn = now_us() - t0;
-	printf("ready connected=%" PRId64 " subscribed=%" PRId64 "\n",
-	    connected, nsubscribed);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("ready connected=%" PRId64 " subscribed=%" PRId64
+	    " cpu_ms=%ld\n", connected, nsubscribed,
+	    (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L);
 	fflush(stdout);
 	end = now_us() + (int64_t)secs * 1000000;
 	while (now_us() < end && !(expect > 0 && ndone >= connected) &&

@@ -19,7 +19,11 @@
 # work, the ceiling of any fragment behind this lighttpd), each also
 # against PHP-FPM (w5_t1_vs_php, w5_nodb_vs_php); w5_pgsse_cookie and
 # w5_php_cookie, both with the session's CSRF cookie, as a browser's
-# htmx request sends it (w5_cookie_vs_php).
+# htmx request sends it (w5_cookie_vs_php); w5_nginx, pgsse-app behind
+# nginx with the shipped server block (kept FastCGI connections), and
+# w5_nginx_static, the static file behind that nginx, whose composed
+# bound with pgbench is w5_nginx_bound (w5_nginx_vs_bound; w5_nginx_vs_php
+# is against PHP-FPM behind lighttpd).
 # W5_SECONDS (or BENCH_SECONDS, else 10) is each system's time, run in
 # W5_ROUNDS (4) rounds in the order pgsse, PHP, static, pgbench, then
 # the reverse, and so on; each figure is the median of its runs, so that
@@ -156,15 +160,59 @@ serve php "else \$HTTP[\"url\"] =~ \"^/pgsse-app/\" {
 }"
 hport=$port
 
+# pgsse-app behind nginx with the shipped server block, one worker as
+# lighttpd is one process: nginx keeps its FastCGI connections to
+# pgsse-app (upstream keepalive, fastcgi_keep_conn), where lighttpd
+# opens and closes one a request; sets nport once /demos/grid answers.
+nginx_serve() {
+	local dir=$tmp/nginx user=
+	nport=$(free_port)
+	mkdir -p "$dir/tmp"
+	PGUSER=pgsse_web "$build/cgi-bin/pgsse-app" --app "$src/demo" \
+	    --socket "$dir/pgsse-app.sock" </dev/null >"$dir/app.log" 2>&1 &
+	pids+=("$!")
+	sed -e "s|listen [^;]*;|listen 127.0.0.1:$nport;|" \
+	    -e "s|@rundir@|$dir|g" -e "s|@pgssewww@|$tmp/www|g" \
+	    "$src/etc/nginx/pgsse-nginx.conf.in" >"$dir/server.conf"
+	[ "$(id -u)" = 0 ] && user="user root;"
+	cat >"$dir/nginx.conf" <<CONF
+daemon off;
+$user
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp;
+  include $dir/server.conf;
+}
+CONF
+	for _ in $(seq 100); do [ -S "$dir/pgsse-app.sock" ] && break; sleep 0.1; done
+	/usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" </dev/null >/dev/null 2>&1 &
+	pids+=("$!")
+	for _ in $(seq 100); do
+		curl -fs -m 2 -o /dev/null "http://127.0.0.1:$nport/demos/grid" && return 0
+		sleep 0.1
+	done
+	echo "w5: nginx with pgsse-app does not answer:" >&2
+	tail -5 "$dir/error.log" "$dir/app.log" >&2 || true
+	exit 1
+}
+nginx_serve
+
 # The same bytes, or no figures.
 curl -fsS "http://127.0.0.1:$pport/demos/grid" >"$tmp/pgsse.html"
 curl -fsS "http://127.0.0.1:$hport/demos/grid" >"$tmp/php.html"
 same=1
+curl -fsS "http://127.0.0.1:$nport/demos/grid" >"$tmp/nginx.html"
 if ! grep -q '<article class="demo"' "$tmp/pgsse.html" ||
-    ! cmp -s "$tmp/pgsse.html" "$tmp/php.html"; then
+    ! cmp -s "$tmp/pgsse.html" "$tmp/php.html" ||
+    ! cmp -s "$tmp/pgsse.html" "$tmp/nginx.html"; then
 	same=0
-	echo "w5: PHP's /demos/grid is not pgsse-app's bytes:" >&2
+	echo "w5: PHP's /demos/grid, or pgsse-app's behind nginx, is not pgsse-app's bytes:" >&2
 	diff "$tmp/pgsse.html" "$tmp/php.html" >&2 || true
+	diff "$tmp/pgsse.html" "$tmp/nginx.html" >&2 || true
 	cat "$tmp/php/error.log" >&2 2>/dev/null || true
 	echo "w5_pgsse=0 w5_php=0 w5_static=0 w5_pgbench=0 w5_same_bytes=0"
 	exit 1
@@ -193,10 +241,13 @@ pgbtps() {
 wrkrps 1 "http://127.0.0.1:$pport/demos/grid" >/dev/null
 wrkrps 1 "http://127.0.0.1:$p1port/demos/grid" >/dev/null
 wrkrps 1 "http://127.0.0.1:$hport/demos/grid" >/dev/null
+wrkrps 1 "http://127.0.0.1:$nport/demos/grid" >/dev/null
 # run I SECONDS: system I (0 pgsse, 1 PHP, 2 static, 3 pgbench, 4
 # pgsse with one thread per process, 5 pgsse-app answering a path it
 # has no route for: FastCGI through lighttpd with no database, the
-# ceiling of any fragment behind it) once.
+# ceiling of any fragment behind it; 6 and 7 pgsse and PHP with the
+# CSRF cookie; 8 pgsse-app behind nginx, 9 the static file behind that
+# nginx) once.
 run() {
 	case $1 in
 	0) wrkrps "$2" "http://127.0.0.1:$pport/demos/grid" ;;
@@ -207,6 +258,8 @@ run() {
 	5) wrkrps "$2" "http://127.0.0.1:$pport/pgsse-app/no-such-route" ;;
 	6) wrkrps "$2" "http://127.0.0.1:$pport/demos/grid" "$cookie" ;;
 	7) wrkrps "$2" "http://127.0.0.1:$hport/demos/grid" "$cookie" ;;
+	8) wrkrps "$2" "http://127.0.0.1:$nport/demos/grid" ;;
+	9) wrkrps "$2" "http://127.0.0.1:$nport/static.html" ;;
 	esac
 }
 # median: the median of the numbers on standard input.
@@ -214,15 +267,15 @@ median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
 	    else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-# Rounds of one run each, in the order 0 to 7, then 7 to 0,
+# Rounds of one run each, in the order 0 to 9, then 9 to 0,
 # and so on: a load from elsewhere that rises or falls weighs on all
 # alike, and the median of each system's runs leaves out a round it
 # spoiled.
 rounds=${W5_ROUNDS:-4}
 len=$(((secs + rounds - 1) / rounds))
 for ((r = 0; r < rounds; r++)); do
-	for i in 0 1 2 3 4 5 6 7; do
-		[ $((r % 2)) = 1 ] && i=$((7 - i))
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		[ $((r % 2)) = 1 ] && i=$((9 - i))
 		run "$i" "$len" >>"$tmp/runs.$i"
 	done
 done
@@ -230,6 +283,7 @@ pg=$(median <"$tmp/runs.0") php=$(median <"$tmp/runs.1")
 st=$(median <"$tmp/runs.2") pb=$(median <"$tmp/runs.3")
 p1=$(median <"$tmp/runs.4") nodb=$(median <"$tmp/runs.5")
 pc=$(median <"$tmp/runs.6") hc=$(median <"$tmp/runs.7")
+ng=$(median <"$tmp/runs.8") ns=$(median <"$tmp/runs.9")
 awk -v a="$pg" -v b="$php" -v c="$st" -v d="$pb" -v s="$same" \
     -v n="$(wc -c <"$tmp/pgsse.html")" -v t="$secs" 'BEGIN {
 	bound = (c > 0 && d > 0) ? 1 / (1 / c + 1 / d) : 0
@@ -244,10 +298,15 @@ awk -v a="$p1" -v b="$nodb" -v c="$php" 'BEGIN {
 awk -v a="$pc" -v b="$hc" 'BEGIN {
 	printf " w5_pgsse_cookie=%d w5_php_cookie=%d w5_cookie_vs_php=%.2f",
 	    a, b, (b > 0 ? a / b : 0) }'
+awk -v a="$ng" -v c="$ns" -v d="$pb" -v h="$php" 'BEGIN {
+	bound = (c > 0 && d > 0) ? 1 / (1 / c + 1 / d) : 0
+	printf " w5_nginx=%d w5_nginx_static=%d w5_nginx_bound=%d" \
+	    " w5_nginx_vs_bound=%.2f w5_nginx_vs_php=%.2f", a, c, bound,
+	    (bound > 0 ? a / bound : 0), (h > 0 ? a / h : 0) }'
 # Every run's figure, in the order they ran within each system.
-for i in 0 1 2 3 4 5 6 7; do
+for i in 0 1 2 3 4 5 6 7 8 9; do
 	printf ' w5_runs_%s=%s' "$(echo pgsse php static pgbench pgsse_t1 nodb \
-		pgsse_cookie php_cookie |
+		pgsse_cookie php_cookie nginx nginx_static |
 		cut -d' ' -f$((i + 1)))" "$(paste -sd, "$tmp/runs.$i")"
 done
 echo
