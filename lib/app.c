@@ -98,6 +98,7 @@ struct pgsse_app {
 	char			 argbuf[PGSSE_APP_PATH_MAX + 1];
 	struct pgsse_buf	 body;		/* the fragment */
 	struct pgsse_buf	 headers;	/* extra header lines */
+	struct pgsse_buf	 head;		/* the response's header */
 	struct pgsse_buf	 hx[PGSSE_HX__MAX];	/* htmx headers' values */
 	char			 csrf[128];	/* the session's token */
 	const char		*user;		/* REMOTE_USER, or NULL */
@@ -646,29 +647,30 @@ app_read_form(struct pgsse_app *a)
 static void
 app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 {
-	struct pgsse_buf	 out = { NULL, 0, 0 };
+	struct pgsse_buf	*h = &a->head;
 	const char		*type = st == PGSSE_HTTP_200 && !a->plain ?
 	    "text/html; charset=utf-8" : "text/plain; charset=utf-8";
 	enum pgsse_err		 er;
 	int			 i;
 
 	a->status = st;
-	er = pgsse_buf_printf(&out, "Status: %s\r\nContent-Type: %s\r\n"
+	pgsse_buf_reset(h);
+	er = pgsse_buf_printf(h, "Status: %s\r\nContent-Type: %s\r\n"
 	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 	    "%s", pgsse_http_status_line(st), type,
 	    a->headers.p ? a->headers.p : "");
 	for (i = 0; i < PGSSE_HX__MAX && er == PGSSE_OK; i++)
 		if (a->hx[i].len > 0)
-			er = pgsse_buf_printf(&out, "%s: %s\r\n", hx_names[i],
+			er = pgsse_buf_printf(h, "%s: %s\r\n", hx_names[i],
 			    a->hx[i].p);
 	if (st == PGSSE_HTTP_204)
 		pgsse_buf_reset(&a->body);	/* 204 has no body */
-	/* No flush: pgsse_req_end writes it with the end of the request,
-	 * in one writev (under CGI it is written at once). */
-	if (er == PGSSE_OK && pgsse_buf_put(&out, "\r\n", 2) == PGSSE_OK &&
-	    pgsse_buf_put(&out, a->body.p, a->body.len) == PGSSE_OK)
-		pgsse_req_write(a->req, out.p, out.len);
-	pgsse_buf_free(&out);
+	/* No flush: pgsse_req_end writes both with the end of the
+	 * request, in one writev (under CGI they are written at once).
+	 * The header is kept in a, so that its room is there next time. */
+	if (er == PGSSE_OK && pgsse_buf_put(h, "\r\n", 2) == PGSSE_OK &&
+	    pgsse_req_write(a->req, h->p, h->len) == PGSSE_OK)
+		pgsse_req_write(a->req, a->body.p, a->body.len);
 }
 
 /*
@@ -1210,6 +1212,7 @@ app_free(struct pgsse_app *a)
 	app_reset(a);
 	pgsse_buf_free(&a->body);
 	pgsse_buf_free(&a->headers);
+	pgsse_buf_free(&a->head);
 	for (i = 0; i < PGSSE_HX__MAX; i++)
 		pgsse_buf_free(&a->hx[i]);
 	for (i = 0; i < 2; i++) {	/* both connections */
