@@ -666,8 +666,8 @@ app_respond(struct pgsse_app *a, enum pgsse_http_status st)
 	if (st == PGSSE_HTTP_204)
 		pgsse_buf_reset(&a->body);	/* 204 has no body */
 	/* No flush: pgsse_req_end writes both with the end of the
-	 * request, in one writev (under CGI they are written at once).
-	 * The header is kept in a, so that its room is there next time. */
+	 * request, in one writev (under CGI, two writes at once). The
+	 * header is kept in a, so that its room is there next time. */
 	if (er == PGSSE_OK && pgsse_buf_put(h, "\r\n", 2) == PGSSE_OK &&
 	    pgsse_req_write(a->req, h->p, h->len) == PGSSE_OK)
 		pgsse_req_write(a->req, a->body.p, a->body.len);
@@ -1712,6 +1712,8 @@ app_end_request(struct app_worker *w, struct app_slot *s)
 		app_drain(s);
 	if (s->rd.out.cap > APP_OUT_KEEP_MAX)
 		pgsse_buf_free(&s->rd.out);
+	if (s->a.head.cap > APP_OUT_KEEP_MAX)
+		pgsse_buf_free(&s->a.head);
 	pgsse_buf_reset(&s->rd.out);
 	app_keep_conn(w, s->fd, keep, s->inset);
 }
@@ -1813,6 +1815,25 @@ app_answer(struct pgsse_app *own, struct app_slot *s, PGresult *res)
 }
 
 /*
+ * Reads the result of the sync ending a pipeline on a's connection.
+ * Returns 1 if it is the sync's; else (the commit of the pipeline's
+ * implicit transaction failed, say a deferred constraint, or the
+ * connection did) 0, and the connection is closed, since what follows
+ * on it is unknown.
+ */
+static int
+app_synced(struct pgsse_app *a)
+{
+	PGresult	*res = PQgetResult(a->c.db);
+	int		 ok = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+	PQclear(res);
+	if (!ok)
+		app_drop(a);
+	return ok;
+}
+
+/*
  * Queues the statements of the requests of s (of n) marked in todo on
  * own's connection, in pipeline mode, each request with tx set in a
  * transaction of its own (begin, app_queue's statements, commit), and
@@ -1890,7 +1911,10 @@ app_pipeline(struct pgsse_app *own, struct app_slot *s, int n,
 			failed = 1;
 		}
 	}
-	if (!tx && (failed || broken))	/* all rolled back: none stands */
+	if (!broken && !app_synced(own))
+		broken = 1;	/* the sync's commit failed, or the connection */
+	if (!tx && (failed || broken))	/* rolled back, unless committed
+					 * before a COPY broke it: run again */
 		for (again = q, i = 0; i < n; i++)
 			if (ran[i]) {
 				PQclear(res[i]);
@@ -1898,10 +1922,10 @@ app_pipeline(struct pgsse_app *own, struct app_slot *s, int n,
 				todo[i] = 1;
 			}
 	if (broken) {	/* each runs alone */
+		pgsse_appstats_pipeline(0);	/* a round trip all the same */
 		again = 0;
 		goto out;
 	}
-	PQclear(PQgetResult(own->c.db));	/* PGRES_PIPELINE_SYNC */
 	pgsse_appstats_pipeline((size_t)(q - again));
 	if (!PQexitPipelineMode(own->c.db)) {
 		app_drop(own);

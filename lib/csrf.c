@@ -52,14 +52,16 @@
  * of OpenSSL's generator fills it for CSRF_POOL_NONCES tokens (a call
  * a token was 5% of pgsse-app's CPU under W5, most of it the
  * generator's own work after each call). Bytes handed out are wiped
- * from the pool, and a child of fork starts with an empty one, so no
- * two tokens share a nonce.
+ * from the pool, and a child of fork(3) starts with an empty one, so no
+ * two tokens share a nonce (a child made without fork's handlers, by
+ * _Fork or a raw clone, would share its parent's pool).
  */
 #define CSRF_POOL_NONCES 32
 static _Thread_local unsigned char	 csrf_pool[CSRF_POOL_NONCES *
 					    CSRF_NONCE_BYTES];
 static _Thread_local size_t		 csrf_pool_left;
 static pthread_once_t			 csrf_pool_once = PTHREAD_ONCE_INIT;
+static int				 csrf_pool_ok;	/* handler set */
 
 static const char *const whys[PGSSE_CSRF__MAX] = {
 	"ok",
@@ -301,10 +303,11 @@ csrf_pool_forget(void)
 	csrf_pool_left = 0;
 }
 
+/* Without the fork handler (out of memory), no pool: a call a token. */
 static void
 csrf_pool_init(void)
 {
-	pthread_atfork(NULL, NULL, csrf_pool_forget);
+	csrf_pool_ok = pthread_atfork(NULL, NULL, csrf_pool_forget) == 0;
 }
 
 /*
@@ -318,6 +321,8 @@ csrf_nonce(unsigned char *out)
 	unsigned char	*p;
 
 	pthread_once(&csrf_pool_once, csrf_pool_init);
+	if (!csrf_pool_ok)
+		return RAND_bytes(out, CSRF_NONCE_BYTES) == 1;
 	if (csrf_pool_left < CSRF_NONCE_BYTES) {
 		if (RAND_bytes(csrf_pool, sizeof(csrf_pool)) != 1)
 			return 0;

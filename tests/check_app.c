@@ -270,7 +270,13 @@ tx_up(void)
 	h_pg_load("demo/schema.sql");	/* the sample's pgsse-app serves it */
 	c = h_pg_connect();	/* for the folder of pipe_app_with */
 	h_exec(c, "create table public.pipe_hits (n int); "
-	    "grant select, insert on public.pipe_hits to pgsse_web");
+	    "grant select, insert on public.pipe_hits to pgsse_web; "
+	    "create function public.pipe_hits_check() returns trigger "
+	    "language plpgsql as $$ begin if new.n = 99 then raise exception "
+	    "'99 is refused at commit'; end if; return null; end $$; "
+	    "create constraint trigger pipe_hits_99 after insert on "
+	    "public.pipe_hits deferrable initially deferred for each row "
+	    "execute function public.pipe_hits_check()");
 	PQfinish(c);
 	snprintf(conf, sizeof(conf), "server.modules += ( \"mod_setenv\" )\n"
 	    "$HTTP[\"url\"] =~ \"^/tx/\" {\n"
@@ -1221,33 +1227,36 @@ body_of(const char *out)
 }
 
 /*
- * 12 requests without a user waiting together run in one pipeline with
- * no transaction each, and the sixth fails (/inv/3, division by zero),
- * which rolls back what the others did: they all run again, so that a
- * statement with an effect (/hit/<n> inserts n) has it exactly once a
- * request, and every request still gets its own answer.
+ * Sends 12 requests without a user that wait together (pipe_batch):
+ * GET /hit/<i> (inserts i into public.pipe_hits) for each i but bad,
+ * which is baduri instead and must fail. The others are each answered
+ * with their own row, and have their effect exactly once: 11 rows,
+ * all different, none of bad's.
  */
-START_TEST(app_pipelined_effect_once)
+static void
+pipe_hits_batch(const char *name, int bad, const char *baduri)
 {
 	char	 dir[PIPE_DIR_MAX], pidfile[PIPE_PID_MAX], want[64];
 	char	 uri[PIPE_BATCH][64], user[PIPE_BATCH][16];
 	char	 out[PIPE_BATCH][PIPE_OUT_MAX];
 	PGconn	*c = h_pg_connect();
 	int	 port = h_free_port(), i;
-	int64_t	 hits, distinct;
+	int64_t	 hits, distinct, wrong;
 
 	h_exec(c, "truncate public.pipe_hits");
-	pipe_paths(dir, pidfile, "effect");
+	pipe_paths(dir, pidfile, name);
 	pipe_app(dir, pidfile, port);
 	for (i = 0; i < PIPE_BATCH; i++) {
-		snprintf(uri[i], sizeof(uri[i]), i == 5 ? "/inv/3" : "/hit/%d", i);
+		snprintf(uri[i], sizeof(uri[i]), "/hit/%d", i);
+		if (i == bad)
+			snprintf(uri[i], sizeof(uri[i]), "%s", baduri);
 		user[i][0] = '\0';
 	}
 	pipe_batch(port, uri, user, out);
 	for (i = 0; i < PIPE_BATCH; i++) {
-		if (i == 5) {
+		if (i == bad) {
 			ck_assert_msg(strncmp(out[i], "Status: 503", 11) == 0,
-			    "/inv/3 (division by zero): %s", out[i]);
+			    "%s, which fails: %s", baduri, out[i]);
 			continue;
 		}
 		snprintf(want, sizeof(want), "%d -", i);
@@ -1260,13 +1269,38 @@ START_TEST(app_pipelined_effect_once)
 	hits = h_pg_scalar(c, "select count(*) from public.pipe_hits");
 	distinct = h_pg_scalar(c,
 	    "select count(distinct n) from public.pipe_hits");
+	wrong = h_pg_scalar(c,
+	    "select count(*) from public.pipe_hits where n > 11");
 	PQfinish(c);
-	ck_assert_msg(hits == 11 && distinct == 11, "11 requests that each "
-	    "insert a row left %lld rows, %lld distinct", (long long)hits,
-	    (long long)distinct);
-	ck_assert_msg(metric(out[0], "pgsse_app_pipelines_total") >= 2,
+	ck_assert_msg(hits == 11 && distinct == 11 && wrong == 0, "11 "
+	    "requests that each insert a row left %lld rows, %lld distinct, "
+	    "%lld of the one that failed", (long long)hits,
+	    (long long)distinct, (long long)wrong);
+	ck_assert_msg(metric(out[0], "pgsse_app_pipelines_total") >= 1,
 	    "12 requests waiting together did not run in pipelines: "
 	    "%ld pipelines", metric(out[0], "pgsse_app_pipelines_total"));
+}
+
+/*
+ * 12 requests without a user run in one pipeline with no transaction
+ * each, and the sixth fails (/inv/3, division by zero), which rolls
+ * back what the others did: they all run again, so that a statement
+ * with an effect has it exactly once a request.
+ */
+START_TEST(app_pipelined_effect_once)
+{
+	pipe_hits_batch("effect", 5, "/inv/3");
+}
+END_TEST
+
+/*
+ * The same, but every statement succeeds and the pipeline's commit
+ * fails (a deferred constraint refuses /hit/99): none is answered from
+ * the rolled-back pipeline; each runs again, and only /hit/99 fails.
+ */
+START_TEST(app_pipelined_commit_fails)
+{
+	pipe_hits_batch("commit", 6, "/hit/99");
 }
 END_TEST
 
@@ -1750,6 +1784,7 @@ main(void)
 	tcase_add_test(tc, app_emfile_no_spin);
 	tcase_add_test(tc, app_pipelined_batch);
 	tcase_add_test(tc, app_pipelined_effect_once);
+	tcase_add_test(tc, app_pipelined_commit_fails);
 	tcase_add_test(tc, app_silent_in_batch);
 	tcase_add_test(tc, app_batch_full);
 	tcase_add_test(tc, app_tx_in_batch);
