@@ -12,15 +12,9 @@
  * scheme, host and port, and a header token equal to the cookie, signed
  * with the site's secret (PGSSE_SECRET_FILE).
  */
-#define _GNU_SOURCE		/* accept4 */
-
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,9 +45,6 @@
 #define APP_SETTING "PGSSE_APP_CONNINFO, PGSSE_CONNINFO or the PG* variables"
 /* Listen backlog of a socket we open ourselves (--socket). */
 #define APP_BACKLOG 128
-/* Pause of a worker after accept() failed for want of descriptors or
- * memory: the listening socket stays readable, and would spin it. */
-#define APP_ACCEPT_PAUSE_MS 100
 /* Requests a worker takes at one wake, and pipelines the statements
  * of (a descriptor and a request's buffers each). */
 #define APP_BATCH_MAX 16
@@ -66,8 +57,6 @@
 #define APP_READ_TOTAL_MAX (PGSSE_FCGI_PARAMS_MAX + 2 * PGSSE_APP_DISCARD_MAX)
 /* A response buffer a slot keeps for its next request at most. */
 #define APP_OUT_KEEP_MAX (64 * 1024)
-/* Addresses in FCGI_WEB_SERVER_ADDRS. */
-#define APP_WEB_SERVERS_MAX 64
 
 /*
  * A worker's connection and what is prepared on it. A worker has two
@@ -1319,133 +1308,17 @@ static int	 app_turn_max(int);
 #define APP_EP_LISTEN (-1)
 
 /*
- * The web servers' IPv4 addresses a TCP peer must have, from
- * FCGI_WEB_SERVER_ADDRS (libfcgi's allow-list), read at start; none:
- * any peer. A Unix socket's peers are not checked, as in libfcgi.
- */
-static struct in_addr	 app_web[APP_WEB_SERVERS_MAX];
-static size_t		 app_nweb;
-
-/*
- * Reads FCGI_WEB_SERVER_ADDRS, a comma-separated list of IPv4
- * addresses, into app_web. Returns 1, or 0 after saying why on
- * standard error: an entry is no IPv4 address, or there are more
- * than APP_WEB_SERVERS_MAX.
- */
-static int
-app_web_servers(const char *name)
-{
-	const char	*z = getenv("FCGI_WEB_SERVER_ADDRS");
-	char		 one[INET_ADDRSTRLEN];
-	size_t		 i, n, len;
-
-	app_nweb = 0;
-	for (; z != NULL && *z != '\0'; z += len + (z[len] == ',')) {
-		len = strcspn(z, ",");
-		for (n = len; n > 0 && (z[n - 1] == ' ' || z[n - 1] == '\t');)
-			n--;
-		if ((i = strspn(z, " \t")) >= n)
-			continue;	/* an empty entry */
-		one[0] = '\0';
-		if (n - i < sizeof(one)) {
-			memcpy(one, z + i, n - i);
-			one[n - i] = '\0';
-		}
-		if (app_nweb == APP_WEB_SERVERS_MAX ||
-		    inet_pton(AF_INET, one, &app_web[app_nweb]) != 1) {
-			fprintf(stderr, "%s: FCGI_WEB_SERVER_ADDRS must list at "
-			    "most %d IPv4 addresses of web servers, separated "
-			    "by commas: %.*s is not one\n", name,
-			    APP_WEB_SERVERS_MAX, (int)len, z);
-			return 0;
-		}
-		app_nweb++;
-	}
-	return 1;
-}
-
-/*
- * Returns 1 if the peer ss may talk to us: any but a TCP one, and that
- * only if its address is in app_web (IPv4, or IPv4-mapped IPv6), or
- * app_web is empty; else 0.
- */
-static int
-app_peer_ok(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in6	*s6 = (const void *)ss;
-	struct in_addr			 in;
-	size_t				 i;
-
-	if (app_nweb == 0 || (ss->ss_family != AF_INET &&
-	    ss->ss_family != AF_INET6))
-		return 1;
-	if (ss->ss_family == AF_INET)
-		in = ((const struct sockaddr_in *)(const void *)ss)->sin_addr;
-	else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		memcpy(&in, s6->sin6_addr.s6_addr + 12, sizeof(in));
-	else
-		return 0;
-	for (i = 0; i < app_nweb; i++)
-		if (app_web[i].s_addr == in.s_addr)
-			return 1;
-	return 0;
-}
-
-/*
- * Pauses the worker after accept() failed with er for want of
- * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the
- * listening socket stays readable, and every worker would spin on it.
- * The first such failure is logged. Other failures (another worker
- * took the connection, the peer went) need no pause.
- */
-static void
-app_accept_failed(int er)
-{
-	static atomic_int	 logged;
-	struct timespec		 ts = { 0, APP_ACCEPT_PAUSE_MS * 1000000L };
-
-	if (er != EMFILE && er != ENFILE && er != ENOBUFS && er != ENOMEM)
-		return;
-	if (atomic_exchange(&logged, 1) == 0)
-		pgsse_log(PGSSE_LOG_ERROR, "accept: %s: each worker pauses "
-		    "%d ms after every such failure; raise the descriptor "
-		    "limit (LimitNOFILE)", strerror(er), APP_ACCEPT_PAUSE_MS);
-	nanosleep(&ts, NULL);
-}
-
-/*
- * Accepts a connection on w's listening socket: close-on-exec, a
- * receive and a send timeout of PGSSE_APP_READ_TIMEOUT_SEC (a peer
- * silent that long in a request, or not reading a response that long,
- * is dropped, so none holds a worker for ever),
- * TCP_NODELAY on TCP (each record goes out at once, as libfcgi did).
- * A TCP peer not in FCGI_WEB_SERVER_ADDRS is closed at once. Returns
- * the descriptor, or -1 if there was none to take.
+ * Accepts a connection on w's listening socket (pgsse_listen_accept),
+ * with a receive and a send timeout of PGSSE_APP_READ_TIMEOUT_SEC: a
+ * peer silent that long in a request, or not reading a response that
+ * long, is dropped, so none holds a worker for ever. Returns the
+ * descriptor, or -1 if there was none to take.
  */
 static int
 app_accept(struct app_worker *w)
 {
-	struct sockaddr_storage	 ss;
-	struct timeval		 tv = { PGSSE_APP_READ_TIMEOUT_SEC, 0 };
-	socklen_t		 len = sizeof(ss);
-	int			 fd, one = 1;
-
-	if ((fd = accept4(w->sock, (struct sockaddr *)&ss, &len,
-	    SOCK_CLOEXEC)) == -1) {
-		app_accept_failed(errno);
-		return -1;
-	}
-	if (!app_peer_ok(&ss)) {
-		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI peer not in "
-		    "FCGI_WEB_SERVER_ADDRS: closed");
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (w->tcp)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
+	return pgsse_listen_accept(w->sock, w->tcp, PGSSE_APP_READ_TIMEOUT_SEC,
+	    PGSSE_APP_READ_TIMEOUT_SEC);
 }
 
 /*
@@ -1520,58 +1393,20 @@ enum app_rd {
 };
 
 /*
- * Ends the request on s's connection unserved: END_REQUEST with
- * protocol status st (PGSSE_FCGI_UNKNOWN_ROLE for a role other than
- * RESPONDER, PGSSE_FCGI_REQUEST_COMPLETE for one the server aborted),
- * as libfcgi answered.
- */
-static void
-app_refuse(struct app_slot *s, int st)
-{
-	unsigned char	 e[PGSSE_FCGI_END_LEN];
-	ssize_t		 n;
-
-	pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request %s: ended unserved",
-	    st == PGSSE_FCGI_UNKNOWN_ROLE ? "in a role other than "
-	    "RESPONDER" : "aborted by the web server");
-	pgsse_fcgi_end_to(e, s->rd.q.reqid);
-	e[2 * PGSSE_FCGI_HEADER + 4] = (unsigned char)st;
-	while ((n = write(s->fd, e, sizeof(e))) == -1 && errno == EINTR)
-		;
-}
-
-/*
- * Says why the request on s's connection cannot be served, answering
- * 400 first if its parameters were over a limit, and closes the
- * connection. A connection closed between requests is not news.
+ * Says why the request on s's connection cannot be served
+ * (pgsse_req_read_failed), and closes the connection.
  */
 static void
 app_read_failed(struct app_slot *s, enum pgsse_fcgi_req_st st)
 {
 	struct pgsse_req	 req;
 
-	if (st == PGSSE_FCGI_REQ_LIMIT) {
-		memset(&req, 0, sizeof(req));
-		req.own = &s->rd.q;
-		req.out = &s->rd.out;
-		req.fd = s->fd;
-		pgsse_log(PGSSE_LOG_WARN, "a request over PGSSE_FCGI_PARAMS_MAX"
-		    " bytes or PGSSE_FCGI_NPARAMS_MAX parameters: 400");
-		if (pgsse_http_text(&req, PGSSE_HTTP_400, NULL,
-		    "request headers too large") == PGSSE_OK)
-			pgsse_req_end(&req);
-		pgsse_buf_reset(&s->rd.out);
-	} else if (st == PGSSE_FCGI_REQ_ROLE || st == PGSSE_FCGI_REQ_ABORT)
-		app_refuse(s, st == PGSSE_FCGI_REQ_ROLE ?
-		    PGSSE_FCGI_UNKNOWN_ROLE : PGSSE_FCGI_REQUEST_COMPLETE);
-	else if (st == PGSSE_FCGI_REQ_BAD)
-		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent what no web "
-		    "server sends, or too much, or too slowly: closed");
-	else if (st == PGSSE_FCGI_REQ_NOMEM)
-		pgsse_log(PGSSE_LOG_ERROR, "a request: out of memory");
-	else if (s->rd.q.reqid != 0)
-		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request was cut short: "
-		    "closed");
+	memset(&req, 0, sizeof(req));
+	req.own = &s->rd.q;
+	req.out = &s->rd.out;
+	req.fd = s->fd;
+	pgsse_req_read_failed(&req, st);
+	pgsse_buf_reset(&s->rd.out);
 	close(s->fd);	/* leaves the set with it */
 	s->fd = -1;
 }
@@ -2714,17 +2549,6 @@ app_db_start(void)
 	return er == PGSSE_ERR_INVAL ? -1 : 0;
 }
 
-/* Returns 1 if sock is a TCP socket (IPv4 or IPv6), else 0. */
-static int
-app_tcp(int sock)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-
-	return getsockname(sock, (struct sockaddr *)&ss, &len) == 0 &&
-	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
-}
-
 /*
  * Makes the workers' epoll set (see app_next_conns) with the listening
  * socket sock in it, made non-blocking. Returns the set, or -1 after
@@ -2774,7 +2598,7 @@ app_main(const char *name, int folder, const char *dir,
 		return 1;
 	if ((rc = app_args(name, folder && dir == NULL, argc, argv, &o)) < 0)
 		return rc == -1 ? 0 : 2;
-	if (!app_web_servers(name))
+	if (!pgsse_listen_peers(name))
 		return 2;
 	if (o.socket != NULL && (o.sock = pgsse_listen(o.socket,
 	    APP_BACKLOG, "--socket")) == -1)
@@ -2808,7 +2632,7 @@ app_main(const char *name, int folder, const char *dir,
 	for (i = 0; i < o.threads; i++) {
 		w[i].sock = o.sock;
 		w[i].ep = ep;
-		w[i].tcp = app_tcp(o.sock);
+		w[i].tcp = pgsse_listen_is_tcp(o.sock);
 		w[i].routes = routes;
 		w[i].conninfo = app_conninfo();
 		w[i].rconninfo = app_read_conninfo();

@@ -62,12 +62,12 @@
  * it (the acceptor, for one refused at once).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -796,10 +796,9 @@ void
 pgsse_client_attach(struct pgsse_client *c, pgsse_client_wake wake,
     void *arg)
 {
-	int	 fl;
+	int	 on = 1;
 
-	if ((fl = fcntl(c->fd, F_GETFL)) != -1)
-		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	ioctl(c->fd, FIONBIO, &on);	/* one call: fcntl takes two */
 	pthread_mutex_lock(&c->lock);
 	c->wake = wake;
 	c->wake_arg = arg;

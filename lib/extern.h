@@ -66,9 +66,13 @@ void			 pgsse_registry_free(struct pgsse_registry *);
 void		 pgsse_redact_message(char *, size_t, const char *msg,
 		    const char *conninfo);
 
-/* listen.c: the FastCGI socket of --socket, instead of libfcgi's. */
+/* listen.c: the FastCGI socket of --socket, instead of libfcgi's, and
+ * accepting on it or on the web server's. */
 int		 pgsse_listen(const char *addr, int backlog,
 		    const char *setting);
+int		 pgsse_listen_peers(const char *name);
+int		 pgsse_listen_accept(int sock, int tcp, int rsec, int wsec);
+int		 pgsse_listen_is_tcp(int sock);
 
 /* db.c: connections, the reconnect backoff, fatal start-up errors. */
 /* After a failed connection no thread of the process tries again for

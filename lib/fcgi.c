@@ -1,11 +1,11 @@
 /*
  * fcgi.c: FastCGI records, as the responder side reads and writes them.
  *
- * pgsse-app reads its requests here (pgsse_fcgi_req_feed, below) and
- * writes its responses with pgsse_fcgi_stdout and pgsse_fcgi_end. For
- * pgsse-stream, libfcgi reads requests and answers refusals; a started
- * stream's output is framed here and written by the pump (pump.c)
- * without blocking. A record is an 8-byte header (version 1, type, request id,
+ * pgsse-app and pgsse-stream read their requests here
+ * (pgsse_fcgi_req_feed, below); pgsse-app writes its responses with
+ * pgsse_fcgi_stdout and pgsse_fcgi_end, and so do both programs' answers
+ * through http.c. A started stream's output is framed here and written
+ * by the pump (pump.c) without blocking. A record is an 8-byte header (version 1, type, request id,
  * content length, padding length 0, reserved) and its body: STDOUT
  * records carry the response, an empty STDOUT ends it, and END_REQUEST
  * (application status 0, REQUEST_COMPLETE) ends the request. Bodies
@@ -17,10 +17,11 @@
  * when its browser left while it keeps the connection (nginx and Apache
  * with kept connections may). The pump reads these and hands them to
  * pgsse_fcgi_in_feed, which skips every record but the request's
- * ABORT_REQUEST. libfcgi may have read part of a record before handing
- * the connection over; a header of another version then says the
- * reader is not at a record, and it skips everything from there on
- * (the connection's close still ends the stream).
+ * ABORT_REQUEST. The request was read to the end of its STDIN before
+ * the connection was handed over, so the pump's reader starts at a
+ * record; should it not be (a header of another version), it skips
+ * everything from there on (the connection's close still ends the
+ * stream).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -179,8 +180,8 @@ pgsse_fcgi_in_feed(struct pgsse_fcgi_in *in, unsigned int reqid,
 }
 
 /*
- * The request reader. pgsse-app reads its requests itself rather than
- * through libfcgi: one read a request where it can, no allocation per
+ * The request reader. pgsse-app and pgsse-stream read their requests
+ * themselves rather than through libfcgi: one read a request where it can, no allocation per
  * parameter, and parameters found without a scan of "NAME=value"
  * strings. It accepts what a web server sends: BEGIN_REQUEST (role
  * RESPONDER), PARAMS records up to an empty one, STDIN records up to an

@@ -1,11 +1,10 @@
 /*
  * http.c: the request and response of one FastCGI or CGI exchange.
  *
- * Output goes through pgsse_req_write: to libfcgi's stream for a request
- * libfcgi read (pgsse-stream's), to the response buffer of a request
- * pgsse's own reader read (pgsse-app's: framed as FastCGI records when
+ * Output goes through pgsse_req_write: to the response buffer of a
+ * request pgsse's own reader read (framed as FastCGI records when
  * flushed or ended, and sent with one writev), or to standard output
- * under plain CGI, so every program has one code path for all three.
+ * under plain CGI, so every program has one code path for both.
  */
 #include <sys/uio.h>
 
@@ -14,8 +13,6 @@
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <fcgiapp.h>
 
 #include "pgsse.h"
 #include "pgsse-app.h"
@@ -53,8 +50,6 @@ pgsse_http_status_line(enum pgsse_http_status st)
 const char *
 pgsse_req_param(const struct pgsse_req *r, const char *name)
 {
-	if (r->fcgi != NULL)
-		return FCGX_GetParam(name, r->fcgi->envp);
 	if (r->own != NULL)
 		return pgsse_fcgi_req_param(r->own, name);
 	return getenv(name);
@@ -72,11 +67,6 @@ pgsse_req_write(struct pgsse_req *r, const void *p, size_t n)
 
 	if (r->broken)
 		return PGSSE_ERR_IO;
-	if (r->fcgi != NULL) {
-		if (n > 0 && FCGX_PutStr(p, (int)n, r->fcgi->out) != (int)n)
-			r->broken = 1;
-		return r->broken ? PGSSE_ERR_IO : PGSSE_OK;
-	}
 	if (r->own != NULL) {
 		if (pgsse_buf_put(r->out, p, n) != PGSSE_OK)
 			r->broken = 1;
@@ -184,10 +174,7 @@ pgsse_req_flush(struct pgsse_req *r)
 		return PGSSE_ERR_IO;
 	if (r->own != NULL)
 		return http_own_send(r, 0);
-	if (r->fcgi != NULL && (FCGX_FFlush(r->fcgi->out) == -1 ||
-	    FCGX_GetError(r->fcgi->out) != 0))
-		r->broken = 1;
-	return r->broken ? PGSSE_ERR_IO : PGSSE_OK;
+	return PGSSE_OK;	/* standard output is not buffered */
 }
 
 /*
@@ -201,6 +188,47 @@ pgsse_req_end(struct pgsse_req *r)
 	if (r->broken || r->own == NULL)
 		return PGSSE_ERR_IO;
 	return http_own_send(r, 1);
+}
+
+/*
+ * Says why r's request (pgsse's own reader's) cannot be served, after
+ * pgsse_fcgi_req_feed returned st: answers 400 if its parameters were
+ * over a limit, ends it unserved with END_REQUEST's protocol status
+ * for a role other than RESPONDER or a request the server aborted (as
+ * libfcgi answered), and logs the others: not FastCGI as a server
+ * sends it, out of memory, or cut short. A connection closed between
+ * requests (no BEGIN_REQUEST yet) is not news. The caller closes the
+ * connection.
+ */
+void
+pgsse_req_read_failed(struct pgsse_req *r, int st)
+{
+	unsigned char	 e[PGSSE_FCGI_END_LEN];
+	ssize_t		 n;
+
+	if (st == PGSSE_FCGI_REQ_LIMIT) {
+		pgsse_log(PGSSE_LOG_WARN, "a request over PGSSE_FCGI_PARAMS_MAX"
+		    " bytes or PGSSE_FCGI_NPARAMS_MAX parameters: 400");
+		if (pgsse_http_text(r, PGSSE_HTTP_400, NULL,
+		    "request headers too large") == PGSSE_OK)
+			pgsse_req_end(r);
+	} else if (st == PGSSE_FCGI_REQ_ROLE || st == PGSSE_FCGI_REQ_ABORT) {
+		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request %s: ended "
+		    "unserved", st == PGSSE_FCGI_REQ_ROLE ? "in a role other "
+		    "than RESPONDER" : "aborted by the web server");
+		pgsse_fcgi_end_to(e, r->own->reqid);
+		e[2 * PGSSE_FCGI_HEADER + 4] = st == PGSSE_FCGI_REQ_ROLE ?
+		    PGSSE_FCGI_UNKNOWN_ROLE : PGSSE_FCGI_REQUEST_COMPLETE;
+		while ((n = write(r->fd, e, sizeof(e))) == -1 && errno == EINTR)
+			;
+	} else if (st == PGSSE_FCGI_REQ_BAD)
+		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent what no web "
+		    "server sends, or too much, or too slowly: closed");
+	else if (st == PGSSE_FCGI_REQ_NOMEM)
+		pgsse_log(PGSSE_LOG_ERROR, "a request: out of memory");
+	else if (r->own->reqid != 0)
+		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request was cut short: "
+		    "closed");
 }
 
 /*

@@ -5,16 +5,14 @@
 #ifndef PGSSE_HTTP_H
 #define PGSSE_HTTP_H
 
-struct FCGX_Request;
 struct pgsse_fcgi_req;
 
 /*
- * One exchange: a request libfcgi read (fcgi), or one pgsse's own reader
- * read (own, on connection fd, its response gathered in out until it is
- * flushed or ended), or neither under plain CGI.
+ * One exchange: a request pgsse's own reader read (own, on connection
+ * fd, its response gathered in out until it is flushed or ended), or
+ * plain CGI's (own NULL: standard input and output).
  */
 struct pgsse_req {
-	struct FCGX_Request	*fcgi;		/* libfcgi's, or NULL */
 	struct pgsse_fcgi_req	*own;		/* pgsse's own reader's, or NULL */
 	struct pgsse_buf	*out;		/* own: the response not yet sent */
 	int			 fd;		/* own: the connection */
@@ -25,6 +23,7 @@ const char	*pgsse_req_param(const struct pgsse_req *, const char *);
 enum pgsse_err	 pgsse_req_write(struct pgsse_req *, const void *, size_t);
 enum pgsse_err	 pgsse_req_flush(struct pgsse_req *);
 enum pgsse_err	 pgsse_req_end(struct pgsse_req *);
+void		 pgsse_req_read_failed(struct pgsse_req *, int);
 enum pgsse_err	 pgsse_http_text(struct pgsse_req *, enum pgsse_http_status,
 		    const char *, const char *);
 

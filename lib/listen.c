@@ -1,6 +1,7 @@
 /*
- * listen.c: the FastCGI socket a program opens itself (--socket), for
- * libfcgi to accept on (FCGX_InitRequest takes its descriptor).
+ * listen.c: FastCGI sockets: the one a program opens itself (--socket),
+ * and accepting on that or on the one a web server hands over, with
+ * libfcgi's allow-list of web servers (FCGI_WEB_SERVER_ADDRS).
  *
  * libfcgi's own FCGX_OpenSocket will not do: it calls exit() when it
  * cannot bind, with "bind/listen: <error>" and errno as the exit
@@ -20,14 +21,20 @@
  * removed. A failure is one log line naming the address, the setting
  * it came from, the error and the fix.
  */
+#define _GNU_SOURCE		/* accept4 */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pgsse.h"
@@ -35,6 +42,11 @@
 
 /* Longest "HOST" of HOST:PORT. */
 #define LISTEN_HOST_MAX 255
+/* Addresses in FCGI_WEB_SERVER_ADDRS. */
+#define LISTEN_WEB_SERVERS_MAX 64
+/* Pause of an acceptor after accept() failed for want of descriptors
+ * or memory: the listening socket stays readable, and would spin it. */
+#define LISTEN_ACCEPT_PAUSE_MS 100
 
 /* Returns what to do about errno er when listening on addr (tcp or not). */
 static const char *
@@ -229,4 +241,146 @@ pgsse_listen(const char *addr, int backlog, const char *setting)
 	if (addr[0] != '/' && addr[0] != '.' && strchr(addr, ':') != NULL)
 		return listen_tcp(addr, backlog, setting);
 	return listen_unix(addr, backlog, setting);
+}
+
+/*
+ * The web servers' IPv4 addresses a TCP peer must have, from
+ * FCGI_WEB_SERVER_ADDRS (libfcgi's allow-list), read at start; none:
+ * any peer. A Unix socket's peers are not checked, as in libfcgi.
+ */
+static struct in_addr	 listen_web[LISTEN_WEB_SERVERS_MAX];
+static size_t		 listen_nweb;
+
+/*
+ * Reads FCGI_WEB_SERVER_ADDRS, a comma-separated list of IPv4
+ * addresses, into app_web. Returns 1, or 0 after saying why on
+ * standard error: an entry is no IPv4 address, or there are more
+ * than LISTEN_WEB_SERVERS_MAX.
+ */
+int
+pgsse_listen_peers(const char *name)
+{
+	const char	*z = getenv("FCGI_WEB_SERVER_ADDRS");
+	char		 one[INET_ADDRSTRLEN];
+	size_t		 i, n, len;
+
+	listen_nweb = 0;
+	for (; z != NULL && *z != '\0'; z += len + (z[len] == ',')) {
+		len = strcspn(z, ",");
+		for (n = len; n > 0 && (z[n - 1] == ' ' || z[n - 1] == '\t');)
+			n--;
+		if ((i = strspn(z, " \t")) >= n)
+			continue;	/* an empty entry */
+		one[0] = '\0';
+		if (n - i < sizeof(one)) {
+			memcpy(one, z + i, n - i);
+			one[n - i] = '\0';
+		}
+		if (listen_nweb == LISTEN_WEB_SERVERS_MAX ||
+		    inet_pton(AF_INET, one, &listen_web[listen_nweb]) != 1) {
+			fprintf(stderr, "%s: FCGI_WEB_SERVER_ADDRS must list at "
+			    "most %d IPv4 addresses of web servers, separated "
+			    "by commas: %.*s is not one\n", name,
+			    LISTEN_WEB_SERVERS_MAX, (int)len, z);
+			return 0;
+		}
+		listen_nweb++;
+	}
+	return 1;
+}
+
+/*
+ * Returns 1 if the peer ss may talk to us: any but a TCP one, and that
+ * only if its address is in listen_web (IPv4, or IPv4-mapped IPv6), or
+ * listen_web is empty; else 0.
+ */
+static int
+listen_peer_ok(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6	*s6 = (const void *)ss;
+	struct in_addr			 in;
+	size_t				 i;
+
+	if (listen_nweb == 0 || (ss->ss_family != AF_INET &&
+	    ss->ss_family != AF_INET6))
+		return 1;
+	if (ss->ss_family == AF_INET)
+		in = ((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+	else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		memcpy(&in, s6->sin6_addr.s6_addr + 12, sizeof(in));
+	else
+		return 0;
+	for (i = 0; i < listen_nweb; i++)
+		if (listen_web[i].s_addr == in.s_addr)
+			return 1;
+	return 0;
+}
+
+/*
+ * Pauses the caller after accept() failed with er for want of
+ * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the
+ * listening socket stays readable, and every acceptor would spin on it.
+ * The first such failure is logged. Other failures (another worker
+ * took the connection, the peer went) need no pause.
+ */
+static void
+listen_accept_failed(int er)
+{
+	static atomic_int	 logged;
+	struct timespec		 ts = { 0, LISTEN_ACCEPT_PAUSE_MS * 1000000L };
+
+	if (er != EMFILE && er != ENFILE && er != ENOBUFS && er != ENOMEM)
+		return;
+	if (atomic_exchange(&logged, 1) == 0)
+		pgsse_log(PGSSE_LOG_ERROR, "accept: %s: each worker pauses "
+		    "%d ms after every such failure; raise the descriptor "
+		    "limit (LimitNOFILE)", strerror(er), LISTEN_ACCEPT_PAUSE_MS);
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Accepts a connection on the listening socket sock (TCP's if tcp is
+ * set): close-on-exec, with a receive timeout of rsec seconds and a
+ * send timeout of wsec (SO_RCVTIMEO, SO_SNDTIMEO), and TCP_NODELAY on
+ * TCP (each record goes out at once, as libfcgi did). A TCP peer not in
+ * FCGI_WEB_SERVER_ADDRS is closed at once. Returns the descriptor,
+ * which the caller owns, or -1 if there was none to take (errno says
+ * why).
+ */
+int
+pgsse_listen_accept(int sock, int tcp, int rsec, int wsec)
+{
+	struct sockaddr_storage	 ss;
+	struct timeval		 tv = { rsec, 0 }, tw = { wsec, 0 };
+	socklen_t		 len = sizeof(ss);
+	int			 fd, one = 1;
+
+	if ((fd = accept4(sock, (struct sockaddr *)&ss, &len,
+	    SOCK_CLOEXEC)) == -1) {
+		listen_accept_failed(errno);
+		return -1;
+	}
+	if (!listen_peer_ok(&ss)) {
+		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI peer not in "
+		    "FCGI_WEB_SERVER_ADDRS: closed");
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tw, sizeof(tw));
+	if (tcp)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Returns 1 if sock is a TCP socket (IPv4 or IPv6), else 0. */
+int
+pgsse_listen_is_tcp(int sock)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	return getsockname(sock, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
 }

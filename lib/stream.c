@@ -82,6 +82,11 @@
 /* First pause, in milliseconds, between looks for a job that is not in
  * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
 #define STREAM_JOB_POLL_MS 50
+/* Bytes one read of a request takes at most (on the acceptor's stack),
+ * and bytes of one request read at most, records skipped included: past
+ * it, as past PGSSE_STREAM_READ_TIMEOUT_SEC (stream_read). */
+#define STREAM_READ_MAX 16384
+#define STREAM_READ_TOTAL_MAX (PGSSE_FCGI_PARAMS_MAX + PGSSE_STREAM_IN_MAX)
 /* Replayed SSE text gathered before it is framed: one FastCGI record. */
 #define STREAM_CHUNK PGSSE_FCGI_BODY_MAX
 
@@ -94,8 +99,9 @@ enum route {
 };
 
 struct stream {
-	struct pgsse_req	 req;
-	FCGX_Request		 fcgi;
+	struct pgsse_req	 req;		/* own: q, out, the connection */
+	struct pgsse_fcgi_req	*q;		/* the request, till started */
+	struct pgsse_buf	 out;		/* an answer not yet sent */
 	struct pgsse_registry	*reg;		/* own ref: names its channels */
 	struct pgsse_client	*client;
 	int			 replay;	/* read the log first */
@@ -712,20 +718,43 @@ stream_start(struct start *v, size_t n)
 	}
 }
 
+/*
+ * Frees s's request and its answer's buffer: once it is answered, or
+ * its connection is the pump's. Its parameters are gone after.
+ */
+static void
+stream_free_request(struct stream *s)
+{
+	if (s->q != NULL)
+		pgsse_fcgi_req_free(s->q);
+	free(s->q);
+	s->q = NULL;
+	s->req.own = NULL;
+	pgsse_buf_free(&s->out);
+}
+
+/* Frees s, but not its connection. */
 static void
 stream_free(struct stream *s)
 {
+	stream_free_request(s);
 	pgsse_client_free(s->client);
 	pgsse_registry_free(s->reg);
 	free(s);
 }
 
-/* The end of every request: lets libfcgi close it, then frees s. */
+/*
+ * The end of every request the pump did not take: the rest of its
+ * answer and END_REQUEST go out, its connection is closed, and s is
+ * freed.
+ */
 static void
 stream_finish(struct stream *s)
 {
-	if (s->req.fcgi != NULL)
-		FCGX_Finish_r(&s->fcgi);
+	if (s->req.own != NULL) {
+		pgsse_req_end(&s->req);
+		close(s->req.fd);
+	}
 	stream_free(s);
 }
 
@@ -749,8 +778,7 @@ static void
 stream_started(struct stream *s, enum pgsse_err er)
 {
 	if (er == PGSSE_OK) {
-		if (s->req.fcgi != NULL)
-			FCGX_Free(&s->fcgi, 0);	/* the pump has the socket */
+		stream_free_request(s);	/* the pump has the connection */
 		pgsse_client_on_finish(s->client, stream_done, s);
 		pgsse_hub_attach(srv.hub, s->client);
 		return;
@@ -890,32 +918,94 @@ stream_scrape_thread(void *arg)
 }
 
 /*
- * Makes an empty stream for the acceptor to wait with; its registry and
- * client come once a request is in (stream_dispatch). Returns NULL if
- * memory ran out. Free it with stream_free.
+ * Makes a stream for the request on connection fd, or for plain CGI's
+ * if fd is -1; its registry and client come once the request is in
+ * (stream_dispatch). Returns NULL if memory ran out. Free it with
+ * stream_free; the connection stays the caller's till then.
  */
 static struct stream *
-stream_new(void)
+stream_new(int fd)
 {
-	return calloc(1, sizeof(struct stream));
+	struct stream	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->req.fd = fd;
+	if (fd == -1)
+		return s;
+	if ((s->q = calloc(1, sizeof(*s->q))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->req.own = s->q;
+	s->req.out = &s->out;
+	return s;
 }
 
 /*
- * Takes the stream's connection and FastCGI request id for the pump,
- * and bounds how long a refusal written to a stalled web server may
- * block.
+ * Reads s's request from its connection with pgsse's own reader
+ * (pgsse_fcgi_req_feed): its parameters, and its standard input to the
+ * empty record that ends it, which comes at once as a stream has none.
+ * All the reads together take PGSSE_STREAM_READ_TIMEOUT_SEC and
+ * STREAM_READ_TOTAL_MAX bytes at most (each read waits that long at
+ * most: pgsse_listen_accept), so that no peer holds the acceptor
+ * longer. Returns 0 with the request whole, or -1 once it was answered
+ * why not: 413 for one whose standard input does not end within those
+ * bounds, else as pgsse_req_read_failed says; the caller then closes
+ * the connection.
+ */
+static int
+stream_read(struct stream *s)
+{
+	unsigned char		 b[STREAM_READ_MAX];
+	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
+	struct timespec		 t0, t;
+	size_t			 used, total = 0;
+	ssize_t			 n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (st == PGSSE_FCGI_REQ_MORE) {
+		n = recv(s->req.fd, b, sizeof(b), 0);
+		if (n == -1 && errno == EINTR && !srv.stop)
+			continue;
+		if (n <= 0)
+			break;	/* closed, broken, silent too long, a stop */
+		st = pgsse_fcgi_req_feed(s->q, b, (size_t)n, &used);
+		total += (size_t)n;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (st == PGSSE_FCGI_REQ_MORE && (total > STREAM_READ_TOTAL_MAX ||
+		    t.tv_sec - t0.tv_sec >= PGSSE_STREAM_READ_TIMEOUT_SEC)) {
+			n = -1;
+			break;
+		}
+	}
+	if (st == PGSSE_FCGI_REQ_OK)
+		return 0;
+	if (st == PGSSE_FCGI_REQ_MORE && s->q->params_done && n != 0) {
+		pgsse_log(PGSSE_LOG_WARN, "a stream request whose body did not "
+		    "end within PGSSE_STREAM_READ_TIMEOUT_SEC or %d bytes: 413",
+		    STREAM_READ_TOTAL_MAX);
+		if (pgsse_http_text(&s->req, PGSSE_HTTP_413, NULL,
+		    "a stream request takes no body") == PGSSE_OK)
+			pgsse_req_end(&s->req);
+		return -1;
+	}
+	if (st == PGSSE_FCGI_REQ_MORE && n == -1 && s->q->reqid != 0)
+		st = PGSSE_FCGI_REQ_BAD;	/* too much, or too slowly */
+	pgsse_req_read_failed(&s->req, st);
+	return -1;
+}
+
+/*
+ * Takes the stream's connection and FastCGI request id for the pump. A
+ * refusal written to a stalled web server blocks PGSSE_WRITE_TIMEOUT_SEC
+ * at most (stream_accept).
  */
 static void
 stream_connection(struct stream *s)
 {
-	struct timeval	 tv = { PGSSE_WRITE_TIMEOUT_SEC, 0 };
-
-	if (s->req.fcgi != NULL && s->fcgi.ipcFd >= 0) {
-		setsockopt(s->fcgi.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
-		    sizeof(tv));
-		pgsse_client_set_conn(s->client, s->fcgi.ipcFd,
-		    s->fcgi.requestId);
-	}
+	if (s->req.own != NULL)
+		pgsse_client_set_conn(s->client, s->req.fd, s->q->reqid);
 }
 
 /*
@@ -974,7 +1064,6 @@ on_term(int sig)
 {
 	(void)sig;
 	srv.stop = 1;
-	FCGX_ShutdownPending();
 }
 
 /* Installs our handlers before FCGX_Init can install its own. */
@@ -1033,6 +1122,38 @@ stream_launch(struct stream *s, pthread_attr_t *attr)
 	stream_finish(s);
 }
 
+/*
+ * Accepts a FastCGI connection on sock (TCP's if tcp is set) and reads
+ * its request. Returns the stream for it, or NULL if there was none,
+ * or it was answered already. Pauses a second if sock cannot be
+ * accepted on at all.
+ */
+static struct stream *
+stream_accept(int sock, int tcp)
+{
+	struct stream	*s;
+	int		 fd;
+
+	if ((fd = pgsse_listen_accept(sock, tcp, PGSSE_STREAM_READ_TIMEOUT_SEC,
+	    PGSSE_WRITE_TIMEOUT_SEC)) == -1) {
+		if (!srv.stop && (errno == EBADF || errno == EINVAL ||
+		    errno == ENOTSOCK))
+			sleep(1);
+		return NULL;
+	}
+	if ((s = stream_new(fd)) == NULL) {
+		pgsse_log(PGSSE_LOG_ERROR, "a stream request: out of memory");
+		close(fd);
+		return NULL;
+	}
+	if (stream_read(s) == -1) {
+		close(fd);
+		stream_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* Accepts FastCGI requests on sock until told to stop. */
 static void
 stream_accept_loop(int sock)
@@ -1040,25 +1161,14 @@ stream_accept_loop(int sock)
 	struct stream	*s;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
+	int		 tcp = pgsse_listen_is_tcp(sock);
 
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STREAM_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (!srv.stop) {
-		if ((s = stream_new()) == NULL) {
-			sleep(1);
-			continue;
-		}
-		FCGX_InitRequest(&s->fcgi, sock, 0);
-		if (FCGX_Accept_r(&s->fcgi) < 0) {
-			FCGX_Free(&s->fcgi, 1);
-			stream_free(s);
-			if (!srv.stop && errno != EINTR)
-				sleep(1);
-			continue;
-		}
-		s->req.fcgi = &s->fcgi;
-		if ((s = stream_dispatch(s)) == NULL)
+		if ((s = stream_accept(sock, tcp)) == NULL ||
+		    (s = stream_dispatch(s)) == NULL)
 			continue;
 		if (!s->scrape) {
 			stream_launch(s, &attr);
@@ -1101,7 +1211,7 @@ stream_cgi(void)
 	struct stream		*s;
 	struct pgsse_hub_stats	 st;
 
-	if ((s = stream_new()) == NULL || (s = stream_dispatch(s)) == NULL)
+	if ((s = stream_new(-1)) == NULL || (s = stream_dispatch(s)) == NULL)
 		return;
 	if (s->scrape) {
 		stream_scrape_thread(s);
@@ -1161,7 +1271,8 @@ stream_batch_wait(unsigned int *ms)
 /*
  * Runs the stream server with cfg until SIGTERM. Returns the process
  * exit status: 0 after a clean stop, 1 if it could not start, 2 if
- * PGSSE_STREAM_BATCH_WAIT_MS is not a number of 0 to its _MAX.
+ * PGSSE_STREAM_BATCH_WAIT_MS is not a number of 0 to its _MAX or
+ * FCGI_WEB_SERVER_ADDRS is no list of IPv4 addresses.
  */
 int
 pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
@@ -1171,7 +1282,8 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	int			 sock = 0, cgi, rc = 1;
 
 	srv.cfg = cfg;
-	if (stream_batch_wait(&wait_ms) == -1)
+	if (stream_batch_wait(&wait_ms) == -1 ||
+	    !pgsse_listen_peers("pgsse-stream"))
 		return 2;
 	stream_signals();
 	mallopt(M_MMAP_THRESHOLD, STREAM_MMAP_THRESHOLD);

@@ -1,0 +1,324 @@
+/*
+ * check_streamconn.c: pgsse-stream's FastCGI connections, as a web
+ * server (or a stranger that can reach the socket) makes them, over
+ * TCP with FCGI_WEB_SERVER_ADDRS set (listen.c, stream.c stream_read):
+ *  - a peer not in the list is closed unanswered, one in it is served;
+ *  - a peer that sends nothing, or half a record, holds the acceptor
+ *    PGSSE_STREAM_READ_TIMEOUT_SEC at most: other requests are served;
+ *  - a request whose standard input does not end is answered 413;
+ *  - a role other than RESPONDER, and an aborted request, end with
+ *    END_REQUEST and no answer, as pgsse-app ends them (libfcgi served
+ *    every role as a responder);
+ *  - a stream still starts, its headers in its first records.
+ */
+#define _GNU_SOURCE		/* memmem */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "pgsse.h"
+#include "harness.h"
+#include "fcgiparse.h"
+
+/* Seconds to wait for an answer that must come. */
+#define SC_WAIT_SEC 20
+/* The allowed web server; 127.0.0.1 is not in the list. */
+#define SC_WEB "127.0.0.2"
+/* Bytes of standard input sent without its end: past what a stream
+ * request is read for (PGSSE_FCGI_PARAMS_MAX + PGSSE_STREAM_IN_MAX). */
+#define SC_BODY (200 * 1024)
+
+static struct h_pg	 pg;
+static pid_t		 stream_pid;
+static int		 stream_port;
+
+/* Starts the cluster and pgsse-stream on a TCP port of its own. */
+static void
+stack_up(void)
+{
+	char	 bin[600], port[16];
+	int	 i, fd;
+
+	h_pg_start(&pg, "tests/data/registry-test.json");
+	stream_port = h_free_port();
+	snprintf(bin, sizeof(bin), "%s/pgsse-stream", h_cgibin());
+	snprintf(port, sizeof(port), "127.0.0.1:%d", stream_port);
+	if ((stream_pid = fork()) == 0) {
+		setenv("PGUSER", "pgsse_stream", 1);
+		setenv("FCGI_WEB_SERVER_ADDRS", SC_WEB, 1);
+		execl(bin, bin, "--socket", port, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(stream_pid, 0);
+	for (i = 0; i < 200; i++) {
+		if ((fd = h_connect_from(SC_WEB, stream_port)) >= 0) {
+			close(fd);
+			return;
+		}
+		usleep(50000);
+	}
+	ck_abort_msg("pgsse-stream did not listen on port %d", stream_port);
+}
+
+static void
+stack_down(void)
+{
+	int	 st;
+
+	kill(stream_pid, SIGTERM);
+	waitpid(stream_pid, &st, 0);
+	h_pg_stop(&pg);
+}
+
+/*
+ * Appends request 1 for uri to o: BEGIN_REQUEST in role, then its
+ * PARAMS (GET uri), then, unless body is NULL, len bytes of STDIN,
+ * ended with the empty record only if end is set.
+ */
+static void
+sc_request(struct fcgi_out *o, int role, const char *uri, const char *body,
+    size_t len, int end)
+{
+	unsigned char		 begin[8] = { 0, (unsigned char)role };
+	struct fcgi_out		 p;
+
+	memset(&p, 0, sizeof(p));
+	fcgi_put_pair(&p, "REQUEST_METHOD", 14, "GET", 3, 0);
+	fcgi_put_pair(&p, "REQUEST_URI", 11, uri, strlen(uri), 0);
+	fcgi_put_pair(&p, "HTTP_HOST", 9, "localhost", 9, 0);
+	fcgi_put_record(o, 1, 1, begin, sizeof(begin), 0);
+	fcgi_put_stream(o, 4, 1, p.p, p.len);
+	fcgi_out_free(&p);
+	if (body != NULL && end)
+		fcgi_put_stream(o, 5, 1, body, len);
+	else if (body != NULL) {
+		for (; len > 60000; len -= 60000, body += 60000)
+			fcgi_put_record(o, 5, 1, body, 60000, 0);
+		fcgi_put_record(o, 5, 1, body, len, 0);
+	}
+	ck_assert(!o->failed);
+}
+
+/*
+ * Writes the n bytes at p on fd, as far as the peer takes them within
+ * SC_WAIT_SEC (a server that stopped reading takes fewer).
+ */
+static void
+sc_write(int fd, const unsigned char *p, size_t n)
+{
+	struct timeval	 tv = { SC_WAIT_SEC, 0 };
+	ssize_t		 w;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (n > 0 && (w = write(fd, p, n)) > 0) {
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * Reads what the server sends on fd till it closes, or secs pass, or
+ * max bytes came. Returns how many bytes are at b.
+ */
+static size_t
+sc_read(int fd, unsigned char *b, size_t max, int secs)
+{
+	struct timeval	 tv = { 1, 0 };
+	time_t		 end = time(NULL) + secs;
+	size_t		 got = 0;
+	ssize_t		 k;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (got < max && time(NULL) < end) {
+		if ((k = read(fd, b + got, max - got)) > 0)
+			got += (size_t)k;
+		else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	return got;
+}
+
+/*
+ * Sends the request in o from src and reads the whole answer into r
+ * (free r->out). Returns 0 if it is a complete response, else -1.
+ */
+static int
+sc_exchange(const char *src, const struct fcgi_out *o, struct fcgi_resp *r,
+    int secs)
+{
+	static unsigned char	 b[1 << 16];
+	const char		*why = NULL;
+	size_t			 got;
+	int			 fd;
+
+	ck_assert_int_ge(fd = h_connect_from(src, stream_port), 0);
+	sc_write(fd, o->p, o->len);
+	got = sc_read(fd, b, sizeof(b), secs);
+	close(fd);
+	return fcgi_read_response(b, got, 1, r, &why);
+}
+
+/* Returns 1 if GET /api/sse-health from src is answered 200 in secs. */
+static int
+sc_health(const char *src, int secs)
+{
+	struct fcgi_out		 o;
+	struct fcgi_resp	 r;
+	int			 ok;
+
+	memset(&o, 0, sizeof(o));
+	sc_request(&o, 1, "/api/sse-health", "", 0, 1);
+	ok = sc_exchange(src, &o, &r, secs) == 0 && r.out != NULL &&
+	    strncmp(r.out, "Status: 200 OK\r\n", 16) == 0;
+	free(r.out);
+	fcgi_out_free(&o);
+	return ok;
+}
+
+/*
+ * FCGI_WEB_SERVER_ADDRS holds on pgsse-stream's TCP socket: a peer not
+ * in it is closed with no answer, one in it is served.
+ */
+START_TEST(streamconn_peers)
+{
+	ck_assert_msg(!sc_health("127.0.0.1", 5), "a peer (127.0.0.1) not in "
+	    "FCGI_WEB_SERVER_ADDRS=" SC_WEB " got an answer");
+	ck_assert_msg(sc_health(SC_WEB, SC_WAIT_SEC), "no answer to a peer "
+	    "in FCGI_WEB_SERVER_ADDRS");
+}
+END_TEST
+
+/*
+ * A peer that connects and sends nothing, and one that sends half a
+ * record header, hold the one acceptor PGSSE_STREAM_READ_TIMEOUT_SEC at
+ * most: a request on a third connection is answered after that, and
+ * the two are closed.
+ */
+START_TEST(streamconn_silent_peer)
+{
+	unsigned char	 b[64];
+	int		 quiet, half;
+
+	ck_assert_int_ge(quiet = h_connect_from(SC_WEB, stream_port), 0);
+	usleep(200000);		/* the acceptor is on it */
+	ck_assert_int_ge(half = h_connect_from(SC_WEB, stream_port), 0);
+	ck_assert_int_eq(write(half, "\001\001\000", 3), 3);
+	ck_assert_msg(sc_health(SC_WEB, 2 * PGSSE_STREAM_READ_TIMEOUT_SEC +
+	    5), "no answer within twice PGSSE_STREAM_READ_TIMEOUT_SEC while "
+	    "two peers sent nothing whole: they hold the acceptor");
+	ck_assert_msg(sc_read(quiet, b, sizeof(b), 5) == 0, "the silent peer "
+	    "got bytes");
+	ck_assert_msg(sc_read(half, b, sizeof(b), 5) == 0, "the half-record "
+	    "peer got bytes");
+	close(quiet);
+	close(half);
+}
+END_TEST
+
+/*
+ * A stream request whose standard input goes past what is read for one
+ * (a stream takes no body) is answered 413 and closed; the process
+ * serves on.
+ */
+START_TEST(streamconn_body)
+{
+	struct fcgi_out		 o;
+	struct fcgi_resp	 r;
+	char			*body;
+
+	ck_assert_ptr_nonnull(body = malloc(SC_BODY));
+	memset(body, 'x', SC_BODY);
+	memset(&o, 0, sizeof(o));
+	sc_request(&o, 1, "/api/sse/logs", body, SC_BODY, 0);
+	ck_assert_msg(sc_exchange(SC_WEB, &o, &r, SC_WAIT_SEC) == 0,
+	    "no complete answer to a stream request with a body that does "
+	    "not end");
+	ck_assert_msg(r.out != NULL && strncmp(r.out, "Status: 413 ", 12) ==
+	    0, "answer: %s", r.out ? r.out : "(none)");
+	free(r.out);
+	fcgi_out_free(&o);
+	free(body);
+	ck_assert(sc_health(SC_WEB, SC_WAIT_SEC));
+}
+END_TEST
+
+/*
+ * A role other than RESPONDER ends with END_REQUEST, protocol status
+ * FCGI_UNKNOWN_ROLE (3), and a request the server aborts before its
+ * parameters are done with REQUEST_COMPLETE (0); neither is answered.
+ */
+START_TEST(streamconn_role_abort)
+{
+	struct fcgi_out		 o;
+	struct fcgi_resp	 r;
+	unsigned char		 begin[8] = { 0, 1 };
+
+	memset(&o, 0, sizeof(o));
+	sc_request(&o, 2, "/api/sse-health", "", 0, 1);
+	ck_assert_int_eq(sc_exchange(SC_WEB, &o, &r, SC_WAIT_SEC), 0);
+	ck_assert_int_eq(r.proto_status, 3);
+	ck_assert_uint_eq(r.outlen, 0);
+	free(r.out);
+	fcgi_out_free(&o);
+
+	memset(&o, 0, sizeof(o));
+	fcgi_put_record(&o, 1, 1, begin, sizeof(begin), 0);
+	fcgi_put_record(&o, 2, 1, "", 0, 0);	/* ABORT_REQUEST */
+	ck_assert_int_eq(sc_exchange(SC_WEB, &o, &r, SC_WAIT_SEC), 0);
+	ck_assert_int_eq(r.proto_status, 0);
+	ck_assert_uint_eq(r.outlen, 0);
+	free(r.out);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * A stream starts over a raw FastCGI connection: its first STDOUT
+ * records carry the event-stream headers.
+ */
+START_TEST(streamconn_stream_starts)
+{
+	struct fcgi_out		 o;
+	unsigned char		 b[4096];
+	size_t			 got;
+	int			 fd;
+
+	memset(&o, 0, sizeof(o));
+	sc_request(&o, 1, "/api/sse/logs", "", 0, 1);
+	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
+	sc_write(fd, o.p, o.len);
+	got = sc_read(fd, b, sizeof(b) - 1, 3);	/* the stream stays open */
+	close(fd);
+	fcgi_out_free(&o);
+	b[got] = '\0';
+	ck_assert_msg(got > 8 && b[1] == 6 && memmem(b, got,
+	    "Content-Type: text/event-stream\r\n", 33) != NULL,
+	    "%zu bytes, not a stream's start", got);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("streamconn");
+	TCase	*tc = tcase_create("fcgi");
+
+	tcase_add_unchecked_fixture(tc, stack_up, stack_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, streamconn_peers);
+	tcase_add_test(tc, streamconn_silent_peer);
+	tcase_add_test(tc, streamconn_body);
+	tcase_add_test(tc, streamconn_role_abort);
+	tcase_add_test(tc, streamconn_stream_starts);
+	suite_add_tcase(s, tc);
+	return h_run_suite(s);
+}
