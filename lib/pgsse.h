@@ -64,9 +64,10 @@
 /* Default seconds between heartbeats (the pgsse.heartbeat event). */
 #define PGSSE_HEARTBEAT_SEC 15
 /* Default milliseconds at least between two of the stream's rounds of
- * writes (PGSSE_STREAM_BATCH_WAIT_MS in the environment; 0 to the
- * _MAX): the events that come within it reach each stream in one
- * write. */
+ * writes under load (PGSSE_STREAM_BATCH_WAIT_MS in the environment; 0
+ * to the _MAX): the events that come within half of it after a round
+ * reach each stream in one write, in the next round; a later one goes
+ * out at once. */
 #define PGSSE_STREAM_BATCH_WAIT_MS 10
 #define PGSSE_STREAM_BATCH_WAIT_MS_MAX 1000
 /* Default reconnect hint sent in retry:, in milliseconds. */

@@ -527,6 +527,47 @@ START_TEST(pump_batch_wait)
 END_TEST
 
 /*
+ * An event that comes more than half the pump's wait after a round's
+ * start goes out at once: waiting for the rest of the wait would make it
+ * late, and one more event would seldom share its round. The round of
+ * the attach is at once; an event BATCH_LATE_MS after it (past half of
+ * BATCH_WAIT_MS) must arrive within BATCH_WAIT_MS / 4, well before the
+ * wait is over.
+ */
+#define BATCH_LATE_MS 600
+
+START_TEST(pump_batch_late_event)
+{
+	struct pgsse_pump	*pump;
+	struct pgsse_client	*c;
+	struct pollfd		 pfd;
+	unsigned char		 buf[512];
+	int			 web;
+
+	atomic_store(&ended, 0);
+	atomic_store(&finished, 0);
+	pump = pgsse_pump_start(BEAT_SEC, BATCH_WAIT_MS, on_replayed,
+	    on_ended, NULL);
+	ck_assert_ptr_nonnull(pump);
+	c = attach_client(pump, &web);
+	ck_assert_uint_eq(read_some(web, buf, PGSSE_FCGI_HEADER + 13),
+	    PGSSE_FCGI_HEADER + 13);
+	usleep(BATCH_LATE_MS * 1000);
+	push_event(c, 1);
+	pfd.fd = web;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, BATCH_WAIT_MS / 4) == 1, "an event %d ms "
+	    "after the last round, past half the pump's wait (%d ms), was "
+	    "not out %d ms later: it waited for the rest of the wait",
+	    BATCH_LATE_MS, BATCH_WAIT_MS, BATCH_WAIT_MS / 4);
+	close(web);
+	ck_assert_msg(wait_released(), "pump stuck after a late event");
+	pgsse_pump_free(pump);
+}
+END_TEST
+
+/*
  * The hub holds the pump's bell while it hands an event to every
  * subscriber (pgsse_pump_hold), so that after a quiet spell the pump
  * serves them all in one round: not the first at once and the others
@@ -634,6 +675,7 @@ main(void)
 	tcase_add_test(tc, pump_abort_releases);
 	tcase_add_test(tc, pump_stdin_flood_ended);
 	tcase_add_test(tc, pump_batch_wait);
+	tcase_add_test(tc, pump_batch_late_event);
 	tcase_add_test(tc, pump_hold_one_round);
 	suite_add_tcase(s, tc);
 #ifdef PGSSE_URING
