@@ -74,6 +74,7 @@
 #include "pgsse.h"
 #include "extern.h"
 #include "client.h"
+#include "fcgi.h"
 #include "feed.h"
 #include "registry.h"
 
@@ -101,6 +102,7 @@ struct pgsse_client {
 	int			 done;		/* sends nothing more */
 	int			 fd;		/* its connection */
 	int			 reqid;		/* FastCGI request id; 0: CGI */
+	struct pgsse_fcgi_in	 in;		/* where reading it stopped */
 	int			 replaying;	/* counted as a replay (hub.c) */
 	int			 replay_small;	/* its first bytes are free */
 	size_t			 replay_bytes;	/* of the replay budget */
@@ -152,6 +154,23 @@ pgsse_client_set_conn(struct pgsse_client *c, int fd, int reqid)
 {
 	c->fd = fd;
 	c->reqid = reqid;
+}
+
+/*
+ * Sets where reading c's request stopped (fcgi.c): the pump reads on
+ * from there what the web server sends after it.
+ */
+void
+pgsse_client_set_in(struct pgsse_client *c, const struct pgsse_fcgi_in *in)
+{
+	c->in = *in;
+}
+
+/* Returns where reading c's request stopped. c owns it. Can't fail. */
+const struct pgsse_fcgi_in *
+pgsse_client_in(const struct pgsse_client *c)
+{
+	return &c->in;
 }
 
 /* Returns c's FastCGI request id, 0 under plain CGI. Can't fail. */

@@ -16,7 +16,11 @@ enum pgsse_client_dead {
 };
 enum pgsse_client_dead pgsse_client_take(struct pgsse_client *,
 		    struct pgsse_event ***, size_t *, size_t *);
+struct pgsse_fcgi_in;
 int		 pgsse_client_reqid(const struct pgsse_client *);
+void		 pgsse_client_set_in(struct pgsse_client *,
+		    const struct pgsse_fcgi_in *);
+const struct pgsse_fcgi_in *pgsse_client_in(const struct pgsse_client *);
 size_t		 pgsse_client_unwritten(const struct pgsse_client *,
 		    const char **);
 int		 pgsse_client_sent(struct pgsse_client *, size_t, size_t *);

@@ -17,9 +17,10 @@
  * when its browser left while it keeps the connection (nginx and Apache
  * with kept connections may). The pump reads these and hands them to
  * pgsse_fcgi_in_feed, which skips every record but the request's
- * ABORT_REQUEST. The request was read to the end of its STDIN before
- * the connection was handed over, so the pump's reader starts at a
- * record; should it not be (a header of another version), it skips
+ * ABORT_REQUEST. The request was read up to the end of its PARAMS, or
+ * past it, before the connection was handed over; the pump's reader
+ * starts where the request reader stopped (pgsse_fcgi_in_from_req).
+ * Should it not be at a record (a header of another version), it skips
  * everything from there on (the connection's close still ends the
  * stream).
  */
@@ -177,6 +178,26 @@ pgsse_fcgi_in_feed(struct pgsse_fcgi_in *in, unsigned int reqid,
 			return PGSSE_FCGI_IN_ABORT;
 	}
 	return PGSSE_FCGI_IN_NONE;
+}
+
+/*
+ * Makes in, the reader of what the web server sends once the request is
+ * started, carry on where the request reader q stopped: inside the
+ * record it was reading (its header, or its body and padding to skip),
+ * or at a record. Returns PGSSE_FCGI_IN_ABORT if that record is the
+ * request's ABORT_REQUEST, its header read but not its padding (q ends
+ * the request only then), else PGSSE_FCGI_IN_NONE. Can't fail.
+ */
+enum pgsse_fcgi_in_news
+pgsse_fcgi_in_from_req(struct pgsse_fcgi_in *in,
+    const struct pgsse_fcgi_req *q)
+{
+	memset(in, 0, sizeof(*in));
+	memcpy(in->head, q->head, q->hlen);
+	in->hlen = q->hlen;
+	in->skip = q->body + q->pad;
+	return q->type == PGSSE_FCGI_ABORT_REQUEST ? PGSSE_FCGI_IN_ABORT :
+	    PGSSE_FCGI_IN_NONE;
 }
 
 /*

@@ -95,5 +95,7 @@ enum pgsse_err	 pgsse_fcgi_header(struct pgsse_buf *, enum pgsse_fcgi_type,
 		    unsigned int, size_t);
 enum pgsse_fcgi_in_news pgsse_fcgi_in_feed(struct pgsse_fcgi_in *,
 		    unsigned int, const void *, size_t);
+enum pgsse_fcgi_in_news pgsse_fcgi_in_from_req(struct pgsse_fcgi_in *,
+		    const struct pgsse_fcgi_req *);
 
 #endif /* PGSSE_FCGI_H */

@@ -253,7 +253,7 @@ static size_t		 listen_nweb;
 
 /*
  * Reads FCGI_WEB_SERVER_ADDRS, a comma-separated list of IPv4
- * addresses, into app_web. Returns 1, or 0 after saying why on
+ * addresses, into listen_web. Returns 1, or 0 after saying why on
  * standard error: an entry is no IPv4 address, or there are more
  * than LISTEN_WEB_SERVERS_MAX.
  */

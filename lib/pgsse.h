@@ -77,9 +77,9 @@
 #define PGSSE_OUT_MAX (8 * 1024 * 1024)
 /* Seconds a write to one client may block before it is dropped. */
 #define PGSSE_WRITE_TIMEOUT_SEC 30
-/* Seconds the web server may take to send a stream's request (its
- * parameters and the end of its standard input), all reads together:
- * past them its connection is closed. */
+/* Seconds the web server may take to send a stream's parameters, all
+ * reads together: past them its connection is closed. A body is not
+ * waited for (the pump skips it, PGSSE_STREAM_IN_MAX). */
 #define PGSSE_STREAM_READ_TIMEOUT_SEC 5
 /* Bytes a web server may send on a stream's FastCGI connection once the
  * stream started (a request body, which a stream does not read): past

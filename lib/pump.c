@@ -276,6 +276,7 @@ pump_watch(struct pgsse_pump *pump, struct pgsse_client *c)
 	v = &pump->byfd[fd];
 	memset(v, 0, sizeof(*v));
 	v->c = c;
+	v->in = *pgsse_client_in(c);
 	v->last_write = pump->now;
 	v->events = EPOLLRDHUP | (pgsse_client_reqid(c) != 0 ? EPOLLIN : 0);
 	memset(&ev, 0, sizeof(ev));

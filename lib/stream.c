@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -57,6 +58,7 @@
 #include "query.h"
 #include "http.h"
 #include "cursor.h"
+#include "client.h"
 #include "fcgi.h"
 #include "metrics.h"
 #include "hub.h"
@@ -82,11 +84,8 @@
 /* First pause, in milliseconds, between looks for a job that is not in
  * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
 #define STREAM_JOB_POLL_MS 50
-/* Bytes one read of a request takes at most (on the acceptor's stack),
- * and bytes of one request read at most, records skipped included: past
- * it, as past PGSSE_STREAM_READ_TIMEOUT_SEC (stream_read). */
+/* Bytes one read of a request takes at most (on the acceptor's stack). */
 #define STREAM_READ_MAX 16384
-#define STREAM_READ_TOTAL_MAX (PGSSE_FCGI_PARAMS_MAX + PGSSE_STREAM_IN_MAX)
 /* Replayed SSE text gathered before it is framed: one FastCGI record. */
 #define STREAM_CHUNK PGSSE_FCGI_BODY_MAX
 
@@ -102,6 +101,7 @@ struct stream {
 	struct pgsse_req	 req;		/* own: q, out, the connection */
 	struct pgsse_fcgi_req	*q;		/* the request, till started */
 	struct pgsse_buf	 out;		/* an answer not yet sent */
+	struct pgsse_fcgi_in	 in;		/* where reading q stopped */
 	struct pgsse_registry	*reg;		/* own ref: names its channels */
 	struct pgsse_client	*client;
 	int			 replay;	/* read the log first */
@@ -730,6 +730,8 @@ stream_free_request(struct stream *s)
 	free(s->q);
 	s->q = NULL;
 	s->req.own = NULL;
+	s->req.fd = -1;
+	s->req.broken = 1;	/* nothing more goes out through it */
 	pgsse_buf_free(&s->out);
 }
 
@@ -943,55 +945,78 @@ stream_new(int fd)
 }
 
 /*
+ * Sets how long the next read of s's request may wait: what is left of
+ * PGSSE_STREAM_READ_TIMEOUT_SEC since t0. Returns 0, or -1 if nothing
+ * is left.
+ */
+static int
+stream_read_left(struct stream *s, const struct timespec *t0)
+{
+	struct timespec	 t;
+	struct timeval	 tv;
+	long long	 us;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	us = PGSSE_STREAM_READ_TIMEOUT_SEC * 1000000LL -
+	    ((long long)(t.tv_sec - t0->tv_sec) * 1000000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000);
+	if (us <= 0)
+		return -1;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	return setsockopt(s->req.fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv));
+}
+
+/*
  * Reads s's request from its connection with pgsse's own reader
- * (pgsse_fcgi_req_feed): its parameters, and its standard input to the
- * empty record that ends it, which comes at once as a stream has none.
- * All the reads together take PGSSE_STREAM_READ_TIMEOUT_SEC and
- * STREAM_READ_TOTAL_MAX bytes at most (each read waits that long at
- * most: pgsse_listen_accept), so that no peer holds the acceptor
- * longer. Returns 0 with the request whole, or -1 once it was answered
- * why not: 413 for one whose standard input does not end within those
- * bounds, else as pgsse_req_read_failed says; the caller then closes
- * the connection.
+ * (pgsse_fcgi_req_feed) up to the end of its parameters: a stream reads
+ * no body, and the pump skips whatever of it comes after, from where
+ * this stopped (s->in; pump.c). All the reads together take
+ * PGSSE_STREAM_READ_TIMEOUT_SEC at most (the first waits as set by
+ * pgsse_listen_accept, each later one what is left), so that no peer
+ * holds the acceptor longer; the parameters are PGSSE_FCGI_PARAMS_MAX
+ * bytes at most. Returns 0 with the parameters in, or -1 once it was
+ * answered why not (pgsse_req_read_failed; an ABORT_REQUEST right after
+ * the request counts too); the caller then closes the connection.
  */
 static int
 stream_read(struct stream *s)
 {
 	unsigned char		 b[STREAM_READ_MAX];
 	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
-	struct timespec		 t0, t;
-	size_t			 used, total = 0;
+	struct timespec		 t0;
+	size_t			 used = 0;
 	ssize_t			 n = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (st == PGSSE_FCGI_REQ_MORE) {
+	while (st == PGSSE_FCGI_REQ_MORE && !s->q->params_done) {
+		if (n > 0 && stream_read_left(s, &t0) == -1) {
+			n = -1;
+			break;
+		}
 		n = recv(s->req.fd, b, sizeof(b), 0);
 		if (n == -1 && errno == EINTR && !srv.stop)
 			continue;
 		if (n <= 0)
 			break;	/* closed, broken, silent too long, a stop */
 		st = pgsse_fcgi_req_feed(s->q, b, (size_t)n, &used);
-		total += (size_t)n;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (st == PGSSE_FCGI_REQ_MORE && (total > STREAM_READ_TOTAL_MAX ||
-		    t.tv_sec - t0.tv_sec >= PGSSE_STREAM_READ_TIMEOUT_SEC)) {
-			n = -1;
-			break;
-		}
 	}
+	if (st == PGSSE_FCGI_REQ_MORE && s->q->params_done)	/* in STDIN */
+		st = pgsse_fcgi_in_from_req(&s->in, s->q) ==
+		    PGSSE_FCGI_IN_ABORT ? PGSSE_FCGI_REQ_ABORT :
+		    PGSSE_FCGI_REQ_OK;
+	else if (st == PGSSE_FCGI_REQ_OK && used < (size_t)n &&
+	    pgsse_fcgi_in_feed(&s->in, s->q->reqid, b + used, (size_t)n -
+	    used) == PGSSE_FCGI_IN_ABORT)
+		st = PGSSE_FCGI_REQ_ABORT;
 	if (st == PGSSE_FCGI_REQ_OK)
 		return 0;
-	if (st == PGSSE_FCGI_REQ_MORE && s->q->params_done && n != 0) {
-		pgsse_log(PGSSE_LOG_WARN, "a stream request whose body did not "
-		    "end within PGSSE_STREAM_READ_TIMEOUT_SEC or %d bytes: 413",
-		    STREAM_READ_TOTAL_MAX);
-		if (pgsse_http_text(&s->req, PGSSE_HTTP_413, NULL,
-		    "a stream request takes no body") == PGSSE_OK)
-			pgsse_req_end(&s->req);
-		return -1;
+	if (st == PGSSE_FCGI_REQ_MORE && n == -1 && !srv.stop) {
+		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent no whole "
+		    "request within PGSSE_STREAM_READ_TIMEOUT_SEC: closed");
+		st = PGSSE_FCGI_REQ_BAD;
 	}
-	if (st == PGSSE_FCGI_REQ_MORE && n == -1 && s->q->reqid != 0)
-		st = PGSSE_FCGI_REQ_BAD;	/* too much, or too slowly */
 	pgsse_req_read_failed(&s->req, st);
 	return -1;
 }
@@ -1004,8 +1029,10 @@ stream_read(struct stream *s)
 static void
 stream_connection(struct stream *s)
 {
-	if (s->req.own != NULL)
+	if (s->req.own != NULL) {
 		pgsse_client_set_conn(s->client, s->req.fd, s->q->reqid);
+		pgsse_client_set_in(s->client, &s->in);
+	}
 }
 
 /*
@@ -1161,8 +1188,10 @@ stream_accept_loop(int sock)
 	struct stream	*s;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
-	int		 tcp = pgsse_listen_is_tcp(sock);
+	int		 tcp = pgsse_listen_is_tcp(sock), off = 0;
 
+	ioctl(sock, FIONBIO, &off);	/* accept waits (systemd may hand it
+					 * over non-blocking) */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STREAM_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -978,6 +978,48 @@ START_TEST(fcgi_req_free)
 }
 END_TEST
 
+/*
+ * The pump's reader carries on where the request reader stopped once
+ * the parameters were in (pgsse_fcgi_in_from_req): cut anywhere after
+ * the end of PARAMS (inside a STDIN record's header, body or padding,
+ * or between records), the rest still reads as records, and the
+ * ABORT_REQUEST after the body is found, once, at its end.
+ */
+START_TEST(fcgi_in_from_req)
+{
+	static const char *const kv[] = { "REQUEST_METHOD", "GET" };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 }, pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	struct pgsse_fcgi_in	 in;
+	char			 body[30];
+	size_t			 k, params, used;
+
+	memset(body, 'b', sizeof(body));
+	fcgi_put_pair(&pv, kv[0], strlen(kv[0]), kv[1], strlen(kv[1]), 0);
+	req_begin(&o, 1, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_stream(&o, PGSSE_FCGI_PARAMS, 1, pv.p, pv.len);
+	fcgi_out_free(&pv);
+	params = o.len;
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 1, body, sizeof(body), 2);
+	fcgi_put_record(&o, PGSSE_FCGI_ABORT_REQUEST, 1, "", 0, 3);
+	ck_assert(!o.failed);
+	for (k = params; k < o.len; k++) {
+		ck_assert_int_eq(req_read(&q, 0, o.p, k, REQ_WHOLE, &used),
+		    PGSSE_FCGI_REQ_MORE);
+		ck_assert_uint_eq(used, k);
+		ck_assert(q.params_done);
+		ck_assert_msg((pgsse_fcgi_in_from_req(&in, &q) ==
+		    PGSSE_FCGI_IN_ABORT) + (pgsse_fcgi_in_feed(&in, 1, o.p + k,
+		    o.len - k) == PGSSE_FCGI_IN_ABORT) == 1, "cut after %zu of "
+		    "%zu bytes: the ABORT_REQUEST after it was not found once",
+		    k, o.len);
+		ck_assert_int_eq(in.lost, 0);
+		pgsse_fcgi_req_free(&q);
+	}
+	fcgi_out_free(&o);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1003,6 +1045,7 @@ main(void)
 	tcase_add_test(tc, fcgi_req_duplicate);
 	tcase_add_test(tc, fcgi_req_next);
 	tcase_add_test(tc, fcgi_req_free);
+	tcase_add_test(tc, fcgi_in_from_req);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("req_limits");
 	tcase_add_test(tc, fcgi_req_params_max);
