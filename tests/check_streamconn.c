@@ -184,6 +184,41 @@ sc_health(const char *src, int secs)
 }
 
 /*
+ * Opens GET /api/sse/logs from SC_WEB with the body of len bytes at
+ * body (its end sent if end is set). Returns the connection.
+ */
+static int
+sc_stream_open(const char *body, size_t len, int end)
+{
+	struct fcgi_out		 o;
+	int			 fd;
+
+	memset(&o, 0, sizeof(o));
+	sc_request(&o, 1, "/api/sse/logs", body, len, end);
+	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
+	sc_write(fd, o.p, o.len);
+	fcgi_out_free(&o);
+	return fd;
+}
+
+/*
+ * Returns 1 if a stream's start (a STDOUT record with the event-stream
+ * headers) comes on fd within secs, else 0; the stream stays open, so
+ * it reads for secs. Closes fd.
+ */
+static int
+sc_stream_started(int fd, int secs)
+{
+	unsigned char	 b[4096];
+	size_t		 got;
+
+	got = sc_read(fd, b, sizeof(b), secs);
+	close(fd);
+	return got > 8 && b[1] == 6 && memmem(b, got,
+	    "Content-Type: text/event-stream\r\n", 33) != NULL;
+}
+
+/*
  * FCGI_WEB_SERVER_ADDRS holds on pgsse-stream's TCP socket: a peer not
  * in it is closed with no answer, one in it is served.
  */
@@ -235,25 +270,14 @@ END_TEST
 
 START_TEST(streamconn_trickling_body)
 {
-	struct fcgi_out		 o;
-	unsigned char		 b[4096];
-	size_t			 got;
-	int			 fd;
+	int	 fd;
 
-	memset(&o, 0, sizeof(o));
-	sc_request(&o, 1, "/api/sse/logs", "0123456789", 10, 0);
-	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
-	sc_write(fd, o.p, o.len);
-	fcgi_out_free(&o);
+	fd = sc_stream_open("0123456789", 10, 0);
 	ck_assert_msg(sc_health(SC_WEB, SC_QUICK_SEC), "no answer within %d "
 	    "s while a stream request's body was still coming: it holds the "
 	    "acceptor", SC_QUICK_SEC);
-	got = sc_read(fd, b, sizeof(b) - 1, SC_QUICK_SEC);
-	b[got] = '\0';
-	ck_assert_msg(got > 8 && memmem(b, got, "Content-Type: "
-	    "text/event-stream\r\n", 33) != NULL, "the stream did not start "
-	    "within %d s of its parameters (%zu bytes)", SC_QUICK_SEC, got);
-	close(fd);
+	ck_assert_msg(sc_stream_started(fd, SC_QUICK_SEC), "the stream did "
+	    "not start within %d s of its parameters", SC_QUICK_SEC);
 }
 END_TEST
 
@@ -315,22 +339,8 @@ END_TEST
  */
 START_TEST(streamconn_stream_starts)
 {
-	struct fcgi_out		 o;
-	unsigned char		 b[4096];
-	size_t			 got;
-	int			 fd;
-
-	memset(&o, 0, sizeof(o));
-	sc_request(&o, 1, "/api/sse/logs", "", 0, 1);
-	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
-	sc_write(fd, o.p, o.len);
-	got = sc_read(fd, b, sizeof(b) - 1, 3);	/* the stream stays open */
-	close(fd);
-	fcgi_out_free(&o);
-	b[got] = '\0';
-	ck_assert_msg(got > 8 && b[1] == 6 && memmem(b, got,
-	    "Content-Type: text/event-stream\r\n", 33) != NULL,
-	    "%zu bytes, not a stream's start", got);
+	ck_assert_msg(sc_stream_started(sc_stream_open("", 0, 1), 3),
+	    "no stream's start over a raw FastCGI connection");
 }
 END_TEST
 
