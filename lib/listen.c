@@ -340,8 +340,8 @@ listen_accept_failed(int er)
 
 /*
  * Accepts a connection on the listening socket sock (TCP's if tcp is
- * set): close-on-exec, with a receive timeout of rsec seconds and a
- * send timeout of wsec (SO_RCVTIMEO, SO_SNDTIMEO), and TCP_NODELAY on
+ * set): close-on-exec, with a receive timeout of rsec seconds (none if
+ * 0) and a send timeout of wsec (SO_RCVTIMEO, SO_SNDTIMEO), and TCP_NODELAY on
  * TCP (each record goes out at once, as libfcgi did). A TCP peer not in
  * FCGI_WEB_SERVER_ADDRS is closed at once. Returns the descriptor,
  * which the caller owns, or -1 if there was none to take (errno says
@@ -367,7 +367,8 @@ pgsse_listen_accept(int sock, int tcp, int rsec, int wsec)
 		errno = EPERM;
 		return -1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (rsec > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tw, sizeof(tw));
 	if (tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

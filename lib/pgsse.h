@@ -81,6 +81,9 @@
  * reads together: past them its connection is closed. A body is not
  * waited for (the pump skips it, PGSSE_STREAM_IN_MAX). */
 #define PGSSE_STREAM_READ_TIMEOUT_SEC 5
+/* Connections to the stream's FastCGI socket that have not sent their
+ * request's parameters yet, at most: past it the oldest is closed. */
+#define PGSSE_STREAM_PENDING_MAX 128
 /* Bytes a web server may send on a stream's FastCGI connection once the
  * stream started (a request body, which a stream does not read): past
  * them the stream ends (END_REQUEST). */

@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -60,6 +59,7 @@
 #include "cursor.h"
 #include "client.h"
 #include "fcgi.h"
+#include "accept.h"
 #include "metrics.h"
 #include "hub.h"
 #include "registry.h"
@@ -84,8 +84,6 @@
 /* First pause, in milliseconds, between looks for a job that is not in
  * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
 #define STREAM_JOB_POLL_MS 50
-/* Bytes one read of a request takes at most (on the acceptor's stack). */
-#define STREAM_READ_MAX 16384
 /* Replayed SSE text gathered before it is framed: one FastCGI record. */
 #define STREAM_CHUNK PGSSE_FCGI_BODY_MAX
 
@@ -920,105 +918,27 @@ stream_scrape_thread(void *arg)
 }
 
 /*
- * Makes a stream for the request on connection fd, or for plain CGI's
- * if fd is -1; its registry and client come once the request is in
+ * Makes a stream for the accepted request c, whose request it then owns,
+ * or for plain CGI's if c is NULL; its registry and client come next
  * (stream_dispatch). Returns NULL if memory ran out. Free it with
  * stream_free; the connection stays the caller's till then.
  */
 static struct stream *
-stream_new(int fd)
+stream_new(const struct pgsse_accepted *c)
 {
 	struct stream	*s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->req.fd = fd;
-	if (fd == -1)
+	s->req.fd = -1;
+	if (c == NULL)
 		return s;
-	if ((s->q = calloc(1, sizeof(*s->q))) == NULL) {
-		free(s);
-		return NULL;
-	}
+	s->q = c->q;
+	s->in = c->in;
+	s->req.fd = c->fd;
 	s->req.own = s->q;
 	s->req.out = &s->out;
 	return s;
-}
-
-/*
- * Sets how long the next read of s's request may wait: what is left of
- * PGSSE_STREAM_READ_TIMEOUT_SEC since t0. Returns 0, or -1 if nothing
- * is left.
- */
-static int
-stream_read_left(struct stream *s, const struct timespec *t0)
-{
-	struct timespec	 t;
-	struct timeval	 tv;
-	long long	 us;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	us = PGSSE_STREAM_READ_TIMEOUT_SEC * 1000000LL -
-	    ((long long)(t.tv_sec - t0->tv_sec) * 1000000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000);
-	if (us <= 0)
-		return -1;
-	tv.tv_sec = (time_t)(us / 1000000);
-	tv.tv_usec = (suseconds_t)(us % 1000000);
-	return setsockopt(s->req.fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-	    sizeof(tv));
-}
-
-/*
- * Reads s's request from its connection with pgsse's own reader
- * (pgsse_fcgi_req_feed) up to the end of its parameters: a stream reads
- * no body, and the pump skips whatever of it comes after, from where
- * this stopped (s->in; pump.c). All the reads together take
- * PGSSE_STREAM_READ_TIMEOUT_SEC at most (the first waits as set by
- * pgsse_listen_accept, each later one what is left), so that no peer
- * holds the acceptor longer; the parameters are PGSSE_FCGI_PARAMS_MAX
- * bytes at most. Returns 0 with the parameters in, or -1 once it was
- * answered why not (pgsse_req_read_failed; an ABORT_REQUEST right after
- * the request counts too); the caller then closes the connection.
- */
-static int
-stream_read(struct stream *s)
-{
-	unsigned char		 b[STREAM_READ_MAX];
-	enum pgsse_fcgi_req_st	 st = PGSSE_FCGI_REQ_MORE;
-	struct timespec		 t0;
-	size_t			 used = 0;
-	ssize_t			 n = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (st == PGSSE_FCGI_REQ_MORE && !s->q->params_done) {
-		if (n > 0 && stream_read_left(s, &t0) == -1) {
-			n = -1;
-			break;
-		}
-		n = recv(s->req.fd, b, sizeof(b), 0);
-		if (n == -1 && errno == EINTR && !srv.stop)
-			continue;
-		if (n <= 0)
-			break;	/* closed, broken, silent too long, a stop */
-		st = pgsse_fcgi_req_feed(s->q, b, (size_t)n, &used);
-	}
-	if (st == PGSSE_FCGI_REQ_MORE && s->q->params_done)	/* in STDIN */
-		st = pgsse_fcgi_in_from_req(&s->in, s->q) ==
-		    PGSSE_FCGI_IN_ABORT ? PGSSE_FCGI_REQ_ABORT :
-		    PGSSE_FCGI_REQ_OK;
-	else if (st == PGSSE_FCGI_REQ_OK && used < (size_t)n &&
-	    pgsse_fcgi_in_feed(&s->in, s->q->reqid, b + used, (size_t)n -
-	    used) == PGSSE_FCGI_IN_ABORT)
-		st = PGSSE_FCGI_REQ_ABORT;
-	if (st == PGSSE_FCGI_REQ_OK)
-		return 0;
-	if (st == PGSSE_FCGI_REQ_MORE && n == -1 && !srv.stop) {
-		pgsse_log(PGSSE_LOG_WARN, "a FastCGI peer sent no whole "
-		    "request within PGSSE_STREAM_READ_TIMEOUT_SEC: closed");
-		st = PGSSE_FCGI_REQ_BAD;
-	}
-	pgsse_req_read_failed(&s->req, st);
-	return -1;
 }
 
 /*
@@ -1150,53 +1070,47 @@ stream_launch(struct stream *s, pthread_attr_t *attr)
 }
 
 /*
- * Accepts a FastCGI connection on sock (TCP's if tcp is set) and reads
- * its request. Returns the stream for it, or NULL if there was none,
- * or it was answered already. Pauses a second if sock cannot be
- * accepted on at all.
+ * Waits for the next request whose parameters are in (accept.c).
+ * Returns its stream, or NULL if none came (a signal, a tick) or memory
+ * ran out (the connection is then closed).
  */
 static struct stream *
-stream_accept(int sock, int tcp)
+stream_accept(struct pgsse_acceptor *acc)
 {
-	struct stream	*s;
-	int		 fd;
+	struct pgsse_accepted	 c;
+	struct stream		*s;
 
-	if ((fd = pgsse_listen_accept(sock, tcp, PGSSE_STREAM_READ_TIMEOUT_SEC,
-	    PGSSE_WRITE_TIMEOUT_SEC)) == -1) {
-		if (!srv.stop && (errno == EBADF || errno == EINVAL ||
-		    errno == ENOTSOCK))
-			sleep(1);
+	if (pgsse_acceptor_next(acc, &c) == -1)
 		return NULL;
-	}
-	if ((s = stream_new(fd)) == NULL) {
+	if ((s = stream_new(&c)) == NULL) {
 		pgsse_log(PGSSE_LOG_ERROR, "a stream request: out of memory");
-		close(fd);
-		return NULL;
-	}
-	if (stream_read(s) == -1) {
-		close(fd);
-		stream_free(s);
-		return NULL;
+		close(c.fd);
+		pgsse_fcgi_req_free(c.q);
+		free(c.q);
 	}
 	return s;
 }
 
-/* Accepts FastCGI requests on sock until told to stop. */
-static void
+/*
+ * Accepts FastCGI requests on sock until told to stop. Returns 0, or -1
+ * if it could not start accepting (logged).
+ */
+static int
 stream_accept_loop(int sock)
 {
-	struct stream	*s;
-	pthread_attr_t	 attr;
-	pthread_t	 t;
-	int		 tcp = pgsse_listen_is_tcp(sock), off = 0;
+	struct stream		*s;
+	struct pgsse_acceptor	*acc;
+	pthread_attr_t		 attr;
+	pthread_t		 t;
 
-	ioctl(sock, FIONBIO, &off);	/* accept waits (systemd may hand it
-					 * over non-blocking) */
+	if ((acc = pgsse_acceptor_new(sock, PGSSE_STREAM_READ_TIMEOUT_SEC,
+	    PGSSE_WRITE_TIMEOUT_SEC, PGSSE_STREAM_PENDING_MAX)) == NULL)
+		return -1;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STREAM_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (!srv.stop) {
-		if ((s = stream_accept(sock, tcp)) == NULL ||
+		if ((s = stream_accept(acc)) == NULL ||
 		    (s = stream_dispatch(s)) == NULL)
 			continue;
 		if (!s->scrape) {
@@ -1212,6 +1126,8 @@ stream_accept_loop(int sock)
 		stream_finish(s);
 	}
 	pthread_attr_destroy(&attr);
+	pgsse_acceptor_free(acc);
+	return 0;
 }
 
 /*
@@ -1240,7 +1156,7 @@ stream_cgi(void)
 	struct stream		*s;
 	struct pgsse_hub_stats	 st;
 
-	if ((s = stream_new(-1)) == NULL || (s = stream_dispatch(s)) == NULL)
+	if ((s = stream_new(NULL)) == NULL || (s = stream_dispatch(s)) == NULL)
 		return;
 	if (s->scrape) {
 		stream_scrape_thread(s);
@@ -1341,8 +1257,8 @@ pgsse_stream_main(const struct pgsse_stream_cfg *cfg)
 	stream_wait_ready(STREAM_READY_WAIT_SEC);
 	if (cgi)
 		stream_cgi();
-	else
-		stream_accept_loop(sock);
+	else if (stream_accept_loop(sock) == -1)
+		goto out;
 	pgsse_sdnotify("STOPPING=1");
 	pgsse_starter_free(srv.starter);	/* after what is queued */
 	srv.starter = NULL;

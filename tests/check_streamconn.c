@@ -1,10 +1,11 @@
 /*
  * check_streamconn.c: pgsse-stream's FastCGI connections, as a web
  * server (or a stranger that can reach the socket) makes them, over
- * TCP with FCGI_WEB_SERVER_ADDRS set (listen.c, stream.c stream_read):
+ * TCP with FCGI_WEB_SERVER_ADDRS set (listen.c, accept.c):
  *  - a peer not in the list is closed unanswered, one in it is served;
- *  - a peer that sends nothing, or half a record, holds the acceptor
- *    PGSSE_STREAM_READ_TIMEOUT_SEC at most: other requests are served;
+ *  - peers that send nothing, or half a record, hold no one else
+ *    (accept.c): they wait PGSSE_STREAM_READ_TIMEOUT_SEC at most,
+ *    PGSSE_STREAM_PENDING_MAX of them at most;
  *  - a stream starts once its parameters are in: a body that trickles
  *    in holds neither it nor the acceptor, and an ABORT_REQUEST in the
  *    same read as the request's end ends it;
@@ -15,6 +16,7 @@
  */
 #define _GNU_SOURCE		/* memmem */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,8 @@
 
 /* Seconds to wait for an answer that must come. */
 #define SC_WAIT_SEC 20
+/* Seconds within which an answer must come while others wait. */
+#define SC_QUICK_SEC 2
 /* The allowed web server; 127.0.0.1 is not in the list. */
 #define SC_WEB "127.0.0.2"
 
@@ -81,7 +85,8 @@ stack_down(void)
 /*
  * Appends request 1 for uri to o: BEGIN_REQUEST in role, then its
  * PARAMS (GET uri), then, unless body is NULL, len bytes of STDIN,
- * ended with the empty record only if end is set.
+ * ended with the empty record only if end is set (if not, the
+ * parameters declare a longer body, as a web server's would).
  */
 static void
 sc_request(struct fcgi_out *o, int role, const char *uri, const char *body,
@@ -94,6 +99,8 @@ sc_request(struct fcgi_out *o, int role, const char *uri, const char *body,
 	fcgi_put_pair(&p, "REQUEST_METHOD", 14, "GET", 3, 0);
 	fcgi_put_pair(&p, "REQUEST_URI", 11, uri, strlen(uri), 0);
 	fcgi_put_pair(&p, "HTTP_HOST", 9, "localhost", 9, 0);
+	if (body != NULL && !end)	/* a body that is still coming */
+		fcgi_put_pair(&p, "CONTENT_LENGTH", 14, "1000000", 7, 0);
 	fcgi_put_record(o, 1, 1, begin, sizeof(begin), 0);
 	fcgi_put_stream(o, 4, 1, p.p, p.len);
 	fcgi_out_free(&p);
@@ -232,29 +239,63 @@ START_TEST(streamconn_peers)
 END_TEST
 
 /*
- * A peer that connects and sends nothing, and one that sends half a
- * record header, hold the one acceptor PGSSE_STREAM_READ_TIMEOUT_SEC at
- * most: a request on a third connection is answered after that, and
- * the two are closed.
+ * Peers that connect and send nothing, or half a record header, hold
+ * no one else: with SC_SILENT of them waiting, a request on another
+ * connection is answered within SC_QUICK_SEC; they are closed after
+ * PGSSE_STREAM_READ_TIMEOUT_SEC, with nothing sent.
  */
+#define SC_SILENT 4
+
 START_TEST(streamconn_silent_peer)
 {
 	unsigned char	 b[64];
-	int		 quiet, half;
+	int		 fd[SC_SILENT], i;
 
-	ck_assert_int_ge(quiet = h_connect_from(SC_WEB, stream_port), 0);
-	usleep(200000);		/* the acceptor is on it */
-	ck_assert_int_ge(half = h_connect_from(SC_WEB, stream_port), 0);
-	ck_assert_int_eq(write(half, "\001\001\000", 3), 3);
-	ck_assert_msg(sc_health(SC_WEB, 2 * PGSSE_STREAM_READ_TIMEOUT_SEC +
-	    5), "no answer within twice PGSSE_STREAM_READ_TIMEOUT_SEC while "
-	    "two peers sent nothing whole: they hold the acceptor");
-	ck_assert_msg(sc_read(quiet, b, sizeof(b), 5) == 0, "the silent peer "
-	    "got bytes");
-	ck_assert_msg(sc_read(half, b, sizeof(b), 5) == 0, "the half-record "
-	    "peer got bytes");
-	close(quiet);
-	close(half);
+	for (i = 0; i < SC_SILENT; i++) {
+		ck_assert_int_ge(fd[i] = h_connect_from(SC_WEB, stream_port),
+		    0);
+		if (i % 2)
+			ck_assert_int_eq(write(fd[i], "\001\001\000", 3), 3);
+	}
+	usleep(200000);		/* the acceptor has them */
+	ck_assert_msg(sc_health(SC_WEB, SC_QUICK_SEC), "no answer within %d s "
+	    "while %d peers sent nothing whole: they hold the acceptor",
+	    SC_QUICK_SEC, SC_SILENT);
+	for (i = 0; i < SC_SILENT; i++) {
+		ck_assert_msg(sc_read(fd[i], b, sizeof(b),
+		    PGSSE_STREAM_READ_TIMEOUT_SEC + 3) == 0, "silent peer %d "
+		    "got bytes", i);
+		close(fd[i]);
+	}
+}
+END_TEST
+
+/*
+ * At most PGSSE_STREAM_PENDING_MAX connections wait for their requests:
+ * one more closes the oldest at once, long before its read timeout, and
+ * a request is still answered.
+ */
+START_TEST(streamconn_pending_max)
+{
+	unsigned char	 b[64];
+	int		 fd[PGSSE_STREAM_PENDING_MAX + 1], i, rc;
+
+	for (i = 0; i <= PGSSE_STREAM_PENDING_MAX; i++) {
+		ck_assert_int_ge(fd[i] = h_connect_from(SC_WEB, stream_port),
+		    0);
+		if (i == 0)
+			usleep(100000);	/* the oldest, surely */
+	}
+	rc = (int)sc_read(fd[0], b, sizeof(b), SC_QUICK_SEC);
+	ck_assert_msg(rc == 0 && sc_health(SC_WEB, SC_QUICK_SEC), "with %d "
+	    "connections silent, the oldest was not closed within %d s, or "
+	    "a request was not answered", PGSSE_STREAM_PENDING_MAX + 1,
+	    SC_QUICK_SEC);
+	ck_assert_msg(read(fd[0], b, 1) == 0, "the oldest silent connection "
+	    "is still open %d s after there were %d", SC_QUICK_SEC,
+	    PGSSE_STREAM_PENDING_MAX + 1);
+	for (i = 0; i <= PGSSE_STREAM_PENDING_MAX; i++)
+		close(fd[i]);
 }
 END_TEST
 
@@ -266,8 +307,6 @@ END_TEST
  * answered within SC_QUICK_SEC, far less than
  * PGSSE_STREAM_READ_TIMEOUT_SEC.
  */
-#define SC_QUICK_SEC 2
-
 START_TEST(streamconn_trickling_body)
 {
 	int	 fd;
@@ -300,6 +339,48 @@ START_TEST(streamconn_abort_at_once)
 	ck_assert(r.ended);
 	free(r.out);
 	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * A request that declares no body is read to the end of its STDIN
+ * before it is answered: answered and closed with that end unread, the
+ * connection would be reset, and Apache's mod_proxy_fcgi, whose write of
+ * the end then fails, answers 503 (check_deploy saw it). Its parameters
+ * come first; no answer may come before the empty STDIN that follows
+ * SC_GAP_MS later, and the answer must come after it.
+ */
+#define SC_GAP_MS 300
+
+START_TEST(streamconn_reads_to_end)
+{
+	struct fcgi_out		 o, end;
+	struct pollfd		 pfd;
+	struct fcgi_resp	 r;
+	static unsigned char	 b[1 << 16];
+	const char		*why;
+	int			 fd;
+
+	memset(&o, 0, sizeof(o));
+	memset(&end, 0, sizeof(end));
+	sc_request(&o, 1, "/api/sse-health", NULL, 0, 0);
+	fcgi_put_record(&end, 5, 1, "", 0, 0);	/* the empty STDIN */
+	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
+	sc_write(fd, o.p, o.len);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, SC_GAP_MS) == 0, "answered before the "
+	    "end of STDIN of a request that declares no body");
+	sc_write(fd, end.p, end.len);
+	ck_assert_int_eq(fcgi_read_response(b, sc_read(fd, b, sizeof(b),
+	    SC_WAIT_SEC), 1, &r, &why), 0);
+	ck_assert_msg(r.out != NULL && strncmp(r.out, "Status: 200 OK", 14) ==
+	    0, "%s", r.out ? r.out : "(none)");
+	free(r.out);
+	close(fd);
+	fcgi_out_free(&o);
+	fcgi_out_free(&end);
 }
 END_TEST
 
@@ -354,8 +435,10 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, streamconn_peers);
 	tcase_add_test(tc, streamconn_silent_peer);
+	tcase_add_test(tc, streamconn_pending_max);
 	tcase_add_test(tc, streamconn_trickling_body);
 	tcase_add_test(tc, streamconn_abort_at_once);
+	tcase_add_test(tc, streamconn_reads_to_end);
 	tcase_add_test(tc, streamconn_role_abort);
 	tcase_add_test(tc, streamconn_stream_starts);
 	suite_add_tcase(s, tc);
