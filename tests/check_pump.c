@@ -488,6 +488,27 @@ push_event(struct pgsse_client *c, int64_t id)
 #define BATCH_WAIT_MS 1000
 #define BATCH_GAP_MS 100
 
+/*
+ * Starts a pump with a wait of BATCH_WAIT_MS and attaches one client,
+ * whose web server end goes to *web, once its first round (the retry:
+ * line) is read. Returns the pump; the client goes to *c.
+ */
+static struct pgsse_pump *
+batch_pump(struct pgsse_client **c, int *web)
+{
+	struct pgsse_pump	*pump;
+	unsigned char		 buf[PGSSE_FCGI_HEADER + 13];
+
+	atomic_store(&ended, 0);
+	atomic_store(&finished, 0);
+	pump = pgsse_pump_start(BEAT_SEC, BATCH_WAIT_MS, on_replayed,
+	    on_ended, NULL);
+	ck_assert_ptr_nonnull(pump);
+	*c = attach_client(pump, web);
+	ck_assert_uint_eq(read_some(*web, buf, sizeof(buf)), sizeof(buf));
+	return pump;
+}
+
 START_TEST(pump_batch_wait)
 {
 	struct pgsse_pump	*pump;
@@ -496,14 +517,7 @@ START_TEST(pump_batch_wait)
 	size_t			 n, len;
 	int			 web;
 
-	atomic_store(&ended, 0);
-	atomic_store(&finished, 0);
-	pump = pgsse_pump_start(BEAT_SEC, BATCH_WAIT_MS, on_replayed,
-	    on_ended, NULL);
-	ck_assert_ptr_nonnull(pump);
-	c = attach_client(pump, &web);
-	n = read_some(web, buf, PGSSE_FCGI_HEADER + 13);
-	ck_assert_uint_eq(n, PGSSE_FCGI_HEADER + 13);
+	pump = batch_pump(&c, &web);
 	push_event(c, 1);
 	usleep(BATCH_GAP_MS * 1000);
 	push_event(c, 2);
@@ -541,17 +555,9 @@ START_TEST(pump_batch_late_event)
 	struct pgsse_pump	*pump;
 	struct pgsse_client	*c;
 	struct pollfd		 pfd;
-	unsigned char		 buf[512];
 	int			 web;
 
-	atomic_store(&ended, 0);
-	atomic_store(&finished, 0);
-	pump = pgsse_pump_start(BEAT_SEC, BATCH_WAIT_MS, on_replayed,
-	    on_ended, NULL);
-	ck_assert_ptr_nonnull(pump);
-	c = attach_client(pump, &web);
-	ck_assert_uint_eq(read_some(web, buf, PGSSE_FCGI_HEADER + 13),
-	    PGSSE_FCGI_HEADER + 13);
+	pump = batch_pump(&c, &web);
 	usleep(BATCH_LATE_MS * 1000);
 	push_event(c, 1);
 	pfd.fd = web;
