@@ -137,6 +137,8 @@ accept_read(int fd, struct pgsse_fcgi_req *q, struct pgsse_fcgi_in *in,
 			break;	/* closed, or broken */
 		*total += (size_t)n;
 		st = pgsse_fcgi_req_feed(q, b, (size_t)n, &used);
+		if (pgsse_req_answer_mgmt(fd, q) == -1)
+			st = PGSSE_FCGI_REQ_BAD;	/* an answer cut */
 	}
 	memset(in, 0, sizeof(*in));
 	if (st == PGSSE_FCGI_REQ_MORE && q->params_done)	/* in STDIN */

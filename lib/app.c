@@ -1473,6 +1473,8 @@ app_read(struct app_slot *s, int wait)
 		if (n <= 0)
 			break;	/* closed, broken, or silent too long */
 		st = pgsse_fcgi_req_feed(&s->rd.q, b, (size_t)n, &used);
+		if (pgsse_req_answer_mgmt(s->fd, &s->rd.q) == -1)
+			st = PGSSE_FCGI_REQ_BAD;	/* an answer cut */
 		s->rd.len += (size_t)n;
 		if (used < (size_t)n)
 			s->rd.keep = 0;

@@ -5,10 +5,11 @@
  * (pgsse_fcgi_req_feed, below); pgsse-app writes its responses with
  * pgsse_fcgi_stdout and pgsse_fcgi_end, and so do both programs' answers
  * through http.c. A started stream's output is framed here and written
- * by the pump (pump.c) without blocking. A record is an 8-byte header (version 1, type, request id,
- * content length, padding length 0, reserved) and its body: STDOUT
- * records carry the response, an empty STDOUT ends it, and END_REQUEST
- * (application status 0, REQUEST_COMPLETE) ends the request. Bodies
+ * by the pump (pump.c) without blocking. A record is an 8-byte header
+ * (version 1, type, request id, content length, padding length 0,
+ * reserved) and its body: STDOUT records carry the response, an empty
+ * STDOUT ends it, and END_REQUEST (application status 0,
+ * REQUEST_COMPLETE) ends the request. Bodies
  * over PGSSE_FCGI_BODY_MAX bytes are split over several records. No
  * padding is written: it is optional.
  *
@@ -202,14 +203,27 @@ pgsse_fcgi_in_from_req(struct pgsse_fcgi_in *in,
 
 /*
  * The request reader. pgsse-app and pgsse-stream read their requests
- * themselves rather than through libfcgi: one read a request where it can, no allocation per
- * parameter, and parameters found without a scan of "NAME=value"
- * strings. It accepts what a web server sends: BEGIN_REQUEST (role
+ * themselves rather than through libfcgi: one read a request where it
+ * can, no allocation per parameter, and parameters found without a scan
+ * of "NAME=value" strings. It accepts what a web server sends: BEGIN_REQUEST (role
  * RESPONDER), PARAMS records up to an empty one, STDIN records up to an
- * empty one, in that order, all of one request id; management records
- * (request id 0) and records of other ids are skipped, as is padding,
- * and an ABORT_REQUEST before BEGIN_REQUEST (of the connection's last
- * request, which ended as the server gave up on it).
+ * empty one, in that order, all of one request id; records of other ids
+ * are skipped, as is padding, and an ABORT_REQUEST before BEGIN_REQUEST
+ * (of the connection's last request, which ended as the server gave up
+ * on it); a BEGIN_REQUEST of the request's own id starts it over
+ * (fcgi_req_restart). Management records (request id 0) that come while a request
+ * is read are answered as libfcgi answered them: GET_VALUES with
+ * GET_VALUES_RESULT, which gives FCGI_MPXS_CONNS as "0" (one request a
+ * connection at a time) and leaves out FCGI_MAX_CONNS and FCGI_MAX_REQS
+ * (neither program has a fixed number; libfcgi said 1, which would hold
+ * a server that believed it to one connection), and every other type
+ * with UNKNOWN_TYPE. Only the first PGSSE_FCGI_MGMT_KEEP bytes of a
+ * GET_VALUES body are read for names (a query without FCGI_MPXS_CONNS
+ * gets an empty result). The answers wait in q->reply until the caller
+ * sends them after each read (pgsse_req_answer_mgmt, http.c):
+ * PGSSE_FCGI_REPLY_MAX bytes of them at most, the first ones; the rest
+ * of that read's are dropped, so a peer that floods management records
+ * gets at most that much a read, and none that it does not read.
  * The PARAMS stream is kept up to PGSSE_FCGI_PARAMS_MAX bytes and
  * PGSSE_FCGI_NPARAMS_MAX pairs, STDIN up to inmax bytes (the rest is
  * counted in intotal, not kept).
@@ -240,14 +254,13 @@ fcgi_req_put(char **b, size_t *len, size_t *cap, const void *p, size_t n)
 }
 
 /*
- * Reads a name-value length at q->params + *off, of end bytes, into
- * *v. Returns 0, or -1 if it is cut short.
+ * Reads a name-value length at p + *off, of end bytes, into *v. Returns
+ * 0, or -1 if it is cut short.
  */
 static int
-fcgi_req_len(const struct pgsse_fcgi_req *q, size_t *off, size_t end,
-    size_t *v)
+fcgi_req_len(const void *p, size_t *off, size_t end, size_t *v)
 {
-	const unsigned char	*b = (const unsigned char *)q->params + *off;
+	const unsigned char	*b = (const unsigned char *)p + *off;
 
 	if (*off >= end)
 		return -1;
@@ -278,8 +291,8 @@ fcgi_req_decode(struct pgsse_fcgi_req *q)
 	size_t	 r = 0, w = 0, nl, vl;
 
 	while (r < q->plen) {
-		if (fcgi_req_len(q, &r, q->plen, &nl) == -1 ||
-		    fcgi_req_len(q, &r, q->plen, &vl) == -1 ||
+		if (fcgi_req_len(q->params, &r, q->plen, &nl) == -1 ||
+		    fcgi_req_len(q->params, &r, q->plen, &vl) == -1 ||
 		    nl > q->plen - r || vl > q->plen - r - nl ||
 		    memchr(q->params + r, '\0', nl) != NULL)
 			return PGSSE_FCGI_REQ_BAD;
@@ -299,6 +312,29 @@ fcgi_req_decode(struct pgsse_fcgi_req *q)
 }
 
 /*
+ * Starts q's request over, at a BEGIN_REQUEST of its own id before its
+ * STDIN ended. lighttpd 1.4 sends a request this way when its first
+ * connection for it failed (pgsse's listening queue was full, in a
+ * storm): on the next connection it sends what it had queued for the
+ * first, BEGIN_REQUEST and PARAMS with no STDIN, and then the request
+ * again, whole. The last is the one it means (libfcgi served the
+ * first, whose parameters are the same, and skipped the rest). Keeps
+ * the record being read and the answers to send. Can't fail.
+ */
+static void
+fcgi_req_restart(struct pgsse_fcgi_req *q)
+{
+	q->reqid = 0;
+	q->keep = 0;
+	q->blen = 0;
+	q->params_done = q->in_done = 0;
+	q->plen = q->nenv = 0;
+	q->inlen = q->intotal = 0;
+	if (q->in != NULL)
+		q->in[0] = '\0';
+}
+
+/*
  * Takes the header in q->head: checks it, and notes what its body is.
  * Returns PGSSE_FCGI_REQ_MORE, or _BAD.
  */
@@ -312,10 +348,17 @@ fcgi_req_head(struct pgsse_fcgi_req *q)
 	q->clen = q->body = (size_t)q->head[4] << 8 | q->head[5];
 	q->pad = q->head[6];
 	q->type = 0;	/* skipped */
+	q->mgmt = 0;
 	if (q->head[0] != PGSSE_FCGI_VERSION)
 		return PGSSE_FCGI_REQ_BAD;
-	if (id == 0)
-		return PGSSE_FCGI_REQ_MORE;	/* management */
+	if (id == 0) {
+		q->mgmt = 1;
+		q->mtype = type;
+		q->mlen = 0;
+		return PGSSE_FCGI_REQ_MORE;
+	}
+	if (type == PGSSE_FCGI_BEGIN_REQUEST && id == q->reqid)
+		fcgi_req_restart(q);
 	if (type == PGSSE_FCGI_BEGIN_REQUEST)
 		return q->reqid != 0 || q->clen != sizeof(q->begin) ?
 		    PGSSE_FCGI_REQ_BAD : (q->reqid = id, q->type = type,
@@ -343,6 +386,13 @@ fcgi_req_body(struct pgsse_fcgi_req *q, const unsigned char *p, size_t k)
 {
 	size_t	 keep;
 
+	if (q->mgmt) {
+		keep = PGSSE_FCGI_MGMT_KEEP - q->mlen;
+		keep = k < keep ? k : keep;
+		memcpy(q->mbody + q->mlen, p, keep);
+		q->mlen += keep;
+		return PGSSE_FCGI_REQ_MORE;
+	}
 	switch (q->type) {
 	case PGSSE_FCGI_BEGIN_REQUEST:
 		memcpy(q->begin + q->blen, p, k);
@@ -369,6 +419,60 @@ fcgi_req_body(struct pgsse_fcgi_req *q, const unsigned char *p, size_t k)
 }
 
 /*
+ * Appends a record of type with the len bytes at body, request id 0, to
+ * q->reply if it fits; drops it if not, and every later one till the
+ * held ones are sent, so that what goes out is the first answers, in
+ * order. Can't fail.
+ */
+static void
+fcgi_req_reply(struct pgsse_fcgi_req *q, enum pgsse_fcgi_type type,
+    const unsigned char *body, size_t len)
+{
+	if (q->rfull || PGSSE_FCGI_REPLY_MAX - q->rlen <
+	    PGSSE_FCGI_HEADER + len) {
+		q->rfull = 1;
+		return;
+	}
+	pgsse_fcgi_header_to(q->reply + q->rlen, type, 0, len);
+	memcpy(q->reply + q->rlen + PGSSE_FCGI_HEADER, body, len);
+	q->rlen += PGSSE_FCGI_HEADER + len;
+}
+
+/*
+ * Answers the management record just read (q->mtype, q->mbody): see the
+ * reader's comment above. Can't fail.
+ */
+static void
+fcgi_req_mgmt(struct pgsse_fcgi_req *q)
+{
+	static const char	 mpxs[] = "FCGI_MPXS_CONNS";
+	unsigned char		 b[PGSSE_FCGI_END_BODY] = { 0 };
+	unsigned char		 v[2 + sizeof(mpxs)];
+	size_t			 r = 0, len = 0, nl, vl;
+
+	q->mgmt = 0;
+	if (q->mtype != PGSSE_FCGI_GET_VALUES) {
+		b[0] = (unsigned char)q->mtype;
+		fcgi_req_reply(q, PGSSE_FCGI_UNKNOWN_TYPE, b, sizeof(b));
+		return;
+	}
+	while (len == 0 && fcgi_req_len(q->mbody, &r, q->mlen, &nl) == 0 &&
+	    fcgi_req_len(q->mbody, &r, q->mlen, &vl) == 0 &&
+	    nl <= q->mlen - r && vl <= q->mlen - r - nl) {
+		if (nl == sizeof(mpxs) - 1 &&
+		    memcmp(q->mbody + r, mpxs, nl) == 0) {
+			v[0] = (unsigned char)(sizeof(mpxs) - 1);
+			v[1] = 1;
+			memcpy(v + 2, mpxs, sizeof(mpxs) - 1);
+			v[sizeof(v) - 1] = '0';
+			len = sizeof(v);
+		}
+		r += nl + vl;
+	}
+	fcgi_req_reply(q, PGSSE_FCGI_GET_VALUES_RESULT, v, len);
+}
+
+/*
  * Ends the current record, whole with its padding. Returns
  * PGSSE_FCGI_REQ_OK once STDIN ended, _ROLE for a role other than
  * RESPONDER, _ABORT, or what decoding PARAMS says; else _MORE.
@@ -378,6 +482,10 @@ fcgi_req_end(struct pgsse_fcgi_req *q)
 {
 	int	 type = q->type;
 
+	if (q->mgmt) {
+		fcgi_req_mgmt(q);
+		return PGSSE_FCGI_REQ_MORE;
+	}
 	q->type = 0;
 	switch (type) {
 	case PGSSE_FCGI_BEGIN_REQUEST:

@@ -18,6 +18,8 @@
 #define PGSSE_FCGI_UNKNOWN_ROLE 3	/* the same, for a role not served */
 #define PGSSE_FCGI_PARAMS_MAX (64 * 1024) /* bytes of a request's PARAMS */
 #define PGSSE_FCGI_NPARAMS_MAX 256	/* name-value pairs of a request */
+#define PGSSE_FCGI_MGMT_KEEP 256	/* bytes of a management body read */
+#define PGSSE_FCGI_REPLY_MAX 256	/* bytes of answers held to send */
 enum pgsse_fcgi_type {
 	PGSSE_FCGI_BEGIN_REQUEST = 1,
 	PGSSE_FCGI_ABORT_REQUEST = 2,
@@ -25,6 +27,9 @@ enum pgsse_fcgi_type {
 	PGSSE_FCGI_PARAMS = 4,
 	PGSSE_FCGI_STDIN = 5,
 	PGSSE_FCGI_STDOUT = 6,
+	PGSSE_FCGI_GET_VALUES = 9,
+	PGSSE_FCGI_GET_VALUES_RESULT = 10,
+	PGSSE_FCGI_UNKNOWN_TYPE = 11,
 	PGSSE_FCGI_TYPE__MAX
 };
 
@@ -71,6 +76,13 @@ struct pgsse_fcgi_req {
 	size_t		 inlen, incap;
 	size_t		 inmax;		/* most STDIN bytes kept */
 	size_t		 intotal;	/* STDIN bytes seen */
+	int		 mgmt;		/* in a management record */
+	int		 mtype;		/* its type */
+	unsigned char	 mbody[PGSSE_FCGI_MGMT_KEEP]; /* its body's start */
+	size_t		 mlen;
+	unsigned char	 reply[PGSSE_FCGI_REPLY_MAX]; /* answers to send */
+	size_t		 rlen;
+	int		 rfull;		/* one dropped: drop the rest */
 };
 enum pgsse_fcgi_req_st {
 	PGSSE_FCGI_REQ_MORE = 0,	/* not whole yet: feed more */

@@ -6,6 +6,7 @@
  * flushed or ended, and sent with one writev), or to standard output
  * under plain CGI, so every program has one code path for both.
  */
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -229,6 +230,29 @@ pgsse_req_read_failed(struct pgsse_req *r, int st)
 	else if (r->own->reqid != 0)
 		pgsse_log(PGSSE_LOG_DEBUG, "a FastCGI request was cut short: "
 		    "closed");
+}
+
+/*
+ * Sends the answers to management records that q's reader holds
+ * (fcgi.c) on fd, without waiting, and forgets them: a peer whose
+ * socket has no room loses them whole. Returns 0, or -1 if only part
+ * of them went out: the connection's records are then cut, and the
+ * caller closes it.
+ */
+int
+pgsse_req_answer_mgmt(int fd, struct pgsse_fcgi_req *q)
+{
+	ssize_t	 n = 0;
+
+	if (q->rlen > 0)
+		while ((n = send(fd, q->reply, q->rlen, MSG_DONTWAIT |
+		    MSG_NOSIGNAL)) == -1 && errno == EINTR)
+			;
+	if (n > 0 && (size_t)n < q->rlen)
+		return -1;
+	q->rlen = 0;
+	q->rfull = 0;
+	return 0;
 }
 
 /*

@@ -23,6 +23,7 @@ const char	*pgsse_req_param(const struct pgsse_req *, const char *);
 enum pgsse_err	 pgsse_req_write(struct pgsse_req *, const void *, size_t);
 enum pgsse_err	 pgsse_req_flush(struct pgsse_req *);
 enum pgsse_err	 pgsse_req_end(struct pgsse_req *);
+int		 pgsse_req_answer_mgmt(int, struct pgsse_fcgi_req *);
 void		 pgsse_req_read_failed(struct pgsse_req *, int);
 enum pgsse_err	 pgsse_http_text(struct pgsse_req *, enum pgsse_http_status,
 		    const char *, const char *);

@@ -79,8 +79,11 @@
  * raise it past replay-sized buffers: a starter grows many replays at
  * once in one arena, whose freed smaller copies then stay resident. */
 #define STREAM_MMAP_THRESHOLD (128 * 1024)
-/* Listen backlog of a socket we open ourselves. */
-#define STREAM_BACKLOG 1024
+/* Listen backlog of a socket we open ourselves: connections a storm may
+ * queue before the acceptor takes them (the kernel caps it at
+ * net.core.somaxconn, 4096 by default). At 1024, 9,000 streams opening
+ * at once behind nginx overflowed it, and nginx answered 502. */
+#define STREAM_BACKLOG 4096
 /* First pause, in milliseconds, between looks for a job that is not in
  * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
 #define STREAM_JOB_POLL_MS 50

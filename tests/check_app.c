@@ -521,6 +521,43 @@ fcgi_get(int fd, int keep, int secs)
 }
 
 /*
+ * FCGI_GET_VALUES, as a web server may ask it before its requests, is
+ * answered with GET_VALUES_RESULT (FCGI_MPXS_CONNS "0"), as libfcgi
+ * answered it, and the connection then serves a request.
+ */
+START_TEST(app_get_values)
+{
+	static const unsigned char ask[] = {
+		1, 9, 0, 0, 0, 17, 0, 0, 15, 0, 'F', 'C', 'G', 'I', '_',
+		'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S',
+	};
+	static const unsigned char want[] = {
+		1, 10, 0, 0, 0, 18, 0, 0, 15, 1, 'F', 'C', 'G', 'I', '_',
+		'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S', '0',
+	};
+	unsigned char	 got[sizeof(want)];
+	struct pollfd	 pfd;
+	size_t		 have = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	fd = fcgi_connect();
+	ck_assert_int_eq(write(fd, ask, sizeof(ask)), (ssize_t)sizeof(ask));
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (have < sizeof(want) && poll(&pfd, 1, REQ_TIMEOUT_SEC * 1000)
+	    == 1 && (r = read(fd, got + have, sizeof(got) - have)) > 0)
+		have += (size_t)r;
+	ck_assert_msg(have == sizeof(want) && memcmp(got, want,
+	    sizeof(want)) == 0, "no GET_VALUES_RESULT with FCGI_MPXS_CONNS 0 "
+	    "(%zu bytes, type %d)", have, have > 1 ? got[1] : -1);
+	ck_assert_msg(fcgi_get(fd, 0, REQ_TIMEOUT_SEC), "no answer to a "
+	    "request after FCGI_GET_VALUES on the same connection");
+	close(fd);
+}
+END_TEST
+
+/*
  * A connection the web server keeps open between requests (nginx's
  * fastcgi_keep_conn, Apache's enablereuse) holds no worker while idle:
  * with one worker and one kept connection idle, a request on another
@@ -730,8 +767,9 @@ START_TEST(app_role_abort)
 END_TEST
 
 /*
- * A kept connection that keeps sending records the reader skips
- * (management records, of request id 0) within a request holds the one
+ * A kept connection that keeps sending records the reader does not take
+ * for its request (management records, of request id 0, which it
+ * answers with UNKNOWN_TYPE) within a request holds the one
  * worker for a bounded time only: a request on another connection is
  * answered. The flood comes from a child, which stops once it is closed
  * or after 30 s.
@@ -1774,6 +1812,7 @@ main(void)
 	tcase_add_test(tc, app_copy_refused);
 	tcase_add_test(tc, app_read_conninfo);
 	tcase_add_test(tc, app_kept_conn_no_pin);
+	tcase_add_test(tc, app_get_values);
 	tcase_add_test(tc, app_slow_body);
 	tcase_add_test(tc, app_silent_conn);
 	tcase_add_test(tc, app_params_over_limit);

@@ -1,14 +1,19 @@
 /* check_fcgi.c: lib/fcgi.c, FastCGI records, byte by byte. */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "pgsse.h"
 #include "extern.h"
 #include "fcgi.h"
+#include "http.h"
 #include "fcgiparse.h"
 #include "harness.h"
 
@@ -322,6 +327,25 @@ req_assert(const struct pgsse_fcgi_req *q, const char *const *kv,
 }
 
 /*
+ * Reads the request in o into q, zeroed first, in pieces of
+ * req_pieces[i] bytes, and asserts that it is whole at its last byte,
+ * of id 3, with the npairs pairs at kv and in as its STDIN. The caller
+ * frees q.
+ */
+static void
+req_read_whole(struct pgsse_fcgi_req *q, const struct fcgi_out *o, size_t i,
+    const char *const *kv, size_t npairs, const char *in)
+{
+	size_t	 used;
+
+	ck_assert_int_eq(req_read(q, REQ_INMAX, o->p, o->len, req_pieces[i],
+	    &used), PGSSE_FCGI_REQ_OK);
+	ck_assert_uint_eq(used, o->len);
+	ck_assert_uint_eq(q->reqid, 3);
+	req_assert(q, kv, npairs, in, strlen(in));
+}
+
+/*
  * A request the way a web server may cut it: management records and
  * another request's records between its own, padding, a pair split
  * over two PARAMS records, STDIN in two records. Whole, byte by byte
@@ -478,7 +502,7 @@ START_TEST(fcgi_req_skips)
 	static const unsigned char begin2[8] = { 0, 2 };
 	struct fcgi_out		 o = { NULL, 0, 0, 0 };
 	struct pgsse_fcgi_req	 q;
-	size_t			 i, used;
+	size_t			 i;
 
 	fcgi_put_record(&o, PGSSE_FCGI_BEGIN_REQUEST, 0, begin2, 8, 0);
 	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 0, "\16\4REQUEST_METHODEVIL",
@@ -504,11 +528,7 @@ START_TEST(fcgi_req_skips)
 	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 3, NULL, 0, 0);
 	ck_assert(!o.failed);
 	for (i = 0; i < REQ_NPIECES; i++) {
-		ck_assert_int_eq(req_read(&q, REQ_INMAX, o.p, o.len,
-		    req_pieces[i], &used), PGSSE_FCGI_REQ_OK);
-		ck_assert_uint_eq(used, o.len);
-		ck_assert_uint_eq(q.reqid, 3);
-		req_assert(&q, kv, 1, "ok", 2);
+		req_read_whole(&q, &o, i, kv, 1, "ok");
 		ck_assert_uint_eq(q.intotal, 2);
 		pgsse_fcgi_req_free(&q);
 	}
@@ -644,10 +664,6 @@ START_TEST(fcgi_req_bad)
 		REC_EMPTY(4, 1), REC_BEGIN(1, 1), REC_EMPTY(4, 1),
 		REC_EMPTY(5, 1),
 	};
-	static const unsigned char begin_twice[] = {
-		REC_BEGIN(1, 1), REC_BEGIN(1, 1), REC_EMPTY(4, 1),
-		REC_EMPTY(5, 1),
-	};
 	static const unsigned char begin_other[] = {
 		REC_BEGIN(1, 1), REC_BEGIN(2, 1), REC_EMPTY(4, 1),
 		REC_EMPTY(5, 1),
@@ -714,7 +730,6 @@ START_TEST(fcgi_req_bad)
 	REQ_BAD(version);
 	REQ_BAD(version_later);
 	REQ_BAD(params_first);
-	REQ_BAD(begin_twice);
 	REQ_BAD(begin_other);
 	REQ_BAD(stdin_early);
 	REQ_BAD(params_late);
@@ -979,6 +994,242 @@ START_TEST(fcgi_req_free)
 END_TEST
 
 /*
+ * lighttpd 1.4, when its connection for a request failed (pgsse's
+ * listening queue was full), sends on the next one what it had queued
+ * for the first, BEGIN_REQUEST and PARAMS with no STDIN, and then the
+ * whole request again, of the same id. A BEGIN_REQUEST of the request's
+ * own id before its STDIN ended starts it over: the last is read, in
+ * every piece size, and nothing of the first is kept, wherever it was
+ * cut. One of another id is still BAD (fcgi_req_bad).
+ */
+START_TEST(fcgi_req_resent)
+{
+	static const char *const kva[] = {
+		"REQUEST_METHOD", "POST",
+		"REQUEST_URI", "/first",
+		"HTTP_X_FIRST", "only in the first",
+	};
+	static const char *const kvb[] = {
+		"REQUEST_METHOD", "GET",
+		"REQUEST_URI", "/api/sse/logs",
+	};
+	static const unsigned char begin_twice[] = {
+		REC_BEGIN(1, 1), REC_BEGIN(1, 1), REC_EMPTY(4, 1),
+		REC_EMPTY(5, 1),
+	};
+	struct fcgi_out		 a = { NULL, 0, 0, 0 }, b = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	unsigned char		*p;
+	size_t			 i, cut, used, cuts = 0;
+
+	req_build(&a, REQ_ID, kva, 3, "left", 4);
+	req_build(&b, REQ_ID, kvb, 2, "ok", 2);
+	ck_assert_ptr_nonnull(p = malloc(a.len + b.len));
+	/* The first cut at each of its records' ends before the last. */
+	for (cut = 16; cut < a.len; cut += 8 + (a.p[cut + 4] << 8 |
+	    a.p[cut + 5]) + a.p[cut + 6]) {
+		memcpy(p, a.p, cut);
+		memcpy(p + cut, b.p, b.len);
+		for (i = 0; i < REQ_NPIECES; i++) {
+			ck_assert_msg(req_read(&q, REQ_INMAX, p, cut + b.len,
+			    req_pieces[i], &used) == PGSSE_FCGI_REQ_OK,
+			    "the first request cut after %zu bytes, the second "
+			    "whole: not read", cut);
+			ck_assert_uint_eq(used, cut + b.len);
+			ck_assert_uint_eq(q.reqid, REQ_ID);
+			req_assert(&q, kvb, 2, "ok", 2);
+			ck_assert_uint_eq(q.intotal, 2);
+			pgsse_fcgi_req_free(&q);
+		}
+		cuts++;
+	}
+	ck_assert_uint_ge(cuts, 4);	/* BEGIN, PARAMS, their end, STDIN */
+	free(p);
+	fcgi_out_free(&a);
+	fcgi_out_free(&b);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		ck_assert_int_eq(req_read(&q, REQ_INMAX, begin_twice,
+		    sizeof(begin_twice), req_pieces[i], &used),
+		    PGSSE_FCGI_REQ_OK);
+		ck_assert_uint_eq(used, sizeof(begin_twice));
+		req_assert(&q, NULL, 0, "", 0);
+		pgsse_fcgi_req_free(&q);
+	}
+}
+END_TEST
+
+/*
+ * Management records (request id 0) are answered while a request is
+ * read, as libfcgi answered them: GET_VALUES with GET_VALUES_RESULT
+ * giving FCGI_MPXS_CONNS "0" and leaving out the names with no fixed
+ * value (FCGI_MAX_CONNS, FCGI_MAX_REQS) and those it does not know, a
+ * query cut short with an empty result, any other type with
+ * UNKNOWN_TYPE naming it. The request around them reads as if they
+ * were not there, in every piece size; pgsse_req_answer_mgmt sends the
+ * answers, in order, and forgets them.
+ */
+START_TEST(fcgi_req_mgmt)
+{
+	static const char *const kv[] = { "REQUEST_METHOD", "GET" };
+	static const unsigned char want[] = {
+		1, 10, 0, 0, 0, 18, 0, 0, 15, 1, 'F', 'C', 'G', 'I', '_',
+		'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S', '0',
+		1, 11, 0, 0, 0, 8, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0,
+		1, 10, 0, 0, 0, 0, 0, 0,
+	};
+	struct fcgi_out		 o = { NULL, 0, 0, 0 }, pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	unsigned char		 got[sizeof(want) + 1];
+	size_t			 i;
+	int			 sv[2];
+
+	fcgi_put_pair(&pv, "FCGI_MAX_CONNS", 14, "", 0, 0);
+	fcgi_put_pair(&pv, "FCGI_UNHEARD_OF", 15, "", 0, 0);
+	fcgi_put_pair(&pv, "FCGI_MPXS_CONNS", 15, "", 0, 0);
+	fcgi_put_pair(&pv, "FCGI_MAX_REQS", 13, "", 0, 0);
+	req_begin(&o, 3, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_GET_VALUES, 0, pv.p, pv.len, 5);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 3, "\16\3REQUEST_METHODGET",
+	    19, 0);
+	fcgi_put_record(&o, 99, 0, "xyz", 3, 2);
+	fcgi_put_record(&o, PGSSE_FCGI_PARAMS, 3, NULL, 0, 0);
+	/* A name said to be 40 bytes long in a body of 17. */
+	fcgi_put_record(&o, PGSSE_FCGI_GET_VALUES, 0, "\50\0FCGI_MPXS_CONNS",
+	    17, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_STDIN, 3, NULL, 0, 0);
+	ck_assert(!o.failed && !pv.failed);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		req_read_whole(&q, &o, i, kv, 1, "");
+		ck_assert_uint_eq(q.rlen, sizeof(want));
+		ck_assert_mem_eq(q.reply, want, sizeof(want));
+		pgsse_req_answer_mgmt(sv[0], &q);
+		ck_assert_uint_eq(q.rlen, 0);
+		ck_assert_int_eq(read(sv[1], got, sizeof(got)),
+		    (ssize_t)sizeof(want));
+		ck_assert_mem_eq(got, want, sizeof(want));
+		pgsse_fcgi_req_free(&q);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * Answers that a peer's socket has room for only in part are not sent
+ * cut without a word: pgsse_req_answer_mgmt says so (-1), so that the
+ * caller closes the connection rather than write records after half of
+ * one. Over real TCP on loopback, to a peer that reads nothing: answers
+ * of 8 to 256 bytes go out whole (0, and forgotten) till the socket is
+ * full, where one goes out in part.
+ */
+START_TEST(fcgi_req_mgmt_partial)
+{
+	struct sockaddr_in	 sin;
+	struct pgsse_fcgi_req	 q;
+	socklen_t		 sl = sizeof(sin);
+	size_t			 tries;
+	int			 ls, a, b, cut = 0;
+
+	ck_assert_int_ge(ls = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_eq(listen(ls, 1), 0);
+	ck_assert_int_ge(a = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(a, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_ge(b = accept(ls, NULL, NULL), 0);
+	memset(&q, 0, sizeof(q));
+	/* Answers of 8 to 256 bytes to a peer that reads none. */
+	for (tries = 0; tries < 1000000 && !cut; tries++) {
+		q.rlen = 8 * (1 + tries * 7 % 32);
+		if (pgsse_req_answer_mgmt(a, &q) == -1)
+			cut = 1;
+		else
+			ck_assert_uint_eq(q.rlen, 0);
+	}
+	ck_assert_msg(cut, "no send of the answers went out in part in %zu "
+	    "tries", tries);
+	ck_assert_uint_gt(q.rlen, 0);
+	close(a);
+	close(b);
+	close(ls);
+}
+END_TEST
+
+/*
+ * A peer that sends management records without reading the answers
+ * gets PGSSE_FCGI_REPLY_MAX bytes of whole answers held, no more; the
+ * rest are dropped, the first ones kept. A GET_VALUES body is read for
+ * names only up to PGSSE_FCGI_MGMT_KEEP bytes: FCGI_MPXS_CONNS after a
+ * long name goes unanswered, and the request after it still reads.
+ */
+START_TEST(fcgi_req_mgmt_bounds)
+{
+	static const char *const kv[] = { "REQUEST_METHOD", "GET" };
+	struct fcgi_out		 o = { NULL, 0, 0, 0 }, pv = { NULL, 0, 0, 0 };
+	struct pgsse_fcgi_req	 q;
+	char			 name[PGSSE_FCGI_MGMT_KEEP];
+	size_t			 i, used;
+
+	for (i = 0; i < PGSSE_FCGI_REPLY_MAX / 16 + 4; i++)
+		fcgi_put_record(&o, 50, 0, NULL, 0, 0);
+	ck_assert(!o.failed);
+	memset(&q, 0, sizeof(q));
+	ck_assert_int_eq(req_feed(&q, o.p, o.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_MORE);
+	ck_assert_uint_eq(q.rlen, PGSSE_FCGI_REPLY_MAX / 16 * 16);
+	for (i = 0; i < q.rlen; i += 16) {
+		ck_assert_int_eq(q.reply[i + 1], PGSSE_FCGI_UNKNOWN_TYPE);
+		ck_assert_int_eq(q.reply[i + 8], 50);
+	}
+	fcgi_out_free(&o);
+
+	/* 15 answers of 16 bytes, then one of 26 that does not fit: the
+	 * next of 16, which would, is dropped too, so none is skipped. */
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < PGSSE_FCGI_REPLY_MAX / 16 - 1; i++)
+		fcgi_put_record(&o, 50, 0, NULL, 0, 0);
+	fcgi_put_record(&o, PGSSE_FCGI_GET_VALUES, 0, "\17\0FCGI_MPXS_CONNS",
+	    17, 0);
+	fcgi_put_record(&o, 51, 0, NULL, 0, 0);
+	ck_assert(!o.failed);
+	memset(&q, 0, sizeof(q));
+	ck_assert_int_eq(req_feed(&q, o.p, o.len, REQ_WHOLE, &used),
+	    PGSSE_FCGI_REQ_MORE);
+	ck_assert_uint_eq(q.rlen, PGSSE_FCGI_REPLY_MAX - 16);
+	ck_assert_int_eq(q.reply[q.rlen - 8], 50);
+	fcgi_out_free(&o);
+
+	memset(name, 'N', sizeof(name));
+	fcgi_put_pair(&pv, name, sizeof(name), "", 0, 0);
+	fcgi_put_pair(&pv, "FCGI_MPXS_CONNS", 15, "", 0, 0);
+	memset(&o, 0, sizeof(o));
+	fcgi_put_record(&o, PGSSE_FCGI_GET_VALUES, 0, pv.p, pv.len, 0);
+	req_begin(&o, 3, PGSSE_FCGI_RESPONDER, 0, 0);
+	fcgi_put_stream(&o, PGSSE_FCGI_PARAMS, 3, "\16\3REQUEST_METHODGET",
+	    19);
+	fcgi_put_stream(&o, PGSSE_FCGI_STDIN, 3, NULL, 0);
+	ck_assert(!o.failed && !pv.failed);
+	for (i = 0; i < REQ_NPIECES; i++) {
+		ck_assert_int_eq(req_read(&q, REQ_INMAX, o.p, o.len,
+		    req_pieces[i], &used), PGSSE_FCGI_REQ_OK);
+		req_assert(&q, kv, 1, "", 0);
+		ck_assert_uint_eq(q.rlen, PGSSE_FCGI_HEADER);
+		ck_assert_int_eq(q.reply[1], PGSSE_FCGI_GET_VALUES_RESULT);
+		ck_assert_int_eq(q.reply[4] << 8 | q.reply[5], 0);
+		pgsse_fcgi_req_free(&q);
+	}
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
  * The pump's reader carries on where the request reader stopped once
  * the parameters were in (pgsse_fcgi_in_from_req): cut anywhere after
  * the end of PARAMS (inside a STDIN record's header, body or padding,
@@ -1046,6 +1297,10 @@ main(void)
 	tcase_add_test(tc, fcgi_req_next);
 	tcase_add_test(tc, fcgi_req_free);
 	tcase_add_test(tc, fcgi_in_from_req);
+	tcase_add_test(tc, fcgi_req_mgmt);
+	tcase_add_test(tc, fcgi_req_mgmt_partial);
+	tcase_add_test(tc, fcgi_req_resent);
+	tcase_add_test(tc, fcgi_req_mgmt_bounds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("req_limits");
 	tcase_add_test(tc, fcgi_req_params_max);

@@ -12,7 +12,10 @@
  *  - a role other than RESPONDER, and an aborted request, end with
  *    END_REQUEST and no answer, as pgsse-app ends them (libfcgi served
  *    every role as a responder);
- *  - a stream still starts, its headers in its first records.
+ *  - a stream still starts, its headers in its first records;
+ *  - FCGI_GET_VALUES is answered, as libfcgi answered it;
+ *  - a request that lighttpd sends again on one connection, after what
+ *    it had queued for a failed one, starts its stream.
  */
 #define _GNU_SOURCE		/* memmem */
 #include <errno.h>
@@ -425,6 +428,73 @@ START_TEST(streamconn_stream_starts)
 }
 END_TEST
 
+/*
+ * A web server that asks FCGI_GET_VALUES before its request gets
+ * GET_VALUES_RESULT (FCGI_MPXS_CONNS "0": one request a connection at
+ * a time), then its request's answer on the same connection.
+ */
+START_TEST(streamconn_get_values)
+{
+	static const unsigned char want[] = {
+		1, 10, 0, 0, 0, 18, 0, 0, 15, 1, 'F', 'C', 'G', 'I', '_',
+		'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S', '0',
+	};
+	static unsigned char	 b[1 << 16];
+	struct fcgi_out		 o, pv;
+	struct fcgi_resp	 r;
+	const char		*why = NULL;
+	size_t			 got;
+	int			 fd;
+
+	memset(&o, 0, sizeof(o));
+	memset(&pv, 0, sizeof(pv));
+	fcgi_put_pair(&pv, "FCGI_MPXS_CONNS", 15, "", 0, 0);
+	fcgi_put_record(&o, 9, 0, pv.p, pv.len, 0);	/* GET_VALUES */
+	sc_request(&o, 1, "/api/sse-health", "", 0, 1);
+	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
+	sc_write(fd, o.p, o.len);
+	got = sc_read(fd, b, sizeof(b), SC_WAIT_SEC);
+	close(fd);
+	ck_assert_msg(got >= sizeof(want) && memcmp(b, want, sizeof(want)) ==
+	    0, "no GET_VALUES_RESULT with FCGI_MPXS_CONNS 0 first (%zu "
+	    "bytes, type %d)", got, got > 1 ? b[1] : -1);
+	ck_assert_int_eq(fcgi_read_response(b + sizeof(want),
+	    got - sizeof(want), 1, &r, &why), 0);
+	ck_assert_ptr_nonnull(r.out);
+	ck_assert_int_eq(strncmp(r.out, "Status: 200 OK\r\n", 16), 0);
+	free(r.out);
+	fcgi_out_free(&pv);
+	fcgi_out_free(&o);
+}
+END_TEST
+
+/*
+ * When lighttpd 1.4's connection for a stream fails (pgsse-stream's
+ * listening queue was full, in a storm), it sends on the next one what
+ * it had queued for the first (BEGIN_REQUEST and PARAMS, no STDIN) and
+ * then the same request whole, both of request id 1. The stream starts;
+ * it was closed unanswered, and lighttpd answered 500.
+ */
+START_TEST(streamconn_resent_request)
+{
+	struct fcgi_out		 o;
+	size_t			 first;
+	int			 fd;
+
+	memset(&o, 0, sizeof(o));
+	sc_request(&o, 1, "/api/sse/logs", NULL, 0, 1);
+	first = o.len;
+	sc_request(&o, 1, "/api/sse/logs", "", 0, 1);
+	ck_assert_uint_gt(o.len, first);
+	ck_assert_int_ge(fd = h_connect_from(SC_WEB, stream_port), 0);
+	sc_write(fd, o.p, o.len);
+	fcgi_out_free(&o);
+	ck_assert_msg(sc_stream_started(fd, 3), "a request sent again after "
+	    "its BEGIN_REQUEST and PARAMS (lighttpd's resend) started no "
+	    "stream");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -441,6 +511,8 @@ main(void)
 	tcase_add_test(tc, streamconn_reads_to_end);
 	tcase_add_test(tc, streamconn_role_abort);
 	tcase_add_test(tc, streamconn_stream_starts);
+	tcase_add_test(tc, streamconn_get_values);
+	tcase_add_test(tc, streamconn_resent_request);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }

@@ -5,7 +5,9 @@
  * sends. Request by request (both reset after each OK), the two readers
  * say the same, take the same bytes (but after LIMIT or NOMEM, which
  * come where a piece ends), and hold the same parameters and STDIN;
- * each keeps to its limits, and a parameter's value is its first.
+ * each keeps to its limits, and a parameter's value is its first. The
+ * answers to management records are whole records of id 0, the same
+ * from both readers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,12 +44,37 @@ feed_pieces(struct pgsse_fcgi_req *q, const uint8_t *p, size_t n,
 	return st;
 }
 
+/* Aborts unless q's answers are whole GET_VALUES_RESULT or UNKNOWN_TYPE
+ * records of request id 0. */
+static void
+check_reply(const struct pgsse_fcgi_req *q)
+{
+	const unsigned char	*h;
+	size_t			 off, len;
+
+	if (q->rlen > PGSSE_FCGI_REPLY_MAX || q->mlen > PGSSE_FCGI_MGMT_KEEP)
+		abort();
+	for (off = 0; off < q->rlen; off += PGSSE_FCGI_HEADER + len) {
+		h = q->reply + off;
+		if (q->rlen - off < PGSSE_FCGI_HEADER || h[0] != 1 ||
+		    (h[1] != PGSSE_FCGI_GET_VALUES_RESULT &&
+		    h[1] != PGSSE_FCGI_UNKNOWN_TYPE) || h[2] != 0 || h[3] != 0 ||
+		    h[6] != 0)
+			abort();
+		len = (size_t)h[4] << 8 | h[5];
+		if (len > q->rlen - off - PGSSE_FCGI_HEADER ||
+		    (h[1] == PGSSE_FCGI_UNKNOWN_TYPE && len != 8))
+			abort();
+	}
+}
+
 /* Aborts unless q, after st, keeps to its limits and its contract. */
 static void
 check_one(const struct pgsse_fcgi_req *q, enum pgsse_fcgi_req_st st)
 {
 	size_t	 i, j;
 
+	check_reply(q);
 	if (q->inlen > q->inmax || q->inlen > q->intotal ||
 	    q->nenv > PGSSE_FCGI_NPARAMS_MAX ||
 	    q->plen > PGSSE_FCGI_PARAMS_MAX ||
@@ -76,7 +103,8 @@ check_same(const struct pgsse_fcgi_req *a, const struct pgsse_fcgi_req *b)
 
 	if (a->reqid != b->reqid || a->keep != b->keep ||
 	    a->nenv != b->nenv || a->inlen != b->inlen ||
-	    a->intotal != b->intotal ||
+	    a->intotal != b->intotal || a->rlen != b->rlen ||
+	    memcmp(a->reply, b->reply, a->rlen) != 0 ||
 	    (a->inlen > 0 && memcmp(a->in, b->in, a->inlen) != 0))
 		abort();
 	for (i = 0; i < 2 * a->nenv; i++)
@@ -122,7 +150,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pgsse_fcgi_req_reset(&a);
 		pgsse_fcgi_req_reset(&b);
 		if (a.inmax != inmax || b.inmax != inmax || a.nenv != 0 ||
-		    a.reqid != 0 || (a.in != NULL && a.in[0] != '\0'))
+		    a.reqid != 0 || (a.in != NULL && a.in[0] != '\0') ||
+		    a.rlen != 0 || a.rfull || a.mgmt)
 			abort();
 	} while (sa == PGSSE_FCGI_REQ_OK && size > 0);
 	pgsse_fcgi_req_free(&a);
