@@ -561,7 +561,7 @@ START_TEST(csrf_mac_is_hmac)
 {
 	struct pgsse_csrf_key	 k;
 	unsigned char		 secret[200], msg[14 + 32], mac[64];
-	char			 tok[PGSSE_CSRF_TOKEN_LEN + 1], hex[65];
+	char			 mine[PGSSE_CSRF_TOKEN_LEN + 1], hex[65];
 	unsigned int		 len, i;
 	size_t			 n, sizes[] = { 32, 64, 200 };
 
@@ -570,18 +570,18 @@ START_TEST(csrf_mac_is_hmac)
 	for (n = 0; n < sizeof(sizes) / sizeof(sizes[0]); n++) {
 		ck_assert_int_eq(pgsse_csrf_key_set(&k, secret, sizes[n]),
 		    PGSSE_OK);
-		ck_assert_int_eq(pgsse_csrf_issue(&k, tok, sizeof(tok)),
+		ck_assert_int_eq(pgsse_csrf_issue(&k, mine, sizeof(mine)),
 		    PGSSE_OK);
 		memcpy(msg, "pgsse-csrf-v1", 14);
-		memcpy(msg + 14, tok, 32);
+		memcpy(msg + 14, mine, 32);
 		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret,
 		    (int)sizes[n], msg, sizeof(msg), mac, &len));
 		ck_assert_uint_eq(len, 32);
 		for (i = 0; i < len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-		ck_assert_str_eq(tok + 32, hex);
-		ck_assert(pgsse_csrf_valid(&k, tok));
-		ck_assert(!pgsse_csrf_valid(&key, tok));
+		ck_assert_str_eq(mine + 32, hex);
+		ck_assert(pgsse_csrf_valid(&k, mine));
+		ck_assert(!pgsse_csrf_valid(&key, mine));
 	}
 }
 END_TEST
