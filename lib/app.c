@@ -1503,9 +1503,10 @@ app_read(struct app_slot *s, int wait)
 
 /*
  * Reads and drops what is left of s's standard input once it is
- * answered: PGSSE_APP_DISCARD_MAX bytes of it in all at most, for
- * PGSSE_APP_READ_TIMEOUT_SEC at most, so that a body that trickles in
- * cannot hold the worker longer.
+ * answered: PGSSE_APP_DISCARD_MAX bytes of it in all at most (counted
+ * here too, records and all, as a request that starts over counts its
+ * STDIN from 0), for PGSSE_APP_READ_TIMEOUT_SEC at most, so that a body
+ * that trickles in cannot hold the worker longer.
  */
 static void
 app_drain(struct app_slot *s)
@@ -1513,13 +1514,15 @@ app_drain(struct app_slot *s)
 	unsigned char	 b[APP_READ_MAX];
 	struct timespec	 t0;
 	ssize_t		 n;
-	size_t		 used;
+	size_t		 used, got = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!s->rd.q.in_done && s->rd.q.intotal <= PGSSE_APP_DISCARD_MAX &&
-	    !app_read_late(&t0)) {
+	    got <= PGSSE_APP_DISCARD_MAX && !app_read_late(&t0)) {
 		if ((n = recv(s->fd, b, sizeof(b), 0)) == -1 && errno == EINTR)
 			continue;
+		if (n > 0)
+			got += (size_t)n;
 		if (n <= 0 || pgsse_fcgi_req_feed(&s->rd.q, b, (size_t)n,
 		    &used) != PGSSE_FCGI_REQ_MORE)
 			break;

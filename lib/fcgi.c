@@ -211,7 +211,7 @@ pgsse_fcgi_in_from_req(struct pgsse_fcgi_in *in,
  * are skipped, as is padding, and an ABORT_REQUEST before BEGIN_REQUEST
  * (of the connection's last request, which ended as the server gave up
  * on it); a BEGIN_REQUEST of the request's own id starts it over
- * (fcgi_req_restart). Management records (request id 0) that come while a request
+ * (fcgi_req_restart), PGSSE_FCGI_RESTARTS_MAX times at most. Management records (request id 0) that come while a request
  * is read are answered as libfcgi answered them: GET_VALUES with
  * GET_VALUES_RESULT, which gives FCGI_MPXS_CONNS as "0" (one request a
  * connection at a time) and leaves out FCGI_MAX_CONNS and FCGI_MAX_REQS
@@ -318,12 +318,19 @@ fcgi_req_decode(struct pgsse_fcgi_req *q)
  * storm): on the next connection it sends what it had queued for the
  * first, BEGIN_REQUEST and PARAMS with no STDIN, and then the request
  * again, whole. The last is the one it means (libfcgi served the
- * first, whose parameters are the same, and skipped the rest). Keeps
- * the record being read and the answers to send. Can't fail.
+ * first, whose parameters are the same, and skipped the rest; so does
+ * a caller that takes a request once its parameters are in, as the
+ * acceptor does one that declares a body). At most
+ * PGSSE_FCGI_RESTARTS_MAX times a request (lighttpd sends one stale
+ * copy a failed connection), so that a peer cannot renew its
+ * parameters' and STDIN's limits for ever. Keeps the record being read
+ * and the answers to send. Returns 0, or -1 past that many.
  */
-static void
+static int
 fcgi_req_restart(struct pgsse_fcgi_req *q)
 {
+	if (q->restarts++ == PGSSE_FCGI_RESTARTS_MAX)
+		return -1;
 	q->reqid = 0;
 	q->keep = 0;
 	q->blen = 0;
@@ -332,6 +339,7 @@ fcgi_req_restart(struct pgsse_fcgi_req *q)
 	q->inlen = q->intotal = 0;
 	if (q->in != NULL)
 		q->in[0] = '\0';
+	return 0;
 }
 
 /*
@@ -357,8 +365,9 @@ fcgi_req_head(struct pgsse_fcgi_req *q)
 		q->mlen = 0;
 		return PGSSE_FCGI_REQ_MORE;
 	}
-	if (type == PGSSE_FCGI_BEGIN_REQUEST && id == q->reqid)
-		fcgi_req_restart(q);
+	if (type == PGSSE_FCGI_BEGIN_REQUEST && id == q->reqid &&
+	    fcgi_req_restart(q) == -1)
+		return PGSSE_FCGI_REQ_BAD;
 	if (type == PGSSE_FCGI_BEGIN_REQUEST)
 		return q->reqid != 0 || q->clen != sizeof(q->begin) ?
 		    PGSSE_FCGI_REQ_BAD : (q->reqid = id, q->type = type,

@@ -20,6 +20,7 @@
 #define PGSSE_FCGI_NPARAMS_MAX 256	/* name-value pairs of a request */
 #define PGSSE_FCGI_MGMT_KEEP 256	/* bytes of a management body read */
 #define PGSSE_FCGI_REPLY_MAX 256	/* bytes of answers held to send */
+#define PGSSE_FCGI_RESTARTS_MAX 16	/* times a request may start over */
 enum pgsse_fcgi_type {
 	PGSSE_FCGI_BEGIN_REQUEST = 1,
 	PGSSE_FCGI_ABORT_REQUEST = 2,
@@ -83,6 +84,7 @@ struct pgsse_fcgi_req {
 	unsigned char	 reply[PGSSE_FCGI_REPLY_MAX]; /* answers to send */
 	size_t		 rlen;
 	int		 rfull;		/* one dropped: drop the rest */
+	int		 restarts;	/* times it started over */
 };
 enum pgsse_fcgi_req_st {
 	PGSSE_FCGI_REQ_MORE = 0,	/* not whole yet: feed more */

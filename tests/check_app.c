@@ -25,6 +25,8 @@
 #include "harness.h"
 
 /* Seconds a request may take before the test gives up on it. */
+/* Bytes of one cycle of app_drain_restarts: STDIN, then the request. */
+#define APP_TEST_CYCLE 61000
 #define REQ_TIMEOUT_SEC 20
 
 static struct h_pg	 pg;
@@ -634,6 +636,53 @@ START_TEST(app_slow_body)
 	    "the one worker", REQ_TIMEOUT_SEC);
 	close(other);
 	close(slow);
+}
+END_TEST
+
+/*
+ * A body drained after its answer is read PGSSE_APP_DISCARD_MAX bytes
+ * at most, however often its request starts over (a BEGIN_REQUEST of
+ * its own id: fcgi_req_restart, which counts STDIN from 0 again): a
+ * peer that sends 8 MiB of it in pieces, each followed by the request
+ * again, has the connection closed long before it is all sent.
+ */
+START_TEST(app_drain_restarts)
+{
+	static const char	 params[] = "\016\003REQUEST_METHODGET"
+	    "\013\012REQUEST_URI/tx/whoami"
+	    "\016\012CONTENT_LENGTH1000000000";
+	static unsigned char	 cyc[APP_TEST_CYCLE];
+	static char		 xs[60000];
+	unsigned char		 b[512], begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	size_t			 len = 0, clen = 0, i;
+	pid_t			 pid;
+	int			 fd, st;
+
+	fd = fcgi_connect();
+	fcgi_record(b, &len, 1, begin, sizeof(begin));
+	fcgi_record(b, &len, 4, params, sizeof(params) - 1);
+	fcgi_record(b, &len, 4, "", 0);
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	ck_assert_msg(fcgi_answer(fd, REQ_TIMEOUT_SEC), "no answer to a GET "
+	    "that declares a body of 1e9 bytes");
+	memset(xs, 'x', sizeof(xs));
+	fcgi_record(cyc, &clen, 5, xs, sizeof(xs));	/* STDIN */
+	fcgi_record(cyc, &clen, 1, begin, sizeof(begin));
+	fcgi_record(cyc, &clen, 4, params, sizeof(params) - 1);
+	fcgi_record(cyc, &clen, 4, "", 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		for (i = 0; i < 8 * 1024 * 1024 / clen; i++)
+			if (write(fd, cyc, clen) != (ssize_t)clen)
+				_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "8 MiB of a "
+	    "drained body, starting over after each 60,000 bytes, were all "
+	    "read: PGSSE_APP_DISCARD_MAX does not hold");
+	close(fd);
 }
 END_TEST
 
@@ -1813,6 +1862,7 @@ main(void)
 	tcase_add_test(tc, app_read_conninfo);
 	tcase_add_test(tc, app_kept_conn_no_pin);
 	tcase_add_test(tc, app_get_values);
+	tcase_add_test(tc, app_drain_restarts);
 	tcase_add_test(tc, app_slow_body);
 	tcase_add_test(tc, app_silent_conn);
 	tcase_add_test(tc, app_params_over_limit);

@@ -1000,7 +1000,8 @@ END_TEST
  * whole request again, of the same id. A BEGIN_REQUEST of the request's
  * own id before its STDIN ended starts it over: the last is read, in
  * every piece size, and nothing of the first is kept, wherever it was
- * cut. One of another id is still BAD (fcgi_req_bad).
+ * cut, PGSSE_FCGI_RESTARTS_MAX times; once more is BAD, as is one of
+ * another id (fcgi_req_bad).
  */
 START_TEST(fcgi_req_resent)
 {
@@ -1045,6 +1046,20 @@ START_TEST(fcgi_req_resent)
 	}
 	ck_assert_uint_ge(cuts, 4);	/* BEGIN, PARAMS, their end, STDIN */
 	free(p);
+	fcgi_out_free(&b);
+	/* PGSSE_FCGI_RESTARTS_MAX starts over are read; one more is BAD. */
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i <= PGSSE_FCGI_RESTARTS_MAX; i++)
+		fcgi_put_record(&b, PGSSE_FCGI_BEGIN_REQUEST, REQ_ID, a.p + 8, 8,
+		    0);
+	ck_assert(!b.failed);
+	ck_assert_int_eq(req_read(&q, REQ_INMAX, b.p, b.len, REQ_WHOLE,
+	    &used), PGSSE_FCGI_REQ_MORE);
+	pgsse_fcgi_req_free(&q);
+	fcgi_put_record(&b, PGSSE_FCGI_BEGIN_REQUEST, REQ_ID, a.p + 8, 8, 0);
+	ck_assert_int_eq(req_read(&q, REQ_INMAX, b.p, b.len, REQ_WHOLE,
+	    &used), PGSSE_FCGI_REQ_BAD);
+	pgsse_fcgi_req_free(&q);
 	fcgi_out_free(&a);
 	fcgi_out_free(&b);
 	for (i = 0; i < REQ_NPIECES; i++) {
