@@ -9,9 +9,9 @@
  * (version 1, type, request id, content length, padding length 0,
  * reserved) and its body: STDOUT records carry the response, an empty
  * STDOUT ends it, and END_REQUEST (application status 0,
- * REQUEST_COMPLETE) ends the request. Bodies
- * over PGSSE_FCGI_BODY_MAX bytes are split over several records. No
- * padding is written: it is optional.
+ * REQUEST_COMPLETE) ends the request. Bodies over PGSSE_FCGI_BODY_MAX
+ * bytes are split over several records. No padding is written: it is
+ * optional.
  *
  * Once a stream is started, the web server may still send on its
  * connection: the rest of STDIN (empty for a GET), and ABORT_REQUEST
@@ -205,25 +205,27 @@ pgsse_fcgi_in_from_req(struct pgsse_fcgi_in *in,
  * The request reader. pgsse-app and pgsse-stream read their requests
  * themselves rather than through libfcgi: one read a request where it
  * can, no allocation per parameter, and parameters found without a scan
- * of "NAME=value" strings. It accepts what a web server sends: BEGIN_REQUEST (role
- * RESPONDER), PARAMS records up to an empty one, STDIN records up to an
- * empty one, in that order, all of one request id; records of other ids
- * are skipped, as is padding, and an ABORT_REQUEST before BEGIN_REQUEST
- * (of the connection's last request, which ended as the server gave up
- * on it); a BEGIN_REQUEST of the request's own id starts it over
- * (fcgi_req_restart), PGSSE_FCGI_RESTARTS_MAX times at most. Management records (request id 0) that come while a request
- * is read are answered as libfcgi answered them: GET_VALUES with
- * GET_VALUES_RESULT, which gives FCGI_MPXS_CONNS as "0" (one request a
- * connection at a time) and leaves out FCGI_MAX_CONNS and FCGI_MAX_REQS
- * (neither program has a fixed number; libfcgi said 1, which would hold
- * a server that believed it to one connection), and every other type
- * with UNKNOWN_TYPE. Only the first PGSSE_FCGI_MGMT_KEEP bytes of a
- * GET_VALUES body are read for names (a query without FCGI_MPXS_CONNS
- * gets an empty result). The answers wait in q->reply until the caller
- * sends them after each read (pgsse_req_answer_mgmt, http.c):
- * PGSSE_FCGI_REPLY_MAX bytes of them at most, the first ones; the rest
- * of that read's are dropped, so a peer that floods management records
- * gets at most that much a read, and none that it does not read.
+ * of "NAME=value" strings. It accepts what a web server sends:
+ * BEGIN_REQUEST (role RESPONDER), PARAMS records up to an empty one,
+ * STDIN records up to an empty one, in that order, all of one request
+ * id; records of other ids are skipped, as is padding, and an
+ * ABORT_REQUEST before BEGIN_REQUEST (of the connection's last request,
+ * which ended as the server gave up on it); a BEGIN_REQUEST of the
+ * request's own id starts it over (fcgi_req_restart),
+ * PGSSE_FCGI_RESTARTS_MAX times at most. Management records (request
+ * id 0) that come while a request is read are answered as libfcgi
+ * answered them: GET_VALUES with GET_VALUES_RESULT, which gives
+ * FCGI_MPXS_CONNS as "0" (one request a connection at a time) and
+ * leaves out FCGI_MAX_CONNS and FCGI_MAX_REQS (neither program has a
+ * fixed number; libfcgi said 1, which would hold a server that believed
+ * it to one connection), and every other type with UNKNOWN_TYPE. Only
+ * the first PGSSE_FCGI_MGMT_KEEP bytes of a GET_VALUES body are read
+ * for names (a query without FCGI_MPXS_CONNS gets an empty result).
+ * The answers wait in q->reply until the caller sends them after each
+ * read (pgsse_req_answer_mgmt, http.c): PGSSE_FCGI_REPLY_MAX bytes of
+ * them at most, the first ones; the rest of that read's are dropped,
+ * so a peer that floods management records gets at most that much a
+ * read, and none that it does not read.
  * The PARAMS stream is kept up to PGSSE_FCGI_PARAMS_MAX bytes and
  * PGSSE_FCGI_NPARAMS_MAX pairs, STDIN up to inmax bytes (the rest is
  * counted in intotal, not kept).

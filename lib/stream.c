@@ -81,8 +81,9 @@
 #define STREAM_MMAP_THRESHOLD (128 * 1024)
 /* Listen backlog of a socket we open ourselves: connections a storm may
  * queue before the acceptor takes them (the kernel caps it at
- * net.core.somaxconn, 4096 by default). At 1024, 9,000 streams opening
- * at once behind nginx overflowed it, and nginx answered 502. */
+ * net.core.somaxconn, 4096 by default). lighttpd's 1024 overflowed in a
+ * storm of 9,000 streams (etc/lighttpd/pgsse.conf); this is the same
+ * room for nginx and systemd's sockets. */
 #define STREAM_BACKLOG 4096
 /* First pause, in milliseconds, between looks for a job that is not in
  * pgsse.jobs yet; each pause doubles, up to PGSSE_JOB_GRACE_MS in all. */
